@@ -1,0 +1,206 @@
+"""The lab cluster: ``up``, ``down``, ``status``, ``doctor`` across the kind and kwok engines.
+
+Both engines run the real Kubernetes v1.36 control plane; kwok simulates only the kubelet.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from kjlab.cluster import kind, kwok, nodes, registry, tools
+from kjlab.cluster.engine import CLUSTER_NAME, ENGINES, choose_engine, context_for, docker_available
+from kjlab.errors import KjlabError
+
+__all__ = ["up", "down", "status", "lab_context", "CLUSTER_NAME", "ENGINES"]
+
+CONTEXT_ENV = "KJLAB_CONTEXT"
+
+
+def _say(progress, message: str) -> None:
+    if progress:
+        progress(message)
+
+
+def lab_context() -> str:
+    """The context labs use: $KJLAB_CONTEXT, else the lab cluster kjlab created most recently."""
+    if os.environ.get(CONTEXT_ENV):
+        return os.environ[CONTEXT_ENV]
+    entries = registry.load()
+    ours = [(e.get("created", 0), ctx) for ctx, e in entries.items() if ctx in {context_for(n) for n in ENGINES}]
+    if not ours:
+        raise KjlabError("there is no lab cluster yet", "kjlab up")
+    return max(ours)[1]
+
+
+def _reachable(context: str) -> bool:
+    from kjlab import kube
+
+    try:
+        kube.version(context)
+        return True
+    except Exception:
+        return False
+
+
+def _options(engine: str, workers: int, time_scale: float) -> dict:
+    options = {"workers": workers}
+    if engine == "kwok":
+        options["time_scale"] = time_scale
+    return options
+
+
+def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress=print) -> dict:
+    """Create the lab cluster (or report the running one) and return its status.
+
+    ``time_scale`` (kwok only) multiplies every simulated sleep and grace period: 0.1 makes a
+    `sleep 30` container run for 3 s. It is a simulation setting: the control plane's own
+    timings (back-off, deadlines) are never scaled.
+    """
+    if not 1 <= workers <= 10:
+        raise KjlabError(f"--workers must be between 1 and 10, got {workers}", "kjlab up --workers 2")
+    if not 0 < time_scale <= 10:
+        raise KjlabError(f"--time-scale must be in (0, 10], got {time_scale}", "kjlab up --time-scale 1")
+    chosen = choose_engine(engine, docker_available() if engine in ("auto", "kind") else False)
+    if chosen == "kind" and time_scale != 1.0:
+        raise KjlabError("--time-scale applies to the kwok engine only (kind runs real containers)",
+                         "kjlab up --engine kwok --time-scale ...")
+    context = context_for(chosen)
+    wanted = _options(chosen, workers, time_scale)
+    known = registry.entry(context)
+    module = kwok if chosen == "kwok" else kind
+
+    if known and _reachable(context):
+        if known["options"] != wanted:
+            have = ", ".join(f"{k}={v}" for k, v in sorted(known["options"].items()))
+            raise KjlabError(
+                f"the {chosen} lab cluster is already running with {have}; it cannot change in place",
+                f"kjlab down && kjlab up --engine {chosen} " + " ".join(
+                    f"--{k.replace('_', '-')} {v}" for k, v in sorted(wanted.items())),
+            )
+        _say(progress, f"the lab cluster is already running (context {context})")
+        return status(context)
+
+    bindir = tools.ensure_built(progress) if chosen == "kwok" else None
+    if module.exists() or known:
+        _say(progress, "removing a half-created lab cluster left by an earlier run")
+        _delete(chosen, bindir, progress)
+
+    started = time.monotonic()
+    try:
+        _say(progress, f"creating the lab cluster '{CLUSTER_NAME}' with the {chosen} engine")
+        if chosen == "kwok":
+            kwok.create(bindir, time_scale, progress)
+            _create_kwok_nodes(context, workers)
+        else:
+            kind.create(workers, progress)
+        _say(progress, "waiting for the nodes to be Ready")
+        _wait_nodes_ready(context, workers + 1, timeout=90)
+        entry = registry.record(context, chosen, wanted)
+        registry.write_marker(context, entry["uid"], chosen)
+    except BaseException:
+        # Ctrl-C or a failure half-way: leave nothing behind.
+        _say(progress, "cleaning up the half-created cluster")
+        try:
+            _delete(chosen, bindir, None)
+        finally:
+            registry.forget(context)
+        raise
+    _say(progress, f"ready in {time.monotonic() - started:.1f}s: context {context}")
+    return status(context)
+
+
+def _create_kwok_nodes(context: str, workers: int) -> None:
+    from kubernetes import client
+
+    from kjlab import kube
+
+    api = kube.core(context)
+    for manifest in nodes.kwok_node_manifests(workers):
+        try:
+            api.create_node(manifest)
+        except client.ApiException as e:
+            if e.status != 409:
+                raise
+
+
+def _wait_nodes_ready(context: str, count: int, timeout: float) -> None:
+    from kubernetes import watch
+
+    from kjlab import kube
+
+    api = kube.core(context)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = api.list_node()
+        if sum(_node_ready(n) for n in listing.items) >= count:
+            return
+        w = watch.Watch()
+        for _ in w.stream(api.list_node, resource_version=listing.metadata.resource_version,
+                          timeout_seconds=max(1, int(deadline - time.monotonic()))):
+            w.stop()  # something changed: re-list and count again
+    raise KjlabError(f"the nodes did not become Ready within {timeout:.0f}s",
+                     "kjlab down && kjlab up (kjlab doctor shows what is missing)")
+
+
+def _node_ready(node) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+
+
+def _delete(engine: str, bindir, progress) -> None:
+    if engine == "kwok":
+        kwok.delete(bindir or tools.bin_dir(), progress or (lambda _m: None))
+    else:
+        kind.delete(progress)
+
+
+def down(engine: str | None = None, progress=print) -> list[str]:
+    """Remove the lab cluster(s) kjlab created: processes, kwokctl's files, the kubeconfig context.
+
+    Only clusters named ``kjlab`` that kjlab itself recorded are touched. Returns the contexts removed.
+    """
+    removed = []
+    for name in ([engine] if engine else list(ENGINES)):
+        context = context_for(name)
+        module = kwok if name == "kwok" else kind
+        if registry.entry(context) is None and not module.exists():
+            continue
+        _say(progress, f"deleting the {name} lab cluster (context {context})")
+        started = time.monotonic()
+        _delete(name, None, progress)
+        registry.forget(context)
+        removed.append(context)
+        _say(progress, f"deleted in {time.monotonic() - started:.1f}s")
+    if not removed:
+        _say(progress, "no lab cluster to delete")
+    return removed
+
+
+def status(context: str | None = None) -> dict:
+    """Engine, context, server version, nodes with their Ready state (and whether it answers)."""
+    from kjlab import kube
+
+    context = context or lab_context()
+    known = registry.entry(context) or {}
+    info = {"context": context, "engine": known.get("engine", "context"), "options": known.get("options", {}),
+            "lab_cluster": bool(known), "running": False, "server_version": None, "nodes": []}
+    try:
+        info["server_version"] = kube.version(context)
+    except KjlabError:
+        raise
+    except Exception as e:  # connection refused etc.: report, don't crash
+        info["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        return info
+    info["running"] = True
+    for n in kube.core(context).list_node().items:
+        labels = n.metadata.labels or {}
+        info["nodes"].append({
+            "name": n.metadata.name,
+            "ready": _node_ready(n),
+            "role": labels.get(nodes.WORKER_LABEL, "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "worker"),
+            "schedulable": not n.spec.unschedulable,
+            "version": n.status.node_info.kubelet_version if n.status.node_info else None,
+        })
+    if info["engine"] == "kwok":
+        info["memory_mib"] = round(kwok.memory_bytes() / 2**20, 1)
+    return info

@@ -1,0 +1,88 @@
+"""`kjlab doctor`: what is present and what is missing, each with the command that fixes it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from kjlab.cluster import engine as engines
+from kjlab.cluster import registry, tools
+from kjlab.errors import KjlabError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True  # False: only one engine needs it
+
+
+def _go_version() -> str | None:
+    if shutil.which("go") is None:
+        return None
+    out = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True)
+    return out.stdout.strip() or None
+
+
+def go_is_recent(version: str | None, minimum=(1, 26)) -> bool:
+    """'go1.26.8' -> True for minimum (1, 26)."""
+    if not version or not version.startswith("go"):
+        return False
+    parts = version[2:].split(".")
+    try:
+        return (int(parts[0]), int(parts[1].split("rc")[0].split("beta")[0])) >= minimum
+    except (IndexError, ValueError):
+        return False
+
+
+def run_checks() -> list[Check]:
+    checks = [Check("python", sys.version_info >= (3, 10), sys.version.split()[0], "use Python >= 3.10")]
+
+    has_docker = engines.docker_available()
+    checks.append(Check("docker engine", has_docker,
+                        "answers" if has_docker else "no Docker engine answers (the kwok engine needs none)",
+                        "start Docker Desktop / dockerd (only for --engine kind)", required=False))
+    kind_path = shutil.which("kind")
+    checks.append(Check("kind", kind_path is not None, kind_path or "not installed",
+                        "go install sigs.k8s.io/kind@v0.31.0 (only for --engine kind)", required=False))
+
+    go = _go_version()
+    checks.append(Check("go", go_is_recent(go), go or "not installed",
+                        "install Go >= 1.26 (needed once, to build the kwok engine's tools)"))
+
+    try:
+        bindir = tools.bin_dir()
+        missing = tools.missing(bindir)
+        checks.append(Check("cluster tools", not missing,
+                            f"built in {bindir}" if not missing else f"not built: {', '.join(missing)}",
+                            f"bash {tools.BUILD_COMMAND}"))
+        checks.append(Check("kubectl", "kubectl" not in missing, str(bindir / "kubectl"),
+                            f"bash {tools.BUILD_COMMAND}  (then use `kjlab kubectl ...`)"))
+    except KjlabError as e:
+        checks.append(Check("cluster tools", False, e.message, e.fix or ""))
+
+    running = []
+    for name in engines.ENGINES:
+        context = engines.context_for(name)
+        if registry.entry(context) is not None:
+            from kjlab.cluster import _reachable
+
+            running.append(f"{context} ({'running' if _reachable(context) else 'not answering'})")
+    checks.append(Check("lab cluster", any("(running)" in r for r in running),
+                        ", ".join(running) or "none", "kjlab up"))
+    return checks
+
+
+def format_checks(checks: list[Check]) -> str:
+    lines = []
+    for c in checks:
+        mark = "ok " if c.ok else ("-- " if not c.required else "!! ")
+        line = f"{mark} {c.name:<14} {c.detail}"
+        if not c.ok and c.fix:
+            line += f"\n    fix: {c.fix}"
+        lines.append(line)
+    return "\n".join(lines)

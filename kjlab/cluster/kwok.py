@@ -1,0 +1,126 @@
+"""The kwok engine: the real v1.36 control plane (etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler) run as local processes by ``kwokctl --runtime binary``, with nodes and pods
+driven by kwok's Stages in place of a kubelet (kjlab/cluster/kwok_stages)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from kjlab.cluster import stages, tools
+from kjlab.cluster.engine import CLUSTER_NAME
+from kjlab.errors import KjlabError
+from kjlab.paths import kubeconfig_path
+
+ENGINE = "kwok"
+
+
+def workdir() -> Path:
+    """kwokctl's own directory for the cluster (pids, logs, certificates, etcd data)."""
+    return Path(os.environ.get("KWOK_WORKDIR", Path.home() / ".kwok")) / "clusters" / CLUSTER_NAME
+
+
+def _env(bindir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # kwokctl finds kubectl on PATH; the version it configures components for is KWOK_KUBE_VERSION.
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    env["KWOK_KUBE_VERSION"] = tools.kube_version()
+    return env
+
+
+def kwokctl_config(bindir: Path, time_scale: float) -> str:
+    """kwokctl's --config: where each binary is (so nothing is downloaded) plus the full Stage set."""
+    versions = tools.pinned_versions()
+    options = {
+        "runtime": "binary",
+        "kubeVersion": versions["KUBERNETES_VERSION"],
+        "etcdVersion": versions["ETCD_VERSION"],
+        "kwokVersion": versions["KWOK_VERSION"],
+        "kubeApiserverBinary": str(bindir / "kube-apiserver"),
+        "kubeControllerManagerBinary": str(bindir / "kube-controller-manager"),
+        "kubeSchedulerBinary": str(bindir / "kube-scheduler"),
+        "kubectlBinary": str(bindir / "kubectl"),
+        "etcdBinary": str(bindir / "etcd"),
+        "kwokControllerBinary": str(bindir / "kwok"),
+        "nodeLeaseDurationSeconds": 40,
+    }
+    head = yaml.safe_dump(
+        {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options},
+        sort_keys=True,
+    )
+    return head + "---\n" + stages.render(time_scale=time_scale, kube_version=versions["KUBERNETES_VERSION"])
+
+
+def _run(args: list[str], bindir: Path, progress, timeout: float) -> None:
+    proc = subprocess.Popen(args, env=_env(bindir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                tail = (tail + [line])[-15:]
+                progress(f"  kwokctl: {line}")
+        proc.wait(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    if proc.returncode != 0:
+        raise KjlabError(
+            f"`{' '.join(Path(a).name if i == 0 else a for i, a in enumerate(args))}` failed:\n    "
+            + "\n    ".join(tail),
+            "kjlab down, then kjlab up again (kjlab doctor shows what is missing)",
+        )
+
+
+def exists() -> bool:
+    """kwokctl has (possibly half-created) state for the lab cluster."""
+    return workdir().exists()
+
+
+def create(bindir: Path, time_scale: float, progress=print) -> None:
+    with tempfile.NamedTemporaryFile("w", prefix="kjlab-kwokctl-", suffix=".yaml", delete=False) as f:
+        f.write(kwokctl_config(bindir, time_scale))
+        config_path = f.name
+    try:
+        _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", config_path,
+              "--kubeconfig", str(kubeconfig_path()), "--wait", "2m", "--timeout", "3m"],
+             bindir, progress, timeout=240)
+    finally:
+        os.unlink(config_path)
+
+
+def delete(bindir: Path, progress=print) -> None:
+    """Stop every component, remove kwokctl's directory and the kubeconfig context."""
+    _run([str(bindir / "kwokctl"), "delete", "cluster", "--name", CLUSTER_NAME,
+          "--kubeconfig", str(kubeconfig_path())], bindir, progress, timeout=120)
+
+
+def pids() -> list[int]:
+    """PIDs of the cluster's running components (from kwokctl's pid files)."""
+    found = []
+    for pidfile in workdir().glob("pids/*.pid"):
+        try:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, 0)
+            found.append(pid)
+        except (ValueError, OSError):
+            continue
+    return found
+
+
+def memory_bytes() -> int:
+    """Resident memory of the running components (etcd, apiserver, controllers, kwok)."""
+    total = 0
+    for pid in pids():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total

@@ -1,0 +1,122 @@
+"""Which clusters kjlab created, and the guard that keeps destructive calls off all others.
+
+A cluster counts as kjlab's when both hold:
+  * the per-user state file lists its kubeconfig context (written by `kjlab up`), and
+  * the cluster itself carries the ConfigMap kube-system/kjlab-cluster with the same uid,
+so a context name that now points somewhere else (a reused name, an edited kubeconfig) is
+refused too. A learner can opt in to another cluster with KJLAB_ALLOW_CONTEXT=<context>.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+from kjlab.errors import KjlabError
+from kjlab.paths import state_dir
+
+MARKER_NAMESPACE = "kube-system"
+MARKER_NAME = "kjlab-cluster"
+ALLOW_ENV = "KJLAB_ALLOW_CONTEXT"
+
+
+def _file() -> Path:
+    return state_dir() / "clusters.json"
+
+
+def load() -> dict[str, dict]:
+    try:
+        return json.loads(_file().read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _save(entries: dict[str, dict]) -> None:
+    path = _file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def record(context: str, engine: str, options: dict) -> dict:
+    """Remember a cluster kjlab just created; returns its entry (with a fresh uid)."""
+    entries = load()
+    entry = {"engine": engine, "options": options, "uid": uuid.uuid4().hex, "created": time.time()}
+    entries[context] = entry
+    _save(entries)
+    return entry
+
+
+def forget(context: str) -> None:
+    entries = load()
+    if entries.pop(context, None) is not None:
+        _save(entries)
+
+
+def entry(context: str) -> dict | None:
+    return load().get(context)
+
+
+def write_marker(context: str, uid: str, engine: str) -> None:
+    from kubernetes import client
+
+    from kjlab import kube
+
+    body = client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=MARKER_NAME, labels={"app.kubernetes.io/managed-by": "kjlab"}),
+        data={"uid": uid, "engine": engine, "context": context},
+    )
+    api = kube.core(context)
+    try:
+        api.create_namespaced_config_map(MARKER_NAMESPACE, body)
+    except client.ApiException as e:
+        if e.status != 409:
+            raise
+        api.replace_namespaced_config_map(MARKER_NAME, MARKER_NAMESPACE, body)
+
+
+def read_marker(context: str) -> dict | None:
+    from kubernetes import client
+
+    from kjlab import kube
+
+    try:
+        return kube.core(context).read_namespaced_config_map(MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).data
+    except client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def is_lab_cluster(context: str) -> bool:
+    """True when kjlab created the cluster this context points at (state file + in-cluster marker)."""
+    known = entry(context)
+    if known is None:
+        return False
+    try:
+        marker = read_marker(context)
+    except Exception:  # unreachable: nothing destructive can happen there anyway
+        return False
+    return bool(marker) and marker.get("uid") == known["uid"]
+
+
+def guard(context: str, action: str, allow_context: str | None = None) -> None:
+    """Refuse ``action`` (e.g. "drain node kjlab-worker") on a context kjlab did not create.
+
+    The opt-in is explicit and names the context: ``allow_context=<context>`` or the
+    environment variable KJLAB_ALLOW_CONTEXT=<context>.
+    """
+    allowed = allow_context or os.environ.get(ALLOW_ENV)
+    if allowed and allowed == context:
+        return
+    if is_lab_cluster(context):
+        return
+    raise KjlabError(
+        f"refusing to {action} on context '{context}': kjlab did not create that cluster",
+        f"use the lab cluster (`kjlab up`, context from `kjlab status`), or opt in for this "
+        f"context only with {ALLOW_ENV}={context}",
+    )
