@@ -67,7 +67,12 @@ def kubectl_argv(args: list[str], context: str, kubectl: str, kubeconfig: str) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["kubectl"]:
+        # Everything after `kubectl` is kubectl's, flags first included (`kjlab kubectl -n x get pods`).
+        args = argparse.Namespace(command="kubectl", args=argv[1:])
+    else:
+        args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
     except KjlabError as e:

@@ -47,6 +47,8 @@ def kwokctl_config(bindir: Path, time_scale: float) -> str:
         "etcdBinary": str(bindir / "etcd"),
         "kwokControllerBinary": str(bindir / "kwok"),
         "nodeLeaseDurationSeconds": 40,
+        # Every component listens on loopback only: the lab cluster is for this machine.
+        "bindAddress": "127.0.0.1",
     }
     head = yaml.safe_dump(
         {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options},
@@ -61,7 +63,7 @@ def _run(args: list[str], bindir: Path, progress, timeout: float) -> None:
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
-            line = line.rstrip()
+            line = _readable(line.rstrip())
             if line:
                 tail = (tail + [line])[-15:]
                 progress(f"  kwokctl: {line}")
@@ -75,6 +77,27 @@ def _run(args: list[str], bindir: Path, progress, timeout: float) -> None:
             + "\n    ".join(tail),
             "kjlab down, then kjlab up again (kjlab doctor shows what is missing)",
         )
+
+
+def _readable(line: str) -> str:
+    """kwokctl logs JSON; a learner wants the message and how long it took."""
+    import json
+
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict) or "msg" not in record:
+        return line
+    text = record["msg"]
+    if record.get("level") not in (None, "INFO"):
+        text = f"{record['level']}: {text}"
+    if record.get("err"):
+        text += f": {record['err']}"
+    elapsed = record.get("elapsed")
+    if isinstance(elapsed, dict) and elapsed.get("human"):
+        text += f" ({elapsed['human']})"
+    return text
 
 
 def exists() -> bool:

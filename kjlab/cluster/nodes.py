@@ -20,7 +20,7 @@ def control_plane_name() -> str:
 def kwok_node_manifests(workers: int) -> list[dict]:
     """Node objects for the kwok engine. kwok manages every node of the cluster (binary runtime)."""
 
-    def node(name: str, role: str) -> dict:
+    def node(name: str, role: str, index: int) -> dict:
         labels = {
             "kubernetes.io/hostname": name,
             "kubernetes.io/os": "linux",
@@ -34,8 +34,13 @@ def kwok_node_manifests(workers: int) -> list[dict]:
         return {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake"}},
+            "metadata": {"name": name, "labels": labels, "annotations": {
+                "kwok.x-k8s.io/node": "fake",
+                # The node Stage reads its InternalIP from here; addresses as kind's Docker network has them.
+                "kjlab.io/internal-ip": f"172.18.0.{index + 2}",
+            }},
             "spec": spec,
         }
 
-    return [node(control_plane_name(), "control-plane")] + [node(n, "worker") for n in worker_names(workers)]
+    names = [(control_plane_name(), "control-plane")] + [(n, "worker") for n in worker_names(workers)]
+    return [node(name, role, i) for i, (name, role) in enumerate(names)]

@@ -43,12 +43,14 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     """The full Stage set as one multi-document YAML string, ready for kwokctl's --config."""
     if not 0 < time_scale <= 10:
         raise ValueError(f"time scale must be in (0, 10], got {time_scale}")
-    pullable_jq = ", ".join(json.dumps(p) for p in pullable)  # jq IN(...) and sprig list(...)
+    pullable_jq = ", ".join(json.dumps(p) for p in pullable)  # jq: IN("a", "b")
+    pullable_tpl = " ".join(json.dumps(p) for p in pullable)  # Go template: (list "a" "b")
     docs = []
     for name in STAGE_FILES:
         text = resources.files("kjlab.cluster").joinpath("kwok_stages").joinpath(name).read_text()
         text = (
             text.replace("__TIME_SCALE__", repr(float(time_scale)))
+            .replace("__PULLABLE_LIST__", pullable_tpl)
             .replace("__PULLABLE__", pullable_jq)
             .replace("__KUBE_VERSION__", kube_version)
         )

@@ -1,0 +1,33 @@
+# The two commands in the README:
+#   make lab    set everything up (venv, cluster tools, cluster) and open JupyterLab on labs/
+#   make test   set everything up and run the whole test suite (unit, cluster, notebooks)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup venv tools lab test unit down clean-notebooks
+
+setup: venv tools
+
+venv: $(BIN)/kjlab
+
+$(BIN)/kjlab: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[lab,test]'
+	touch $@
+
+tools:
+	bash tools/build.sh
+
+lab: setup
+	$(BIN)/kjlab lab
+
+test: setup
+	$(BIN)/python -m pytest -q -ra
+
+unit: venv
+	$(BIN)/python -m pytest -q -m "not cluster"
+
+down: venv
+	$(BIN)/kjlab down

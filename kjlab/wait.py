@@ -1,0 +1,121 @@
+"""Waiting on the cluster by watching (never a one-time snapshot), with timeouts that say what was awaited."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from kubernetes import client, watch
+
+from kjlab import kube
+from kjlab.errors import KjlabError
+
+
+def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Callable, **kwargs):
+    """List, check, then watch from that resourceVersion until ``predicate(obj)`` holds for one object.
+
+    Re-lists after a dropped or expired watch (HTTP 410), so no change is missed.
+    """
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        listing = list_fn(**kwargs)
+        for obj in listing.items:
+            last = obj
+            if predicate(obj):
+                return obj
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        w = watch.Watch()
+        try:
+            for event in w.stream(list_fn, resource_version=listing.metadata.resource_version,
+                                  timeout_seconds=max(1, int(remaining) + 1), **kwargs):
+                obj = event["object"]
+                if event["type"] in ("ADDED", "MODIFIED"):
+                    last = obj
+                    if predicate(obj):
+                        w.stop()
+                        return obj
+                if time.monotonic() >= deadline:
+                    w.stop()
+        except client.ApiException as e:
+            if e.status != 410:
+                raise
+        if time.monotonic() >= deadline:
+            break
+    seen = describe(last) if last is not None else "nothing matching was seen"
+    raise KjlabError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {seen}",
+                     "look with `kjlab kubectl get pods,jobs -n <namespace>`, or give it more time")
+
+
+def describe_pod(pod) -> str:
+    states = []
+    for cs in pod.status.container_statuses or []:
+        if cs.state.waiting:
+            states.append(f"{cs.name} waiting {cs.state.waiting.reason}")
+        elif cs.state.running:
+            states.append(f"{cs.name} running")
+        elif cs.state.terminated:
+            states.append(f"{cs.name} terminated {cs.state.terminated.reason} ({cs.state.terminated.exit_code})")
+    return f"pod {pod.metadata.name} phase {pod.status.phase}" + (f", {', '.join(states)}" if states else "")
+
+
+def describe_job(job) -> str:
+    conds = [f"{c.type}={c.status}" for c in job.status.conditions or []]
+    return (f"job {job.metadata.name} active={job.status.active or 0} succeeded={job.status.succeeded or 0} "
+            f"failed={job.status.failed or 0} conditions=[{', '.join(conds)}]")
+
+
+def pod(context: str, namespace: str, predicate: Callable, what: str, timeout: float = 60,
+        name: str | None = None, label_selector: str | None = None):
+    """Wait until a pod (by name, or any pod matching the label selector) satisfies ``predicate``."""
+    kwargs = {"namespace": namespace}
+    if name:
+        kwargs["field_selector"] = f"metadata.name={name}"
+    if label_selector:
+        kwargs["label_selector"] = label_selector
+    return _until(kube.core(context).list_namespaced_pod, predicate, what, timeout, describe_pod, **kwargs)
+
+
+def job(context: str, namespace: str, name: str, predicate: Callable, what: str, timeout: float = 120):
+    return _until(kube.batch(context).list_namespaced_job, predicate, what, timeout, describe_job,
+                  namespace=namespace, field_selector=f"metadata.name={name}")
+
+
+def job_condition(job_obj, type_: str):
+    """The Job condition of that type with status True, or None."""
+    for c in job_obj.status.conditions or []:
+        if c.type == type_ and c.status == "True":
+            return c
+    return None
+
+
+def pod_condition(pod_obj, type_: str):
+    for c in pod_obj.status.conditions or []:
+        if c.type == type_:
+            return c
+    return None
+
+
+def pod_gone(context: str, namespace: str, name: str, what: str, timeout: float = 60) -> None:
+    """Wait until the pod no longer exists (a watch sees DELETED, or a list finds nothing)."""
+    api = kube.core(context)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = api.list_namespaced_pod(namespace, field_selector=f"metadata.name={name}")
+        if not listing.items:
+            return
+        w = watch.Watch()
+        try:
+            for event in w.stream(api.list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
+                                  resource_version=listing.metadata.resource_version,
+                                  timeout_seconds=max(1, int(deadline - time.monotonic()) + 1)):
+                if event["type"] == "DELETED":
+                    w.stop()
+                    return
+        except client.ApiException as e:
+            if e.status != 410:
+                raise
+    raise KjlabError(f"timed out after {timeout:.0f}s waiting for {what}",
+                     f"look with `kjlab kubectl get pod {name} -n {namespace} -o yaml`")

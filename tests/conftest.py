@@ -1,0 +1,37 @@
+"""Shared fixtures. Cluster tests run against a real kwok-engine cluster started once per session."""
+
+import os
+
+import pytest
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/cluster/" in str(item.fspath) or "/notebooks/" in str(item.fspath):
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The lab cluster's context: reuses a running kwok lab cluster, else starts one and removes it after."""
+    from kjlab import cluster
+
+    context = "kwok-kjlab"
+    started = False
+    if cluster.registry.entry(context) is None or not cluster._reachable(context):
+        cluster.up(engine="kwok")
+        started = True
+    os.environ["KJLAB_CONTEXT"] = context
+    yield {"context": context, "started": started}
+    if started and os.environ.get("KJLAB_KEEP_CLUSTER") != "1":
+        cluster.down(engine="kwok")
+
+
+@pytest.fixture
+def ns(lab):
+    """A fresh namespace for one test, deleted afterwards."""
+    from kjlab import namespaces
+
+    name = namespaces.create(lab["context"], prefix="test")
+    yield name
+    namespaces.delete(lab["context"], name)

@@ -1,0 +1,53 @@
+import yaml
+import pytest
+
+from kjlab.cluster import stages
+
+
+def _docs(text):
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def test_render_is_a_full_stage_set_for_nodes_and_pods():
+    docs = _docs(stages.render(time_scale=0.5, kube_version="v1.36.3"))
+    assert all(d["kind"] == "Stage" for d in docs)
+    kinds = {d["spec"]["resourceRef"]["kind"] for d in docs}
+    assert kinds == {"Node", "Pod"}  # kwokctl drops its defaults: both must be covered
+    names = [d["metadata"]["name"] for d in docs]
+    assert len(names) == len(set(names))
+
+
+def test_placeholders_are_filled():
+    text = stages.render(time_scale=0.25, kube_version="v1.36.9")
+    assert "__" not in text.replace("__init__", "")
+    assert "* 0.25 *" in text
+    assert 'kubeletVersion: "v1.36.9"' in text
+
+
+def test_time_scale_is_bounded():
+    with pytest.raises(ValueError):
+        stages.render(time_scale=0)
+
+
+def test_no_stage_touches_finalizers():
+    # The Job controller must remove batch.kubernetes.io/job-tracking itself.
+    for doc in _docs(stages.render()):
+        for step in doc["spec"].get("steps", []):
+            assert "finalizers" not in step
+
+
+@pytest.mark.parametrize("image,repo", [
+    ("docker.io/library/bash:5", "bash"),
+    ("bash", "bash"),
+    ("library/busybox:1.36@sha256:abc", "busybox"),
+    ("non-existing-repo/non-existing-image:example", "non-existing-repo/non-existing-image"),
+    ("registry.k8s.io/pause:3.10", "registry.k8s.io/pause"),
+    ("localhost:5000/app", "localhost:5000/app"),
+])
+def test_image_repository(image, repo):
+    assert stages.image_repository(image) == repo
+
+
+def test_documented_images():
+    assert stages.is_pullable("docker.io/library/bash:5")
+    assert not stages.is_pullable("non-existing-repo/non-existing-image:example")
