@@ -5,6 +5,7 @@ driven by kwok's Stages in place of a kubelet (kjlab/cluster/kwok_stages)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,14 +15,19 @@ import yaml
 from kjlab.cluster import stages, tools
 from kjlab.cluster.engine import CLUSTER_NAME
 from kjlab.errors import KjlabError
-from kjlab.paths import kubeconfig_path
+from kjlab.paths import kubeconfig_path, state_dir
 
 ENGINE = "kwok"
 
 
+def kwok_root() -> Path:
+    """kwokctl's work directory, kept under kjlab's state so `down` can leave nothing behind."""
+    return state_dir() / "kwok"
+
+
 def workdir() -> Path:
     """kwokctl's own directory for the cluster (pids, logs, certificates, etcd data)."""
-    return Path(os.environ.get("KWOK_WORKDIR", Path.home() / ".kwok")) / "clusters" / CLUSTER_NAME
+    return kwok_root() / "clusters" / CLUSTER_NAME
 
 
 def _env(bindir: Path) -> dict[str, str]:
@@ -29,6 +35,7 @@ def _env(bindir: Path) -> dict[str, str]:
     # kwokctl finds kubectl on PATH; the version it configures components for is KWOK_KUBE_VERSION.
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     env["KWOK_KUBE_VERSION"] = tools.kube_version()
+    env["KWOK_WORKDIR"] = str(kwok_root())
     return env
 
 
@@ -121,6 +128,8 @@ def delete(bindir: Path, progress=print) -> None:
     """Stop every component, remove kwokctl's directory and the kubeconfig context."""
     _run([str(bindir / "kwokctl"), "delete", "cluster", "--name", CLUSTER_NAME,
           "--kubeconfig", str(kubeconfig_path())], bindir, progress, timeout=120)
+    # kwokctl leaves its (now empty) root behind; nothing else of kjlab's lives there.
+    shutil.rmtree(kwok_root(), ignore_errors=True)
 
 
 def pids() -> list[int]:
