@@ -47,3 +47,8 @@ def batch(context: str) -> client.BatchV1Api:
 def version(context: str) -> str:
     """The API server's gitVersion, e.g. v1.36.3."""
     return client.VersionApi(api_client(context)).get_code(_request_timeout=5).git_version
+
+
+# Patches say their type: the generated client would otherwise pick JSON Patch, which a dict
+# body is not. Strategic merge is what kubectl patch uses by default (conditions merge by type).
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"

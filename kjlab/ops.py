@@ -1,0 +1,389 @@
+"""What a person would do with kubectl, done through the API: apply, drain, uncordon, patch a pod
+condition through the status subresource, delete. Each op prints the kubectl command it stands
+for (``echo=True``) and, given a recorder, adds itself to the run's timeline as a step.
+
+Destructive ops refuse to act on a cluster kjlab did not create (kjlab.cluster.registry.guard).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from kubernetes import client
+
+from kjlab import kube
+from kjlab.cluster.registry import guard
+from kjlab.errors import KjlabError
+
+EVICTION_RETRY_SECONDS = 5  # kubectl drain retries a 429 (PodDisruptionBudget) every 5 s
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def _show(echo: bool, command: str, output: list[str] | None = None) -> None:
+    if echo:
+        print(f"$ {command}")
+        for line in output or []:
+            print(line)
+
+
+def _step(recorder, action: str, target: str, detail: str = "", kubectl: str = "") -> None:
+    if recorder is not None:
+        recorder.step(action, target, detail, kubectl)
+
+
+def now_rfc3339() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- apply -----------------------------------------------------------------------------------
+
+def load_manifest(manifest) -> dict:
+    """A manifest from a dict, YAML text, or a file path; one clear error when it is not a manifest."""
+    if isinstance(manifest, dict):
+        return manifest
+    text = manifest
+    if isinstance(manifest, Path) or (isinstance(manifest, str) and "\n" not in manifest
+                                      and manifest.endswith((".yaml", ".yml", ".json"))):
+        path = Path(manifest)
+        if not path.exists():
+            raise KjlabError(f"no such manifest file: {path}", "check the path")
+        text = path.read_text()
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise KjlabError(f"the manifest is not valid YAML{where}: {problem}",
+                         "fix the indentation or quoting there; `kjlab kubectl create --dry-run=client -f FILE` checks it too") from None
+    if len(docs) != 1 or not isinstance(docs[0], dict):
+        raise KjlabError(f"expected one Kubernetes object in the manifest, found {len(docs)}",
+                         "put one Job in the file")
+    doc = docs[0]
+    if not doc.get("kind") or not doc.get("apiVersion") or not (doc.get("metadata") or {}).get("name"):
+        raise KjlabError("the manifest needs apiVersion, kind and metadata.name",
+                         "start from a documented example: kjlab.examples.source('failjob')")
+    return doc
+
+
+def api_message(e: client.ApiException) -> str:
+    """The API server's own message, as kubectl shows it (`The Job "x" is invalid: ...`)."""
+    import json
+
+    try:
+        body = json.loads(e.body)
+        message = body.get("message") or e.reason
+        details = body.get("details") or {}
+        kind, name = details.get("kind"), details.get("name")
+        if kind and name and message.startswith(f"{kind}."):
+            # "Job.batch \"x\" is invalid: ..." -> "The Job \"x\" is invalid: ..." (kubectl's wording)
+            message = f'The {kind.capitalize() if kind.islower() else kind} "{name}"' + message.split(f'"{name}"', 1)[1]
+        return message
+    except (ValueError, TypeError, AttributeError, IndexError):
+        return f"{e.status} {e.reason}"
+
+
+def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+          replace: bool = True, allow_context: str | None = None) -> dict:
+    """Create a Job (or Pod) in ``namespace``, like `kubectl create -f job.yaml -n NS`.
+
+    ``replace``: a Job of the same name already there is deleted first, so re-running a
+    notebook cell starts over instead of failing. API validation errors become one KjlabError
+    that keeps the API's own words.
+    """
+    doc = load_manifest(manifest)
+    kind, name = doc["kind"], doc["metadata"]["name"]
+    if kind not in ("Job", "Pod"):
+        raise KjlabError(f"kjlab runs Jobs (and Pods); this manifest is a {kind}", "give it a manifest with kind: Job")
+    doc.setdefault("metadata", {})["namespace"] = namespace
+    command = f"kubectl create -f {name}.yaml -n {namespace}"
+    guard(context, f"create {kind} {name}", allow_context)
+    create = (kube.batch(context).create_namespaced_job if kind == "Job"
+              else kube.core(context).create_namespaced_pod)
+    for attempt in range(2):
+        try:
+            created = create(namespace, doc)
+            break
+        except client.ApiException as e:
+            if e.status == 409 and replace and attempt == 0:
+                _delete_and_wait(context, namespace, kind, name)
+                continue
+            if e.status == 404 and "namespaces" in (e.body or ""):
+                raise KjlabError(f'namespace "{namespace}" does not exist', f"kjlab kubectl create namespace {namespace}") from None
+            raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
+    _show(echo, command, [f"{kind.lower()}.{'batch' if kind == 'Job' else ''}/{name} created".replace("./", "/")])
+    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
+    return created.to_dict()
+
+
+def _delete_and_wait(context: str, namespace: str, kind: str, name: str, timeout: float = 60) -> None:
+    if kind == "Job":
+        api = kube.batch(context)
+        delete, read = api.delete_namespaced_job, api.read_namespaced_job
+    else:
+        api = kube.core(context)
+        delete, read = api.delete_namespaced_pod, api.read_namespaced_pod
+    try:
+        delete(name, namespace, propagation_policy="Foreground")
+    except client.ApiException as e:
+        if e.status != 404:
+            raise
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            read(name, namespace)
+        except client.ApiException as e:
+            if e.status == 404:
+                return
+            raise
+        time.sleep(0.3)
+    raise KjlabError(f"the old {kind} {namespace}/{name} was not removed within {timeout:.0f}s",
+                     f"kjlab kubectl delete {kind.lower()} {name} -n {namespace}")
+
+
+# --- drain -----------------------------------------------------------------------------------
+
+@dataclass
+class DrainResult:
+    node: str
+    evicted: list[str] = field(default_factory=list)    # "ns/name"
+    ignored: list[str] = field(default_factory=list)    # DaemonSet and mirror pods left alone
+    retries: int = 0                                    # 429 answers retried
+    seconds: float = 0.0
+
+
+def _controller(pod) -> client.V1OwnerReference | None:
+    for ref in pod.metadata.owner_references or []:
+        if ref.controller:
+            return ref
+    return None
+
+
+def _terminal(pod) -> bool:
+    return pod.status.phase in ("Succeeded", "Failed")
+
+
+def drain_plan(pods, ignore_daemonsets: bool = True, delete_emptydir_data: bool = False,
+               force: bool = False) -> tuple[list, list[str], list[str]]:
+    """Which pods a drain evicts, which it leaves, and why it would refuse (kubectl's filters).
+
+    Returns (to_evict, ignored_messages, refusals). Pure: takes V1Pod objects.
+    """
+    evict, ignored, refusals = [], [], []
+    for pod in pods:
+        key = f"{pod.metadata.namespace}/{pod.metadata.name}"
+        if MIRROR_ANNOTATION in (pod.metadata.annotations or {}):
+            ignored.append(f"{key} (mirror pod)")
+            continue
+        owner = _controller(pod)
+        if owner is not None and owner.kind == "DaemonSet":
+            if ignore_daemonsets:
+                ignored.append(f"{key} (DaemonSet-managed)")
+            else:
+                refusals.append(f"{key} is managed by a DaemonSet (use --ignore-daemonsets)")
+            continue
+        if not _terminal(pod):
+            if owner is None and not force:
+                refusals.append(f"{key} is not managed by a controller (use --force)")
+                continue
+            if any(v.empty_dir is not None for v in pod.spec.volumes or []) and not delete_emptydir_data:
+                refusals.append(f"{key} uses emptyDir storage (use --delete-emptydir-data)")
+                continue
+        evict.append(pod)
+    return evict, ignored, refusals
+
+
+def _node_or_error(core, node: str):
+    try:
+        return core.read_node(node)
+    except client.ApiException as e:
+        if e.status == 404:
+            names = ", ".join(n.metadata.name for n in core.list_node().items)
+            raise KjlabError(f'node "{node}" does not exist (nodes: {names})', "pick a node from `kjlab kubectl get nodes`") from None
+        raise
+
+
+def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None) -> bool:
+    """Mark the node unschedulable; returns False when it already was."""
+    guard(context, f"cordon node {node}", allow_context)
+    core = kube.core(context)
+    was = bool(_node_or_error(core, node).spec.unschedulable)
+    if not was:
+        core.patch_node(node, {"spec": {"unschedulable": True}}, _content_type=kube.STRATEGIC_MERGE)
+    _show(echo, f"kubectl cordon {node}", [f"node/{node} {'already cordoned' if was else 'cordoned'}"])
+    _step(recorder, "cordon", f"node/{node}", "", f"kubectl cordon {node}")
+    return not was
+
+
+def uncordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None) -> None:
+    guard(context, f"uncordon node {node}", allow_context)
+    core = kube.core(context)
+    was = bool(_node_or_error(core, node).spec.unschedulable)
+    if was:
+        core.patch_node(node, {"spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
+    _show(echo, f"kubectl uncordon {node}", [f"node/{node} {'uncordoned' if was else 'already uncordoned'}"])
+    _step(recorder, "uncordon", f"node/{node}", "", f"kubectl uncordon {node}")
+
+
+def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptydir_data: bool = False,
+          force: bool = False, grace_period: int = -1, timeout: float = 120, echo: bool = True,
+          recorder=None, allow_context: str | None = None) -> DrainResult:
+    """Drain a node like `kubectl drain NODE --ignore-daemonsets --grace-period=N`.
+
+    Cordons, evicts every evictable pod through the Eviction API (so each gets DisruptionTarget,
+    reason EvictionByEvictionAPI), retries an HTTP 429 from a PodDisruptionBudget every 5 s,
+    and waits until the evicted pods are gone. Refuses DaemonSet pods, unmanaged pods and
+    emptyDir pods unless told (the same flags as kubectl). A cordon it made is undone when it
+    fails or is interrupted; on success the node stays cordoned, as with kubectl.
+    """
+    flags = []
+    if ignore_daemonsets:
+        flags.append("--ignore-daemonsets")
+    if delete_emptydir_data:
+        flags.append("--delete-emptydir-data")
+    if force:
+        flags.append("--force")
+    if grace_period >= 0:
+        flags.append(f"--grace-period={grace_period}")
+    command = f"kubectl drain {node} " + " ".join(flags)
+    guard(context, f"drain node {node}", allow_context)
+    core = kube.core(context)
+    _node_or_error(core, node)
+    started = time.monotonic()
+    result = DrainResult(node=node)
+    _show(echo, command.strip())
+    cordoned_here = False
+    try:
+        cordoned_here = cordon(context, node, echo=False, allow_context=allow_context)
+        if echo:
+            print(f"node/{node} cordoned")
+        pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+        evict, ignored, refusals = drain_plan(pods, ignore_daemonsets, delete_emptydir_data, force)
+        if refusals:
+            raise KjlabError("cannot drain node " + node + ":\n    " + "\n    ".join(refusals),
+                             "pass the flag each line names, or move those pods off the node first")
+        result.ignored = ignored
+        if ignored and echo:
+            print("Warning: ignoring " + ", ".join(ignored))
+        _step(recorder, "drain", f"node/{node}", f"evicting {len(evict)} pod(s)", command.strip())
+        deadline = started + timeout
+        for pod in evict:
+            result.retries += _evict(core, pod, grace_period, deadline, echo)
+        for pod in evict:
+            _wait_gone(core, pod, deadline)
+            result.evicted.append(f"{pod.metadata.namespace}/{pod.metadata.name}")
+            if echo:
+                print(f"pod/{pod.metadata.name} evicted")
+        if echo:
+            print(f"node/{node} drained")
+    except BaseException:
+        if cordoned_here:
+            try:
+                core.patch_node(node, {"spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
+                if echo:
+                    print(f"node/{node} uncordoned (the drain did not finish)")
+            except Exception:
+                pass
+        raise
+    result.seconds = time.monotonic() - started
+    _step(recorder, "drained", f"node/{node}", f"evicted {len(result.evicted)} pod(s) in {result.seconds:.1f}s")
+    return result
+
+
+def _evict(core, pod, grace_period: int, deadline: float, echo: bool) -> int:
+    name, ns = pod.metadata.name, pod.metadata.namespace
+    options = client.V1DeleteOptions(grace_period_seconds=grace_period) if grace_period >= 0 else None
+    body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name, namespace=ns), delete_options=options)
+    if echo:
+        print(f"evicting pod {ns}/{name}")
+    retries = 0
+    while True:
+        try:
+            core.create_namespaced_pod_eviction(name, ns, body)
+            return retries
+        except client.ApiException as e:
+            if e.status == 404:
+                return retries  # already gone
+            if e.status == 403 and "NamespaceTerminating" in (e.body or ""):
+                # As kubectl does: the namespace's deletion removes the pod anyway; wait for that.
+                return retries
+            if e.status != 429:
+                raise KjlabError(f"evicting pod {ns}/{name} failed: {api_message(e)}", "kjlab kubectl describe pod " + name) from None
+            if time.monotonic() + EVICTION_RETRY_SECONDS > deadline:
+                raise KjlabError(f"pod {ns}/{name} could still not be evicted when the drain timed out: {api_message(e)}",
+                                 "relax the PodDisruptionBudget, or give the drain a longer timeout") from None
+            retries += 1
+            if echo:
+                print(f'error when evicting pods/"{name}" -n "{ns}" (will retry after {EVICTION_RETRY_SECONDS}s): '
+                      f"{api_message(e)}")
+            time.sleep(EVICTION_RETRY_SECONDS)
+
+
+def _wait_gone(core, pod, deadline: float) -> None:
+    name, ns, uid = pod.metadata.name, pod.metadata.namespace, pod.metadata.uid
+    while time.monotonic() < deadline:
+        try:
+            current = core.read_namespaced_pod(name, ns)
+        except client.ApiException as e:
+            if e.status == 404:
+                return
+            raise
+        if current.metadata.uid != uid:
+            return  # a new pod took the name
+        time.sleep(0.2)
+    raise KjlabError(f"pod {ns}/{name} was evicted but is still there", f"kjlab kubectl get pod {name} -n {ns} -o yaml")
+
+
+# --- pod status and deletion ------------------------------------------------------------------
+
+def condition_patch(type_: str, status: str = "True", reason: str | None = None, message: str | None = None) -> dict:
+    """The docs' patch.yaml: status.conditions with one condition, lastTransitionTime = now."""
+    condition = {"type": type_, "status": status}
+    if reason:
+        condition["reason"] = reason
+    if message:
+        condition["message"] = message
+    condition["lastTransitionTime"] = now_rfc3339()
+    return {"status": {"conditions": [condition]}}
+
+
+def patch_pod_condition(context: str, namespace: str, pod: str, type_: str, status: str = "True",
+                        reason: str | None = None, message: str | None = None, echo: bool = True,
+                        recorder=None, allow_context: str | None = None) -> dict:
+    """Add (or update) a pod condition through the status subresource, as the docs do with
+    `kubectl patch pod NAME --subresource=status --patch-file=patch.yaml`.
+
+    A strategic merge patch keyed on the condition type: the pod's other conditions stay.
+    """
+    guard(context, f"patch the status of pod {pod}", allow_context)
+    patch = condition_patch(type_, status, reason, message)
+    try:
+        kube.core(context).patch_namespaced_pod_status(pod, namespace, patch, _content_type=kube.STRATEGIC_MERGE)
+    except client.ApiException as e:
+        raise KjlabError(f"patching pod {namespace}/{pod} failed: {api_message(e)}",
+                         f"check the pod exists: kjlab kubectl get pod {pod} -n {namespace}") from None
+    command = f"kubectl patch pod {pod} -n {namespace} --subresource=status --patch-file=patch.yaml"
+    if echo:
+        print("# patch.yaml\n" + yaml.safe_dump(patch, sort_keys=False).rstrip())
+    _show(echo, command, [f"pod/{pod} patched"])
+    _step(recorder, "patch", f"pod/{pod}", f"{type_}={status}" + (f" ({reason})" if reason else ""), command)
+    return patch
+
+
+def delete_pod(context: str, namespace: str, pod: str, grace_period: int | None = None, echo: bool = True,
+               recorder=None, allow_context: str | None = None) -> None:
+    """`kubectl delete pod NAME` (graceful; the kubelet moves a pending/running pod to Failed first)."""
+    guard(context, f"delete pod {pod}", allow_context)
+    try:
+        kube.core(context).delete_namespaced_pod(pod, namespace, grace_period_seconds=grace_period)
+    except client.ApiException as e:
+        if e.status == 404:
+            raise KjlabError(f'pod "{pod}" not found in namespace {namespace}', f"kjlab kubectl get pods -n {namespace}") from None
+        raise
+    command = f"kubectl delete pod {pod} -n {namespace}" + (f" --grace-period={grace_period}" if grace_period is not None else "")
+    _show(echo, command, [f'pod "{pod}" deleted'])
+    _step(recorder, "delete", f"pod/{pod}", "", command)

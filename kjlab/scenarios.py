@@ -1,0 +1,319 @@
+"""Scripted runs of the documented examples (and of any Job a learner writes).
+
+A run creates the Job in its own namespace, does the timing-sensitive steps itself (drain the
+node of the first running pod inside its window; patch a condition onto a stuck pod, then
+delete it), records everything, and waits for the outcome. ``policy=False`` runs the same
+manifest minus its podFailurePolicy, for the comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+import yaml
+from kubernetes import client
+
+from kjlab import examples, kube, namespaces, ops, wait
+from kjlab.errors import KjlabError
+from kjlab.record import Recorder
+
+# What each documented example needs done while it runs.
+PLANS = {
+    "failjob": {},
+    "ignore": {"drain_when_running": True},
+    "config-issue": {"patch_condition": "ConfigIssue", "then_delete": True},
+    "failindex": {},
+}
+# Condition reasons the docs use for the patch.
+PATCH_REASONS = {"ConfigIssue": "NonExistingImage"}
+# Upper bounds on a run. Without a policy, failjob goes through the controller's back-off
+# (10 s, 20 s, 40 s, ... capped at 10 min) until failed > backoffLimit: minutes, not seconds.
+TIMEOUT_SECONDS = 20 * 60
+
+
+@dataclass
+class RunResult:
+    """A finished run: the outcome, the steps kjlab took, and the recorded timeline."""
+
+    scenario: str
+    namespace: str
+    job: str
+    policy: bool
+    outcome: str                      # Complete | Failed | Running (still retrying when the run stopped)
+    reason: str | None
+    message: str | None
+    failed: int
+    succeeded: int
+    duration_s: float | None
+    conditions: list[dict]
+    steps: list[dict]
+    timeline: object                  # pandas DataFrame
+    extras: dict = field(default_factory=dict)
+    job_status: dict = field(default_factory=dict)
+
+    def summary(self, with_timeline: bool = True) -> dict:
+        data = {
+            "scenario": self.scenario, "namespace": self.namespace, "job": self.job, "policy": self.policy,
+            "outcome": self.outcome, "reason": self.reason, "message": self.message,
+            "failed": self.failed, "succeeded": self.succeeded, "duration_s": self.duration_s,
+            "conditions": self.conditions, "steps": self.steps, **self.extras,
+        }
+        if with_timeline:
+            frame = self.timeline.copy()
+            frame["time"] = frame["time"].map(lambda t: t.isoformat() if t is not None else None)
+            data["timeline"] = json.loads(frame.to_json(orient="records"))
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.summary(), indent=indent, default=str)
+
+    def status_yaml(self) -> str:
+        """The Job's status as `kubectl get job -o yaml` shows it: conditions and counters."""
+        keep = {k: v for k, v in self.job_status.items()
+                if k in ("conditions", "failed", "succeeded", "active", "ready", "terminating", "failedIndexes",
+                         "completedIndexes", "uncountedTerminatedPods")}
+        return yaml.safe_dump({"status": keep}, sort_keys=False, width=200)
+
+    def verdict(self) -> str:
+        """One line: outcome, reason, duration, pods created."""
+        reason = f" ({self.reason})" if self.reason else ""
+        dur = f" after {self.duration_s:.0f}s" if self.duration_s is not None else ""
+        label = "with the policy" if self.policy else "without the policy"
+        return (f"{self.scenario} {label}: {self.outcome}{reason}{dur}; failed={self.failed}, "
+                f"succeeded={self.succeeded}, pods created={self.extras.get('pods_created')}")
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.verdict()}>"
+
+
+def default_namespace(scenario: str, policy: bool) -> str:
+    return f"{scenario}-{'policy' if policy else 'nopolicy'}"
+
+
+def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
+    """Create ``name``; when it exists from an earlier run, delete it and wait first (idempotent cells)."""
+    core = kube.core(context)
+    try:
+        core.read_namespace(name)
+        namespaces.delete(context, name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                core.read_namespace(name)
+                time.sleep(0.5)
+            except client.ApiException as e:
+                if e.status == 404:
+                    break
+                raise
+        else:
+            raise KjlabError(f"namespace {name} from an earlier run is still being deleted",
+                             f"wait, or pick another namespace (kjlab kubectl get ns {name})")
+    except client.ApiException as e:
+        if e.status != 404:
+            raise
+    return namespaces.create(context, name=name)
+
+
+def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
+        namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
+        patch_condition: str | None = None, then_delete: bool | None = None, timeout: float = TIMEOUT_SECONDS,
+        echo: bool = True, on_start=None) -> RunResult:
+    """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
+
+    ``fast`` shortens the script's `sleep` (kjlab.examples.FAST_SLEEP); nothing else changes.
+    ``keep`` leaves the namespace for inspection with `kjlab kubectl`; otherwise it is deleted.
+    ``on_start(recorder)`` is called once recording has begun (the dashboard hooks in here).
+    """
+    from kjlab.cluster import lab_context
+
+    context = context or lab_context()
+    if manifest is not None:
+        doc = examples.customise(ops.load_manifest(manifest), policy=policy)
+        scenario = scenario or "manifest"
+        plan = {}
+    else:
+        if scenario is None:
+            raise KjlabError("name a scenario or give a manifest", "kjlab scenario run failjob")
+        examples.source(scenario)  # unknown names fail here, with the list
+        sleep = examples.FAST_SLEEP.get(scenario) if fast else None
+        doc = examples.render(scenario, policy=policy, sleep=sleep)
+        plan = dict(PLANS[scenario])
+    if doc.get("kind") != "Job":
+        raise KjlabError(f"a scenario runs a Job; this manifest is a {doc.get('kind')}", "give it a manifest with kind: Job")
+    if drain_when_running is not None:
+        plan["drain_when_running"] = drain_when_running
+    if patch_condition is not None:
+        plan["patch_condition"] = patch_condition
+    if then_delete is not None:
+        plan["then_delete"] = then_delete
+
+    job_name = doc["metadata"]["name"]
+    namespace = namespace or default_namespace(scenario, policy)
+    fresh_namespace(context, namespace)
+    recorder = Recorder(context, namespace).start()
+    if on_start:
+        on_start(recorder)
+    extras: dict = {}
+    started = time.monotonic()
+    final = None
+    try:
+        ops.apply(context, namespace, doc, recorder=recorder, echo=echo)
+        if plan.get("drain_when_running"):
+            extras.update(_drain_when_running(context, namespace, job_name, recorder, echo))
+        if plan.get("patch_condition"):
+            extras.update(_patch_then_delete(context, namespace, job_name, plan["patch_condition"],
+                                             plan.get("then_delete", False), recorder, echo))
+        if plan.get("patch_condition") and not policy:
+            # Without the policy nothing fails the Job: the deleted pod counts as one failure and
+            # a replacement gets stuck the same way. Watch that happen, then stop.
+            final = _observe_retry(context, namespace, job_name, extras.get("patched_pod"), timeout=120)
+        else:
+            remaining = max(10.0, timeout - (time.monotonic() - started))
+            final = wait.job(context, namespace, job_name, _terminal, f"Job {job_name} to finish", timeout=remaining)
+        time.sleep(1.0)  # let the last pod and event updates arrive before the recording stops
+    except BaseException:
+        recorder.stop()
+        if not keep:
+            _cleanup_quietly(context, namespace)
+        raise
+    recorder.stop()
+    result = summarize(scenario, namespace, job_name, policy, recorder, final, extras)
+    if not keep:
+        namespaces.delete(context, namespace)
+    return result
+
+
+def _cleanup_quietly(context: str, namespace: str) -> None:
+    try:
+        namespaces.delete(context, namespace)
+    except Exception:
+        pass
+
+
+def _terminal(job) -> bool:
+    return bool(wait.job_condition(job, "Complete") or wait.job_condition(job, "Failed"))
+
+
+def _job_pods(job_name: str) -> str:
+    return f"job-name={job_name}"
+
+
+def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
+    """The ignore example's step 2: drain the node of the first running pod, inside its window."""
+    pod = wait.pod(context, namespace, lambda p: p.status.phase == "Running" and not p.metadata.deletion_timestamp,
+                   f"a pod of Job {job_name} to be Running", timeout=120, label_selector=_job_pods(job_name))
+    node = pod.spec.node_name
+    before = kube.batch(context).read_namespaced_job(job_name, namespace).status.failed or 0
+    try:
+        result = ops.drain(context, node, ignore_daemonsets=True, grace_period=0, echo=echo, recorder=recorder)
+        # The evicted pods are gone; the Job controller has counted them once none is left uncounted.
+        job = wait.job(context, namespace, job_name,
+                       lambda j: _terminal(j) or not _uncounted(j), "the Job controller to count the evicted pods",
+                       timeout=30)
+        after = job.status.failed or 0
+        recorder.note("checked", f"status.failed {before} -> {after} after the drain")
+        if echo:
+            print(f"status.failed before the drain: {before}, after: {after}")
+    finally:
+        ops.uncordon(context, node, echo=echo, recorder=recorder)
+    return {"drained_node": node, "evicted": result.evicted, "failed_before_drain": before, "failed_after_drain": after}
+
+
+def _uncounted(job) -> bool:
+    u = job.status.uncounted_terminated_pods
+    return bool(u and ((u.failed or []) or (u.succeeded or [])))
+
+
+def _waiting_reason(reason: str):
+    def check(pod) -> bool:
+        return not pod.metadata.deletion_timestamp and any(
+            cs.state.waiting and cs.state.waiting.reason == reason for cs in pod.status.container_statuses or [])
+    return check
+
+
+def _patch_then_delete(context, namespace, job_name, condition, then_delete, recorder, echo) -> dict:
+    """The config-issue example's steps 3-4: mark the stuck pod with a condition, then delete it."""
+    pod = wait.pod(context, namespace, _waiting_reason("ImagePullBackOff"),
+                   f"a pod of Job {job_name} to be in ImagePullBackOff", timeout=120, label_selector=_job_pods(job_name))
+    name = pod.metadata.name
+    ops.patch_pod_condition(context, namespace, name, condition, "True", reason=PATCH_REASONS.get(condition),
+                            echo=echo, recorder=recorder)
+    if then_delete:
+        ops.delete_pod(context, namespace, name, echo=echo, recorder=recorder)
+    return {"patched_pod": name}
+
+
+def _observe_retry(context, namespace, job_name, deleted_pod, timeout) -> object:
+    wait.job(context, namespace, job_name, lambda j: (j.status.failed or 0) >= 1 or _terminal(j),
+             "the deleted pod to be counted as failed", timeout=timeout)
+    wait.pod(context, namespace,
+             lambda p: p.metadata.name != deleted_pod and _waiting_reason("ImagePullBackOff")(p),
+             "a replacement pod to get stuck in ImagePullBackOff", timeout=timeout, label_selector=_job_pods(job_name))
+    return kube.batch(context).read_namespaced_job(job_name, namespace)
+
+
+# --- summary ---------------------------------------------------------------------------------
+
+_DECIDING = [re.compile(r"for pod [^/\s]+/(\S+) failed"), re.compile(r"^Pod [^/\s]+/(\S+) has condition")]
+
+
+def deciding_pod(message: str | None) -> str | None:
+    """The pod named in a PodFailurePolicy message (both of the controller's formats)."""
+    for pattern in _DECIDING:
+        m = pattern.search(message or "")
+        if m:
+            return m.group(1)
+    return None
+
+
+def condition_history(rows: list[dict]) -> list[dict]:
+    """Job conditions in the order they first appeared, with the time kjlab saw each."""
+    seen, out = set(), []
+    for row in rows:
+        if row["kind"] != "job" or not row.get("object"):
+            continue
+        for c in (row["object"].get("status") or {}).get("conditions") or []:
+            key = (c["type"], c["status"])
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append({"type": c["type"], "status": c["status"], "reason": c.get("reason"),
+                        "message": c.get("message"), "time": row["time"].isoformat(), "t": row["t"]})
+    return out
+
+
+def summarize(scenario, namespace, job_name, policy, recorder: Recorder, job, extras: dict) -> RunResult:
+    rows = recorder.rows
+    timeline = recorder.dataframe()
+    conditions = condition_history(rows)
+    terminal = next((c for c in conditions if c["type"] in ("Failed", "Complete") and c["status"] == "True"), None)
+    outcome = terminal["type"] if terminal else "Running"
+    created = next((r for r in rows if r["kind"] == "step" and r["action"] == "create"), None)
+    duration = round(terminal["t"] - created["t"], 1) if terminal and created else None
+    status = job.status
+    extras = dict(extras)
+    extras["pods_created"] = len({r["name"] for r in rows if r["kind"] == "pod"})
+    if status.failed_indexes is not None:
+        extras["failed_indexes"] = status.failed_indexes
+    message = terminal["message"] if terminal else None
+    decider = deciding_pod(message)
+    if decider:
+        extras["deciding_pod"] = decider
+        decided = next((r for r in rows if r["kind"] == "pod" and r["name"] == decider and r["phase"] == "Failed"), None)
+        failed_at = next((c for c in conditions if c["type"] == "Failed" and c["status"] == "True"), None)
+        if decided and failed_at:
+            extras["exit_to_failed_s"] = round(failed_at["t"] - decided["t"], 2)
+    steps = [{"time": r["time"].isoformat(), "t": r["t"], "action": r["action"], "target": r["name"],
+              "detail": r["detail"], "kubectl": r["kubectl"]} for r in rows if r["kind"] == "step"]
+    return RunResult(
+        scenario=scenario, namespace=namespace, job=job_name, policy=policy, outcome=outcome,
+        reason=terminal["reason"] if terminal else None, message=message,
+        failed=status.failed or 0, succeeded=status.succeeded or 0, duration_s=duration,
+        conditions=[{k: v for k, v in c.items() if k != "t"} for c in conditions], steps=steps,
+        timeline=timeline, extras=extras,
+        job_status=kube.api_client(recorder.context).sanitize_for_serialization(job.status),
+    )
