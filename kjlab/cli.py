@@ -33,6 +33,30 @@ def _parser() -> argparse.ArgumentParser:
                         add_help=False)
     kc.add_argument("args", nargs=argparse.REMAINDER)
 
+    sc = sub.add_parser("scenario", help="run a documented example (or your own Job) and report the outcome")
+    scsub = sc.add_subparsers(dest="scenario_command", required=True)
+    scsub.add_parser("list", help="the documented examples")
+    run = scsub.add_parser("run", help="run NAME, or --manifest FILE")
+    run.add_argument("name", nargs="?", help="failjob, ignore, config-issue or failindex")
+    run.add_argument("--manifest", help="a Job manifest of your own instead of a documented example")
+    run.add_argument("--no-policy", action="store_true", help="the same Job minus its podFailurePolicy")
+    run.add_argument("--fast", action="store_true", help="shorter sleeps in the script (nothing else changes)")
+    run.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
+    run.add_argument("--keep", action="store_true", help="keep the namespace for `kjlab kubectl` afterwards")
+    run.add_argument("--namespace", help="namespace for the run (default: NAME-policy / NAME-nopolicy)")
+    run.add_argument("--context", help="kubeconfig context (default: the lab cluster)")
+    run.add_argument("--drain-when-running", action="store_true",
+                     help="drain the node of the first running pod (like the ignore example)")
+    run.add_argument("--patch-condition", metavar="TYPE",
+                     help="add condition TYPE=True to the first pod stuck in ImagePullBackOff")
+    run.add_argument("--then-delete", action="store_true", help="with --patch-condition: then delete that pod")
+    run.add_argument("--timeout", type=float, default=1200, help="give up after this many seconds (default 1200)")
+
+    ctl = sub.add_parser("controller", help="run the config-issue controller until Ctrl-C")
+    ctl.add_argument("kind", choices=["config-issue"])
+    ctl.add_argument("--namespace", required=True)
+    ctl.add_argument("--context")
+
     lab = sub.add_parser("lab", help="start the cluster and open JupyterLab on labs/")
     lab.add_argument("--engine", default="auto")
     lab.add_argument("--no-browser", action="store_true")
@@ -112,6 +136,10 @@ def _dispatch(args) -> int:
 
         argv = kubectl_argv(args.args, cluster.lab_context(), str(tools.kubectl_path()), str(kubeconfig_path()))
         os.execv(argv[0], argv)
+    if args.command == "scenario":
+        return _scenario(args)
+    if args.command == "controller":
+        return _controller(args)
     if args.command == "lab":
         from kjlab.paths import REPO_DIR
 
@@ -121,6 +149,56 @@ def _dispatch(args) -> int:
             argv.append("--no-browser")
         os.execv(argv[0], argv)
     raise AssertionError(args.command)
+
+
+def _scenario(args) -> int:
+    import contextlib
+
+    from kjlab import examples, scenarios
+
+    if args.scenario_command == "list":
+        for name in examples.names():
+            print(f"{name:<14} {examples.render(name)['metadata']['name']}")
+        return 0
+    if bool(args.name) == bool(args.manifest):
+        raise KjlabError("give a scenario NAME or --manifest FILE (one of them)", "kjlab scenario run failjob --fast")
+    if args.then_delete and not args.patch_condition:
+        raise KjlabError("--then-delete goes with --patch-condition TYPE", "kjlab scenario run --manifest job.yaml --patch-condition ConfigIssue --then-delete")
+    # With --json, stdout carries only the JSON object; the kubectl echo goes to stderr.
+    out = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with out:
+        result = scenarios.run(
+            args.name, policy=not args.no_policy, fast=args.fast, context=args.context, namespace=args.namespace,
+            keep=args.keep, manifest=args.manifest,
+            drain_when_running=True if args.drain_when_running else None,
+            patch_condition=args.patch_condition, then_delete=True if args.then_delete else None,
+            timeout=args.timeout)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(result.verdict())
+        if result.message:
+            print(f"message: {result.message}")
+        if args.keep:
+            print(f"kept: kjlab kubectl get jobs,pods -n {result.namespace}")
+    return 0
+
+
+def _controller(args) -> int:
+    import time
+
+    from kjlab import cluster
+    from kjlab.controller import ConfigIssueController
+
+    ctl = ConfigIssueController(args.context or cluster.lab_context(), args.namespace).start()
+    try:
+        while ctl.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctl.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,112 @@
+"""A small controller that does the config-issue example's steps 3-4 for you.
+
+The docs say that in production, marking a pod whose image can never be pulled (a custom
+``ConfigIssue`` condition) and deleting it "should be automated by a user-provided controller".
+This is that controller, for one namespace: it watches the pods, and each pod whose container
+waits in ImagePullBackOff gets ``ConfigIssue=True`` (reason ``NonExistingImage``) through the
+status subresource and is then deleted, so a Job with a FailJob rule on ConfigIssue fails at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from kubernetes import client, watch
+
+from kjlab import kube, ops
+from kjlab.cluster.registry import guard
+
+
+class ConfigIssueController:
+    """Start with ``start()`` (returns at once; the work happens in a thread), stop with ``stop()``."""
+
+    def __init__(self, context: str, namespace: str, condition: str = "ConfigIssue",
+                 reason: str = "NonExistingImage", waiting_reasons=("ImagePullBackOff",), echo: bool = True,
+                 recorder=None, allow_context: str | None = None):
+        self.context, self.namespace = context, namespace
+        self.condition, self.reason = condition, reason
+        self.waiting_reasons = tuple(waiting_reasons)
+        self.echo, self.recorder, self.allow_context = echo, recorder, allow_context
+        self.handled: list[str] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<ConfigIssueController {self.namespace} {state}, handled {len(self.handled)} pod(s)>"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> "ConfigIssueController":
+        guard(self.context, f"run the config-issue controller in namespace {self.namespace}", self.allow_context)
+        if self.running:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="kjlab-config-issue-controller", daemon=True)
+        self._thread.start()
+        if self.echo:
+            print(f"config-issue controller watching namespace {self.namespace}")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=6)
+        if self.echo:
+            print(f"config-issue controller stopped (handled {len(self.handled)} pod(s))")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stuck(self, pod) -> bool:
+        """A pod this controller acts on: not being deleted, not yet marked, waiting on a pull."""
+        if pod.metadata.deletion_timestamp or pod.metadata.name in self.handled:
+            return False
+        if any(c.type == self.condition and c.status == "True" for c in pod.status.conditions or []):
+            return False
+        return any(cs.state.waiting and cs.state.waiting.reason in self.waiting_reasons
+                   for cs in pod.status.container_statuses or [])
+
+    def _handle(self, pod) -> None:
+        name = pod.metadata.name
+        self.handled.append(name)
+        try:
+            ops.patch_pod_condition(self.context, self.namespace, name, self.condition, "True", reason=self.reason,
+                                    message="set by the kjlab config-issue controller", echo=self.echo,
+                                    recorder=self.recorder, allow_context=self.allow_context)
+            ops.delete_pod(self.context, self.namespace, name, echo=self.echo, recorder=self.recorder,
+                           allow_context=self.allow_context)
+        except Exception as e:  # a pod that vanished meanwhile is fine; note anything else
+            self.errors.append(f"{name}: {e}")
+
+    def _loop(self) -> None:
+        api = kube.core(self.context)
+        rv = None
+        while not self._stop.is_set():
+            try:
+                if rv is None:
+                    listing = api.list_namespaced_pod(self.namespace)
+                    for pod in listing.items:
+                        if self.stuck(pod):
+                            self._handle(pod)
+                    rv = listing.metadata.resource_version
+                w = watch.Watch()
+                for ev in w.stream(api.list_namespaced_pod, self.namespace, resource_version=rv, timeout_seconds=5):
+                    pod = ev["object"]
+                    rv = pod.metadata.resource_version or rv
+                    if ev["type"] != "DELETED" and self.stuck(pod):
+                        self._handle(pod)
+                    if self._stop.is_set():
+                        w.stop()
+            except client.ApiException as e:
+                rv = None if e.status == 410 else rv
+                time.sleep(0.5)
+            except Exception:
+                time.sleep(0.5)

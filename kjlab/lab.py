@@ -1,0 +1,127 @@
+"""The few calls a notebook makes: connect to the lab cluster, compare runs, clean up."""
+
+from __future__ import annotations
+
+import threading
+
+from kjlab import kube
+from kjlab.errors import KjlabError
+
+
+def connect(context: str | None = None, engine: str = "auto") -> str:
+    """The context to use: ``context`` as given, else the running lab cluster, else a new one.
+
+    Prints one line about the cluster, so the learner sees where the lab runs.
+    """
+    from kjlab import cluster
+
+    if context is None:
+        try:
+            context = cluster.lab_context()
+        except KjlabError:
+            context = None
+        if context is None or not cluster._reachable(context):
+            context = cluster.up(engine=engine)["context"]
+    info = cluster.status(context)
+    if not info["running"]:
+        raise KjlabError(f"the cluster behind context '{context}' does not answer ({info.get('error')})",
+                         "kjlab up (or check the context name)")
+    workers = [n["name"] for n in info["nodes"] if n["role"] == "worker"]
+    print(f"cluster: {context} ({info['engine']} engine), Kubernetes {info['server_version']}, "
+          f"workers: {', '.join(workers)}")
+    return context
+
+
+def compare(*runs):
+    """Runs side by side: one row per run (outcome, reason, failed, succeeded, duration, pods)."""
+    import pandas as pd
+
+    rows = []
+    for r in runs:
+        rows.append({
+            "run": f"{r.scenario} {'with' if r.policy else 'without'} policy",
+            "outcome": r.outcome, "reason": r.reason, "failed": r.failed, "succeeded": r.succeeded,
+            "duration_s": r.duration_s, "pods created": r.extras.get("pods_created"),
+        })
+    return pd.DataFrame(rows).set_index("run")
+
+
+def timeline(result, kinds=("pod", "job", "step")):
+    """The recorded timeline, trimmed to what a learner reads first."""
+    frame = result.timeline
+    frame = frame[frame["kind"].isin(kinds)]
+    columns = ["t", "kind", "name", "event", "phase", "container", "exit_code", "conditions", "failed",
+               "succeeded", "action", "detail"]
+    return frame[columns].fillna("").reset_index(drop=True)
+
+
+def pod_outcomes(result):
+    """Each pod's last recorded state: phase, exit code, reason, and the conditions that matter."""
+    frame = result.timeline
+    pods = frame[frame["kind"] == "pod"].groupby("name").last()
+    pods["DisruptionTarget"] = pods["conditions"].fillna("").str.contains("DisruptionTarget=True")
+    pods["ConfigIssue"] = pods["conditions"].fillna("").str.contains("ConfigIssue=True")
+    return pods[["node", "phase", "container", "exit_code", "DisruptionTarget", "ConfigIssue"]]
+
+
+class Background:
+    """A scenario running in a thread, so a notebook can go on while a long run (minutes) proceeds.
+
+    Nothing is printed from the thread (output would land in whichever cell runs then).
+    """
+
+    def __init__(self, **kwargs):
+        from kjlab import scenarios
+
+        self.kwargs = kwargs
+        self._result = None
+        self._error: BaseException | None = None
+
+        def work():
+            try:
+                self._result = scenarios.run(echo=False, **kwargs)
+            except BaseException as e:  # re-raised in result()
+                self._error = e
+
+        self._thread = threading.Thread(target=work, name="kjlab-background-run", daemon=True)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self, timeout: float | None = None):
+        """Wait for the run (printing a line per minute) and return its RunResult."""
+        import time
+
+        started = time.monotonic()
+        while self._thread.is_alive():
+            self._thread.join(60 if timeout is None else min(60, max(0.1, timeout - (time.monotonic() - started))))
+            if timeout is not None and time.monotonic() - started >= timeout and self._thread.is_alive():
+                raise KjlabError(f"the background run was still going after {timeout:.0f}s", "wait longer: .result()")
+            if self._thread.is_alive():
+                print(f"still running ({(time.monotonic() - started) / 60:.0f} min so far)...", flush=True)
+        if self._error:
+            raise self._error
+        return self._result
+
+    def __repr__(self) -> str:
+        return f"<Background {self.kwargs.get('scenario')} {'done' if self.done else 'running'}>"
+
+
+def run_in_background(scenario: str, **kwargs) -> Background:
+    return Background(scenario=scenario, **kwargs)
+
+
+def cleanup(context: str, prefix: str) -> list[str]:
+    """Delete the namespaces a lab made (``<prefix>-...``); returns their names."""
+    from kjlab import namespaces
+
+    gone = []
+    for ns in kube.core(context).list_namespace(label_selector="app.kubernetes.io/managed-by=kjlab").items:
+        name = ns.metadata.name
+        if name == prefix or name.startswith(prefix + "-"):
+            namespaces.delete(context, name)
+            gone.append(name)
+    print(f"deleted namespaces: {', '.join(gone) or 'none'}")
+    return gone

@@ -1,0 +1,22 @@
+"""Every notebook is executed by papermill against the lab cluster; its own check cells assert the outcome."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted(p for folder in ("labs", "solutions", "exercises") for p in (ROOT / folder).glob("*.ipynb"))
+ARTIFACTS = ROOT / "artifacts" / "executed"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebook_executes(lab, path):
+    import papermill
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out = ARTIFACTS / f"{path.parent.name}-{path.name}"
+    papermill.execute_notebook(
+        str(path), str(out), cwd=str(path.parent), kernel_name="python3", progress_bar=False,
+        parameters={"FAST": True, "NAMESPACE": f"nb{path.stem[:2]}", "CONTEXT": lab["context"]},
+        execution_timeout=1500,
+    )
