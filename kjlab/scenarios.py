@@ -220,7 +220,10 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
             print(f"status.failed before the drain: {before}, after: {after}")
     finally:
         ops.uncordon(context, node, echo=echo, recorder=recorder)
-    return {"drained_node": node, "evicted": result.evicted, "failed_before_drain": before, "failed_after_drain": after}
+    # The drain evicts every pod on the node; the ones that matter here are the Job's own.
+    own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
+    return {"drained_node": node, "evicted": own, "evicted_elsewhere": len(result.evicted) - len(own),
+            "failed_before_drain": before, "failed_after_drain": after}
 
 
 def _uncounted(job) -> bool:

@@ -1,0 +1,172 @@
+"""kjlab.ops against the real API: drain edge cases, status patches, validation errors."""
+
+import threading
+import time
+
+import pytest
+from kubernetes import client
+
+from kjlab import kube, ops, wait
+from kjlab.errors import KjlabError
+
+NODE = "kjlab-worker2"
+
+
+def forever_pod_spec(node=NODE, volumes=None):
+    # No command: the simulated container runs until it is deleted.
+    return client.V1PodSpec(
+        node_selector={"kubernetes.io/hostname": node},
+        containers=[client.V1Container(name="main", image="docker.io/library/bash:5")],
+        volumes=volumes)
+
+
+def replicaset(name, labels, node=NODE):
+    return client.V1ReplicaSet(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1ReplicaSetSpec(replicas=1, selector=client.V1LabelSelector(match_labels=labels),
+                                     template=client.V1PodTemplateSpec(
+                                         metadata=client.V1ObjectMeta(labels=labels), spec=forever_pod_spec(node))))
+
+
+def running(ctx, ns, selector):
+    return wait.pod(ctx, ns, lambda p: p.status.phase == "Running", f"pods {selector} to run", timeout=30,
+                    label_selector=selector)
+
+
+@pytest.fixture
+def uncordon_after(lab):
+    yield
+    for node in ("kjlab-worker", "kjlab-worker2", "kjlab-control-plane"):
+        kube.core(lab["context"]).patch_node(node, {"spec": {"unschedulable": False}},
+                                             _content_type=kube.STRATEGIC_MERGE)
+
+
+def unschedulable(ctx, node):
+    return bool(kube.core(ctx).read_node(node).spec.unschedulable)
+
+
+def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after):
+    ctx = lab["context"]
+    client.AppsV1Api(kube.api_client(ctx)).create_namespaced_replica_set(ns, replicaset("guarded", {"app": "guarded"}))
+    pod = running(ctx, ns, "app=guarded")
+    client.PolicyV1Api(kube.api_client(ctx)).create_namespaced_pod_disruption_budget(ns, client.V1PodDisruptionBudget(
+        metadata=client.V1ObjectMeta(name="keep-one"),
+        spec=client.V1PodDisruptionBudgetSpec(min_available=1, selector=client.V1LabelSelector(match_labels={"app": "guarded"}))))
+    # The PDB controller must have computed disruptionsAllowed=0 before the drain, or the first try may pass.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pdb = client.PolicyV1Api(kube.api_client(ctx)).read_namespaced_pod_disruption_budget("keep-one", ns)
+        if pdb.status and pdb.status.observed_generation and pdb.status.current_healthy == 1:
+            break
+        time.sleep(0.2)
+
+    def lift_budget():
+        time.sleep(2)
+        client.PolicyV1Api(kube.api_client(ctx)).delete_namespaced_pod_disruption_budget("keep-one", ns)
+
+    threading.Thread(target=lift_budget, daemon=True).start()
+    result = ops.drain(ctx, NODE, grace_period=0, timeout=60, echo=False)
+    assert result.retries >= 1
+    assert f"{ns}/{pod.metadata.name}" in result.evicted
+    assert unschedulable(ctx, NODE)
+
+
+def test_daemonset_pods_refused_unless_ignored_and_the_cordon_is_undone(lab, ns, uncordon_after):
+    ctx = lab["context"]
+    apps = client.AppsV1Api(kube.api_client(ctx))
+    labels = {"app": "agent"}
+    apps.create_namespaced_daemon_set(ns, client.V1DaemonSet(
+        metadata=client.V1ObjectMeta(name="agent"),
+        spec=client.V1DaemonSetSpec(selector=client.V1LabelSelector(match_labels=labels),
+                                    template=client.V1PodTemplateSpec(
+                                        metadata=client.V1ObjectMeta(labels=labels),
+                                        spec=client.V1PodSpec(containers=[client.V1Container(name="a", image="busybox")])))))
+    # One per worker (the control plane's NoSchedule taint keeps it off), as on kind.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pods = kube.core(ctx).list_namespaced_pod(ns, label_selector="app=agent").items
+        if len([p for p in pods if p.status.phase == "Running"]) == 2:
+            break
+        time.sleep(0.3)
+    assert sorted(p.spec.node_name for p in pods) == ["kjlab-worker", "kjlab-worker2"]
+
+    with pytest.raises(KjlabError) as e:
+        ops.drain(ctx, NODE, ignore_daemonsets=False, echo=False)
+    assert "managed by a DaemonSet (use --ignore-daemonsets)" in e.value.message
+    assert not unschedulable(ctx, NODE)  # the cordon the failed drain made was undone
+
+    result = ops.drain(ctx, NODE, ignore_daemonsets=True, grace_period=0, echo=False)
+    assert any("DaemonSet-managed" in i for i in result.ignored)
+    assert not any(p.startswith(f"{ns}/agent") for p in result.evicted)
+
+
+def test_unmanaged_and_emptydir_pods_need_their_flags(lab, ns, uncordon_after):
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    core.create_namespaced_pod(ns, client.V1Pod(metadata=client.V1ObjectMeta(name="bare"), spec=forever_pod_spec()))
+    running(ctx, ns, "")
+    with pytest.raises(KjlabError) as e:
+        ops.drain(ctx, NODE, echo=False)
+    assert f"{ns}/bare is not managed by a controller (use --force)" in e.value.message
+    assert not unschedulable(ctx, NODE)
+
+    apps = client.AppsV1Api(kube.api_client(ctx))
+    rs = replicaset("scratch", {"app": "scratch"})
+    rs.spec.template.spec.volumes = [client.V1Volume(name="tmp", empty_dir=client.V1EmptyDirVolumeSource())]
+    apps.create_namespaced_replica_set(ns, rs)
+    running(ctx, ns, "app=scratch")
+    with pytest.raises(KjlabError) as e:
+        ops.drain(ctx, NODE, force=True, echo=False)
+    assert "uses emptyDir storage (use --delete-emptydir-data)" in e.value.message
+
+    result = ops.drain(ctx, NODE, force=True, delete_emptydir_data=True, grace_period=0, echo=False)
+    assert f"{ns}/bare" in result.evicted
+
+
+def test_drain_with_nothing_to_evict(lab, uncordon_after):
+    result = ops.drain(lab["context"], "kjlab-control-plane", echo=False)
+    assert result.evicted == [] and unschedulable(lab["context"], "kjlab-control-plane")
+
+
+def test_drain_of_a_node_that_does_not_exist(lab):
+    with pytest.raises(KjlabError) as e:
+        ops.drain(lab["context"], "kjlab-worker9", echo=False)
+    assert 'node "kjlab-worker9" does not exist' in e.value.message
+    assert "kjlab-worker2" in e.value.message
+
+
+def test_status_patch_keeps_the_other_conditions(lab, ns):
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    core.create_namespaced_pod(ns, client.V1Pod(metadata=client.V1ObjectMeta(name="stuck"), spec=client.V1PodSpec(
+        restart_policy="Never", containers=[client.V1Container(name="main", image="non-existing-repo/x:1")])))
+    wait.pod(ctx, ns, lambda p: p.status.container_statuses and p.status.container_statuses[0].state.waiting
+             and p.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff", "back-off", timeout=30, name="stuck")
+    before = {c.type for c in core.read_namespaced_pod("stuck", ns).status.conditions}
+    ops.patch_pod_condition(ctx, ns, "stuck", "ConfigIssue", reason="NonExistingImage", echo=False)
+    pod = core.read_namespaced_pod("stuck", ns)
+    after = {c.type: c for c in pod.status.conditions}
+    assert before < set(after)
+    assert after["ConfigIssue"].status == "True" and after["ConfigIssue"].reason == "NonExistingImage"
+    assert after["ConfigIssue"].last_transition_time is not None
+
+
+@pytest.mark.parametrize("change,expected", [
+    (lambda d: d["spec"]["template"]["spec"].update(restartPolicy="OnFailure"),
+     'only "Never" is supported when podFailurePolicy is specified'),
+    (lambda d: d["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"].update(values=[0, 42]),
+     "must not be 0 for the In operator"),
+    (lambda d: d["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"].update(values=[42, 1]),
+     "must be ordered"),
+    (lambda d: d["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"].update(containerName="app"),
+     "must be one of the container or initContainer names in the pod template"),
+])
+def test_api_validation_errors_keep_the_apis_words(lab, ns, change, expected):
+    from kjlab import examples
+
+    doc = examples.render("failjob")
+    change(doc)
+    with pytest.raises(KjlabError) as e:
+        ops.apply(lab["context"], ns, doc, echo=False)
+    assert e.value.message.startswith('The Job "job-pod-failure-policy-failjob" is invalid: ')
+    assert expected in e.value.message

@@ -1,0 +1,128 @@
+"""Each documented example, with and without its policy, against the outcomes in shared/FIDELITY.md."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kjlab import scenarios
+
+
+def types(result):
+    return [c["type"] for c in result.conditions if c["status"] == "True"]
+
+
+def before(result, first, second):
+    order = types(result)
+    return first in order and second in order and order.index(first) < order.index(second)
+
+
+def test_failjob_fails_at_once_on_exit_code_42(lab):
+    r = scenarios.run("failjob", fast=True, echo=False)
+    assert (r.outcome, r.reason) == ("Failed", "PodFailurePolicy")
+    assert before(r, "FailureTarget", "Failed")
+    pod = r.extras["deciding_pod"]
+    assert r.message == f"Container main for pod {r.namespace}/{pod} failed with exit code 42 matching FailJob rule at index 0"
+    assert pod.startswith("job-pod-failure-policy-failjob-")
+    assert (r.failed, r.succeeded) == (2, 0)
+    assert r.extras["pods_created"] == 2
+    assert 0 <= r.extras["exit_to_failed_s"] < 10
+
+
+def test_failjob_without_policy_retries_until_the_backoff_limit(lab):
+    r = scenarios.run("failjob", policy=False, fast=True, echo=False)
+    assert (r.outcome, r.reason) == ("Failed", "BackoffLimitExceeded")
+    assert r.message == "Job has reached the specified backoff limit"
+    assert before(r, "FailureTarget", "Failed")
+    assert r.failed > 6 and r.succeeded == 0
+    assert r.duration_s > 120  # the back-off alone is 10 + 20 + 40 + ... seconds
+
+
+def test_ignore_survives_a_drain(lab):
+    r = scenarios.run("ignore", fast=True, echo=False)
+    assert r.extras["failed_before_drain"] == r.extras["failed_after_drain"] == 0
+    assert r.extras["evicted"]
+    assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0)
+    assert before(r, "SuccessCriteriaMet", "Complete")
+    # every evicted pod carried DisruptionTarget from the Eviction API before it went away
+    pods = r.timeline[r.timeline["kind"] == "pod"]
+    for name in r.extras["evicted"]:
+        conds = " ".join(pods[pods["name"] == name]["conditions"].fillna(""))
+        assert "DisruptionTarget=True(EvictionByEvictionAPI)" in conds
+    actions = [s["action"] for s in r.steps]
+    assert actions.index("drain") < actions.index("uncordon")
+    assert r.extras["pods_created"] > 4  # replacements for the evicted pods
+
+
+def test_ignore_without_policy_fails_on_the_drain(lab):
+    r = scenarios.run("ignore", policy=False, fast=True, echo=False)
+    assert (r.outcome, r.reason) == ("Failed", "BackoffLimitExceeded")
+    assert r.extras["failed_after_drain"] >= 1
+
+
+def test_config_issue_fails_on_the_custom_condition(lab):
+    r = scenarios.run("config-issue", echo=False)
+    pod = r.extras["patched_pod"]
+    assert (r.outcome, r.reason) == ("Failed", "PodFailurePolicy")
+    assert before(r, "FailureTarget", "Failed")
+    assert r.message == f"Pod {r.namespace}/{pod} has condition ConfigIssue matching FailJob rule at index 0"
+    assert r.failed == 2
+    rows = r.timeline[(r.timeline["kind"] == "pod") & (r.timeline["name"] == pod)]
+    assert "waiting:ImagePullBackOff" in set(rows["container"])
+    assert "Failed" in set(rows["phase"])
+
+
+def test_config_issue_without_policy_keeps_retrying(lab):
+    r = scenarios.run("config-issue", policy=False, echo=False)
+    assert r.outcome == "Running" and r.failed == 1
+    assert r.extras["pods_created"] >= 2
+
+
+def test_failindex(lab):
+    r = scenarios.run("failindex", echo=False)
+    assert (r.outcome, r.reason, r.failed) == ("Failed", "FailedIndexes", 3)
+    assert r.extras["failed_indexes"] == "0,1"
+    assert r.message == "Job has failed indexes"
+
+
+def test_failindex_without_policy_retries_index_1(lab):
+    r = scenarios.run("failindex", policy=False, echo=False)
+    assert (r.outcome, r.reason, r.failed) == ("Failed", "FailedIndexes", 4)
+
+
+def test_cli_json_has_the_documented_fields(lab, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "kjlab.cli", "scenario", "run", "failjob", "--fast", "--json",
+                          "--namespace", "cli-json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    for key in ("scenario", "namespace", "job", "policy", "outcome", "reason", "message", "failed", "succeeded",
+                "duration_s", "conditions", "steps", "timeline"):
+        assert key in data, key
+    assert data["outcome"] == "Failed" and data["policy"] is True and data["namespace"] == "cli-json"
+    assert {"type", "status", "reason", "message", "time"} <= set(data["conditions"][0])
+    assert data["steps"][0]["action"] == "create"
+    assert "kubectl create -f" in out.stderr  # the echo went to stderr, stdout is only JSON
+
+
+def test_cli_manifest_with_a_patch_step(lab, tmp_path):
+    from kjlab import examples
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(examples.source("config-issue").replace("job-pod-failure-policy-config-issue", "my-job"))
+    out = subprocess.run([sys.executable, "-m", "kjlab.cli", "scenario", "run", "--manifest", str(path),
+                          "--patch-condition", "ConfigIssue", "--then-delete", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["job"] == "my-job" and data["reason"] == "PodFailurePolicy"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["scenario", "run", "nope"], "unknown example 'nope'"),
+    (["scenario", "run", "--manifest", "/does/not/exist.yaml"], "no such manifest file"),
+])
+def test_cli_bad_input_is_one_line(lab, args, message):
+    out = subprocess.run([sys.executable, "-m", "kjlab.cli", *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert message in out.stderr and "Traceback" not in out.stderr
