@@ -3,14 +3,14 @@
 Notebooks import this package; the CLI is ``kjlab`` (see ``kjlab --help``).
 """
 
-from kjlab import cluster, examples, ops, scenarios, wait
+from kjlab import check, cluster, examples, exercises, ops, quiz, scenarios, wait
 from kjlab.controller import ConfigIssueController
 from kjlab.errors import KjlabError
-from kjlab.lab import cleanup, compare, connect, pod_outcomes, run_in_background, timeline
+from kjlab.lab import cleanup, compare, connect, kubectl, pod_indexes, pod_outcomes, run_in_background, timeline
 from kjlab.scenarios import run
 
 __version__ = "0.1.0"
 __all__ = [
-    "ConfigIssueController", "KjlabError", "cleanup", "cluster", "wait", "compare", "connect", "examples", "ops", "pod_outcomes",
+    "ConfigIssueController", "KjlabError", "check", "cleanup", "cluster", "exercises", "quiz", "wait", "compare", "connect", "examples", "kubectl", "ops", "pod_indexes", "pod_outcomes",
     "run", "run_in_background", "scenarios", "timeline", "__version__",
 ]

@@ -57,6 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     ctl.add_argument("--namespace", required=True)
     ctl.add_argument("--context")
 
+    ex = sub.add_parser("exercises", help="generate exercises/ from solutions/")
+    exsub = ex.add_subparsers(dest="exercises_command", required=True)
+    build = exsub.add_parser("build", help="write exercises/ (a changed exercise notebook is backed up first)")
+    build.add_argument("--check", action="store_true", help="write nothing; exit 1 when exercises/ is out of date")
+
+    chk = sub.add_parser("check", help="check an answer on the lab cluster and explain the verdict (exit 0 = pass)")
+    chk.add_argument("exercise", nargs="?", help="exercise name (see --list)")
+    chk.add_argument("--answer", "--manifest", dest="answer",
+                     help="YAML file (policy, manifest or prediction), or a .py file defining mark_and_delete")
+    chk.add_argument("--list", action="store_true", help="list the exercises")
+    chk.add_argument("--context")
+
     lab = sub.add_parser("lab", help="start the cluster and open JupyterLab on labs/")
     lab.add_argument("--engine", default="auto")
     lab.add_argument("--no-browser", action="store_true")
@@ -138,6 +150,19 @@ def _dispatch(args) -> int:
         os.execv(argv[0], argv)
     if args.command == "scenario":
         return _scenario(args)
+    if args.command == "exercises":
+        from kjlab import exercises
+
+        changed = exercises.build(check=args.check)
+        for path in changed:
+            print(("out of date: " if args.check else "wrote ") + path)
+        if args.check and changed:
+            raise KjlabError("exercises/ is out of date with solutions/", "kjlab exercises build")
+        if not changed:
+            print("exercises/ is up to date")
+        return 0
+    if args.command == "check":
+        return _check(args)
     if args.command == "controller":
         return _controller(args)
     if args.command == "lab":
@@ -182,6 +207,40 @@ def _scenario(args) -> int:
         if args.keep:
             print(f"kept: kjlab kubectl get jobs,pods -n {result.namespace}")
     return 0
+
+
+def load_answer(exercise: str, path: str):
+    """An answer from a file: a .py file's mark_and_delete, a prediction mapping, or YAML text."""
+    import runpy
+    from pathlib import Path
+
+    import yaml
+
+    file = Path(path)
+    if not file.exists():
+        raise KjlabError(f"no such answer file: {file}", "check the path")
+    if file.suffix == ".py":
+        namespace = runpy.run_path(str(file))
+        if "mark_and_delete" not in namespace:
+            raise KjlabError(f"{file} defines no function mark_and_delete", "def mark_and_delete(context, namespace, pod_name): ...")
+        return namespace["mark_and_delete"]
+    text = file.read_text()
+    if exercise.startswith("predict"):
+        return yaml.safe_load(text)
+    return text
+
+
+def _check(args) -> int:
+    from kjlab import check
+
+    if args.list or not args.exercise:
+        for ex in check.EXERCISES.values():
+            print(f"{ex.name:<20} {ex.title}  (answer: {ex.answer})")
+        return 0
+    if not args.answer:
+        raise KjlabError("give your answer with --answer FILE", f"kjlab check {args.exercise} --answer my-answer.yaml")
+    verdict = check.run(args.exercise, load_answer(args.exercise, args.answer), context=args.context)
+    return 0 if verdict.passed else 1
 
 
 def _controller(args) -> int:

@@ -125,3 +125,35 @@ def cleanup(context: str, prefix: str) -> list[str]:
             gone.append(name)
     print(f"deleted namespaces: {', '.join(gone) or 'none'}")
     return gone
+
+
+def kubectl(*args: str, context: str | None = None) -> int:
+    """Run kubectl (the cluster's version) on the lab context and print what it prints."""
+    import subprocess
+
+    from kjlab.cli import kubectl_argv
+    from kjlab.cluster import lab_context, tools
+    from kjlab.paths import kubeconfig_path
+
+    argv = kubectl_argv(list(args), context or lab_context(), str(tools.kubectl_path()), str(kubeconfig_path()))
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    print(f"$ kubectl {' '.join(args)}")
+    print((proc.stdout + proc.stderr).rstrip())
+    return proc.returncode
+
+
+def pod_indexes(result):
+    """Indexed Jobs: each pod's completion index (its batch.kubernetes.io/job-completion-index
+    annotation, also the container's JOB_COMPLETION_INDEX), with its last phase and exit code."""
+    import pandas as pd
+
+    last = {}
+    for row in result.rows:
+        if row["kind"] == "pod" and row.get("object"):
+            last[row["name"]] = row
+    rows = []
+    for name, row in last.items():
+        annotations = row["object"]["metadata"].get("annotations") or {}
+        rows.append({"pod": name, "index": annotations.get("batch.kubernetes.io/job-completion-index"),
+                     "phase": row["phase"], "exit_code": row["exit_code"]})
+    return pd.DataFrame(rows).set_index("pod").sort_values(["index", "pod"])

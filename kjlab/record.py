@@ -109,6 +109,7 @@ class Recorder:
         self._threads: list[threading.Thread] = []
         self._subscribers: list[Callable[[dict], None]] = []
         self.watch_restarts = 0
+        self._serializer = kube.api_client(context)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "Recorder":
@@ -158,7 +159,8 @@ class Recorder:
             row["time"] = now
             row["t"] = round(time.monotonic() - self._t0, 3)
             if obj is not None:
-                row["object"] = obj.to_dict()
+                # camelCase, as the API serves it (and as policy rules and kubectl -o yaml name fields)
+                row["object"] = self._serializer.sanitize_for_serialization(obj)
             self._rows.append(row)
         for fn in list(self._subscribers):
             try:

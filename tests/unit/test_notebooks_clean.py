@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted(p for folder in ("labs", "solutions", "exercises") for p in (ROOT / folder).glob("*.ipynb"))
+NOTEBOOKS = sorted(p for folder in ("labs", "solutions", "exercises") for p in (ROOT / folder).glob("*.ipynb")
+                   if ".backup-" not in p.name)
 
 
 def test_there_are_labs():

@@ -1,0 +1,366 @@
+"""Exercise checks: run the learner's answer on the lab cluster, wait for the deciding state, and
+explain the verdict from what happened (which rule matched and at which index, which field the
+API rejected, what the counts were against what was asked).
+
+A verdict never rests on the answer's wording: any answer that makes the cluster do what the
+exercise asks passes. Each check runs in its own namespace, which it deletes afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass, field
+from typing import Callable
+
+import yaml
+
+from kjlab import examples, kube, ops, policy as policy_rules, scenarios
+from kjlab.errors import KjlabError
+
+
+@dataclass
+class Verdict:
+    exercise: str
+    passed: bool
+    summary: str
+    reasons: list[str] = field(default_factory=list)
+    solved: bool = True          # False: the answer is still the placeholder
+    evidence: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        head = ("PASS" if self.passed else ("NOT SOLVED YET" if not self.solved else "NOT YET")) + f" · {self.exercise}: {self.summary}"
+        return "\n".join([head] + [f"  - {r}" for r in self.reasons])
+
+    def _repr_markdown_(self) -> str:
+        mark = "✅" if self.passed else ("📝" if not self.solved else "❌")
+        lines = [f"{mark} **{self.exercise}**: {self.summary}"] + [f"- {r}" for r in self.reasons]
+        return "\n".join(lines)
+
+
+@dataclass
+class Exercise:
+    name: str
+    title: str
+    answer: str                   # what the learner writes
+    check: Callable
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(name: str, title: str, answer: str):
+    def register(fn):
+        EXERCISES[name] = Exercise(name, title, answer, fn)
+        return fn
+    return register
+
+
+def run(name: str, answer, context: str | None = None, echo: bool = True) -> Verdict:
+    """Check ``answer`` for exercise ``name`` on the lab cluster; prints and returns the Verdict."""
+    from kjlab.cluster import lab_context
+
+    if name not in EXERCISES:
+        raise KjlabError(f"unknown exercise '{name}' (choose one of: {', '.join(EXERCISES)})", "kjlab check --list")
+    ex = EXERCISES[name]
+    if answer is None or (isinstance(answer, str) and not answer.strip()):
+        verdict = Verdict(name, False, f"not solved yet: write {ex.answer}, then run this check again.", solved=False)
+    else:
+        try:
+            verdict = ex.check(context or lab_context(), answer)
+        except KjlabError as e:
+            verdict = Verdict(name, False, "the check could not run your answer", [e.message] + ([f"fix: {e.fix}"] if e.fix else []))
+    if echo:
+        print(verdict)
+    return verdict
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _load(answer, what: str) -> dict:
+    if isinstance(answer, dict):
+        return copy.deepcopy(answer)
+    try:
+        doc = yaml.safe_load(answer)
+    except yaml.YAMLError as e:
+        raise KjlabError(f"your {what} is not valid YAML: {str(e).splitlines()[0]}", "check the indentation") from None
+    if not isinstance(doc, dict):
+        raise KjlabError(f"your {what} should be a YAML mapping, got {type(doc).__name__}", "start from the example")
+    return doc
+
+
+def _policy_from(answer) -> dict:
+    doc = _load(answer, "podFailurePolicy")
+    if "podFailurePolicy" in doc:  # accept the field with its key, too
+        doc = doc["podFailurePolicy"]
+    if "rules" not in doc:
+        raise KjlabError("a podFailurePolicy needs a `rules:` list", "rules:\n- action: FailJob\n  onExitCodes: ...")
+    return doc
+
+
+def _namespace(name: str) -> str:
+    return f"check-{name}-{secrets.token_hex(2)}"[:63]
+
+
+def _validate(context: str, doc: dict) -> str | None:
+    """Server-side dry run: the API's own rejection message, or None when it accepts the Job."""
+    from kubernetes import client
+
+    ns = "default"
+    try:
+        kube.batch(context).create_namespaced_job(ns, {**doc, "metadata": {**doc["metadata"], "namespace": ns}},
+                                                   dry_run="All")
+    except client.ApiException as e:
+        if e.status in (400, 422):
+            return ops.api_message(e)
+        raise
+    return None
+
+
+HINTS = {
+    'only "Never" is supported': "a podFailurePolicy needs `restartPolicy: Never` in the pod template: with "
+                                 "OnFailure the kubelet restarts containers in place and the pod never fails",
+    "must not be 0 for the In operator": "exit code 0 is success; rules only look at non-zero exit codes, so 0 "
+                                         "cannot be listed with `In`",
+    "must be ordered": "list the exit codes in increasing order, without duplicates",
+    "Duplicate value": "each exit code may appear once",
+    "must be one of the container or initContainer names": "containerName must name a container of the pod "
+                                                           "template (here: main), or be left out",
+    "specifying both OnExitCodes and OnPodConditions": "a rule has onExitCodes or onPodConditions, not both",
+    "specifying one of OnExitCodes and OnPodConditions": "each rule needs onExitCodes or onPodConditions",
+    "requires the backoffLimitPerIndex": "FailIndex only works with backoffLimitPerIndex set",
+}
+
+
+def _explain_rejection(message: str) -> list[str]:
+    reasons = [f"the API rejected the Job: {message}"]
+    for key, hint in HINTS.items():
+        if key in message:
+            reasons.append(hint)
+    return reasons
+
+
+def _bash_job(name: str, script: str, policy: dict | None, backoff_limit: int = 6, completions: int = 1,
+              parallelism: int = 1) -> dict:
+    job = examples.render("failjob", job_name=name)
+    job["spec"].update(completions=completions, parallelism=parallelism, backoffLimit=backoff_limit)
+    job["spec"]["template"]["spec"]["containers"][0]["args"] = ["-c", script]
+    if policy is None:
+        job["spec"].pop("podFailurePolicy", None)
+    else:
+        job["spec"]["podFailurePolicy"] = policy
+    return job
+
+
+def _failed_pods(result) -> list[dict]:
+    """The last recorded state of each pod that reached phase Failed (camelCase dicts)."""
+    last = {}
+    for r in result.rows:
+        if r["kind"] != "pod" or not r.get("object"):
+            continue
+        if (r["object"].get("status") or {}).get("phase") == "Failed":
+            last[r["name"]] = r["object"]
+    return list(last.values())
+
+
+def _run(context: str, exercise_name: str, doc: dict, timeout: float, **plan):
+    """Run a Job for a check (its own namespace, deleted afterwards); unfinished runs come back too."""
+    return scenarios.run(manifest=doc, context=context, namespace=_namespace(exercise_name), echo=False,
+                         timeout=timeout, allow_unfinished=True, **plan)
+
+
+def _matches(policy: dict | None, result) -> list[str]:
+    return [f"pod {p['metadata']['name']}: {policy_rules.first_match(policy, p).why}" for p in _failed_pods(result)]
+
+
+# --- the exercises ---------------------------------------------------------------------------------
+
+@exercise("failjob-policy", "Fail at once on exit code 42, count every other failure",
+          "a podFailurePolicy (YAML) for the failjob Job")
+def check_failjob_policy(context: str, answer) -> Verdict:
+    name = "failjob-policy"
+    pol = _policy_from(answer)
+    job = examples.render("failjob", sleep=2)
+    job["spec"]["podFailurePolicy"] = pol
+    rejected = _validate(context, job)
+    if rejected:
+        return Verdict(name, False, "the API does not accept this policy", _explain_rejection(rejected))
+
+    bug = _run(context, name, job, timeout=30)
+    reasons = []
+    ok_bug = bug.outcome == "Failed" and bug.reason == "PodFailurePolicy" and "exit code 42" in (bug.message or "")
+    if ok_bug:
+        reasons.append(f"exit code 42: the Job failed at once ({bug.message})")
+    else:
+        reasons.append(f"exit code 42 should fail the Job at once with reason PodFailurePolicy; instead: "
+                       f"outcome {bug.outcome}, reason {bug.reason}, failed={bug.failed}")
+        reasons += _matches(pol, bug)
+
+    other = _run(context, name, _bash_job("exits-with-1", "sleep 1 && exit 1", pol, backoff_limit=1), timeout=45)
+    ok_other = other.outcome == "Failed" and other.reason == "BackoffLimitExceeded" and other.failed == 2
+    if ok_other:
+        reasons.append("exit code 1: counted and retried until backoffLimit (failed=2 with backoffLimit 1), "
+                       "reason BackoffLimitExceeded")
+    else:
+        reasons.append(f"exit code 1 should be counted and retried (backoffLimit 1: two failures, then "
+                       f"BackoffLimitExceeded); instead: outcome {other.outcome}, reason {other.reason}, "
+                       f"failed={other.failed}, pods={other.extras.get('pods_created')}")
+        reasons += _matches(pol, other)
+    passed = ok_bug and ok_other
+    return Verdict(name, passed, "exit code 42 fails the Job at once and other failures are counted" if passed
+                   else "the cluster did not do what the exercise asks (see why below)", reasons,
+                   evidence={"exit_42": bug.summary(False), "exit_1": other.summary(False)})
+
+
+@exercise("survive-drain", "Let the ignore Job survive a node drain without raising status.failed",
+          "a podFailurePolicy (YAML) for the ignore Job")
+def check_survive_drain(context: str, answer) -> Verdict:
+    name = "survive-drain"
+    pol = _policy_from(answer)
+    job = examples.render("ignore", sleep=6)
+    job["spec"]["podFailurePolicy"] = pol
+    rejected = _validate(context, job)
+    if rejected:
+        return Verdict(name, False, "the API does not accept this policy", _explain_rejection(rejected))
+    r = _run(context, name, job, timeout=120, drain_when_running=True)
+    before, after = r.extras.get("failed_before_drain"), r.extras.get("failed_after_drain")
+    reasons = [f"kjlab drained {r.extras.get('drained_node')}, evicting {len(r.extras.get('evicted', []))} pod(s) "
+               f"of the Job; status.failed went {before} -> {after}"]
+    passed = before == after == 0 and r.outcome == "Complete" and r.succeeded == 4
+    if passed:
+        reasons.append(f"the Job then completed: succeeded={r.succeeded}, failed={r.failed}")
+    else:
+        reasons.append(f"the Job ended {r.outcome} ({r.reason}), failed={r.failed}, succeeded={r.succeeded}")
+        reasons += _matches(pol, r)
+        reasons.append("an evicted pod carries DisruptionTarget=True (reason EvictionByEvictionAPI); a rule "
+                       "must Ignore it")
+    return Verdict(name, passed, "the drain did not count against backoffLimit: 0" if passed
+                   else "the drain was counted as a failure", reasons, evidence=r.summary(False))
+
+
+@exercise("config-issue-step", "Write the controller step: mark the stuck pod with ConfigIssue, then delete it",
+          "a function mark_and_delete(context, namespace, pod_name)")
+def check_config_issue_step(context: str, answer) -> Verdict:
+    name = "config-issue-step"
+    if not callable(answer):
+        return Verdict(name, False, "the answer should be a function mark_and_delete(context, namespace, pod_name)")
+    errors = []
+
+    def learner_step(ctx, namespace, job_name, recorder):
+        from kjlab import wait
+
+        pod = wait.pod(ctx, namespace, scenarios._waiting_reason("ImagePullBackOff"), "a stuck pod",
+                       timeout=60, label_selector=f"job-name={job_name}")
+        recorder.step("learner", f"pod/{pod.metadata.name}", "mark_and_delete called")
+        try:
+            answer(ctx, namespace, pod.metadata.name)
+        except Exception as e:  # the learner's code: report it, do not crash the check
+            errors.append(f"{type(e).__name__}: {e}")
+
+    r = _run(context, name, examples.render("config-issue"), timeout=30, after_apply=learner_step)
+    if errors:
+        return Verdict(name, False, "your function raised an error", errors)
+    passed = r.outcome == "Failed" and r.reason == "PodFailurePolicy" and "has condition ConfigIssue" in (r.message or "")
+    if passed:
+        return Verdict(name, True, "the Job failed at once on the ConfigIssue condition", [r.message], evidence=r.summary(False))
+    reasons = [f"the Job should fail with reason PodFailurePolicy; after 30 s: outcome {r.outcome}, failed={r.failed}"]
+    pods = {}
+    for row in r.rows:
+        if row["kind"] == "pod" and row.get("object"):
+            pods[row["name"]] = row["object"]
+    marked = [p for p in pods.values() if any(c.get("type") == "ConfigIssue" for c in p["status"].get("conditions") or [])]
+    failed = _failed_pods(r)
+    if not marked:
+        reasons.append("no pod got a ConfigIssue condition: patch status.conditions through the status "
+                       "subresource (ops.patch_pod_condition or patch_namespaced_pod_status)")
+    else:
+        c = next(c for c in marked[0]["status"]["conditions"] if c.get("type") == "ConfigIssue")
+        if c.get("status") != "True":
+            reasons.append(f"the ConfigIssue condition has status {c.get('status')!r}; the rule matches status \"True\"")
+        if not any(p["metadata"]["name"] == marked[0]["metadata"]["name"] for p in failed):
+            reasons.append("the marked pod never reached phase Failed: the Job only evaluates failed pods, so "
+                           "delete the pod after marking it")
+    reasons += _matches(examples.render("config-issue")["spec"]["podFailurePolicy"], r)
+    return Verdict(name, False, "the Job did not fail on ConfigIssue", reasons, evidence=r.summary(False))
+
+
+BROKEN = {
+    "fix-restart-policy": lambda d: d["spec"]["template"]["spec"].update(restartPolicy="OnFailure"),
+    "fix-exit-code-zero": lambda d: d["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"].update(values=[0, 42]),
+    "fix-container-name": lambda d: d["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"].update(containerName="app"),
+    "fix-rule-order": lambda d: d["spec"]["podFailurePolicy"].update(rules=[
+        {"action": "Count", "onExitCodes": {"operator": "NotIn", "values": [0]}},
+        {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}},
+    ]),
+}
+
+
+def broken_manifest(exercise_name: str) -> str:
+    """The broken failjob manifest a fix-* exercise starts from (YAML)."""
+    doc = examples.render("failjob")
+    BROKEN[exercise_name](doc)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _check_fix(exercise_name: str, context: str, answer) -> Verdict:
+    doc = _load(answer, "manifest")
+    if doc.get("kind") != "Job":
+        return Verdict(exercise_name, False, f"the answer should be the whole Job manifest (kind: Job), got kind {doc.get('kind')}")
+    pol = (doc.get("spec") or {}).get("podFailurePolicy")
+    if not pol:
+        return Verdict(exercise_name, False, "the fixed manifest has no podFailurePolicy any more",
+                       ["the fix must keep a rule that fails the Job on exit code 42; removing the policy is not a fix"])
+    rejected = _validate(context, doc)
+    if rejected:
+        return Verdict(exercise_name, False, "the API still rejects the Job", _explain_rejection(rejected))
+    fast = examples.customise(doc, sleep=2)
+    r = _run(context, exercise_name, fast, timeout=25)
+    if r.outcome == "Failed" and r.reason == "PodFailurePolicy" and "exit code 42 matching FailJob" in (r.message or ""):
+        return Verdict(exercise_name, True, "the API accepts the Job and exit code 42 fails it at once", [r.message],
+                       evidence=r.summary(False))
+    reasons = [f"the API accepts the Job, but exit code 42 did not fail it at once: outcome {r.outcome}, "
+               f"reason {r.reason}, failed={r.failed}"] + _matches(pol, r)
+    if exercise_name == "fix-rule-order":
+        reasons.append("rules are tried in order and the first match wins")
+    return Verdict(exercise_name, False, "the fixed Job does not fail on exit code 42", reasons, evidence=r.summary(False))
+
+
+for _name, _title in [
+    ("fix-restart-policy", "Fix the Job the API rejects because of its restartPolicy"),
+    ("fix-exit-code-zero", "Fix the rule that lists exit code 0 with In"),
+    ("fix-container-name", "Fix the rule that names a container the pod does not have"),
+    ("fix-rule-order", "Fix the rules so that exit code 42 fails the Job"),
+]:
+    exercise(_name, _title, "the fixed Job manifest (YAML)")(lambda context, answer, _n=_name: _check_fix(_n, context, answer))
+
+
+PREDICT_FIELDS = ("outcome", "reason", "failed", "succeeded", "failedIndexes")
+
+
+@exercise("predict-failindex", "Predict the failindex Job's outcome and counts, then run it",
+          "a dict with outcome, reason, failed, succeeded and failedIndexes")
+def check_predict_failindex(context: str, answer) -> Verdict:
+    name = "predict-failindex"
+    if not isinstance(answer, dict):
+        return Verdict(name, False, "the prediction should be a dict, e.g. {'outcome': 'Failed', ...}")
+    missing = [f for f in PREDICT_FIELDS if f not in answer]
+    if missing:
+        return Verdict(name, False, f"the prediction is missing {', '.join(missing)}")
+    r = scenarios.run("failindex", context=context, namespace=_namespace(name), echo=False)
+    actual = {"outcome": r.outcome, "reason": r.reason, "failed": r.failed, "succeeded": r.succeeded,
+              "failedIndexes": r.extras.get("failed_indexes")}
+    wrong = [f for f in PREDICT_FIELDS if str(answer[f]) != str(actual[f])]
+    reasons = [f"{f}: you said {answer[f]!r}, the cluster says {actual[f]!r}" + ("" if f not in wrong else "  <- differs")
+               for f in PREDICT_FIELDS]
+    why = {
+        "failed": "index 0 exits with 1 twice (one retry with backoffLimitPerIndex: 1); index 1 exits with 42 once "
+                  "and FailIndex stops its retries",
+        "failedIndexes": "both index 0 (retries used up) and index 1 (FailIndex) are failed indexes",
+        "reason": "a Job with failed indexes ends with reason FailedIndexes once every index is finished",
+        "succeeded": "indexes 2 and 3 succeed: one index failing does not stop the others",
+        "outcome": "with failed indexes the Job cannot complete",
+    }
+    reasons += [f"why {f}: {why[f]}" for f in wrong]
+    return Verdict(name, not wrong, "your prediction matches the run" if not wrong
+                   else f"{len(wrong)} of {len(PREDICT_FIELDS)} predictions differ from the run", reasons,
+                   evidence={"actual": actual})

@@ -1,0 +1,69 @@
+"""Interview-prep questions (questions.yaml), each linked to the lab cell that proves it."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import yaml
+
+KINDS = ("choice", "short")
+
+
+def questions() -> list[dict]:
+    return yaml.safe_load(resources.files("kjlab.quiz").joinpath("questions.yaml").read_text())
+
+
+def question(qid: str) -> dict:
+    for q in questions():
+        if q["id"] == qid:
+            return q
+    raise KeyError(qid)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s`'\".]+", " ", str(text)).strip().lower()
+
+
+def grade(qid: str, answer) -> tuple[bool, str]:
+    """(correct, feedback) for an answer: a choice index (0-based) or its text, or a short answer."""
+    q = question(qid)
+    if q["kind"] == "choice":
+        choices = q["choices"]
+        if isinstance(answer, int):
+            if not 0 <= answer < len(choices):
+                return False, f"choose 0 to {len(choices) - 1}"
+            chosen = choices[answer]
+        else:
+            matches = [c for c in choices if _norm(c["text"]) == _norm(answer)]
+            if not matches:
+                return False, "that is not one of the choices"
+            chosen = matches[0]
+        return bool(chosen.get("correct")), chosen["feedback"]
+    ok = _norm(answer) in {_norm(a) for a in q["answers"]}
+    return ok, q["feedback"]["correct" if ok else "wrong"]
+
+
+def widget(qid: str):
+    """An ipywidgets card for one question: choose or type, press Check, read the feedback."""
+    import ipywidgets as w
+
+    q = question(qid)
+    out = w.HTML()
+    if q["kind"] == "choice":
+        field = w.RadioButtons(options=[(c["text"], i) for i, c in enumerate(q["choices"])], value=None,
+                               layout=w.Layout(width="auto"))
+    else:
+        field = w.Text(placeholder="your answer")
+    button = w.Button(description="Check")
+
+    def on_click(_):
+        if field.value is None or field.value == "":
+            out.value = "<i>choose or type an answer first</i>"
+            return
+        ok, feedback = grade(qid, field.value)
+        mark = "&#9989;" if ok else "&#10060;"
+        out.value = f"{mark} {feedback}<br><small>proof on the cluster: <code>{q['proof']}</code></small>"
+
+    button.on_click(on_click)
+    return w.VBox([w.HTML(f"<b>{q['question']}</b>"), field, button, out])
