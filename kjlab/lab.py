@@ -50,7 +50,7 @@ def timeline(result, kinds=("pod", "job", "step")):
     """The recorded timeline, trimmed to what a learner reads first."""
     frame = result.timeline
     frame = frame[frame["kind"].isin(kinds)]
-    columns = ["t", "kind", "name", "event", "phase", "container", "exit_code", "conditions", "failed",
+    columns = ["t", "kind", "name", "event", "status", "phase", "container", "exit_code", "conditions", "failed",
                "succeeded", "action", "detail"]
     return frame[columns].fillna("").reset_index(drop=True)
 

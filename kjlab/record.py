@@ -17,9 +17,10 @@ from typing import Callable
 from kubernetes import client, watch
 
 from kjlab import kube
+from kjlab.status import job_status, pod_status
 
 COLUMNS = [
-    "time", "t", "kind", "name", "event", "phase", "node", "container", "exit_code", "reason", "message",
+    "time", "t", "kind", "name", "event", "status", "phase", "node", "container", "exit_code", "reason", "message",
     "conditions", "deleting", "finalizers", "active", "ready", "succeeded", "failed", "terminating",
     "level", "action", "detail", "kubectl", "resource_version", "object",
 ]
@@ -161,6 +162,10 @@ class Recorder:
             if obj is not None:
                 # camelCase, as the API serves it (and as policy rules and kubectl -o yaml name fields)
                 row["object"] = self._serializer.sanitize_for_serialization(obj)
+                if row["kind"] == "pod":
+                    row["status"] = pod_status(row["object"])
+                elif row["kind"] == "job":
+                    row["status"] = job_status(row["object"])
             self._rows.append(row)
         for fn in list(self._subscribers):
             try:

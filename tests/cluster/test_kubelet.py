@@ -144,3 +144,22 @@ def test_eviction_gives_disruption_target_and_failed_and_the_job_controller_remo
     # lists the finalizer: the API server deletes instead of storing the emptied list.)
     kind, last = events.events[-1]
     assert kind == "DELETED" and last.metadata.name == name
+
+
+def test_on_failure_restarts_the_container_in_the_same_pod(lab, ns):
+    ctx = lab["context"]
+    kube.core(ctx).create_namespaced_pod(ns, bash_pod("p", "sleep 1 && exit 3", restart="OnFailure"))
+
+    def crashlooping(p):
+        cs = (p.status.container_statuses or [None])[0]
+        return cs is not None and cs.state.waiting is not None and cs.state.waiting.reason == "CrashLoopBackOff"
+
+    crashed = wait.pod(ctx, ns, crashlooping, "CrashLoopBackOff", timeout=20, name="p")
+    cs = crashed.status.container_statuses[0]
+    assert crashed.status.phase == "Running"  # the pod did not fail; its container did
+    assert cs.restart_count == 1 and cs.last_state.terminated.exit_code == 3
+    assert cs.state.waiting.message.startswith("back-off 10s restarting failed container=main pod=p_")
+
+    again = wait.pod(ctx, ns, lambda p: p.status.container_statuses[0].state.running is not None
+                     and p.status.container_statuses[0].restart_count == 1, "the restart", timeout=30, name="p")
+    assert again.status.phase == "Running"
