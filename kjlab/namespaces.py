@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from kubernetes import client
 
@@ -21,7 +22,24 @@ def create(context: str, prefix: str = "kjlab", name: str | None = None) -> str:
     except client.ApiException as e:
         if e.status != 409:
             raise
+    _wait_default_service_account(context, name)
     return name
+
+
+def _wait_default_service_account(context: str, name: str, timeout: float = 15) -> None:
+    """Pods are refused until the namespace's `default` ServiceAccount exists (admission); the
+    service account controller creates it a moment after the namespace. kubectl users see that
+    race as "serviceaccount default not found"; kjlab waits it out."""
+    api = kube.core(context)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            api.read_namespaced_service_account("default", name)
+            return
+        except client.ApiException as e:
+            if e.status != 404:
+                raise
+        time.sleep(0.1)
 
 
 def delete(context: str, name: str, allow_context: str | None = None) -> None:

@@ -109,6 +109,7 @@ class Recorder:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._subscribers: list[Callable[[dict], None]] = []
+        self._live: dict[str, set[str]] = {}  # names present now, per kind (for re-lists)
         self.watch_restarts = 0
         self._serializer = kube.api_client(context)
 
@@ -202,7 +203,27 @@ class Recorder:
                 if key in self._seen:
                     return
                 self._seen.add(key)
-        self._add(to_row(event, obj), obj)
+        try:
+            row = to_row(event, obj)
+        except Exception as e:  # never lose a change silently: record that it could not be read
+            row = {"kind": kind, "name": obj.metadata.name, "event": event, "level": "Warning",
+                   "detail": f"kjlab could not read this change: {type(e).__name__}: {e}"}
+        self._add(row, obj)
+        with self._lock:
+            if event == "DELETED":
+                self._live.get(kind, set()).discard(obj.metadata.name)
+            else:
+                self._live.setdefault(kind, set()).add(obj.metadata.name)
+
+    def _relisted(self, kind: str, names: set[str], to_row) -> None:
+        """After an expired watch: objects that vanished meanwhile get their DELETED row."""
+        with self._lock:
+            gone = self._live.get(kind, set()) - names
+        for name in sorted(gone):
+            self._add({"kind": kind, "name": name, "event": "DELETED",
+                       "detail": "deleted while the watch was being renewed"})
+            with self._lock:
+                self._live[kind].discard(name)
 
     def _follow(self, kind: str, list_fn, to_row, listed: threading.Event) -> None:
         rv = None
@@ -212,6 +233,8 @@ class Recorder:
                     listing = list_fn(self.namespace)
                     for obj in listing.items:
                         self._observe(kind, "ADDED", obj, to_row)
+                    if listed.is_set():
+                        self._relisted(kind, {o.metadata.name for o in listing.items}, to_row)
                     rv = listing.metadata.resource_version
                     listed.set()
                 w = watch.Watch()

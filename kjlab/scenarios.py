@@ -18,6 +18,7 @@ import yaml
 from kubernetes import client
 
 from kjlab import examples, kube, namespaces, ops, wait
+from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.record import Recorder
 
@@ -158,6 +159,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
 
     job_name = doc["metadata"]["name"]
     namespace = namespace or default_namespace(scenario, policy)
+    guard(context, f"run scenario {scenario} in namespace {namespace}")
     fresh_namespace(context, namespace)
     recorder = Recorder(context, namespace).start()
     if on_start:
@@ -220,6 +222,7 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
                    f"a pod of Job {job_name} to be Running", timeout=120, label_selector=_job_pods(job_name))
     node = pod.spec.node_name
     before = kube.batch(context).read_namespaced_job(job_name, namespace).status.failed or 0
+    was_cordoned = bool(kube.core(context).read_node(node).spec.unschedulable)
     try:
         result = ops.drain(context, node, ignore_daemonsets=True, grace_period=0, echo=echo, recorder=recorder)
         # The evicted pods are gone; the Job controller has counted them once none is left uncounted.
@@ -231,7 +234,8 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
         if echo:
             print(f"status.failed before the drain: {before}, after: {after}")
     finally:
-        ops.uncordon(context, node, echo=echo, recorder=recorder)
+        if not was_cordoned:  # a node someone else had cordoned stays cordoned
+            ops.uncordon(context, node, echo=echo, recorder=recorder)
     # The drain evicts every pod on the node; the ones that matter here are the Job's own.
     own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
     return {"drained_node": node, "evicted": own, "evicted_elsewhere": len(result.evicted) - len(own),
@@ -305,10 +309,18 @@ def summarize(scenario, namespace, job_name, policy, recorder: Recorder, job, ex
     rows = recorder.rows
     timeline = recorder.dataframe()
     conditions = condition_history(rows)
-    terminal = next((c for c in conditions if c["type"] in ("Failed", "Complete") and c["status"] == "True"), None)
-    outcome = terminal["type"] if terminal else "Running"
+    # The outcome comes from the final Job object (the counters below too); the timeline gives times.
+    final_terminal = next((c for c in job.status.conditions or []
+                           if c.type in ("Failed", "Complete") and c.status == "True"), None)
+    outcome = final_terminal.type if final_terminal else "Running"
+    terminal = next((c for c in conditions if c["type"] == outcome and c["status"] == "True"), None)
+    if final_terminal and terminal is None:  # the recorder had not seen it yet: take it from the object
+        terminal = {"type": final_terminal.type, "status": "True", "reason": final_terminal.reason,
+                    "message": final_terminal.message, "t": None,
+                    "time": final_terminal.last_transition_time.isoformat() if final_terminal.last_transition_time else None}
+        conditions.append(terminal)
     created = next((r for r in rows if r["kind"] == "step" and r["action"] == "create"), None)
-    duration = round(terminal["t"] - created["t"], 1) if terminal and created else None
+    duration = round(terminal["t"] - created["t"], 1) if terminal and terminal["t"] is not None and created else None
     status = job.status
     extras = dict(extras)
     extras["pods_created"] = len({r["name"] for r in rows if r["kind"] == "pod"})
@@ -320,7 +332,7 @@ def summarize(scenario, namespace, job_name, policy, recorder: Recorder, job, ex
         extras["deciding_pod"] = decider
         decided = next((r for r in rows if r["kind"] == "pod" and r["name"] == decider and r["phase"] == "Failed"), None)
         failed_at = next((c for c in conditions if c["type"] == "Failed" and c["status"] == "True"), None)
-        if decided and failed_at:
+        if decided and failed_at and failed_at["t"] is not None:
             extras["exit_to_failed_s"] = round(failed_at["t"] - decided["t"], 2)
     steps = [{"time": r["time"].isoformat(), "t": r["t"], "action": r["action"], "target": r["name"],
               "detail": r["detail"], "kubectl": r["kubectl"]} for r in rows if r["kind"] == "step"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+import urllib3
 from kubernetes import client, watch
 
 from kjlab import kube
@@ -14,7 +15,7 @@ from kjlab.errors import KjlabError
 def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Callable, **kwargs):
     """List, check, then watch from that resourceVersion until ``predicate(obj)`` holds for one object.
 
-    Re-lists after a dropped or expired watch (HTTP 410), so no change is missed.
+    Re-lists after an expired watch (HTTP 410) or a dropped connection, so no change is missed.
     """
     deadline = time.monotonic() + timeout
     last = None
@@ -42,6 +43,8 @@ def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Ca
         except client.ApiException as e:
             if e.status != 410:
                 raise
+        except (OSError, urllib3.exceptions.HTTPError):  # dropped connection: list again
+            time.sleep(0.2)
         if time.monotonic() >= deadline:
             break
     seen = describe(last) if last is not None else "nothing matching was seen"

@@ -23,6 +23,10 @@ def lab():
     if cluster.registry.entry(context) is None or not cluster._reachable(context):
         cluster.up(engine="kwok")
         started = True
+    options = cluster.registry.entry(context)["options"]
+    if options != {"workers": 2, "time_scale": 1.0}:
+        pytest.exit(f"the running lab cluster has options {options}; the tests need the defaults: "
+                    "kjlab down, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = context
     yield {"context": context, "started": started}
     if started and os.environ.get("KJLAB_KEEP_CLUSTER") != "1":

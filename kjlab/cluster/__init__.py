@@ -82,6 +82,10 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
         return status(context)
 
     bindir = tools.ensure_built(progress) if chosen == "kwok" else None
+    if chosen == "kind" and module.exists() and not known:
+        # A kind cluster named kjlab that kjlab never recorded may be somebody's: leave it alone.
+        raise KjlabError("a kind cluster named 'kjlab' exists, but kjlab did not create it",
+                         "delete it yourself if it is not needed (kind delete cluster --name kjlab), then kjlab up")
     if module.exists() or known:
         _say(progress, "removing a half-created lab cluster left by an earlier run")
         _delete(chosen, bindir, progress)
@@ -163,7 +167,12 @@ def down(engine: str | None = None, progress=print) -> list[str]:
     for name in ([engine] if engine else list(ENGINES)):
         context = context_for(name)
         module = kwok if name == "kwok" else kind
-        if registry.entry(context) is None and not module.exists():
+        known = registry.entry(context) is not None
+        # kwok's files live under kjlab's own state directory, so leftovers there are kjlab's;
+        # a kind cluster is only deleted when kjlab recorded creating it.
+        if not known and not (name == "kwok" and module.exists()):
+            if name == "kind" and module.exists():
+                _say(progress, "leaving the kind cluster 'kjlab' alone: kjlab did not create it")
             continue
         _say(progress, f"deleting the {name} lab cluster (context {context})")
         started = time.monotonic()

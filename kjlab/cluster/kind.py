@@ -20,8 +20,9 @@ from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path
 
 ENGINE = "kind"
-# The images the labs run; each is loaded into every node.
-PRELOAD_IMAGES = ("docker.io/library/bash:5",)
+# The images the labs and examples run (tests/unit/test_kind_config.py keeps this complete);
+# each is loaded into every node, so the labs work offline.
+PRELOAD_IMAGES = ("docker.io/library/bash:5", "docker.io/library/python:3")
 
 
 def node_image() -> str:

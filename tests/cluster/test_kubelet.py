@@ -163,3 +163,47 @@ def test_on_failure_restarts_the_container_in_the_same_pod(lab, ns):
     again = wait.pod(ctx, ns, lambda p: p.status.container_statuses[0].state.running is not None
                      and p.status.container_statuses[0].restart_count == 1, "the restart", timeout=30, name="p")
     assert again.status.phase == "Running"
+
+
+@pytest.mark.parametrize("command,codes", [
+    (["bash", "-c", 'if [ "$JOB_COMPLETION_INDEX" == 1 ]; then exit 42; else exit 0; fi'], {0: 0, 1: 42, 2: 0}),
+    (["python3", "-c", "import os, sys\nindex = int(os.environ['JOB_COMPLETION_INDEX'])\n"
+                       "if index == 1: sys.exit(42)\nsys.exit(3)"], {0: 3, 1: 42, 2: 3}),
+    (["python3", "-c", "import os, sys\nindex = int(os.environ['JOB_COMPLETION_INDEX'])\n"
+                       "if index == 1:\n    sys.exit(42)\n"], {0: 0, 1: 42, 2: 0}),
+    (["python3", "-c", "import os, sys\nindex = int(os.environ['JOB_COMPLETION_INDEX'])\n"
+                       "if index == 0:\n    sys.exit(1)\nelif index == 1:\n    sys.exit(42)\nelse:\n    sys.exit(0)"],
+     {0: 1, 1: 42, 2: 0}),
+], ids=["bash-one-line", "python-trailing-exit", "python-no-else", "python-elif-else"])
+def test_indexed_job_exit_codes_follow_the_index_branch(lab, ns, command, codes):
+    ctx = lab["context"]
+    job = client.V1Job(metadata=client.V1ObjectMeta(name="idx"), spec=client.V1JobSpec(
+        completions=3, parallelism=3, completion_mode="Indexed", backoff_limit=0,
+        template=client.V1PodTemplateSpec(spec=client.V1PodSpec(restart_policy="Never", containers=[
+            client.V1Container(name="main", image="python:3", command=command)]))))
+    kube.batch(ctx).create_namespaced_job(ns, job)
+    seen = {}
+
+    def all_indexes_ended(_pod):
+        for p in kube.core(ctx).list_namespaced_pod(ns, label_selector="job-name=idx").items:
+            cs = (p.status.container_statuses or [None])[0]
+            if cs is not None and cs.state.terminated is not None:
+                seen.setdefault(int(p.metadata.annotations["batch.kubernetes.io/job-completion-index"]),
+                                cs.state.terminated.exit_code)
+        return set(seen) == set(codes)
+
+    wait.pod(ctx, ns, all_indexes_ended, "every index to exit", timeout=30, label_selector="job-name=idx")
+    assert seen == codes
+
+
+def test_sleep_units_and_python_sleep(lab, ns):
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    core.create_namespaced_pod(ns, client.V1Pod(metadata=client.V1ObjectMeta(name="py"), spec=client.V1PodSpec(
+        restart_policy="Never", containers=[client.V1Container(
+            name="main", image="python:3", command=["python3", "-c", "import time, sys\ntime.sleep(2)\nsys.exit(5)"])])))
+    core.create_namespaced_pod(ns, bash_pod("unit", "sleep 0.05m && exit 6"))  # 3 s
+    for name, code, least in (("py", 5, 1.5), ("unit", 6, 2.5)):
+        pod = wait.pod(ctx, ns, terminated, f"{name} to end", timeout=20, name=name)
+        t = pod.status.container_statuses[0].state.terminated
+        assert t.exit_code == code and (t.finished_at - t.started_at).total_seconds() >= least, (name, t)

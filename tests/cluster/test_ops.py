@@ -45,7 +45,7 @@ def unschedulable(ctx, node):
     return bool(kube.core(ctx).read_node(node).spec.unschedulable)
 
 
-def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after):
+def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after, monkeypatch):
     ctx = lab["context"]
     client.AppsV1Api(kube.api_client(ctx)).create_namespaced_replica_set(ns, replicaset("guarded", {"app": "guarded"}))
     pod = running(ctx, ns, "app=guarded")
@@ -56,12 +56,28 @@ def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         pdb = client.PolicyV1Api(kube.api_client(ctx)).read_namespaced_pod_disruption_budget("keep-one", ns)
-        if pdb.status and pdb.status.observed_generation and pdb.status.current_healthy == 1:
+        if pdb.status and pdb.status.observed_generation and pdb.status.current_healthy == 1 \
+                and pdb.status.disruptions_allowed == 0:
             break
         time.sleep(0.2)
 
+    assert pdb.status.disruptions_allowed == 0, pdb.status
+
+    # Lift the budget only once the drain has been told no (it sleeps before its retry).
+    refused = threading.Event()
+
+    class Clock:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds):
+            refused.set()
+            time.sleep(seconds)
+
+    monkeypatch.setattr(ops, "time", Clock)
+
     def lift_budget():
-        time.sleep(2)
+        refused.wait(60)
         client.PolicyV1Api(kube.api_client(ctx)).delete_namespaced_pod_disruption_budget("keep-one", ns)
 
     threading.Thread(target=lift_budget, daemon=True).start()

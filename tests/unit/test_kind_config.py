@@ -20,8 +20,15 @@ def test_kind_node_image_follows_the_pinned_version(monkeypatch):
     assert kind.node_image() == "kindest/node:v1.36.0"
 
 
-def test_labs_preload_bash():
-    assert "docker.io/library/bash:5" in kind.PRELOAD_IMAGES
+def test_every_example_image_is_preloaded_and_pullable_on_kwok():
+    from kjlab import examples
+    from kjlab.cluster import stages
+
+    for name in examples.names():
+        for c in examples.render(name)["spec"]["template"]["spec"]["containers"]:
+            if stages.is_pullable(c["image"]):
+                assert c["image"] in kind.PRELOAD_IMAGES, (name, c["image"])
+    assert all(stages.is_pullable(i) for i in kind.PRELOAD_IMAGES)
 
 
 def test_kwok_nodes_are_named_as_kind_names_them():
