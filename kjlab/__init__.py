@@ -8,9 +8,10 @@ from kjlab.controller import ConfigIssueController
 from kjlab.errors import KjlabError
 from kjlab.lab import cleanup, compare, connect, kubectl, pod_indexes, pod_outcomes, run_in_background, timeline
 from kjlab.scenarios import run
+from kjlab.widgets import show_comparison, show_timeline
 
 __version__ = "0.1.0"
 __all__ = [
     "ConfigIssueController", "KjlabError", "check", "cleanup", "cluster", "exercises", "quiz", "wait", "compare", "connect", "examples", "kubectl", "ops", "pod_indexes", "pod_outcomes",
-    "run", "run_in_background", "scenarios", "timeline", "__version__",
+    "run", "run_in_background", "scenarios", "show_comparison", "show_timeline", "timeline", "__version__",
 ]

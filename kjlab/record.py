@@ -163,6 +163,8 @@ class Recorder:
             if obj is not None:
                 # camelCase, as the API serves it (and as policy rules and kubectl -o yaml name fields)
                 row["object"] = self._serializer.sanitize_for_serialization(obj)
+                # managedFields are bookkeeping of the API server: large, and never shown
+                (row["object"].get("metadata") or {}).pop("managedFields", None)
                 if row["kind"] == "pod":
                     row["status"] = pod_status(row["object"])
                 elif row["kind"] == "job":

@@ -124,7 +124,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
         patch_condition: str | None = None, then_delete: bool | None = None, timeout: float = TIMEOUT_SECONDS,
         echo: bool = True, on_start=None, allow_unfinished: bool = False,
-        after_apply=None) -> RunResult:
+        after_apply=None, dashboard: bool = False) -> RunResult:
     """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
 
     ``fast`` shortens the script's `sleep` (kjlab.examples.FAST_SLEEP); nothing else changes.
@@ -133,6 +133,8 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     ``allow_unfinished``: when the Job is not finished within ``timeout``, return the result so far
     (outcome ``Running``) instead of raising -- the exercise checks explain such runs.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
+    ``dashboard``: show a live JobDashboard in the notebook while the run goes on; it is left as a
+    static snapshot when the run ends.
     """
     from kjlab.cluster import lab_context
 
@@ -162,6 +164,16 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     guard(context, f"run scenario {scenario} in namespace {namespace}")
     fresh_namespace(context, namespace)
     recorder = Recorder(context, namespace).start()
+    board = None
+    if dashboard:
+        from IPython.display import display
+
+        from kjlab.widgets import JobDashboard
+
+        label = f"{scenario} {'with' if policy else 'without'} the policy"
+        board = JobDashboard(title=f"{job_name} · {label}", job_name=job_name)
+        display(board)
+        board.attach(recorder)
     if on_start:
         on_start(recorder)
     extras: dict = {}
@@ -191,10 +203,14 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         time.sleep(1.0)  # let the last pod and event updates arrive before the recording stops
     except BaseException:
         recorder.stop()
+        if board:
+            board.finish()
         if not keep:
             _cleanup_quietly(context, namespace)
         raise
     recorder.stop()
+    if board:
+        board.finish()
     result = summarize(scenario, namespace, job_name, policy, recorder, final, extras)
     if not keep:
         namespaces.delete(context, namespace)

@@ -1,0 +1,145 @@
+"""What the dashboard shows, computed from recorder rows alone (no widgets, no cluster).
+
+``DashboardModel.feed(row)`` takes rows as kjlab.record.Recorder produces them (live, or loaded
+from a saved run) and keeps: the Job's counters and conditions, a kubectl-style pods table,
+recent events and kjlab's steps. The widgets render this state; the tests assert on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from kjlab.status import job_status, pod_status
+
+NOTEWORTHY_CONDITIONS = ("DisruptionTarget", "ConfigIssue")
+
+
+def _age(created: str | None, now: dt.datetime) -> str:
+    """kubectl's short age: 5s, 3m, 2h."""
+    if not created:
+        return ""
+    try:
+        then = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"
+
+
+@dataclass
+class PodView:
+    name: str
+    node: str
+    phase: str
+    status: str
+    restarts: int
+    exit_code: int | None
+    conditions: list[str]
+    created: str | None
+    deleted: bool = False
+    index: str | None = None
+
+
+@dataclass
+class DashboardModel:
+    job_name: str | None = None
+    events_kept: int = 8
+    job: dict | None = None
+    pods: dict[str, PodView] = field(default_factory=dict)
+    events: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+    job_conditions: list[dict] = field(default_factory=list)
+    rows_seen: int = 0
+    last_time: dt.datetime | None = None
+
+    def feed(self, row: dict) -> None:
+        self.rows_seen += 1
+        t = row.get("time")
+        if isinstance(t, str):
+            t = dt.datetime.fromisoformat(t)
+        if t is not None:
+            self.last_time = t
+        kind, obj = row.get("kind"), row.get("object")
+        if kind == "job" and obj and (self.job_name is None or row["name"] == self.job_name):
+            self.job_name = row["name"]
+            if row.get("event") != "DELETED":
+                self.job = obj
+            seen = {(c["type"], c["status"]) for c in self.job_conditions}
+            for c in (obj.get("status") or {}).get("conditions") or []:
+                if (c["type"], c["status"]) not in seen:
+                    self.job_conditions.append({**c, "t": row.get("t")})
+        elif kind == "pod" and obj:
+            self._pod(row, obj)
+        elif kind == "event":
+            self.events = (self.events + [{"t": row.get("t"), "level": row.get("level"), "object": row.get("name"),
+                                           "reason": row.get("reason"), "message": row.get("message")}])[-self.events_kept:]
+        elif kind == "step":
+            self.steps.append({"t": row.get("t"), "action": row.get("action"), "target": row.get("name"),
+                               "detail": row.get("detail"), "kubectl": row.get("kubectl")})
+
+    def _pod(self, row: dict, obj: dict) -> None:
+        meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+        statuses = status.get("containerStatuses") or []
+        code = None
+        for cs in statuses:
+            term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
+            if term:
+                code = term.get("exitCode")
+        conds = [f"{c['type']}" + (f" ({c['reason']})" if c.get("reason") else "")
+                 for c in status.get("conditions") or [] if c.get("type") in NOTEWORTHY_CONDITIONS and c.get("status") == "True"]
+        self.pods[row["name"]] = PodView(
+            name=row["name"], node=(obj.get("spec") or {}).get("nodeName") or "", phase=status.get("phase") or "",
+            status=pod_status(obj), restarts=sum(int(cs.get("restartCount") or 0) for cs in statuses), exit_code=code,
+            conditions=conds, created=meta.get("creationTimestamp"), deleted=row.get("event") == "DELETED",
+            index=(meta.get("annotations") or {}).get("batch.kubernetes.io/job-completion-index"),
+        )
+
+    # -- what the widgets show ---------------------------------------------------------------------
+    def counters(self) -> dict:
+        spec = (self.job or {}).get("spec") or {}
+        status = (self.job or {}).get("status") or {}
+        out = {
+            "active": status.get("active", 0), "ready": status.get("ready", 0),
+            "succeeded": status.get("succeeded", 0), "failed": status.get("failed", 0),
+            "backoffLimit": spec.get("backoffLimit"), "completions": spec.get("completions"),
+        }
+        if spec.get("completionMode") == "Indexed":
+            out["failedIndexes"] = status.get("failedIndexes") or ""
+            out["completedIndexes"] = status.get("completedIndexes") or ""
+            out["backoffLimitPerIndex"] = spec.get("backoffLimitPerIndex")
+        return out
+
+    def job_status(self) -> str:
+        return job_status(self.job) if self.job else ""
+
+    def pod_rows(self, include_deleted: bool = True) -> list[dict]:
+        now = self.last_time or dt.datetime.now(dt.timezone.utc)
+        rows = []
+        for p in sorted(self.pods.values(), key=lambda p: (p.created or "", p.name)):
+            if p.deleted and not include_deleted:
+                continue
+            rows.append({"NAME": p.name, "NODE": p.node, "STATUS": "(deleted)" if p.deleted else p.status,
+                         "PHASE": p.phase, "RESTARTS": p.restarts,
+                         "EXIT": "" if p.exit_code is None else p.exit_code,
+                         "CONDITIONS": ", ".join(p.conditions), "INDEX": p.index or "",
+                         "AGE": _age(p.created, now)})
+        return rows
+
+    def verdict(self) -> str:
+        """One line for the header: Job STATUS, and the terminal condition's reason."""
+        status = self.job_status()
+        final = next((c for c in reversed(self.job_conditions) if c["status"] == "True"
+                      and c["type"] in ("Failed", "Complete", "FailureTarget", "SuccessCriteriaMet")), None)
+        return f"{status} ({final['reason']})" if final and final.get("reason") else status
+
+
+def model_from_rows(rows, job_name: str | None = None) -> DashboardModel:
+    model = DashboardModel(job_name=job_name)
+    for row in rows:
+        model.feed(row)
+    return model

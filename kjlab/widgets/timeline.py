@@ -1,0 +1,217 @@
+"""Pod timeline: one lane per pod, spans coloured by state, markers for exit codes, conditions and
+deletion, vertical lines for the Job's conditions and for kjlab's steps. Drawn with matplotlib,
+so it renders the same live, in an executed notebook, and as a PNG file.
+
+``timeline_data(rows)`` is the pure part (lanes, spans, markers, lines); the figure functions draw it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kjlab.status import pod_status
+
+STATE_COLOURS = {
+    "Pending": "#c7c7c7",
+    "ImagePullBackOff": "#f0a202",
+    "Running": "#4c9be8",
+    "CrashLoopBackOff": "#b36bd6",
+    "Terminating": "#7f7f7f",
+    "Succeeded": "#2ca02c",
+    "Failed": "#d62728",
+}
+LINE_STYLES = {
+    "FailureTarget": ("#d62728", ":"), "Failed": ("#d62728", "-"),
+    "SuccessCriteriaMet": ("#2ca02c", ":"), "Complete": ("#2ca02c", "-"),
+}
+STEP_COLOUR = "#555555"
+
+
+def state_of(pod: dict) -> str:
+    """The lane colour for a pod object: its kubectl STATUS folded into a few states."""
+    status = pod_status(pod)
+    phase = (pod.get("status") or {}).get("phase")
+    if status == "Terminating":
+        return "Terminating"
+    if status in ("ErrImagePull", "ImagePullBackOff"):
+        return "ImagePullBackOff"
+    if status == "CrashLoopBackOff":
+        return "CrashLoopBackOff"
+    if phase in ("Succeeded", "Failed", "Running"):
+        return phase
+    return "Pending"
+
+
+@dataclass
+class Lane:
+    pod: str
+    spans: list[tuple[float, float, str]] = field(default_factory=list)   # (start, end, state)
+    markers: list[tuple[float, str, str]] = field(default_factory=list)   # (t, kind, label)
+
+
+@dataclass
+class TimelineData:
+    lanes: list[Lane]
+    lines: list[tuple[float, str, str]]   # (t, kind: "condition"|"step", label)
+    end: float
+
+
+def timeline_data(rows, end: float | None = None) -> TimelineData:
+    """Lanes and lines from recorder rows (live or loaded); times are the rows' ``t`` seconds."""
+    rows = [r for r in rows if r.get("t") is not None]
+    end = end if end is not None else max((r["t"] for r in rows), default=0.0)
+    lanes: dict[str, Lane] = {}
+    current: dict[str, tuple[float, str]] = {}
+    flags: dict[str, set] = {}
+    lines: list[tuple[float, str, str]] = []
+    job_seen: set = set()
+    for r in rows:
+        t, kind, name = r["t"], r.get("kind"), r.get("name")
+        obj = r.get("object")
+        if kind == "pod" and obj:
+            lane = lanes.setdefault(name, Lane(name))
+            seen = flags.setdefault(name, set())
+            state = state_of(obj)
+            if r.get("event") == "DELETED":
+                if name in current:
+                    start, s = current.pop(name)
+                    lane.spans.append((start, t, s))
+                lane.markers.append((t, "deleted", "deleted"))
+                continue
+            if name not in current or current[name][1] != state:
+                if name in current:
+                    start, s = current[name]
+                    lane.spans.append((start, t, s))
+                current[name] = (t, state)
+            status = obj.get("status") or {}
+            for cs in status.get("containerStatuses") or []:
+                term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
+                key = ("exit", cs.get("restartCount"), cs.get("name"))
+                if term and key not in seen:
+                    seen.add(key)
+                    lane.markers.append((t, "exit", f"exit {term.get('exitCode')}"))
+            for c in status.get("conditions") or []:
+                if c.get("type") in ("DisruptionTarget", "ConfigIssue") and c.get("status") == "True" and c["type"] not in seen:
+                    seen.add(c["type"])
+                    lane.markers.append((t, c["type"], c["type"]))
+        elif kind == "job" and obj:
+            for c in (obj.get("status") or {}).get("conditions") or []:
+                key = (c["type"], c["status"])
+                if c["status"] == "True" and key not in job_seen and c["type"] in LINE_STYLES:
+                    job_seen.add(key)
+                    lines.append((t, "condition", c["type"]))
+        elif kind == "step" and r.get("action") in ("drain", "uncordon", "patch", "delete", "learner"):
+            lines.append((t, "step", f"{r['action']} {name or ''}".strip()))
+    for name, (start, state) in current.items():
+        lanes[name].spans.append((start, end, state))
+    ordered = sorted(lanes.values(), key=lambda lane: lane.spans[0][0] if lane.spans else 0.0)
+    return TimelineData(lanes=ordered, lines=lines, end=end)
+
+
+def _short(pod: str, job: str | None) -> str:
+    if job and pod.startswith(job + "-"):
+        return "…-" + pod[len(job) + 1:]
+    return pod
+
+
+def draw(ax, data: TimelineData, job: str | None = None, title: str | None = None, legend: bool = True) -> None:
+    n = len(data.lanes)
+    dense = n > 20
+    for i, lane in enumerate(data.lanes):
+        y = n - 1 - i
+        for start, end, state in lane.spans:
+            ax.barh(y, max(end - start, 0.05), left=start, height=0.6, color=STATE_COLOURS[state], edgecolor="none",
+                    zorder=2)
+        for t, kind, label in lane.markers:
+            if kind == "exit":
+                ax.plot(t, y, marker="|", color="black", markersize=10, zorder=4)
+                if not dense:
+                    ax.annotate(label, (t, y + 0.32), fontsize=7, ha="center", va="bottom")
+            elif kind == "deleted":
+                ax.plot(t, y, marker="x", color="black", markersize=6, zorder=4)
+            else:
+                ax.plot(t, y, marker="D" if kind == "DisruptionTarget" else "s", color="#ff7f0e", markersize=7,
+                        markeredgecolor="black", zorder=5)
+    # Steps a moment apart (patch, then delete) share one line and one label.
+    merged, gap = [], 0.03 * max(data.end, 1)
+    for t, kind, label in data.lines:
+        if kind == "step":
+            action, _, target = label.partition(" ")
+            short = f"{action} {_short(target.split('/')[-1], job)}".strip()
+            if merged and merged[-1][1] == "step" and t - merged[-1][0] < gap:
+                merged[-1] = (merged[-1][0], "step", merged[-1][2] + " + " + action)
+                continue
+            merged.append((t, "step", short))
+        elif merged and merged[-1][1] == "condition" and t - merged[-1][0] < gap:
+            merged[-1] = (merged[-1][0], "condition", merged[-1][2] + " → " + label)
+        else:
+            merged.append((t, kind, label))
+    for t, kind, label in merged:
+        if kind == "condition":
+            colour, style = LINE_STYLES[label.split(" → ")[-1]]
+            ax.axvline(t, color=colour, linestyle=style, linewidth=1.2, zorder=1)
+            # Job conditions are labelled at the top, kjlab's steps at the bottom, inside the axes
+            ax.text(t, 0.98, label, transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
+                    va="top", ha="right", color=colour, clip_on=True, zorder=6,
+                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.5})
+        else:
+            ax.axvline(t, color=STEP_COLOUR, linestyle="--", linewidth=0.8, zorder=1)
+            ax.text(t, 0.02, label, transform=ax.get_xaxis_transform(),
+                    rotation=90, fontsize=6, va="bottom", ha="right", color=STEP_COLOUR, clip_on=True, zorder=6)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([_short(l.pod, job) for l in reversed(data.lanes)], fontsize=6 if dense else 8)
+    ax.set_ylim(-0.7, max(n, 1) - 0.3)
+    ax.set_xlim(0, max(data.end, 1) * 1.02)
+    ax.set_xlabel("seconds since the run started")
+    if title:
+        ax.set_title(title, fontsize=9, loc="left")
+    if legend:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items()]
+        handles += [Line2D([], [], marker="D", color="#ff7f0e", linestyle="none", label="DisruptionTarget"),
+                    Line2D([], [], marker="s", color="#ff7f0e", linestyle="none", label="ConfigIssue"),
+                    Line2D([], [], marker="x", color="black", linestyle="none", label="deleted")]
+        ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+
+
+def timeline_figure(result, title: str | None = None):
+    """A matplotlib Figure of one run (a RunResult, or recorder rows)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    rows = result.rows if hasattr(result, "rows") else list(result)
+    data = timeline_data(rows)
+    job = getattr(result, "job", None) or next((r["name"] for r in rows if r.get("kind") == "job"), None)
+    height = min(2 + 0.28 * max(len(data.lanes), 1), 16)
+    fig = Figure(figsize=(10, height), layout="constrained")
+    draw(fig.add_subplot(), data, job=job, title=title or (result.verdict() if hasattr(result, "verdict") else None))
+    return fig
+
+
+def comparison_figure(results):
+    """Several runs on one time axis, one panel each, each titled with its one-line verdict."""
+    from matplotlib.figure import Figure
+
+    datas = [timeline_data(r.rows) for r in results]
+    end = max(d.end for d in datas) if datas else 1.0
+    heights = [1 + 0.28 * max(len(d.lanes), 1) for d in datas]
+    fig = Figure(figsize=(10, min(sum(heights) + 1, 20)), layout="constrained")
+    axes = fig.subplots(len(results), 1, sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
+    for i, (ax, r, d) in enumerate(zip(axes, results, datas)):
+        d.end = end
+        draw(ax, d, job=r.job, title=r.verdict(), legend=i == 0)
+        if i < len(results) - 1:
+            ax.set_xlabel("")
+    return fig
+
+
+def png(fig) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()

@@ -1,0 +1,38 @@
+"""Regenerate the recorded runs the widget tests read (tests/data/runs/*.json) from real runs.
+
+Usage: .venv/bin/python tests/data/record_runs.py [NAME ...]   (needs the lab cluster: kjlab up)
+Each file holds a RunResult's summary and its raw recorder rows (objects included).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from kjlab import scenarios
+
+OUT = Path(__file__).parent / "runs"
+RUNS = {
+    "failjob-policy": dict(scenario="failjob", fast=True),
+    "ignore-policy": dict(scenario="ignore", fast=True),
+    "config-issue-policy": dict(scenario="config-issue"),
+    "failindex-policy": dict(scenario="failindex"),
+    "ignore-nopolicy": dict(scenario="ignore", fast=True, policy=False),
+}
+
+
+def save(name: str, result) -> Path:
+    OUT.mkdir(exist_ok=True)
+    rows = [{**r, "time": r["time"].isoformat()} for r in result.rows]
+    path = OUT / f"{name}.json"
+    path.write_text(json.dumps({"summary": result.summary(with_timeline=False), "rows": rows}, default=str, indent=0))
+    return path
+
+
+def main(names):
+    for name in names or RUNS:
+        result = scenarios.run(echo=False, namespace=f"rec-{name}", **RUNS[name])
+        print(save(name, result), result.verdict())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
