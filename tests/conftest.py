@@ -7,7 +7,7 @@ import pytest
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "/cluster/" in str(item.fspath) or "/notebooks/" in str(item.fspath):
+        if any(f"/{d}/" in str(item.fspath) for d in ("cluster", "notebooks", "browser")):
             item.add_marker(pytest.mark.cluster)
     # The lifecycle tests tear the cluster down: they go after everything that uses it.
     items.sort(key=lambda item: item.get_closest_marker("lifecycle") is not None)

@@ -1,0 +1,121 @@
+"""The lab as a learner sees it: JupyterLab in headless Chromium (Debian's package, driven by
+Playwright with its executable path; no browser download), labs/01-failjob.ipynb run up to the
+policy run, and the live dashboard must show the Job's Failed state. The screenshot is kept in
+artifacts/browser/.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "artifacts" / "browser"
+# Chromium on a machine without network: no background connections, no sandbox (root in CI).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                                reason="Chromium is not installed (apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_part_of_lab01(tmp: Path, context: str) -> Path:
+    """labs/01-failjob.ipynb with the test's parameters, up to (and including) the run with the policy."""
+    from papermill.parameterize import parameterize_notebook
+    import nbformat
+
+    nb = nbformat.read(ROOT / "labs" / "01-failjob.ipynb", as_version=4)
+    nb = parameterize_notebook(nb, {"FAST": True, "NAMESPACE": "browser01", "CONTEXT": context})
+    cells = []
+    for cell in nb.cells:
+        if "run_in_background" in cell.source:
+            continue  # the minutes-long run without the policy is not what this test looks at
+        cells.append(cell)
+        if "dashboard=True" in cell.source:
+            break
+    nb.cells = cells
+    path = tmp / "01-failjob.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, lab):
+    port, token = free_port(), secrets.token_hex(16)
+    workdir = tmp_path / "lab"
+    workdir.mkdir()
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"),
+           "KJLAB_CONTEXT": lab["context"]}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("JupyterLab did not start: " + (tmp_path / "server.log").read_text()[-2000:])
+    yield {"url": f"http://127.0.0.1:{port}", "token": token, "dir": workdir}
+    server.terminate()
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def test_lab01_dashboard_shows_failed_in_chromium(jupyterlab, lab):
+    from playwright.sync_api import sync_playwright
+
+    from kjlab.lab import cleanup
+
+    first_part_of_lab01(jupyterlab["dir"], lab["context"])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "01-failjob-dashboard.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{jupyterlab['url']}/lab/tree/01-failjob.ipynb?token={jupyterlab['token']}")
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                                   ".jp-Toolbar-kernelStatus", timeout=60_000)
+            time.sleep(2)  # let the kernel settle before running
+            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+            page.click("li.lm-Menu-item:has-text('Run All Cells')")
+            status = page.locator("[data-kjlab='job-status']").last
+            status.wait_for(timeout=180_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll(\"[data-kjlab='job-status']\")].some(e => e.textContent === 'Failed')",
+                timeout=180_000)
+            status.scroll_into_view_if_needed()
+            page.screenshot(path=str(shot), full_page=False)
+            texts = page.locator("[data-kjlab='job-status']").all_text_contents()
+            counters = page.locator("[data-kjlab='counters']").last.text_content()
+        finally:
+            browser.close()
+            cleanup(lab["context"], "browser01")
+    assert "Failed" in texts
+    assert "failed 2" in counters.replace("\xa0", " ")
+    assert shot.stat().st_size > 10_000
