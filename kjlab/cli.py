@@ -172,6 +172,8 @@ def _dispatch(args) -> int:
         argv = [sys.executable, "-m", "jupyter", "lab", str(REPO_DIR / "labs")]
         if args.no_browser:
             argv.append("--no-browser")
+        if os.geteuid() == 0:  # containers and CI machines run as root; JupyterLab refuses without this
+            argv.append("--allow-root")
         os.execv(argv[0], argv)
     raise AssertionError(args.command)
 

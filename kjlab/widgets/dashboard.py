@@ -28,6 +28,11 @@ def _table(rows: list[dict], empty: str) -> str:
     return f"<table style='border-collapse:collapse;font-size:12px'><tr>{head}</tr>{body}</table>"
 
 
+def _reason(model: DashboardModel) -> str:
+    verdict = model.verdict() if model.job else ""
+    return verdict[len(model.job_status()):].strip()  # "(PodFailurePolicy)": the status is shown already
+
+
 def render_html(model: DashboardModel, title: str = "") -> str:
     """The dashboard as static HTML (also the live widget's content)."""
     status = model.job_status() or "waiting for the Job"
@@ -50,7 +55,7 @@ def render_html(model: DashboardModel, title: str = "") -> str:
         f"<div style='font-family:sans-serif;border:1px solid #ddd;padding:8px;border-radius:4px'>"
         f"<div style='font-size:14px'><b>{html.escape(title or model.job_name or 'Job')}</b> "
         f"<span style='color:{colour};font-weight:bold' data-kjlab='job-status'>{html.escape(status)}</span> "
-        f"<span style='color:#666'>{html.escape(model.verdict() if model.job else '')}</span></div>"
+        f"<span style='color:#666'>{html.escape(_reason(model))}</span></div>"
         f"<div style='margin:4px 0 8px 0' data-kjlab='counters'>{counters}</div>"
         f"<div><b>Pods</b> (STATUS as kubectl prints it)</div>{_table(model.pod_rows(), 'no pods yet')}"
         f"<div style='margin-top:6px'><b>Job conditions</b></div>{_table(conditions, 'none yet')}"

@@ -36,11 +36,13 @@ def free_port() -> int:
 
 def first_part_of_lab01(tmp: Path, context: str) -> Path:
     """labs/01-failjob.ipynb with the test's parameters, up to (and including) the run with the policy."""
-    from papermill.parameterize import parameterize_notebook
     import nbformat
 
     nb = nbformat.read(ROOT / "labs" / "01-failjob.ipynb", as_version=4)
-    nb = parameterize_notebook(nb, {"FAST": True, "NAMESPACE": "browser01", "CONTEXT": context})
+    # As papermill does: the test's values go in a cell right after the `parameters` cell.
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    injected = nbformat.v4.new_code_cell(f"FAST = True\nNAMESPACE = 'browser01'\nCONTEXT = {context!r}")
+    nb.cells.insert(at + 1, injected)
     cells = []
     for cell in nb.cells:
         if "run_in_background" in cell.source:
@@ -65,7 +67,8 @@ def jupyterlab(tmp_path, lab):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        + (["--allow-root"] if os.geteuid() == 0 else []),
         env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
