@@ -57,6 +57,7 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     `sleep 30` container run for 3 s. It is a simulation setting: the control plane's own
     timings (back-off, deadlines) are never scaled.
     """
+    progress = progress or (lambda _message: None)
     if not 1 <= workers <= 10:
         raise KjlabError(f"--workers must be between 1 and 10, got {workers}", "kjlab up --workers 2")
     if not 0 < time_scale <= 10:
