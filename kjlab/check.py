@@ -169,6 +169,18 @@ def _run(context: str, exercise_name: str, doc: dict, timeout: float, **plan):
                          timeout=timeout, allow_unfinished=True, **plan)
 
 
+def _example_with_policy(context: str, exercise_name: str, example: str, sleep: int, answer):
+    """The documented example with the learner's policy: (job, policy, None), or a Verdict when the
+    API refuses it (server-side dry run, so the learner reads the API's own words)."""
+    pol = _policy_from(answer)
+    job = examples.render(example, sleep=sleep)
+    job["spec"]["podFailurePolicy"] = pol
+    rejected = _validate(context, job)
+    if rejected:
+        return job, pol, Verdict(exercise_name, False, "the API does not accept this policy", _explain_rejection(rejected))
+    return job, pol, None
+
+
 def _matches(policy: dict | None, result) -> list[str]:
     return [f"pod {p['metadata']['name']}: {policy_rules.first_match(policy, p).why}" for p in _failed_pods(result)]
 
@@ -179,12 +191,9 @@ def _matches(policy: dict | None, result) -> list[str]:
           "a podFailurePolicy (YAML) for the failjob Job")
 def check_failjob_policy(context: str, answer) -> Verdict:
     name = "failjob-policy"
-    pol = _policy_from(answer)
-    job = examples.render("failjob", sleep=2)
-    job["spec"]["podFailurePolicy"] = pol
-    rejected = _validate(context, job)
-    if rejected:
-        return Verdict(name, False, "the API does not accept this policy", _explain_rejection(rejected))
+    job, pol, refused = _example_with_policy(context, name, "failjob", 2, answer)
+    if refused:
+        return refused
 
     bug = _run(context, name, job, timeout=30)
     reasons = []
@@ -216,12 +225,9 @@ def check_failjob_policy(context: str, answer) -> Verdict:
           "a podFailurePolicy (YAML) for the ignore Job")
 def check_survive_drain(context: str, answer) -> Verdict:
     name = "survive-drain"
-    pol = _policy_from(answer)
-    job = examples.render("ignore", sleep=6)
-    job["spec"]["podFailurePolicy"] = pol
-    rejected = _validate(context, job)
-    if rejected:
-        return Verdict(name, False, "the API does not accept this policy", _explain_rejection(rejected))
+    job, pol, refused = _example_with_policy(context, name, "ignore", 6, answer)
+    if refused:
+        return refused
     r = _run(context, name, job, timeout=120, drain_when_running=True)
     before, after = r.extras.get("failed_before_drain"), r.extras.get("failed_after_drain")
     reasons = [f"kjlab drained {r.extras.get('drained_node')}, evicting {len(r.extras.get('evicted', []))} pod(s) "
