@@ -8,7 +8,6 @@ manifest minus its podFailurePolicy, for the comparison.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import time

@@ -4,7 +4,6 @@ policy run, and the live dashboard must show the Job's Failed state. The screens
 artifacts/browser/.
 """
 
-import json
 import os
 import secrets
 import shutil

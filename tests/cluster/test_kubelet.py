@@ -1,6 +1,5 @@
 """The simulated kubelet, seen through the real API server and controllers."""
 
-import datetime as dt
 
 import pytest
 from kubernetes import client

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import subprocess
 
 from kjlab import exercises
 from kjlab.paths import REPO_DIR
