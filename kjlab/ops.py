@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kjlab import kube
+from kjlab import kube, wait
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
@@ -123,26 +123,18 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
 def _delete_and_wait(context: str, namespace: str, kind: str, name: str, timeout: float = 60) -> None:
     if kind == "Job":
         api = kube.batch(context)
-        delete, read = api.delete_namespaced_job, api.read_namespaced_job
+        delete, list_fn = api.delete_namespaced_job, api.list_namespaced_job
     else:
         api = kube.core(context)
-        delete, read = api.delete_namespaced_pod, api.read_namespaced_pod
+        delete, list_fn = api.delete_namespaced_pod, api.list_namespaced_pod
     try:
         delete(name, namespace, propagation_policy="Foreground")
     except client.ApiException as e:
         if e.status != 404:
             raise
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            read(name, namespace)
-        except client.ApiException as e:
-            if e.status == 404:
-                return
-            raise
-        time.sleep(0.3)
-    raise KjlabError(f"the old {kind} {namespace}/{name} was not removed within {timeout:.0f}s",
-                     f"kjlab kubectl delete {kind.lower()} {name} -n {namespace}")
+    if not wait.gone(list_fn, name, timeout, namespace=namespace):
+        raise KjlabError(f"the old {kind} {namespace}/{name} was not removed within {timeout:.0f}s",
+                         f"kjlab kubectl delete {kind.lower()} {name} -n {namespace}")
 
 
 # --- drain -----------------------------------------------------------------------------------
@@ -324,18 +316,11 @@ def _evict(core, pod, grace_period: int, deadline: float, echo: bool) -> int:
 
 
 def _wait_gone(core, pod, deadline: float) -> None:
-    name, ns, uid = pod.metadata.name, pod.metadata.namespace, pod.metadata.uid
-    while time.monotonic() < deadline:
-        try:
-            current = core.read_namespaced_pod(name, ns)
-        except client.ApiException as e:
-            if e.status == 404:
-                return
-            raise
-        if current.metadata.uid != uid:
-            return  # a new pod took the name
-        time.sleep(0.2)
-    raise KjlabError(f"pod {ns}/{name} was evicted but is still there", f"kjlab kubectl get pod {name} -n {ns} -o yaml")
+    name, ns = pod.metadata.name, pod.metadata.namespace
+    # uid: a new pod that took the name (a StatefulSet's) does not count as the old one
+    if not wait.gone(core.list_namespaced_pod, name, max(0.0, deadline - time.monotonic()), namespace=ns,
+                     uid=pod.metadata.uid):
+        raise KjlabError(f"pod {ns}/{name} was evicted but is still there", f"kjlab kubectl get pod {name} -n {ns} -o yaml")
 
 
 # --- pod status and deletion ------------------------------------------------------------------

@@ -101,16 +101,7 @@ def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
     try:
         core.read_namespace(name)
         namespaces.delete(context, name)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                core.read_namespace(name)
-                time.sleep(0.5)
-            except client.ApiException as e:
-                if e.status == 404:
-                    break
-                raise
-        else:
+        if not wait.gone(core.list_namespace, name, timeout):
             raise KjlabError(f"namespace {name} from an earlier run is still being deleted",
                              f"wait, or pick another namespace (kjlab kubectl get ns {name})")
     except client.ApiException as e:

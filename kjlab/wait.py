@@ -101,24 +101,40 @@ def pod_condition(pod_obj, type_: str):
     return None
 
 
-def pod_gone(context: str, namespace: str, name: str, what: str, timeout: float = 60) -> None:
-    """Wait until the pod no longer exists (a watch sees DELETED, or a list finds nothing)."""
-    api = kube.core(context)
+def gone(list_fn, name: str, timeout: float, namespace: str | None = None, uid: str | None = None) -> bool:
+    """Watch until the object ``name`` no longer exists (or, with ``uid``, until that one is gone,
+    even if a new object took the name). True when gone, False on timeout. ``list_fn`` is a
+    list call (list_namespaced_pod, list_namespaced_job, list_namespace)."""
+    args = (namespace,) if namespace else ()
+    selector = f"metadata.name={name}"
     deadline = time.monotonic() + timeout
+
+    def absent(items) -> bool:
+        return not items or (uid is not None and all(o.metadata.uid != uid for o in items))
+
     while time.monotonic() < deadline:
-        listing = api.list_namespaced_pod(namespace, field_selector=f"metadata.name={name}")
-        if not listing.items:
-            return
+        listing = list_fn(*args, field_selector=selector)
+        if absent(listing.items):
+            return True
         w = watch.Watch()
         try:
-            for event in w.stream(api.list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
+            for event in w.stream(list_fn, *args, field_selector=selector,
                                   resource_version=listing.metadata.resource_version,
                                   timeout_seconds=max(1, int(deadline - time.monotonic()) + 1)):
-                if event["type"] == "DELETED":
+                obj = event["object"]
+                if event["type"] == "DELETED" and (uid is None or obj.metadata.uid == uid):
                     w.stop()
-                    return
+                    return True
         except client.ApiException as e:
             if e.status != 410:
                 raise
-    raise KjlabError(f"timed out after {timeout:.0f}s waiting for {what}",
-                     f"look with `kjlab kubectl get pod {name} -n {namespace} -o yaml`")
+        except (OSError, urllib3.exceptions.HTTPError):  # dropped connection: list again
+            time.sleep(0.2)
+    return False
+
+
+def pod_gone(context: str, namespace: str, name: str, what: str, timeout: float = 60) -> None:
+    """Wait until the pod no longer exists."""
+    if not gone(kube.core(context).list_namespaced_pod, name, timeout, namespace=namespace):
+        raise KjlabError(f"timed out after {timeout:.0f}s waiting for {what}",
+                         f"look with `kjlab kubectl get pod {name} -n {namespace} -o yaml`")
