@@ -40,4 +40,27 @@ def ns(lab):
 
     name = namespaces.create(lab["context"], prefix="test")
     yield name
-    namespaces.delete(lab["context"], name)
+    _delete_and_wait_for_pods(lab["context"], name)
+
+
+def _delete_and_wait_for_pods(context, name, timeout=60):
+    """Namespace deletion is asynchronous and a running pod lingers for its grace period (30 s),
+    long enough to sit on a node the next test drains. The fixture removes the pods at once and
+    waits until they are gone, so no test sees another's pods."""
+    import time
+
+    from kjlab import kube, namespaces
+
+    core = kube.core(context)
+    for pod in core.list_namespaced_pod(name).items:  # a test that failed early leaves its hold on
+        if any(f.startswith("kjlab.io/test-") for f in pod.metadata.finalizers or []):
+            core.patch_namespaced_pod(pod.metadata.name, name, {"metadata": {"finalizers": None}},
+                                      _content_type=kube.STRATEGIC_MERGE)
+    core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
+    namespaces.delete(context, name)
+    deadline = time.monotonic() + timeout
+    while core.list_namespaced_pod(name).items:
+        if time.monotonic() > deadline:
+            left = [p.metadata.name for p in core.list_namespaced_pod(name).items]
+            raise AssertionError(f"pods of namespace {name} still exist after {timeout}s: {left}")
+        time.sleep(0.2)
