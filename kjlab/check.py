@@ -163,6 +163,13 @@ def _failed_pods(result) -> list[dict]:
     return list(last.values())
 
 
+def _disrupted(result) -> list[dict]:
+    """Failed pods that carry DisruptionTarget=True: the drain stopped them while they ran."""
+    return [p for p in _failed_pods(result)
+            if any(c.get("type") == "DisruptionTarget" and c.get("status") == "True"
+                   for c in (p.get("status") or {}).get("conditions") or [])]
+
+
 def _run(context: str, exercise_name: str, doc: dict, timeout: float, **plan):
     """Run a Job for a check (its own namespace, deleted afterwards); unfinished runs come back too."""
     return scenarios.run(manifest=doc, context=context, namespace=_namespace(exercise_name), echo=False,
@@ -225,13 +232,19 @@ def check_failjob_policy(context: str, answer) -> Verdict:
           "a podFailurePolicy (YAML) for the ignore Job")
 def check_survive_drain(context: str, answer) -> Verdict:
     name = "survive-drain"
-    job, pol, refused = _example_with_policy(context, name, "ignore", 6, answer)
+    job, pol, refused = _example_with_policy(context, name, "ignore", examples.FAST_SLEEP["ignore"], answer)
     if refused:
         return refused
     r = _run(context, name, job, timeout=120, drain_when_running=True)
     before, after = r.extras.get("failed_before_drain"), r.extras.get("failed_after_drain")
     reasons = [f"kjlab drained {r.extras.get('drained_node')}, evicting {len(r.extras.get('evicted', []))} pod(s) "
                f"of the Job; status.failed went {before} -> {after}"]
+    if not _disrupted(r):
+        # Evicting a pod that already finished tests nothing: no policy would have been consulted.
+        reasons.append("no running pod was evicted (the drain came after the pods had finished), so your "
+                       "policy was never put to the test")
+        return Verdict(name, False, "the check could not test your policy: run it again", reasons,
+                       evidence=r.summary(False))
     passed = before == after == 0 and r.outcome == "Complete" and r.succeeded == 4
     if passed:
         reasons.append(f"the Job then completed: succeeded={r.succeeded}, failed={r.failed}")

@@ -114,14 +114,15 @@ def run_in_background(scenario: str, **kwargs) -> Background:
 
 
 def cleanup(context: str, prefix: str) -> list[str]:
-    """Delete the namespaces a lab made (``<prefix>-...``); returns their names."""
+    """Delete the namespaces a lab made (``<prefix>-...``) and wait until their pods have left the
+    nodes, so the next lab's drain finds them empty; returns the names."""
     from kjlab import namespaces
 
     gone = []
     for ns in kube.core(context).list_namespace(label_selector="app.kubernetes.io/managed-by=kjlab").items:
         name = ns.metadata.name
         if name == prefix or name.startswith(prefix + "-"):
-            namespaces.delete(context, name)
+            namespaces.delete_and_clear(context, name)
             gone.append(name)
     print(f"deleted namespaces: {', '.join(gone) or 'none'}")
     return gone

@@ -9,6 +9,7 @@ from kubernetes import client
 
 from kjlab import kube
 from kjlab.cluster import registry
+from kjlab.errors import KjlabError
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kjlab"}
 
@@ -40,6 +41,8 @@ def _wait_default_service_account(context: str, name: str, timeout: float = 15) 
             if e.status != 404:
                 raise
         time.sleep(0.1)
+    raise KjlabError(f"namespace {name} has no default ServiceAccount after {timeout:.0f}s, so pods would be refused",
+                     "check the controller manager: kjlab status, then kjlab doctor")
 
 
 def delete(context: str, name: str, allow_context: str | None = None) -> None:
@@ -50,3 +53,28 @@ def delete(context: str, name: str, allow_context: str | None = None) -> None:
     except client.ApiException as e:
         if e.status != 404:
             raise
+
+
+def delete_and_clear(context: str, name: str, timeout: float = 60, allow_context: str | None = None) -> None:
+    """Delete a namespace and wait until its pods have left the nodes.
+
+    A plain namespace delete returns at once while running pods linger for their grace period
+    (30 s by default) -- long enough to sit on a node the next drain must evict, or, for a pod no
+    controller owns, refuses to evict. The namespace goes first (it then refuses new pods, so no
+    controller can replace them); its pods are then deleted with a 1 s grace, which the kubelet
+    still honours (unlike a forced delete)."""
+    delete(context, name, allow_context)
+    core = kube.core(context)
+    deadline = time.monotonic() + timeout
+    while True:
+        pods = core.list_namespaced_pod(name).items
+        if not pods:
+            return
+        if time.monotonic() > deadline:
+            raise KjlabError(f"pods of namespace {name} still exist after {timeout:.0f}s: "
+                             + ", ".join(p.metadata.name for p in pods),
+                             f"look with `kjlab kubectl get pods -n {name} -o wide`")
+        if any(p.metadata.deletion_timestamp is None or (p.metadata.deletion_grace_period_seconds or 0) > 1
+               for p in pods):
+            core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
+        time.sleep(0.2)

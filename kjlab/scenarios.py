@@ -184,12 +184,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
             final = _observe_retry(context, namespace, job_name, extras.get("patched_pod"), timeout=120)
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
-            try:
-                final = wait.job(context, namespace, job_name, _terminal, f"Job {job_name} to finish", timeout=remaining)
-            except KjlabError:
-                if not allow_unfinished:
-                    raise
-                final = kube.batch(context).read_namespaced_job(job_name, namespace)
+            final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
         time.sleep(1.0)  # let the last pod and event updates arrive before the recording stops
     except BaseException:
         recorder.stop()
@@ -216,6 +211,32 @@ def _cleanup_quietly(context: str, namespace: str) -> None:
 
 def _terminal(job) -> bool:
     return bool(wait.job_condition(job, "Complete") or wait.job_condition(job, "Failed"))
+
+
+# Once a Job has FailureTarget (or SuccessCriteriaMet) its outcome is decided, but the terminal
+# condition waits until its remaining pods have terminated -- up to their grace period, 30 s by
+# default. A run that reaches the decision in time gets that long again to see the outcome.
+DECIDED = ("FailureTarget", "SuccessCriteriaMet")
+POD_GRACE_SECONDS = 45
+
+
+def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished):
+    what = f"Job {job_name} to finish"
+    try:
+        return wait.job(context, namespace, job_name, _terminal, what, timeout=timeout)
+    except KjlabError as timed_out:
+        error = timed_out
+    job = kube.batch(context).read_namespaced_job(job_name, namespace)
+    if any(wait.job_condition(job, t) for t in DECIDED):
+        try:
+            return wait.job(context, namespace, job_name, _terminal, what + " once its pods terminate",
+                            timeout=POD_GRACE_SECONDS)
+        except KjlabError as still:
+            error = still
+            job = kube.batch(context).read_namespaced_job(job_name, namespace)
+    if not allow_unfinished:
+        raise error
+    return job
 
 
 def _job_pods(job_name: str) -> str:

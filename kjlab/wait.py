@@ -112,10 +112,12 @@ def gone(list_fn, name: str, timeout: float, namespace: str | None = None, uid: 
     def absent(items) -> bool:
         return not items or (uid is not None and all(o.metadata.uid != uid for o in items))
 
-    while time.monotonic() < deadline:
+    while True:  # list at least once: a spent deadline must not report a gone object as present
         listing = list_fn(*args, field_selector=selector)
         if absent(listing.items):
             return True
+        if time.monotonic() >= deadline:
+            return False
         w = watch.Watch()
         try:
             for event in w.stream(list_fn, *args, field_selector=selector,
@@ -130,7 +132,6 @@ def gone(list_fn, name: str, timeout: float, namespace: str | None = None, uid: 
                 raise
         except (OSError, urllib3.exceptions.HTTPError):  # dropped connection: list again
             time.sleep(0.2)
-    return False
 
 
 def pod_gone(context: str, namespace: str, name: str, what: str, timeout: float = 60) -> None:

@@ -28,6 +28,13 @@ def lab():
         pytest.exit(f"the running lab cluster has options {options}; the tests need the defaults: "
                     "kjlab down, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = context
+    if not started:  # a reused cluster may carry a cordon from a lab or an interrupted run
+        from kjlab import kube
+
+        for node in kube.core(context).list_node().items:
+            if node.spec.unschedulable:
+                kube.core(context).patch_node(node.metadata.name, {"spec": {"unschedulable": False}},
+                                              _content_type=kube.STRATEGIC_MERGE)
     yield {"context": context, "started": started}
     if started and os.environ.get("KJLAB_KEEP_CLUSTER") != "1":
         cluster.down(engine="kwok")
@@ -43,12 +50,9 @@ def ns(lab):
     _delete_and_wait_for_pods(lab["context"], name)
 
 
-def _delete_and_wait_for_pods(context, name, timeout=60):
-    """Namespace deletion is asynchronous and a running pod lingers for its grace period (30 s),
-    long enough to sit on a node the next test drains. The fixture removes the pods at once and
-    waits until they are gone, so no test sees another's pods."""
-    import time
-
+def _delete_and_wait_for_pods(context, name):
+    """A pod lingering for its grace period could sit on a node the next test drains: the fixture
+    waits until the namespace's pods are gone, so no test sees another's pods."""
     from kjlab import kube, namespaces
 
     core = kube.core(context)
@@ -56,11 +60,4 @@ def _delete_and_wait_for_pods(context, name, timeout=60):
         if any(f.startswith("kjlab.io/test-") for f in pod.metadata.finalizers or []):
             core.patch_namespaced_pod(pod.metadata.name, name, {"metadata": {"finalizers": None}},
                                       _content_type=kube.STRATEGIC_MERGE)
-    core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
-    namespaces.delete(context, name)
-    deadline = time.monotonic() + timeout
-    while core.list_namespaced_pod(name).items:
-        if time.monotonic() > deadline:
-            left = [p.metadata.name for p in core.list_namespaced_pod(name).items]
-            raise AssertionError(f"pods of namespace {name} still exist after {timeout}s: {left}")
-        time.sleep(0.2)
+    namespaces.delete_and_clear(context, name)

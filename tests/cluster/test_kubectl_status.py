@@ -54,7 +54,7 @@ def test_pod_status_matches_kubectl(lab, ns):
     wait.pod(ctx, ns, lambda p: bool(p.status.container_statuses) and p.status.container_statuses[0].state.waiting
              and p.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff", "gone to back off",
              timeout=30, name="gone")
-    api.delete_namespaced_pod("held", ns)   # 30 s grace: Terminating meanwhile
+    api.delete_namespaced_pod("held", ns, grace_period_seconds=600)  # Terminating for the whole test
     api.delete_namespaced_pod("gone", ns)   # pending: Failed at once, kept by its finalizer
     for name, want in expected.items():
         wait.pod(ctx, ns, lambda p, want=want: pod_status(kube.api_client(ctx).sanitize_for_serialization(p)) == want,

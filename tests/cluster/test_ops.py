@@ -77,11 +77,16 @@ def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after, monkeypatch)
     monkeypatch.setattr(ops, "time", Clock)
 
     def lift_budget():
-        refused.wait(60)
-        client.PolicyV1Api(kube.api_client(ctx)).delete_namespaced_pod_disruption_budget("keep-one", ns)
+        if refused.wait(60):
+            client.PolicyV1Api(kube.api_client(ctx)).delete_namespaced_pod_disruption_budget("keep-one", ns)
 
-    threading.Thread(target=lift_budget, daemon=True).start()
-    result = ops.drain(ctx, NODE, grace_period=0, timeout=60, echo=False)
+    lifter = threading.Thread(target=lift_budget, daemon=True)
+    lifter.start()
+    try:
+        result = ops.drain(ctx, NODE, grace_period=0, timeout=60, echo=False)
+    finally:
+        refused.set()  # a drain that failed before its first retry must not leave the thread waiting
+        lifter.join(10)
     assert result.retries >= 1
     assert f"{ns}/{pod.metadata.name}" in result.evicted
     assert unschedulable(ctx, NODE)

@@ -16,11 +16,19 @@ def test_notebook_executes(lab, path):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     out = ARTIFACTS / f"{path.parent.name}-{path.name}"
-    papermill.execute_notebook(
-        str(path), str(out), cwd=str(path.parent), kernel_name="python3", progress_bar=False,
-        parameters={"FAST": True, "NAMESPACE": f"nb{path.stem[:2]}", "CONTEXT": lab["context"]},
-        execution_timeout=1500,
-    )
+    namespace = f"nb{path.stem[:2]}"
+    try:
+        papermill.execute_notebook(
+            str(path), str(out), cwd=str(path.parent), kernel_name="python3", progress_bar=False,
+            parameters={"FAST": True, "NAMESPACE": namespace, "CONTEXT": lab["context"]},
+            execution_timeout=1500,
+        )
+    finally:
+        # A notebook that fails stops before its cleanup cell; its pods must not outlive it into
+        # the next notebook's drain.
+        from kjlab import lab as kjlab_lab
+
+        kjlab_lab.cleanup(lab["context"], namespace)
     if path.parent.name == "exercises":
         # As generated (no answers), every check must run and say so, not crash.
         import json
