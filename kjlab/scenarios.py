@@ -121,7 +121,9 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     ``keep`` leaves the namespace for inspection with `kjlab kubectl`; otherwise it is deleted.
     ``on_start(recorder)`` is called once recording has begun (the dashboard hooks in here).
     ``allow_unfinished``: when the Job is not finished within ``timeout``, return the result so far
-    (outcome ``Running``) instead of raising -- the exercise checks explain such runs.
+    (outcome ``Running``) instead of raising -- the exercise checks explain such runs. A Job whose
+    outcome is already decided (FailureTarget) at the timeout gets ``POD_GRACE_SECONDS`` more, since
+    its Failed condition waits for its last pods to terminate.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
     ``dashboard``: show a live JobDashboard in the notebook while the run goes on; it is left as a
     static snapshot when the run ends.
