@@ -7,7 +7,7 @@ import time
 
 from kubernetes import client
 
-from kjlab import kube
+from kjlab import kube, wait
 from kjlab.cluster import registry
 from kjlab.errors import KjlabError
 
@@ -66,15 +66,12 @@ def delete_and_clear(context: str, name: str, timeout: float = 60, allow_context
     delete(context, name, allow_context)
     core = kube.core(context)
     deadline = time.monotonic() + timeout
-    while True:
-        pods = core.list_namespaced_pod(name).items
-        if not pods:
-            return
-        if time.monotonic() > deadline:
-            raise KjlabError(f"pods of namespace {name} still exist after {timeout:.0f}s: "
-                             + ", ".join(p.metadata.name for p in pods),
+    # Listed again after the wait: a pod whose create was admitted just before the delete may land late.
+    while pods := core.list_namespaced_pod(name).items:
+        core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
+        left = [p.metadata.name for p in pods
+                if not wait.gone(core.list_namespaced_pod, p.metadata.name, max(0.0, deadline - time.monotonic()),
+                                 namespace=name, uid=p.metadata.uid)]
+        if left:
+            raise KjlabError(f"pods of namespace {name} still exist after {timeout:.0f}s: " + ", ".join(left),
                              f"look with `kjlab kubectl get pods -n {name} -o wide`")
-        if any(p.metadata.deletion_timestamp is None or (p.metadata.deletion_grace_period_seconds or 0) > 1
-               for p in pods):
-            core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
-        time.sleep(0.2)

@@ -29,12 +29,11 @@ def lab():
                     "kjlab down, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = context
     if not started:  # a reused cluster may carry a cordon from a lab or an interrupted run
-        from kjlab import kube
+        from kjlab import kube, ops
 
         for node in kube.core(context).list_node().items:
             if node.spec.unschedulable:
-                kube.core(context).patch_node(node.metadata.name, {"spec": {"unschedulable": False}},
-                                              _content_type=kube.STRATEGIC_MERGE)
+                ops.uncordon(context, node.metadata.name, echo=False)
     yield {"context": context, "started": started}
     if started and os.environ.get("KJLAB_KEEP_CLUSTER") != "1":
         cluster.down(engine="kwok")

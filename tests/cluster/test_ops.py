@@ -191,3 +191,22 @@ def test_api_validation_errors_keep_the_apis_words(lab, ns, change, expected):
         ops.apply(lab["context"], ns, doc, echo=False)
     assert e.value.message.startswith('The Job "job-pod-failure-policy-failjob" is invalid: ')
     assert expected in e.value.message
+
+
+def test_delete_and_clear_leaves_no_pod_of_the_namespace_on_any_node(lab):
+    # A running pod keeps its node busy for its 30 s grace after a plain namespace delete; the next
+    # drain would meet it. delete_and_clear returns only when the pods of the namespace are gone.
+    from kjlab import namespaces
+
+    ctx = lab["context"]
+    name = namespaces.create(ctx, prefix="test-clear")
+    try:
+        client.AppsV1Api(kube.api_client(ctx)).create_namespaced_replica_set(name, replicaset("kept", {"app": "kept"}))
+        kube.core(ctx).create_namespaced_pod(name, client.V1Pod(metadata=client.V1ObjectMeta(name="alone"),
+                                                                spec=forever_pod_spec()))
+        running(ctx, name, "app=kept")
+        wait.pod(ctx, name, lambda p: p.status.phase == "Running", "the unmanaged pod to run", timeout=30, name="alone")
+        namespaces.delete_and_clear(ctx, name)
+        assert kube.core(ctx).list_pod_for_all_namespaces(field_selector=f"metadata.namespace={name}").items == []
+    finally:
+        namespaces.delete(ctx, name)
