@@ -45,7 +45,7 @@ def batch(context: str) -> client.BatchV1Api:
 
 
 def version(context: str) -> str:
-    """The API server's gitVersion, e.g. v1.36.3."""
+    """The API server's gitVersion, e.g. v1.36.4."""
     return client.VersionApi(api_client(context)).get_code(_request_timeout=5).git_version
 
 

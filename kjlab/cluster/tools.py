@@ -15,7 +15,7 @@ BUILD_COMMAND = "tools/build.sh"
 
 
 def pinned_versions() -> dict[str, str]:
-    """The versions in tools/versions.env, e.g. {"KUBERNETES_VERSION": "v1.36.3", ...}."""
+    """The versions in tools/versions.env, e.g. {"KUBERNETES_VERSION": "v1.36.4", ...}."""
     versions = {}
     for line in (tools_dir() / "versions.env").read_text().splitlines():
         line = line.strip()

@@ -9,7 +9,7 @@ def _docs(text):
 
 
 def test_render_is_a_full_stage_set_for_nodes_and_pods():
-    docs = _docs(stages.render(time_scale=0.5, kube_version="v1.36.3"))
+    docs = _docs(stages.render(time_scale=0.5, kube_version="v1.36.4"))
     assert all(d["kind"] == "Stage" for d in docs)
     kinds = {d["spec"]["resourceRef"]["kind"] for d in docs}
     assert kinds == {"Node", "Pod"}  # kwokctl drops its defaults: both must be covered
