@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
 def _print_status(info: dict) -> None:
     print(f"engine:   {info['engine']}")
     print(f"context:  {info['context']}")
+    if info.get("lab_cluster"):
+        # kjlab keeps its contexts in a kubeconfig of its own, so the learner's is never rewritten.
+        from kjlab.paths import kubeconfig_path
+
+        print(f"kubectl:  kjlab kubectl ...   or   export KUBECONFIG={kubeconfig_path()}")
     if not info["running"]:
         print(f"server:   not answering ({info.get('error', 'unknown error')})")
         return
@@ -90,16 +95,6 @@ def _print_status(info: dict) -> None:
         if not n["schedulable"]:
             state += ",SchedulingDisabled"
         print(f"  {n['name']:<24} {state:<28} {n['role']:<14} {n['version']}")
-
-
-def kubectl_argv(args: list[str], context: str, kubectl: str, kubeconfig: str) -> list[str]:
-    """kubectl's argv: the lab context and kubeconfig unless the learner names their own."""
-    argv = [kubectl]
-    if not any(a == "--kubeconfig" or a.startswith("--kubeconfig=") for a in args):
-        argv += ["--kubeconfig", kubeconfig]
-    if not any(a == "--context" or a.startswith("--context=") for a in args):
-        argv += ["--context", context]
-    return argv + args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,11 +138,10 @@ def _dispatch(args) -> int:
         print(doctor.format_checks(checks))
         return 0 if all(c.ok for c in checks if c.required) else 1
     if args.command == "kubectl":
-        from kjlab.cluster import tools
-        from kjlab.paths import kubeconfig_path
+        from kjlab.cluster import kubectl, tools
 
-        argv = kubectl_argv(args.args, cluster.lab_context(), str(tools.kubectl_path()), str(kubeconfig_path()))
-        os.execv(argv[0], argv)
+        argv = kubectl.argv(args.args, cluster.lab_context(), str(tools.kubectl_path()))
+        os.execve(argv[0], argv, kubectl.environment())
     if args.command == "scenario":
         return _scenario(args)
     if args.command == "exercises":

@@ -9,29 +9,34 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from kjlab.errors import KjlabError
-from kjlab.paths import kubeconfig_path
+from kjlab.paths import kubeconfig_search_path
 
 
 def api_client(context: str) -> client.ApiClient:
-    """An ApiClient for ``context`` from the lab's kubeconfig; a clear error if it is not there."""
-    return _cached_client(context, str(kubeconfig_path()), _mtime())
+    """An ApiClient for ``context`` from kjlab's kubeconfig, else the learner's; a clear error if
+    neither has it."""
+    path = kubeconfig_search_path()
+    return _cached_client(context, path, _mtimes(path))
 
 
-def _mtime() -> float:
-    try:
-        return os.path.getmtime(kubeconfig_path())
-    except OSError:
-        return 0.0
+def _mtimes(path: str) -> tuple[float, ...]:
+    stamps = []
+    for part in path.split(os.pathsep):
+        try:
+            stamps.append(os.path.getmtime(part))
+        except OSError:
+            stamps.append(0.0)
+    return tuple(stamps)
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_client(context: str, path: str, _mtime: float) -> client.ApiClient:
-    # Keyed on the file's mtime: a new cluster (new port, new certificates) gets a new client.
+def _cached_client(context: str, path: str, _mtimes: tuple) -> client.ApiClient:
+    # Keyed on the files' mtimes: a new cluster (new port, new certificates) gets a new client.
     try:
         return config.new_client_from_config(config_file=path, context=context)
     except (ConfigException, FileNotFoundError) as e:
         raise KjlabError(
-            f"no kubeconfig context '{context}' in {path} ({e})",
+            f"no kubeconfig context '{context}' in {' or '.join(path.split(os.pathsep))} ({e})",
             "start the lab cluster with `kjlab up`, or pass the right context",
         ) from None
 
@@ -52,3 +57,29 @@ def version(context: str) -> str:
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict
 # body is not. Strategic merge is what kubectl patch uses by default (conditions merge by type).
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+
+
+# Where each kind a learner may hand kjlab is created (the two kinds kjlab runs).
+_COLLECTIONS = {"Job": "/apis/batch/v1/namespaces/{namespace}/jobs", "Pod": "/api/v1/namespaces/{namespace}/pods"}
+
+
+def create(context: str, namespace: str, doc: dict, dry_run: bool = False) -> dict:
+    """Create ``doc`` (a Job or Pod, as the API's own dict) exactly as written, like `kubectl create`.
+
+    The manifest goes to the API server as data with field validation Strict: a misspelt field
+    (``backofLimit``, ``onExitCode``) comes back in the API's own words (`unknown field
+    "spec.backofLimit"`), where the client's typed models would raise their own error first.
+    Raises ApiException as the typed calls do; returns the created object as a dict."""
+    import json
+
+    api = api_client(context)
+    query = [("fieldValidation", "Strict")] + ([("dryRun", "All")] if dry_run else [])
+    method, url, headers, body, _post = api.param_serialize(
+        method="POST", resource_path=_COLLECTIONS[doc["kind"]], path_params={"namespace": namespace},
+        query_params=query, header_params={"Content-Type": "application/json", "Accept": "application/json"},
+        body=doc, auth_settings=["BearerToken"])
+    response = api.call_api(method, url, header_params=headers, body=body)
+    response.read()
+    if not 200 <= response.status < 300:
+        raise client.ApiException(http_resp=response)
+    return json.loads(response.data)

@@ -119,7 +119,8 @@ def cleanup(context: str, prefix: str) -> list[str]:
     from kjlab import namespaces
 
     gone = []
-    for ns in kube.core(context).list_namespace(label_selector="app.kubernetes.io/managed-by=kjlab").items:
+    selector = f"app.kubernetes.io/managed-by=kjlab,{namespaces.RUN_LABEL}"
+    for ns in kube.core(context).list_namespace(label_selector=selector).items:
         name = ns.metadata.name
         if name == prefix or name.startswith(prefix + "-"):
             namespaces.delete_and_clear(context, name)
@@ -132,12 +133,11 @@ def kubectl(*args: str, context: str | None = None) -> int:
     """Run kubectl (the cluster's version) on the lab context and print what it prints."""
     import subprocess
 
-    from kjlab.cli import kubectl_argv
+    from kjlab.cluster import kubectl as kubectl_command
     from kjlab.cluster import lab_context, tools
-    from kjlab.paths import kubeconfig_path
 
-    argv = kubectl_argv(list(args), context or lab_context(), str(tools.kubectl_path()), str(kubeconfig_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    argv = kubectl_command.argv(list(args), context or lab_context(), str(tools.kubectl_path()))
+    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment())
     print(f"$ kubectl {' '.join(args)}")
     print((proc.stdout + proc.stderr).rstrip())
     return proc.returncode

@@ -1,8 +1,21 @@
-"""One namespace per run, so runs never collide and cleanup is one delete."""
+"""One namespace per run, so runs never collide and cleanup is one delete -- and only ever a
+namespace kjlab made.
+
+A namespace kjlab creates carries two labels: ``app.kubernetes.io/managed-by=kjlab`` and
+``kjlab.io/run=<run id>``. Every delete, and every "fresh namespace" step that would delete an
+earlier run's namespace, first reads the namespace and refuses one without them: a learner who
+passes ``--namespace myproject`` must never lose ``myproject``. System namespaces are refused
+before any API call. A namespace also names the process whose run holds it
+(``kjlab.io/holder``), so a second run never takes over a namespace a live run is using.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
+import socket
+import threading
 import time
 
 from kubernetes import client
@@ -12,19 +25,127 @@ from kjlab.cluster import registry
 from kjlab.errors import KjlabError
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kjlab"}
+RUN_LABEL = "kjlab.io/run"
+HOLDER_ANNOTATION = "kjlab.io/holder"
+# Namespaces the cluster itself (or kind) uses: never created, reused or deleted by a run.
+SYSTEM = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
+_RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+# Namespaces held by runs of this process; another process's runs are known by the holder annotation.
+_held: set[str] = set()
+_held_lock = threading.Lock()
+
+
+def check_name(name: str) -> None:
+    """Refuse, before any API call, a name the API would reject or a system namespace."""
+    if not isinstance(name, str) or not name:
+        raise KjlabError("a namespace needs a name", "e.g. --namespace my-run")
+    if len(name) > 63 or not _RFC1123_LABEL.match(name):
+        raise KjlabError(f"'{name[:80]}' is not a valid namespace name: at most 63 lowercase letters, digits "
+                         "and '-', starting and ending with a letter or digit", "e.g. --namespace my-run")
+    if name in SYSTEM or name.startswith("kube-"):
+        raise KjlabError(f"refusing to use the system namespace '{name}' for a run: a run deletes its namespace",
+                         "choose a namespace of the run's own (--namespace in the CLI, namespace= in Python)")
+
+
+def owned(namespace) -> bool:
+    """True when kjlab created this namespace (its managed-by label and a run id)."""
+    labels = namespace.metadata.labels or {}
+    return labels.get("app.kubernetes.io/managed-by") == "kjlab" and bool(labels.get(RUN_LABEL))
+
+
+def _not_ours(name: str) -> KjlabError:
+    return KjlabError(f"namespace '{name}' exists and kjlab did not create it, so kjlab will not use or delete it",
+                      "choose another name (--namespace in the CLI, namespace= in Python)")
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def _read(context: str, name: str):
+    try:
+        return kube.core(context).read_namespace(name)
+    except client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
 
 
 def create(context: str, prefix: str = "kjlab", name: str | None = None) -> str:
-    """Create (or reuse) a namespace; without ``name`` a fresh one ``<prefix>-<random>``."""
+    """Create a namespace of kjlab's own; without ``name`` a fresh one ``<prefix>-<random>``.
+    An existing one is reused only when kjlab made it."""
     name = name or f"{prefix}-{secrets.token_hex(3)}"
-    body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=MANAGED_BY))
+    check_name(name)
+    labels = {**MANAGED_BY, RUN_LABEL: secrets.token_hex(6)}
+    body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels,
+                                                           annotations={HOLDER_ANNOTATION: _holder()}))
     try:
         kube.core(context).create_namespace(body)
     except client.ApiException as e:
         if e.status != 409:
             raise
+        existing = _read(context, name)
+        if existing is not None and not owned(existing):
+            raise _not_ours(name) from None
     _wait_default_service_account(context, name)
     return name
+
+
+def fresh(context: str, name: str, timeout: float = 90, progress=print) -> str:
+    """Create ``name`` for a run, holding it until :func:`release`. A namespace left by an earlier
+    run is deleted first (idempotent cells); one kjlab did not make, or one a live run holds, is
+    refused in one line."""
+    check_name(name)
+    with _held_lock:
+        if name in _held:
+            raise KjlabError(f"namespace '{name}' is in use by another run in this process",
+                             "wait for that run to end, or choose another name (namespace=...)")
+        _held.add(name)
+    try:
+        existing = _read(context, name)
+        if existing is not None:
+            if not owned(existing):
+                raise _not_ours(name)
+            holder = (existing.metadata.annotations or {}).get(HOLDER_ANNOTATION, "")
+            if _alive_elsewhere(holder):
+                raise KjlabError(f"namespace '{name}' is in use by another run (process {holder})",
+                                 "wait for that run to end, or choose another name (--namespace / namespace=)")
+            if progress:
+                progress(f"deleting namespace {name} left by an earlier run")
+            delete(context, name)
+            if not wait.gone(kube.core(context).list_namespace, name, timeout):
+                raise KjlabError(f"namespace {name} from an earlier run is still being deleted",
+                                 f"wait, or pick another namespace (kjlab kubectl get ns {name})")
+        return create(context, name=name)
+    except BaseException:
+        release(name)
+        raise
+
+
+def release(name: str) -> None:
+    """The run that held ``name`` is over (its namespace may stay, e.g. with keep=True)."""
+    with _held_lock:
+        _held.discard(name)
+
+
+def _alive_elsewhere(holder: str) -> bool:
+    """True when ``holder`` (host/pid) is another process that still runs on this machine. A holder
+    on another host cannot be checked, so it counts as alive: refusing is the safe side."""
+    host, _, pid = holder.partition("/")
+    if not holder or not pid.isdigit():
+        return False
+    if host != socket.gethostname():
+        return True
+    if int(pid) == os.getpid():
+        return False  # this process: _held already said no run of ours holds it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _wait_default_service_account(context: str, name: str, timeout: float = 15) -> None:
@@ -46,8 +167,15 @@ def _wait_default_service_account(context: str, name: str, timeout: float = 15) 
 
 
 def delete(context: str, name: str, allow_context: str | None = None) -> None:
-    """Delete a namespace and everything in it (guarded: only on a cluster kjlab created)."""
+    """Delete a namespace kjlab made and everything in it. Guarded twice: only on a cluster kjlab
+    created (or the explicit opt-in), and only a namespace carrying kjlab's labels."""
+    check_name(name)
     registry.guard(context, f"delete namespace {name}", allow_context)
+    existing = _read(context, name)
+    if existing is None:
+        return
+    if not owned(existing):
+        raise _not_ours(name)
     try:
         kube.core(context).delete_namespace(name, propagation_policy="Background")
     except client.ApiException as e:

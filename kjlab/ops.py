@@ -102,11 +102,9 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
     doc.setdefault("metadata", {})["namespace"] = namespace
     command = f"kubectl create -f {name}.yaml -n {namespace}"
     guard(context, f"create {kind} {name}", allow_context)
-    create = (kube.batch(context).create_namespaced_job if kind == "Job"
-              else kube.core(context).create_namespaced_pod)
     for attempt in range(2):
         try:
-            created = create(namespace, doc)
+            created = kube.create(context, namespace, doc)
             break
         except client.ApiException as e:
             if e.status == 409 and replace and attempt == 0:
@@ -117,7 +115,7 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
             raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
     _show(echo, command, [f"{kind.lower()}.{'batch' if kind == 'Job' else ''}/{name} created".replace("./", "/")])
     _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    return created.to_dict()
+    return created
 
 
 def _delete_and_wait(context: str, namespace: str, kind: str, name: str, timeout: float = 60) -> None:

@@ -27,8 +27,20 @@ def state_dir() -> Path:
 
 
 def kubeconfig_path() -> Path:
-    """The kubeconfig kjlab writes its context into: $KUBECONFIG's first entry or ~/.kube/config."""
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return Path(env.split(os.pathsep)[0])
-    return Path.home() / ".kube" / "config"
+    """The kubeconfig kjlab writes its clusters' contexts into: a file of its own in the state
+    directory ($KJLAB_KUBECONFIG overrides), so the learner's ~/.kube/config (or $KUBECONFIG) is
+    never rewritten -- kind and kwokctl would otherwise reorder it, drop its comments and switch
+    its current context. kubectl reaches the lab with `kjlab kubectl` or KUBECONFIG=<this file>."""
+    return Path(os.environ.get("KJLAB_KUBECONFIG", state_dir() / "kubeconfig"))
+
+
+def user_kubeconfig() -> str:
+    """The learner's own kubeconfig search path ($KUBECONFIG, else ~/.kube/config): only read,
+    for contexts kjlab did not create (a classroom cluster, an explicit opt-in)."""
+    return os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+
+
+def kubeconfig_search_path() -> str:
+    """kjlab's kubeconfig first, then the learner's, as one KUBECONFIG-style list: a lab context
+    comes from kjlab's file even when the learner's has an old entry of the same name."""
+    return os.pathsep.join([str(kubeconfig_path()), user_kubeconfig()])

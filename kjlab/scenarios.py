@@ -96,18 +96,11 @@ def default_namespace(scenario: str, policy: bool) -> str:
 
 
 def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
-    """Create ``name``; when it exists from an earlier run, delete it and wait first (idempotent cells)."""
-    core = kube.core(context)
-    try:
-        core.read_namespace(name)
-        namespaces.delete(context, name)
-        if not wait.gone(core.list_namespace, name, timeout):
-            raise KjlabError(f"namespace {name} from an earlier run is still being deleted",
-                             f"wait, or pick another namespace (kjlab kubectl get ns {name})")
-    except client.ApiException as e:
-        if e.status != 404:
-            raise
-    return namespaces.create(context, name=name)
+    """Create ``name`` for a notebook's own use; an earlier run's namespace of that name is
+    deleted first (idempotent cells), one kjlab did not make is refused (kjlab.namespaces.fresh)."""
+    name = namespaces.fresh(context, name, timeout)
+    namespaces.release(name)  # a notebook's namespace is held by no run
+    return name
 
 
 def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
@@ -151,10 +144,20 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     if then_delete is not None:
         plan["then_delete"] = then_delete
 
-    job_name = doc["metadata"]["name"]
     namespace = namespace or default_namespace(scenario, policy)
+    namespaces.check_name(namespace)
     guard(context, f"run scenario {scenario} in namespace {namespace}")
-    fresh_namespace(context, namespace)
+    namespaces.fresh(context, namespace, progress=print if echo else None)
+    try:
+        return _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start,
+                       allow_unfinished, after_apply, dashboard)
+    finally:
+        namespaces.release(namespace)
+
+
+def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start, allow_unfinished,
+            after_apply, dashboard) -> RunResult:
+    job_name = doc["metadata"]["name"]
     recorder = Recorder(context, namespace).start()
     board = None
     if dashboard:

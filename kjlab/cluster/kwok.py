@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -113,15 +112,19 @@ def exists() -> bool:
 
 
 def create(bindir: Path, time_scale: float, progress=print) -> None:
-    with tempfile.NamedTemporaryFile("w", prefix="kjlab-kwokctl-", suffix=".yaml", delete=False) as f:
+    # kwokctl's config goes in kjlab's state directory, not /tmp: an `up` killed with SIGKILL
+    # leaves no kubeconfig material where other users can see it, and the next `up` replaces it.
+    config_path = state_dir() / "kwokctl-config.yaml"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
         f.write(kwokctl_config(bindir, time_scale))
-        config_path = f.name
     try:
-        _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", config_path,
+        _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
               "--kubeconfig", str(kubeconfig_path()), "--wait", "2m", "--timeout", "3m"],
              bindir, progress, timeout=240)
     finally:
-        os.unlink(config_path)
+        config_path.unlink(missing_ok=True)
 
 
 def delete(bindir: Path, progress=print) -> None:

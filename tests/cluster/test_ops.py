@@ -210,3 +210,21 @@ def test_delete_and_clear_leaves_no_pod_of_the_namespace_on_any_node(lab):
         assert kube.core(ctx).list_pod_for_all_namespaces(field_selector=f"metadata.namespace={name}").items == []
     finally:
         namespaces.delete(ctx, name)
+
+
+@pytest.mark.parametrize("change,field", [
+    (lambda d: d["spec"].update(backofLimit=6), "spec.backofLimit"),
+    (lambda d: d["spec"]["podFailurePolicy"]["rules"][0].update(onExitCode={"operator": "In", "values": [42]}),
+     "spec.podFailurePolicy.rules[0].onExitCode"),
+])
+def test_a_misspelt_field_comes_back_in_the_apis_words(lab, ns, change, field):
+    # Strict field validation on the server: the API names the unknown field, nothing is created.
+    from kjlab import examples
+
+    doc = examples.render("failjob")
+    change(doc)
+    with pytest.raises(KjlabError) as e:
+        ops.apply(lab["context"], ns, doc, echo=False)
+    assert f'unknown field "{field}"' in e.value.message
+    assert "\n" not in e.value.message
+    assert kube.batch(lab["context"]).list_namespaced_job(ns).items == []

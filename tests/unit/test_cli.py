@@ -1,14 +1,23 @@
-from kjlab.cli import kubectl_argv, main
+from kjlab.cluster import kubectl
+from kjlab.cli import main
 
 
-def test_kubectl_gets_the_lab_context_and_kubeconfig():
-    argv = kubectl_argv(["get", "nodes"], "kwok-kjlab", "/bin/kubectl", "/k")
-    assert argv == ["/bin/kubectl", "--kubeconfig", "/k", "--context", "kwok-kjlab", "get", "nodes"]
+def test_kubectl_gets_the_lab_context():
+    argv = kubectl.argv(["get", "nodes"], "kwok-kjlab", "/bin/kubectl")
+    assert argv == ["/bin/kubectl", "--context", "kwok-kjlab", "get", "nodes"]
 
 
 def test_kubectl_keeps_the_learners_own_context():
-    argv = kubectl_argv(["--context=prod", "get", "pods"], "kwok-kjlab", "/bin/kubectl", "/k")
+    argv = kubectl.argv(["--context=prod", "get", "pods"], "kwok-kjlab", "/bin/kubectl")
     assert "--context" not in argv and "--context=prod" in argv
+
+
+def test_kubectl_reads_kjlabs_kubeconfig_before_the_learners(monkeypatch, tmp_path):
+    monkeypatch.setenv("KJLAB_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("KUBECONFIG", "/home/me/.kube/a:/home/me/.kube/b")
+    monkeypatch.delenv("KJLAB_KUBECONFIG", raising=False)
+    assert kubectl.environment()["KUBECONFIG"].split(":") == [
+        str(tmp_path / "state" / "kubeconfig"), "/home/me/.kube/a", "/home/me/.kube/b"]
 
 
 def test_bad_input_is_one_line_and_exit_1(capsys):

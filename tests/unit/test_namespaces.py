@@ -1,0 +1,64 @@
+"""Namespace names: what a run refuses before it makes any API call."""
+
+import pytest
+
+from kjlab import kube, namespaces
+from kjlab.errors import KjlabError
+
+
+@pytest.fixture
+def no_api(monkeypatch):
+    """Any API call fails the test: these refusals must come first."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("an API call was made")
+    monkeypatch.setattr(kube, "core", refuse)
+    monkeypatch.setattr(kube, "api_client", refuse)
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public", "kube-node-lease", "kube-anything",
+                                  "local-path-storage"])
+def test_system_namespaces_are_refused_before_any_api_call(no_api, name):
+    for call in (lambda: namespaces.delete("kwok-kjlab", name), lambda: namespaces.fresh("kwok-kjlab", name),
+                 lambda: namespaces.create("kwok-kjlab", name=name)):
+        with pytest.raises(KjlabError) as e:
+            call()
+        assert e.value.message == f"refusing to use the system namespace '{name}' for a run: a run deletes its namespace"
+        assert "--namespace" in e.value.fix
+
+
+@pytest.mark.parametrize("name", ["MyProject", "a" * 64, "under_score", "-lead", "trail-", "dots.are.dns"])
+def test_names_the_api_would_reject_are_one_line(no_api, name):
+    with pytest.raises(KjlabError) as e:
+        namespaces.fresh("kwok-kjlab", name)
+    assert "is not a valid namespace name" in e.value.message and "\n" not in e.value.message
+
+
+def test_a_63_character_name_is_fine():
+    namespaces.check_name("a" * 63)
+
+
+def test_a_namespace_held_by_a_run_of_this_process_is_refused(no_api):
+    namespaces._held.add("busy-run")
+    try:
+        with pytest.raises(KjlabError) as e:
+            namespaces.fresh("kwok-kjlab", "busy-run")
+        assert "in use by another run in this process" in e.value.message
+    finally:
+        namespaces.release("busy-run")
+    assert "busy-run" not in namespaces._held
+
+
+def test_holders(monkeypatch):
+    import os
+    import socket
+
+    host = socket.gethostname()
+    assert not namespaces._alive_elsewhere("")
+    assert not namespaces._alive_elsewhere(f"{host}/{os.getpid()}")
+    assert namespaces._alive_elsewhere(f"{host}/1")                  # init runs: another live process
+    assert namespaces._alive_elsewhere(f"another-{host}/{os.getpid()}")  # cannot check: refuse
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    assert not namespaces._alive_elsewhere(f"{host}/{dead}")
