@@ -112,6 +112,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kjlab: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # the API's or the connection's own errors: one line, not a traceback
+        line = _api_error_line(e)
+        if line is None:
+            raise
+        print(f"kjlab: {line}", file=sys.stderr)
+        return 1
+
+
+def _api_error_line(e: Exception) -> str | None:
+    """One line for an error from the API server or the connection to it; None for anything else."""
+    module = type(e).__module__
+    if module.startswith("kubernetes."):
+        from kubernetes.client import ApiException
+
+        if isinstance(e, ApiException):
+            from kjlab.ops import api_message
+
+            return f"the API server said: {api_message(e)}"
+    if module.startswith("urllib3") or isinstance(e, ConnectionError):
+        return (f"the lab cluster's API server does not answer ({type(e).__name__}); "
+                "see `kjlab status`, and `kjlab up` to start or repair it")
+    return None
 
 
 def _dispatch(args) -> int:

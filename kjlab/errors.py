@@ -18,3 +18,11 @@ class KjlabError(Exception):
         if self.fix:
             return f"{self.message}\n  fix: {self.fix}"
         return self.message
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of printing a traceback: a notebook shows the same one
+        # message and fix as the CLI, however deep in kjlab the error was raised.
+        lines = [f"\x1b[31mkjlab: {self.message}\x1b[0m"]
+        if self.fix:
+            lines.append(f"  fix: {self.fix}")
+        return lines

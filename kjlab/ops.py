@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kjlab import kube, wait
+from kjlab import files, kube, wait
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
@@ -42,27 +42,23 @@ def now_rfc3339() -> str:
 # --- apply -----------------------------------------------------------------------------------
 
 def load_manifest(manifest) -> dict:
-    """A manifest from a dict, YAML text, or a file path; one clear error when it is not a manifest."""
+    """A manifest from a dict, YAML text, or a file path; one clear error when it is not a manifest.
+
+    A one-line string is a path (a manifest is never one line, unless it is a JSON object), so
+    `--manifest job.txt` reads job.txt or says it is missing -- never parses the name as YAML."""
     if isinstance(manifest, dict):
         return manifest
     text = manifest
-    if isinstance(manifest, Path) or (isinstance(manifest, str) and "\n" not in manifest
-                                      and manifest.endswith((".yaml", ".yml", ".json"))):
-        path = Path(manifest)
-        if not path.exists():
-            raise KjlabError(f"no such manifest file: {path}", "check the path")
-        text = path.read_text()
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise KjlabError(f"the manifest is not valid YAML{where}: {problem}",
-                         "fix the indentation or quoting there; `kjlab kubectl create --dry-run=client -f FILE` checks it too") from None
-    if len(docs) != 1 or not isinstance(docs[0], dict):
+    if isinstance(manifest, Path) or (isinstance(manifest, str) and "\n" not in manifest.strip()
+                                      and not manifest.lstrip().startswith("{")):
+        text = files.read_text(manifest, "manifest file")
+    docs = files.load_yaml_all(text, "manifest")
+    if len(docs) != 1:
         raise KjlabError(f"expected one Kubernetes object in the manifest, found {len(docs)}",
                          "put one Job in the file")
+    if not isinstance(docs[0], dict):
+        raise KjlabError(f"the manifest is a YAML {type(docs[0]).__name__}, not a Kubernetes object",
+                         "start from a documented example: kjlab.examples.source('failjob')")
     doc = docs[0]
     if not doc.get("kind") or not doc.get("apiVersion") or not (doc.get("metadata") or {}).get("name"):
         raise KjlabError("the manifest needs apiVersion, kind and metadata.name",

@@ -192,7 +192,10 @@ def status(context: str | None = None) -> dict:
 
     context = context or lab_context()
     known = registry.entry(context) or {}
+    from kjlab.paths import kubeconfig_path
+
     info = {"context": context, "engine": known.get("engine", "context"), "options": known.get("options", {}),
+            "kubeconfig": str(kubeconfig_path()) if known else None,
             "lab_cluster": bool(known), "running": False, "server_version": None, "nodes": []}
     try:
         info["server_version"] = kube.version(context)

@@ -30,3 +30,17 @@ def test_bad_input_is_one_line_and_exit_1(capsys):
 def test_workers_out_of_range(capsys):
     assert main(["up", "--engine", "kwok", "--workers", "0"]) == 1
     assert "--workers must be between 1 and 10" in capsys.readouterr().err
+
+
+def test_api_and_connection_errors_are_one_line():
+    import urllib3
+    from kubernetes.client import ApiException
+
+    from kjlab.cli import _api_error_line
+
+    refused = urllib3.exceptions.MaxRetryError(None, "/api", reason=ConnectionRefusedError(111, "refused"))
+    assert _api_error_line(refused).startswith("the lab cluster's API server does not answer (MaxRetryError)")
+    forbidden = ApiException(status=403, reason="Forbidden")
+    forbidden.body = '{"message": "namespaces \\"x\\" is forbidden"}'
+    assert _api_error_line(forbidden) == 'the API server said: namespaces "x" is forbidden'
+    assert _api_error_line(ValueError("ours")) is None

@@ -1,0 +1,56 @@
+"""Reading what a learner hands kjlab -- a manifest, an answer -- as data, with limits: a file is
+read as a file (a missing path, a directory or a binary file is one clear line, never parsed as
+YAML text), and YAML is loaded safely with bounds on size and aliases (a "billion laughs" file
+would otherwise expand when the object is sent to the API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from kjlab.errors import KjlabError
+
+MAX_BYTES = 1024 * 1024
+MAX_ALIASES = 100
+
+
+def read_text(path, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
+    """The UTF-8 text of ``path``; one KjlabError for a missing path, a directory, a file too large
+    or one that is not text."""
+    path = Path(path)
+    if not path.exists():
+        raise KjlabError(f"no such {what}: {path}", "check the path")
+    if path.is_dir():
+        raise KjlabError(f"{path} is a directory, not a {what}", "give the path of the file itself")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise KjlabError(f"{path} is {size // 1024} KiB; a {what} is at most {max_bytes // 1024} KiB",
+                         "give the file that holds just the manifest or answer")
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise KjlabError(f"{path} is a binary file, not a {what}", "give a YAML text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise KjlabError(f"{path} is not UTF-8 text (byte {e.start})", "save it as UTF-8 and try again") from None
+
+
+def load_yaml_all(text: str, what: str = "manifest", max_bytes: int = MAX_BYTES) -> list:
+    """Every document of ``text`` with yaml.safe_load_all (plain data, no tags that build objects);
+    one KjlabError naming the line for bad YAML, too much text or too many aliases."""
+    if len(text) > max_bytes:
+        raise KjlabError(f"the {what} is {len(text) // 1024} KiB of text; at most {max_bytes // 1024} KiB",
+                         "give just the manifest or answer")
+    try:
+        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+        if aliases > MAX_ALIASES:
+            raise KjlabError(f"the {what} uses {aliases} YAML aliases (*name); at most {MAX_ALIASES}",
+                             "write the values out instead of repeating them with aliases")
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise KjlabError(f"the {what} is not valid YAML{where}: {problem}",
+                         "fix the indentation or quoting there") from None

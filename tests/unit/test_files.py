@@ -1,0 +1,78 @@
+"""What a learner hands kjlab is read as data, and every bad input is one line."""
+
+import pytest
+
+from kjlab import files, ops
+from kjlab.errors import KjlabError
+
+JOB = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: x\nspec: {}\n"
+
+
+def _one_line(e):
+    assert "\n" not in e.value.message
+    return e.value.message
+
+
+def test_a_manifest_file_is_read(tmp_path):
+    (tmp_path / "job.txt").write_text(JOB)
+    assert ops.load_manifest(str(tmp_path / "job.txt"))["metadata"]["name"] == "x"
+    assert ops.load_manifest(tmp_path / "job.txt")["kind"] == "Job"
+
+
+def test_a_missing_path_is_not_parsed_as_yaml(tmp_path):
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest("job.txt")
+    assert _one_line(e) == "no such manifest file: job.txt"
+
+
+@pytest.mark.parametrize("content,expected", [
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", "is a binary file, not a manifest file"),
+    ("kind: Job # caf\xe9\n".encode("latin-1"), "is not UTF-8 text"),
+])
+def test_binary_and_latin1_files(tmp_path, content, expected):
+    path = tmp_path / "job.yaml"
+    path.write_bytes(content)
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest(str(path))
+    assert expected in _one_line(e)
+
+
+def test_a_directory(tmp_path):
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest(str(tmp_path))
+    assert _one_line(e).endswith("is a directory, not a manifest file")
+
+
+def test_a_file_too_large(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text(JOB + "#" * files.MAX_BYTES)
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest(str(path))
+    assert "a manifest file is at most 1024 KiB" in _one_line(e)
+
+
+def test_a_yaml_bomb_is_refused_before_it_expands():
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f'{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},'
+        f'*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n' for i in range(12))
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest(bomb)
+    assert "uses 108 YAML aliases" in _one_line(e)
+
+
+def test_tags_that_build_python_objects_are_refused():
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest("kind: !!python/object/apply:os.system ['id']\napiVersion: v1\n")
+    assert "is not valid YAML" in _one_line(e)
+
+
+def test_a_scalar_is_not_an_object():
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest("just some words\nover two lines\n")
+    assert _one_line(e) == "the manifest is a YAML str, not a Kubernetes object"
+
+
+def test_bad_yaml_names_the_line():
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest("kind: Job\n  metadata: x\n bad")
+    assert "(line 2, column" in _one_line(e)
