@@ -85,8 +85,8 @@ def _print_status(info: dict) -> None:
         print(f"kubectl:  kjlab kubectl ...   or   export KUBECONFIG={kubeconfig_path()}")
     if not info["running"]:
         print(f"server:   not answering ({info.get('error', 'unknown error')})")
-        return
-    print(f"server:   {info['server_version']}")
+    else:
+        print(f"server:   {info['server_version']}")
     if info.get("memory_mib") is not None:
         print(f"memory:   {info['memory_mib']} MiB (control plane + kwok)")
     print("nodes:")
@@ -95,6 +95,8 @@ def _print_status(info: dict) -> None:
         if not n["schedulable"]:
             state += ",SchedulingDisabled"
         print(f"  {n['name']:<24} {state:<28} {n['role']:<14} {n['version']}")
+    for problem in info.get("problems") or []:
+        print(f"problem:  {problem['what']}\n  fix: {problem['fix']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +154,7 @@ def _dispatch(args) -> int:
             print(json.dumps(info, indent=2))
         else:
             _print_status(info)
-        return 0 if info["running"] else 1
+        return 0 if info["running"] and not info.get("problems") else 1
     if args.command == "doctor":
         from kjlab.cluster import doctor
 

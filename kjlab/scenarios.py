@@ -121,7 +121,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     ``dashboard``: show a live JobDashboard in the notebook while the run goes on; it is left as a
     static snapshot when the run ends.
     """
-    from kjlab.cluster import lab_context
+    from kjlab.cluster import check_health, lab_context
 
     context = context or lab_context()
     if manifest is not None:
@@ -147,6 +147,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     namespace = namespace or default_namespace(scenario, policy)
     namespaces.check_name(namespace)
     guard(context, f"run scenario {scenario} in namespace {namespace}")
+    check_health(context)
     namespaces.fresh(context, namespace, progress=print if echo else None)
     try:
         return _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 
-from kjlab.cluster import kind, kwok, nodes, registry, tools
+from kjlab.cluster import health, kind, kwok, nodes, registry, tools
 from kjlab.cluster.engine import CLUSTER_NAME, ENGINES, choose_engine, context_for, docker_available
 from kjlab.errors import KjlabError
 
@@ -71,6 +71,8 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     known = registry.entry(context)
     module = kwok if chosen == "kwok" else kind
 
+    if known and (kwok.exists() if chosen == "kwok" else _reachable(context)):
+        _repair(chosen, context, known, progress)
     if known and _reachable(context):
         if known["options"] != wanted:
             have = ", ".join(f"{k}={v}" for k, v in sorted(known["options"].items()))
@@ -113,6 +115,38 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
         raise
     _say(progress, f"ready in {time.monotonic() - started:.1f}s: context {context}")
     return status(context)
+
+
+def _repair(engine: str, context: str, known: dict, progress) -> None:
+    """Mend a lab cluster in place: start the components that died (kwok), write back a missing
+    marker. Whatever cannot be mended is left for the caller's recreate path."""
+    found = health.problems(context)
+    if not found:
+        return
+    _say(progress, f"repairing the lab cluster: {health.describe(found)}")
+    if engine == "kwok" and not all(kwok.components().values()):
+        kwok.repair(tools.ensure_built(progress), progress or (lambda _m: None))
+        _wait_answers(context, timeout=60)
+    if _reachable(context) and not registry.read_marker(context):
+        registry.write_marker(context, known["uid"], engine)
+    left = health.problems(context)
+    _say(progress, f"still wrong: {health.describe(left)}" if left else "repaired")
+
+
+def _wait_answers(context: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not _reachable(context):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.3)
+
+
+def check_health(context: str) -> None:
+    """Raise one KjlabError naming what is wrong with the lab cluster (a dead component, a
+    missing marker); runs call this first instead of waiting out a timeout."""
+    found = health.problems(context)
+    if found:
+        raise KjlabError(f"the lab cluster ({context}) is not whole: {health.describe(found)}", found[0].fix)
 
 
 def _create_kwok_nodes(context: str, workers: int) -> None:
@@ -203,8 +237,10 @@ def status(context: str | None = None) -> dict:
         raise
     except Exception as e:  # connection refused etc.: report, don't crash
         info["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        info["problems"] = [{"what": p.what, "fix": p.fix} for p in health.problems(context)]
         return info
     info["running"] = True
+    info["problems"] = [{"what": p.what, "fix": p.fix} for p in health.problems(context)]
     for n in kube.core(context).list_node().items:
         labels = n.metadata.labels or {}
         info["nodes"].append({
@@ -216,4 +252,5 @@ def status(context: str | None = None) -> dict:
         })
     if info["engine"] == "kwok":
         info["memory_mib"] = round(kwok.memory_bytes() / 2**20, 1)
+        info["components"] = kwok.components()
     return info

@@ -71,7 +71,11 @@ def run_checks() -> list[Check]:
         if registry.entry(context) is not None:
             from kjlab.cluster import _reachable
 
-            running.append(f"{context} ({'running' if _reachable(context) else 'not answering'})")
+            from kjlab.cluster import health
+
+            found = health.problems(context)
+            state = health.describe(found) if found else ("running" if _reachable(context) else "not answering")
+            running.append(f"{context} ({state})")
     checks.append(Check("lab cluster", any("(running)" in r for r in running),
                         ", ".join(running) or "none", "kjlab up"))
     return checks

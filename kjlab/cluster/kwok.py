@@ -4,9 +4,12 @@ driven by kwok's Stages in place of a kubelet (kjlab/cluster/kwok_stages)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -56,8 +59,15 @@ def kwokctl_config(bindir: Path, time_scale: float) -> str:
         # Every component listens on loopback only: the lab cluster is for this machine.
         "bindAddress": "127.0.0.1",
     }
+    # One lab control plane has nobody to hand leadership to: with leader election on, a 12-15 s
+    # stall of etcd or the API server (a laptop suspend, a busy machine) makes the controller
+    # manager and the scheduler exit for good ("leaderelection lost").
+    no_leader_election = [{"key": "leader-elect", "value": "false"}]
+    patches = [{"name": name, "extraArgs": no_leader_election}
+               for name in ("kube-controller-manager", "kube-scheduler")]
     head = yaml.safe_dump(
-        {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options},
+        {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options,
+         "componentsPatches": patches},
         sort_keys=True,
     )
     return head + "---\n" + stages.render(time_scale=time_scale, kube_version=versions["KUBERNETES_VERSION"])
@@ -120,11 +130,37 @@ def create(bindir: Path, time_scale: float, progress=print) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(kwokctl_config(bindir, time_scale))
     try:
-        _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
-              "--kubeconfig", str(kubeconfig_path()), "--wait", "2m", "--timeout", "3m"],
-             bindir, progress, timeout=240)
+        with _machine_lock(progress):
+            _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
+                  "--kubeconfig", str(kubeconfig_path()), "--wait", "2m", "--timeout", "3m"],
+                 bindir, progress, timeout=240)
     finally:
         config_path.unlink(missing_ok=True)
+
+
+# kwokctl picks free ports when it writes a cluster's config and binds them only when the
+# components start: two users' `up` at the same moment picked the same API server port. One
+# lock per machine (an empty file every user can open; flock needs no write access) serialises
+# that window. It is held for the few seconds of `kwokctl create`.
+MACHINE_LOCK = Path(tempfile.gettempdir()) / "kjlab-kwokctl-ports.lock"
+
+
+@contextlib.contextmanager
+def _machine_lock(progress):
+    try:
+        fd = os.open(MACHINE_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:  # somebody else's file we cannot open: go on unserialised, as kwokctl would
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("  waiting for another kjlab up on this machine to pick its ports")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def delete(bindir: Path, progress=print) -> None:
@@ -133,6 +169,33 @@ def delete(bindir: Path, progress=print) -> None:
           "--kubeconfig", str(kubeconfig_path())], bindir, progress, timeout=120)
     # kwokctl leaves its (now empty) root behind; nothing else of kjlab's lives there.
     shutil.rmtree(kwok_root(), ignore_errors=True)
+
+
+# kwokctl's names for the processes of a binary-runtime cluster (its pids/<name>.pid files).
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller")
+
+
+def components() -> dict[str, bool]:
+    """Each component of the cluster and whether its process runs."""
+    state = {}
+    for name in COMPONENTS:
+        try:
+            pid = int((workdir() / "pids" / f"{name}.pid").read_text().strip())
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as f:  # a zombie is dead too
+                state[name] = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (ValueError, OSError):
+            state[name] = False
+    return state
+
+
+def repair(bindir: Path, progress=print) -> None:
+    """Start the components that are not running; the running ones and etcd's data stay as they
+    are (kwokctl skips a component whose process runs)."""
+    for name, alive in components().items():
+        if not alive:  # kwokctl takes a killed, not yet reaped process (a zombie) for a running one
+            (workdir() / "pids" / f"{name}.pid").unlink(missing_ok=True)
+    _run([str(bindir / "kwokctl"), "start", "cluster", "--name", CLUSTER_NAME], bindir, progress, timeout=120)
 
 
 def pids() -> list[int]:

@@ -113,8 +113,20 @@ def guard(context: str, action: str, allow_context: str | None = None) -> None:
     allowed = allow_context or os.environ.get(ALLOW_ENV)
     if allowed and allowed == context:
         return
-    if is_lab_cluster(context):
-        return
+    known = entry(context)
+    if known is not None:
+        # kjlab made a cluster of this name: say what is wrong with it, not that it is somebody else's.
+        try:
+            marker = read_marker(context)
+        except Exception as e:  # connection refused, timeout
+            raise KjlabError(f"cannot {action}: the lab cluster ({context}) does not answer ({type(e).__name__})",
+                             "kjlab status shows which component is down; kjlab up repairs it") from None
+        if marker and marker.get("uid") == known["uid"]:
+            return
+        if not marker:
+            raise KjlabError(f"refusing to {action} on context '{context}': its marker ConfigMap "
+                             f"{MARKER_NAMESPACE}/{MARKER_NAME} is missing, so kjlab cannot tell it is its own",
+                             "kjlab up (writes the marker again when the cluster is the one kjlab recorded)")
     raise KjlabError(
         f"refusing to {action} on context '{context}': kjlab did not create that cluster",
         f"use the lab cluster (`kjlab up`, context from `kjlab status`), or opt in for this "

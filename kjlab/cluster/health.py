@@ -1,0 +1,47 @@
+"""Is the lab cluster whole? Every control-plane component, not only the API server, and the
+marker the safety guard reads. `kjlab status`, `doctor`, `up` and every run ask here, so a dead
+controller manager is named at once instead of a run waiting out its timeout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kjlab.cluster import kwok, registry
+
+
+@dataclass
+class Problem:
+    what: str
+    fix: str
+    repairable: bool = True   # `kjlab up` repairs it in place
+
+
+def problems(context: str) -> list[Problem]:
+    """What is wrong with the lab cluster behind ``context`` (empty: healthy). Only for clusters
+    kjlab created; another context has no components kjlab could name."""
+    known = registry.entry(context)
+    if known is None:
+        return []
+    found = []
+    if known.get("engine") == "kwok":
+        dead = [name for name, alive in kwok.components().items() if not alive]
+        if dead:
+            found.append(Problem(f"not running: {', '.join(dead)}", "kjlab up (restarts them; the cluster's state is kept)"))
+            if "kube-apiserver" in dead or "etcd" in dead:
+                return found
+    try:
+        marker = registry.read_marker(context)
+    except Exception as e:  # connection refused, timeout: the API server does not answer
+        found.append(Problem(f"the API server does not answer ({type(e).__name__})", "kjlab up"))
+        return found
+    if not marker:
+        found.append(Problem("the marker ConfigMap kube-system/kjlab-cluster is missing, so every destructive "
+                             "command refuses this cluster", "kjlab up (writes it again)"))
+    elif marker.get("uid") != known["uid"]:
+        found.append(Problem("the cluster's marker belongs to another kjlab cluster", "kjlab down && kjlab up",
+                             repairable=False))
+    return found
+
+
+def describe(found: list[Problem]) -> str:
+    return "; ".join(p.what for p in found)

@@ -1,0 +1,116 @@
+"""Control-plane faults on a private lab cluster: what status, runs and `up` make of them.
+
+Each test brings up a one-worker kwok cluster of its own (its own state directory and kubeconfig),
+so killing or stopping its components never touches the session's cluster.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from kubernetes import client
+
+from kjlab import cluster, kube, scenarios
+from kjlab.cluster import kwok, registry
+from kjlab.errors import KjlabError
+
+
+@pytest.fixture
+def private(lab, tmp_path, monkeypatch):
+    monkeypatch.setenv("KJLAB_STATE", str(tmp_path / "state"))
+    monkeypatch.delenv("KJLAB_KUBECONFIG", raising=False)
+    cluster.up(engine="kwok", workers=1, progress=None)
+    context = "kwok-kjlab"
+    monkeypatch.setenv("KJLAB_CONTEXT", context)
+    yield context
+    cluster.down(engine="kwok", progress=None)
+
+
+def _pid(name):
+    return int((kwok.workdir() / "pids" / f"{name}.pid").read_text())
+
+
+def _status(context):
+    env = {**os.environ, "KJLAB_CONTEXT": context}
+    return subprocess.run([sys.executable, "-m", "kjlab.cli", "status"], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_a_dead_controller_manager_is_named_refused_and_repaired(private):
+    os.kill(_pid("kube-controller-manager"), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while kwok.components()["kube-controller-manager"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    status = _status(private)
+    assert status.returncode == 1
+    assert "problem:  not running: kube-controller-manager" in status.stdout
+    assert "fix: kjlab up" in status.stdout
+
+    started = time.monotonic()
+    with pytest.raises(KjlabError) as e:
+        scenarios.run("failjob", fast=True, context=private, echo=False)
+    assert time.monotonic() - started < 10  # at once, not after the run's timeout
+    assert e.value.message == f"the lab cluster ({private}) is not whole: not running: kube-controller-manager"
+
+    cluster.up(engine="kwok", workers=1, progress=None)  # repairs in place
+    assert all(kwok.components().values())
+    r = scenarios.run("failjob", fast=True, context=private, echo=False)
+    assert (r.outcome, r.reason) == ("Failed", "PodFailurePolicy")
+
+
+def test_a_missing_marker_is_named_and_written_back(private):
+    kube.core(private).delete_namespaced_config_map(registry.MARKER_NAME, registry.MARKER_NAMESPACE)
+    with pytest.raises(KjlabError) as e:
+        registry.guard(private, "drain node kjlab-worker")
+    assert "its marker ConfigMap kube-system/kjlab-cluster is missing" in e.value.message
+    assert "the marker ConfigMap kube-system/kjlab-cluster is missing" in _status(private).stdout
+    cluster.up(engine="kwok", workers=1, progress=None)
+    registry.guard(private, "drain node kjlab-worker")
+    assert _status(private).returncode == 0
+
+
+def test_a_stalled_api_server_does_not_kill_the_controllers(private):
+    # A laptop suspend or a busy machine: the API server stops answering for 20 s. With leader
+    # election on, the controller manager and the scheduler exit for good after ~15 s.
+    apiserver = _pid("kube-apiserver")
+    os.kill(apiserver, signal.SIGSTOP)
+    try:
+        with pytest.raises(KjlabError) as e:
+            registry.guard(private, "drain node kjlab-worker")
+        assert e.value.message.startswith(f"cannot drain node kjlab-worker: the lab cluster ({private}) does not answer")
+        time.sleep(20)
+    finally:
+        os.kill(apiserver, signal.SIGCONT)
+    time.sleep(3)
+    assert kwok.components() == {name: True for name in kwok.COMPONENTS}
+    r = scenarios.run("failjob", fast=True, context=private, echo=False)
+    assert (r.outcome, r.reason) == ("Failed", "PodFailurePolicy")
+
+
+def test_two_ups_at_once_get_different_ports(lab, tmp_path):
+    # Two users bringing up their clusters at the same moment (own state, own kubeconfig each).
+    procs, envs = [], []
+    for who in ("a", "b"):
+        env = {k: v for k, v in os.environ.items() if k not in ("KJLAB_CONTEXT", "KJLAB_KUBECONFIG")}
+        env["KJLAB_STATE"] = str(tmp_path / who)
+        envs.append(env)
+        procs.append(subprocess.Popen([sys.executable, "-m", "kjlab.cli", "up", "--engine", "kwok", "--workers", "1"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env))
+    try:
+        outputs = [p.communicate(timeout=300)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outputs
+        hosts = []
+        for env in envs:
+            config = client.Configuration()
+            from kubernetes import config as kconfig
+
+            kconfig.load_kube_config(config_file=os.path.join(env["KJLAB_STATE"], "kubeconfig"),
+                                     context="kwok-kjlab", client_configuration=config)
+            hosts.append(config.host)
+        assert hosts[0] != hosts[1]
+    finally:
+        for env in envs:
+            subprocess.run([sys.executable, "-m", "kjlab.cli", "down"], env=env, capture_output=True, timeout=120)
