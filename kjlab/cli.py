@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 from kjlab.errors import KjlabError
@@ -106,13 +107,17 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(command="kubectl", args=argv[1:])
     else:
         args = _parser().parse_args(argv)
+    # SIGTERM (a closed terminal, `kill`, a CI timeout) unwinds like Ctrl-C, so the same clean-up
+    # runs: a drain's cordon is undone, a run's namespace deleted.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _dispatch(args)
     except KjlabError as e:
         print(f"kjlab: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("kjlab: interrupted", file=sys.stderr)
+        print("kjlab: interrupted; what this command had started (a cordon, a run's namespace) was cleaned up",
+              file=sys.stderr)
         return 130
     except Exception as e:  # the API's or the connection's own errors: one line, not a traceback
         line = _api_error_line(e)
@@ -120,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"kjlab: {line}", file=sys.stderr)
         return 1
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
 
 
 def _api_error_line(e: Exception) -> str | None:

@@ -7,16 +7,22 @@ import os
 
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
+from urllib3.util.retry import Retry
 
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_search_path
 
 
-def api_client(context: str) -> client.ApiClient:
+def api_client(context: str, patient: bool = True) -> client.ApiClient:
     """An ApiClient for ``context`` from kjlab's kubeconfig, else the learner's; a clear error if
-    neither has it."""
+    neither has it.
+
+    ``patient`` (the default, for runs and waits): a refused or reset connection is retried with
+    back-off for about a minute, so a run survives its API server being restarted (`kjlab up`
+    repairs in place) or a short machine stall. Probes that ask "does it answer?" (status, the
+    guard) use ``patient=False`` and get their answer at once."""
     path = kubeconfig_search_path()
-    return _cached_client(context, path, _mtimes(path))
+    return _cached_client(context, path, _mtimes(path), patient)
 
 
 def _mtimes(path: str) -> tuple[float, ...]:
@@ -29,11 +35,19 @@ def _mtimes(path: str) -> tuple[float, ...]:
     return tuple(stamps)
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_client(context: str, path: str, _mtimes: tuple) -> client.ApiClient:
+# About a minute of connection retries: 0.5 s, 1 s, 2 s, then every 4 s.
+PATIENT_RETRIES = Retry(total=None, connect=18, read=3, status=0, other=0, backoff_factor=0.5, backoff_max=4,
+                        raise_on_status=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_client(context: str, path: str, _mtimes: tuple, patient: bool) -> client.ApiClient:
     # Keyed on the files' mtimes: a new cluster (new port, new certificates) gets a new client.
     try:
-        return config.new_client_from_config(config_file=path, context=context)
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=path, context=context, client_configuration=configuration)
+        configuration.retries = PATIENT_RETRIES if patient else Retry(total=0, raise_on_status=False)
+        return client.ApiClient(configuration)
     except (ConfigException, FileNotFoundError) as e:
         raise KjlabError(
             f"no kubeconfig context '{context}' in {' or '.join(path.split(os.pathsep))} ({e})",
@@ -51,7 +65,7 @@ def batch(context: str) -> client.BatchV1Api:
 
 def version(context: str) -> str:
     """The API server's gitVersion, e.g. v1.36.4."""
-    return client.VersionApi(api_client(context)).get_code(_request_timeout=5).git_version
+    return client.VersionApi(api_client(context, patient=False)).get_code(_request_timeout=5).git_version
 
 
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict

@@ -217,8 +217,11 @@ def uncordon(context: str, node: str, echo: bool = True, recorder=None, allow_co
 
 def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptydir_data: bool = False,
           force: bool = False, grace_period: int = -1, timeout: float = 120, echo: bool = True,
-          recorder=None, allow_context: str | None = None) -> DrainResult:
+          recorder=None, allow_context: str | None = None, pod_selector: str | None = None) -> DrainResult:
     """Drain a node like `kubectl drain NODE --ignore-daemonsets --grace-period=N`.
+
+    ``pod_selector`` is kubectl's ``--pod-selector``: only the node's pods with those labels are
+    evicted (a run drains its own Job's pods, never another run's or a lab's leftovers).
 
     Cordons, evicts every evictable pod through the Eviction API (so each gets DisruptionTarget,
     reason EvictionByEvictionAPI), retries an HTTP 429 from a PodDisruptionBudget every 5 s,
@@ -235,6 +238,8 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
         flags.append("--force")
     if grace_period >= 0:
         flags.append(f"--grace-period={grace_period}")
+    if pod_selector:
+        flags.append(f"--pod-selector={pod_selector}")
     command = f"kubectl drain {node} " + " ".join(flags)
     guard(context, f"drain node {node}", allow_context)
     core = kube.core(context)
@@ -247,7 +252,8 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
         cordoned_here = cordon(context, node, echo=False, allow_context=allow_context)
         if echo:
             print(f"node/{node} cordoned")
-        pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+        pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}",
+                                                label_selector=pod_selector or None).items
         evict, ignored, refusals = drain_plan(pods, ignore_daemonsets, delete_emptydir_data, force)
         if refusals:
             raise KjlabError("cannot drain node " + node + ":\n    " + "\n    ".join(refusals),

@@ -230,6 +230,8 @@ def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished):
     what = f"Job {job_name} to finish"
     try:
         return wait.job(context, namespace, job_name, _terminal, what, timeout=timeout)
+    except wait.Vanished:
+        raise
     except KjlabError as timed_out:
         error = timed_out
     job = kube.batch(context).read_namespaced_job(job_name, namespace)
@@ -254,10 +256,15 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
     pod = wait.pod(context, namespace, lambda p: p.status.phase == "Running" and not p.metadata.deletion_timestamp,
                    f"a pod of Job {job_name} to be Running", timeout=120, label_selector=_job_pods(job_name))
     node = pod.spec.node_name
-    before = kube.batch(context).read_namespaced_job(job_name, namespace).status.failed or 0
+    job = kube.batch(context).read_namespaced_job(job_name, namespace)
+    before = job.status.failed or 0
     was_cordoned = bool(kube.core(context).read_node(node).spec.unschedulable)
+    # Only this Job's pods are evicted (its controller-uid label is unique to it): another run's
+    # pods, or a pod a lab left on the node, neither block the drain nor change its numbers.
+    own_pods = f"batch.kubernetes.io/controller-uid={job.metadata.uid}"
     try:
-        result = ops.drain(context, node, ignore_daemonsets=True, grace_period=0, echo=echo, recorder=recorder)
+        result = ops.drain(context, node, ignore_daemonsets=True, grace_period=0, echo=echo, recorder=recorder,
+                           pod_selector=own_pods)
         # The evicted pods are gone; the Job controller has counted them once none is left uncounted.
         job = wait.job(context, namespace, job_name,
                        lambda j: _terminal(j) or not _uncounted(j), "the Job controller to count the evicted pods",
@@ -269,7 +276,6 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
     finally:
         if not was_cordoned:  # a node someone else had cordoned stays cordoned
             ops.uncordon(context, node, echo=echo, recorder=recorder)
-    # The drain evicts every pod on the node; the ones that matter here are the Job's own.
     own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
     return {"drained_node": node, "evicted": own, "evicted_elsewhere": len(result.evicted) - len(own),
             "failed_before_drain": before, "failed_after_drain": after}

@@ -12,15 +12,47 @@ from kjlab import kube
 from kjlab.errors import KjlabError
 
 
-def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Callable, **kwargs):
+class Vanished(KjlabError):
+    """The object a wait was for was deleted: waiting longer cannot help."""
+
+
+# How long a wait keeps trying while the API server does not answer (it is being restarted by
+# `kjlab up`, or the machine was suspended) before it ends in one line.
+API_GONE_SECONDS = 60
+
+
+def _list(list_fn, what: str, kwargs: dict):
+    """One list call, retried while the API server does not answer (connection refused, 5xx)."""
+    gave_up = time.monotonic() + API_GONE_SECONDS
+    while True:
+        try:
+            return list_fn(**kwargs)
+        except client.ApiException as e:
+            if e.status not in (500, 502, 503, 504) or time.monotonic() > gave_up:
+                raise
+        except (OSError, urllib3.exceptions.HTTPError) as e:
+            if time.monotonic() > gave_up:
+                raise KjlabError(f"the lab cluster's API server stopped answering while kjlab waited for {what} "
+                                 f"({type(e).__name__}, for {API_GONE_SECONDS}s)",
+                                 "kjlab status names what is down; kjlab up repairs it, then run again") from None
+        time.sleep(1.0)
+
+
+def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Callable, vanished: str | None = None,
+           **kwargs):
     """List, check, then watch from that resourceVersion until ``predicate(obj)`` holds for one object.
 
-    Re-lists after an expired watch (HTTP 410) or a dropped connection, so no change is missed.
+    Re-lists after an expired watch (HTTP 410) or a dropped connection, so no change is missed,
+    and keeps trying for a while when the API server is restarted. ``vanished``: the awaited object
+    must exist; the message for a KjlabError when it is (or gets) deleted -- a Job deleted mid-run
+    ends the wait at once.
     """
     deadline = time.monotonic() + timeout
     last = None
     while True:
-        listing = list_fn(**kwargs)
+        listing = _list(list_fn, what, kwargs)
+        if vanished and not listing.items:  # the awaited object exists when a wait starts
+            raise Vanished(vanished, "run it again; kjlab deletes nothing a run is waiting for")
         for obj in listing.items:
             last = obj
             if predicate(obj):
@@ -33,6 +65,9 @@ def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Ca
             for event in w.stream(list_fn, resource_version=listing.metadata.resource_version,
                                   timeout_seconds=max(1, int(remaining) + 1), **kwargs):
                 obj = event["object"]
+                if vanished and event["type"] == "DELETED":
+                    w.stop()
+                    raise Vanished(vanished, "run it again; kjlab deletes nothing a run is waiting for")
                 if event["type"] in ("ADDED", "MODIFIED"):
                     last = obj
                     if predicate(obj):
@@ -83,6 +118,7 @@ def pod(context: str, namespace: str, predicate: Callable, what: str, timeout: f
 
 def job(context: str, namespace: str, name: str, predicate: Callable, what: str, timeout: float = 120):
     return _until(kube.batch(context).list_namespaced_job, predicate, what, timeout, describe_job,
+                  vanished=f"Job {name} was deleted while kjlab waited for {what}",
                   namespace=namespace, field_selector=f"metadata.name={name}")
 
 

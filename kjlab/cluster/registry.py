@@ -85,7 +85,8 @@ def read_marker(context: str) -> dict | None:
     from kjlab import kube
 
     try:
-        return kube.core(context).read_namespaced_config_map(MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).data
+        api = client.CoreV1Api(kube.api_client(context, patient=False))
+        return api.read_namespaced_config_map(MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).data
     except client.ApiException as e:
         if e.status == 404:
             return None

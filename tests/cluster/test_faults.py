@@ -114,3 +114,83 @@ def test_two_ups_at_once_get_different_ports(lab, tmp_path):
     finally:
         for env in envs:
             subprocess.run([sys.executable, "-m", "kjlab.cli", "down"], env=env, capture_output=True, timeout=120)
+
+
+def test_sigterm_during_a_drain_undoes_the_cordon_and_deletes_the_namespace(lab):
+    ctx = lab["context"]
+    name = "test-sigterm-drain"
+    proc = subprocess.Popen([sys.executable, "-m", "kjlab.cli", "scenario", "run", "ignore", "--fast",
+                             "--namespace", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "KJLAB_CONTEXT": ctx})
+    try:
+        for line in proc.stdout:  # kubectl's own words: the node is cordoned, the drain under way
+            if line.strip().endswith("cordoned"):
+                proc.send_signal(signal.SIGTERM)
+                break
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("kjlab: interrupted")
+    assert "Traceback" not in err
+    assert not [n.metadata.name for n in kube.core(ctx).list_node().items if n.spec.unschedulable]
+    try:
+        assert kube.core(ctx).read_namespace(name).metadata.deletion_timestamp is not None
+    except client.ApiException as e:
+        assert e.status == 404
+
+
+def test_a_job_deleted_mid_run_ends_the_run_at_once(lab):
+    ctx = lab["context"]
+    name = "test-job-deleted"
+    errors = []
+
+    def run():
+        try:
+            scenarios.run("failjob", policy=False, fast=True, context=ctx, namespace=name, echo=False)
+        except KjlabError as e:
+            errors.append(e)
+
+    import threading
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the run has created its Job and is waiting for it
+        try:
+            if kube.batch(ctx).list_namespaced_job(name).items:
+                break
+        except client.ApiException:
+            pass
+        time.sleep(0.2)
+    deleted = time.monotonic()
+    kube.batch(ctx).delete_namespaced_job("job-pod-failure-policy-failjob", name, propagation_policy="Background")
+    t.join(60)
+    assert not t.is_alive() and time.monotonic() - deleted < 15
+    assert errors and errors[0].message.startswith(
+        "Job job-pod-failure-policy-failjob was deleted while kjlab waited for Job job-pod-failure-policy-failjob to finish")
+
+
+def test_an_api_server_restart_mid_run_is_survived(private):
+    import threading
+
+    results, errors = {}, []
+
+    def run():
+        try:
+            results["r"] = scenarios.run("ignore", fast=True, context=private, namespace="restart", echo=False)
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    from kjlab import wait
+
+    wait.pod(private, "restart", lambda p: p.status.phase == "Running", "a pod to run", timeout=60)
+    os.kill(_pid("kube-apiserver"), signal.SIGKILL)
+    time.sleep(3)
+    cluster.up(engine="kwok", workers=1, progress=None)  # restarts it in place
+    t.join(300)
+    assert not errors, errors
+    r = results["r"]
+    assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0), r.verdict()
