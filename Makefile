@@ -1,5 +1,5 @@
 # The two commands in the README:
-#   make lab    set everything up (venv, cluster tools, cluster) and open JupyterLab on labs/
+#   make lab    set everything up (venv, cluster tools, cluster) and open JupyterLab (labs/, exercises/, solutions/)
 #   make test   set everything up and run the whole test suite (unit, cluster, notebooks)
 PYTHON ?= python3
 VENV   := .venv

@@ -10,7 +10,10 @@ from kjlab.lab import cleanup, compare, connect, kubectl, pod_indexes, pod_outco
 from kjlab.scenarios import run
 from kjlab.widgets import show_comparison, show_timeline
 
+from kjlab.interrupts import install_in_ipython as _install_in_ipython
+
 __version__ = "0.1.0"
+_install_in_ipython()
 __all__ = [
     "ConfigIssueController", "KjlabError", "check", "cleanup", "cluster", "exercises", "quiz", "wait", "compare", "connect", "examples", "kubectl", "ops", "pod_indexes", "pod_outcomes",
     "run", "run_in_background", "scenarios", "show_comparison", "show_timeline", "timeline", "__version__",

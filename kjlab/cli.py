@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("--list", action="store_true", help="list the exercises")
     chk.add_argument("--context")
 
-    lab = sub.add_parser("lab", help="start the cluster and open JupyterLab on labs/")
+    lab = sub.add_parser("lab", help="start the cluster and open JupyterLab on the repo (labs/, exercises/, solutions/)")
     lab.add_argument("--engine", default="auto")
     lab.add_argument("--no-browser", action="store_true")
     return p
@@ -116,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kjlab: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("kjlab: interrupted; what this command had started (a cordon, a run's namespace) was cleaned up",
-              file=sys.stderr)
+        from kjlab import interrupts
+
+        print(interrupts.message(), file=sys.stderr)
         return 130
     except Exception as e:  # the API's or the connection's own errors: one line, not a traceback
         line = _api_error_line(e)
@@ -196,7 +197,10 @@ def _dispatch(args) -> int:
         from kjlab.paths import REPO_DIR
 
         cluster.up(engine=args.engine)
-        argv = [sys.executable, "-m", "jupyter", "lab", str(REPO_DIR / "labs")]
+        # The repo's root, so labs/, exercises/ and solutions/ are all one click away; the file
+        # browser opens in labs/.
+        argv = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={REPO_DIR}",
+                "--ServerApp.default_url=/lab/tree/labs"]
         if args.no_browser:
             argv.append("--no-browser")
         if os.geteuid() == 0:  # containers and CI machines run as root; JupyterLab refuses without this

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 
+import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 from urllib3.util.retry import Retry
@@ -48,6 +49,10 @@ def _cached_client(context: str, path: str, _mtimes: tuple, patient: bool) -> cl
         config.load_kube_config(config_file=path, context=context, client_configuration=configuration)
         configuration.retries = PATIENT_RETRIES if patient else Retry(total=0, raise_on_status=False)
         return client.ApiClient(configuration)
+    except yaml.YAMLError as e:
+        where = " or ".join(p for p in path.split(os.pathsep) if os.path.exists(p))
+        raise KjlabError(f"a kubeconfig ({where}) is not valid YAML: {str(e).splitlines()[0]}",
+                         "fix or move the broken file; kjlab's own is rewritten by kjlab down && kjlab up") from None
     except (ConfigException, FileNotFoundError) as e:
         raise KjlabError(
             f"no kubeconfig context '{context}' in {' or '.join(path.split(os.pathsep))} ({e})",

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kjlab import files, kube, wait
+from kjlab import files, interrupts, kube, wait
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
@@ -272,10 +272,12 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
                 print(f"pod/{pod.metadata.name} evicted")
         if echo:
             print(f"node/{node} drained")
-    except BaseException:
+    except BaseException as e:
         if cordoned_here:
             try:
                 core.patch_node(node, {"spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
+                if isinstance(e, KeyboardInterrupt):
+                    interrupts.note(f"node {node} uncordoned")
                 if echo:
                     print(f"node/{node} uncordoned (the drain did not finish)")
             except Exception:

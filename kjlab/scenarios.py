@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import yaml
 from kubernetes import client
 
-from kjlab import examples, kube, namespaces, ops, wait
+from kjlab import examples, interrupts, kube, namespaces, ops, wait
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.record import Recorder
@@ -192,12 +192,14 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
             remaining = max(10.0, timeout - (time.monotonic() - started))
             final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
         time.sleep(1.0)  # let the last pod and event updates arrive before the recording stops
-    except BaseException:
+    except BaseException as e:
         recorder.stop()
         if board:
             board.finish()
         if not keep:
             _cleanup_quietly(context, namespace)
+            if isinstance(e, KeyboardInterrupt):
+                interrupts.note(f"namespace {namespace} deleted")
         raise
     recorder.stop()
     if board:
@@ -273,6 +275,11 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
         recorder.note("checked", f"status.failed {before} -> {after} after the drain")
         if echo:
             print(f"status.failed before the drain: {before}, after: {after}")
+    except KeyboardInterrupt:
+        if not was_cordoned:
+            ops.uncordon(context, node, echo=echo, recorder=recorder)
+            interrupts.note(f"node {node} uncordoned")
+        raise
     finally:
         if not was_cordoned:  # a node someone else had cordoned stays cordoned
             ops.uncordon(context, node, echo=echo, recorder=recorder)

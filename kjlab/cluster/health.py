@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kjlab.cluster import kwok, registry
+from kjlab.errors import KjlabError
 
 
 @dataclass
@@ -31,6 +32,8 @@ def problems(context: str) -> list[Problem]:
                 return found
     try:
         marker = registry.read_marker(context)
+    except KjlabError as e:  # e.g. a broken kubeconfig
+        return found + [Problem(e.message, e.fix or "kjlab doctor", repairable=False)]
     except Exception as e:  # connection refused, timeout: the API server does not answer
         found.append(Problem(f"the API server does not answer ({type(e).__name__})", "kjlab up"))
         return found

@@ -76,8 +76,11 @@ class DashboardModel:
         elif kind == "pod" and obj:
             self._pod(row, obj)
         elif kind == "event":
+            message = row.get("message") or ""
+            if "{{" in message:  # an unrendered template (a run recorded by an older simulated kubelet)
+                message = f"({row.get('reason')}: the simulated kubelet sent no readable message)"
             self.events = (self.events + [{"t": row.get("t"), "level": row.get("level"), "object": row.get("name"),
-                                           "reason": row.get("reason"), "message": row.get("message")}])[-self.events_kept:]
+                                           "reason": row.get("reason"), "message": message}])[-self.events_kept:]
         elif kind == "step":
             self.steps.append({"t": row.get("t"), "action": row.get("action"), "target": row.get("name"),
                                "detail": row.get("detail"), "kubectl": row.get("kubectl")})

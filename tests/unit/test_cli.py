@@ -44,3 +44,14 @@ def test_api_and_connection_errors_are_one_line():
     forbidden.body = '{"message": "namespaces \\"x\\" is forbidden"}'
     assert _api_error_line(forbidden) == 'the API server said: namespaces "x" is forbidden'
     assert _api_error_line(ValueError("ours")) is None
+
+
+def test_a_broken_kubeconfig_is_one_line(tmp_path, monkeypatch, capsys):
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("apiVersion: v1\nclusters: [\n  - {bad")
+    monkeypatch.setenv("KJLAB_KUBECONFIG", str(broken))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    assert main(["status", "--context", "kwok-kjlab"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"kjlab: a kubeconfig ({broken}) is not valid YAML")
+    assert "Traceback" not in err

@@ -51,3 +51,12 @@ def test_image_repository(image, repo):
 def test_documented_images():
     assert stages.is_pullable("docker.io/library/bash:5")
     assert not stages.is_pullable("non-existing-repo/non-existing-image:example")
+
+
+def test_event_messages_are_never_template_text():
+    # kwok sends an event's message as written (only status patches are rendered): a template
+    # there reaches `kubectl get events` and the dashboard as raw text.
+    events = [step["event"] for d in _docs(stages.render(time_scale=1, kube_version="v1.36.4"))
+              for step in d["spec"].get("steps") or [] if "event" in step]
+    assert len(events) >= 8
+    assert [e["message"] for e in events if "{{" in e["message"] or "}}" in e["message"]] == []

@@ -168,3 +168,16 @@ def test_dashboard_widget_follows_the_rows_and_leaves_a_snapshot():
     assert "data-kjlab='job-status'>Failed<" in board.snapshot_html() == board.widget.value
     assert board.renders >= 2 and board.latencies and max(board.latencies) < 1.0
     board.on_row(rows[0])  # after finish: ignored, no error
+
+
+@pytest.mark.parametrize("name", ["failjob-policy", "config-issue-policy", "failindex-policy"])
+def test_no_template_text_reaches_the_dashboard(name):
+    # These runs were recorded when the simulated kubelet's events still carried Go templates.
+    summary, rows = load(name)
+    assert any("{{" in (row.get("message") or "") for row in rows)
+    model = model_from_rows(rows, summary["job"])
+    model.events_kept = len(rows)
+    for row in rows:
+        model.feed(row)
+    html = render_html(model, "t")
+    assert "{{" not in html and "}}" not in html

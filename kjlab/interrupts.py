@@ -1,0 +1,47 @@
+"""What an interrupted cell or command says: one line naming what kjlab cleaned up, instead of a
+KeyboardInterrupt traceback through urllib3's internals.
+
+The clean-up itself stays where the work is (a run deletes its namespace, a drain undoes its
+cordon, both in their own ``except BaseException``); they :func:`note` it here, and the IPython
+handler installed on import prints the notes once.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+_notes: list[str] = []
+_lock = threading.Lock()
+
+
+def note(what: str) -> None:
+    """Record one thing an interrupted operation undid (e.g. "namespace x deleted")."""
+    with _lock:
+        if what not in _notes:
+            _notes.append(what)
+
+
+def take() -> str:
+    """The notes so far as one phrase, and forget them."""
+    with _lock:
+        text = "; ".join(_notes)
+        _notes.clear()
+    return text
+
+
+def message() -> str:
+    done = take()
+    return "kjlab: interrupted; " + (f"cleaned up: {done}" if done else "nothing of kjlab's was left running")
+
+
+def _ipython_handler(shell, etype, evalue, tb, tb_offset=None):
+    print(message(), file=sys.stderr)
+
+
+def install_in_ipython() -> None:
+    """In a notebook kernel, show interrupts as :func:`message` (a no-op outside IPython)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    if shell is not None:
+        shell.set_custom_exc((KeyboardInterrupt,), _ipython_handler)
