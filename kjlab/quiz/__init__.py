@@ -40,8 +40,14 @@ def grade(qid: str, answer) -> tuple[bool, str]:
                 return False, "that is not one of the choices"
             chosen = matches[0]
         return bool(chosen.get("correct")), chosen["feedback"]
-    ok = _norm(answer) in {_norm(a) for a in q["answers"]}
+    ok = _norm(answer) in {_norm(a) for a in q["answers"]} or _terms(answer) in {_terms(a) for a in q["answers"]}
     return ok, q["feedback"]["correct" if ok else "wrong"]
+
+
+def _terms(text: str) -> frozenset[str]:
+    """A short answer's words, whatever joins them: "Indexed/NonIndexed" = "NonIndexed and Indexed"."""
+    words = re.split(r"[\s`'\".,;/|&+]+|\band\b|\bor\b", str(text).lower())
+    return frozenset(w for w in words if w)
 
 
 def widget(qid: str):
@@ -62,8 +68,12 @@ def widget(qid: str):
             out.value = "<i>choose or type an answer first</i>"
             return
         ok, feedback = grade(qid, field.value)
-        mark = "&#9989;" if ok else "&#10060;"
-        out.value = f"{mark} {feedback}<br><small>proof on the cluster: <code>{q['proof']}</code></small>"
+        # Words, not emoji: a machine without an emoji font shows an empty box.
+        mark = ('<b style="color:#1a7f37">Correct.</b>' if ok else '<b style="color:#cf222e">Not quite.</b>')
+        # The quiz runs in labs/05, next to the labs: a relative link opens the proving notebook.
+        target = q["proof"].split("/", 1)[1] if q["proof"].startswith("labs/") else "../" + q["proof"]
+        out.value = (f"{mark} {feedback}<br><small>proof on the cluster: "
+                     f"<a href=\"{target}\" target=\"_blank\"><code>{q['proof']}</code></a></small>")
 
     button.on_click(on_click)
     return w.VBox([w.HTML(f"<b>{q['question']}</b>"), field, button, out])

@@ -68,3 +68,17 @@ def test_grading_gives_per_answer_feedback():
 def test_widget_builds():
     box = quiz.widget("backoff-timing")
     assert box.children[0].value.startswith("<b>After pod failures")
+
+
+def test_the_correct_choice_is_not_always_in_the_same_place():
+    positions = [next(i for i, c in enumerate(q["choices"]) if c.get("correct"))
+                 for q in quiz.questions() if q["kind"] == "choice"]
+    most = max(positions.count(p) for p in set(positions))
+    assert len(set(positions)) >= 3 and most <= len(positions) // 2, positions
+
+
+def test_short_answers_accept_any_separator_and_order():
+    for answer in ("Indexed/NonIndexed", "nonindexed, indexed", "Indexed | NonIndexed", "`NonIndexed` or `Indexed`"):
+        assert quiz.grade("completion-modes", answer)[0], answer
+    assert not quiz.grade("completion-modes", "Indexed")[0]
+    assert not quiz.grade("completion-modes", "Indexed/Parallel")[0]
