@@ -224,13 +224,20 @@ def _scenario(args) -> int:
         raise KjlabError("--then-delete goes with --patch-condition TYPE", "kjlab scenario run --manifest job.yaml --patch-condition ConfigIssue --then-delete")
     # With --json, stdout carries only the JSON object; the kubectl echo goes to stderr.
     out = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    from kjlab.progress import RunProgress
+
+    job_name = examples.render(args.name)["metadata"]["name"] if args.name else None
+    progress = RunProgress(job_name)
     with out:
-        result = scenarios.run(
-            args.name, policy=not args.no_policy, fast=args.fast, context=args.context, namespace=args.namespace,
-            keep=args.keep, manifest=args.manifest,
-            drain_when_running=True if args.drain_when_running else None,
-            patch_condition=args.patch_condition, then_delete=True if args.then_delete else None,
-            timeout=args.timeout)
+        try:
+            result = scenarios.run(
+                args.name, policy=not args.no_policy, fast=args.fast, context=args.context, namespace=args.namespace,
+                keep=args.keep, manifest=args.manifest,
+                drain_when_running=True if args.drain_when_running else None,
+                patch_condition=args.patch_condition, then_delete=True if args.then_delete else None,
+                timeout=args.timeout, on_start=progress.attach)
+        finally:
+            progress.finish()
     if args.json:
         print(result.to_json())
     else:

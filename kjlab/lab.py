@@ -70,21 +70,40 @@ class Background:
     Nothing is printed from the thread (output would land in whichever cell runs then).
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, dashboard: bool = False, **kwargs):
         from kjlab import scenarios
 
         self.kwargs = kwargs
         self._result = None
         self._error: BaseException | None = None
+        board = self._dashboard() if dashboard else None
 
         def work():
             try:
-                self._result = scenarios.run(echo=False, **kwargs)
+                self._result = scenarios.run(echo=False, on_start=board.attach if board else None, **kwargs)
             except BaseException as e:  # re-raised in result()
                 self._error = e
+            finally:
+                if board:
+                    board.finish()
 
         self._thread = threading.Thread(target=work, name="kjlab-background-run", daemon=True)
         self._thread.start()
+
+    def _dashboard(self):
+        """A live dashboard shown in the cell that started the run (widgets update from the run's
+        thread through their traits; nothing is printed there)."""
+        from IPython.display import display
+
+        from kjlab import examples
+        from kjlab.widgets import JobDashboard
+
+        scenario, policy = self.kwargs.get("scenario"), self.kwargs.get("policy", True)
+        job_name = examples.render(scenario)["metadata"]["name"] if scenario else None
+        board = JobDashboard(title=f"{job_name} · {scenario} {'with' if policy else 'without'} the policy "
+                                   "(running in the background)", job_name=job_name)
+        display(board)
+        return board
 
     @property
     def done(self) -> bool:
