@@ -38,12 +38,45 @@ def compare(*runs):
 
     rows = []
     for r in runs:
+        # A run kjlab stopped while the Job still retried has no reason and no end: say so in
+        # words rather than leave NaN/None in the table.
         rows.append({
             "run": f"{r.scenario} {'with' if r.policy else 'without'} policy",
-            "outcome": r.outcome, "reason": r.reason, "failed": r.failed, "succeeded": r.succeeded,
-            "duration_s": r.duration_s, "pods created": r.extras.get("pods_created"),
+            "outcome": r.outcome if r.outcome != "Running" else "still Running (kjlab stopped watching)",
+            "reason": r.reason or "-", "failed": r.failed, "succeeded": r.succeeded,
+            "duration": f"{r.duration_s:.0f} s" if r.duration_s is not None else "not finished",
+            "pods created": r.extras.get("pods_created"),
         })
     return pd.DataFrame(rows).set_index("run")
+
+
+BACKOFF_BASE_SECONDS = 10   # the Job controller's pod re-creation back-off: 10 s x 2^(n-1) ...
+BACKOFF_CAP_SECONDS = 600   # ... capped at 10 min in v1.36 (the docs still say 6 min)
+
+
+def backoff_waves(result, same_wave_seconds: float = 3.0):
+    """The failure waves of a run, from its recorded timeline: when pods failed, how many at once,
+    the failures counted so far (n), the back-off the Job controller then applies (10 s x 2^(n-1),
+    n = failures since the last success, at most 10 min) and the measured gap to the next wave (the back-off plus
+    the time the next pods need to run and fail). Pods failing within ``same_wave_seconds`` of each
+    other are one wave: with ``parallelism: 2`` two pods fail together, so n grows by 2 a wave."""
+    import pandas as pd
+
+    frame = result.timeline
+    fails = frame[(frame["kind"] == "pod") & (frame["phase"] == "Failed")].drop_duplicates("name")
+    waves: list[list] = []
+    for t in sorted(fails["t"]):
+        if waves and t - waves[-1][0] < same_wave_seconds:
+            waves[-1][1] += 1
+        else:
+            waves.append([t, 1])
+    rows, n = [], 0
+    for i, (t, count) in enumerate(waves):
+        n += count
+        rows.append({"wave at (s)": round(t), "pods failed": count, "failures so far (n)": n,
+                     "back-off (s)": min(BACKOFF_BASE_SECONDS * 2 ** (n - 1), BACKOFF_CAP_SECONDS),
+                     "gap to next wave (s)": round(waves[i + 1][0] - t) if i + 1 < len(waves) else None})
+    return pd.DataFrame(rows)
 
 
 def timeline(result, kinds=("pod", "job", "step")):

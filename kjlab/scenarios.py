@@ -187,7 +187,8 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
         if plan.get("patch_condition") and not policy:
             # Without the policy nothing fails the Job: the deleted pod counts as one failure and
             # a replacement gets stuck the same way. Watch that happen, then stop.
-            final = _observe_retry(context, namespace, job_name, extras.get("patched_pod"), timeout=120)
+            final = _observe_retry(context, namespace, job_name, set(extras.get("pods_before_delete") or []),
+                                   timeout=120)
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
             final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
@@ -307,16 +308,21 @@ def _patch_then_delete(context, namespace, job_name, condition, then_delete, rec
     name = pod.metadata.name
     ops.patch_pod_condition(context, namespace, name, condition, "True", reason=PATCH_REASONS.get(condition),
                             echo=echo, recorder=recorder)
+    # The Job's pods as they were before the delete: a replacement is any pod not among them.
+    originals = [p.metadata.name for p in kube.core(context).list_namespaced_pod(
+        namespace, label_selector=_job_pods(job_name)).items]
     if then_delete:
         ops.delete_pod(context, namespace, name, echo=echo, recorder=recorder)
-    return {"patched_pod": name}
+    return {"patched_pod": name, "pods_before_delete": originals}
 
 
-def _observe_retry(context, namespace, job_name, deleted_pod, timeout) -> object:
+def _observe_retry(context, namespace, job_name, originals, timeout) -> object:
+    """Without the policy: the deleted pod is counted as one failure, then a replacement -- a pod
+    that did not exist before the delete, not the original sibling -- gets stuck the same way."""
     wait.job(context, namespace, job_name, lambda j: (j.status.failed or 0) >= 1 or _terminal(j),
              "the deleted pod to be counted as failed", timeout=timeout)
     wait.pod(context, namespace,
-             lambda p: p.metadata.name != deleted_pod and _waiting_reason("ImagePullBackOff")(p),
+             lambda p: p.metadata.name not in originals and _waiting_reason("ImagePullBackOff")(p),
              "a replacement pod to get stuck in ImagePullBackOff", timeout=timeout, label_selector=_job_pods(job_name))
     return kube.batch(context).read_namespaced_job(job_name, namespace)
 
