@@ -84,6 +84,7 @@ class Outcome:
     seconds: float = 0.0           # how long the call took
     user: str = ""                 # who the code ran as
     private_tmp: bool = False      # /tmp & co. were private to the child
+    private_network: bool = False  # the child's network reached only the one address it was given
     limits: dict = field(default_factory=dict)
 
     @property
@@ -214,18 +215,20 @@ def _has_contents(cell) -> bool:
 # --- running it ------------------------------------------------------------------------------
 
 def run(code: Code, args: tuple = (), files: dict[str, str] | None = None, env: dict[str, str] | None = None,
-        limits: Limits | None = None, python: str | None = None) -> Outcome:
+        limits: Limits | None = None, python: str | None = None, connect: tuple[str, int] | None = None) -> Outcome:
     """Run ``code.function(*args)`` in a locked-down child process; never raises for what the code does.
 
     ``files`` are written into the child's temp dir (e.g. its kubeconfig); in ``env`` values the text
-    ``{workdir}`` becomes that directory. ``args`` must be JSON values.
+    ``{workdir}`` becomes that directory. ``args`` must be JSON values. ``connect``: the one
+    loopback address (e.g. the API server's) the child may reach; as root, the child then gets a
+    network namespace of its own in which that address is forwarded and nothing else exists.
     """
     import subprocess
 
     limits = limits or Limits()
     spec = {"source": code.source, "function": code.function, "origin": code.origin, "args": list(args),
             "files": files or {}, "env": env or {}, "limits": asdict(limits), "python": python or sys.executable,
-            **_hidden_and_kept()}
+            "connect": list(connect) if connect else None, **_hidden_and_kept()}
     margin = 15.0
     try:
         proc = subprocess.run([sys.executable, "-I", os.path.abspath(__file__), "--supervise"],
@@ -258,7 +261,8 @@ def _hidden_and_kept() -> dict:
 # --- the supervisor (root or not; started by run()) -----------------------------------------------
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
-CLONE_NEWNS, MS_REC, MS_PRIVATE = 0x00020000, 0x4000, 1 << 18
+CLONE_NEWNS, CLONE_NEWNET, MS_REC, MS_PRIVATE = 0x00020000, 0x40000000, 0x4000, 1 << 18
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 PRIVATE_DIRS = ("/tmp", "/var/tmp", "/run/lock", "/dev/shm")
 
 
@@ -304,6 +308,70 @@ def _private_mounts(hide: list[str], keep: list[str]) -> bool:
         if not mount(target, path, None, MS_MOVE):
             return False
     return True
+
+
+def _private_network(host: str, port: int):
+    """A network namespace of our own for the child: only loopback, where ``host:port`` is forwarded
+    to the real ``host:port``. Returns the listening socket (None when it cannot be done); the
+    forwarder thread starts later (unshare(CLONE_NEWNS) refuses a process with threads)."""
+    import fcntl
+    import ipaddress
+    import socket
+    import struct
+
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        return None
+    libc = _libc()
+    host_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        os.close(host_ns)
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sH22x", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0)))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.bind((host, port))
+    listener.listen(16)
+    return listener, host_ns
+
+
+def _forward(listener, host_ns: int, host: str, port: int) -> None:
+    """Accept the child's connections (its namespace) and connect each to ``host:port`` (ours)."""
+    import socket
+    import threading
+
+    def serve():
+        if _libc().setns(host_ns, CLONE_NEWNET) != 0:  # this thread only: its sockets are in the host's namespace
+            return
+        while True:
+            try:
+                inner, _ = listener.accept()
+                outer = socket.create_connection((host, port), timeout=10)
+                outer.settimeout(None)
+            except OSError:
+                continue
+            for a, b in ((inner, outer), (outer, inner)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def _pump(src, dst) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (src, dst):
+            try:
+                sock.shutdown(2)
+            except OSError:
+                pass
 
 
 def _tasks_of(uid: int) -> int:
@@ -379,6 +447,7 @@ def _supervise() -> None:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     root = os.geteuid() == 0
     private = _private_mounts(spec["hide"], spec["keep"]) if root else False
+    network = _private_network(*spec["connect"]) if root and spec.get("connect") else None
     uid, gid = (NOBODY, NOBODY) if root else (os.getuid(), os.getgid())
     user = "nobody" if root else f"uid {uid} (the checker's own user)"
 
@@ -422,6 +491,8 @@ def _supervise() -> None:
         return
     os.close(write_end)
     os.close(output)
+    if network:
+        _forward(*network, *spec["connect"])
 
     sel = selectors.DefaultSelector()
     sel.register(read_end, selectors.EVENT_READ)
@@ -478,7 +549,7 @@ def _supervise() -> None:
     except OSError:
         out = ""
     shutil.rmtree(workdir, ignore_errors=True)
-    _emit(Outcome(status, detail, out, round(seconds, 3), user, private, lim))
+    _emit(Outcome(status, detail, out, round(seconds, 3), user, private, network is not None, lim))
 
 
 def _emit(outcome: Outcome) -> None:
