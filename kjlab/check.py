@@ -286,13 +286,16 @@ def run_step(context: str, namespace: str, code: sandbox.Code, *args, rules=None
     allowed ``rules`` in ``namespace`` only, revoked when the function is done. Its first argument
     is that kubeconfig's context; ``kjlab.ops`` in the child accepts it (KJLAB_ALLOW_CONTEXT names
     exactly that context -- the guard's opt-in; what the context may do is bounded by RBAC)."""
+    from urllib.parse import urlsplit
+
     grant = access.grant(context, namespace, rules or STEP_RULES)
+    server = urlsplit(kube.api_client(context).configuration.host)
     try:
         return sandbox.run(code, (grant.context, namespace, *args), files={"kubeconfig": grant.kubeconfig},
                            env={"KUBECONFIG": "{workdir}/kubeconfig", "KJLAB_STATE": "{workdir}/.kjlab",
                                 "KJLAB_CACHE": "{workdir}/.cache/kjlab", "KJLAB_ALLOW_CONTEXT": grant.context,
                                 "KJLAB_CONTEXT": grant.context},
-                           limits=STEP_LIMITS)
+                           limits=STEP_LIMITS, connect=(server.hostname, server.port or 443))
     finally:
         grant.revoke()
 
@@ -313,11 +316,17 @@ def check_config_issue_step(context: str, answer) -> Verdict:
                        timeout=60, label_selector=f"job-name={job_name}")
         recorder.step("learner", f"pod/{pod.metadata.name}", "mark_and_delete called (in a separate process)")
         outcomes.append(run_step(ctx, namespace, code, pod.metadata.name))
+        if not outcomes[-1].returned:
+            raise _StepFailed()  # nothing left to wait for: the run stops and cleans up
 
-    r = _run(context, name, examples.render("config-issue"), timeout=30, after_apply=learner_step)
+    try:
+        r = _run(context, name, examples.render("config-issue"), timeout=30, after_apply=learner_step)
+    except _StepFailed:
+        r = None
     ran = outcomes[0] if outcomes else None
     sandboxed = {"sandbox": {"status": ran.status, "user": ran.user, "seconds": ran.seconds,
-                             "private_tmp": ran.private_tmp, "output": ran.output}} if ran else {}
+                             "private_tmp": ran.private_tmp, "private_network": ran.private_network,
+                             "output": ran.output}} if ran else {}
     if ran and not ran.returned:
         summary = {"raised": "your function raised an error"}.get(ran.status, ran.explanation())
         return Verdict(name, False, summary, _why_stopped(ran), evidence=sandboxed)
@@ -344,6 +353,10 @@ def check_config_issue_step(context: str, answer) -> Verdict:
                            "delete the pod after marking it")
     reasons += _matches(examples.render("config-issue")["spec"]["podFailurePolicy"], r)
     return Verdict(name, False, "the Job did not fail on ConfigIssue", reasons, evidence={**r.summary(False), **sandboxed})
+
+
+class _StepFailed(Exception):
+    """The learner's step did not return: the check's run stops there."""
 
 
 def _why_stopped(ran: sandbox.Outcome) -> list[str]:
