@@ -127,10 +127,25 @@ def _is_literal(value) -> bool:
         return False
 
 
+def _installed(module: str) -> bool:
+    """Can the child import ``module``? True for the standard library and installed packages
+    (kjlab included); not for a notebook's neighbour files, which are not on the child's path."""
+    top = sys.modules.get(module.split(".")[0])
+    file = getattr(top, "__file__", None)
+    if top is None:
+        return False
+    if file is None:
+        return True  # built in
+    file = os.path.realpath(file)
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + "kjlab")
+    return any(file.startswith(r + os.sep) or file == r for r in roots)
+
+
 def _importable(value) -> str | None:
-    """`from M import N` for a function or class a module defines at its top level."""
+    """`from M import N` for a function or class an installed module defines at its top level."""
     module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", "")
-    if not module or module == "__main__" or "." in qualname or "<" in qualname:
+    if not module or module == "__main__" or "." in qualname or "<" in qualname or not _installed(module):
         return None
     if getattr(sys.modules.get(module), qualname, None) is value:
         return f"from {module} import {qualname}"
@@ -465,7 +480,7 @@ def _supervise() -> None:
     os.fchown(output, uid, gid)
 
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir,
-           "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": workdir, "OPENBLAS_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MPLCONFIGDIR": workdir, "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "XDG_CACHE_HOME": os.path.join(workdir, ".cache"),
            "XDG_STATE_HOME": os.path.join(workdir, ".state"), "XDG_CONFIG_HOME": os.path.join(workdir, ".config")}
     env.update({k: v.replace("{workdir}", workdir) for k, v in spec["env"].items()})
@@ -540,6 +555,11 @@ def _supervise() -> None:
         else:
             detail = f"exit status {code}"
         status = "died"
+    elif status in ("returned", "raised", "load-error", "no-function"):
+        try:  # the runner exits by itself right after its result; what it left running does not wait
+            child.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
     _kill_all_below(os.getpid())
     try:
         with open(os.path.join(workdir, "output"), "rb") as f:
