@@ -27,7 +27,7 @@ def text_of(data: str | bytes, what: str) -> str:
     """The answer as text, or one line saying why it is not an answer (too big, binary, not UTF-8)."""
     size = len(data.encode("utf-8", "replace")) if isinstance(data, str) else len(data)
     if size > MAX_BYTES:
-        raise KjlabError(f"{what} is {size // 1024} KiB; an answer may be at most {MAX_BYTES // 1024} KiB",
+        raise KjlabError(f"{what} is {size} bytes; an answer may be at most {MAX_BYTES // 1024} KiB",
                          "give just the answer (the policy, the manifest or the function)")
     if isinstance(data, bytes):
         if b"\0" in data:
