@@ -2,9 +2,10 @@
 
 :func:`grant` makes a ServiceAccount in the namespace, a Role with just the verbs asked for, a
 RoleBinding, and a token from the TokenRequest API (bound to the ServiceAccount, short-lived), and
-returns a kubeconfig that holds only that token. :meth:`Access.revoke` deletes the ServiceAccount,
-which invalidates its tokens at once (the API server checks that a bound token's ServiceAccount
-still exists); deleting the namespace does the same.
+returns a kubeconfig that holds only that token. :meth:`Access.revoke` deletes the RoleBinding (the
+token can do nothing from then on: RBAC answers 403), the Role and the ServiceAccount (the API server
+then refuses the token itself with 401, once its token cache -- about 10 s -- lets go of it);
+deleting the namespace does the same.
 
 The API server is the judge: whatever the holder of this kubeconfig tries outside its Role is
 refused with 403 by the real RBAC authorizer.
@@ -33,11 +34,11 @@ class Access:
     _checker: str = ""
 
     def revoke(self) -> None:
-        """Delete the ServiceAccount (its tokens stop working), the Role and the RoleBinding."""
+        """Delete the RoleBinding (no rights at once), the Role and the ServiceAccount (the token is refused)."""
         core, rbac = kube.core(self._checker), client.RbacAuthorizationV1Api(kube.api_client(self._checker))
-        for delete in (lambda: core.delete_namespaced_service_account(NAME, self.namespace),
-                       lambda: rbac.delete_namespaced_role_binding(NAME, self.namespace),
-                       lambda: rbac.delete_namespaced_role(NAME, self.namespace)):
+        for delete in (lambda: rbac.delete_namespaced_role_binding(NAME, self.namespace),
+                       lambda: rbac.delete_namespaced_role(NAME, self.namespace),
+                       lambda: core.delete_namespaced_service_account(NAME, self.namespace)):
             try:
                 delete()
             except client.ApiException as e:
