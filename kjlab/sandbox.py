@@ -263,7 +263,8 @@ def _hidden_and_kept() -> dict:
     """The checker's home (and root's) is hidden from the child; what Python needs from it stays."""
     hide = sorted({os.path.realpath(os.path.expanduser("~"))} | ({"/root"} if os.geteuid() == 0 else set()))
     need = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
-    need |= {p for p in sys.path if p and os.path.isdir(p)}
+    # installed packages only: not the notebook's directory or the current one
+    need |= {p for p in sys.path if p and os.path.isdir(p) and os.path.basename(p) in ("site-packages", "dist-packages")}
     keep = set()
     for path in map(os.path.realpath, need):
         if any(path == h or path.startswith(h + os.sep) for h in hide):
@@ -462,7 +463,10 @@ def _supervise() -> None:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     root = os.geteuid() == 0
     private = _private_mounts(spec["hide"], spec["keep"]) if root else False
-    network = _private_network(*spec["connect"]) if root and spec.get("connect") else None
+    try:
+        network = _private_network(*spec["connect"]) if root and spec.get("connect") else None
+    except OSError:
+        network = None
     uid, gid = (NOBODY, NOBODY) if root else (os.getuid(), os.getgid())
     user = "nobody" if root else f"uid {uid} (the checker's own user)"
 
