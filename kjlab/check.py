@@ -292,7 +292,8 @@ def run_step(context: str, namespace: str, code: sandbox.Code, *args, rules=None
     server = urlsplit(kube.api_client(context).configuration.host)
     try:
         return sandbox.run(code, (grant.context, namespace, *args), files={"kubeconfig": grant.kubeconfig},
-                           env={"KUBECONFIG": "{workdir}/kubeconfig", "KJLAB_STATE": "{workdir}/.kjlab",
+                           env={"KUBECONFIG": "{workdir}/kubeconfig", "KJLAB_KUBECONFIG": "{workdir}/kubeconfig",
+                                "KJLAB_STATE": "{workdir}/.kjlab",
                                 "KJLAB_CACHE": "{workdir}/.cache/kjlab", "KJLAB_ALLOW_CONTEXT": grant.context,
                                 "KJLAB_CONTEXT": grant.context},
                            limits=STEP_LIMITS, connect=(server.hostname, server.port or 443))
