@@ -5,7 +5,9 @@
   it, so a "billion laughs" document loads small -- and then explodes in whatever walks it (a deep
   copy, the API client serialising it). :func:`load_yaml` counts the document's size with every
   alias expanded and refuses it past :data:`MAX_NODES`, and refuses an alias that contains itself.
-* Files must be text (UTF-8, no NUL bytes).
+* Files must be text (UTF-8, no NUL bytes): ``kjlab.files.read_text`` with the 64 KiB limit.
+  (``kjlab.files.load_yaml_all``, for manifests, counts aliases; that alone lets a nine-level
+  billion laughs through -- 72 aliases -- so answers use the expansion count here.)
 * A ``.py`` answer becomes a :class:`kjlab.sandbox.Code` (its text); it runs only in the sandbox, and
   :func:`may_run` decides whether the caller may run someone else's file at all.
 """
@@ -76,16 +78,11 @@ def _expanded_size(node, sizes: dict, path: set) -> int:
 
 
 def read(path: str | Path) -> str:
-    """The text of an answer file (size first, so a huge file is never read whole)."""
-    file = Path(path)
-    if not file.is_file():
-        raise KjlabError(f"no such answer file: {file}", "check the path")
-    with open(file, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise KjlabError(f"{file} is larger than {MAX_BYTES // 1024} KiB; an answer may be at most "
-                         f"{MAX_BYTES // 1024} KiB", "give just the answer")
-    return text_of(data, str(file))
+    """The text of an answer file: kjlab.files.read_text (missing, directory, binary, not UTF-8: one
+    line each) with the answer's size limit."""
+    from kjlab import files
+
+    return files.read_text(path, "text answer", MAX_BYTES)
 
 
 def may_run(path: str | Path, untrusted: bool) -> None:
