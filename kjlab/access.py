@@ -20,6 +20,7 @@ import yaml
 from kubernetes import client
 
 from kjlab import kube
+from kjlab.errors import KjlabError
 
 NAME = "kjlab-answer"
 # The TokenRequest API's minimum expiry is 10 minutes; the token dies earlier with its ServiceAccount.
@@ -61,7 +62,44 @@ def grant(context: str, namespace: str, rules: list[dict], seconds: int = TOKEN_
         NAME, namespace, client.AuthenticationV1TokenRequest(
             spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds))).status.token
     name = f"{NAME}@{namespace}"
-    return Access(name, namespace, kubeconfig_text(context, name, namespace, token), context)
+    granted = Access(name, namespace, kubeconfig_text(context, name, namespace, token), context)
+    try:
+        _confirm(granted, rules)
+    except BaseException:
+        granted.revoke()
+        raise
+    return granted
+
+
+def _confirm(granted: Access, rules: list[dict]) -> None:
+    """Ask the API server, as the token, what it may do: the first rule in its namespace (which
+    also waits out the moment before RBAC sees the new binding), and nothing in kube-system. A
+    cluster that does not enforce RBAC (AlwaysAllow) would hand the token everything: refused."""
+    import time
+
+    from kubernetes import config
+
+    api = client.AuthorizationV1Api(config.new_client_from_config_dict(yaml.safe_load(granted.kubeconfig)))
+
+    def may(verb: str, resource: str, namespace: str) -> bool:
+        group, _, sub = "", resource, None
+        if "/" in resource:
+            resource, sub = resource.split("/", 1)
+        review = {"spec": {"resourceAttributes": {"verb": verb, "resource": resource, "subresource": sub,
+                                                  "group": group, "namespace": namespace}}}
+        return api.create_self_subject_access_review(review).status.allowed
+
+    first = rules[0]
+    deadline = time.monotonic() + 10
+    while not may(first["verbs"][0], first["resources"][0], granted.namespace):
+        if time.monotonic() > deadline:
+            raise KjlabError(f"the check's ServiceAccount was not granted its Role in {granted.namespace} within 10 s",
+                             "look at the cluster's RBAC: kjlab kubectl auth can-i --list")
+        time.sleep(0.1)
+    if may("delete", "pods", "kube-system"):
+        raise KjlabError("this cluster does not enforce RBAC (a namespace-scoped token may delete pods in kube-system), "
+                         "so the check cannot limit what an answer's code may do",
+                         "use the lab cluster (kjlab up), whose API server authorizes with RBAC")
 
 
 def kubeconfig_text(context: str, name: str, namespace: str, token: str) -> str:
