@@ -17,8 +17,10 @@ What the child gets, and what it does not:
 * when the checker runs as root: the child runs as ``nobody`` (no supplementary groups), so it
   cannot write anywhere a non-root user cannot, nor read root's files (the checker's kubeconfig and
   keys); and, when the kernel allows a private mount namespace, it gets empty ``/tmp``,
-  ``/var/tmp``, ``/run/lock`` and ``/dev/shm`` of its own, so even the world-writable places of the
-  machine stay untouched;
+  ``/var/tmp``, ``/run/lock``, ``/dev/shm``, ``/root`` and ``/home`` of its own (what Python needs from
+  them comes back read-only), so even the world-writable places of the machine stay untouched; and
+  when it is given the API server's loopback address, a network namespace where only that address
+  answers (forwarded by the supervisor);
 * a **wall-clock limit** on loading the code and another on the call; at the end (in time or not)
   every process the code started is killed -- a supervisor process is the *child subreaper* of
   everything below it, so even a process that left its session is found and killed.
@@ -260,8 +262,12 @@ def run(code: Code, args: tuple = (), files: dict[str, str] | None = None, env: 
 
 
 def _hidden_and_kept() -> dict:
-    """The checker's home (and root's) is hidden from the child; what Python needs from it stays."""
-    hide = sorted({os.path.realpath(os.path.expanduser("~"))} | ({"/root"} if os.geteuid() == 0 else set()))
+    """The checker's home (as root: /root and /home too) is hidden from the child; what Python needs
+    from there (its prefix, the venv, kjlab's repo) comes back read-only."""
+    hide = {os.path.realpath(os.path.expanduser("~"))}
+    if os.geteuid() == 0:  # root (sudo included): every user's home
+        hide |= {h for h in ("/root", "/home") if os.path.isdir(h)}
+    hide = sorted(h for h in hide if not any(h != o and h.startswith(o + os.sep) for o in hide))
     need = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
     # installed packages only: not the notebook's directory or the current one
     need |= {p for p in sys.path if p and os.path.isdir(p) and os.path.basename(p) in ("site-packages", "dist-packages")}
