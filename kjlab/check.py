@@ -76,6 +76,10 @@ def run(name: str, answer, context: str | None = None, echo: bool = True) -> Ver
         except KjlabError as e:
             verdict = Verdict(name, False, "the check could not run your answer", [e.message] + ([f"fix: {e.fix}"] if e.fix else []))
     if echo:
+        ran = verdict.evidence.get("sandbox") or {}
+        printed = ran.get("output", "").strip() if ran.get("status") == "returned" else ""
+        if printed:  # what the learner's ops printed (the kubectl equivalents), from the separate process
+            print("your function printed (in its separate process):\n" + printed)
         print(verdict)
     return verdict
 
