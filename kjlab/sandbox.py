@@ -334,7 +334,8 @@ def _private_mounts(hide: list[str], keep: list[str]) -> bool:
 
 def _private_network(host: str, port: int):
     """A network namespace of our own for the child: only loopback, where ``host:port`` is forwarded
-    to the real ``host:port``. Returns the listening socket (None when it cannot be done); the
+    to the real ``host:port``. Returns (listening socket, our own namespace's fd), or None when it
+    cannot be done (not a loopback address, no privilege); the
     forwarder thread starts later (unshare(CLONE_NEWNS) refuses a process with threads)."""
     import fcntl
     import ipaddress
@@ -372,9 +373,13 @@ def _forward(listener, host_ns: int, host: str, port: int) -> None:
         while True:
             try:
                 inner, _ = listener.accept()
+            except OSError:
+                continue
+            try:
                 outer = socket.create_connection((host, port), timeout=10)
                 outer.settimeout(None)
             except OSError:
+                inner.close()  # the child sees the connection refused, as it would without us
                 continue
             for a, b in ((inner, outer), (outer, inner)):
                 threading.Thread(target=_pump, args=(a, b), daemon=True).start()
