@@ -4,6 +4,11 @@ API rejected, what the counts were against what was asked).
 
 A verdict never rests on the answer's wording: any answer that makes the cluster do what the
 exercise asks passes. Each check runs in its own namespace, which it deletes afterwards.
+
+Answers are handled as untrusted: YAML answers stay data (``kjlab.answers.load_yaml``: safe_load,
+size and alias limits), and code answers never run in the checker's process: they run in a
+separate, locked-down process (``kjlab.sandbox``) with a time limit and a kubeconfig whose token may
+only do what the step needs, in the check's own namespace (``kjlab.access``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Callable
 
 import yaml
 
-from kjlab import examples, kube, ops, policy as policy_rules, scenarios
+from kjlab import access, answers, examples, kube, ops, policy as policy_rules, sandbox, scenarios
 from kjlab.errors import KjlabError
 
 
@@ -71,6 +76,10 @@ def run(name: str, answer, context: str | None = None, echo: bool = True) -> Ver
         except KjlabError as e:
             verdict = Verdict(name, False, "the check could not run your answer", [e.message] + ([f"fix: {e.fix}"] if e.fix else []))
     if echo:
+        ran = verdict.evidence.get("sandbox") or {}
+        printed = ran.get("output", "").strip() if ran.get("status") == "returned" else ""
+        if printed:  # what the learner's ops printed (the kubectl equivalents), from the separate process
+            print("your function printed (in its separate process):\n" + printed)
         print(verdict)
     return verdict
 
@@ -81,7 +90,7 @@ def _load(answer, what: str) -> dict:
     if isinstance(answer, dict):
         return copy.deepcopy(answer)
     try:
-        doc = yaml.safe_load(answer)
+        doc = answers.load_yaml(answer, f"your {what}")
     except yaml.YAMLError as e:
         raise KjlabError(f"your {what} is not valid YAML: {str(e).splitlines()[0]}", "check the indentation") from None
     if not isinstance(doc, dict):
@@ -257,31 +266,79 @@ def check_survive_drain(context: str, answer) -> Verdict:
                    else "the drain was counted as a failure", reasons, evidence=r.summary(False))
 
 
+# What mark_and_delete may do, in the check's namespace only (RBAC Role of its ServiceAccount).
+STEP_RULES = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch", "delete"]},
+    {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["patch"]},
+]
+# How long the learner's function may take; tests shorten it.
+STEP_LIMITS = sandbox.Limits(call_seconds=20.0)
+
+
+def code_of(answer) -> sandbox.Code:
+    """A code answer as source for the sandbox: a .py answer's text, or a notebook function's source."""
+    if isinstance(answer, sandbox.Code):
+        return answer
+    try:
+        return sandbox.from_function(answer)
+    except sandbox.NotSendable as e:
+        raise KjlabError(e.message, e.fix) from None
+
+
+def run_step(context: str, namespace: str, code: sandbox.Code, *args, rules=None) -> sandbox.Outcome:
+    """Run ``code``'s function in the sandbox with a kubeconfig of its own: a ServiceAccount token
+    allowed ``rules`` in ``namespace`` only, revoked when the function is done. Its first argument
+    is that kubeconfig's context; ``kjlab.ops`` in the child accepts it (KJLAB_ALLOW_CONTEXT names
+    exactly that context -- the guard's opt-in; what the context may do is bounded by RBAC)."""
+    from urllib.parse import urlsplit
+
+    grant = access.grant(context, namespace, rules or STEP_RULES)
+    server = urlsplit(kube.api_client(context).configuration.host)
+    try:
+        return sandbox.run(code, (grant.context, namespace, *args), files={"kubeconfig": grant.kubeconfig},
+                           env={"KUBECONFIG": "{workdir}/kubeconfig", "KJLAB_KUBECONFIG": "{workdir}/kubeconfig",
+                                "KJLAB_STATE": "{workdir}/.kjlab",
+                                "KJLAB_CACHE": "{workdir}/.cache/kjlab", "KJLAB_ALLOW_CONTEXT": grant.context,
+                                "KJLAB_CONTEXT": grant.context},
+                           limits=STEP_LIMITS, connect=(server.hostname, server.port or 443))
+    finally:
+        grant.revoke()
+
+
 @exercise("config-issue-step", "Write the controller step: mark the stuck pod with ConfigIssue, then delete it",
           "a function mark_and_delete(context, namespace, pod_name)")
 def check_config_issue_step(context: str, answer) -> Verdict:
     name = "config-issue-step"
-    if not callable(answer):
+    if not callable(answer) and not isinstance(answer, sandbox.Code):
         return Verdict(name, False, "the answer should be a function mark_and_delete(context, namespace, pod_name)")
-    errors = []
+    code = code_of(answer)
+    outcomes: list[sandbox.Outcome] = []
 
     def learner_step(ctx, namespace, job_name, recorder):
         from kjlab import wait
 
         pod = wait.pod(ctx, namespace, scenarios._waiting_reason("ImagePullBackOff"), "a stuck pod",
                        timeout=60, label_selector=f"job-name={job_name}")
-        recorder.step("learner", f"pod/{pod.metadata.name}", "mark_and_delete called")
-        try:
-            answer(ctx, namespace, pod.metadata.name)
-        except Exception as e:  # the learner's code: report it, do not crash the check
-            errors.append(f"{type(e).__name__}: {e}")
+        recorder.step("learner", f"pod/{pod.metadata.name}", "mark_and_delete called (in a separate process)")
+        outcomes.append(run_step(ctx, namespace, code, pod.metadata.name))
+        if not outcomes[-1].returned:
+            raise _StepFailed()  # nothing left to wait for: the run stops and cleans up
 
-    r = _run(context, name, examples.render("config-issue"), timeout=30, after_apply=learner_step)
-    if errors:
-        return Verdict(name, False, "your function raised an error", errors)
+    try:
+        r = _run(context, name, examples.render("config-issue"), timeout=30, after_apply=learner_step)
+    except _StepFailed:
+        r = None
+    ran = outcomes[0] if outcomes else None
+    sandboxed = {"sandbox": {"status": ran.status, "user": ran.user, "seconds": ran.seconds,
+                             "private_tmp": ran.private_tmp, "private_network": ran.private_network,
+                             "output": ran.output}} if ran else {}
+    if ran and not ran.returned:
+        summary = {"raised": "your function raised an error"}.get(ran.status, ran.explanation())
+        return Verdict(name, False, summary, _why_stopped(ran), evidence=sandboxed)
     passed = r.outcome == "Failed" and r.reason == "PodFailurePolicy" and "has condition ConfigIssue" in (r.message or "")
     if passed:
-        return Verdict(name, True, "the Job failed at once on the ConfigIssue condition", [r.message], evidence=r.summary(False))
+        return Verdict(name, True, "the Job failed at once on the ConfigIssue condition", [r.message],
+                       evidence={**r.summary(False), **sandboxed})
     reasons = [f"the Job should fail with reason PodFailurePolicy; after 30 s: outcome {r.outcome}, failed={r.failed}"]
     pods = {}
     for row in r.rows:
@@ -300,7 +357,32 @@ def check_config_issue_step(context: str, answer) -> Verdict:
             reasons.append("the marked pod never reached phase Failed: the Job only evaluates failed pods, so "
                            "delete the pod after marking it")
     reasons += _matches(examples.render("config-issue")["spec"]["podFailurePolicy"], r)
-    return Verdict(name, False, "the Job did not fail on ConfigIssue", reasons, evidence=r.summary(False))
+    return Verdict(name, False, "the Job did not fail on ConfigIssue", reasons, evidence={**r.summary(False), **sandboxed})
+
+
+class _StepFailed(Exception):
+    """The learner's step did not return: the check's run stops there."""
+
+
+def _why_stopped(ran: sandbox.Outcome) -> list[str]:
+    """The sandbox's one line, plus what a refusal means for the learner."""
+    reasons = [ran.explanation()]
+    text = f"{ran.detail}\n{ran.output}"
+    if "Forbidden" in text or "(403)" in text or "forbidden" in text:
+        reasons.append("the API server refused a request (403): your function may only get, list, watch, patch and "
+                       "delete pods (and patch pods/status) in the check's namespace, which it gets as `namespace`")
+    if "PermissionError" in text or "Read-only file system" in text:
+        reasons.append(f"your function runs as {ran.user} in a temp directory of its own: it may write files "
+                       "there (the current directory) and nowhere else on the machine")
+    if "BlockingIOError" in text or "Resource temporarily unavailable" in text:
+        reasons.append(f"your function may start at most {ran.limits.get('processes')} processes")
+    if ran.status in ("timeout", "load-timeout"):
+        reasons.append("it and every process it started were stopped; a step like this one needs a patch and a "
+                       "delete, well under a second")
+    if ran.status == "raised":
+        reasons.append("the check ran your function in a separate process; what it printed ends with:")
+        reasons += [f"    {line}" for line in ran.output.strip().splitlines()[-6:]]
+    return reasons
 
 
 BROKEN = {

@@ -1,0 +1,646 @@
+"""Run a learner's code in a separate, locked-down process with a time limit.
+
+A check that has to run code from an answer (today: ``mark_and_delete`` for ``config-issue-step``)
+never runs it in the checker's own process. It hands the code's *source* to :func:`run`, which starts
+a fresh Python process and gets back an :class:`Outcome`: the function returned, raised, did not
+return in time, or could not be loaded.
+
+What the child gets, and what it does not:
+
+* a fresh interpreter (``python -I``) that loads the source: nothing of the checker's memory (no
+  credentials already loaded, no clients), a **scrubbed environment** (``PATH``, ``LANG``, ``HOME`` and
+  ``TMPDIR`` pointing at its own temp dir, plus what the caller passes, e.g. its own ``KUBECONFIG``;
+  none of the checker's ``KUBECONFIG``, ``HOME``, cloud or SSH variables) and a **temp working
+  directory** that is removed afterwards;
+* **resource limits**: CPU seconds, address space, number of processes (``RLIMIT_NPROC``, against
+  fork bombs), file size, open files, no core dumps;
+* when the checker runs as root: the child runs as ``nobody`` (no supplementary groups), so it
+  cannot write anywhere a non-root user cannot, nor read root's files (the checker's kubeconfig and
+  keys); and, when the kernel allows a private mount namespace, it gets empty ``/tmp``,
+  ``/var/tmp``, ``/run/lock``, ``/dev/shm``, ``/root`` and ``/home`` of its own (what Python needs from
+  them comes back read-only), so even the world-writable places of the machine stay untouched; and
+  when it is given the API server's loopback address, a network namespace where only that address
+  answers (forwarded by the supervisor);
+* a **wall-clock limit** on loading the code and another on the call; at the end (in time or not)
+  every process the code started is killed -- a supervisor process is the *child subreaper* of
+  everything below it, so even a process that left its session is found and killed.
+
+When the checker does not run as root, the child runs as the checker's own user: it can then read
+what that user can read. That is why ``kjlab check`` only runs a ``.py`` answer file as a non-root
+user when the file is that user's own (see ``kjlab.answers``).
+
+The module is stdlib-only: this file is also the supervisor (``--supervise``) and the runner
+(``--run``) of the child, started as a script, so neither imports the ``kjlab`` package before the
+learner's code does.
+"""
+
+from __future__ import annotations
+
+import ast
+import dis
+import inspect
+import json
+import os
+import sys
+import textwrap
+import time
+import types
+from dataclasses import asdict, dataclass, field
+
+NOBODY = 65534
+OUTPUT_TAIL = 4000            # characters of the child's stdout/stderr kept for the verdict
+
+
+class NotSendable(Exception):
+    """The function cannot be sent to a separate process (no source, or it uses an object)."""
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(message)
+        self.message, self.fix = message, fix
+
+
+@dataclass
+class Code:
+    """Code to run in the child: a module's source and the name of the function to call in it."""
+
+    source: str
+    function: str
+    origin: str = "<answer>"      # a file name, or "<notebook>"
+
+
+@dataclass
+class Limits:
+    call_seconds: float = 20.0     # the function must return within this
+    load_seconds: float = 30.0     # importing (kjlab, kubernetes) and running the module's top level
+    memory_bytes: int = 2 << 30    # address space
+    processes: int = 32            # RLIMIT_NPROC above what the child's user already runs
+    file_bytes: int = 1 << 20      # largest file the child may write (its output file included)
+    open_files: int = 256
+
+
+@dataclass
+class Outcome:
+    status: str                    # returned | raised | timeout | load-timeout | load-error | no-function | died | start-error
+    detail: str = ""               # the error, one line
+    output: str = ""               # the tail of what the code printed
+    seconds: float = 0.0           # how long the call took
+    user: str = ""                 # who the code ran as
+    private_tmp: bool = False      # /tmp & co. were private to the child
+    private_network: bool = False  # the child's network reached only the one address it was given
+    limits: dict = field(default_factory=dict)
+
+    @property
+    def returned(self) -> bool:
+        return self.status == "returned"
+
+    def explanation(self, what: str = "your function") -> str:
+        """What happened, in one line a learner can act on."""
+        call, load = self.limits.get("call_seconds"), self.limits.get("load_seconds")
+        return {
+            "returned": f"{what} returned",
+            "raised": self.detail,
+            "timeout": f"{what} did not return within {call:g} s: the check stopped it" if call else "timeout",
+            "load-timeout": f"your code did not finish loading within {load:g} s (a loop at the top level?): "
+                            "the check stopped it" if load else "load timeout",
+            "load-error": f"your code could not be loaded: {self.detail}",
+            "no-function": self.detail,
+            "died": f"{what} ended its process: {self.detail}",
+            "start-error": f"the check could not start a process for {what}: {self.detail}",
+        }.get(self.status, self.detail)
+
+
+# --- from a function object to source ----------------------------------------------------------
+
+def _global_names(code: types.CodeType) -> list[str]:
+    names: list[str] = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and ins.argval not in names:
+            names.append(ins.argval)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += [n for n in _global_names(const) if n not in names]
+    return names
+
+
+def _is_literal(value) -> bool:
+    try:
+        return ast.literal_eval(repr(value)) == value
+    except Exception:
+        return False
+
+
+def _installed(module: str) -> bool:
+    """Can the child import ``module``? True for the standard library and installed packages
+    (kjlab included); not for a notebook's neighbour files, which are not on the child's path."""
+    top = sys.modules.get(module.split(".")[0])
+    file = getattr(top, "__file__", None)
+    if top is None:
+        return False
+    if file is None:
+        return True  # built in
+    file = os.path.realpath(file)
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + "kjlab")
+    return any(file.startswith(r + os.sep) or file == r for r in roots)
+
+
+def _importable(value) -> str | None:
+    """`from M import N` for a function or class an installed module defines at its top level."""
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", "")
+    if not module or module == "__main__" or "." in qualname or "<" in qualname or not _installed(module):
+        return None
+    if getattr(sys.modules.get(module), qualname, None) is value:
+        return f"from {module} import {qualname}"
+    return None
+
+
+def _function_source(fn) -> str:
+    """The source of one function, without its decorators, dedented."""
+    name = getattr(fn, "__name__", "?")
+    fix = ("define it with `def` in a notebook cell and run that cell, or save it in a .py file and check that "
+           "file: kjlab check config-issue-step --answer FILE.py")
+    if not isinstance(fn, types.FunctionType):
+        raise NotSendable(f"the check runs your function in a separate process from its source; {name!r} is a "
+                          f"{type(fn).__name__}, not a function defined with def", fix)
+    if fn.__name__ == "<lambda>":
+        raise NotSendable("the check runs your function in a separate process from its source, and a lambda has "
+                          "no source of its own", fix)
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as e:
+        raise NotSendable(f"the check runs your function in a separate process from its source, and Python cannot "
+                          f"find the source of {name} ({e})", fix) from None
+    tree = ast.parse(source)
+    node = tree.body[0]
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        raise NotSendable(f"the source Python finds for {name} is not a def", fix)
+    return "\n".join(source.splitlines()[node.lineno - 1:]) + "\n"
+
+
+def from_function(fn, _seen: set | None = None) -> Code:
+    """The source of ``fn`` plus what it uses from its notebook, as one module for the child.
+
+    What the function uses goes along: modules as imports, functions and classes of an importable
+    module as imports, other functions of the notebook by their own source, plain values (numbers,
+    strings, lists, dicts of those) by value. Anything else -- an open client, an object -- cannot be
+    sent to another process: the learner is told to create it inside the function.
+    """
+    seen = _seen if _seen is not None else set()
+    seen.add(fn.__name__ if isinstance(fn, types.FunctionType) else id(fn))
+    body = _function_source(fn)
+    values = dict(fn.__globals__)
+    if fn.__closure__:
+        values.update({n: c.cell_contents for n, c in zip(fn.__code__.co_freevars, fn.__closure__)
+                       if _has_contents(c)})
+    names = _global_names(fn.__code__) + [n for n in fn.__code__.co_freevars if n not in _global_names(fn.__code__)]
+    prelude: list[str] = []
+    import builtins
+
+    for name in names:
+        if name not in values:
+            continue  # a builtin, or a NameError the learner will see when it runs
+        if hasattr(builtins, name) and getattr(builtins, name) is values[name]:
+            continue
+        value = values[name]
+        if isinstance(value, types.ModuleType):
+            prelude.append(f"import {value.__name__} as {name}" if value.__name__ != name else f"import {name}")
+        elif (line := _importable(value)) is not None:
+            prelude.append(line + (f" as {name}" if value.__name__ != name else ""))
+        elif isinstance(value, types.FunctionType):
+            if value.__name__ in seen:
+                continue
+            inner = from_function(value, seen)
+            prelude.append(inner.source if value.__name__ == name else inner.source + f"{name} = {value.__name__}\n")
+        elif _is_literal(value):
+            prelude.append(f"{name} = {value!r}")
+        else:
+            raise NotSendable(
+                f"your function uses `{name}` (a {type(value).__name__}), which cannot be passed to the separate "
+                f"process the check runs it in",
+                f"create `{name}` inside the function (plain values -- numbers, strings, lists, dicts -- are passed on)")
+    return Code(source="\n".join(prelude + [body]), function=fn.__name__, origin="<notebook>")
+
+
+def _has_contents(cell) -> bool:
+    try:
+        cell.cell_contents
+        return True
+    except ValueError:
+        return False
+
+
+# --- running it ------------------------------------------------------------------------------
+
+def run(code: Code, args: tuple = (), files: dict[str, str] | None = None, env: dict[str, str] | None = None,
+        limits: Limits | None = None, python: str | None = None, connect: tuple[str, int] | None = None) -> Outcome:
+    """Run ``code.function(*args)`` in a locked-down child process; never raises for what the code does.
+
+    ``files`` are written into the child's temp dir (e.g. its kubeconfig); in ``env`` values the text
+    ``{workdir}`` becomes that directory. ``args`` must be JSON values. ``connect``: the one
+    loopback address (e.g. the API server's) the child may reach; as root, the child then gets a
+    network namespace of its own in which that address is forwarded and nothing else exists.
+    """
+    import subprocess
+
+    limits = limits or Limits()
+    spec = {"source": code.source, "function": code.function, "origin": code.origin, "args": list(args),
+            "files": files or {}, "env": env or {}, "limits": asdict(limits), "python": python or sys.executable,
+            "connect": list(connect) if connect else None, **_hidden_and_kept()}
+    margin = 15.0
+    try:
+        proc = subprocess.run([sys.executable, "-I", os.path.abspath(__file__), "--supervise"],
+                              input=json.dumps(spec), capture_output=True, text=True,
+                              timeout=limits.load_seconds + limits.call_seconds + margin)
+    except subprocess.TimeoutExpired:  # the supervisor is our code: it should never get here
+        return Outcome("timeout", "the supervisor did not finish", limits=asdict(limits))
+    try:
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return Outcome("start-error", err, limits=asdict(limits))
+    return Outcome(**data)
+
+
+def _hidden_and_kept() -> dict:
+    """The checker's home (as root: /root and /home too) is hidden from the child; what Python needs
+    from there (its prefix, the venv, kjlab's repo) comes back read-only."""
+    hide = {os.path.realpath(os.path.expanduser("~"))}
+    if os.geteuid() == 0:  # root (sudo included): every user's home
+        hide |= {h for h in ("/root", "/home") if os.path.isdir(h)}
+    hide = sorted(h for h in hide if not any(h != o and h.startswith(o + os.sep) for o in hide))
+    need = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    # installed packages only: not the notebook's directory or the current one
+    need |= {p for p in sys.path if p and os.path.isdir(p) and os.path.basename(p) in ("site-packages", "dist-packages")}
+    keep = set()
+    for path in map(os.path.realpath, need):
+        if any(path == h or path.startswith(h + os.sep) for h in hide):
+            keep.add(path)
+    # a kept path inside another kept path comes along with it
+    keep = {p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)}
+    return {"hide": [h for h in hide if h != "/"], "keep": sorted(keep)}
+
+
+# --- the supervisor (root or not; started by run()) -----------------------------------------------
+
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+CLONE_NEWNS, CLONE_NEWNET, MS_REC, MS_PRIVATE = 0x00020000, 0x40000000, 0x4000, 1 << 18
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/run/lock", "/dev/shm")
+
+
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 32, 4096, 8192
+
+
+def _private_mounts(hide: list[str], keep: list[str]) -> bool:
+    """A mount namespace of our own: empty tmpfs over the world-writable directories and over the
+    checker's home; the paths Python needs from that home (its prefix, the venv) come back read-only."""
+    import tempfile
+
+    libc = _libc()
+
+    def mount(source, target, fstype, flags, data=None) -> bool:
+        enc = (lambda v: v.encode() if isinstance(v, str) else v)
+        return libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) == 0
+
+    if libc.unshare(CLONE_NEWNS) != 0 or not mount("none", "/", None, MS_REC | MS_PRIVATE):
+        return False
+    for d in PRIVATE_DIRS:
+        if os.path.isdir(d) and not mount("tmpfs", d, "tmpfs", 0, "mode=1777,size=64m"):
+            return False
+    stage = tempfile.mkdtemp(prefix="kjlab-keep-", dir="/tmp")
+    staged = []
+    for i, path in enumerate(keep):
+        target = os.path.join(stage, str(i))
+        os.mkdir(target)
+        if not (mount(path, target, None, MS_BIND | MS_REC) and
+                mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)):
+            return False
+        staged.append((target, path))
+    for home in hide:
+        if os.path.isdir(home) and not mount("tmpfs", home, "tmpfs", 0, "mode=0755,size=1m"):
+            return False
+    for target, path in staged:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        if not mount(target, path, None, MS_MOVE):
+            return False
+    return True
+
+
+def _private_network(host: str, port: int):
+    """A network namespace of our own for the child: only loopback, where ``host:port`` is forwarded
+    to the real ``host:port``. Returns (listening socket, our own namespace's fd), or None when it
+    cannot be done (not a loopback address, no privilege); the
+    forwarder thread starts later (unshare(CLONE_NEWNS) refuses a process with threads)."""
+    import fcntl
+    import ipaddress
+    import socket
+    import struct
+
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        return None
+    libc = _libc()
+    host_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        os.close(host_ns)
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sH22x", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0)))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.bind((host, port))
+    listener.listen(16)
+    return listener, host_ns
+
+
+def _forward(listener, host_ns: int, host: str, port: int) -> None:
+    """Accept the child's connections (its namespace) and connect each to ``host:port`` (ours)."""
+    import socket
+    import threading
+
+    def serve():
+        if _libc().setns(host_ns, CLONE_NEWNET) != 0:  # this thread only: its sockets are in the host's namespace
+            return
+        while True:
+            try:
+                inner, _ = listener.accept()
+            except OSError:
+                continue
+            try:
+                outer = socket.create_connection((host, port), timeout=10)
+                outer.settimeout(None)
+            except OSError:
+                inner.close()  # the child sees the connection refused, as it would without us
+                continue
+            for a, b in ((inner, outer), (outer, inner)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def _pump(src, dst) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (src, dst):
+            try:
+                sock.shutdown(2)
+            except OSError:
+                pass
+
+
+def _tasks_of(uid: int) -> int:
+    """Processes and threads a uid runs now (RLIMIT_NPROC counts them all)."""
+    count = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(status["Uid"].split()[0]) == uid:
+                count += int(status.get("Threads", "1"))
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all_below(me: int) -> None:
+    """SIGKILL every descendant, again and again until none is left (orphans come back to us)."""
+    import signal
+
+    for _ in range(1000):
+        pids = _descendants(me)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.01)
+                break
+
+
+def _supervise() -> None:
+    import ctypes
+    import resource
+    import selectors
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+
+    spec = json.loads(sys.stdin.read())
+    lim = spec["limits"]
+    libc = _libc()
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    root = os.geteuid() == 0
+    private = _private_mounts(spec["hide"], spec["keep"]) if root else False
+    try:
+        network = _private_network(*spec["connect"]) if root and spec.get("connect") else None
+    except OSError:
+        network = None
+    uid, gid = (NOBODY, NOBODY) if root else (os.getuid(), os.getgid())
+    user = "nobody" if root else f"uid {uid} (the checker's own user)"
+
+    workdir = tempfile.mkdtemp(prefix="kjlab-answer-")
+    for name, text in {**spec["files"], "answer.json": json.dumps(
+            {k: spec[k] for k in ("source", "function", "origin", "args")})}.items():
+        path = os.path.join(workdir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        os.chown(path, uid, gid)
+    os.chmod(workdir, 0o700)
+    os.chown(workdir, uid, gid)
+    output = os.open(os.path.join(workdir, "output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchown(output, uid, gid)
+
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir,
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MPLCONFIGDIR": workdir, "OPENBLAS_NUM_THREADS": "1",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "XDG_CACHE_HOME": os.path.join(workdir, ".cache"),
+           "XDG_STATE_HOME": os.path.join(workdir, ".state"), "XDG_CONFIG_HOME": os.path.join(workdir, ".config")}
+    env.update({k: v.replace("{workdir}", workdir) for k, v in spec["env"].items()})
+    nproc = _tasks_of(uid) + lim["processes"]
+    cpu = int(lim["load_seconds"] + lim["call_seconds"]) + 5
+
+    def lock_down():  # runs in the child after it took its uid and before it execs Python
+        for res, value in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_AS, lim["memory_bytes"]),
+                           (resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_FSIZE, lim["file_bytes"]),
+                           (resource.RLIMIT_NOFILE, lim["open_files"]), (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(res, (value, value))
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    read_end, write_end = os.pipe()
+    extra = {"user": uid, "group": gid, "extra_groups": []} if root else {}
+    started = time.monotonic()
+    try:
+        child = subprocess.Popen([spec["python"], "-I", os.path.abspath(__file__), "--run", workdir, str(write_end)],
+                                 cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                                 pass_fds=(write_end,), start_new_session=True, preexec_fn=lock_down, **extra)
+    except OSError as e:
+        _emit(Outcome("start-error", str(e), user=user, private_tmp=private, limits=lim))
+        return
+    os.close(write_end)
+    os.close(output)
+    if network:
+        _forward(*network, *spec["connect"])
+
+    sel = selectors.DefaultSelector()
+    sel.register(read_end, selectors.EVENT_READ)
+    buffer, lines = b"", []
+    deadline = started + lim["load_seconds"]
+    call_started = None
+    status, detail = None, ""
+    while status is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            status = "timeout" if call_started else "load-timeout"
+            break
+        if not sel.select(timeout=min(left, 0.5)):
+            if child.poll() is not None and not sel.select(timeout=0):
+                break
+            continue
+        chunk = os.read(read_end, 65536)
+        if not chunk:
+            break
+        buffer += chunk
+        if len(buffer) > 65536:
+            status, detail = "died", "it wrote too much to the check's result channel"
+            break
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            lines.append(line.decode("utf-8", "replace"))
+            if line == b"loaded":
+                call_started = time.monotonic()
+                deadline = call_started + lim["call_seconds"]
+            elif line.startswith(b"{"):
+                try:
+                    result = json.loads(line)
+                    status, detail = str(result.get("status")), str(result.get("detail", ""))[:2000]
+                except ValueError:
+                    status, detail = "died", "it wrote to the check's result channel"
+                break
+    seconds = time.monotonic() - (call_started or started)
+    if status is None:  # the process ended without a result
+        code = child.wait(timeout=5) if child.poll() is None else child.returncode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            why = {"SIGXCPU": f"it used more than {cpu} s of CPU time", "SIGKILL": "it was killed",
+                   "SIGSEGV": "it crashed (out of memory?)"}.get(name, name)
+            detail = f"{why} ({name})"
+        else:
+            detail = f"exit status {code}"
+        status = "died"
+    elif status in ("returned", "raised", "load-error", "no-function"):
+        try:  # the runner exits by itself right after its result; what it left running does not wait
+            child.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+    _kill_all_below(os.getpid())
+    try:
+        with open(os.path.join(workdir, "output"), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - OUTPUT_TAIL))
+            out = f.read().decode("utf-8", "replace")
+    except OSError:
+        out = ""
+    shutil.rmtree(workdir, ignore_errors=True)
+    _emit(Outcome(status, detail, out, round(seconds, 3), user, private, network is not None, lim))
+
+
+def _emit(outcome: Outcome) -> None:
+    print(json.dumps(asdict(outcome)), flush=True)
+
+
+# --- the runner (the child: the learner's code runs here) ------------------------------------
+
+def _run_answer(workdir: str, fd: int) -> None:
+    import traceback
+
+    channel = os.fdopen(fd, "w", buffering=1)
+    sys.path = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(os.path.abspath(__file__))]
+
+    def report(status: str, detail: str = "") -> None:
+        channel.write(json.dumps({"status": status, "detail": detail}) + "\n")
+        channel.flush()
+
+    with open(os.path.join(workdir, "answer.json")) as f:
+        spec = json.load(f)
+    namespace = {"__name__": "__kjlab_answer__", "__file__": spec["origin"]}
+    try:
+        exec(compile(spec["source"], spec["origin"], "exec"), namespace)
+    except BaseException as e:  # noqa: BLE001 -- the learner's code: report whatever it is
+        report("load-error", _one_line(e, spec["origin"]))
+        return
+    fn = namespace.get(spec["function"])
+    if not callable(fn):
+        report("no-function", f"{spec['origin']} defines no function {spec['function']}")
+        return
+    channel.write("loaded\n")
+    try:
+        fn(*spec["args"])
+    except BaseException as e:  # noqa: BLE001
+        traceback.print_exc()
+        report("raised", _one_line(e, spec["origin"]))
+        return
+    report("returned")
+
+
+def _one_line(e: BaseException, origin: str) -> str:
+    import traceback
+
+    where = ""
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if frame.filename == origin:
+            where = f" (line {frame.lineno})"
+            break
+    message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {message}{where}" if message else f"{type(e).__name__}{where}"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--supervise"]:
+        _supervise()
+    elif sys.argv[1:2] == ["--run"]:
+        _run_answer(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.exit("usage: sandbox.py --supervise | --run WORKDIR FD (started by kjlab.sandbox.run)")
