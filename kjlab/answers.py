@@ -6,8 +6,7 @@
   copy, the API client serialising it). :func:`load_yaml` counts the document's size with every
   alias expanded and refuses it past :data:`MAX_NODES`, and refuses an alias that contains itself.
 * Files must be text (UTF-8, no NUL bytes): ``kjlab.files.read_text`` with the 64 KiB limit.
-  (``kjlab.files.load_yaml_all``, for manifests, counts aliases; that alone lets a nine-level
-  billion laughs through -- 72 aliases -- so answers use the expansion count here.)
+  (``kjlab.files.expanded_size`` does the counting, for manifests and answers alike.)
 * A ``.py`` answer becomes a :class:`kjlab.sandbox.Code` (its text); it runs only in the sandbox, and
   :func:`may_run` decides whether the caller may run someone else's file at all.
 """
@@ -19,10 +18,11 @@ from pathlib import Path
 
 import yaml
 
+from kjlab import files
 from kjlab.errors import KjlabError
 
 MAX_BYTES = 64 * 1024
-MAX_NODES = 10_000
+MAX_NODES = files.MAX_NODES
 
 
 def text_of(data: str | bytes, what: str) -> str:
@@ -47,41 +47,16 @@ def load_yaml(data: str | bytes, what: str = "your answer"):
     text = text_of(data, what)
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     if node is not None:
-        size = _expanded_size(node, {}, set())
+        size = files.expanded_size(node, "answer", MAX_NODES)
         if size > MAX_NODES:
             raise KjlabError(f"{what} expands to more than {MAX_NODES} YAML nodes through its aliases (*name)",
                              "write the answer out without anchors (&name) and aliases (*name)")
     return yaml.safe_load(text)
 
 
-def _expanded_size(node, sizes: dict, path: set) -> int:
-    key = id(node)
-    if key in sizes:
-        return sizes[key]
-    if key in path:
-        raise KjlabError("your answer contains an alias that refers to itself", "write the answer out without aliases")
-    path.add(key)
-    if isinstance(node, yaml.SequenceNode):
-        children = node.value
-    elif isinstance(node, yaml.MappingNode):
-        children = [n for pair in node.value for n in pair]
-    else:
-        children = []
-    total = 1
-    for child in children:
-        total += _expanded_size(child, sizes, path)
-        if total > MAX_NODES:
-            break
-    path.discard(key)
-    sizes[key] = total
-    return total
-
-
 def read(path: str | Path) -> str:
     """The text of an answer file: kjlab.files.read_text (missing, directory, binary, not UTF-8: one
     line each) with the answer's size limit."""
-    from kjlab import files
-
     return files.read_text(path, "text answer", MAX_BYTES)
 
 

@@ -38,8 +38,10 @@ class Verdict:
         return "\n".join([head] + [f"  - {r}" for r in self.reasons])
 
     def _repr_markdown_(self) -> str:
-        mark = "✅" if self.passed else ("📝" if not self.solved else "❌")
-        lines = [f"{mark} **{self.exercise}**: {self.summary}"] + [f"- {r}" for r in self.reasons]
+        # Words, not emoji: a machine without an emoji font shows an empty box.
+        word, colour = (("PASS", "#1a7f37") if self.passed else
+                        ("NOT SOLVED YET", "#9a6700") if not self.solved else ("NOT YET", "#cf222e"))
+        lines = [f'<b style="color:{colour}">{word}</b> · **{self.exercise}**: {self.summary}'] + [f"- {r}" for r in self.reasons]
         return "\n".join(lines)
 
 

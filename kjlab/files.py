@@ -1,7 +1,8 @@
 """Reading what a learner hands kjlab -- a manifest, an answer -- as data, with limits: a file is
 read as a file (a missing path, a directory or a binary file is one clear line, never parsed as
-YAML text), and YAML is loaded safely with bounds on size and aliases (a "billion laughs" file
-would otherwise expand when the object is sent to the API)."""
+YAML text), and YAML is loaded safely with bounds on size and on what its aliases expand to:
+``safe_load`` shares an aliased node instead of copying it, so a "billion laughs" document loads
+small and explodes later, in whatever walks it (a deep copy, the API client serialising it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import yaml
 from kjlab.errors import KjlabError
 
 MAX_BYTES = 1024 * 1024
-MAX_ALIASES = 100
+MAX_NODES = 10_000   # YAML nodes of a document with every alias expanded; a Job manifest has ~100
 
 
 def read_text(path, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
@@ -38,15 +39,15 @@ def read_text(path, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
 
 def load_yaml_all(text: str, what: str = "manifest", max_bytes: int = MAX_BYTES) -> list:
     """Every document of ``text`` with yaml.safe_load_all (plain data, no tags that build objects);
-    one KjlabError naming the line for bad YAML, too much text or too many aliases."""
+    one KjlabError naming the line for bad YAML, too much text or aliases that expand too far."""
     if len(text) > max_bytes:
         raise KjlabError(f"the {what} is {len(text) // 1024} KiB of text; at most {max_bytes // 1024} KiB",
                          "give just the manifest or answer")
     try:
-        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
-        if aliases > MAX_ALIASES:
-            raise KjlabError(f"the {what} uses {aliases} YAML aliases (*name); at most {MAX_ALIASES}",
-                             "write the values out instead of repeating them with aliases")
+        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
+            if node is not None and expanded_size(node, what) > MAX_NODES:
+                raise KjlabError(f"the {what} expands to more than {MAX_NODES} YAML nodes through its aliases (*name)",
+                                 "write the values out without anchors (&name) and aliases (*name)")
         return [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -54,3 +55,31 @@ def load_yaml_all(text: str, what: str = "manifest", max_bytes: int = MAX_BYTES)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise KjlabError(f"the {what} is not valid YAML{where}: {problem}",
                          "fix the indentation or quoting there") from None
+
+
+def expanded_size(node, what: str = "document", limit: int = MAX_NODES) -> int:
+    """How many nodes ``node`` has with every alias expanded, counting up to just past ``limit``;
+    an alias that contains itself is refused."""
+    sizes: dict[int, int] = {}
+
+    def size(n, path: frozenset) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in path:
+            raise KjlabError(f"the {what} contains a YAML alias that refers to itself", "write it out without aliases")
+        if isinstance(n, yaml.SequenceNode):
+            children = n.value
+        elif isinstance(n, yaml.MappingNode):
+            children = [c for pair in n.value for c in pair]
+        else:
+            children = []
+        total = 1
+        for child in children:
+            total += size(child, path | {key})
+            if total > limit:
+                break
+        sizes[key] = total
+        return total
+
+    return size(node, frozenset())

@@ -36,3 +36,31 @@ def test_notebook_executes(lab, path):
         text = json.dumps(json.loads(out.read_text())["cells"])
         checks = text.count("kjlab.check.run(")
         assert checks and text.count("NOT SOLVED YET") >= checks, f"{path.name}: a check did not report 'not solved yet'"
+
+
+def test_labs_never_break_each_other(lab, tmp_path):
+    """Lab 00 run twice with its clean-up cell left out -- its unmanaged, ever-restarting pod stays on a
+    node -- and then lab 02: the second run of lab 00 reuses its namespace, lab 02's drain evicts only
+    its own Job's pods, and lab 02's own checks (failed counts, evicted pods) still hold."""
+    import json
+
+    import papermill
+
+    from kjlab import lab as kjlab_lab
+
+    source = json.loads((ROOT / "labs" / "00-your-lab-cluster.ipynb").read_text())
+    source["cells"] = [c for c in source["cells"] if "kjlab.cleanup(" not in "".join(c["source"])]
+    lab00 = tmp_path / "00-without-cleanup.ipynb"
+    lab00.write_text(json.dumps(source))
+    params = {"FAST": True, "CONTEXT": lab["context"]}
+    try:
+        for attempt in (1, 2):
+            papermill.execute_notebook(str(lab00), str(tmp_path / f"00-run{attempt}.ipynb"), cwd=str(ROOT / "labs"),
+                                       kernel_name="python3", progress_bar=False,
+                                       parameters={**params, "NAMESPACE": "nbleft00"}, execution_timeout=600)
+        papermill.execute_notebook(str(ROOT / "labs" / "02-ignore-disruptions.ipynb"), str(tmp_path / "02.ipynb"),
+                                   cwd=str(ROOT / "labs"), kernel_name="python3", progress_bar=False,
+                                   parameters={**params, "NAMESPACE": "nbafter00"}, execution_timeout=1200)
+    finally:
+        kjlab_lab.cleanup(lab["context"], "nbleft00")
+        kjlab_lab.cleanup(lab["context"], "nbafter00")
