@@ -54,3 +54,25 @@ def test_guard_refuses_a_recorded_name_whose_cluster_lacks_the_marker(foreign_co
 def test_the_lab_context_passes(lab):
     assert registry.is_lab_cluster(lab["context"])
     registry.guard(lab["context"], "drain node kjlab-worker")
+
+
+def test_an_opted_in_context_still_never_loses_a_namespace_kjlab_did_not_make(foreign_context, monkeypatch):
+    # KJLAB_ALLOW_CONTEXT=prod-eu-1 lets kjlab act on that cluster, but --namespace payments (somebody's
+    # namespace with a Secret in it) is still refused before anything in it is touched.
+    from kubernetes import client
+
+    from kjlab import kube, scenarios
+
+    core = kube.core(foreign_context)
+    name = "payments-" + foreign_context[-4:]
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        core.create_namespaced_secret(name, client.V1Secret(metadata=client.V1ObjectMeta(name="db"),
+                                                            string_data={"password": "x"}))
+        monkeypatch.setenv("KJLAB_ALLOW_CONTEXT", foreign_context)
+        with pytest.raises(KjlabError) as e:
+            scenarios.run("failjob", fast=True, context=foreign_context, namespace=name, echo=False)
+        assert e.value.message.startswith(f"namespace '{name}' exists and kjlab did not create it")
+        assert core.read_namespaced_secret("db", name).metadata.deletion_timestamp is None
+    finally:
+        core.delete_namespace(name)

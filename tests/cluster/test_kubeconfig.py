@@ -1,8 +1,10 @@
 """`kjlab up` and `kjlab down` leave the learner's own kubeconfig exactly as they found it."""
 
+import glob
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -46,6 +48,7 @@ def test_up_and_down_leave_the_users_kubeconfig_byte_for_byte(lab, tmp_path, whe
         os.path.join(os.path.expanduser("~"), ".cache", "kjlab"))), HOME=str(home))
     if where == "KUBECONFIG":
         env["KUBECONFIG"] = str(users)
+    tmp_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "kjlab-kwokctl-*.yaml")))
 
     try:
         up = _kjlab(env, "up", "--engine", "kwok", "--workers", "1")
@@ -63,4 +66,5 @@ def test_up_and_down_leave_the_users_kubeconfig_byte_for_byte(lab, tmp_path, whe
         down = _kjlab(env, "down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert users.read_bytes() == before
-    assert not list(tmp_path.glob("**/kjlab-kwokctl-*.yaml"))
+    # kwokctl's config (kubeconfig material) never lands in /tmp, where a killed `up` would leave it.
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "kjlab-kwokctl-*.yaml"))) <= tmp_before
