@@ -271,9 +271,11 @@ def _hidden_and_kept() -> dict:
     need = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
     # installed packages only: not the notebook's directory or the current one
     need |= {p for p in sys.path if p and os.path.isdir(p) and os.path.basename(p) in ("site-packages", "dist-packages")}
+    # The private /tmp & co. hide whatever lives there too -- kjlab's repo in a clone under /tmp, say.
+    covered = hide + list(PRIVATE_DIRS)
     keep = set()
     for path in map(os.path.realpath, need):
-        if any(path == h or path.startswith(h + os.sep) for h in hide):
+        if any(path == h or path.startswith(h + os.sep) for h in covered):
             keep.add(path)
     # a kept path inside another kept path comes along with it
     keep = {p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)}
@@ -310,26 +312,39 @@ def _private_mounts(hide: list[str], keep: list[str]) -> bool:
 
     if libc.unshare(CLONE_NEWNS) != 0 or not mount("none", "/", None, MS_REC | MS_PRIVATE):
         return False
-    for d in PRIVATE_DIRS:
-        if os.path.isdir(d) and not mount("tmpfs", d, "tmpfs", 0, "mode=1777,size=64m"):
-            return False
-    stage = tempfile.mkdtemp(prefix="kjlab-keep-", dir="/tmp")
+    # Bind what must stay (read-only) before anything is covered -- it may live under /tmp -- in a
+    # staging directory outside every directory about to be covered; moved back into place after.
+    stage = tempfile.mkdtemp(prefix="kjlab-keep-", dir="/run" if os.path.isdir("/run") else "/")
     staged = []
-    for i, path in enumerate(keep):
-        target = os.path.join(stage, str(i))
-        os.mkdir(target)
-        if not (mount(path, target, None, MS_BIND | MS_REC) and
-                mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)):
-            return False
-        staged.append((target, path))
-    for home in hide:
-        if os.path.isdir(home) and not mount("tmpfs", home, "tmpfs", 0, "mode=0755,size=1m"):
-            return False
-    for target, path in staged:
-        os.makedirs(path, mode=0o755, exist_ok=True)
-        if not mount(target, path, None, MS_MOVE):
-            return False
-    return True
+    try:
+        for i, path in enumerate(keep):
+            target = os.path.join(stage, str(i))
+            os.mkdir(target)
+            if not (mount(path, target, None, MS_BIND | MS_REC) and
+                    mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)):
+                return False
+            staged.append((target, path))
+        for d in PRIVATE_DIRS:
+            if os.path.isdir(d) and not mount("tmpfs", d, "tmpfs", 0, "mode=1777,size=64m"):
+                return False
+        for home in hide:
+            if os.path.isdir(home) and not mount("tmpfs", home, "tmpfs", 0, "mode=0755,size=1m"):
+                return False
+        for target, path in staged:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            if not mount(target, path, None, MS_MOVE):
+                return False
+        return True
+    finally:  # the staging directory is the host's: leave nothing of it behind
+        for target, _path in staged:
+            try:
+                os.rmdir(target)
+            except OSError:
+                pass
+        try:
+            os.rmdir(stage)
+        except OSError:
+            pass
 
 
 def _private_network(host: str, port: int):
