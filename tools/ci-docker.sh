@@ -55,7 +55,7 @@ if pgrep -x dockerd >/dev/null; then
 fi
 say "starting dockerd (log: $log)"
 mkdir -p "$(dirname "$log")"
-nohup dockerd >>"$log" 2>&1 </dev/null &
+setsid nohup dockerd >>"$log" 2>&1 </dev/null &  # its own session: outlives this script and its caller's job control
 pid=$!
 for _ in $(seq 1 120); do
   if docker info >/dev/null 2>&1; then
