@@ -33,7 +33,7 @@ from kjlab.cluster import tools
 from kjlab.cluster.engine import CLUSTER_NAME
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
-from kjlab.paths import kubeconfig_path, state_dir, tools_dir
+from kjlab.paths import cache_dir, kubeconfig_path, state_dir, tools_dir
 
 ENGINE = "kind"
 BUILD_SCRIPT = "kind/build.sh"           # under tools/
@@ -161,7 +161,7 @@ def _kind_version_of(path: str) -> str | None:
 
 def cached_kind_path() -> Path | None:
     """Where tools/kind/build.sh keeps kind (whether built yet or not)."""
-    printed = _script("--print-kind")
+    printed = _script("kind", "--print-path")
     return Path(printed) if printed else None
 
 
@@ -250,7 +250,7 @@ class NodeImage:
 
 def offline_node_image() -> str | None:
     """The offline node image's tag (tools/kind/build.sh decides it from the pinned versions)."""
-    return _script("--print-node-image")
+    return _script("node-image", "--print-image")
 
 
 def offline_build_possible() -> tuple[bool, str]:
@@ -323,10 +323,10 @@ def ensure_lab_image(image: str, progress=print) -> str:
     if not _build_script().exists():
         raise KjlabError(f"the lab image {image} cannot be pulled ({reason})", f"docker pull {image}")
     _say(progress, f"{image} cannot be pulled ({reason}): building it locally from Debian packages")
-    code, tail = _stream(["bash", str(_build_script()), "lab-images", image], progress, "build: ", timeout=1800)
+    code, tail = _stream(["bash", str(_build_script()), "lab-images"], progress, "build: ", timeout=1800)
     if code != 0 or not image_present(image):
         raise KjlabError(f"building the lab image {image} locally failed:\n    " + "\n    ".join(tail[-5:]),
-                         f"bash tools/{BUILD_SCRIPT} lab-images {image}, or docker pull {image} where a registry "
+                         f"bash tools/{BUILD_SCRIPT} lab-images, or docker pull {image} where a registry "
                          "is reachable")
     return "built"
 
@@ -549,14 +549,15 @@ def delete(progress=print, remove_images: bool = True) -> None:
         if users.returncode == 0 and users.stdout.strip() == "0":
             _docker("network", "rm", KIND_NETWORK)
     if remove_images:
-        removed = [img for img in state.get("added_images", []) if _docker("rmi", img).returncode == 0]
+        own = local_build_images()
+        removed = [img for img in [*state.get("added_images", []), *own] if _docker("rmi", img).returncode == 0]
         if removed:
-            _say(progress, f"removed the images kjlab added to Docker: {', '.join(removed)}")
-        offline = offline_node_image()
-        cache = _script("--print-cache")
-        if offline in state.get("added_images", []) and cache:
-            _say(progress, f"kept the offline build cache in {cache} (rebuilds the node image in minutes; "
-                           f"rm -rf it to free the disk)")
+            _say(progress, f"removed {len(removed)} images kjlab added to Docker (node image, lab images"
+                           f"{', offline build images' if own else ''})")
+        cache = cache_dir() / "kind"
+        if cache.exists():
+            _say(progress, f"kept the offline build cache {cache} (the next kjlab up rebuilds the node image from "
+                           f"it in minutes; rm -rf it to free the disk)")
     if remove_images:
         try:
             _state_file().unlink()
@@ -564,6 +565,15 @@ def delete(progress=print, remove_images: bool = True) -> None:
             pass
     else:  # a retry reuses the images; `down` removes them later
         _save_state({k: v for k, v in state.items() if k in ("added_images", "network_created")})
+
+
+LOCAL_BUILD_LABEL = "io.kjlab.local-build=true"
+
+
+def local_build_images() -> list[str]:
+    """Images in Docker that tools/kind/build.sh built here (it labels each one)."""
+    out = _docker("images", "--filter", f"label={LOCAL_BUILD_LABEL}", "--format", "{{.Repository}}:{{.Tag}}")
+    return [line for line in out.stdout.split() if line and "<none>" not in line] if out.returncode == 0 else []
 
 
 def _forget_kubeconfig_context() -> None:
