@@ -60,7 +60,8 @@ kind_bin="$cache/kind/$kind_key/bin/kind"
 node_key="$(cat "$tools/versions.env" "$tools/kubernetes/go.sum" "$tools/etcd/go.sum" \
   "$here/build.sh" "$here/release_tarball.py" "$here/kindnetd" "$here/lab-images.txt" |
   { cat; echo "$goversion $platform"; } | hash)"
-node_image="kjlab.local/kind-node:${KUBERNETES_VERSION}-${node_key}"
+node_repo="${KJLAB_NODE_IMAGE_REPO:-kjlab.local/kind-node}"  # another repository: bench/kind_build.sh
+node_image="$node_repo:${KUBERNETES_VERSION}-${node_key}"
 lab_images=()
 while read -r line; do
   line="${line%%#*}"; line="${line//[[:space:]]/}"
@@ -214,9 +215,10 @@ docker info >/dev/null 2>&1 || [ "$command" = kind ] ||
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 debian_image="kjlab.local/debian:$rootfs_key"
 ensure_debian_image() {
-  have_image "$debian_image" && [ "$force" = 0 ] && return 0
+  [ "$force" = 0 ] && have_image "$debian_image" && return 0
   step "docker import of the $DEBIAN_SUITE root filesystem as $debian_image"
-  tar -C "$pieces/rootfs-$rootfs_key/rootfs" -c . | docker import - "$debian_image" >/dev/null ||
+  tar -C "$pieces/rootfs-$rootfs_key/rootfs" -c . |
+    docker import --change "LABEL io.kjlab.local-build=true io.kjlab.build-key=$rootfs_key" - "$debian_image" >/dev/null ||
     die "step 'debian-image': docker import failed; check that Docker has disk space (docker system df), then run this again"
 }
 # image_build TAGS... -- DOCKERFILE_LINES...: a docker build in $work/ctx (files already there)
@@ -224,20 +226,29 @@ image_build() {
   local args=() line
   while [ "$1" != -- ]; do args+=(-t "$1"); shift; done; shift
   printf '%s\n' "$@" >"$work/ctx/Dockerfile"
-  docker build -q "${args[@]}" "$work/ctx" >/dev/null
+  # quiet: the legacy builder's deprecation notice is noise here; show Docker's words only on failure
+  docker build -q "${args[@]}" "$work/ctx" >/dev/null 2>"$work/docker-build.err" || { grep -v '^$' "$work/docker-build.err" >&2; return 1; }
 }
 fresh_ctx() { rm -rf "$work/ctx" && mkdir -p "$work/ctx" && { [ $# -eq 0 ] || cp -l "$@" "$work/ctx/" 2>/dev/null || cp "$@" "$work/ctx/"; }; }
 local_labels=(LABEL io.kjlab.local-build=true)
 
 build_lab_images() {
+  local image todo=()
+  for image in "${lab_images[@]}"; do
+    if have_image "$image"; then
+      if [ "$(docker image inspect -f '{{index .Config.Labels "io.kjlab.local-build"}}' "$image")" != true ]; then
+        step "lab image $image: present and not a local build (pulled?); kept as it is"; continue
+      fi
+      if [ "$force" = 0 ] && [ "$(docker image inspect -f '{{index .Config.Labels "io.kjlab.build-key"}}' "$image")" = "$rootfs_key" ]; then
+        step "lab image $image: cached"; continue
+      fi
+    fi
+    todo+=("$image")
+  done
+  [ ${#todo[@]} -gt 0 ] || { printf '%s\n' "${lab_images[@]}"; return 0; }
   ensure_rootfs
   ensure_debian_image
-  local image
-  for image in "${lab_images[@]}"; do
-    if [ "$force" = 0 ] && have_image "$image" &&
-       [ "$(docker image inspect -f '{{index .Config.Labels "io.kjlab.build-key"}}' "$image")" = "$rootfs_key" ]; then
-      step "lab image $image: cached"; echo "$image"; continue
-    fi
+  for image in "${todo[@]}"; do
     case "$image" in
       docker.io/library/bash:5|docker.io/library/python:3) ;;
       *) die "step 'lab-images': no local recipe for $image; add one to tools/kind/build.sh (build_lab_images) or make it pullable" ;;
@@ -247,8 +258,8 @@ build_lab_images() {
       "LABEL org.opencontainers.image.description=\"kjlab local build of $image from Debian $DEBIAN_SUITE packages (bash 5, python3); not the Docker Official Image\"" \
       'CMD ["bash"]' || die "step 'lab-images': docker build of $image failed; see the Docker error above"
     step "lab image $image: built from $debian_image"
-    echo "$image"
   done
+  printf '%s\n' "${lab_images[@]}"
 }
 
 # ---- node image ---------------------------------------------------------------------------------
@@ -415,6 +426,9 @@ build_node_image() {
     "LABEL io.kjlab.preloaded-images=\"${lab_images[*]}\"" \
     "LABEL org.opencontainers.image.description=\"kjlab offline kind node image: Kubernetes $KUBERNETES_VERSION built from the Go module proxy on Debian $DEBIAN_SUITE; kindnetd is kjlab's stand-in (offline builds only); laptops use $KIND_NODE_IMAGE\"" ||
     die "step 'tag' failed: docker build of the final label layer"
+  # earlier offline node images (other keys) only take disk space; one still used by a cluster stays
+  docker image ls --format '{{.Repository}}:{{.Tag}}' "$node_repo" | grep -vxF -e "$node_image" -e "$node_image.partial" |
+    while read -r old; do docker rmi "$old" >/dev/null 2>&1 && step "removed the outdated $old"; done || true
   step "node image $node_image built ($(docker image inspect -f '{{.Size}}' "$node_image" | awk '{printf "%.2f GB", $1/1e9}'))"
   echo "$node_image"
 }

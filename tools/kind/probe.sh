@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of a kind node image on this host, with a throwaway cluster (never the `kjlab` one):
-# 1 control plane + 2 workers Ready, coredns and local-path-provisioner available, and a pod running docker.io/library/bash:5 ends with exit code 42.
+# 1 control plane + 2 workers Ready, coredns and local-path-provisioner available, a python:3 pod
+# resolves and reaches the kubernetes Service, and a pod running docker.io/library/bash:5 ends with exit code 42.
 # Then the cluster is deleted (also on failure). Prints one timing line per step.
 #
 # Usage: tools/kind/probe.sh [IMAGE]   (default: the offline image, tools/kind/build.sh node-image --print-image)
@@ -51,6 +52,16 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 [ "${code:-}" = 42 ] || die "pod probe-exit did not end with exit code 42 (got '${code:-none}'): $("$kubectl" --context "$ctx" get pod probe-exit -o wide --no-headers 2>&1)"
-step "pod probe-exit ended with exit code 42"
+step "pod probe-exit ended with exit code 42; checking DNS and the kubernetes Service from a python:3 pod"
+"$kubectl" --context "$ctx" run probe-net --image=docker.io/library/python:3 --image-pull-policy=IfNotPresent --restart=Never --command -- \
+  python3 -c 'import socket; a = socket.gethostbyname("kubernetes.default.svc.cluster.local"); socket.create_connection((a, 443), 5).close(); print("ok", a)' >&2
+phase=""
+for _ in $(seq 1 90); do
+  phase="$("$kubectl" --context "$ctx" get pod probe-net -o jsonpath='{.status.phase}' 2>/dev/null || true)"
+  case "$phase" in Succeeded|Failed) break ;; esac
+  sleep 1
+done
+[ "$phase" = Succeeded ] || die "pod probe-net (DNS + Service) ended '$phase': $("$kubectl" --context "$ctx" logs probe-net 2>&1 | tail -n 1)"
+step "DNS and the kubernetes Service answer from a pod ($("$kubectl" --context "$ctx" logs probe-net 2>&1))"
 "$kubectl" --context "$ctx" get nodes -o wide >&2
 echo "probe passed: $image"
