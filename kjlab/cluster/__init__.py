@@ -184,6 +184,12 @@ def down(engine: str | None = None, progress=print) -> list[str]:
             if name == "kind" and module.exists():
                 _say(progress, "leaving the kind cluster 'kjlab' alone: kjlab did not create it")
             continue
+        busy = _unfinished_jobs(context) if known else []
+        if busy:
+            # `down` while a lab runs: it goes ahead (the learner asked), and says what it stops.
+            _say(progress, f"stopping {len(busy)} Job(s) still running ({', '.join(busy[:3])}"
+                           f"{', ...' if len(busy) > 3 else ''}); a notebook running them will say the cluster "
+                           "is gone (fix there: kjlab up, then run the cell again)")
         _say(progress, f"deleting the {name} lab cluster (context {context})")
         started = time.monotonic()
         _delete(name, None, progress, remove_images=True)
@@ -193,6 +199,18 @@ def down(engine: str | None = None, progress=print) -> list[str]:
     if not removed:
         _say(progress, "no lab cluster to delete")
     return removed
+
+
+def _unfinished_jobs(context: str) -> list[str]:
+    """namespace/name of the Jobs not yet Complete or Failed (empty when the cluster does not answer)."""
+    from kjlab import kube
+
+    try:
+        jobs = kube.batch(context).list_job_for_all_namespaces(_request_timeout=5).items
+    except Exception:
+        return []
+    return [f"{j.metadata.namespace}/{j.metadata.name}" for j in jobs
+            if not any(c.type in ("Complete", "Failed") and c.status == "True" for c in (j.status.conditions or []))]
 
 
 def status(context: str | None = None) -> dict:
