@@ -25,6 +25,8 @@ usage="usage: tools/kind/build.sh kind|node-image|lab-images|all [--print-path|-
 command="${1:-}"
 [ $# -gt 0 ] && shift
 print=0 force=0
+step_args=()
+if [ "$command" = __step ]; then step_args=("$@"); set --; fi
 for arg in "$@"; do
   case "$arg" in
     --print-path|--print-image) print=1 ;;
@@ -33,7 +35,7 @@ for arg in "$@"; do
   esac
 done
 case "$command" in
-  kind|node-image|lab-images|all) ;;
+  kind|node-image|lab-images|all|__step) ;;
   *) echo "tools/kind/build.sh: unknown command '${command}'; $usage" >&2; exit 2 ;;
 esac
 
@@ -51,7 +53,7 @@ modcache="$(go env GOMODCACHE)"
 cache="${KJLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kjlab}"
 pieces="$cache/kind/pieces"
 logs="$cache/kind/logs"
-hash() { sha256sum | cut -c1-12; }
+hash() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi | cut -c1-12; }
 
 kind_key="kind-${KIND_VERSION}_${goversion}_${platform}"
 kind_bin="$cache/kind/$kind_key/bin/kind"
@@ -78,7 +80,18 @@ if [ "$print" = 1 ]; then
   exit 0
 fi
 
+if [ "$command" = __step ]; then
+  work="$KJLAB_KIND_WORK"
+else
 mkdir -p "$pieces" "$logs"
+# one build at a time per cache (kjlab up and a manual build may race)
+if command -v flock >/dev/null; then
+  exec 9>"$cache/kind/.lock"
+  if ! flock -n 9; then
+    step "waiting for another tools/kind/build.sh using $cache/kind"
+    flock 9
+  fi
+fi
 work="$(mktemp -d "$cache/kind/.work.XXXXXX")"
 cleanup() {
   local pid
@@ -90,6 +103,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+export KJLAB_KIND_WORK="$work"
+fi
 
 # piece NAME DIR FIX FUNCTION: run FUNCTION TMPDIR (output to logs/NAME.log) unless DIR/BUILT exists,
 # then move TMPDIR to DIR. On failure print one line naming the step, its log and FIX.
@@ -99,7 +114,8 @@ piece() {
   tmp="$pieces/.tmp.$name.$$"
   rm -rf "$tmp" && mkdir -p "$tmp"
   step "$name: building (log: $logs/$name.log)"
-  if ! ( set -euo pipefail; "$fn" "$tmp" ) >"$logs/$name.log" 2>&1; then
+  # a new process: bash ignores `set -e` inside anything whose status is tested (if, ||, &&)
+  if ! "$here/build.sh" __step "$fn" "$tmp" >"$logs/$name.log" 2>&1; then
     echo "tools/kind/build.sh: step '$name' failed after $(( SECONDS - t0 ))s ($(tail -n 1 "$logs/$name.log" | cut -c1-200)); full log: $logs/$name.log; fix: $fix" >&2
     return 1
   fi
@@ -109,11 +125,27 @@ piece() {
   step "$name: built in $(( SECONDS - t0 ))s"
 }
 
+# logged NAME FIX FUNCTION: run FUNCTION (errexit in force: a new process) with its output in
+# logs/NAME.log; on failure print one line naming the step, its log and FIX, and stop.
+logged() {
+  local name=$1 fix=$2 fn=$3 t0=$SECONDS
+  "$here/build.sh" __step "$fn" >"$logs/$name.log" 2>&1 ||
+    die "step '$name' failed after $(( SECONDS - t0 ))s ($(tail -n 1 "$logs/$name.log" | cut -c1-200)); full log: $logs/$name.log; fix: $fix"
+}
+
 # Run pieces side by side (Go compiles on all cores, but downloads, links and debootstrap's I/O
 # leave room), then fail if any of them failed.
 lanes=()
 lane() { "$@" & lanes+=($!); }
-join() { local pid failed=0; for pid in "${lanes[@]}"; do wait "$pid" || failed=1; done; lanes=(); [ "$failed" = 0 ] || exit 1; }
+# The first lane to fail stops the others (the EXIT trap kills them), so its one line comes last.
+join() {
+  local pid p rest
+  while [ ${#lanes[@]} -gt 0 ]; do
+    wait -n -p pid "${lanes[@]}" || exit 1
+    rest=(); for p in "${lanes[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
+    lanes=("${rest[@]+"${rest[@]}"}")
+  done
+}
 
 go_fix="check that the Go module proxy answers (go env GOPROXY), then run tools/kind/build.sh again"
 
@@ -139,6 +171,16 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kube_ldflags="$kube_ldflags -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 kube_sum="$(hash <"$tools/kubernetes/go.sum")"
+
+nb="$pieces/node-binaries-${KUBERNETES_VERSION}_${goversion}_${platform}_$kube_sum"
+ctrd="$pieces/containerd-${CONTAINERD_VERSION}_${goversion}_${platform}"
+cni="$pieces/cni-plugins-${CNI_PLUGINS_VERSION}_${goversion}_${platform}"
+dns="$pieces/coredns-${COREDNS_VERSION}_${goversion}_${platform}"
+lpp="$pieces/local-path-provisioner-${LOCAL_PATH_PROVISIONER_VERSION}_${goversion}_${platform}"
+pause="$pieces/pause-${PAUSE_VERSION}_${KUBERNETES_VERSION}"
+base_image="kjlab.local/kind-base:$node_key"
+cp_bin=""  # the kwok engine's tools/build.sh bin dir: control plane binaries, kubectl, etcd
+case "$command" in node-image|all|__step) cp_bin="$(bash "$tools/build.sh" --print-dir)" ;; esac
 
 build_node_binaries() { # kubelet, kubeadm, kube-proxy: same module, flags and Go cache as tools/build.sh
   mkdir -p "$1/bin"
@@ -210,7 +252,7 @@ ensure_rootfs() {
 }
 
 # ---- Docker -------------------------------------------------------------------------------------
-docker info >/dev/null 2>&1 || [ "$command" = kind ] ||
+[ "$command" = kind ] || [ "$command" = __step ] || docker info >/dev/null 2>&1 ||
   die "no Docker engine answers (docker info); start Docker (CI: tools/ci-docker.sh), then run this again"
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 debian_image="kjlab.local/debian:$rootfs_key"
@@ -267,59 +309,8 @@ kind_const() {
   [ -d "$modcache/sigs.k8s.io/kind@$KIND_VERSION" ] || (cd "$work" && go mod download "sigs.k8s.io/kind@$KIND_VERSION") >&2
   sed -n "s/^const $1 = \"\(.*\)\"/\1/p" "$modcache/sigs.k8s.io/kind@$KIND_VERSION/pkg/build/nodeimage/$2"; }
 
-build_node_image() {
-  if [ "$force" = 0 ] && have_image "$node_image"; then
-    step "node image $node_image: cached"; echo "$node_image"; return 0
-  fi
-  [ "$(id -u)" = 0 ] || die "the offline node image needs root (debootstrap, chroot); run tools/kind/build.sh node-image as root"
-  command -v gcc >/dev/null || die "step 'pause': gcc is missing; install it (apt-get install gcc libc6-dev), then run this again"
-  command -v python3 >/dev/null || die "python3 is missing; install it, then run this again"
-  check_pin kubernetes/go.mod k8s.io/kubernetes "$KUBERNETES_VERSION"
-
-  # The control plane binaries and etcd come from the kwok engine's build (cached; built if missing).
-  step "cluster tools (tools/build.sh): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd"
-  bash "$tools/build.sh" >&2 || die "step 'cluster-tools': tools/build.sh failed (its last line says why); fix that, then run this again"
-  local cp_bin; cp_bin="$(bash "$tools/build.sh" --print-dir)"
-
-  local nb="$pieces/node-binaries-${KUBERNETES_VERSION}_${goversion}_${platform}_$kube_sum"
-  local ctrd="$pieces/containerd-${CONTAINERD_VERSION}_${goversion}_${platform}"
-  local cni="$pieces/cni-plugins-${CNI_PLUGINS_VERSION}_${goversion}_${platform}"
-  local dns="$pieces/coredns-${COREDNS_VERSION}_${goversion}_${platform}"
-  local lpp="$pieces/local-path-provisioner-${LOCAL_PATH_PROVISIONER_VERSION}_${goversion}_${platform}"
-  local pause="$pieces/pause-${PAUSE_VERSION}_${KUBERNETES_VERSION}"
-  # four lanes: debootstrap (network and disk), kind, and two lanes of Go builds
-  go_lane_1() {
-    piece node-binaries "$nb" "$go_fix" build_node_binaries && piece coredns "$dns" "$go_fix" build_coredns &&
-      piece pause "$pause" "install gcc and libc6-dev" build_pause
-  }
-  go_lane_2() {
-    piece containerd "$ctrd" "$go_fix" build_containerd && piece cni-plugins "$cni" "$go_fix" build_cni &&
-      piece local-path-provisioner "$lpp" "$go_fix" build_local_path
-  }
-  lane ensure_rootfs
-  lane ensure_kind
-  lane go_lane_1
-  lane go_lane_2
-  join
-
-  "$nb/bin/kubeadm" config images list --kubernetes-version "$KUBERNETES_VERSION" >"$work/kubeadm-images" ||
-    die "step 'kubeadm-images': kubeadm config images list failed"
-  local want
-  for want in "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "registry.k8s.io/pause:$PAUSE_VERSION" "registry.k8s.io/etcd:$ETCD_IMAGE_TAG"; do
-    grep -qx "$want" "$work/kubeadm-images" ||
-      die "step 'kubeadm-images': kubeadm $KUBERNETES_VERSION does not ask for $want but for: $(tr '\n' ' ' <"$work/kubeadm-images"); update tools/versions.env"
-  done
-
-  ensure_debian_image
-
-  # kind's base image: kind's images/base recipe, on the Debian root filesystem
-  [ -d "$modcache/sigs.k8s.io/kind@$KIND_VERSION" ] || (cd "$work" && go mod download "sigs.k8s.io/kind@$KIND_VERSION") >&2 ||
-    die "step 'base-image': cannot download kind $KIND_VERSION's module; $go_fix"
+step_base_image() { # kind's base image: kind's images/base recipe, on the Debian root filesystem
   local kind_files="$modcache/sigs.k8s.io/kind@$KIND_VERSION/images/base/files" r="$work/base"
-  local base_image="kjlab.local/kind-base:$node_key"
-  step "kind base image: kind $KIND_VERSION's images/base files, containerd $CONTAINERD_VERSION, CNI plugins $CNI_PLUGINS_VERSION"
-  (
-    set -e
     cp -a "$pieces/rootfs-$rootfs_key/rootfs" "$r"
     rm -f "$r/usr/bin/python"
     install -m 0755 "$kind_files"/usr/local/bin/* "$r/usr/local/bin/"
@@ -356,19 +347,18 @@ build_node_image() {
     image_build "$base_image" -- "FROM $base_image.rootfs" "ENV container=docker" "STOPSIGNAL SIGRTMIN+3" \
       'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]'
     echo "$base_image" >>"$work.tags"
-  ) >"$logs/base-image.log" 2>&1 || die "step 'base-image' failed ($(tail -n 1 "$logs/base-image.log")); full log: $logs/base-image.log; fix: see the log (disk space? docker info?), then run this again"
+}
 
-  # component images under the names kubeadm and kind expect
-  step "component images (control plane, etcd, coredns, pause, kindnetd stand-in, local-path) and lab images"
-  local kindnetd_image lpp_image helper_image v=$KUBERNETES_VERSION c
+kind_images() { # the images kind's node image build expects, read from kind's source
   kindnetd_image="$(kind_const kindnetdImage const_cni.go)"
   lpp_image="$(kind_const storageProvisionerImage const_storage.go)"
   helper_image="$(kind_const storageHelperImage const_storage.go)"
   [ -n "$kindnetd_image" ] && [ -n "$lpp_image" ] && [ -n "$helper_image" ] ||
-    die "step 'component-images': cannot read kind $KIND_VERSION's image names from its source; is KIND_VERSION right?"
-  local label="${local_labels[*]} io.kjlab.build-key=$node_key"
-  (
-    set -e
+    die "cannot read kind $KIND_VERSION's image names from its source; is KIND_VERSION right?"
+}
+step_component_images() { # under the names kubeadm and kind expect
+  local v=$KUBERNETES_VERSION c label="${local_labels[*]} io.kjlab.build-key=$node_key"
+  kind_images
     tag() { echo "$1" >>"$work.tags"; }
     for c in kube-apiserver kube-controller-manager kube-scheduler; do  # static binaries, like distroless
       fresh_ctx "$cp_bin/$c"
@@ -397,13 +387,12 @@ build_node_image() {
     fresh_ctx  # the helper pod only needs sh, mkdir, rm
     image_build "$helper_image" -- "FROM $debian_image" "$label"
     tag "$helper_image"
-  ) >"$logs/component-images.log" 2>&1 || die "step 'component-images' failed ($(tail -n 1 "$logs/component-images.log")); full log: $logs/component-images.log; fix: see the log, then run this again"
-  build_lab_images >/dev/null
+}
 
-  step "release tarball for kind build node-image --type file"
+step_release_tarball() {
+  local v=$KUBERNETES_VERSION c
+  kind_images
   mkdir -p "$work/release" "$work/cp"
-  (
-    set -e
     for c in kube-apiserver kube-controller-manager kube-scheduler; do docker save -o "$work/cp/$c.tar" "registry.k8s.io/$c:$v"; done
     docker save -o "$work/extra.tar" "registry.k8s.io/kube-proxy:$v" "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" \
       "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "registry.k8s.io/pause:$PAUSE_VERSION" registry.k8s.io/pause:3.10 \
@@ -411,7 +400,59 @@ build_node_image() {
     mkdir -p "$work/bin"
     cp "$nb/bin/kubeadm" "$nb/bin/kubelet" "$cp_bin/kubectl" "$work/bin/"
     python3 "$here/release_tarball.py" "$work/release/kubernetes-server-linux-amd64.tar.gz" "$v" "$work/bin" "$work/cp" "$work/extra.tar"
-  ) >"$logs/release-tarball.log" 2>&1 || die "step 'release-tarball' failed ($(tail -n 1 "$logs/release-tarball.log")); full log: $logs/release-tarball.log; fix: check disk space under $cache, then run this again"
+}
+
+build_node_image() {
+  if [ "$force" = 0 ] && have_image "$node_image"; then
+    step "node image $node_image: cached"; echo "$node_image"; return 0
+  fi
+  [ "$(id -u)" = 0 ] || die "the offline node image needs root (debootstrap, chroot); run tools/kind/build.sh node-image as root"
+  command -v gcc >/dev/null || die "step 'pause': gcc is missing; install it (apt-get install gcc libc6-dev), then run this again"
+  command -v python3 >/dev/null || die "python3 is missing; install it, then run this again"
+  check_pin kubernetes/go.mod k8s.io/kubernetes "$KUBERNETES_VERSION"
+
+  # The control plane binaries and etcd come from the kwok engine's build (cached; built if missing).
+  step "cluster tools (tools/build.sh): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd"
+  bash "$tools/build.sh" >&2 || die "step 'cluster-tools': tools/build.sh failed (its last line says why); fix that, then run this again"
+
+  # four lanes: debootstrap (network and disk), kind, and two lanes of Go builds
+  go_lane_1() {
+    piece node-binaries "$nb" "$go_fix" build_node_binaries && piece coredns "$dns" "$go_fix" build_coredns &&
+      piece pause "$pause" "install gcc and libc6-dev" build_pause
+  }
+  go_lane_2() {
+    piece containerd "$ctrd" "$go_fix" build_containerd && piece cni-plugins "$cni" "$go_fix" build_cni &&
+      piece local-path-provisioner "$lpp" "$go_fix" build_local_path
+  }
+  lane ensure_rootfs
+  lane ensure_kind
+  lane go_lane_1
+  lane go_lane_2
+  join
+
+  "$nb/bin/kubeadm" config images list --kubernetes-version "$KUBERNETES_VERSION" >"$work/kubeadm-images" ||
+    die "step 'kubeadm-images': kubeadm config images list failed"
+  local want
+  for want in "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "registry.k8s.io/pause:$PAUSE_VERSION" "registry.k8s.io/etcd:$ETCD_IMAGE_TAG"; do
+    grep -qx "$want" "$work/kubeadm-images" ||
+      die "step 'kubeadm-images': kubeadm $KUBERNETES_VERSION does not ask for $want but for: $(tr '\n' ' ' <"$work/kubeadm-images"); update tools/versions.env"
+  done
+
+  ensure_debian_image
+
+  # kind's base image: kind's images/base recipe, on the Debian root filesystem
+  [ -d "$modcache/sigs.k8s.io/kind@$KIND_VERSION" ] || (cd "$work" && go mod download "sigs.k8s.io/kind@$KIND_VERSION") >&2 ||
+    die "step 'base-image': cannot download kind $KIND_VERSION's module; $go_fix"
+  step "kind base image: kind $KIND_VERSION's images/base files, containerd $CONTAINERD_VERSION, CNI plugins $CNI_PLUGINS_VERSION"
+  logged base-image "see the log (disk space? docker info?), then run this again" step_base_image
+
+  # component images under the names kubeadm and kind expect
+  step "component images (control plane, etcd, coredns, pause, kindnetd stand-in, local-path) and lab images"
+  logged component-images "see the log, then run this again" step_component_images
+  build_lab_images >/dev/null
+
+  step "release tarball for kind build node-image --type file"
+  logged release-tarball "check disk space under $cache, then run this again" step_release_tarball
 
   step "kind build node-image (kind $KIND_VERSION, no pulls: every image is in the release tarball)"
   "$kind_bin" build node-image --type file --base-image "$base_image" --image "$node_image.partial" \
@@ -434,6 +475,7 @@ build_node_image() {
 }
 
 case "$command" in
+  __step) "${step_args[@]}" ;;  # internal: one step with errexit in force (see piece, logged)
   kind) ensure_kind && echo "$kind_bin" ;;
   lab-images) build_lab_images ;;
   node-image) build_node_image ;;
