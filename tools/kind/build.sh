@@ -9,6 +9,9 @@
 #   lab-images                   the images of tools/kind/lab-images.txt, built from Debian packages;
 #                                prints their names
 #   all                          the three above
+#   pieces                       only the node image's pieces that do not need tools/build.sh (kind,
+#                                Debian root filesystem, containerd, CNI plugins, coredns, local-path,
+#                                pause): CI starts it early, in the background
 #   --print-path / --print-image print the name that would be used and build nothing
 #   --force                      rebuild even what is cached
 # Progress lines ("[kind-build 12s] ...") go to stderr; stdout carries only the result, one per line.
@@ -21,7 +24,7 @@ tools="$(dirname "$here")"
 # shellcheck source=../versions.env
 source "$tools/versions.env"
 
-usage="usage: tools/kind/build.sh kind|node-image|lab-images|all [--print-path|--print-image] [--force]"
+usage="usage: tools/kind/build.sh kind|node-image|lab-images|all|pieces [--print-path|--print-image] [--force]"
 command="${1:-}"
 [ $# -gt 0 ] && shift
 print=0 force=0
@@ -35,7 +38,7 @@ for arg in "$@"; do
   esac
 done
 case "$command" in
-  kind|node-image|lab-images|all|__step) ;;
+  kind|node-image|lab-images|all|pieces|__step) ;;
   *) echo "tools/kind/build.sh: unknown command '${command}'; $usage" >&2; exit 2 ;;
 esac
 
@@ -75,6 +78,7 @@ if [ "$print" = 1 ]; then
     kind) echo "$kind_bin" ;;
     node-image) echo "$node_image" ;;
     lab-images) printf '%s\n' "${lab_images[@]}" ;;
+    pieces) echo "$pieces" ;;
     all) echo "$kind_bin"; echo "$node_image"; printf '%s\n' "${lab_images[@]}" ;;
   esac
   exit 0
@@ -228,15 +232,17 @@ debian_mirror() {
       /^[[:space:]]*$/ { if (u && s) { print u; exit } u = ""; s = 0; next }
       /^URIs:/ { u = $2 }
       /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) s = 1 }
-      END { if (u && s) print u }' "$f" | head -n 1
-  done | head -n 1
-  awk -v suite="$DEBIAN_SUITE" '$1 == "deb" && $0 ~ " " suite " " { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1
+      END { if (u && s) print u }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    awk -v suite="$DEBIAN_SUITE" '$1 == "deb" && $0 ~ " " suite " " { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' "$f"
+  done
 }
 rootfs_key="${DEBIAN_SUITE}-$(echo "$debian_packages" | hash)"
 build_rootfs() {
   local mirror
-  mirror="$(debian_mirror | head -n 1)"
+  mirror="$(debian_mirror | sed -n 1p)"
   [ -n "$mirror" ] || { echo "no $DEBIAN_SUITE mirror in /etc/apt/sources.list*; set KJLAB_DEBIAN_MIRROR"; return 1; }
   debootstrap --variant=minbase --include="$debian_packages" "$DEBIAN_SUITE" "$1/rootfs" "$mirror"
   rm -rf "$1/rootfs/var/lib/apt/lists/"* "$1/rootfs/var/cache/apt/"*.bin "$1/rootfs/var/cache/apt/archives/"*.deb
@@ -252,7 +258,7 @@ ensure_rootfs() {
 }
 
 # ---- Docker -------------------------------------------------------------------------------------
-[ "$command" = kind ] || [ "$command" = __step ] || docker info >/dev/null 2>&1 ||
+case "$command" in kind|pieces|__step) ;; *) false ;; esac || docker info >/dev/null 2>&1 ||
   die "no Docker engine answers (docker info); start Docker (CI: tools/ci-docker.sh), then run this again"
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 debian_image="kjlab.local/debian:$rootfs_key"
@@ -402,6 +408,31 @@ step_release_tarball() {
     python3 "$here/release_tarball.py" "$work/release/kubernetes-server-linux-amd64.tar.gz" "$v" "$work/bin" "$work/cp" "$work/extra.tar"
 }
 
+# two lanes of Go builds for the node image
+go_lane_1() {
+  piece node-binaries "$nb" "$go_fix" build_node_binaries && piece coredns "$dns" "$go_fix" build_coredns &&
+    piece pause "$pause" "install gcc and libc6-dev" build_pause
+}
+go_lane_2() {
+  piece containerd "$ctrd" "$go_fix" build_containerd && piece cni-plugins "$cni" "$go_fix" build_cni &&
+    piece local-path-provisioner "$lpp" "$go_fix" build_local_path
+}
+
+# Every piece that does not need the kwok engine's build, e.g. while CI sets up everything else;
+# a later node-image (which waits for this one's lock) then has only the kubelet and Docker left.
+build_pieces() {
+  [ "$(id -u)" = 0 ] || die "the offline pieces need root (debootstrap); run tools/kind/build.sh pieces as root"
+  lane ensure_rootfs
+  lane ensure_kind
+  lane_other() {
+    piece coredns "$dns" "$go_fix" build_coredns && piece pause "$pause" "install gcc and libc6-dev" build_pause
+  }
+  lane go_lane_2
+  lane lane_other
+  join
+  step "offline pieces ready in $pieces"
+}
+
 build_node_image() {
   if [ "$force" = 0 ] && have_image "$node_image"; then
     step "node image $node_image: cached"; echo "$node_image"; return 0
@@ -411,21 +442,13 @@ build_node_image() {
   command -v python3 >/dev/null || die "python3 is missing; install it, then run this again"
   check_pin kubernetes/go.mod k8s.io/kubernetes "$KUBERNETES_VERSION"
 
-  # The control plane binaries and etcd come from the kwok engine's build (cached; built if missing).
-  step "cluster tools (tools/build.sh): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd"
-  bash "$tools/build.sh" >&2 || die "step 'cluster-tools': tools/build.sh failed (its last line says why); fix that, then run this again"
-
-  # four lanes: debootstrap (network and disk), kind, and two lanes of Go builds
-  go_lane_1() {
-    piece node-binaries "$nb" "$go_fix" build_node_binaries && piece coredns "$dns" "$go_fix" build_coredns &&
-      piece pause "$pause" "install gcc and libc6-dev" build_pause
-  }
-  go_lane_2() {
-    piece containerd "$ctrd" "$go_fix" build_containerd && piece cni-plugins "$cni" "$go_fix" build_cni &&
-      piece local-path-provisioner "$lpp" "$go_fix" build_local_path
-  }
+  # debootstrap (network and disk) and kind run beside everything else
   lane ensure_rootfs
   lane ensure_kind
+  # The control plane binaries and etcd come from the kwok engine's build (cached; built if missing),
+  # before the kubelet so that it finds their packages in the Go build cache.
+  step "cluster tools (tools/build.sh): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd"
+  bash "$tools/build.sh" >&2 || die "step 'cluster-tools': tools/build.sh failed (its last line says why); fix that, then run this again"
   lane go_lane_1
   lane go_lane_2
   join
@@ -477,6 +500,7 @@ build_node_image() {
 case "$command" in
   __step) "${step_args[@]}" ;;  # internal: one step with errexit in force (see piece, logged)
   kind) ensure_kind && echo "$kind_bin" ;;
+  pieces) build_pieces ;;
   lab-images) build_lab_images ;;
   node-image) build_node_image ;;
   all) ensure_kind && echo "$kind_bin"; build_node_image; build_lab_images ;;
