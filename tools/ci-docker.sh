@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # CI only (called by .ci/run as root on the project's VMs): make sure a Docker engine answers.
-#   1. If `docker info` answers, do nothing.
-#   2. Otherwise install Debian's docker.io (+ debootstrap and jq for the offline kind build).
-#   3. Fix what this host lacks, and only that: a capability bounding set without CAP_SYS_RESOURCE
+#   1. Install what is missing of Debian's docker.io (only when no engine answers), debootstrap, jq
+#      and gcc (the offline kind build needs them). If `docker info` answers, nothing else is done.
+#   2. Fix what this host lacks, and only that: a capability bounding set without CAP_SYS_RESOURCE
 #      makes every --privileged container (each kind node) fail in runc, so a runc wrapper that
 #      drops the missing capabilities is installed at a permanent path and made Docker's default
 #      runtime in /etc/docker/daemon.json, before dockerd starts.
-#   4. Start dockerd in the background (no systemd here), log to $KJLAB_DOCKERD_LOG, wait until it answers.
+#   3. Start dockerd in the background (no systemd here), log to $KJLAB_DOCKERD_LOG, wait until it answers.
 # kjlab itself never changes a learner's Docker configuration; only this CI script does.
 set -euo pipefail
 
@@ -17,22 +17,27 @@ started=$SECONDS
 say() { echo "[ci-docker $(( SECONDS - started ))s] $*"; }
 die() { echo "tools/ci-docker.sh: $*" >&2; exit 1; }
 
-if docker info >/dev/null 2>&1; then
-  say "a Docker engine answers; leaving it as it is"
-  exit 0
-fi
-[ "$(id -u)" = 0 ] || die "no Docker engine answers and this is not root; start Docker yourself, or run this as root on a CI machine"
-
+answers=0
+docker info >/dev/null 2>&1 && answers=1
 need=()
-command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
-command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+[ "$answers" = 1 ] || command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)  # the offline kind node image needs both
 command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)  # the pause binary, static
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" != 0 ]; then
+  die "${need[*]} missing and this is not root; install them (and start Docker) yourself, or run this as root on a CI machine"
+fi
 if [ ${#need[@]} -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || die "no Docker engine and no apt-get; install Docker, debootstrap and jq, then run this again"
   say "installing ${need[*]} from Debian"
   apt-get update -qq >/dev/null || die "apt-get update failed; check the machine's package mirror, then run this again"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
     die "apt-get install ${need[*]} failed; check the machine's package mirror, then run this again"
+fi
+
+if [ "$answers" = 1 ]; then
+  say "a Docker engine answers; leaving its configuration as it is"
+  exit 0
 fi
 
 # CAP_SYS_RESOURCE is bit 24 of the bounding set.

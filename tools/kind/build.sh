@@ -440,6 +440,7 @@ build_node_image() {
   [ "$(id -u)" = 0 ] || die "the offline node image needs root (debootstrap, chroot); run tools/kind/build.sh node-image as root"
   command -v gcc >/dev/null || die "step 'pause': gcc is missing; install it (apt-get install gcc libc6-dev), then run this again"
   command -v python3 >/dev/null || die "python3 is missing; install it, then run this again"
+  command -v jq >/dev/null || die "jq is missing; install it (apt-get install jq), then run this again"
   check_pin kubernetes/go.mod k8s.io/kubernetes "$KUBERNETES_VERSION"
 
   # debootstrap (network and disk) and kind run beside everything else
