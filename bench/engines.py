@@ -33,8 +33,29 @@ ENGINES = ("kwok", "kind")
 
 # Differences that remain between the engines, field -> cause. Only fields listed here may differ;
 # each cause is also in the README ("The two engines side by side").
+_EVICTED_WITHOUT_POLICY = (
+    "without a pod failure policy the Job controller counts a terminating pod as failed at once and removes "
+    "its finalizer, so the pod evicted with grace 0 is deleted before a real kubelet (2 s minimum grace) "
+    "reports it: it ends 'Terminating' with no exit code; kwok's simulated kubelet writes Failed/137 at once")
+_SCRIPT_ENDS_IN_GRACE = (
+    "the sibling pod deleted after BackoffLimitExceeded gets its 30 s grace period; bash as PID 1 ignores "
+    "SIGTERM, so on a real kubelet its script (sleep 15 with FAST) ends normally inside the grace period: "
+    "'Completed', exit 0. kwok's Stages kill a deleted pod at the end of its grace period whatever its script "
+    "does: 'Error', 137 (and the Job's Failed condition comes ~15 s later on kwok)")
+_RETRY_STOP = (
+    "the run without the policy stops as soon as a pod other than the deleted one is in ImagePullBackOff; the "
+    "other original pod already is, so whether the replacement pod exists by then is timing "
+    "(kjlab.scenarios._observe_retry could wait for a pod created after the deletion)")
+_PULL_SHOWS_CONTAINER_CREATING = (
+    "a real kubelet reports the container waiting as 'ContainerCreating' while it tries the pull, before "
+    "'ErrImagePull'; kwok's Stages go from 'Pending' straight to 'ErrImagePull'")
 KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
+    ("config-issue", "policy", "pod_statuses"): _PULL_SHOWS_CONTAINER_CREATING,
+    ("config-issue", "nopolicy", "pod_statuses"): _PULL_SHOWS_CONTAINER_CREATING + "; " + _RETRY_STOP,
+    ("config-issue", "nopolicy", "pods"): _RETRY_STOP,
     # (scenario, variant, field) -> cause; "*" matches any scenario / variant.
+    ("ignore", "nopolicy", "pod_statuses"): _EVICTED_WITHOUT_POLICY + "; " + _SCRIPT_ENDS_IN_GRACE,
+    ("ignore", "nopolicy", "exit_codes"): _EVICTED_WITHOUT_POLICY + "; " + _SCRIPT_ENDS_IN_GRACE,
 }
 
 
