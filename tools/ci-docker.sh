@@ -6,7 +6,9 @@
 #      makes every --privileged container (each kind node) fail in runc, so a runc wrapper that
 #      drops the missing capabilities is installed at a permanent path and made Docker's default
 #      runtime in /etc/docker/daemon.json, before dockerd starts.
-#   3. Start dockerd in the background (no systemd here), log to $KJLAB_DOCKERD_LOG, wait until it answers.
+#   3. Raise the inotify limits to kind's recommended values when lower (kube-proxy in a kind node
+#      fails with "too many open files" once the host's 128 inotify instances are used up).
+#   4. Start dockerd in the background (no systemd here), log to $KJLAB_DOCKERD_LOG, wait until it answers.
 # kjlab itself never changes a learner's Docker configuration; only this CI script does.
 set -euo pipefail
 
@@ -34,6 +36,20 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
     die "apt-get install ${need[*]} failed; check the machine's package mirror, then run this again"
 fi
+
+# Each kind node runs systemd, containerd and the kubelet, all holding inotify instances of the
+# same host user; at the kernel's default 128 a second cluster (or kwok + kind + Jupyter) runs out
+# and kube-proxy dies with "too many open files". Raise the limits to what kind's known-issues page
+# recommends, when they are lower (these VMs: 128 instances).
+raise() { # sysctl key, minimum
+  local now; now="$(sysctl -n "$1" 2>/dev/null || echo "")"
+  if [ -n "$now" ] && [ "$now" -lt "$2" ]; then
+    if [ "$(id -u)" = 0 ] && sysctl -qw "$1=$2" 2>/dev/null; then say "raised $1 from $now to $2"
+    else say "warning: $1 is $now (below $2) and cannot be raised here; kind clusters may hit 'too many open files'"; fi
+  fi
+}
+raise fs.inotify.max_user_instances 512
+raise fs.inotify.max_user_watches 524288
 
 if [ "$answers" = 1 ]; then
   say "a Docker engine answers; leaving its configuration as it is"

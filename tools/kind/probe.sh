@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of a kind node image on this host, with a throwaway cluster (never the `kjlab` one):
-# 1 control plane + 2 workers Ready, coredns and local-path-provisioner available, a python:3 pod
+# 1 control plane + 2 workers Ready, kube-proxy, kindnet, coredns and local-path-provisioner available, a python:3 pod
 # resolves and reaches the kubernetes Service, and a pod running docker.io/library/bash:5 ends with exit code 42.
 # Then the cluster is deleted (also on failure). Prints one timing line per step.
 #
@@ -39,7 +39,11 @@ step "kind create cluster --name $name --image $image"
 step "cluster created; waiting for 3 nodes Ready"
 "$kubectl" --context "$ctx" wait --for=condition=Ready nodes --all --timeout=300s >&2 || die "nodes not Ready within 300 s"
 [ "$("$kubectl" --context "$ctx" get nodes --no-headers | wc -l)" = 3 ] || die "expected 3 nodes"
-step "3 nodes Ready; waiting for coredns and local-path-provisioner"
+step "3 nodes Ready; waiting for kube-proxy, kindnet, coredns and local-path-provisioner"
+for ds in kube-proxy kindnet; do
+  "$kubectl" --context "$ctx" -n kube-system rollout status "daemonset/$ds" --timeout=120s >&2 ||
+    die "daemonset $ds is not ready within 120 s: $("$kubectl" --context "$ctx" -n kube-system logs "daemonset/$ds" --tail=1 2>&1)"
+done
 "$kubectl" --context "$ctx" -n kube-system rollout status deployment/coredns --timeout=180s >&2 || die "coredns is not available within 180 s"
 "$kubectl" --context "$ctx" -n local-path-storage rollout status deployment/local-path-provisioner --timeout=180s >&2 ||
   die "local-path-provisioner is not available within 180 s"
