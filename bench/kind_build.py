@@ -8,8 +8,8 @@ throwaway image repository, so nothing the lab uses is touched:
   image   pieces cached, node image absent (what `kjlab up` does after `kjlab down` removed it)
   warm    everything present
 The kwok engine's tools (tools/build.sh) are linked in from the real cache, as CI builds them
-first. --cold-go also starts from an empty Go build cache (GOCACHE; the module cache stays),
-i.e. without the kwok build's compiled packages: slow (the kubelet alone takes ~10 min on 2 cores).
+first. --cold-go starts from an empty Go build cache instead (GOCACHE; the module cache stays) and
+rebuilds the kwok tools too, as a fresh CI machine does: slow (20-30 min on 2 cores).
 Needs root and a Docker engine, like the build itself. Prints one table; --keep keeps the cache dir.
 """
 import argparse
