@@ -119,7 +119,7 @@ piece() {
   rm -rf "$tmp" && mkdir -p "$tmp"
   step "$name: building (log: $logs/$name.log)"
   # a new process: bash ignores `set -e` inside anything whose status is tested (if, ||, &&)
-  if ! "$here/build.sh" __step "$fn" "$tmp" >"$logs/$name.log" 2>&1; then
+  if ! bash "$here/build.sh" __step "$fn" "$tmp" >"$logs/$name.log" 2>&1; then
     echo "tools/kind/build.sh: step '$name' failed after $(( SECONDS - t0 ))s ($(tail -n 1 "$logs/$name.log" | cut -c1-200)); full log: $logs/$name.log; fix: $fix" >&2
     return 1
   fi
@@ -133,7 +133,7 @@ piece() {
 # logs/NAME.log; on failure print one line naming the step, its log and FIX, and stop.
 logged() {
   local name=$1 fix=$2 fn=$3 t0=$SECONDS
-  "$here/build.sh" __step "$fn" >"$logs/$name.log" 2>&1 ||
+  bash "$here/build.sh" __step "$fn" >"$logs/$name.log" 2>&1 ||
     die "step '$name' failed after $(( SECONDS - t0 ))s ($(tail -n 1 "$logs/$name.log" | cut -c1-200)); full log: $logs/$name.log; fix: $fix"
 }
 
