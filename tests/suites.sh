@@ -64,6 +64,10 @@ suite() { # name, pytest args...
   echo "[$name] finished in $(( SECONDS - t ))s with exit status $rc" | tee -a "artifacts/test-$name.log"
   return "$rc"
 }
+# The clusters started here count as the test run's own: the fixtures take them down at the end of
+# each suite, and the lifecycle tests may tear them down (a cluster that was already running is reused
+# and left running).
+export KJLAB_TEST_STARTED="$(IFS=,; echo "${ours[*]:-}")"
 pids=() names=()
 if [ $kwok_ok = 1 ]; then
   say "kwok suite (background)"

@@ -20,6 +20,12 @@ pytestmark = pytest.mark.lifecycle
 CONTEXT = "kind-kjlab"
 
 
+@pytest.fixture(autouse=True)
+def _only_a_cluster_this_run_started(lab):
+    if not lab["started"]:
+        pytest.skip("the kind cluster was not started by this test run; not tearing it down")
+
+
 def docker(*args):
     return subprocess.run(["docker", *args], capture_output=True, text=True)
 
