@@ -7,6 +7,7 @@ Usage:
   .venv/bin/python bench/engines.py                run every scenario on both lab clusters now
                                                    (kjlab up --engine kwok and --engine kind first),
                                                    the two engines in parallel, then compare
+  .venv/bin/python bench/engines.py --clusters 2  time `kjlab up`/`down` and memory on both engines
   options: --only failjob,ignore  --documented (the manifests' own sleeps)  --save DIR
 
 Compared (everything but time): outcome, reason, message with namespace and pod names masked,
@@ -208,13 +209,40 @@ def run_both(only, fast: bool, save: Path) -> dict:
     return runs
 
 
+def clusters(rounds: int) -> None:
+    """`kjlab up` / `kjlab down` times and memory on each engine (each cluster is created here and removed)."""
+    import time
+
+    from kjlab import cluster
+    from kjlab.cluster import kind, kwok
+
+    for engine in ENGINES:
+        if cluster.registry.entry(f"{engine}-kjlab"):
+            print(f"{engine}: a lab cluster is running; not timing it (kjlab down --engine {engine} first)")
+            continue
+        for i in range(rounds):
+            t = time.monotonic()
+            cluster.up(engine=engine, progress=None)
+            up_s = time.monotonic() - t
+            time.sleep(10)  # let the controllers settle before reading memory
+            mem = (kind.memory_bytes() if engine == "kind" else kwok.memory_bytes()) / 2**20
+            t = time.monotonic()
+            cluster.down(engine=engine, progress=None)
+            print(f"{engine} round {i + 1}: up {up_s:.1f} s, memory {mem:.0f} MiB, down {time.monotonic() - t:.1f} s",
+                  flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=Path, help="compare the runs saved in this directory")
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--documented", action="store_true")
     parser.add_argument("--save", type=Path, default=Path("artifacts/runs-bench"))
+    parser.add_argument("--clusters", type=int, metavar="ROUNDS", help="time up/down and memory on both engines")
     args = parser.parse_args()
+    if args.clusters:
+        clusters(args.clusters)
+        return 0
     if args.runs:
         runs = load_runs(args.runs)
     else:
