@@ -104,6 +104,10 @@ def _kind_checks(has_docker: bool) -> list[Check]:
             detail, ok = f"none in Docker; {published.split('@')[0]} must be pulled ({missing}: no offline build)", False
     checks.append(Check("kind node image", ok, detail,
                         "install Go >= 1.26 (offline build), or docker pull " + published, required=False))
+    low = kind.inotify_shortfall()
+    checks.append(Check("inotify limits", not low,
+                        "fine for kind" if not low else "low for kind: " + ", ".join(f"{k}={v}" for k, v in low.items()),
+                        kind.inotify_fix() + " (kjlab never changes them itself)", required=False))
     restrictions = kind.host_restrictions()
     checks.append(Check("docker host", True, f"restrictions: {restrictions.describe()} "
                         "(kjlab adds the matching kind config patches; your Docker configuration is not changed)",

@@ -389,6 +389,27 @@ def host_restrictions() -> HostRestrictions:
     return r
 
 
+INOTIFY_WANTED = {"max_user_instances": 512, "max_user_watches": 524288}  # kind's known-issues values
+
+
+def inotify_shortfall() -> dict[str, int]:
+    """inotify limits below what kind recommends (too few instances: kube-proxy in a second cluster
+    dies with 'too many open files'). Read only; kjlab never changes them."""
+    low = {}
+    for name, wanted in INOTIFY_WANTED.items():
+        try:
+            have = int(Path(f"/proc/sys/fs/inotify/{name}").read_text())
+        except (OSError, ValueError):
+            continue
+        if have < wanted:
+            low[name] = have
+    return low
+
+
+def inotify_fix() -> str:
+    return "sudo sysctl " + " ".join(f"fs.inotify.{k}={v}" for k, v in INOTIFY_WANTED.items())
+
+
 # --- the cluster -------------------------------------------------------------------------------
 
 def kind_config(workers: int, restrictions: HostRestrictions | None = None) -> str:
@@ -484,6 +505,10 @@ def prepare(progress=print) -> Prepared:
         _update_state(added_images=added_images)
     restrictions = host_restrictions()
     _say(progress, f"host restrictions: {restrictions.describe()}")
+    low = inotify_shortfall() if _docker_is_local() else {}
+    if low:
+        _say(progress, "warning: inotify limits are low (" + ", ".join(f"{k}={v}" for k, v in low.items())
+                       + "): a second kind cluster may break kube-proxy; fix: " + inotify_fix())
     return Prepared(kind, image, restrictions)
 
 
