@@ -219,6 +219,10 @@ def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.CompletedProcess(["docker", *args], 127, "", str(e))
 
 
+def docker_answers() -> bool:
+    return _docker("info", "--format", "{{.ServerVersion}}", timeout=15).returncode == 0
+
+
 def image_present(image: str) -> bool:
     return _docker("image", "inspect", "--format", "{{.Id}}", image).returncode == 0
 
@@ -568,6 +572,12 @@ def delete(progress=print, remove_images: bool = True) -> None:
     leftovers = node_containers()
     if leftovers:  # no usable kind, or kind failed half-way: the containers carry kind's cluster label
         _docker("rm", "-f", "-v", *leftovers, timeout=300)
+    if not docker_answers() or node_containers():
+        # Docker stopped answering (or refused): keep the cluster marked as kjlab's half-built one,
+        # so the next `up` or `down` removes it instead of taking it for somebody else's.
+        _update_state(creating=True)
+        raise KjlabError("could not remove the kind cluster's containers: Docker does not answer or refused",
+                         "start Docker, then kjlab down --engine kind")
     _forget_kubeconfig_context()
     if state.get("network_created") and _network_exists():
         users = _docker("network", "inspect", KIND_NETWORK, "--format", "{{len .Containers}}")
