@@ -130,3 +130,18 @@ def test_kwok_nodes_are_named_as_kind_names_them():
     control_plane = manifests[0]
     assert control_plane["spec"]["taints"][0]["effect"] == "NoSchedule"
     assert all("taints" not in m["spec"] for m in manifests[1:])
+
+
+def test_a_delete_docker_cannot_finish_keeps_the_cluster_marked_as_kjlabs(monkeypatch, tmp_path):
+    import pytest
+
+    from kjlab.errors import KjlabError
+
+    monkeypatch.setenv("KJLAB_STATE", str(tmp_path))
+    monkeypatch.setattr(kind, "find_kind", lambda: kind.KindBinary(None, "", None, problem="x"))
+    monkeypatch.setattr(kind, "node_containers", lambda: ["kjlab-control-plane"])
+    monkeypatch.setattr(kind, "_docker", lambda *a, **k: kind.subprocess.CompletedProcess(a, 1, "", "Cannot connect"))
+    with pytest.raises(KjlabError) as e:
+        kind.delete(progress=None)
+    assert "Docker does not answer" in e.value.message and "kjlab down --engine kind" in e.value.fix
+    assert kind.creating()  # the next up/down removes it instead of calling it somebody else's
