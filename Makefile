@@ -23,11 +23,12 @@ tools:
 lab: setup
 	$(BIN)/kjlab lab
 
+# The kwok and kind suites run as two concurrent pytest processes; see tests/suites.sh.
 test: setup
-	$(BIN)/python -m pytest -q -ra
+	bash tests/suites.sh
 
 unit: venv
-	$(BIN)/python -m pytest -q -m "not cluster"
+	$(BIN)/python -m pytest -q -m "not cluster" --ignore=tests/compare
 
 down: venv
 	$(BIN)/kjlab down

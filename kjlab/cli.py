@@ -91,7 +91,8 @@ def _print_status(info: dict) -> None:
     else:
         print(f"server:   {info['server_version']}")
     if info.get("memory_mib") is not None:
-        print(f"memory:   {info['memory_mib']} MiB (control plane + kwok)")
+        what = "node containers, docker stats" if info["engine"] == "kind" else "control plane + kwok"
+        print(f"memory:   {info['memory_mib']} MiB ({what})")
     print("nodes:")
     for n in info["nodes"]:
         state = "Ready" if n["ready"] else "NotReady"

@@ -5,6 +5,18 @@ import os
 import pytest
 
 
+def pytest_configure(config):
+    # With $KJLAB_RUNS_DIR set, every scenario run is saved for the engine comparison (tests/runs_hook.py).
+    if os.environ.get("KJLAB_RUNS_DIR"):
+        import importlib.util
+        from pathlib import Path
+
+        spec = importlib.util.spec_from_file_location("kjlab_runs_hook", Path(__file__).with_name("runs_hook.py"))
+        hook = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(hook)
+        hook.install("test")
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if any(f"/{d}/" in str(item.fspath) for d in ("cluster", "notebooks", "browser")):
@@ -23,6 +35,8 @@ def lab():
     if cluster.registry.entry(context) is None or not cluster._reachable(context):
         cluster.up(engine="kwok")
         started = True
+    # tests/suites.sh (make test) starts the clusters before the suites: they count as this run's.
+    started = started or "kwok" in os.environ.get("KJLAB_TEST_STARTED", "").split(",")
     options = cluster.registry.entry(context)["options"]
     if options != {"workers": 2, "time_scale": 1.0}:
         pytest.exit(f"the running lab cluster has options {options}; the tests need the defaults: "

@@ -9,7 +9,7 @@ import os
 import time
 
 from kjlab.cluster import health, kind, kwok, nodes, registry, tools
-from kjlab.cluster.engine import CLUSTER_NAME, ENGINES, choose_engine, context_for, docker_available
+from kjlab.cluster.engine import CLUSTER_NAME, ENGINES, context_for, decide
 from kjlab.errors import KjlabError
 
 __all__ = ["up", "down", "status", "lab_context", "CLUSTER_NAME", "ENGINES"]
@@ -62,7 +62,7 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
         raise KjlabError(f"--workers must be between 1 and 10, got {workers}", "kjlab up --workers 2")
     if not 0 < time_scale <= 10:
         raise KjlabError(f"--time-scale must be in (0, 10], got {time_scale}", "kjlab up --time-scale 1")
-    chosen = choose_engine(engine, docker_available() if engine in ("auto", "kind") else False)
+    chosen, why = decide(engine)
     if chosen == "kind" and time_scale != 1.0:
         raise KjlabError("--time-scale applies to the kwok engine only (kind runs real containers)",
                          "kjlab up --engine kwok --time-scale ...")
@@ -84,14 +84,18 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
         _say(progress, f"the lab cluster is already running (context {context})")
         return status(context)
 
-    bindir = tools.ensure_built(progress) if chosen == "kwok" else None
-    if chosen == "kind" and module.exists() and not known:
-        # A kind cluster named kjlab that kjlab never recorded may be somebody's: leave it alone.
+    _say(progress, why)
+    if chosen == "kind" and kind.exists() and not known and not kind.creating():
+        # A kind cluster named kjlab that kjlab never recorded (nor began creating) may be
+        # somebody's: leave it alone.
         raise KjlabError("a kind cluster named 'kjlab' exists, but kjlab did not create it",
                          "delete it yourself if it is not needed (kind delete cluster --name kjlab), then kjlab up")
-    if module.exists() or known:
+    bindir = tools.ensure_built(progress) if chosen == "kwok" else None
+    prepared = kind.prepare(progress) if chosen == "kind" else None
+    if module.exists() or known or (chosen == "kind" and kind.creating()):
         _say(progress, "removing a half-created lab cluster left by an earlier run")
         _delete(chosen, bindir, progress)
+        registry.forget(context)
 
     started = time.monotonic()
     try:
@@ -100,11 +104,13 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
             kwok.create(bindir, time_scale, progress)
             _create_kwok_nodes(context, workers)
         else:
-            kind.create(workers, progress)
+            kind.create(workers, progress, prepared)
         _say(progress, "waiting for the nodes to be Ready")
-        _wait_nodes_ready(context, workers + 1, timeout=90)
+        _wait_nodes_ready(context, workers + 1, timeout=90 if chosen == "kwok" else 300)
         entry = registry.record(context, chosen, wanted)
         registry.write_marker(context, entry["uid"], chosen)
+        if chosen == "kind":
+            kind.finished_creating()
     except BaseException:
         # Ctrl-C or a failure half-way: leave nothing behind.
         _say(progress, "cleaning up the half-created cluster")
@@ -186,11 +192,13 @@ def _node_ready(node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 
 
-def _delete(engine: str, bindir, progress) -> None:
+def _delete(engine: str, bindir, progress, remove_images: bool = False) -> None:
+    """Remove the cluster. For kind, ``remove_images`` also removes the node and lab images kjlab
+    added to Docker (only `down` does: a failed or half-created cluster keeps them for the retry)."""
     if engine == "kwok":
         kwok.delete(bindir or tools.bin_dir(), progress or (lambda _m: None))
     else:
-        kind.delete(progress)
+        kind.delete(progress, remove_images=remove_images)
 
 
 def down(engine: str | None = None, progress=print) -> list[str]:
@@ -204,20 +212,39 @@ def down(engine: str | None = None, progress=print) -> list[str]:
         module = kwok if name == "kwok" else kind
         known = registry.entry(context) is not None
         # kwok's files live under kjlab's own state directory, so leftovers there are kjlab's;
-        # a kind cluster is only deleted when kjlab recorded creating it.
-        if not known and not (name == "kwok" and module.exists()):
+        # a kind cluster is only deleted when kjlab recorded creating it (or began to: a killed up).
+        ours = known or (name == "kwok" and module.exists()) or (name == "kind" and kind.creating())
+        if not ours:
             if name == "kind" and module.exists():
                 _say(progress, "leaving the kind cluster 'kjlab' alone: kjlab did not create it")
             continue
+        busy = _unfinished_jobs(context) if known else []
+        if busy:
+            # `down` while a lab runs: it goes ahead (the learner asked), and says what it stops.
+            _say(progress, f"stopping {len(busy)} Job(s) still running ({', '.join(busy[:3])}"
+                           f"{', ...' if len(busy) > 3 else ''}); a notebook running them will say the cluster "
+                           "is gone (fix there: kjlab up, then run the cell again)")
         _say(progress, f"deleting the {name} lab cluster (context {context})")
         started = time.monotonic()
-        _delete(name, None, progress)
+        _delete(name, None, progress, remove_images=True)
         registry.forget(context)
         removed.append(context)
         _say(progress, f"deleted in {time.monotonic() - started:.1f}s")
     if not removed:
         _say(progress, "no lab cluster to delete")
     return removed
+
+
+def _unfinished_jobs(context: str) -> list[str]:
+    """namespace/name of the Jobs not yet Complete or Failed (empty when the cluster does not answer)."""
+    from kjlab import kube
+
+    try:
+        jobs = kube.batch(context).list_job_for_all_namespaces(_request_timeout=5).items
+    except Exception:
+        return []
+    return [f"{j.metadata.namespace}/{j.metadata.name}" for j in jobs
+            if not any(c.type in ("Complete", "Failed") and c.status == "True" for c in (j.status.conditions or []))]
 
 
 def status(context: str | None = None) -> dict:
@@ -253,4 +280,6 @@ def status(context: str | None = None) -> dict:
     if info["engine"] == "kwok":
         info["memory_mib"] = round(kwok.memory_bytes() / 2**20, 1)
         info["components"] = kwok.components()
+    elif info["engine"] == "kind":
+        info["memory_mib"] = round(kind.memory_bytes() / 2**20, 1)
     return info

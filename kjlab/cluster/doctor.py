@@ -46,9 +46,7 @@ def run_checks() -> list[Check]:
     checks.append(Check("docker engine", has_docker,
                         "answers" if has_docker else "no Docker engine answers (the kwok engine needs none)",
                         "start Docker Desktop / dockerd (only for --engine kind)", required=False))
-    kind_path = shutil.which("kind")
-    checks.append(Check("kind", kind_path is not None, kind_path or "not installed",
-                        "go install sigs.k8s.io/kind@v0.31.0 (only for --engine kind)", required=False))
+    checks.extend(_kind_checks(has_docker))
 
     go = _go_version()
     checks.append(Check("go", go_is_recent(go), go or "not installed",
@@ -78,6 +76,46 @@ def run_checks() -> list[Check]:
             running.append(f"{context} ({state})")
     checks.append(Check("lab cluster", any("(running)" in r for r in running),
                         ", ".join(running) or "none", "kjlab up"))
+    ready = engines.kind_readiness() if has_docker else engines.KindReadiness(False, "no Docker engine answers")
+    checks.append(Check("auto engine", True, ("kind: " if ready.ok else "kwok: kind cannot run here: ") + ready.why,
+                        required=False))
+    return checks
+
+
+def _kind_checks(has_docker: bool) -> list[Check]:
+    """Which kind runs (tools cache or PATH, pinned version), which node image, the host's restrictions."""
+    from kjlab.cluster import kind
+
+    try:
+        found = kind.find_kind()
+        checks = [Check("kind", found.path is not None, found.describe(), kind.kind_fix(), required=False)]
+        published = kind.published_node_image()
+    except KjlabError as e:
+        return [Check("kind", False, e.message, e.fix or "", required=False)]
+    if not has_docker:
+        return checks
+    if kind.image_present(published):
+        detail, ok = f"{published} (published by kind {kind.kind_version()}, in Docker)", True
+    else:
+        offline = kind.offline_node_image()
+        possible, missing = kind.offline_build_possible()
+        if offline and kind.image_present(offline):
+            detail, ok = f"{offline} (offline build, in Docker; the published one is not)", True
+        elif possible:
+            detail, ok = (f"none in Docker yet: `kjlab up --engine kind` pulls {published.split('@')[0]}, or builds "
+                          f"{offline or 'the offline image'} when it cannot be pulled"), True
+        else:
+            detail, ok = f"none in Docker; {published.split('@')[0]} must be pulled ({missing}: no offline build)", False
+    checks.append(Check("kind node image", ok, detail,
+                        "install Go >= 1.26 (offline build), or docker pull " + published, required=False))
+    low = kind.inotify_shortfall()
+    checks.append(Check("inotify limits", not low,
+                        "fine for kind" if not low else "low for kind: " + ", ".join(f"{k}={v}" for k, v in low.items()),
+                        kind.inotify_fix() + " (kjlab never changes them itself)", required=False))
+    restrictions = kind.host_restrictions()
+    checks.append(Check("docker host", True, f"restrictions: {restrictions.describe()} "
+                        "(kjlab adds the matching kind config patches; your Docker configuration is not changed)",
+                        required=False))
     return checks
 
 

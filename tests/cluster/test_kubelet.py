@@ -73,7 +73,8 @@ def test_an_image_that_cannot_be_pulled(lab, ns):
     wait.pod(ctx, ns, waiting("ErrImagePull"), "ErrImagePull", timeout=20, name="p")
     backoff = wait.pod(ctx, ns, waiting("ImagePullBackOff"), "ImagePullBackOff", timeout=20, name="p")
     w = backoff.status.container_statuses[0].state.waiting
-    assert w.message == f'Back-off pulling image "{image}"'
+    # A v1.36 kubelet appends the pull error (`...": ErrImagePull: failed to pull and unpack ...`)
+    assert w.message.startswith(f'Back-off pulling image "{image}"'), w.message
     assert backoff.status.phase == "Pending"
     events = kube.core(ctx).list_namespaced_event(ns, field_selector="involvedObject.name=p").items
     assert any(e.type == "Warning" and "ImagePullBackOff" in e.message for e in events)
@@ -108,10 +109,16 @@ class PodWatch:
 def test_eviction_gives_disruption_target_and_failed_and_the_job_controller_removes_the_finalizer(lab, ns):
     ctx = lab["context"]
     core, batch = kube.core(ctx), kube.batch(ctx)
+    # With a pod failure policy the Job controller waits for the kubelet to set phase Failed before
+    # it counts the pod and removes its finalizer. Without one it counts a terminating pod at once,
+    # and on a real kubelet the pod is gone before the kubelet reports Failed (tests/kind).
     job = client.V1Job(
         metadata=client.V1ObjectMeta(name="evictme"),
         spec=client.V1JobSpec(backoff_limit=0, template=client.V1PodTemplateSpec(
-            spec=bash_pod("x", "sleep 60 && exit 0").spec)))
+            spec=bash_pod("x", "sleep 60 && exit 0").spec),
+            pod_failure_policy=client.V1PodFailurePolicy(rules=[client.V1PodFailurePolicyRule(
+                action="Count", on_pod_conditions=[client.V1PodFailurePolicyOnPodConditionsPattern(
+                    type="DisruptionTarget", status="True")])])))
     batch.create_namespaced_job(ns, job)
     pod = wait.pod(ctx, ns, lambda p: p.status.phase == "Running", "the Job's pod to run", timeout=30,
                    label_selector="job-name=evictme")
@@ -159,8 +166,10 @@ def test_on_failure_restarts_the_container_in_the_same_pod(lab, ns):
     assert cs.restart_count == 1 and cs.last_state.terminated.exit_code == 3
     assert cs.state.waiting.message.startswith("back-off 10s restarting failed container=main pod=p_")
 
+    # The count goes up when the container starts again (real kubelet: 2 here, since it restarted
+    # once at once before the first back-off; the simulated kubelet: still 1, see the README).
     again = wait.pod(ctx, ns, lambda p: p.status.container_statuses[0].state.running is not None
-                     and p.status.container_statuses[0].restart_count == 1, "the restart", timeout=30, name="p")
+                     and p.status.container_statuses[0].restart_count >= 1, "the restart", timeout=30, name="p")
     assert again.status.phase == "Running"
 
 

@@ -11,13 +11,84 @@ def test_kind_config_has_one_control_plane_and_the_workers():
     assert [n["labels"][nodes.WORKER_LABEL] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
 
 
-def test_kind_node_image_follows_the_pinned_version(monkeypatch):
+def test_kind_node_image_is_the_digest_pinned_one_at_the_pinned_version(monkeypatch):
     monkeypatch.delenv("KJLAB_KIND_NODE_IMAGE", raising=False)
     from kjlab.cluster import tools
 
-    assert kind.node_image() == f"kindest/node:{tools.kube_version()}"
+    image = kind.node_image()
+    assert image.startswith(f"kindest/node:{tools.kube_version()}@sha256:")
+    assert len(image.split("@sha256:")[1]) == 64
+    assert tools.pinned_versions()["KIND_VERSION"] == kind.kind_version() == "v0.33.0"
     monkeypatch.setenv("KJLAB_KIND_NODE_IMAGE", "kindest/node:v1.36.0")
     assert kind.node_image() == "kindest/node:v1.36.0"
+
+
+def test_no_patches_unless_the_host_needs_them():
+    plain = yaml.safe_load(kind.kind_config(2, kind.HostRestrictions()))
+    assert "containerdConfigPatches" not in plain and "kubeadmConfigPatches" not in plain
+    caps = yaml.safe_load(kind.kind_config(2, kind.HostRestrictions(no_sys_resource=True)))
+    assert "restrict_oom_score_adj = true" in caps["containerdConfigPatches"][0]
+    assert "kubeadmConfigPatches" not in caps
+    v1 = yaml.safe_load(kind.kind_config(2, kind.HostRestrictions(cgroup_v1=True)))
+    patch = yaml.safe_load(v1["kubeadmConfigPatches"][0])
+    assert patch == {"kind": "KubeletConfiguration", "failCgroupV1": False}
+    assert "containerdConfigPatches" not in v1
+
+
+def test_capability_bounding_set_without_cap_sys_resource_is_detected(monkeypatch):
+    monkeypatch.setattr(kind, "_docker", lambda *a, **k: kind.subprocess.CompletedProcess(a, 0, "2\n", ""))
+    monkeypatch.setattr(kind, "_dockerd_pid", lambda: None)
+    monkeypatch.setattr(kind, "_capbnd", lambda pid: 0x1fffeffffff)  # this VM: bit 24 missing
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    r = kind.host_restrictions()
+    assert r.no_sys_resource and not r.cgroup_v1
+    monkeypatch.setattr(kind, "_capbnd", lambda pid: 0x1ffffffffff)
+    monkeypatch.setattr(kind, "_docker", lambda *a, **k: kind.subprocess.CompletedProcess(a, 0, "1\n", ""))
+    r = kind.host_restrictions()
+    assert r.cgroup_v1 and not r.no_sys_resource
+
+
+def test_a_kind_on_path_is_used_only_at_the_pinned_version(monkeypatch, tmp_path):
+    fake = tmp_path / "kind"
+    fake.write_text("#!/bin/sh\necho kind v0.31.0 go1.25.1 linux/amd64\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(kind, "cached_kind_path", lambda: tmp_path / "cache" / "kind")
+    found = kind.find_kind()
+    assert found.path is None and "v0.31.0" in found.problem and "v0.33.0" in found.problem
+    fake.write_text("#!/bin/sh\necho kind v0.33.0 go1.26.8 linux/amd64\n")
+    found = kind.find_kind()
+    assert found.path == fake and found.source == "PATH"
+
+
+def test_missing_kind_and_go_is_one_line_with_the_fix(monkeypatch, tmp_path):
+    from kjlab.errors import KjlabError
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither kind nor go
+    monkeypatch.setattr(kind, "cached_kind_path", lambda: tmp_path / "cache" / "kind")
+    import pytest
+
+    with pytest.raises(KjlabError) as e:
+        kind.ensure_kind(progress=None)
+    assert "\n" not in e.value.message and "Go" in e.value.message
+    assert "--engine kwok" in e.value.fix and "v0.33.0" in e.value.fix
+
+
+def test_unpullable_node_image_without_go_says_what_to_do(monkeypatch, tmp_path):
+    from kjlab.errors import KjlabError
+
+    import pytest
+
+    monkeypatch.delenv("KJLAB_KIND_NODE_IMAGE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no go
+    monkeypatch.setattr(kind, "image_present", lambda image: False)
+    monkeypatch.setattr(kind, "pull", lambda image, progress=None, timeout=0: (False, "dial tcp: lookup registry-1.docker.io: no such host"))
+    monkeypatch.setattr(kind, "offline_node_image", lambda: "kjlab.local/kind-node:test")
+    with pytest.raises(KjlabError) as e:
+        kind.choose_node_image(progress=None)
+    assert "cannot be pulled" in e.value.message and "Go is missing" in e.value.message
+    assert "\n" not in e.value.message
+    assert "install Go" in e.value.fix and "--engine kwok" in e.value.fix
 
 
 def test_every_example_image_is_preloaded_and_pullable_on_kwok():
@@ -27,8 +98,29 @@ def test_every_example_image_is_preloaded_and_pullable_on_kwok():
     for name in examples.names():
         for c in examples.render(name)["spec"]["template"]["spec"]["containers"]:
             if stages.is_pullable(c["image"]):
-                assert c["image"] in kind.PRELOAD_IMAGES, (name, c["image"])
-    assert all(stages.is_pullable(i) for i in kind.PRELOAD_IMAGES)
+                assert c["image"] in kind.preload_images(), (name, c["image"])
+    assert all(stages.is_pullable(i) for i in kind.preload_images())
+
+
+def test_every_image_the_labs_and_tests_run_is_in_the_one_list():
+    """Images named in notebooks and cluster tests (bash:5, python:3, ...) must be preloaded on kind."""
+    import re
+    from pathlib import Path
+
+    from kjlab.cluster import stages
+
+    root = Path(__file__).resolve().parents[2]
+    wanted = set()
+    files = [*root.glob("labs/*.ipynb"), *root.glob("solutions/*.ipynb"), *root.glob("tests/cluster/*.py"),
+             *root.glob("tests/kind/*.py"), *root.glob("kjlab/**/*.py"), *root.glob("kjlab/**/*.yaml")]
+    for path in files:
+        for m in re.finditer(r"\b((?:docker\.io/library/)?(?:bash|python|busybox|alpine|debian|ubuntu|perl|nginx):[\w.]+)",
+                             path.read_text()):
+            image = m.group(1)
+            if stages.is_pullable(image):
+                wanted.add(image if image.startswith("docker.io/") else "docker.io/library/" + image)
+    assert wanted, "found no lab image at all"
+    assert wanted <= set(kind.preload_images()), sorted(wanted - set(kind.preload_images()))
 
 
 def test_kwok_nodes_are_named_as_kind_names_them():
@@ -38,3 +130,18 @@ def test_kwok_nodes_are_named_as_kind_names_them():
     control_plane = manifests[0]
     assert control_plane["spec"]["taints"][0]["effect"] == "NoSchedule"
     assert all("taints" not in m["spec"] for m in manifests[1:])
+
+
+def test_a_delete_docker_cannot_finish_keeps_the_cluster_marked_as_kjlabs(monkeypatch, tmp_path):
+    import pytest
+
+    from kjlab.errors import KjlabError
+
+    monkeypatch.setenv("KJLAB_STATE", str(tmp_path))
+    monkeypatch.setattr(kind, "find_kind", lambda: kind.KindBinary(None, "", None, problem="x"))
+    monkeypatch.setattr(kind, "node_containers", lambda: ["kjlab-control-plane"])
+    monkeypatch.setattr(kind, "_docker", lambda *a, **k: kind.subprocess.CompletedProcess(a, 1, "", "Cannot connect"))
+    with pytest.raises(KjlabError) as e:
+        kind.delete(progress=None)
+    assert "Docker does not answer" in e.value.message and "kjlab down --engine kind" in e.value.fix
+    assert kind.creating()  # the next up/down removes it instead of calling it somebody else's

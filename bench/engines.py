@@ -1,0 +1,255 @@
+"""The two engines side by side: each documented scenario, with and without its policy, recorded
+on kwok (simulated kubelet) and on kind (real kubelet), compared field by field.
+
+Usage:
+  .venv/bin/python bench/engines.py --runs DIR     compare runs saved by the test suites
+                                                   (make test sets KJLAB_RUNS_DIR=artifacts/runs)
+  .venv/bin/python bench/engines.py                run every scenario on both lab clusters now
+                                                   (kjlab up --engine kwok and --engine kind first),
+                                                   the two engines in parallel, then compare
+  .venv/bin/python bench/engines.py --clusters 2  time `kjlab up`/`down` and memory on both engines
+  options: --only failjob,ignore  --documented (the manifests' own sleeps)  --save DIR
+
+Compared (everything but time): outcome, reason, message with namespace and pod names masked,
+failed / succeeded / failedIndexes / completedIndexes, the order of the Job's conditions, each
+pod's STATUS sequence as `kubectl get pods` prints it (kjlab.status), the pods' exit codes, and the
+event reasons of the Job and of its pods. Prints one line per scenario with both durations and
+their ratio, then every difference; tests/compare/test_engines.py asserts there is none beyond
+KNOWN_DIFFERENCES, each of which names its cause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+SCENARIOS = ("failjob", "ignore", "config-issue", "failindex")
+VARIANTS = ("policy", "nopolicy")
+ENGINES = ("kwok", "kind")
+
+# Differences that remain between the engines, field -> cause. Only fields listed here may differ;
+# each cause is also in the README ("The two engines side by side").
+_EVICTED_WITHOUT_POLICY = (
+    "without a pod failure policy the Job controller counts a terminating pod as failed at once and removes "
+    "its finalizer, so the pod evicted with grace 0 is deleted before a real kubelet (2 s minimum grace) "
+    "reports it: it ends 'Terminating' with no exit code; kwok's simulated kubelet writes Failed/137 at once")
+_SCRIPT_ENDS_IN_GRACE = (
+    "the sibling pod deleted after BackoffLimitExceeded gets its 30 s grace period; bash as PID 1 ignores "
+    "SIGTERM, so on a real kubelet its script (sleep 15 with FAST) ends normally inside the grace period: "
+    "'Completed', exit 0. kwok's Stages kill a deleted pod at the end of its grace period whatever its script "
+    "does: 'Error', 137 (and the Job's Failed condition comes ~15 s later on kwok)")
+_RETRY_STOP = (
+    "the run without the policy stops as soon as a pod other than the deleted one is in ImagePullBackOff; the "
+    "other original pod already is, so whether the replacement pod exists by then is timing "
+    "(kjlab.scenarios._observe_retry could wait for a pod created after the deletion)")
+_PULL_SHOWS_CONTAINER_CREATING = (
+    "a real kubelet reports the container waiting as 'ContainerCreating' while it tries the pull, before "
+    "'ErrImagePull'; kwok's Stages go from 'Pending' straight to 'ErrImagePull'")
+KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
+    ("config-issue", "policy", "pod_statuses"): _PULL_SHOWS_CONTAINER_CREATING,
+    ("config-issue", "nopolicy", "pod_statuses"): _PULL_SHOWS_CONTAINER_CREATING + "; " + _RETRY_STOP,
+    ("config-issue", "nopolicy", "pods"): _RETRY_STOP,
+    # (scenario, variant, field) -> cause; "*" matches any scenario / variant.
+    ("ignore", "nopolicy", "pod_statuses"): _EVICTED_WITHOUT_POLICY + "; " + _SCRIPT_ENDS_IN_GRACE,
+    ("ignore", "nopolicy", "exit_codes"): _EVICTED_WITHOUT_POLICY + "; " + _SCRIPT_ENDS_IN_GRACE,
+}
+
+
+def _known(scenario: str, variant: str, field: str) -> str | None:
+    for (s, v, f), cause in KNOWN_DIFFERENCES.items():
+        if s in ("*", scenario) and v in ("*", variant) and f == field:
+            return cause
+    return None
+
+
+_POD_REF = re.compile(r"\b(for pod |Pod )([^/\s]+)/(\S+)")
+
+
+def mask(message: str | None) -> str | None:
+    """'Container main for pod ns/job-abc12 failed ...' -> '... for pod <ns>/<pod> failed ...'."""
+    if message is None:
+        return None
+    return _POD_REF.sub(lambda m: f"{m.group(1)}<ns>/<pod>", message)
+
+
+def _collapse(seq):
+    out = []
+    for item in seq:
+        if item is not None and (not out or out[-1] != item):
+            out.append(item)
+    return out
+
+
+def fingerprint(data: dict) -> dict:
+    """The engine-independent content of one recorded run (a RunResult.summary() dict)."""
+    rows = data.get("timeline") or []
+    pods: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("kind") == "pod":
+            pods.setdefault(r["name"], []).append(r)
+    statuses = sorted(" > ".join(_collapse(r.get("status") for r in rs)) for rs in pods.values())
+    exit_codes = sorted(
+        int(next(r["exit_code"] for r in reversed(rs) if r.get("exit_code") is not None)) for rs in pods.values()
+        if any(r.get("exit_code") is not None for r in rs))
+    job_events, pod_events = set(), set()
+    for r in rows:
+        if r.get("kind") == "event" and r.get("reason"):
+            (job_events if str(r.get("name", "")).startswith("job/") else pod_events).add(r["reason"])
+    status = data.get("job_status") or {}
+    return {
+        "outcome": data.get("outcome"),
+        "reason": data.get("reason"),
+        "message": mask(data.get("message")),
+        "failed": data.get("failed"),
+        "succeeded": data.get("succeeded"),
+        "failedIndexes": status.get("failedIndexes"),
+        "completedIndexes": status.get("completedIndexes"),
+        "conditions": [c["type"] for c in data.get("conditions") or [] if c.get("status") == "True"],
+        "pods": len(pods),
+        "pod_statuses": statuses,
+        "exit_codes": exit_codes,
+        "job_event_reasons": sorted(job_events),
+        "pod_event_reasons": sorted(pod_events),
+    }
+
+
+def differences(a: dict, b: dict) -> list[tuple[str, object, object]]:
+    fa, fb = fingerprint(a), fingerprint(b)
+    return [(k, fa[k], fb[k]) for k in fa if fa[k] != fb[k]]
+
+
+def load_runs(runs_dir: Path) -> dict[tuple[str, str, str], dict]:
+    """(engine, scenario, variant) -> the recorded run to compare. Both engines' runs come from the
+    same producer (the scenario test, else the same lab notebook), so like is compared with like."""
+    every: dict[tuple[str, str, str], dict[str, dict]] = {}
+    for engine in ENGINES:
+        for path in sorted((runs_dir / engine).glob("*.json")):
+            base, producer = path.name[:-len(".json")].split(".", 1)
+            scenario, variant = base.rsplit("-", 1)
+            every.setdefault((engine, scenario, variant), {})[producer] = json.loads(path.read_text())
+    found: dict[tuple[str, str, str], dict] = {}
+    for scenario in SCENARIOS:
+        for variant in VARIANTS:
+            mine = {e: every.get((e, scenario, variant), {}) for e in ENGINES}
+            common = sorted(set(mine["kwok"]) & set(mine["kind"]), key=lambda p: (p != "test", p != "bench", p))
+            for engine in ENGINES:
+                if not mine[engine]:
+                    continue
+                producers = common or sorted(mine[engine], key=lambda p: (p != "test", p != "bench", p))
+                found[(engine, scenario, variant)] = mine[engine][producers[0]]
+    return found
+
+
+def pairs(runs: dict) -> list[tuple[str, str, dict | None, dict | None]]:
+    return [(s, v, runs.get(("kwok", s, v)), runs.get(("kind", s, v))) for s in SCENARIOS for v in VARIANTS]
+
+
+def report(runs: dict, out=sys.stdout) -> list[tuple[str, str, str, object, object, str | None]]:
+    """Print the table and the differences; returns every difference with its known cause (or None)."""
+    found = []
+    print(f"{'scenario':<14} {'variant':<9} {'kwok':>8} {'kind':>8} {'kind/kwok':>9}  {'same':<5} outcome", file=out)
+    for scenario, variant, kwok, kind in pairs(runs):
+        if not kwok or not kind:
+            missing = ", ".join(e for e, r in (("kwok", kwok), ("kind", kind)) if not r)
+            print(f"{scenario:<14} {variant:<9} {'':>8} {'':>8} {'':>9}  {'-':<5} not recorded on {missing}", file=out)
+            continue
+        d1, d2 = kwok.get("duration_s"), kind.get("duration_s")
+        ratio = f"{d2 / d1:.2f}" if d1 and d2 else "-"
+        diffs = differences(kwok, kind)
+        for field, a, b in diffs:
+            found.append((scenario, variant, field, a, b, _known(scenario, variant, field)))
+        same = "yes" if not diffs else ("known" if all(_known(scenario, variant, f) for f, _, _ in diffs) else "NO")
+        fmt = lambda d: f"{d:.1f}s" if d is not None else "-"  # noqa: E731
+        print(f"{scenario:<14} {variant:<9} {fmt(d1):>8} {fmt(d2):>8} {ratio:>9}  {same:<5} "
+              f"{kind.get('outcome')} ({kind.get('reason')}), recorded by {kind.get('producer', 'bench')}", file=out)
+    if found:
+        print("\ndifferences (kwok | kind):", file=out)
+        for scenario, variant, field, a, b, cause in found:
+            print(f"  {scenario} {variant} {field}:\n    kwok: {a}\n    kind: {b}\n    cause: {cause or 'UNEXPLAINED'}",
+                  file=out)
+    return found
+
+
+def run_both(only, fast: bool, save: Path) -> dict:
+    """Run the scenarios on both lab clusters, the two engines in parallel (one thread each)."""
+    from kjlab import scenarios
+
+    runs, errors = {}, []
+
+    def work(engine):
+        context = f"{engine}-kjlab"
+        for scenario in only:
+            for variant in VARIANTS:
+                try:
+                    r = scenarios.run(scenario, policy=variant == "policy", fast=fast, context=context, echo=False,
+                                      namespace=f"bench-{scenario}-{variant}"[:63])
+                except Exception as e:  # report and go on with the next scenario
+                    errors.append(f"{engine} {scenario} {variant}: {e}")
+                    continue
+                data = r.summary()
+                data["job_status"] = r.job_status
+                runs[(engine, scenario, variant)] = data
+                out = save / engine
+                out.mkdir(parents=True, exist_ok=True)
+                (out / f"{scenario}-{variant}.bench.json").write_text(json.dumps(data, default=str))
+                print(f"  {engine}: {r.verdict()}", flush=True)
+
+    threads = [threading.Thread(target=work, args=(e,)) for e in ENGINES]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in errors:
+        print("error:", e)
+    return runs
+
+
+def clusters(rounds: int) -> None:
+    """`kjlab up` / `kjlab down` times and memory on each engine (each cluster is created here and removed)."""
+    import time
+
+    from kjlab import cluster
+    from kjlab.cluster import kind, kwok
+
+    for engine in ENGINES:
+        if cluster.registry.entry(f"{engine}-kjlab"):
+            print(f"{engine}: a lab cluster is running; not timing it (kjlab down --engine {engine} first)")
+            continue
+        for i in range(rounds):
+            t = time.monotonic()
+            cluster.up(engine=engine, progress=None)
+            up_s = time.monotonic() - t
+            time.sleep(10)  # let the controllers settle before reading memory
+            mem = (kind.memory_bytes() if engine == "kind" else kwok.memory_bytes()) / 2**20
+            t = time.monotonic()
+            cluster.down(engine=engine, progress=None)
+            print(f"{engine} round {i + 1}: up {up_s:.1f} s, memory {mem:.0f} MiB, down {time.monotonic() - t:.1f} s",
+                  flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=Path, help="compare the runs saved in this directory")
+    parser.add_argument("--only", default=",".join(SCENARIOS))
+    parser.add_argument("--documented", action="store_true")
+    parser.add_argument("--save", type=Path, default=Path("artifacts/runs-bench"))
+    parser.add_argument("--clusters", type=int, metavar="ROUNDS", help="time up/down and memory on both engines")
+    args = parser.parse_args()
+    if args.clusters:
+        clusters(args.clusters)
+        return 0
+    if args.runs:
+        runs = load_runs(args.runs)
+    else:
+        runs = run_both(args.only.split(","), fast=not args.documented, save=args.save)
+    found = report(runs)
+    return 1 if any(cause is None for *_, cause in found) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# `make test`: every test, the two engines in parallel.
+#   1. unit tests (no cluster)
+#   2. the lab clusters, one after the other (both write the kubeconfig and kjlab's state file):
+#      kwok always; kind when it can run here (Docker answers, kind and a node image can be had)
+#   3. the kwok suite and the kind suite as two concurrent pytest processes, each on its own cluster
+#      (within one engine the tests stay serial: a drain evicts every pod on its node)
+#   4. the lifecycle tests (they take the kwok cluster down and up) and the engine comparison,
+#      which reads the runs both suites saved in artifacts/runs
+#   5. `kjlab down` for the clusters this script started (KJLAB_KEEP_CLUSTER=1 keeps them)
+# No long scenario runs twice on one engine: failjob without its policy (~7 min of controller
+# back-off) is run by lab 01 on each engine, and the comparison test asserts its outcome.
+# Exit status: non-zero when any stage failed. Logs: artifacts/test-<stage>.log
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+KJLAB=.venv/bin/kjlab
+mkdir -p artifacts
+export KJLAB_RUNS_DIR="$PWD/artifacts/runs"
+rm -rf "$KJLAB_RUNS_DIR"
+mkdir -p "$KJLAB_RUNS_DIR"
+started=$SECONDS
+say() { echo "== [$(( (SECONDS - started) / 60 ))m$(( (SECONDS - started) % 60 ))s] $*"; }
+failed=()
+# The long failjob-without-policy run: covered by labs/01 on each engine (see above).
+LONG=test_failjob_without_policy_retries_until_the_backoff_limit
+
+say "unit tests"
+$PY -m pytest -q -ra -m "not cluster" --ignore=tests/compare 2>&1 | tee artifacts/test-unit.log
+[ "${PIPESTATUS[0]}" = 0 ] || failed+=(unit)
+
+running() { $PY - "$1" <<'PYEOF'
+import sys
+from kjlab import cluster
+context = f"{sys.argv[1]}-kjlab"
+sys.exit(0 if cluster.registry.entry(context) and cluster._reachable(context) else 1)
+PYEOF
+}
+ours=()
+bring_up() {
+  if running "$1"; then say "reusing the running $1 lab cluster"; return 0; fi
+  say "kjlab up --engine $1"
+  local t=$SECONDS
+  if $KJLAB up --engine "$1" 2>&1 | tee "artifacts/test-up-$1.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
+    ours+=("$1"); say "$1 cluster up in $(( SECONDS - t ))s"
+  else
+    failed+=("up-$1"); return 1
+  fi
+}
+kwok_ok=1; kind_ok=1
+bring_up kwok || kwok_ok=0
+kind_why="$($PY -c 'from kjlab.cluster import engine; r = engine.kind_readiness(); print("yes" if r.ok else r.why)')"
+if [ "$kind_why" = yes ]; then
+  bring_up kind || kind_ok=0
+else
+  kind_ok=0; say "the kind suite is skipped: $kind_why"
+fi
+
+suite() { # name, pytest args...
+  local name=$1; shift
+  local t=$SECONDS
+  $PY -m pytest -q -ra --durations=15 "$@" 2>&1 | tee "artifacts/test-$name.log" | sed -u "s/^/[$name] /"
+  local rc=${PIPESTATUS[0]}
+  echo "[$name] finished in $(( SECONDS - t ))s with exit status $rc" | tee -a "artifacts/test-$name.log"
+  return "$rc"
+}
+# The clusters started here count as the test run's own: the fixtures take them down at the end of
+# each suite, and the lifecycle tests may tear them down (a cluster that was already running is reused
+# and left running).
+export KJLAB_TEST_STARTED="$(IFS=,; echo "${ours[*]:-}")"
+pids=() names=()
+if [ $kwok_ok = 1 ]; then
+  say "kwok suite (background)"
+  suite kwok -m "cluster and not kind and not lifecycle" --ignore=tests/compare --ignore=tests/kind \
+    --deselect "tests/cluster/test_scenarios.py::$LONG" &
+  pids+=($!); names+=(kwok)
+fi
+if [ $kind_ok = 1 ]; then
+  say "kind suite (background)"
+  suite kind -m kind tests/kind --deselect "tests/kind/test_scenarios_on_kind.py::$LONG" &
+  pids+=($!); names+=(kind)
+fi
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || failed+=("${names[$i]}")
+done
+
+say "lifecycle tests and the engine comparison"
+suite final tests/cluster/test_lifecycle.py tests/compare || failed+=(final)
+$PY bench/engines.py --runs "$KJLAB_RUNS_DIR" 2>&1 | tee artifacts/engines.txt || true
+
+if [ "${KJLAB_KEEP_CLUSTER:-0}" != 1 ]; then
+  for engine in "${ours[@]}"; do say "kjlab down --engine $engine"; $KJLAB down --engine "$engine" || failed+=("down-$engine"); done
+fi
+say "done"
+if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]} (logs in artifacts/test-*.log)"; exit 1; fi
+echo "all test stages passed"
