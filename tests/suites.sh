@@ -92,5 +92,19 @@ if [ "${KJLAB_KEEP_CLUSTER:-0}" != 1 ]; then
   for engine in "${ours[@]}"; do say "kjlab down --engine $engine"; $KJLAB down --engine "$engine" || failed+=("down-$engine"); done
 fi
 say "done"
+# One closing line over every stage, in pytest's words (each stage's own line is in its log).
+$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kind.log artifacts/test-final.log <<'PYEOF'
+import re, sys
+totals = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        continue
+    closing = [l for l in lines if re.search(r"\d+ (passed|failed|error|skipped|deselected)", l) and " in " in l]
+    for count, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", closing[-1] if closing else ""):
+        totals["error" if word.startswith("error") else word] += int(count)
+print(f"all stages: {totals['passed']} passed, {totals['failed'] + totals['error']} failed, {totals['skipped']} skipped")
+PYEOF
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]} (logs in artifacts/test-*.log)"; exit 1; fi
 echo "all test stages passed"
