@@ -141,8 +141,10 @@ def create(bindir: Path, time_scale: float, progress=print) -> None:
 # kwokctl picks free ports when it writes a cluster's config and binds them only when the
 # components start: two users' `up` at the same moment picked the same API server port. One
 # lock per machine (an empty file every user can open; flock needs no write access) serialises
-# that window. It is held for the few seconds of `kwokctl create`.
-MACHINE_LOCK = Path(tempfile.gettempdir()) / "kjlab-kwokctl-ports.lock"
+# that window. It is held for the few seconds of `kwokctl create`. It lives with the system's
+# other lock files (/run/lock), not in /tmp, where only a machine without /run/lock puts it.
+MACHINE_LOCK = (Path("/run/lock") if os.access("/run/lock", os.W_OK | os.X_OK) else Path(tempfile.gettempdir())) \
+    / "kjlab-kwokctl-ports.lock"
 
 
 @contextlib.contextmanager
