@@ -44,9 +44,9 @@ _SCRIPT_ENDS_IN_GRACE = (
     "'Completed', exit 0. kwok's Stages kill a deleted pod at the end of its grace period whatever its script "
     "does: 'Error', 137 (and the Job's Failed condition comes ~15 s later on kwok)")
 _RETRY_STOP = (
-    "the run without the policy stops as soon as a pod other than the deleted one is in ImagePullBackOff; the "
-    "other original pod already is, so whether the replacement pod exists by then is timing "
-    "(kjlab.scenarios._observe_retry could wait for a pod created after the deletion)")
+    "the run without the policy stops once a replacement pod (one created after the deletion) is in "
+    "ImagePullBackOff; how far the other pods have got by then (a real kubelet retries the pull, "
+    "ErrImagePull again) is timing")
 _PULL_SHOWS_CONTAINER_CREATING = (
     "a real kubelet reports the container waiting as 'ContainerCreating' while it tries the pull, before "
     "'ErrImagePull'; kwok's Stages go from 'Pending' straight to 'ErrImagePull'")
