@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 
 import yaml
@@ -68,6 +69,19 @@ def batch(context: str) -> client.BatchV1Api:
     return client.BatchV1Api(api_client(context))
 
 
+def raw(call, *args, **kwargs) -> dict:
+    """Call a generated client method (``read_namespaced_job``, ``list_node`` ...) and return the
+    API's JSON as a dict -- the one object model downstream of the API (kjlab.readers reads it).
+
+    The generated models would be deserialised and then converted back; asking for the response
+    unparsed skips both. Errors raise ApiException, as the typed call does."""
+    response = call(*args, _preload_content=False, **kwargs)
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
+
+
 def version(context: str) -> str:
     """The API server's gitVersion, e.g. v1.36.4."""
     return client.VersionApi(api_client(context, patient=False)).get_code(_request_timeout=5).git_version
@@ -89,8 +103,6 @@ def create(context: str, namespace: str, doc: dict, dry_run: bool = False) -> di
     (``backofLimit``, ``onExitCode``) comes back in the API's own words (`unknown field
     "spec.backofLimit"`), where the client's typed models would raise their own error first.
     Raises ApiException as the typed calls do; returns the created object as a dict."""
-    import json
-
     api = api_client(context)
     query = [("fieldValidation", "Strict")] + ([("dryRun", "All")] if dry_run else [])
     method, url, headers, body, _post = api.param_serialize(
