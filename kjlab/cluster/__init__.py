@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import time
 
-from kjlab.cluster import health, kind, kwok, nodes, registry, tools
-from kjlab.cluster.engine import CLUSTER_NAME, ENGINES, context_for, decide
+from kjlab import kube
+from kjlab.cluster import health, nodes, provider, registry
+from kjlab.cluster.engine import decide
+from kjlab.cluster.names import CLUSTER_NAME, ENGINES, context_for
 from kjlab.errors import KjlabError
+from kjlab.paths import kubeconfig_path
 
 __all__ = ["up", "down", "status", "lab_context", "CLUSTER_NAME", "ENGINES"]
 
@@ -34,20 +37,11 @@ def lab_context() -> str:
 
 
 def _reachable(context: str) -> bool:
-    from kjlab import kube
-
     try:
         kube.version(context)
         return True
     except Exception:
         return False
-
-
-def _options(engine: str, workers: int, time_scale: float) -> dict:
-    options = {"workers": workers}
-    if engine == "kwok":
-        options["time_scale"] = time_scale
-    return options
 
 
 def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress=print) -> dict:
@@ -63,16 +57,16 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     if not 0 < time_scale <= 10:
         raise KjlabError(f"--time-scale must be in (0, 10], got {time_scale}", "kjlab up --time-scale 1")
     chosen, why = decide(engine)
-    if chosen == "kind" and time_scale != 1.0:
-        raise KjlabError("--time-scale applies to the kwok engine only (kind runs real containers)",
+    engine_ = provider.get(chosen)
+    if time_scale != 1.0 and not engine_.scales_time:
+        raise KjlabError(f"--time-scale applies to the kwok engine only ({chosen} runs real containers)",
                          "kjlab up --engine kwok --time-scale ...")
     context = context_for(chosen)
-    wanted = _options(chosen, workers, time_scale)
+    wanted = {"workers": workers, **({"time_scale": time_scale} if engine_.scales_time else {})}
     known = registry.entry(context)
-    module = kwok if chosen == "kwok" else kind
 
-    if known and (kwok.exists() if chosen == "kwok" else _reachable(context)):
-        _repair(chosen, context, known, progress)
+    if known and engine_.exists():
+        _repair(engine_, context, known, progress)
     if known and _reachable(context):
         if known["options"] != wanted:
             have = ", ".join(f"{k}={v}" for k, v in sorted(known["options"].items()))
@@ -85,37 +79,32 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
         return status(context)
 
     _say(progress, why)
-    if chosen == "kind" and kind.exists() and not known and not kind.creating():
-        # A kind cluster named kjlab that kjlab never recorded (nor began creating) may be
-        # somebody's: leave it alone.
-        raise KjlabError("a kind cluster named 'kjlab' exists, but kjlab did not create it",
-                         "delete it yourself if it is not needed (kind delete cluster --name kjlab), then kjlab up")
-    bindir = tools.ensure_built(progress) if chosen == "kwok" else None
-    prepared = kind.prepare(progress) if chosen == "kind" else None
-    if module.exists() or known or (chosen == "kind" and kind.creating()):
+    if engine_.exists() and not known and not engine_.leftover_is_ours():
+        # A cluster named kjlab that kjlab never recorded (nor began creating) may be somebody's:
+        # leave it alone.
+        raise KjlabError(f"a {chosen} cluster named '{CLUSTER_NAME}' exists, but kjlab did not create it",
+                         f"delete it yourself if it is not needed ({chosen} delete cluster --name {CLUSTER_NAME}), "
+                         "then kjlab up")
+    prepared = engine_.prepare(progress)
+    if engine_.exists() or known or engine_.leftover_is_ours():
         _say(progress, "removing a half-created lab cluster left by an earlier run")
-        _delete(chosen, bindir, progress)
+        engine_.delete(None)
         registry.forget(context)
 
     started = time.monotonic()
     try:
         _say(progress, f"creating the lab cluster '{CLUSTER_NAME}' with the {chosen} engine")
-        if chosen == "kwok":
-            kwok.create(bindir, time_scale, progress)
-            _create_kwok_nodes(context, workers)
-        else:
-            kind.create(workers, progress, prepared)
+        engine_.create(prepared, workers, time_scale, progress, context)
         _say(progress, "waiting for the nodes to be Ready")
-        _wait_nodes_ready(context, workers + 1, timeout=90 if chosen == "kwok" else 300)
+        _wait_nodes_ready(context, workers + 1, timeout=engine_.nodes_ready_timeout)
         entry = registry.record(context, chosen, wanted)
         registry.write_marker(context, entry["uid"], chosen)
-        if chosen == "kind":
-            kind.finished_creating()
+        engine_.finished_creating()
     except BaseException:
         # Ctrl-C or a failure half-way: leave nothing behind.
         _say(progress, "cleaning up the half-created cluster")
         try:
-            _delete(chosen, bindir, None)
+            engine_.delete(None)
         finally:
             registry.forget(context)
         raise
@@ -123,18 +112,18 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     return status(context)
 
 
-def _repair(engine: str, context: str, known: dict, progress) -> None:
-    """Mend a lab cluster in place: start the components that died (kwok), write back a missing
+def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> None:
+    """Mend a lab cluster in place: start the components that died, write back a missing
     marker. Whatever cannot be mended is left for the caller's recreate path."""
     found = health.problems(context)
     if not found:
         return
     _say(progress, f"repairing the lab cluster: {health.describe(found)}")
-    if engine == "kwok" and not all(kwok.components().values()):
-        kwok.repair(tools.ensure_built(progress), progress or (lambda _m: None))
+    if not all(engine_.components().values()):
+        engine_.repair(progress)
         _wait_answers(context, timeout=60)
     if _reachable(context) and not registry.read_marker(context):
-        registry.write_marker(context, known["uid"], engine)
+        registry.write_marker(context, known["uid"], known["engine"])
     left = health.problems(context)
     _say(progress, f"still wrong: {health.describe(left)}" if left else "repaired")
 
@@ -153,20 +142,6 @@ def check_health(context: str) -> None:
     found = health.problems(context)
     if found:
         raise KjlabError(f"the lab cluster ({context}) is not whole: {health.describe(found)}", found[0].fix)
-
-
-def _create_kwok_nodes(context: str, workers: int) -> None:
-    from kubernetes import client
-
-    from kjlab import kube
-
-    api = kube.core(context)
-    for manifest in nodes.kwok_node_manifests(workers):
-        try:
-            api.create_node(manifest)
-        except client.ApiException as e:
-            if e.status != 409:
-                raise
 
 
 def _wait_nodes_ready(context: str, count: int, timeout: float) -> None:
@@ -192,15 +167,6 @@ def _node_ready(node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 
 
-def _delete(engine: str, bindir, progress, remove_images: bool = False) -> None:
-    """Remove the cluster. For kind, ``remove_images`` also removes the node and lab images kjlab
-    added to Docker (only `down` does: a failed or half-created cluster keeps them for the retry)."""
-    if engine == "kwok":
-        kwok.delete(bindir or tools.bin_dir(), progress or (lambda _m: None))
-    else:
-        kind.delete(progress, remove_images=remove_images)
-
-
 def down(engine: str | None = None, progress=print) -> list[str]:
     """Remove the lab cluster(s) kjlab created: processes, kwokctl's files, the kubeconfig context.
 
@@ -209,14 +175,11 @@ def down(engine: str | None = None, progress=print) -> list[str]:
     removed = []
     for name in ([engine] if engine else list(ENGINES)):
         context = context_for(name)
-        module = kwok if name == "kwok" else kind
+        engine_ = provider.get(name)
         known = registry.entry(context) is not None
-        # kwok's files live under kjlab's own state directory, so leftovers there are kjlab's;
-        # a kind cluster is only deleted when kjlab recorded creating it (or began to: a killed up).
-        ours = known or (name == "kwok" and module.exists()) or (name == "kind" and kind.creating())
-        if not ours:
-            if name == "kind" and module.exists():
-                _say(progress, "leaving the kind cluster 'kjlab' alone: kjlab did not create it")
+        if not (known or engine_.leftover_is_ours()):
+            if engine_.exists():
+                _say(progress, f"leaving the {name} cluster '{CLUSTER_NAME}' alone: kjlab did not create it")
             continue
         busy = _unfinished_jobs(context) if known else []
         if busy:
@@ -226,7 +189,7 @@ def down(engine: str | None = None, progress=print) -> list[str]:
                            "is gone (fix there: kjlab up, then run the cell again)")
         _say(progress, f"deleting the {name} lab cluster (context {context})")
         started = time.monotonic()
-        _delete(name, None, progress, remove_images=True)
+        engine_.delete(progress, remove_images=True)
         registry.forget(context)
         removed.append(context)
         _say(progress, f"deleted in {time.monotonic() - started:.1f}s")
@@ -237,8 +200,6 @@ def down(engine: str | None = None, progress=print) -> list[str]:
 
 def _unfinished_jobs(context: str) -> list[str]:
     """namespace/name of the Jobs not yet Complete or Failed (empty when the cluster does not answer)."""
-    from kjlab import kube
-
     try:
         jobs = kube.batch(context).list_job_for_all_namespaces(_request_timeout=5).items
     except Exception:
@@ -249,12 +210,8 @@ def _unfinished_jobs(context: str) -> list[str]:
 
 def status(context: str | None = None) -> dict:
     """Engine, context, server version, nodes with their Ready state (and whether it answers)."""
-    from kjlab import kube
-
     context = context or lab_context()
     known = registry.entry(context) or {}
-    from kjlab.paths import kubeconfig_path
-
     info = {"context": context, "engine": known.get("engine", "context"), "options": known.get("options", {}),
             "kubeconfig": str(kubeconfig_path()) if known else None,
             "lab_cluster": bool(known), "running": False, "server_version": None, "nodes": []}
@@ -277,9 +234,9 @@ def status(context: str | None = None) -> dict:
             "schedulable": not n.spec.unschedulable,
             "version": n.status.node_info.kubelet_version if n.status.node_info else None,
         })
-    if info["engine"] == "kwok":
-        info["memory_mib"] = round(kwok.memory_bytes() / 2**20, 1)
-        info["components"] = kwok.components()
-    elif info["engine"] == "kind":
-        info["memory_mib"] = round(kind.memory_bytes() / 2**20, 1)
+    if info["engine"] in ENGINES:
+        engine_ = provider.get(info["engine"])
+        info["memory_mib"] = round(engine_.memory_bytes() / 2**20, 1)
+        if engine_.components():
+            info["components"] = engine_.components()
     return info

@@ -6,15 +6,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from kjlab.cluster import kind
+from kjlab.cluster.names import CLUSTER_NAME, ENGINES, context_for  # noqa: F401 (re-exported)
 from kjlab.errors import KjlabError
-
-ENGINES = ("kind", "kwok")
-CLUSTER_NAME = "kjlab"
-
-
-def context_for(engine: str) -> str:
-    """The kubeconfig context each engine's tool writes: kind-kjlab or kwok-kjlab."""
-    return f"{engine}-{CLUSTER_NAME}"
 
 
 def docker_available(timeout: float = 5.0) -> bool:
@@ -45,8 +39,6 @@ def kind_readiness() -> KindReadiness:
     if not docker_available():
         return KindReadiness(False, "no Docker engine answers",
                              "start Docker (Docker Desktop, or dockerd), or use the kwok engine: kjlab up --engine kwok")
-    from kjlab.cluster import kind
-
     found = kind.find_kind()
     go = shutil.which("go") is not None
     if found.path is None and not (go and kind._build_script().exists()):

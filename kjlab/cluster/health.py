@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kjlab.cluster import kwok, registry
+from kjlab.cluster import provider, registry
 from kjlab.errors import KjlabError
 
 
@@ -24,8 +24,8 @@ def problems(context: str) -> list[Problem]:
     if known is None:
         return []
     found = []
-    if known.get("engine") == "kwok":
-        dead = [name for name, alive in kwok.components().items() if not alive]
+    if known.get("engine") in provider.PROVIDERS:
+        dead = [name for name, alive in provider.get(known["engine"]).components().items() if not alive]
         if dead:
             found.append(Problem(f"not running: {', '.join(dead)}", "kjlab up (restarts them; the cluster's state is kept)"))
             if "kube-apiserver" in dead or "etcd" in dead:

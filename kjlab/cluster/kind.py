@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from kjlab.cluster import tools
-from kjlab.cluster.engine import CLUSTER_NAME
+from kjlab.cluster.names import CLUSTER_NAME
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
 from kjlab.paths import cache_dir, kubeconfig_path, state_dir, tools_dir
@@ -646,3 +646,43 @@ def memory_bytes() -> int:
         if m and m.group(2) in units:
             total += float(m.group(1)) * units[m.group(2)]
     return int(total)
+
+
+class KindProvider:
+    """The kind engine behind kjlab.cluster.provider.Provider: real kubelets in Docker containers."""
+
+    name = "kind"
+    scales_time = False  # real containers sleep in real time
+    nodes_ready_timeout = 300.0
+
+    def prepare(self, progress) -> Prepared:
+        return prepare(progress)
+
+    def exists(self) -> bool:
+        return exists()
+
+    def leftover_is_ours(self) -> bool:
+        # A kind cluster named kjlab may be somebody's own: it is kjlab's only when kjlab began
+        # creating it (an `up` killed half-way) -- kind's containers are shared by every user.
+        return creating()
+
+    def create(self, prepared: Prepared, workers: int, time_scale: float, progress, context: str) -> None:
+        create(workers, progress, prepared)
+
+    def finished_creating(self) -> None:
+        finished_creating()
+
+    def delete(self, progress, remove_images: bool = False) -> None:
+        delete(progress, remove_images=remove_images)
+
+    def components(self) -> dict[str, bool]:
+        return {}  # inside the node containers; the API server's answer speaks for them
+
+    def repair(self, progress) -> None:
+        pass  # nothing kjlab can restart from outside; a broken kind cluster is recreated
+
+    def memory_bytes(self) -> int:
+        return memory_bytes()
+
+
+PROVIDER = KindProvider()

@@ -13,9 +13,11 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from kubernetes import client
 
-from kjlab.cluster import stages, tools
-from kjlab.cluster.engine import CLUSTER_NAME
+from kjlab import kube
+from kjlab.cluster import nodes, stages, tools
+from kjlab.cluster.names import CLUSTER_NAME
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path, state_dir
 
@@ -224,3 +226,55 @@ def memory_bytes() -> int:
         except OSError:
             continue
     return total
+
+
+class KwokProvider:
+    """The kwok engine behind kjlab.cluster.provider.Provider: kwokctl's binary runtime plus
+    Node objects for the simulated workers (kwok drives any node it is told to manage)."""
+
+    name = ENGINE
+    scales_time = True   # the Stages' delays are the simulation's own, so they can be scaled
+    nodes_ready_timeout = 90.0
+
+    def prepare(self, progress) -> Path:
+        return tools.ensure_built(progress)
+
+    def exists(self) -> bool:
+        return exists()
+
+    def leftover_is_ours(self) -> bool:
+        # kwokctl's files live under kjlab's own state directory: whatever is there is kjlab's.
+        return exists()
+
+    def create(self, prepared: Path, workers: int, time_scale: float, progress, context: str) -> None:
+        create(prepared, time_scale, progress)
+        _create_nodes(context, workers)
+
+    def finished_creating(self) -> None:
+        pass
+
+    def delete(self, progress, remove_images: bool = False) -> None:
+        delete(tools.bin_dir(), progress or (lambda _m: None))
+
+    def components(self) -> dict[str, bool]:
+        return components()
+
+    def repair(self, progress) -> None:
+        if not all(components().values()):
+            repair(tools.ensure_built(progress), progress or (lambda _m: None))
+
+    def memory_bytes(self) -> int:
+        return memory_bytes()
+
+
+def _create_nodes(context: str, workers: int) -> None:
+    api = kube.core(context)
+    for manifest in nodes.kwok_node_manifests(workers):
+        try:
+            api.create_node(manifest)
+        except client.ApiException as e:
+            if e.status != 409:  # a retried up finds its nodes there
+                raise
+
+
+PROVIDER = KwokProvider()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kjlab.cluster.engine import CLUSTER_NAME
+from kjlab.cluster.names import CLUSTER_NAME
 
 WORKER_LABEL = "kjlab.io/role"
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
