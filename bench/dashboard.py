@@ -33,7 +33,7 @@ def main() -> int:
     board.finish()
     lat = sorted(board.latencies)
     p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
-    print(f"{result.verdict()}")
+    print(f"{result.headline()}")
     print(f"rows recorded: {len(result.rows)}, dashboard renders: {board.renders}")
     print(f"event-to-widget latency: p50 {statistics.median(lat) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
           f"max {lat[-1] * 1000:.0f} ms (throttle {0.2 * 1000:.0f} ms)")

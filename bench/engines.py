@@ -12,7 +12,7 @@ Usage:
 
 Compared (everything but time): outcome, reason, message with namespace and pod names masked,
 failed / succeeded / failedIndexes / completedIndexes, the order of the Job's conditions, each
-pod's STATUS sequence as `kubectl get pods` prints it (kjlab.status), the pods' exit codes, and the
+pod's STATUS sequence as `kubectl get pods` prints it (kjlab.printers), the pods' exit codes, and the
 event reasons of the Job and of its pods. Prints one line per scenario with both durations and
 their ratio, then every difference; tests/compare/test_engines.py asserts there is none beyond
 KNOWN_DIFFERENCES, each of which names its cause.
@@ -199,7 +199,7 @@ def run_both(only, fast: bool, save: Path) -> dict:
                 out = save / engine
                 out.mkdir(parents=True, exist_ok=True)
                 (out / f"{scenario}-{variant}.bench.json").write_text(json.dumps(data, default=str))
-                print(f"  {engine}: {r.verdict()}", flush=True)
+                print(f"  {engine}: {r.headline()}", flush=True)
 
     threads = [threading.Thread(target=work, args=(e,)) for e in ENGINES]
     for t in threads:

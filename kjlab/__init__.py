@@ -1,20 +1,54 @@
 """kjlab: a hands-on lab on how Kubernetes Jobs handle pod failures, on a real control plane.
 
-Notebooks import this package; the CLI is ``kjlab`` (see ``kjlab --help``).
+Notebooks start with ``lab = kjlab.Lab(CONTEXT, NAMESPACE, fast=FAST)`` (see kjlab.lab); the CLI
+is ``kjlab`` (see ``kjlab --help``).
+
+Attributes load on first use, so ``import kjlab`` (and the CLI, which imports only what a command
+needs) stays cheap: the kubernetes client, pandas and the widgets come in when a notebook asks.
 """
 
-from kjlab import check, cluster, examples, exercises, ops, quiz, scenarios, wait
-from kjlab.controller import ConfigIssueController
-from kjlab.errors import KjlabError
-from kjlab.lab import backoff_waves, cleanup, compare, connect, kubectl, pod_indexes, pod_outcomes, run_in_background, timeline
-from kjlab.scenarios import run
-from kjlab.widgets import show_comparison, show_timeline
+from __future__ import annotations
 
+import importlib
+
+from kjlab.errors import KjlabError
 from kjlab.interrupts import install_in_ipython as _install_in_ipython
 
 __version__ = "0.1.0"
+
+# name -> (module, attribute or None for the module itself)
+_LAZY = {
+    "Lab": ("kjlab.lab", "Lab"),
+    "connect": ("kjlab.lab", "connect"),
+    "cleanup": ("kjlab.lab", "cleanup"),
+    "kubectl": ("kjlab.lab", "kubectl"),
+    "run_in_background": ("kjlab.lab", "run_in_background"),
+    "run": ("kjlab.scenarios", "run"),
+    "compare": ("kjlab.result", "compare"),
+    "RunResult": ("kjlab.result", "RunResult"),
+    "ConfigIssueController": ("kjlab.controller", "ConfigIssueController"),
+    "show_comparison": ("kjlab.widgets", "show_comparison"),
+    "show_timeline": ("kjlab.widgets", "show_timeline"),
+    **{name: (f"kjlab.{name}", None) for name in (
+        "check", "cluster", "examples", "exercises", "ops", "quiz", "readers", "scenarios", "wait", "widgets")},
+}
+
+__all__ = ["KjlabError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kjlab' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = importlib.import_module(module)
+    if attribute:
+        value = getattr(value, attribute)
+    globals()[name] = value  # next time a plain attribute
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
+
+
 _install_in_ipython()
-__all__ = [
-    "ConfigIssueController", "KjlabError", "backoff_waves", "check", "cleanup", "cluster", "exercises", "quiz", "wait", "compare", "connect", "examples", "kubectl", "ops", "pod_indexes", "pod_outcomes",
-    "run", "run_in_background", "scenarios", "show_comparison", "show_timeline", "timeline", "__version__",
-]

@@ -18,6 +18,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import nbformat
+
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR
 
@@ -108,8 +110,6 @@ def generate(solution: dict, name: str) -> dict:
 
 def dumps(nb: dict) -> str:
     """Serialise like nbformat does (1-space indent, sources as line lists), so diffs stay small."""
-    import nbformat
-
     return nbformat.writes(nbformat.from_dict(nb)) + "\n"
 
 
@@ -128,8 +128,6 @@ def build(check: bool = False, solutions: Path | None = None, exercises: Path | 
     A learner's changed exercise notebook (one that differs from the committed version) is kept
     as ``NAME.backup-<time>.ipynb`` before it is replaced.
     """
-    import nbformat
-
     solutions = solutions or REPO_DIR / "solutions"
     exercises = exercises or REPO_DIR / "exercises"
     changed = []

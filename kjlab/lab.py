@@ -1,11 +1,31 @@
-"""The few calls a notebook makes: connect to the lab cluster, compare runs, clean up."""
+"""The notebook surface: a ``Lab`` session, so each step of a lab is a line or two.
+
+    lab = kjlab.Lab(CONTEXT, NAMESPACE, fast=FAST)   # connects (starts the lab cluster if needed)
+    policy = lab.run("failjob")                      # its own namespace, a live dashboard, kept for kubectl
+    nopolicy = lab.run("failjob", policy=False)
+    kjlab.show_comparison(policy, nopolicy)
+    lab.cleanup()
+
+Everything here is a thin layer over the package (scenarios, ops, wait, check, widgets): the
+session only remembers the context, the namespace prefix and the FAST setting, and shows the
+dashboard a notebook wants.
+"""
 
 from __future__ import annotations
 
+import subprocess
 import threading
+import time
 
-from kjlab import kube
+from IPython.display import display
+
+from kjlab import check, cluster, examples, namespaces, ops, scenarios, wait
+from kjlab.cluster import kubectl as kubectl_command
+from kjlab.cluster import tools
+from kjlab.controller import ConfigIssueController
 from kjlab.errors import KjlabError
+from kjlab.result import RunResult
+from kjlab.widgets import JobDashboard
 
 
 def connect(context: str | None = None, engine: str = "auto") -> str:
@@ -13,14 +33,12 @@ def connect(context: str | None = None, engine: str = "auto") -> str:
 
     Prints one line about the cluster, so the learner sees where the lab runs.
     """
-    from kjlab import cluster
-
     if context is None:
         try:
             context = cluster.lab_context()
         except KjlabError:
             context = None
-        if context is None or not cluster._reachable(context):
+        if context is None or not cluster.reachable(context):
             context = cluster.up(engine=engine)["context"]
     info = cluster.status(context)
     if not info["running"]:
@@ -32,84 +50,49 @@ def connect(context: str | None = None, engine: str = "auto") -> str:
     return context
 
 
-def compare(*runs):
-    """Runs side by side: one row per run (outcome, reason, failed, succeeded, duration, pods)."""
-    import pandas as pd
-
-    rows = []
-    for r in runs:
-        # A run kjlab stopped while the Job still retried has no reason and no end: say so in
-        # words rather than leave NaN/None in the table.
-        rows.append({
-            "run": f"{r.scenario} {'with' if r.policy else 'without'} policy",
-            "outcome": r.outcome if r.outcome != "Running" else "still Running (kjlab stopped watching)",
-            "reason": r.reason or "-", "failed": r.failed, "succeeded": r.succeeded,
-            "duration": f"{r.duration_s:.0f} s" if r.duration_s is not None else "not finished",
-            "pods created": r.extras.get("pods_created"),
-        })
-    return pd.DataFrame(rows).set_index("run")
+def cleanup(context: str, prefix: str) -> list[str]:
+    """Delete the namespaces a lab made (``<prefix>`` and ``<prefix>-...``) and wait until their
+    pods have left the nodes, so the next lab's drain finds them empty; returns the names."""
+    gone = [name for name in namespaces.managed(context) if name == prefix or name.startswith(prefix + "-")]
+    for name in gone:
+        namespaces.delete_and_clear(context, name)
+    print(f"deleted namespaces: {', '.join(gone) or 'none'}")
+    return gone
 
 
-BACKOFF_BASE_SECONDS = 10   # the Job controller's pod re-creation back-off: 10 s x 2^(n-1) ...
-BACKOFF_CAP_SECONDS = 600   # ... capped at 10 min in v1.36 (the docs still say 6 min)
+def kubectl(*args: str, context: str | None = None) -> int:
+    """Run kubectl (the cluster's version) on the lab context and print what it prints."""
+    argv = kubectl_command.argv(list(args), context or cluster.lab_context(), str(tools.kubectl_path()))
+    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment())
+    print(f"$ kubectl {' '.join(args)}")
+    print((proc.stdout + proc.stderr).rstrip())
+    return proc.returncode
 
 
-def backoff_waves(result, same_wave_seconds: float = 3.0):
-    """The failure waves of a run, from its recorded timeline: when pods failed, how many at once,
-    the failures counted so far (n), the back-off the Job controller then applies (10 s x 2^(n-1),
-    n = failures since the last success, at most 10 min) and the measured gap to the next wave (the back-off plus
-    the time the next pods need to run and fail). Pods failing within ``same_wave_seconds`` of each
-    other are one wave: with ``parallelism: 2`` two pods fail together, so n grows by 2 a wave."""
-    import pandas as pd
-
-    frame = result.timeline
-    fails = frame[(frame["kind"] == "pod") & (frame["phase"] == "Failed")].drop_duplicates("name")
-    waves: list[list] = []
-    for t in sorted(fails["t"]):
-        if waves and t - waves[-1][0] < same_wave_seconds:
-            waves[-1][1] += 1
-        else:
-            waves.append([t, 1])
-    rows, n = [], 0
-    for i, (t, count) in enumerate(waves):
-        n += count
-        rows.append({"wave at (s)": round(t), "pods failed": count, "failures so far (n)": n,
-                     "back-off (s)": min(BACKOFF_BASE_SECONDS * 2 ** (n - 1), BACKOFF_CAP_SECONDS),
-                     "gap to next wave (s)": round(waves[i + 1][0] - t) if i + 1 < len(waves) else None})
-    return pd.DataFrame(rows)
-
-
-def timeline(result, kinds=("pod", "job", "step")):
-    """The recorded timeline, trimmed to what a learner reads first."""
-    frame = result.timeline
-    frame = frame[frame["kind"].isin(kinds)]
-    columns = ["t", "kind", "name", "event", "status", "phase", "container", "exit_code", "conditions", "failed",
-               "succeeded", "action", "detail"]
-    return frame[columns].fillna("").reset_index(drop=True)
-
-
-def pod_outcomes(result):
-    """Each pod's last recorded state: phase, exit code, reason, and the conditions that matter."""
-    frame = result.timeline
-    pods = frame[frame["kind"] == "pod"].groupby("name").last()
-    pods["DisruptionTarget"] = pods["conditions"].fillna("").str.contains("DisruptionTarget=True")
-    pods["ConfigIssue"] = pods["conditions"].fillna("").str.contains("ConfigIssue=True")
-    return pods[["node", "phase", "container", "exit_code", "DisruptionTarget", "ConfigIssue"]]
+def _dashboard(scenario: str | None, policy: bool, manifest=None, note: str = "") -> JobDashboard:
+    """A live dashboard shown in the current cell (it updates from the run's thread through its
+    traits; nothing is printed there)."""
+    doc = ops.load_manifest(manifest) if manifest is not None else examples.render(scenario) if scenario else None
+    job_name = doc["metadata"]["name"] if doc else None
+    label = f"{scenario or 'manifest'} {'with' if policy else 'without'} the policy"
+    board = JobDashboard(title=f"{job_name} · {label}{note}", job_name=job_name)
+    display(board)
+    return board
 
 
 class Background:
-    """A scenario running in a thread, so a notebook can go on while a long run (minutes) proceeds.
+    """A run going on in a thread, so a notebook can go on while a long run (minutes) proceeds.
 
-    Nothing is printed from the thread (output would land in whichever cell runs then).
+    Nothing is printed from the thread (output would land in whichever cell runs then); its
+    dashboard, if any, updates in the cell that started it.
     """
 
     def __init__(self, dashboard: bool = False, **kwargs):
-        from kjlab import scenarios
-
         self.kwargs = kwargs
-        self._result = None
+        self._result: RunResult | None = None
         self._error: BaseException | None = None
-        board = self._dashboard() if dashboard else None
+        board = _dashboard(kwargs.get("scenario"), kwargs.get("policy", True), kwargs.get("manifest"),
+                           " (running in the background)") if dashboard else None
 
         def work():
             try:
@@ -123,29 +106,12 @@ class Background:
         self._thread = threading.Thread(target=work, name="kjlab-background-run", daemon=True)
         self._thread.start()
 
-    def _dashboard(self):
-        """A live dashboard shown in the cell that started the run (widgets update from the run's
-        thread through their traits; nothing is printed there)."""
-        from IPython.display import display
-
-        from kjlab import examples
-        from kjlab.widgets import JobDashboard
-
-        scenario, policy = self.kwargs.get("scenario"), self.kwargs.get("policy", True)
-        job_name = examples.render(scenario)["metadata"]["name"] if scenario else None
-        board = JobDashboard(title=f"{job_name} · {scenario} {'with' if policy else 'without'} the policy "
-                                   "(running in the background)", job_name=job_name)
-        display(board)
-        return board
-
     @property
     def done(self) -> bool:
         return not self._thread.is_alive()
 
-    def result(self, timeout: float | None = None):
+    def result(self, timeout: float | None = None) -> RunResult:
         """Wait for the run (printing a line per minute) and return its RunResult."""
-        import time
-
         started = time.monotonic()
         while self._thread.is_alive():
             self._thread.join(60 if timeout is None else min(60, max(0.1, timeout - (time.monotonic() - started))))
@@ -165,48 +131,79 @@ def run_in_background(scenario: str, **kwargs) -> Background:
     return Background(scenario=scenario, **kwargs)
 
 
-def cleanup(context: str, prefix: str) -> list[str]:
-    """Delete the namespaces a lab made (``<prefix>-...``) and wait until their pods have left the
-    nodes, so the next lab's drain finds them empty; returns the names."""
-    from kjlab import namespaces
+class Lab:
+    """One notebook's session with the lab cluster.
 
-    gone = []
-    selector = f"app.kubernetes.io/managed-by=kjlab,{namespaces.RUN_LABEL}"
-    for ns in kube.core(context).list_namespace(label_selector=selector).items:
-        name = ns.metadata.name
-        if name == prefix or name.startswith(prefix + "-"):
-            namespaces.delete_and_clear(context, name)
-            gone.append(name)
-    print(f"deleted namespaces: {', '.join(gone) or 'none'}")
-    return gone
+    ``context``: None for the lab cluster (started if needed), or a kubeconfig context.
+    ``namespace``: the prefix of every namespace the notebook uses (``<prefix>-policy``,
+    ``<prefix>-nopolicy``, ``<prefix>-<name>``), so ``cleanup()`` removes exactly what it made.
+    ``fast``: shorter sleeps in the examples' scripts (nothing else changes).
+    ``dashboard``: show a live dashboard for every run (left as a snapshot when it ends).
+    """
 
+    def __init__(self, context: str | None = None, namespace: str = "lab", fast: bool = False,
+                 engine: str = "auto", dashboard: bool = True):
+        namespaces.check_name(namespace)
+        self.context = connect(context, engine)
+        self.prefix = namespace
+        self.fast = fast
+        self.dashboard = dashboard
 
-def kubectl(*args: str, context: str | None = None) -> int:
-    """Run kubectl (the cluster's version) on the lab context and print what it prints."""
-    import subprocess
+    def __repr__(self) -> str:
+        return f"<Lab {self.context} namespaces {self.prefix}-*{' fast' if self.fast else ''}>"
 
-    from kjlab.cluster import kubectl as kubectl_command
-    from kjlab.cluster import lab_context, tools
+    def namespace(self, name: str | None = None) -> str:
+        """``<prefix>-<name>`` (or the prefix itself), freshly created: an earlier run's namespace of
+        that name is deleted first, so a cell can run again; one kjlab did not make is refused."""
+        return scenarios.fresh_namespace(self.context, f"{self.prefix}-{name}" if name else self.prefix)
 
-    argv = kubectl_command.argv(list(args), context or lab_context(), str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment())
-    print(f"$ kubectl {' '.join(args)}")
-    print((proc.stdout + proc.stderr).rstrip())
-    return proc.returncode
+    def _run_namespace(self, policy: bool, namespace: str | None) -> str:
+        return namespace or f"{self.prefix}-{'policy' if policy else 'nopolicy'}"
 
+    def run(self, scenario: str | None = None, policy: bool = True, namespace: str | None = None,
+            **options) -> RunResult:
+        """Run a documented example (or ``manifest=``) in ``<prefix>-policy`` / ``<prefix>-nopolicy``
+        and return its RunResult; the namespace is kept for `kubectl` until ``cleanup()``.
+        ``options`` go to kjlab.scenarios.run (drain_when_running, patch_condition, timeout ...)."""
+        board = _dashboard(scenario, policy, options.get("manifest")) if self.dashboard else None
+        try:
+            return scenarios.run(scenario, policy=policy, fast=self.fast, context=self.context,
+                                 namespace=self._run_namespace(policy, namespace), keep=True,
+                                 on_start=board.attach if board else None, **options)
+        finally:
+            if board:
+                board.finish()
 
-def pod_indexes(result):
-    """Indexed Jobs: each pod's completion index (its batch.kubernetes.io/job-completion-index
-    annotation, also the container's JOB_COMPLETION_INDEX), with its last phase and exit code."""
-    import pandas as pd
+    def start(self, scenario: str, policy: bool = True, namespace: str | None = None, **options) -> Background:
+        """Like ``run``, in the background: returns at once; ``.result()`` waits for the RunResult."""
+        return Background(dashboard=self.dashboard, scenario=scenario, policy=policy, fast=self.fast,
+                          context=self.context, namespace=self._run_namespace(policy, namespace), keep=True,
+                          **options)
 
-    last = {}
-    for row in result.rows:
-        if row["kind"] == "pod" and row.get("object"):
-            last[row["name"]] = row
-    rows = []
-    for name, row in last.items():
-        annotations = row["object"]["metadata"].get("annotations") or {}
-        rows.append({"pod": name, "index": annotations.get("batch.kubernetes.io/job-completion-index"),
-                     "phase": row["phase"], "exit_code": row["exit_code"]})
-    return pd.DataFrame(rows).set_index("pod").sort_values(["index", "pod"])
+    # -- single steps, for labs that build a run by hand --
+    def apply(self, manifest, namespace: str) -> dict:
+        """Create a Job or Pod (YAML text, a dict or a file), like `kubectl create -f`."""
+        return ops.apply(self.context, namespace, manifest)
+
+    def wait_for_pod(self, namespace: str, name: str, predicate, what: str, timeout: float = 60) -> dict:
+        """Watch the pod until ``predicate(pod)`` holds (pod: the API's dict, read with kjlab.readers)."""
+        return wait.pod(self.context, namespace, predicate, what, timeout=timeout, name=name)
+
+    def wait_for_job(self, namespace: str, name: str, predicate, what: str, timeout: float = 120) -> dict:
+        """Watch the Job until ``predicate(job)`` holds."""
+        return wait.job(self.context, namespace, name, predicate, what, timeout=timeout)
+
+    def controller(self, namespace: str, **options) -> ConfigIssueController:
+        """The config-issue controller for ``namespace``, started."""
+        return ConfigIssueController(self.context, namespace, **options).start()
+
+    def check(self, exercise: str, answer) -> check.Verdict:
+        """Check an exercise answer on this cluster; prints and returns the Verdict."""
+        return check.run(exercise, answer, context=self.context)
+
+    def kubectl(self, *args: str) -> int:
+        return kubectl(*args, context=self.context)
+
+    def cleanup(self) -> list[str]:
+        """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""
+        return cleanup(self.context, self.prefix)

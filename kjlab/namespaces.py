@@ -203,3 +203,9 @@ def delete_and_clear(context: str, name: str, timeout: float = 60, allow_context
         if left:
             raise KjlabError(f"pods of namespace {name} still exist after {timeout:.0f}s: " + ", ".join(left),
                              f"look with `kjlab kubectl get pods -n {name} -o wide`")
+
+
+def managed(context: str) -> list[str]:
+    """Names of the namespaces kjlab made on this cluster (its labels, never a name pattern)."""
+    listing = kube.raw(kube.core(context).list_namespace, label_selector=f"app.kubernetes.io/managed-by=kjlab,{RUN_LABEL}")
+    return sorted(ns["metadata"]["name"] for ns in listing["items"])

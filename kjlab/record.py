@@ -17,7 +17,8 @@ from typing import Callable
 from kubernetes import client, watch
 
 from kjlab import kube
-from kjlab.status import job_status, pod_status
+from kjlab.result import Recording
+from kjlab.printers import job_status, pod_status
 
 COLUMNS = [
     "time", "t", "kind", "name", "event", "status", "phase", "node", "container", "exit_code", "reason", "message",
@@ -188,6 +189,10 @@ class Recorder:
     def rows(self) -> list[dict]:
         with self._lock:
             return list(self._rows)
+
+    def recording(self) -> Recording:
+        """What was recorded so far, with the queries a finished run is asked (kjlab.result)."""
+        return Recording(self.rows)
 
     def dataframe(self, with_objects: bool = False):
         import pandas as pd

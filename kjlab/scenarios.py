@@ -8,18 +8,14 @@ manifest minus its podFailurePolicy, for the comparison.
 
 from __future__ import annotations
 
-import json
-import re
 import time
-from dataclasses import dataclass, field
 
-import yaml
-from kubernetes import client
-
-from kjlab import examples, interrupts, kube, namespaces, ops, wait
+from kjlab import examples, interrupts, kube, namespaces, ops, readers, wait
+from kjlab.cluster import check_health, lab_context
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.record import Recorder
+from kjlab.result import Drain, Patch, RunResult, summarize
 
 # What each documented example needs done while it runs.
 PLANS = {
@@ -33,62 +29,6 @@ PATCH_REASONS = {"ConfigIssue": "NonExistingImage"}
 # Upper bounds on a run. Without a policy, failjob goes through the controller's back-off
 # (10 s, 20 s, 40 s, ... capped at 10 min) until failed > backoffLimit: minutes, not seconds.
 TIMEOUT_SECONDS = 20 * 60
-
-
-@dataclass
-class RunResult:
-    """A finished run: the outcome, the steps kjlab took, and the recorded timeline."""
-
-    scenario: str
-    namespace: str
-    job: str
-    policy: bool
-    outcome: str                      # Complete | Failed | Running (still retrying when the run stopped)
-    reason: str | None
-    message: str | None
-    failed: int
-    succeeded: int
-    duration_s: float | None
-    conditions: list[dict]
-    steps: list[dict]
-    timeline: object                  # pandas DataFrame
-    extras: dict = field(default_factory=dict)
-    job_status: dict = field(default_factory=dict)
-    rows: list = field(default_factory=list, repr=False)   # the recorder's raw rows, objects included
-
-    def summary(self, with_timeline: bool = True) -> dict:
-        data = {
-            "scenario": self.scenario, "namespace": self.namespace, "job": self.job, "policy": self.policy,
-            "outcome": self.outcome, "reason": self.reason, "message": self.message,
-            "failed": self.failed, "succeeded": self.succeeded, "duration_s": self.duration_s,
-            "conditions": self.conditions, "steps": self.steps, **self.extras,
-        }
-        if with_timeline:
-            frame = self.timeline.copy()
-            frame["time"] = frame["time"].map(lambda t: t.isoformat() if t is not None else None)
-            data["timeline"] = json.loads(frame.to_json(orient="records"))
-        return data
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.summary(), indent=indent, default=str)
-
-    def status_yaml(self) -> str:
-        """The Job's status as `kubectl get job -o yaml` shows it: conditions and counters."""
-        keep = {k: v for k, v in self.job_status.items()
-                if k in ("conditions", "failed", "succeeded", "active", "ready", "terminating", "failedIndexes",
-                         "completedIndexes", "uncountedTerminatedPods")}
-        return yaml.safe_dump({"status": keep}, sort_keys=False, width=200)
-
-    def verdict(self) -> str:
-        """One line: outcome, reason, duration, pods created."""
-        reason = f" ({self.reason})" if self.reason else ""
-        dur = f" after {self.duration_s:.0f}s" if self.duration_s is not None else ""
-        label = "with the policy" if self.policy else "without the policy"
-        return (f"{self.scenario} {label}: {self.outcome}{reason}{dur}; failed={self.failed}, "
-                f"succeeded={self.succeeded}, pods created={self.extras.get('pods_created')}")
-
-    def __repr__(self) -> str:
-        return f"<RunResult {self.verdict()}>"
 
 
 def default_namespace(scenario: str, policy: bool) -> str:
@@ -107,22 +47,19 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
         patch_condition: str | None = None, then_delete: bool | None = None, timeout: float = TIMEOUT_SECONDS,
         echo: bool = True, on_start=None, allow_unfinished: bool = False,
-        after_apply=None, dashboard: bool = False) -> RunResult:
+        after_apply=None) -> RunResult:
     """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
 
     ``fast`` shortens the script's `sleep` (kjlab.examples.FAST_SLEEP); nothing else changes.
     ``keep`` leaves the namespace for inspection with `kjlab kubectl`; otherwise it is deleted.
-    ``on_start(recorder)`` is called once recording has begun (the dashboard hooks in here).
+    ``on_start(recorder)`` is called once recording has begun: a notebook's live dashboard
+    (kjlab.Lab) and the CLI's status line hook in here.
     ``allow_unfinished``: when the Job is not finished within ``timeout``, return the result so far
     (outcome ``Running``) instead of raising -- the exercise checks explain such runs. A Job whose
     outcome is already decided (FailureTarget) at the timeout gets ``POD_GRACE_SECONDS`` more, since
     its Failed condition waits for its last pods to terminate.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
-    ``dashboard``: show a live JobDashboard in the notebook while the run goes on; it is left as a
-    static snapshot when the run ends.
     """
-    from kjlab.cluster import check_health, lab_context
-
     context = context or lab_context()
     if manifest is not None:
         doc = examples.customise(ops.load_manifest(manifest), policy=policy)
@@ -151,61 +88,45 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     namespaces.fresh(context, namespace, progress=print if echo else None)
     try:
         return _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start,
-                       allow_unfinished, after_apply, dashboard)
+                       allow_unfinished, after_apply)
     finally:
         namespaces.release(namespace)
 
 
 def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start, allow_unfinished,
-            after_apply, dashboard) -> RunResult:
+            after_apply) -> RunResult:
     job_name = doc["metadata"]["name"]
     recorder = Recorder(context, namespace).start()
-    board = None
-    if dashboard:
-        from IPython.display import display
-
-        from kjlab.widgets import JobDashboard
-
-        label = f"{scenario} {'with' if policy else 'without'} the policy"
-        board = JobDashboard(title=f"{job_name} · {label}", job_name=job_name)
-        display(board)
-        board.attach(recorder)
-    if on_start:
-        on_start(recorder)
-    extras: dict = {}
+    drain = patch = None
     started = time.monotonic()
-    final = None
     try:
+        if on_start:
+            on_start(recorder)
         ops.apply(context, namespace, doc, recorder=recorder, echo=echo)
         if after_apply:
             after_apply(context, namespace, job_name, recorder)
         if plan.get("drain_when_running"):
-            extras.update(_drain_when_running(context, namespace, job_name, recorder, echo))
+            drain = _drain_when_running(context, namespace, job_name, recorder, echo)
         if plan.get("patch_condition"):
-            extras.update(_patch_then_delete(context, namespace, job_name, plan["patch_condition"],
-                                             plan.get("then_delete", False), recorder, echo))
-        if plan.get("patch_condition") and not policy:
+            patch = _patch_then_delete(context, namespace, job_name, plan["patch_condition"],
+                                       plan.get("then_delete", False), recorder, echo)
+        if patch and not policy:
             # Without the policy nothing fails the Job: the deleted pod counts as one failure and
             # a replacement gets stuck the same way. Watch that happen, then stop.
-            final = _observe_retry(context, namespace, job_name, set(extras.get("pods_before_delete") or []),
-                                   timeout=120)
+            final = _observe_retry(context, namespace, job_name, set(patch.pods_before_delete), timeout=120)
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
             final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
         time.sleep(1.0)  # let the last pod and event updates arrive before the recording stops
     except BaseException as e:
         recorder.stop()
-        if board:
-            board.finish()
         if not keep:
             _cleanup_quietly(context, namespace)
             if isinstance(e, KeyboardInterrupt):
                 interrupts.note(f"namespace {namespace} deleted")
         raise
     recorder.stop()
-    if board:
-        board.finish()
-    result = summarize(scenario, namespace, job_name, policy, recorder, final, extras)
+    result = summarize(scenario, namespace, job_name, policy, recorder.recording(), final, drain=drain, patch=patch)
     if not keep:
         namespaces.delete(context, namespace)
     return result
@@ -218,8 +139,8 @@ def _cleanup_quietly(context: str, namespace: str) -> None:
         pass
 
 
-def _terminal(job) -> bool:
-    return bool(wait.job_condition(job, "Complete") or wait.job_condition(job, "Failed"))
+def _terminal(job: dict) -> bool:
+    return readers.finished(job) is not None
 
 
 # Once a Job has FailureTarget (or SuccessCriteriaMet) its outcome is decided, but the terminal
@@ -237,42 +158,46 @@ def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished):
         raise
     except KjlabError as timed_out:
         error = timed_out
-    job = kube.batch(context).read_namespaced_job(job_name, namespace)
-    if any(wait.job_condition(job, t) for t in DECIDED):
+    job = _read_job(context, namespace, job_name)
+    if any(readers.is_true(job, t) for t in DECIDED):
         try:
             return wait.job(context, namespace, job_name, _terminal, what + " once its pods terminate",
                             timeout=POD_GRACE_SECONDS)
         except KjlabError as still:
             error = still
-            job = kube.batch(context).read_namespaced_job(job_name, namespace)
+            job = _read_job(context, namespace, job_name)
     if not allow_unfinished:
         raise error
     return job
+
+
+def _read_job(context: str, namespace: str, name: str) -> dict:
+    return kube.raw(kube.batch(context).read_namespaced_job, name, namespace)
 
 
 def _job_pods(job_name: str) -> str:
     return f"job-name={job_name}"
 
 
-def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
+def _drain_when_running(context, namespace, job_name, recorder, echo) -> Drain:
     """The ignore example's step 2: drain the node of the first running pod, inside its window."""
-    pod = wait.pod(context, namespace, lambda p: p.status.phase == "Running" and not p.metadata.deletion_timestamp,
+    pod = wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
                    f"a pod of Job {job_name} to be Running", timeout=120, label_selector=_job_pods(job_name))
-    node = pod.spec.node_name
-    job = kube.batch(context).read_namespaced_job(job_name, namespace)
-    before = job.status.failed or 0
-    was_cordoned = bool(kube.core(context).read_node(node).spec.unschedulable)
+    node = readers.node_name(pod)
+    job = _read_job(context, namespace, job_name)
+    before = readers.counter(job, "failed")
+    was_cordoned = readers.unschedulable(kube.raw(kube.core(context).read_node, node))
     # Only this Job's pods are evicted (its controller-uid label is unique to it): another run's
     # pods, or a pod a lab left on the node, neither block the drain nor change its numbers.
-    own_pods = f"batch.kubernetes.io/controller-uid={job.metadata.uid}"
+    own_pods = f"batch.kubernetes.io/controller-uid={readers.uid(job)}"
     try:
         result = ops.drain(context, node, ignore_daemonsets=True, grace_period=0, echo=echo, recorder=recorder,
                            pod_selector=own_pods)
         # The evicted pods are gone; the Job controller has counted them once none is left uncounted.
         job = wait.job(context, namespace, job_name,
-                       lambda j: _terminal(j) or not _uncounted(j), "the Job controller to count the evicted pods",
-                       timeout=30)
-        after = job.status.failed or 0
+                       lambda j: _terminal(j) or not readers.uncounted(j),
+                       "the Job controller to count the evicted pods", timeout=30)
+        after = readers.counter(job, "failed")
         recorder.note("checked", f"status.failed {before} -> {after} after the drain")
         if echo:
             print(f"status.failed before the drain: {before}, after: {after}")
@@ -285,115 +210,37 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
         if not was_cordoned:  # a node someone else had cordoned stays cordoned
             ops.uncordon(context, node, echo=echo, recorder=recorder)
     own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
-    return {"drained_node": node, "evicted": own, "evicted_elsewhere": len(result.evicted) - len(own),
-            "failed_before_drain": before, "failed_after_drain": after}
+    return Drain(node=node, evicted=own, evicted_elsewhere=len(result.evicted) - len(own),
+                 failed_before=before, failed_after=after)
 
 
-def _uncounted(job) -> bool:
-    u = job.status.uncounted_terminated_pods
-    return bool(u and ((u.failed or []) or (u.succeeded or [])))
-
-
-def _waiting_reason(reason: str):
-    def check(pod) -> bool:
-        return not pod.metadata.deletion_timestamp and any(
-            cs.state.waiting and cs.state.waiting.reason == reason for cs in pod.status.container_statuses or [])
+def _stuck_in(reason: str):
+    def check(pod: dict) -> bool:
+        return not readers.deleting(pod) and readers.waiting_in(pod, reason)
     return check
 
 
-def _patch_then_delete(context, namespace, job_name, condition, then_delete, recorder, echo) -> dict:
+def _patch_then_delete(context, namespace, job_name, condition, then_delete, recorder, echo) -> Patch:
     """The config-issue example's steps 3-4: mark the stuck pod with a condition, then delete it."""
-    pod = wait.pod(context, namespace, _waiting_reason("ImagePullBackOff"),
+    pod = wait.pod(context, namespace, _stuck_in("ImagePullBackOff"),
                    f"a pod of Job {job_name} to be in ImagePullBackOff", timeout=120, label_selector=_job_pods(job_name))
-    name = pod.metadata.name
+    name = readers.name(pod)
     ops.patch_pod_condition(context, namespace, name, condition, "True", reason=PATCH_REASONS.get(condition),
                             echo=echo, recorder=recorder)
     # The Job's pods as they were before the delete: a replacement is any pod not among them.
-    originals = [p.metadata.name for p in kube.core(context).list_namespaced_pod(
-        namespace, label_selector=_job_pods(job_name)).items]
+    originals = [readers.name(p) for p in kube.raw(kube.core(context).list_namespaced_pod, namespace,
+                                                   label_selector=_job_pods(job_name))["items"]]
     if then_delete:
         ops.delete_pod(context, namespace, name, echo=echo, recorder=recorder)
-    return {"patched_pod": name, "pods_before_delete": originals}
+    return Patch(pod=name, condition=condition, pods_before_delete=originals)
 
 
-def _observe_retry(context, namespace, job_name, originals, timeout) -> object:
+def _observe_retry(context, namespace, job_name, originals, timeout) -> dict:
     """Without the policy: the deleted pod is counted as one failure, then a replacement -- a pod
     that did not exist before the delete, not the original sibling -- gets stuck the same way."""
-    wait.job(context, namespace, job_name, lambda j: (j.status.failed or 0) >= 1 or _terminal(j),
+    wait.job(context, namespace, job_name, lambda j: readers.counter(j, "failed") >= 1 or _terminal(j),
              "the deleted pod to be counted as failed", timeout=timeout)
     wait.pod(context, namespace,
-             lambda p: p.metadata.name not in originals and _waiting_reason("ImagePullBackOff")(p),
+             lambda p: readers.name(p) not in originals and _stuck_in("ImagePullBackOff")(p),
              "a replacement pod to get stuck in ImagePullBackOff", timeout=timeout, label_selector=_job_pods(job_name))
-    return kube.batch(context).read_namespaced_job(job_name, namespace)
-
-
-# --- summary ---------------------------------------------------------------------------------
-
-_DECIDING = [re.compile(r"for pod [^/\s]+/(\S+) failed"), re.compile(r"^Pod [^/\s]+/(\S+) has condition")]
-
-
-def deciding_pod(message: str | None) -> str | None:
-    """The pod named in a PodFailurePolicy message (both of the controller's formats)."""
-    for pattern in _DECIDING:
-        m = pattern.search(message or "")
-        if m:
-            return m.group(1)
-    return None
-
-
-def condition_history(rows: list[dict]) -> list[dict]:
-    """Job conditions in the order they first appeared, with the time kjlab saw each."""
-    seen, out = set(), []
-    for row in rows:
-        if row["kind"] != "job" or not row.get("object"):
-            continue
-        for c in (row["object"].get("status") or {}).get("conditions") or []:
-            key = (c["type"], c["status"])
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append({"type": c["type"], "status": c["status"], "reason": c.get("reason"),
-                        "message": c.get("message"), "time": row["time"].isoformat(), "t": row["t"]})
-    return out
-
-
-def summarize(scenario, namespace, job_name, policy, recorder: Recorder, job, extras: dict) -> RunResult:
-    rows = recorder.rows
-    timeline = recorder.dataframe()
-    conditions = condition_history(rows)
-    # The outcome comes from the final Job object (the counters below too); the timeline gives times.
-    final_terminal = next((c for c in job.status.conditions or []
-                           if c.type in ("Failed", "Complete") and c.status == "True"), None)
-    outcome = final_terminal.type if final_terminal else "Running"
-    terminal = next((c for c in conditions if c["type"] == outcome and c["status"] == "True"), None)
-    if final_terminal and terminal is None:  # the recorder had not seen it yet: take it from the object
-        terminal = {"type": final_terminal.type, "status": "True", "reason": final_terminal.reason,
-                    "message": final_terminal.message, "t": None,
-                    "time": final_terminal.last_transition_time.isoformat() if final_terminal.last_transition_time else None}
-        conditions.append(terminal)
-    created = next((r for r in rows if r["kind"] == "step" and r["action"] == "create"), None)
-    duration = round(terminal["t"] - created["t"], 1) if terminal and terminal["t"] is not None and created else None
-    status = job.status
-    extras = dict(extras)
-    extras["pods_created"] = len({r["name"] for r in rows if r["kind"] == "pod"})
-    if status.failed_indexes is not None:
-        extras["failed_indexes"] = status.failed_indexes
-    message = terminal["message"] if terminal else None
-    decider = deciding_pod(message)
-    if decider:
-        extras["deciding_pod"] = decider
-        decided = next((r for r in rows if r["kind"] == "pod" and r["name"] == decider and r["phase"] == "Failed"), None)
-        failed_at = next((c for c in conditions if c["type"] == "Failed" and c["status"] == "True"), None)
-        if decided and failed_at and failed_at["t"] is not None:
-            extras["exit_to_failed_s"] = round(failed_at["t"] - decided["t"], 2)
-    steps = [{"time": r["time"].isoformat(), "t": r["t"], "action": r["action"], "target": r["name"],
-              "detail": r["detail"], "kubectl": r["kubectl"]} for r in rows if r["kind"] == "step"]
-    return RunResult(
-        scenario=scenario, namespace=namespace, job=job_name, policy=policy, outcome=outcome,
-        reason=terminal["reason"] if terminal else None, message=message,
-        failed=status.failed or 0, succeeded=status.succeeded or 0, duration_s=duration,
-        conditions=[{k: v for k, v in c.items() if k != "t"} for c in conditions], steps=steps,
-        timeline=timeline, extras=extras,
-        job_status=kube.api_client(recorder.context).sanitize_for_serialization(job.status),
-        rows=rows,
-    )
+    return _read_job(context, namespace, job_name)

@@ -32,7 +32,7 @@ def lab():
 
     context = "kwok-kjlab"
     started = False
-    if cluster.registry.entry(context) is None or not cluster._reachable(context):
+    if cluster.registry.entry(context) is None or not cluster.reachable(context):
         cluster.up(engine="kwok")
         started = True
     # tests/suites.sh (make test) starts the clusters before the suites: they count as this run's.

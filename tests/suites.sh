@@ -33,7 +33,7 @@ running() { $PY - "$1" <<'PYEOF'
 import sys
 from kjlab import cluster
 context = f"{sys.argv[1]}-kjlab"
-sys.exit(0 if cluster.registry.entry(context) and cluster._reachable(context) else 1)
+sys.exit(0 if cluster.registry.entry(context) and cluster.reachable(context) else 1)
 PYEOF
 }
 ours=()

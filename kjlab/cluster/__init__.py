@@ -36,12 +36,9 @@ def lab_context() -> str:
     return max(ours)[1]
 
 
-def _reachable(context: str) -> bool:
-    try:
-        kube.version(context)
-        return True
-    except Exception:
-        return False
+def reachable(context: str) -> bool:
+    """The API server behind ``context`` answers now."""
+    return health.reachable(context)
 
 
 def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress=print) -> dict:
@@ -67,7 +64,7 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
 
     if known and engine_.exists():
         _repair(engine_, context, known, progress)
-    if known and _reachable(context):
+    if known and reachable(context):
         if known["options"] != wanted:
             have = ", ".join(f"{k}={v}" for k, v in sorted(known["options"].items()))
             raise KjlabError(
@@ -122,7 +119,7 @@ def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> 
     if not all(engine_.components().values()):
         engine_.repair(progress)
         _wait_answers(context, timeout=60)
-    if _reachable(context) and not registry.read_marker(context):
+    if reachable(context) and not registry.read_marker(context):
         registry.write_marker(context, known["uid"], known["engine"])
     left = health.problems(context)
     _say(progress, f"still wrong: {health.describe(left)}" if left else "repaired")
@@ -130,7 +127,7 @@ def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> 
 
 def _wait_answers(context: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not _reachable(context):
+    while not reachable(context):
         if time.monotonic() > deadline:
             return
         time.sleep(0.3)

@@ -8,7 +8,8 @@ import sys
 from dataclasses import dataclass
 
 from kjlab.cluster import engine as engines
-from kjlab.cluster import registry, tools
+from kjlab.cluster import health, kind, registry, tools
+from kjlab.cluster.names import context_for
 from kjlab.errors import KjlabError
 
 
@@ -65,14 +66,10 @@ def run_checks() -> list[Check]:
 
     running = []
     for name in engines.ENGINES:
-        context = engines.context_for(name)
+        context = context_for(name)
         if registry.entry(context) is not None:
-            from kjlab.cluster import _reachable
-
-            from kjlab.cluster import health
-
             found = health.problems(context)
-            state = health.describe(found) if found else ("running" if _reachable(context) else "not answering")
+            state = health.describe(found) if found else ("running" if health.reachable(context) else "not answering")
             running.append(f"{context} ({state})")
     checks.append(Check("lab cluster", any("(running)" in r for r in running),
                         ", ".join(running) or "none", "kjlab up"))
@@ -84,8 +81,6 @@ def run_checks() -> list[Check]:
 
 def _kind_checks(has_docker: bool) -> list[Check]:
     """Which kind runs (tools cache or PATH, pinned version), which node image, the host's restrictions."""
-    from kjlab.cluster import kind
-
     try:
         found = kind.find_kind()
         checks = [Check("kind", found.path is not None, found.describe(), kind.kind_fix(), required=False)]

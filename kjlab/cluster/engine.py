@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 
 from kjlab.cluster import kind
-from kjlab.cluster.names import CLUSTER_NAME, ENGINES, context_for  # noqa: F401 (re-exported)
+from kjlab.cluster.names import ENGINES
 from kjlab.errors import KjlabError
 
 

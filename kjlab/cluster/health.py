@@ -6,8 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kjlab import kube
 from kjlab.cluster import provider, registry
 from kjlab.errors import KjlabError
+
+
+def reachable(context: str) -> bool:
+    """The API server behind ``context`` answers now (no retries)."""
+    try:
+        kube.version(context)
+        return True
+    except Exception:
+        return False
 
 
 @dataclass

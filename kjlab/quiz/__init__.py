@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
+import ipywidgets as w
 import yaml
 
 KINDS = ("choice", "short")
@@ -52,8 +53,6 @@ def _terms(text: str) -> frozenset[str]:
 
 def widget(qid: str):
     """An ipywidgets card for one question: choose or type, press Check, read the feedback."""
-    import ipywidgets as w
-
     q = question(qid)
     out = w.HTML()
     if q["kind"] == "choice":

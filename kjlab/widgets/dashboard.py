@@ -11,6 +11,9 @@ import html
 import threading
 import time
 
+import ipywidgets as w
+from IPython.display import HTML, display
+
 from kjlab.widgets.model import DashboardModel
 
 REFRESH_SECONDS = 0.2
@@ -29,8 +32,8 @@ def _table(rows: list[dict], empty: str) -> str:
 
 
 def _reason(model: DashboardModel) -> str:
-    verdict = model.verdict() if model.job else ""
-    return verdict[len(model.job_status()):].strip()  # "(PodFailurePolicy)": the status is shown already
+    headline = model.headline() if model.job else ""
+    return headline[len(model.job_status()):].strip()  # "(PodFailurePolicy)": the status is shown already
 
 
 def render_html(model: DashboardModel, title: str = "") -> str:
@@ -69,8 +72,6 @@ class JobDashboard:
     """Live dashboard for one run. ``attach(recorder)`` starts it; ``finish()`` leaves a snapshot."""
 
     def __init__(self, title: str = "", job_name: str | None = None):
-        import ipywidgets as w
-
         self.title = title
         self.model = DashboardModel(job_name=job_name)
         self.widget = w.HTML(value=render_html(self.model, title))
@@ -83,8 +84,6 @@ class JobDashboard:
         self._pending_since: float | None = None
 
     def _ipython_display_(self):
-        from IPython.display import display
-
         self._handle = display(self.widget, display_id=True)
 
     def attach(self, recorder) -> "JobDashboard":
@@ -135,7 +134,5 @@ class JobDashboard:
                 self._timer.cancel()
         handle = getattr(self, "_handle", None)
         if handle is not None:
-            from IPython.display import HTML
-
             handle.update(HTML(self.snapshot_html()))
         self.widget.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from kjlab.status import job_status, pod_status
+from kjlab.printers import job_status, pod_status
 
 NOTEWORTHY_CONDITIONS = ("DisruptionTarget", "ConfigIssue")
 
@@ -133,7 +133,7 @@ class DashboardModel:
                          "AGE": _age(p.created, now)})
         return rows
 
-    def verdict(self) -> str:
+    def headline(self) -> str:
         """One line for the header: Job STATUS, and the terminal condition's reason."""
         status = self.job_status()
         final = next((c for c in reversed(self.job_conditions) if c["status"] == "True"

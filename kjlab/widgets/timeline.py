@@ -7,9 +7,14 @@ so it renders the same live, in an executed notebook, and as a PNG file.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 
-from kjlab.status import pod_status
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from kjlab.printers import pod_status
 
 STATE_COLOURS = {
     "Pending": "#c7c7c7",
@@ -166,9 +171,6 @@ def draw(ax, data: TimelineData, job: str | None = None, title: str | None = Non
     if title:
         ax.set_title(title, fontsize=9, loc="left")
     if legend:
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
-
         handles = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items()]
         handles += [Line2D([], [], marker="D", color="#ff7f0e", linestyle="none", label="DisruptionTarget"),
                     Line2D([], [], marker="s", color="#ff7f0e", linestyle="none", label="ConfigIssue"),
@@ -178,24 +180,17 @@ def draw(ax, data: TimelineData, job: str | None = None, title: str | None = Non
 
 def timeline_figure(result, title: str | None = None):
     """A matplotlib Figure of one run (a RunResult, or recorder rows)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
     rows = result.rows if hasattr(result, "rows") else list(result)
     data = timeline_data(rows)
     job = getattr(result, "job", None) or next((r["name"] for r in rows if r.get("kind") == "job"), None)
     height = min(2 + 0.28 * max(len(data.lanes), 1), 16)
     fig = Figure(figsize=(10, height), layout="constrained")
-    draw(fig.add_subplot(), data, job=job, title=title or (result.verdict() if hasattr(result, "verdict") else None))
+    draw(fig.add_subplot(), data, job=job, title=title or (result.headline() if hasattr(result, "headline") else None))
     return fig
 
 
 def comparison_figure(results):
-    """Several runs on one time axis, one panel each, each titled with its one-line verdict."""
-    from matplotlib.figure import Figure
-
+    """Several runs on one time axis, one panel each, each titled with its headline."""
     datas = [timeline_data(r.rows) for r in results]
     end = max(d.end for d in datas) if datas else 1.0
     heights = [1 + 0.28 * max(len(d.lanes), 1) for d in datas]
@@ -203,15 +198,13 @@ def comparison_figure(results):
     axes = fig.subplots(len(results), 1, sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     for i, (ax, r, d) in enumerate(zip(axes, results, datas)):
         d.end = end
-        draw(ax, d, job=r.job, title=r.verdict(), legend=i == 0)
+        draw(ax, d, job=r.job, title=r.headline(), legend=i == 0)
         if i < len(results) - 1:
             ax.set_xlabel("")
     return fig
 
 
 def png(fig) -> bytes:
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     return buf.getvalue()

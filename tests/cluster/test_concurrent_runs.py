@@ -50,8 +50,8 @@ def test_concurrent_ignore_runs_never_evict_each_others_pods(lab):
     assert not errors, errors
     for name in names:
         r = results[name]
-        assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0), r.verdict()
+        assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0), r.headline()
         evicted = r.extras["evicted"]
         assert evicted
         # 4 completions plus one replacement per evicted pod of its own: nothing of the other run's.
-        assert _pods_created(r) == 4 + len(evicted), r.verdict()
+        assert _pods_created(r) == 4 + len(evicted), r.headline()

@@ -193,4 +193,4 @@ def test_an_api_server_restart_mid_run_is_survived(private):
     t.join(300)
     assert not errors, errors
     r = results["r"]
-    assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0), r.verdict()
+    assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0), r.headline()

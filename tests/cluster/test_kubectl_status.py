@@ -7,7 +7,7 @@ from kubernetes import client
 from kjlab import kube, wait
 from kjlab.cluster import tools
 from kjlab.paths import kubeconfig_path
-from kjlab.status import job_status, pod_status
+from kjlab.printers import job_status, pod_status
 
 
 def kubectl_status(ctx, ns, kind, name):

@@ -31,7 +31,7 @@ def save(name: str, result) -> Path:
 def main(names):
     for name in names or RUNS:
         result = scenarios.run(echo=False, namespace=f"rec-{name}", **RUNS[name])
-        print(save(name, result), result.verdict())
+        print(save(name, result), result.headline())
 
 
 if __name__ == "__main__":

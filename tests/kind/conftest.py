@@ -36,7 +36,7 @@ def lab():
     if not ready.ok:
         pytest.skip(f"the kind engine cannot run here: {ready.why}")
     started = False
-    if cluster.registry.entry(CONTEXT) is None or not cluster._reachable(CONTEXT):
+    if cluster.registry.entry(CONTEXT) is None or not cluster.reachable(CONTEXT):
         cluster.up(engine="kind")
         started = True
     # tests/suites.sh (make test) starts the clusters before the suites: they count as this run's.

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from kjlab import answers, check
-from kjlab.cli import load_answer, main
+from kjlab.cli import main
+from kjlab.commands import load_answer
 from kjlab.errors import KjlabError
 from kjlab.sandbox import Code
 

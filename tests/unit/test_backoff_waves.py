@@ -1,17 +1,19 @@
 """Reading failure waves and the back-off between them from a run's timeline."""
 
-from types import SimpleNamespace
-
 import pandas as pd
 
-from kjlab.lab import backoff_waves
+from kjlab.result import Recording
 
 
 def _run(fail_times):
     rows = [{"kind": "pod", "name": f"p{i}", "phase": "Running", "t": t - 5} for i, t in enumerate(fail_times)]
     rows += [{"kind": "pod", "name": f"p{i}", "phase": "Failed", "t": t} for i, t in enumerate(fail_times)]
     rows += [{"kind": "pod", "name": f"p{i}", "phase": "Failed", "t": t + 0.5} for i, t in enumerate(fail_times)]
-    return SimpleNamespace(timeline=pd.DataFrame(rows))
+    return Recording(rows)
+
+
+def backoff_waves(recording):
+    return recording.backoff_waves()
 
 
 def test_two_pods_a_wave_double_n_each_time():

@@ -1,6 +1,7 @@
 import pytest
 
-from kjlab.cluster.engine import choose_engine, context_for
+from kjlab.cluster.engine import choose_engine
+from kjlab.cluster.names import context_for
 from kjlab.errors import KjlabError
 
 

@@ -117,16 +117,9 @@ def test_timeline_png_renders_readably(many):
 
 
 def test_comparison_shares_the_time_axis():
-    from kjlab.scenarios import RunResult
+    from kjlab.result import RunResult
 
-    results = []
-    for name in ("failjob-policy", "config-issue-policy"):
-        summary, rows = load(name)
-        results.append(RunResult(scenario=summary["scenario"], namespace=summary["namespace"], job=summary["job"],
-                                 policy=summary["policy"], outcome=summary["outcome"], reason=summary["reason"],
-                                 message=summary["message"], failed=summary["failed"], succeeded=summary["succeeded"],
-                                 duration_s=summary["duration_s"], conditions=summary["conditions"], steps=summary["steps"],
-                                 timeline=None, extras={"pods_created": summary["pods_created"]}, rows=rows))
+    results = [RunResult.from_dict(*load(name)) for name in ("failjob-policy", "config-issue-policy")]
     fig = comparison_figure(results)
     a, b = fig.axes[0], fig.axes[1]
     assert a.get_xlim() == b.get_xlim()
