@@ -86,7 +86,7 @@ def _collapse(seq):
 
 
 def fingerprint(data: dict) -> dict:
-    """The engine-independent content of one recorded run (a RunResult.summary() dict)."""
+    """The engine-independent content of one recorded run (a RunResult.to_dict())."""
     rows = data.get("timeline") or []
     pods: dict[str, list[dict]] = {}
     for r in rows:
@@ -193,7 +193,7 @@ def run_both(only, fast: bool, save: Path) -> dict:
                 except Exception as e:  # report and go on with the next scenario
                     errors.append(f"{engine} {scenario} {variant}: {e}")
                     continue
-                data = r.summary()
+                data = r.to_dict()
                 data["job_status"] = r.job_status
                 runs[(engine, scenario, variant)] = data
                 out = save / engine

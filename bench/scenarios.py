@@ -24,9 +24,9 @@ def main() -> int:
         for policy in (True, False):
             r = scenarios.run(name, policy=policy, fast=fast, echo=False, namespace=f"bench-{name}-{int(policy)}")
             dur = f"{r.duration_s:.1f}s" if r.duration_s is not None else "-"
-            e2f = r.extras.get("exit_to_failed_s")
+            e2f = r.exit_to_failed_s
             print(f"{name:<14} {str(policy):<7} {r.outcome:<9} {str(r.reason):<22} {r.failed:>6} "
-                  f"{r.extras['pods_created']:>5} {dur:>9} {(f'{e2f:.2f}s' if e2f is not None else '-'):>12}",
+                  f"{r.pods_created:>5} {dur:>9} {(f'{e2f:.2f}s' if e2f is not None else '-'):>12}",
                   flush=True)
     return 0
 

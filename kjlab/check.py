@@ -20,7 +20,7 @@ from typing import Callable
 
 import yaml
 
-from kjlab import access, answers, examples, kube, ops, policy as policy_rules, sandbox, scenarios
+from kjlab import access, answers, examples, kube, ops, policy as policy_rules, readers, sandbox, scenarios
 from kjlab.errors import KjlabError
 
 
@@ -28,20 +28,20 @@ from kjlab.errors import KjlabError
 class Verdict:
     exercise: str
     passed: bool
-    summary: str
+    headline: str
     reasons: list[str] = field(default_factory=list)
     solved: bool = True          # False: the answer is still the placeholder
     evidence: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
-        head = ("PASS" if self.passed else ("NOT SOLVED YET" if not self.solved else "NOT YET")) + f" · {self.exercise}: {self.summary}"
+        head = ("PASS" if self.passed else ("NOT SOLVED YET" if not self.solved else "NOT YET")) + f" · {self.exercise}: {self.headline}"
         return "\n".join([head] + [f"  - {r}" for r in self.reasons])
 
     def _repr_markdown_(self) -> str:
         # Words, not emoji: a machine without an emoji font shows an empty box.
         word, colour = (("PASS", "#1a7f37") if self.passed else
                         ("NOT SOLVED YET", "#9a6700") if not self.solved else ("NOT YET", "#cf222e"))
-        lines = [f'<b style="color:{colour}">{word}</b> · **{self.exercise}**: {self.summary}'] + [f"- {r}" for r in self.reasons]
+        lines = [f'<b style="color:{colour}">{word}</b> · **{self.exercise}**: {self.headline}'] + [f"- {r}" for r in self.reasons]
         return "\n".join(lines)
 
 
@@ -164,21 +164,13 @@ def _bash_job(name: str, script: str, policy: dict | None, backoff_limit: int = 
 
 
 def _failed_pods(result) -> list[dict]:
-    """The last recorded state of each pod that reached phase Failed (camelCase dicts)."""
-    last = {}
-    for r in result.rows:
-        if r["kind"] != "pod" or not r.get("object"):
-            continue
-        if (r["object"].get("status") or {}).get("phase") == "Failed":
-            last[r["name"]] = r["object"]
-    return list(last.values())
+    """The last recorded state of each pod that ended in phase Failed."""
+    return [p for p in result.recording.last_pods().values() if readers.phase(p) == "Failed"]
 
 
 def _disrupted(result) -> list[dict]:
     """Failed pods that carry DisruptionTarget=True: the drain stopped them while they ran."""
-    return [p for p in _failed_pods(result)
-            if any(c.get("type") == "DisruptionTarget" and c.get("status") == "True"
-                   for c in (p.get("status") or {}).get("conditions") or [])]
+    return [p for p in _failed_pods(result) if readers.is_true(p, "DisruptionTarget")]
 
 
 def _run(context: str, exercise_name: str, doc: dict, timeout: float, **plan):
@@ -231,12 +223,12 @@ def check_failjob_policy(context: str, answer) -> Verdict:
     else:
         reasons.append(f"exit code 1 should be counted and retried (backoffLimit 1: two failures, then "
                        f"BackoffLimitExceeded); instead: outcome {other.outcome}, reason {other.reason}, "
-                       f"failed={other.failed}, pods={other.extras.get('pods_created')}")
+                       f"failed={other.failed}, pods={other.pods_created}")
         reasons += _matches(pol, other)
     passed = ok_bug and ok_other
     return Verdict(name, passed, "exit code 42 fails the Job at once and other failures are counted" if passed
                    else "the cluster did not do what the exercise asks (see why below)", reasons,
-                   evidence={"exit_42": bug.summary(False), "exit_1": other.summary(False)})
+                   evidence={"exit_42": bug.to_dict(False), "exit_1": other.to_dict(False)})
 
 
 @exercise("survive-drain", "Let the ignore Job survive a node drain without raising status.failed",
@@ -247,15 +239,15 @@ def check_survive_drain(context: str, answer) -> Verdict:
     if refused:
         return refused
     r = _run(context, name, job, timeout=120, drain_when_running=True)
-    before, after = r.extras.get("failed_before_drain"), r.extras.get("failed_after_drain")
-    reasons = [f"kjlab drained {r.extras.get('drained_node')}, evicting {len(r.extras.get('evicted', []))} pod(s) "
+    before, after = r.drain.failed_before, r.drain.failed_after
+    reasons = [f"kjlab drained {r.drain.node}, evicting {len(r.drain.evicted)} pod(s) "
                f"of the Job; status.failed went {before} -> {after}"]
     if not _disrupted(r):
         # Evicting a pod that already finished tests nothing: no policy would have been consulted.
         reasons.append("no running pod was evicted (the drain came after the pods had finished), so your "
                        "policy was never put to the test")
         return Verdict(name, False, "the check could not test your policy: run it again", reasons,
-                       evidence=r.summary(False))
+                       evidence=r.to_dict(False))
     passed = before == after == 0 and r.outcome == "Complete" and r.succeeded == 4
     if passed:
         reasons.append(f"the Job then completed: succeeded={r.succeeded}, failed={r.failed}")
@@ -265,7 +257,7 @@ def check_survive_drain(context: str, answer) -> Verdict:
         reasons.append("an evicted pod carries DisruptionTarget=True (reason EvictionByEvictionAPI); a rule "
                        "must Ignore it")
     return Verdict(name, passed, "the drain did not count against backoffLimit: 0" if passed
-                   else "the drain was counted as a failure", reasons, evidence=r.summary(False))
+                   else "the drain was counted as a failure", reasons, evidence=r.to_dict(False))
 
 
 # What mark_and_delete may do, in the check's namespace only (RBAC Role of its ServiceAccount).
@@ -340,26 +332,22 @@ def check_config_issue_step(context: str, answer) -> Verdict:
     passed = r.outcome == "Failed" and r.reason == "PodFailurePolicy" and "has condition ConfigIssue" in (r.message or "")
     if passed:
         return Verdict(name, True, "the Job failed at once on the ConfigIssue condition", [r.message],
-                       evidence={**r.summary(False), **sandboxed})
+                       evidence={**r.to_dict(False), **sandboxed})
     reasons = [f"the Job should fail with reason PodFailurePolicy; after 30 s: outcome {r.outcome}, failed={r.failed}"]
-    pods = {}
-    for row in r.rows:
-        if row["kind"] == "pod" and row.get("object"):
-            pods[row["name"]] = row["object"]
-    marked = [p for p in pods.values() if any(c.get("type") == "ConfigIssue" for c in p["status"].get("conditions") or [])]
+    marked = [p for p in r.recording.last_pods().values() if readers.condition(p, "ConfigIssue")]
     failed = _failed_pods(r)
     if not marked:
         reasons.append("no pod got a ConfigIssue condition: patch status.conditions through the status "
                        "subresource (ops.patch_pod_condition or patch_namespaced_pod_status)")
     else:
-        c = next(c for c in marked[0]["status"]["conditions"] if c.get("type") == "ConfigIssue")
+        c = readers.condition(marked[0], "ConfigIssue")
         if c.get("status") != "True":
             reasons.append(f"the ConfigIssue condition has status {c.get('status')!r}; the rule matches status \"True\"")
         if not any(p["metadata"]["name"] == marked[0]["metadata"]["name"] for p in failed):
             reasons.append("the marked pod never reached phase Failed: the Job only evaluates failed pods, so "
                            "delete the pod after marking it")
     reasons += _matches(examples.render("config-issue")["spec"]["podFailurePolicy"], r)
-    return Verdict(name, False, "the Job did not fail on ConfigIssue", reasons, evidence={**r.summary(False), **sandboxed})
+    return Verdict(name, False, "the Job did not fail on ConfigIssue", reasons, evidence={**r.to_dict(False), **sandboxed})
 
 
 class _StepFailed(Exception):
@@ -420,12 +408,12 @@ def _check_fix(exercise_name: str, context: str, answer) -> Verdict:
     r = _run(context, exercise_name, fast, timeout=25)
     if r.outcome == "Failed" and r.reason == "PodFailurePolicy" and "exit code 42 matching FailJob" in (r.message or ""):
         return Verdict(exercise_name, True, "the API accepts the Job and exit code 42 fails it at once", [r.message],
-                       evidence=r.summary(False))
+                       evidence=r.to_dict(False))
     reasons = [f"the API accepts the Job, but exit code 42 did not fail it at once: outcome {r.outcome}, "
                f"reason {r.reason}, failed={r.failed}"] + _matches(pol, r)
     if exercise_name == "fix-rule-order":
         reasons.append("rules are tried in order and the first match wins")
-    return Verdict(exercise_name, False, "the fixed Job does not fail on exit code 42", reasons, evidence=r.summary(False))
+    return Verdict(exercise_name, False, "the fixed Job does not fail on exit code 42", reasons, evidence=r.to_dict(False))
 
 
 for _name, _title in [
@@ -451,7 +439,7 @@ def check_predict_failindex(context: str, answer) -> Verdict:
         return Verdict(name, False, f"the prediction is missing {', '.join(missing)}")
     r = scenarios.run("failindex", context=context, namespace=_namespace(name), echo=False)
     actual = {"outcome": r.outcome, "reason": r.reason, "failed": r.failed, "succeeded": r.succeeded,
-              "failedIndexes": r.extras.get("failed_indexes")}
+              "failedIndexes": r.failed_indexes}
     wrong = [f for f in PREDICT_FIELDS if str(answer[f]) != str(actual[f])]
     reasons = [f"{f}: you said {answer[f]!r}, the cluster says {actual[f]!r}" + ("" if f not in wrong else "  <- differs")
                for f in PREDICT_FIELDS]

@@ -41,7 +41,7 @@ def install(producer):
                 out = pathlib.Path(runs_dir) / engine
                 out.mkdir(parents=True, exist_ok=True)
                 variant = "policy" if result.policy else "nopolicy"
-                data = result.summary()
+                data = result.to_dict()
                 data["fast"] = bool(kwargs.get("fast"))
                 data["producer"] = producer
                 data["job_status"] = result.job_status

@@ -21,7 +21,7 @@ def explained(verdict, *phrases):
 
 def test_placeholder_is_not_solved_yet(lab):
     v = check.run("failjob-policy", None, context=lab["context"], echo=False)
-    assert not v.passed and not v.solved and "not solved yet" in v.summary
+    assert not v.passed and not v.solved and "not solved yet" in v.headline
 
 
 # --- failjob-policy ---------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_fix_by_deleting_the_policy_is_not_a_fix(lab):
     doc = yaml.safe_load(check.broken_manifest("fix-container-name"))
     del doc["spec"]["podFailurePolicy"]
     v = check.run("fix-container-name", yaml.safe_dump(doc), context=lab["context"], echo=False)
-    assert not v.passed and "no podFailurePolicy any more" in v.summary
+    assert not v.passed and "no podFailurePolicy any more" in v.headline
 
 
 def test_rule_order_unfixed_is_explained_by_the_first_match(lab):
@@ -174,7 +174,7 @@ def test_prediction_with_a_wrong_count(lab):
     v = check.run("predict-failindex", guess, context=lab["context"], echo=False)
     assert not v.passed
     explained(v, "failed: you said 2, the cluster says 3  <- differs", "why failed: index 0 exits with 1 twice")
-    assert "1 of 5 predictions differ" in v.summary
+    assert "1 of 5 predictions differ" in v.headline
 
 
 @pytest.mark.parametrize("answer,message", [
@@ -183,4 +183,4 @@ def test_prediction_with_a_wrong_count(lab):
 ])
 def test_prediction_shape(lab, answer, message):
     v = check.run("predict-failindex", answer, context=lab["context"], echo=False)
-    assert not v.passed and message in v.summary
+    assert not v.passed and message in v.headline

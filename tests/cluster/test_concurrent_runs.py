@@ -25,7 +25,7 @@ def test_a_leftover_unmanaged_pod_neither_blocks_the_drain_nor_is_evicted(lab, n
                  name=f"left-{node}")
     r = scenarios.run("ignore", fast=True, context=ctx, namespace=f"{ns}-run", echo=False)
     assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0)
-    assert r.extras["evicted"] and all(name.startswith("job-pod-failure-policy-ignore") for name in r.extras["evicted"])
+    assert r.drain.evicted and all(name.startswith("job-pod-failure-policy-ignore") for name in r.drain.evicted)
     left = {p.metadata.name: p for p in core.list_namespaced_pod(ns).items}
     assert set(left) == {"left-kjlab-worker", "left-kjlab-worker2"}
     assert all(p.metadata.deletion_timestamp is None for p in left.values())
@@ -51,7 +51,7 @@ def test_concurrent_ignore_runs_never_evict_each_others_pods(lab):
     for name in names:
         r = results[name]
         assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0), r.headline()
-        evicted = r.extras["evicted"]
+        evicted = r.drain.evicted
         assert evicted
         # 4 completions plus one replacement per evicted pod of its own: nothing of the other run's.
         assert _pods_created(r) == 4 + len(evicted), r.headline()

@@ -22,12 +22,12 @@ def test_failjob_fails_at_once_on_exit_code_42(lab):
     r = scenarios.run("failjob", fast=True, echo=False)
     assert (r.outcome, r.reason) == ("Failed", "PodFailurePolicy")
     assert before(r, "FailureTarget", "Failed")
-    pod = r.extras["deciding_pod"]
+    pod = r.deciding_pod
     assert r.message == f"Container main for pod {r.namespace}/{pod} failed with exit code 42 matching FailJob rule at index 0"
     assert pod.startswith("job-pod-failure-policy-failjob-")
     assert (r.failed, r.succeeded) == (2, 0)
-    assert r.extras["pods_created"] == 2
-    assert 0 <= r.extras["exit_to_failed_s"] < 10
+    assert r.pods_created == 2
+    assert 0 <= r.exit_to_failed_s < 10
 
 
 def test_failjob_without_policy_retries_until_the_backoff_limit(lab):
@@ -41,29 +41,29 @@ def test_failjob_without_policy_retries_until_the_backoff_limit(lab):
 
 def test_ignore_survives_a_drain(lab):
     r = scenarios.run("ignore", fast=True, echo=False)
-    assert r.extras["failed_before_drain"] == r.extras["failed_after_drain"] == 0
-    assert r.extras["evicted"]
+    assert r.drain.failed_before == r.drain.failed_after == 0
+    assert r.drain.evicted
     assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0)
     assert before(r, "SuccessCriteriaMet", "Complete")
     # every evicted pod carried DisruptionTarget from the Eviction API before it went away
     pods = r.timeline[r.timeline["kind"] == "pod"]
-    for name in r.extras["evicted"]:
+    for name in r.drain.evicted:
         conds = " ".join(pods[pods["name"] == name]["conditions"].fillna(""))
         assert "DisruptionTarget=True(EvictionByEvictionAPI)" in conds
     actions = [s["action"] for s in r.steps]
     assert actions.index("drain") < actions.index("uncordon")
-    assert r.extras["pods_created"] > 4  # replacements for the evicted pods
+    assert r.pods_created > 4  # replacements for the evicted pods
 
 
 def test_ignore_without_policy_fails_on_the_drain(lab):
     r = scenarios.run("ignore", policy=False, fast=True, echo=False)
     assert (r.outcome, r.reason) == ("Failed", "BackoffLimitExceeded")
-    assert r.extras["failed_after_drain"] >= 1
+    assert r.drain.failed_after >= 1
 
 
 def test_config_issue_fails_on_the_custom_condition(lab):
     r = scenarios.run("config-issue", echo=False)
-    pod = r.extras["patched_pod"]
+    pod = r.patch.pod
     assert (r.outcome, r.reason) == ("Failed", "PodFailurePolicy")
     assert before(r, "FailureTarget", "Failed")
     assert r.message == f"Pod {r.namespace}/{pod} has condition ConfigIssue matching FailJob rule at index 0"
@@ -77,7 +77,7 @@ def test_config_issue_without_policy_keeps_retrying(lab):
     r = scenarios.run("config-issue", policy=False, echo=False)
     assert r.outcome == "Running" and r.failed == 1
     # A replacement -- a pod created after the delete, not the original sibling -- got stuck too.
-    replacements = {row["name"] for row in r.rows if row["kind"] == "pod"} - set(r.extras["pods_before_delete"])
+    replacements = {row["name"] for row in r.rows if row["kind"] == "pod"} - set(r.patch.pods_before_delete)
     assert replacements
     stuck = r.timeline[(r.timeline["kind"] == "pod") & r.timeline["name"].isin(replacements)]
     assert "waiting:ImagePullBackOff" in set(stuck["container"])
@@ -86,7 +86,7 @@ def test_config_issue_without_policy_keeps_retrying(lab):
 def test_failindex(lab):
     r = scenarios.run("failindex", echo=False)
     assert (r.outcome, r.reason, r.failed) == ("Failed", "FailedIndexes", 3)
-    assert r.extras["failed_indexes"] == "0,1"
+    assert r.failed_indexes == "0,1"
     assert r.message == "Job has failed indexes"
 
 

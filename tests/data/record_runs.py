@@ -24,7 +24,7 @@ def save(name: str, result) -> Path:
     OUT.mkdir(exist_ok=True)
     rows = [{**r, "time": r["time"].isoformat()} for r in result.rows]
     path = OUT / f"{name}.json"
-    path.write_text(json.dumps({"summary": result.summary(with_timeline=False), "rows": rows}, default=str, indent=0))
+    path.write_text(json.dumps({"summary": result.to_dict(with_timeline=False), "rows": rows}, default=str, indent=0))
     return path
 
 

@@ -1,6 +1,7 @@
 """Notebooks are committed without outputs, with stable metadata and a parameters cell."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,21 @@ def test_committed_clean(path):
         assert set(cell.get("metadata", {})) <= {"tags"}, f"{path.name}: cell metadata {cell.get('metadata')}"
 
 
+PARAMETERS = ("FAST", "NAMESPACE", "CONTEXT")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_parameters_cell_first_code_cell(path):
+def test_parameters_cell_carries_what_the_notebook_uses(path):
+    """papermill's parameters cell comes first and defines exactly the parameters the notebook
+    reads: none missing (a test's value would not reach the code), none dead."""
     nb = json.loads(path.read_text())
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert "parameters" in code[0].get("metadata", {}).get("tags", [])
-    source = "".join(code[0]["source"])
-    for name in ("FAST", "NAMESPACE", "CONTEXT"):
-        assert f"{name} =" in source
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    body = "\n".join(code[1:] if tagged else code)
+    used = {name for name in PARAMETERS if re.search(rf"\b{name}\b", body)}
+    if not tagged:
+        assert not used, f"{path.name} uses {sorted(used)} but has no parameters cell"
+        return
+    assert nb["cells"].index(tagged[0]) == next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
+    defined = set(re.findall(r"^(\w+) =", code[0], re.M))
+    assert defined == used, f"{path.name}: parameters cell defines {sorted(defined)}, the notebook uses {sorted(used)}"
