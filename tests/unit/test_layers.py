@@ -1,0 +1,115 @@
+"""The package's shape: data flows one way (manifest -> ops -> cluster -> watch -> record ->
+widgets / summary / checks), so no kjlab module imports one that imports it back, and none
+hides such a cycle in a function-local import. Read from the source with ast, so the test sees
+every import whether or not it runs."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "kjlab"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _targets(node: ast.AST, current: str) -> list[str]:
+    """The kjlab modules an import statement loads (a `from pkg import sub` names the submodule)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if a.name.split(".")[0] == "kjlab"]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "kjlab":
+        subs = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in MODULES]
+        return subs or [node.module]
+    return []
+
+
+def _imports(path: Path) -> tuple[set[str], list[str]]:
+    """(kjlab modules imported at module level, function-local kjlab imports as 'line: text')."""
+    tree = ast.parse(path.read_text())
+    current = _module_name(path)
+    top, local = set(), []
+    for node in tree.body:  # module level, including imports under `if`/`try` at the top
+        for sub in ast.walk(node) if isinstance(node, (ast.If, ast.Try)) else [node]:
+            top.update(_targets(sub, current))
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for sub in ast.walk(fn):
+                for target in _targets(sub, current):
+                    local.append(f"{path.name}:{sub.lineno}: {target}")
+    return top, local
+
+
+def test_no_function_local_import_of_kjlab():
+    local = [line for p in MODULES.values() for line in _imports(p)[1]]
+    assert not local, "function-local kjlab imports (a cycle being dodged?):\n" + "\n".join(local)
+
+
+def test_no_import_cycle():
+    graph = {name: {t for t in _imports(path)[0] if t in MODULES and t != name} for name, path in MODULES.items()}
+    # A package's __init__ importing its own submodules is how a package is built, not a cycle.
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not (MODULES[name].name == "__init__" and t.startswith(name + "."))}
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+
+
+# Modules that compute from recorded data must not reach for the cluster, the notebook or the CLI.
+PURE = {"kjlab.readers", "kjlab.printers", "kjlab.result", "kjlab.policy", "kjlab.widgets.model",
+        "kjlab.widgets.timeline"}
+UPWARD = {  # module -> what it must never import (directly or through others)
+    "kjlab.scenarios": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands", "kjlab.check"},
+    "kjlab.check": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands"},
+    "kjlab.record": {"kjlab.scenarios", "kjlab.widgets", "kjlab.check"},
+    "kjlab.ops": {"kjlab.scenarios", "kjlab.record", "kjlab.widgets", "kjlab.check"},
+    "kjlab.widgets": {"kjlab.lab", "kjlab.scenarios", "kjlab.check", "kjlab.cli", "kjlab.commands"},
+}
+
+
+def _closure(name: str) -> set[str]:
+    seen, todo = set(), [name]
+    while todo:
+        for t in _imports(MODULES[todo.pop()])[0]:
+            if t in MODULES and t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return seen
+
+
+def test_data_flows_one_way():
+    for name in PURE:
+        reached = {m for m in _closure(name) if m.startswith(("kjlab.cluster", "kjlab.kube", "kjlab.lab",
+                                                                 "kjlab.scenarios", "kjlab.cli"))}
+        assert not reached, f"{name} computes from recorded data, yet imports {sorted(reached)}"
+    for name, banned in UPWARD.items():
+        reached = {m for m in _closure(name) if any(m == b or m.startswith(b + ".") for b in banned)}
+        assert not reached, f"{name} imports upward: {sorted(reached)}"
+
+
+def test_the_cli_loads_only_what_parses_arguments():
+    code = ("import sys, kjlab.cli; print(sorted(m for m in sys.modules if m.startswith(('kjlab', 'kubernetes', "
+            "'pandas', 'IPython'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "kubernetes" not in loaded and "pandas" not in loaded and "IPython" not in loaded, loaded
