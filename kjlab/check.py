@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,6 +23,7 @@ import yaml
 
 from kjlab import access, answers, examples, kube, ops, policy as policy_rules, readers, sandbox, scenarios
 from kjlab.errors import KjlabError
+from kjlab.progress import RunProgress
 
 
 @dataclass
@@ -173,10 +175,21 @@ def _disrupted(result) -> list[dict]:
     return [p for p in _failed_pods(result) if readers.is_true(p, "DisruptionTarget")]
 
 
-def _run(context: str, exercise_name: str, doc: dict, timeout: float, **plan):
-    """Run a Job for a check (its own namespace, deleted afterwards); unfinished runs come back too."""
-    return scenarios.run(manifest=doc, context=context, namespace=_namespace(exercise_name), echo=False,
-                         timeout=timeout, allow_unfinished=True, **plan)
+def _run(context: str, exercise_name: str, doc: dict, timeout: float, waits_for: str, **plan):
+    """Run a Job for a check (its own namespace, deleted afterwards); unfinished runs come back too.
+
+    Says first what the check waits for and for how long at most, then the Job's counters as they
+    change (kjlab.progress), so a check is never a silent minute."""
+    print(f"check: {waits_for} (at most {timeout:.0f} s) ...", flush=True)
+    progress = RunProgress(doc["metadata"]["name"], stream=sys.stdout)
+    try:
+        result = scenarios.run(manifest=doc, context=context, namespace=_namespace(exercise_name), echo=False,
+                               timeout=timeout, allow_unfinished=True, on_start=progress.attach, **plan)
+    finally:
+        progress.finish()
+    print(f"check: the Job ended {result.outcome}" + (f" ({result.reason})" if result.reason else "")
+          + (f" after {result.duration_s:.0f} s" if result.duration_s is not None else ""), flush=True)
+    return result
 
 
 def _example_with_policy(context: str, exercise_name: str, example: str, sleep: int, answer):
@@ -205,7 +218,8 @@ def check_failjob_policy(context: str, answer) -> Verdict:
     if refused:
         return refused
 
-    bug = _run(context, name, job, timeout=30)
+    bug = _run(context, name, job, timeout=30,
+               waits_for="running the failjob Job with your policy: exit code 42 should fail it at once")
     reasons = []
     ok_bug = bug.outcome == "Failed" and bug.reason == "PodFailurePolicy" and "exit code 42" in (bug.message or "")
     if ok_bug:
@@ -215,7 +229,8 @@ def check_failjob_policy(context: str, answer) -> Verdict:
                        f"outcome {bug.outcome}, reason {bug.reason}, failed={bug.failed}")
         reasons += _matches(pol, bug)
 
-    other = _run(context, name, _bash_job("exits-with-1", "sleep 1 && exit 1", pol, backoff_limit=1), timeout=45)
+    other = _run(context, name, _bash_job("exits-with-1", "sleep 1 && exit 1", pol, backoff_limit=1), timeout=45,
+                 waits_for="a Job whose pod exits with 1, under your policy: it should be retried until backoffLimit 1")
     ok_other = other.outcome == "Failed" and other.reason == "BackoffLimitExceeded" and other.failed == 2
     if ok_other:
         reasons.append("exit code 1: counted and retried until backoffLimit (failed=2 with backoffLimit 1), "
@@ -238,7 +253,9 @@ def check_survive_drain(context: str, answer) -> Verdict:
     job, pol, refused = _example_with_policy(context, name, "ignore", examples.FAST_SLEEP["ignore"], answer)
     if refused:
         return refused
-    r = _run(context, name, job, timeout=120, drain_when_running=True)
+    r = _run(context, name, job, timeout=120, drain_when_running=True,
+             waits_for="running the ignore Job with your policy, draining the node of its first running pod; "
+                       "it should complete with status.failed unchanged")
     before, after = r.drain.failed_before, r.drain.failed_after
     reasons = [f"kjlab drained {r.drain.node}, evicting {len(r.drain.evicted)} pod(s) "
                f"of the Job; status.failed went {before} -> {after}"]
@@ -319,7 +336,9 @@ def check_config_issue_step(context: str, answer) -> Verdict:
             raise _StepFailed()  # nothing left to wait for: the run stops and cleans up
 
     try:
-        r = _run(context, name, examples.render("config-issue"), timeout=30, after_apply=learner_step)
+        r = _run(context, name, examples.render("config-issue"), timeout=30, after_apply=learner_step,
+                 waits_for="running the config-issue Job, calling your function on the first pod stuck in "
+                           "ImagePullBackOff; the Job should then fail on ConfigIssue")
     except _StepFailed:
         r = None
     ran = outcomes[0] if outcomes else None
@@ -405,7 +424,8 @@ def _check_fix(exercise_name: str, context: str, answer) -> Verdict:
     if rejected:
         return Verdict(exercise_name, False, "the API still rejects the Job", _explain_rejection(rejected))
     fast = examples.customise(doc, sleep=2)
-    r = _run(context, exercise_name, fast, timeout=25)
+    r = _run(context, exercise_name, fast, timeout=25,
+             waits_for="running your fixed Job: exit code 42 should fail it at once")
     if r.outcome == "Failed" and r.reason == "PodFailurePolicy" and "exit code 42 matching FailJob" in (r.message or ""):
         return Verdict(exercise_name, True, "the API accepts the Job and exit code 42 fails it at once", [r.message],
                        evidence=r.to_dict(False))
@@ -437,7 +457,14 @@ def check_predict_failindex(context: str, answer) -> Verdict:
     missing = [f for f in PREDICT_FIELDS if f not in answer]
     if missing:
         return Verdict(name, False, f"the prediction is missing {', '.join(missing)}")
-    r = scenarios.run("failindex", context=context, namespace=_namespace(name), echo=False)
+    print("check: running the failindex Job to compare with your prediction (about 30 s, at most 20 min) ...",
+          flush=True)
+    progress = RunProgress(examples.render("failindex")["metadata"]["name"], stream=sys.stdout)
+    try:
+        r = scenarios.run("failindex", context=context, namespace=_namespace(name), echo=False,
+                          on_start=progress.attach)
+    finally:
+        progress.finish()
     actual = {"outcome": r.outcome, "reason": r.reason, "failed": r.failed, "succeeded": r.succeeded,
               "failedIndexes": r.failed_indexes}
     wrong = [f for f in PREDICT_FIELDS if str(answer[f]) != str(actual[f])]

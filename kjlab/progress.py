@@ -11,7 +11,7 @@ import sys
 
 from tqdm import tqdm
 
-from kjlab.widgets.model import DashboardModel
+from kjlab.dashboard_model import DashboardModel
 
 
 def describe(model: DashboardModel) -> str:

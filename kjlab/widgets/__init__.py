@@ -7,7 +7,7 @@ from IPython.display import HTML, Image, display
 
 from kjlab.result import compare
 from kjlab.widgets.dashboard import JobDashboard, render_html
-from kjlab.widgets.model import DashboardModel, model_from_rows
+from kjlab.dashboard_model import DashboardModel, model_from_rows
 from kjlab.widgets.timeline import comparison_figure, png, timeline_data, timeline_figure
 
 __all__ = ["DashboardModel", "JobDashboard", "comparison_figure", "model_from_rows", "render_html",

@@ -14,7 +14,7 @@ import time
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from kjlab.widgets.model import DashboardModel
+from kjlab.dashboard_model import DashboardModel
 
 REFRESH_SECONDS = 0.2
 STATUS_COLOURS = {"Complete": "#2ca02c", "Failed": "#d62728", "FailureTarget": "#d62728",

@@ -1,4 +1,4 @@
-"""What the dashboard shows, computed from recorder rows alone (no widgets, no cluster).
+"""What the dashboard and the CLI status line show, computed from recorder rows alone (no widgets, no cluster).
 
 ``DashboardModel.feed(row)`` takes rows as kjlab.record.Recorder produces them (live, or loaded
 from a saved run) and keeps: the Job's counters and conditions, a kubectl-style pods table,
