@@ -51,6 +51,14 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(w for w in words if w)
 
 
+def proof_href(q: dict) -> str:
+    """The link to the cell that proves the answer, relative to labs/05 (where the quiz runs).
+    ``#cell-id=<id>`` is JupyterLab's fragment for a cell: the notebook opens scrolled to it."""
+    notebook, cell = q["proof"].split("#", 1)
+    notebook = notebook.split("/", 1)[1] if notebook.startswith("labs/") else "../" + notebook
+    return f"{notebook}#cell-id={cell}"
+
+
 def widget(qid: str):
     """An ipywidgets card for one question: choose or type, press Check, read the feedback."""
     q = question(qid)
@@ -69,10 +77,8 @@ def widget(qid: str):
         ok, feedback = grade(qid, field.value)
         # Words, not emoji: a machine without an emoji font shows an empty box.
         mark = ('<b style="color:#1a7f37">Correct.</b>' if ok else '<b style="color:#cf222e">Not quite.</b>')
-        # The quiz runs in labs/05, next to the labs: a relative link opens the proving notebook.
-        target = q["proof"].split("/", 1)[1] if q["proof"].startswith("labs/") else "../" + q["proof"]
         out.value = (f"{mark} {feedback}<br><small>proof on the cluster: "
-                     f"<a href=\"{target}\" target=\"_blank\"><code>{q['proof']}</code></a></small>")
+                     f"<a href=\"{proof_href(q)}\" target=\"_blank\"><code>{q['proof']}</code></a></small>")
 
     button.on_click(on_click)
     return w.VBox([w.HTML(f"<b>{q['question']}</b>"), field, button, out])

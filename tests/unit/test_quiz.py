@@ -82,3 +82,10 @@ def test_short_answers_accept_any_separator_and_order():
         assert quiz.grade("completion-modes", answer)[0], answer
     assert not quiz.grade("completion-modes", "Indexed")[0]
     assert not quiz.grade("completion-modes", "Indexed/Parallel")[0]
+
+
+def test_proof_link_opens_the_proving_cell():
+    # labs/05 links to a sibling notebook; JupyterLab scrolls to a cell named by #cell-id=<id>.
+    q = {"proof": "labs/04-failindex.ipynb#proof-index"}
+    assert quiz.proof_href(q) == "04-failindex.ipynb#cell-id=proof-index"
+    assert quiz.proof_href({"proof": "solutions/01-failjob-policy.ipynb#x"}) == "../solutions/01-failjob-policy.ipynb#cell-id=x"
