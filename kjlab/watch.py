@@ -50,6 +50,11 @@ class Change:
     vanished: bool = False
 
 
+# With ``synced=True``, each (re-)list is followed by Change(SYNCED, the list's metadata): the
+# consumer then holds the whole collection (e.g. "no such Job", "every node Ready").
+SYNCED = "SYNCED"
+
+
 class _Expired(Exception):
     """The resourceVersion is too old to watch from: list again."""
 
@@ -59,8 +64,9 @@ class Follow:
     unanswered) and had to be resumed or re-listed."""
 
     def __init__(self, list_call, *args, stop: threading.Event | None = None, deadline: float | None = None,
-                 listed: threading.Event | None = None, what: str = "the cluster", **kwargs):
+                 listed: threading.Event | None = None, what: str = "the cluster", synced: bool = False, **kwargs):
         self.list_call, self.args, self.kwargs = list_call, args, kwargs
+        self.synced = synced
         self.stop, self.deadline, self.listed, self.what = stop, deadline, listed, what
         self.restarts = 0
         self._seen: set[tuple[str, str]] = set()  # (uid, resourceVersion) already yielded
@@ -85,6 +91,8 @@ class Follow:
                 if rv is None:
                     listing = self._list()
                     yield from self._relisted(listing)
+                    if self.synced:
+                        yield Change(SYNCED, listing.get("metadata") or {}, listed=True)
                     rv = (listing.get("metadata") or {}).get("resourceVersion")
                     if self.listed is not None:
                         self.listed.set()
@@ -195,12 +203,14 @@ def _uid(obj: dict) -> str:
 
 
 def follow(list_call, *args, stop: threading.Event | None = None, deadline: float | None = None,
-           listed: threading.Event | None = None, what: str = "the cluster", **kwargs) -> Follow:
+           listed: threading.Event | None = None, what: str = "the cluster", synced: bool = False,
+           **kwargs) -> Follow:
     """The changes of the collection ``list_call(*args, **kwargs)`` lists (e.g.
     ``core.list_namespaced_pod, namespace, label_selector=...``): first every object listed, as
     ADDED, then each change as it happens, until ``stop`` is set or the monotonic ``deadline``
-    passes (then the iteration just ends). ``listed`` is set once the first list is in.
+    passes (then the iteration just ends). ``listed`` is set once the first list is in;
+    ``synced`` adds a SYNCED change after each (re-)list.
 
     A refused connection or a 5xx is retried for about a minute (API_GONE_SECONDS), then a
     KjlabError naming ``what`` the caller waited for; other API errors (403, 404 ...) raise."""
-    return Follow(list_call, *args, stop=stop, deadline=deadline, listed=listed, what=what, **kwargs)
+    return Follow(list_call, *args, stop=stop, deadline=deadline, listed=listed, what=what, synced=synced, **kwargs)
