@@ -20,7 +20,7 @@ from typing import Callable
 
 import yaml
 
-from kjlab import access, answers, examples, kube, ops, policy as policy_rules, sandbox, scenarios
+from kjlab import access, answers, examples, kube, ops, policy as policy_rules, readers, sandbox, scenarios
 from kjlab.errors import KjlabError
 
 
@@ -169,16 +169,14 @@ def _failed_pods(result) -> list[dict]:
     for r in result.rows:
         if r["kind"] != "pod" or not r.get("object"):
             continue
-        if (r["object"].get("status") or {}).get("phase") == "Failed":
+        if readers.phase(r["object"]) == "Failed":
             last[r["name"]] = r["object"]
     return list(last.values())
 
 
 def _disrupted(result) -> list[dict]:
     """Failed pods that carry DisruptionTarget=True: the drain stopped them while they ran."""
-    return [p for p in _failed_pods(result)
-            if any(c.get("type") == "DisruptionTarget" and c.get("status") == "True"
-                   for c in (p.get("status") or {}).get("conditions") or [])]
+    return [p for p in _failed_pods(result) if readers.is_true(p, "DisruptionTarget")]
 
 
 def _run(context: str, exercise_name: str, doc: dict, timeout: float, **plan):
@@ -200,7 +198,7 @@ def _example_with_policy(context: str, exercise_name: str, example: str, sleep: 
 
 
 def _matches(policy: dict | None, result) -> list[str]:
-    return [f"pod {p['metadata']['name']}: {policy_rules.first_match(policy, p).why}" for p in _failed_pods(result)]
+    return [f"pod {readers.name(p)}: {policy_rules.first_match(policy, p).why}" for p in _failed_pods(result)]
 
 
 # --- the exercises ---------------------------------------------------------------------------------
@@ -321,8 +319,8 @@ def check_config_issue_step(context: str, answer) -> Verdict:
 
         pod = wait.pod(ctx, namespace, scenarios._waiting_reason("ImagePullBackOff"), "a stuck pod",
                        timeout=60, label_selector=f"job-name={job_name}")
-        recorder.step("learner", f"pod/{pod.metadata.name}", "mark_and_delete called (in a separate process)")
-        outcomes.append(run_step(ctx, namespace, code, pod.metadata.name))
+        recorder.step("learner", f"pod/{readers.name(pod)}", "mark_and_delete called (in a separate process)")
+        outcomes.append(run_step(ctx, namespace, code, readers.name(pod)))
         if not outcomes[-1].returned:
             raise _StepFailed()  # nothing left to wait for: the run stops and cleans up
 
@@ -346,16 +344,16 @@ def check_config_issue_step(context: str, answer) -> Verdict:
     for row in r.rows:
         if row["kind"] == "pod" and row.get("object"):
             pods[row["name"]] = row["object"]
-    marked = [p for p in pods.values() if any(c.get("type") == "ConfigIssue" for c in p["status"].get("conditions") or [])]
+    marked = [p for p in pods.values() if readers.condition(p, "ConfigIssue") is not None]
     failed = _failed_pods(r)
     if not marked:
         reasons.append("no pod got a ConfigIssue condition: patch status.conditions through the status "
                        "subresource (ops.patch_pod_condition or patch_namespaced_pod_status)")
     else:
-        c = next(c for c in marked[0]["status"]["conditions"] if c.get("type") == "ConfigIssue")
+        c = readers.condition(marked[0], "ConfigIssue")
         if c.get("status") != "True":
             reasons.append(f"the ConfigIssue condition has status {c.get('status')!r}; the rule matches status \"True\"")
-        if not any(p["metadata"]["name"] == marked[0]["metadata"]["name"] for p in failed):
+        if not any(readers.name(p) == readers.name(marked[0]) for p in failed):
             reasons.append("the marked pod never reached phase Failed: the Job only evaluates failed pods, so "
                            "delete the pod after marking it")
     reasons += _matches(examples.render("config-issue")["spec"]["podFailurePolicy"], r)

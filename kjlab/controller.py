@@ -81,11 +81,18 @@ class ConfigIssueController:
                                     recorder=self.recorder, allow_context=self.allow_context)
             ops.delete_pod(self.context, self.namespace, name, echo=self.echo, recorder=self.recorder,
                            allow_context=self.allow_context)
-        except client.ApiException as e:
-            if e.status != 404:  # a pod that vanished meanwhile is fine
-                self.errors.append(f"{name}: {e.status} {e.reason}")
         except Exception as e:
-            self.errors.append(f"{name}: {type(e).__name__}: {e}")
+            if self._exists(name):  # a pod that vanished meanwhile is fine; note anything else
+                self.errors.append(f"{name}: {e}")
+
+    def _exists(self, name: str) -> bool:
+        try:
+            kube.raw(kube.core(self.context).read_namespaced_pod, name, self.namespace)
+            return True
+        except client.ApiException as e:
+            return e.status != 404
+        except Exception:
+            return True
 
     def _loop(self) -> None:
         # follow() resumes dropped and expired watches itself; what reaches here (the API server

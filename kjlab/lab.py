@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from kjlab import kube
+from kjlab import kube, readers
 from kjlab.errors import KjlabError
 
 
@@ -172,8 +172,8 @@ def cleanup(context: str, prefix: str) -> list[str]:
 
     gone = []
     selector = f"app.kubernetes.io/managed-by=kjlab,{namespaces.RUN_LABEL}"
-    for ns in kube.core(context).list_namespace(label_selector=selector).items:
-        name = ns.metadata.name
+    for ns in kube.raw(kube.core(context).list_namespace, label_selector=selector)["items"]:
+        name = readers.name(ns)
         if name == prefix or name.startswith(prefix + "-"):
             namespaces.delete_and_clear(context, name)
             gone.append(name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import yaml
 from kubernetes import client
 
-from kjlab import examples, interrupts, kube, namespaces, ops, wait
+from kjlab import examples, interrupts, kube, namespaces, ops, readers, wait
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.record import Recorder
@@ -218,8 +218,8 @@ def _cleanup_quietly(context: str, namespace: str) -> None:
         pass
 
 
-def _terminal(job) -> bool:
-    return bool(wait.job_condition(job, "Complete") or wait.job_condition(job, "Failed"))
+def _terminal(job: dict) -> bool:
+    return readers.finished(job) is not None
 
 
 # Once a Job has FailureTarget (or SuccessCriteriaMet) its outcome is decided, but the terminal
@@ -237,14 +237,14 @@ def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished):
         raise
     except KjlabError as timed_out:
         error = timed_out
-    job = kube.batch(context).read_namespaced_job(job_name, namespace)
-    if any(wait.job_condition(job, t) for t in DECIDED):
+    job = kube.raw(kube.batch(context).read_namespaced_job, job_name, namespace)
+    if any(readers.is_true(job, t) for t in DECIDED):
         try:
             return wait.job(context, namespace, job_name, _terminal, what + " once its pods terminate",
                             timeout=POD_GRACE_SECONDS)
         except KjlabError as still:
             error = still
-            job = kube.batch(context).read_namespaced_job(job_name, namespace)
+            job = kube.raw(kube.batch(context).read_namespaced_job, job_name, namespace)
     if not allow_unfinished:
         raise error
     return job
@@ -256,15 +256,15 @@ def _job_pods(job_name: str) -> str:
 
 def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
     """The ignore example's step 2: drain the node of the first running pod, inside its window."""
-    pod = wait.pod(context, namespace, lambda p: p.status.phase == "Running" and not p.metadata.deletion_timestamp,
+    pod = wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
                    f"a pod of Job {job_name} to be Running", timeout=120, label_selector=_job_pods(job_name))
-    node = pod.spec.node_name
-    job = kube.batch(context).read_namespaced_job(job_name, namespace)
-    before = job.status.failed or 0
-    was_cordoned = bool(kube.core(context).read_node(node).spec.unschedulable)
+    node = readers.node_name(pod)
+    job = kube.raw(kube.batch(context).read_namespaced_job, job_name, namespace)
+    before = readers.counter(job, "failed")
+    was_cordoned = readers.unschedulable(kube.raw(kube.core(context).read_node, node))
     # Only this Job's pods are evicted (its controller-uid label is unique to it): another run's
     # pods, or a pod a lab left on the node, neither block the drain nor change its numbers.
-    own_pods = f"batch.kubernetes.io/controller-uid={job.metadata.uid}"
+    own_pods = f"batch.kubernetes.io/controller-uid={readers.uid(job)}"
     try:
         result = ops.drain(context, node, ignore_daemonsets=True, grace_period=0, echo=echo, recorder=recorder,
                            pod_selector=own_pods)
@@ -272,7 +272,7 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
         job = wait.job(context, namespace, job_name,
                        lambda j: _terminal(j) or not _uncounted(j), "the Job controller to count the evicted pods",
                        timeout=30)
-        after = job.status.failed or 0
+        after = readers.counter(job, "failed")
         recorder.note("checked", f"status.failed {before} -> {after} after the drain")
         if echo:
             print(f"status.failed before the drain: {before}, after: {after}")
@@ -289,15 +289,13 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> dict:
             "failed_before_drain": before, "failed_after_drain": after}
 
 
-def _uncounted(job) -> bool:
-    u = job.status.uncounted_terminated_pods
-    return bool(u and ((u.failed or []) or (u.succeeded or [])))
+def _uncounted(job: dict) -> bool:
+    return readers.uncounted(job)
 
 
 def _waiting_reason(reason: str):
-    def check(pod) -> bool:
-        return not pod.metadata.deletion_timestamp and any(
-            cs.state.waiting and cs.state.waiting.reason == reason for cs in pod.status.container_statuses or [])
+    def check(pod: dict) -> bool:
+        return not readers.deleting(pod) and readers.waiting_in(pod, reason)
     return check
 
 
@@ -305,26 +303,26 @@ def _patch_then_delete(context, namespace, job_name, condition, then_delete, rec
     """The config-issue example's steps 3-4: mark the stuck pod with a condition, then delete it."""
     pod = wait.pod(context, namespace, _waiting_reason("ImagePullBackOff"),
                    f"a pod of Job {job_name} to be in ImagePullBackOff", timeout=120, label_selector=_job_pods(job_name))
-    name = pod.metadata.name
+    name = readers.name(pod)
     ops.patch_pod_condition(context, namespace, name, condition, "True", reason=PATCH_REASONS.get(condition),
                             echo=echo, recorder=recorder)
     # The Job's pods as they were before the delete: a replacement is any pod not among them.
-    originals = [p.metadata.name for p in kube.core(context).list_namespaced_pod(
-        namespace, label_selector=_job_pods(job_name)).items]
+    originals = [readers.name(p) for p in kube.raw(kube.core(context).list_namespaced_pod,
+                                                   namespace, label_selector=_job_pods(job_name))["items"]]
     if then_delete:
         ops.delete_pod(context, namespace, name, echo=echo, recorder=recorder)
     return {"patched_pod": name, "pods_before_delete": originals}
 
 
-def _observe_retry(context, namespace, job_name, originals, timeout) -> object:
+def _observe_retry(context, namespace, job_name, originals, timeout) -> dict:
     """Without the policy: the deleted pod is counted as one failure, then a replacement -- a pod
     that did not exist before the delete, not the original sibling -- gets stuck the same way."""
-    wait.job(context, namespace, job_name, lambda j: (j.status.failed or 0) >= 1 or _terminal(j),
+    wait.job(context, namespace, job_name, lambda j: readers.counter(j, "failed") >= 1 or _terminal(j),
              "the deleted pod to be counted as failed", timeout=timeout)
     wait.pod(context, namespace,
-             lambda p: p.metadata.name not in originals and _waiting_reason("ImagePullBackOff")(p),
+             lambda p: readers.name(p) not in originals and _waiting_reason("ImagePullBackOff")(p),
              "a replacement pod to get stuck in ImagePullBackOff", timeout=timeout, label_selector=_job_pods(job_name))
-    return kube.batch(context).read_namespaced_job(job_name, namespace)
+    return kube.raw(kube.batch(context).read_namespaced_job, job_name, namespace)
 
 
 # --- summary ---------------------------------------------------------------------------------
