@@ -66,10 +66,8 @@ def write_marker(context: str, uid: str, engine: str) -> None:
 
     from kjlab import kube
 
-    body = client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name=MARKER_NAME, labels={"app.kubernetes.io/managed-by": "kjlab"}),
-        data={"uid": uid, "engine": engine, "context": context},
-    )
+    body = {"metadata": {"name": MARKER_NAME, "labels": {"app.kubernetes.io/managed-by": "kjlab"}},
+            "data": {"uid": uid, "engine": engine, "context": context}}
     api = kube.core(context)
     try:
         api.create_namespaced_config_map(MARKER_NAMESPACE, body)
@@ -86,7 +84,7 @@ def read_marker(context: str) -> dict | None:
 
     try:
         api = client.CoreV1Api(kube.api_client(context, patient=False))
-        return api.read_namespaced_config_map(MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).data
+        return kube.raw(api.read_namespaced_config_map, MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).get("data")
     except client.ApiException as e:
         if e.status == 404:
             return None
