@@ -58,9 +58,8 @@ def grant(context: str, namespace: str, rules: list[dict], seconds: int = TOKEN_
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
     })
-    token = core.create_namespaced_service_account_token(
-        NAME, namespace, client.AuthenticationV1TokenRequest(
-            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds))).status.token
+    token = kube.raw(core.create_namespaced_service_account_token, NAME, namespace,
+                     {"spec": {"audiences": [], "expirationSeconds": seconds}})["status"]["token"]
     name = f"{NAME}@{namespace}"
     granted = Access(name, namespace, kubeconfig_text(context, name, namespace, token), context)
     try:
@@ -87,7 +86,7 @@ def _confirm(granted: Access, rules: list[dict]) -> None:
             resource, sub = resource.split("/", 1)
         review = {"spec": {"resourceAttributes": {"verb": verb, "resource": resource, "subresource": sub,
                                                   "group": group, "namespace": namespace}}}
-        return api.create_self_subject_access_review(review).status.allowed
+        return bool(kube.raw(api.create_self_subject_access_review, review)["status"].get("allowed"))
 
     first = rules[0]
     deadline = time.monotonic() + 10

@@ -16,12 +16,15 @@ from __future__ import annotations
 import copy
 import secrets
 import sys
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Callable
 
 import yaml
+from kubernetes import client
 
-from kjlab import access, answers, examples, kube, ops, policy as policy_rules, readers, sandbox, scenarios
+from kjlab import access, answers, examples, kube, ops, policy as policy_rules, readers, sandbox, scenarios, wait
+from kjlab.cluster import lab_context
 from kjlab.errors import KjlabError
 from kjlab.progress import RunProgress
 
@@ -67,8 +70,6 @@ def exercise(name: str, title: str, answer: str):
 
 def run(name: str, answer, context: str | None = None, echo: bool = True) -> Verdict:
     """Check ``answer`` for exercise ``name`` on the lab cluster; prints and returns the Verdict."""
-    from kjlab.cluster import lab_context
-
     if name not in EXERCISES:
         raise KjlabError(f"unknown exercise '{name}' (choose one of: {', '.join(EXERCISES)})", "kjlab check --list")
     ex = EXERCISES[name]
@@ -117,8 +118,6 @@ def _namespace(name: str) -> str:
 
 def _validate(context: str, doc: dict) -> str | None:
     """Server-side dry run: the API's own rejection message, or None when it accepts the Job."""
-    from kubernetes import client
-
     ns = "default"
     try:
         kube.batch(context).create_namespaced_job(ns, {**doc, "metadata": {**doc["metadata"], "namespace": ns}},
@@ -205,7 +204,7 @@ def _example_with_policy(context: str, exercise_name: str, example: str, sleep: 
 
 
 def _matches(policy: dict | None, result) -> list[str]:
-    return [f"pod {p['metadata']['name']}: {policy_rules.first_match(policy, p).why}" for p in _failed_pods(result)]
+    return [f"pod {readers.name(p)}: {policy_rules.first_match(policy, p).why}" for p in _failed_pods(result)]
 
 
 # --- the exercises ---------------------------------------------------------------------------------
@@ -301,8 +300,6 @@ def run_step(context: str, namespace: str, code: sandbox.Code, *args, rules=None
     allowed ``rules`` in ``namespace`` only, revoked when the function is done. Its first argument
     is that kubeconfig's context; ``kjlab.ops`` in the child accepts it (KJLAB_ALLOW_CONTEXT names
     exactly that context -- the guard's opt-in; what the context may do is bounded by RBAC)."""
-    from urllib.parse import urlsplit
-
     grant = access.grant(context, namespace, rules or STEP_RULES)
     server = urlsplit(kube.api_client(context).configuration.host)
     try:
@@ -326,12 +323,10 @@ def check_config_issue_step(context: str, answer) -> Verdict:
     outcomes: list[sandbox.Outcome] = []
 
     def learner_step(ctx, namespace, job_name, recorder):
-        from kjlab import wait
-
-        pod = wait.pod(ctx, namespace, scenarios._waiting_reason("ImagePullBackOff"), "a stuck pod",
+        pod = wait.pod(ctx, namespace, scenarios.stuck_in("ImagePullBackOff"), "a stuck pod",
                        timeout=60, label_selector=f"job-name={job_name}")
-        recorder.step("learner", f"pod/{pod.metadata.name}", "mark_and_delete called (in a separate process)")
-        outcomes.append(run_step(ctx, namespace, code, pod.metadata.name))
+        recorder.step("learner", f"pod/{readers.name(pod)}", "mark_and_delete called (in a separate process)")
+        outcomes.append(run_step(ctx, namespace, code, readers.name(pod)))
         if not outcomes[-1].returned:
             raise _StepFailed()  # nothing left to wait for: the run stops and cleans up
 
@@ -362,7 +357,7 @@ def check_config_issue_step(context: str, answer) -> Verdict:
         c = readers.condition(marked[0], "ConfigIssue")
         if c.get("status") != "True":
             reasons.append(f"the ConfigIssue condition has status {c.get('status')!r}; the rule matches status \"True\"")
-        if not any(p["metadata"]["name"] == marked[0]["metadata"]["name"] for p in failed):
+        if not any(readers.name(p) == readers.name(marked[0]) for p in failed):
             reasons.append("the marked pod never reached phase Failed: the Job only evaluates failed pods, so "
                            "delete the pod after marking it")
     reasons += _matches(examples.render("config-issue")["spec"]["podFailurePolicy"], r)

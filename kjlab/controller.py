@@ -10,11 +10,10 @@ status subresource and is then deleted, so a Job with a FailJob rule on ConfigIs
 from __future__ import annotations
 
 import threading
-import time
 
-from kubernetes import client, watch
+from kubernetes import client
 
-from kjlab import kube, ops
+from kjlab import kube, ops, readers, watch
 from kjlab.cluster.registry import guard
 
 
@@ -65,17 +64,16 @@ class ConfigIssueController:
     def __exit__(self, *exc):
         self.stop()
 
-    def stuck(self, pod) -> bool:
+    def stuck(self, pod: dict) -> bool:
         """A pod this controller acts on: not being deleted, not yet marked, waiting on a pull."""
-        if pod.metadata.deletion_timestamp or pod.metadata.name in self.handled:
+        if readers.deleting(pod) or readers.name(pod) in self.handled:
             return False
-        if any(c.type == self.condition and c.status == "True" for c in pod.status.conditions or []):
+        if readers.is_true(pod, self.condition):
             return False
-        return any(cs.state.waiting and cs.state.waiting.reason in self.waiting_reasons
-                   for cs in pod.status.container_statuses or [])
+        return readers.waiting_in(pod, self.waiting_reasons)
 
-    def _handle(self, pod) -> None:
-        name = pod.metadata.name
+    def _handle(self, pod: dict) -> None:
+        name = readers.name(pod)
         self.handled.append(name)
         try:
             ops.patch_pod_condition(self.context, self.namespace, name, self.condition, "True", reason=self.reason,
@@ -83,30 +81,26 @@ class ConfigIssueController:
                                     recorder=self.recorder, allow_context=self.allow_context)
             ops.delete_pod(self.context, self.namespace, name, echo=self.echo, recorder=self.recorder,
                            allow_context=self.allow_context)
-        except Exception as e:  # a pod that vanished meanwhile is fine; note anything else
-            self.errors.append(f"{name}: {e}")
+        except Exception as e:
+            if self._exists(name):  # a pod that vanished meanwhile is fine; note anything else
+                self.errors.append(f"{name}: {e}")
+
+    def _exists(self, name: str) -> bool:
+        try:
+            kube.raw(kube.core(self.context).read_namespaced_pod, name, self.namespace)
+            return True
+        except client.ApiException as e:
+            return e.status != 404
+        except Exception:
+            return True
 
     def _loop(self) -> None:
-        api = kube.core(self.context)
-        rv = None
-        while not self._stop.is_set():
-            try:
-                if rv is None:
-                    listing = api.list_namespaced_pod(self.namespace)
-                    for pod in listing.items:
-                        if self.stuck(pod):
-                            self._handle(pod)
-                    rv = listing.metadata.resource_version
-                w = watch.Watch()
-                for ev in w.stream(api.list_namespaced_pod, self.namespace, resource_version=rv, timeout_seconds=5):
-                    pod = ev["object"]
-                    rv = pod.metadata.resource_version or rv
-                    if ev["type"] != "DELETED" and self.stuck(pod):
-                        self._handle(pod)
-                    if self._stop.is_set():
-                        w.stop()
-            except client.ApiException as e:
-                rv = None if e.status == 410 else rv
-                time.sleep(0.5)
-            except Exception:
-                time.sleep(0.5)
+        # follow() resumes dropped and expired watches itself; what reaches here (the API server
+        # gone for a minute, a refused permission) it could not recover from: recorded, not retried
+        try:
+            for change in watch.follow(kube.core(self.context).list_namespaced_pod, self.namespace, stop=self._stop,
+                                       what=f"stuck pods in namespace {self.namespace}"):
+                if change.type != "DELETED" and self.stuck(change.object):
+                    self._handle(change.object)
+        except Exception as e:
+            self.errors.append(f"watch: {type(e).__name__}: {e}")

@@ -20,7 +20,7 @@ import time
 
 from kubernetes import client
 
-from kjlab import kube, wait
+from kjlab import kube, readers, wait
 from kjlab.cluster import registry
 from kjlab.errors import KjlabError
 
@@ -48,9 +48,9 @@ def check_name(name: str) -> None:
                          "choose a namespace of the run's own (--namespace in the CLI, namespace= in Python)")
 
 
-def owned(namespace) -> bool:
+def owned(namespace: dict) -> bool:
     """True when kjlab created this namespace (its managed-by label and a run id)."""
-    labels = namespace.metadata.labels or {}
+    labels = readers.labels(namespace)
     return labels.get("app.kubernetes.io/managed-by") == "kjlab" and bool(labels.get(RUN_LABEL))
 
 
@@ -63,9 +63,9 @@ def _holder() -> str:
     return f"{socket.gethostname()}/{os.getpid()}"
 
 
-def _read(context: str, name: str):
+def _read(context: str, name: str) -> dict | None:
     try:
-        return kube.core(context).read_namespace(name)
+        return kube.raw(kube.core(context).read_namespace, name)
     except client.ApiException as e:
         if e.status == 404:
             return None
@@ -78,8 +78,7 @@ def create(context: str, prefix: str = "kjlab", name: str | None = None) -> str:
     name = name or f"{prefix}-{secrets.token_hex(3)}"
     check_name(name)
     labels = {**MANAGED_BY, RUN_LABEL: secrets.token_hex(6)}
-    body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels,
-                                                           annotations={HOLDER_ANNOTATION: _holder()}))
+    body = {"metadata": {"name": name, "labels": labels, "annotations": {HOLDER_ANNOTATION: _holder()}}}
     try:
         kube.core(context).create_namespace(body)
     except client.ApiException as e:
@@ -107,7 +106,7 @@ def fresh(context: str, name: str, timeout: float = 90, progress=print) -> str:
         if existing is not None:
             if not owned(existing):
                 raise _not_ours(name)
-            holder = (existing.metadata.annotations or {}).get(HOLDER_ANNOTATION, "")
+            holder = readers.annotations(existing).get(HOLDER_ANNOTATION, "")
             if _alive_elsewhere(holder):
                 raise KjlabError(f"namespace '{name}' is in use by another run (process {holder})",
                                  "wait for that run to end, or choose another name (--namespace / namespace=)")
@@ -195,11 +194,11 @@ def delete_and_clear(context: str, name: str, timeout: float = 60, allow_context
     core = kube.core(context)
     deadline = time.monotonic() + timeout
     # Listed again after the wait: a pod whose create was admitted just before the delete may land late.
-    while pods := core.list_namespaced_pod(name).items:
+    while pods := kube.raw(core.list_namespaced_pod, name)["items"]:
         core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
-        left = [p.metadata.name for p in pods
-                if not wait.gone(core.list_namespaced_pod, p.metadata.name, max(0.0, deadline - time.monotonic()),
-                                 namespace=name, uid=p.metadata.uid)]
+        left = [readers.name(p) for p in pods
+                if not wait.gone(core.list_namespaced_pod, readers.name(p), max(0.0, deadline - time.monotonic()),
+                                 namespace=name, uid=readers.uid(p))]
         if left:
             raise KjlabError(f"pods of namespace {name} still exist after {timeout:.0f}s: " + ", ".join(left),
                              f"look with `kjlab kubectl get pods -n {name} -o wide`")

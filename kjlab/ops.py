@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kjlab import files, interrupts, kube, wait
+from kjlab import files, interrupts, kube, readers, wait
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
@@ -142,53 +142,50 @@ class DrainResult:
     seconds: float = 0.0
 
 
-def _controller(pod) -> client.V1OwnerReference | None:
-    for ref in pod.metadata.owner_references or []:
-        if ref.controller:
-            return ref
-    return None
-
-
-def _terminal(pod) -> bool:
-    return pod.status.phase in ("Succeeded", "Failed")
+def _controller(pod: dict) -> dict | None:
+    return next((ref for ref in readers.meta(pod).get("ownerReferences") or [] if ref.get("controller")), None)
 
 
 def drain_plan(pods, ignore_daemonsets: bool = True, delete_emptydir_data: bool = False,
                force: bool = False) -> tuple[list, list[str], list[str]]:
     """Which pods a drain evicts, which it leaves, and why it would refuse (kubectl's filters).
 
-    Returns (to_evict, ignored_messages, refusals). Pure: takes V1Pod objects.
+    Returns (to_evict, ignored_messages, refusals). Pure: takes pods as dicts.
     """
     evict, ignored, refusals = [], [], []
     for pod in pods:
-        key = f"{pod.metadata.namespace}/{pod.metadata.name}"
-        if MIRROR_ANNOTATION in (pod.metadata.annotations or {}):
+        key = f"{_namespace(pod)}/{readers.name(pod)}"
+        if MIRROR_ANNOTATION in readers.annotations(pod):
             ignored.append(f"{key} (mirror pod)")
             continue
         owner = _controller(pod)
-        if owner is not None and owner.kind == "DaemonSet":
+        if owner is not None and owner.get("kind") == "DaemonSet":
             if ignore_daemonsets:
                 ignored.append(f"{key} (DaemonSet-managed)")
             else:
                 refusals.append(f"{key} is managed by a DaemonSet (use --ignore-daemonsets)")
             continue
-        if not _terminal(pod):
+        if not readers.ended(pod):
             if owner is None and not force:
                 refusals.append(f"{key} is not managed by a controller (use --force)")
                 continue
-            if any(v.empty_dir is not None for v in pod.spec.volumes or []) and not delete_emptydir_data:
+            if any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or []) and not delete_emptydir_data:
                 refusals.append(f"{key} uses emptyDir storage (use --delete-emptydir-data)")
                 continue
         evict.append(pod)
     return evict, ignored, refusals
 
 
-def _node_or_error(core, node: str):
+def _namespace(obj: dict) -> str | None:
+    return readers.meta(obj).get("namespace")
+
+
+def _node_or_error(core, node: str) -> dict:
     try:
-        return core.read_node(node)
+        return kube.raw(core.read_node, node)
     except client.ApiException as e:
         if e.status == 404:
-            names = ", ".join(n.metadata.name for n in core.list_node().items)
+            names = ", ".join(readers.name(n) for n in kube.raw(core.list_node)["items"])
             raise KjlabError(f'node "{node}" does not exist (nodes: {names})', "pick a node from `kjlab kubectl get nodes`") from None
         raise
 
@@ -197,7 +194,7 @@ def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_cont
     """Mark the node unschedulable; returns False when it already was."""
     guard(context, f"cordon node {node}", allow_context)
     core = kube.core(context)
-    was = bool(_node_or_error(core, node).spec.unschedulable)
+    was = readers.unschedulable(_node_or_error(core, node))
     if not was:
         core.patch_node(node, {"spec": {"unschedulable": True}}, _content_type=kube.STRATEGIC_MERGE)
     _show(echo, f"kubectl cordon {node}", [f"node/{node} {'already cordoned' if was else 'cordoned'}"])
@@ -208,7 +205,7 @@ def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_cont
 def uncordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None) -> None:
     guard(context, f"uncordon node {node}", allow_context)
     core = kube.core(context)
-    was = bool(_node_or_error(core, node).spec.unschedulable)
+    was = readers.unschedulable(_node_or_error(core, node))
     if was:
         core.patch_node(node, {"spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
     _show(echo, f"kubectl uncordon {node}", [f"node/{node} {'uncordoned' if was else 'already uncordoned'}"])
@@ -252,8 +249,8 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
         cordoned_here = cordon(context, node, echo=False, allow_context=allow_context)
         if echo:
             print(f"node/{node} cordoned")
-        pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}",
-                                                label_selector=pod_selector or None).items
+        pods = kube.raw(core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={node}",
+                        label_selector=pod_selector or None)["items"]
         evict, ignored, refusals = drain_plan(pods, ignore_daemonsets, delete_emptydir_data, force)
         if refusals:
             raise KjlabError("cannot drain node " + node + ":\n    " + "\n    ".join(refusals),
@@ -267,9 +264,9 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
             result.retries += _evict(core, pod, grace_period, deadline, echo)
         for pod in evict:
             _wait_gone(core, pod, deadline)
-            result.evicted.append(f"{pod.metadata.namespace}/{pod.metadata.name}")
+            result.evicted.append(f"{_namespace(pod)}/{readers.name(pod)}")
             if echo:
-                print(f"pod/{pod.metadata.name} evicted")
+                print(f"pod/{readers.name(pod)} evicted")
         if echo:
             print(f"node/{node} drained")
     except BaseException as e:
@@ -288,10 +285,11 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
     return result
 
 
-def _evict(core, pod, grace_period: int, deadline: float, echo: bool) -> int:
-    name, ns = pod.metadata.name, pod.metadata.namespace
-    options = client.V1DeleteOptions(grace_period_seconds=grace_period) if grace_period >= 0 else None
-    body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name, namespace=ns), delete_options=options)
+def _evict(core, pod: dict, grace_period: int, deadline: float, echo: bool) -> int:
+    name, ns = readers.name(pod), _namespace(pod)
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": ns}}
+    if grace_period >= 0:
+        body["deleteOptions"] = {"gracePeriodSeconds": grace_period}
     if echo:
         print(f"evicting pod {ns}/{name}")
     retries = 0
@@ -317,11 +315,11 @@ def _evict(core, pod, grace_period: int, deadline: float, echo: bool) -> int:
             time.sleep(EVICTION_RETRY_SECONDS)
 
 
-def _wait_gone(core, pod, deadline: float) -> None:
-    name, ns = pod.metadata.name, pod.metadata.namespace
+def _wait_gone(core, pod: dict, deadline: float) -> None:
+    name, ns = readers.name(pod), _namespace(pod)
     # uid: a new pod that took the name (a StatefulSet's) does not count as the old one
     if not wait.gone(core.list_namespaced_pod, name, max(0.0, deadline - time.monotonic()), namespace=ns,
-                     uid=pod.metadata.uid):
+                     uid=readers.uid(pod)):
         raise KjlabError(f"pod {ns}/{name} was evicted but is still there", f"kjlab kubectl get pod {name} -n {ns} -o yaml")
 
 

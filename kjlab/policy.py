@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kjlab import readers
+
 
 @dataclass
 class Match:
@@ -20,16 +22,8 @@ class Match:
 
 def _exit_codes(pod: dict, container_name: str | None) -> list[tuple[str, int]]:
     """(container, exitCode) for every terminated container with a non-zero exit code."""
-    status = pod.get("status") or {}
-    out = []
-    for key in ("initContainerStatuses", "containerStatuses"):
-        for cs in status.get(key) or []:
-            if container_name and cs.get("name") != container_name:
-                continue
-            term = (cs.get("state") or {}).get("terminated")
-            if term and term.get("exitCode", 0) != 0:
-                out.append((cs["name"], term["exitCode"]))
-    return out
+    return [(name, t["exitCode"]) for name, t in readers.terminations(pod, init=True)
+            if (not container_name or name == container_name) and t.get("exitCode", 0) != 0]
 
 
 def rule_matches(rule: dict, pod: dict) -> tuple[bool, str]:

@@ -8,13 +8,7 @@ tests/cluster/test_status.py compares them with the real kubectl on live pods.
 
 from __future__ import annotations
 
-
-def _conditions(status: dict) -> list[dict]:
-    return status.get("conditions") or []
-
-
-def _is_true(conditions: list[dict], type_: str) -> bool:
-    return any(c.get("type") == type_ and c.get("status") == "True" for c in conditions)
+from kjlab import readers
 
 
 def _restartable(pod: dict, name: str) -> bool:
@@ -30,10 +24,8 @@ def pod_status(pod: dict) -> str:
     meta = pod.get("metadata") or {}
     phase = status.get("phase") or ""
     reason = status.get("reason") or phase
-    conditions = _conditions(status)
-    for c in conditions:
-        if c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated":
-            reason = "SchedulingGated"
+    if (readers.condition(pod, "PodScheduled") or {}).get("reason") == "SchedulingGated":
+        reason = "SchedulingGated"
 
     init_specs = (pod.get("spec") or {}).get("initContainers") or []
     initializing = False
@@ -56,7 +48,7 @@ def pod_status(pod: dict) -> str:
         initializing = True
         break
 
-    if not initializing or _is_true(conditions, "Initialized"):
+    if not initializing or readers.is_true(pod, "Initialized"):
         has_running, error_reason = False, ""
         for cs in reversed(status.get("containerStatuses") or []):
             state = cs.get("state") or {}
@@ -75,7 +67,7 @@ def pod_status(pod: dict) -> str:
             elif cs.get("ready") and state.get("running") is not None:
                 has_running = True
         if reason == "Completed":
-            if has_running and _is_true(conditions, "Ready"):
+            if has_running and readers.is_true(pod, "Ready"):
                 reason = "Running"
             elif error_reason:
                 reason = error_reason
@@ -92,17 +84,16 @@ def pod_status(pod: dict) -> str:
 
 def job_status(job: dict) -> str:
     """What `kubectl get jobs` shows in its STATUS column (v1.36 order)."""
-    conditions = _conditions(job.get("status") or {})
-    if _is_true(conditions, "Complete"):
+    if readers.is_true(job, "Complete"):
         return "Complete"
-    if _is_true(conditions, "Failed"):
+    if readers.is_true(job, "Failed"):
         return "Failed"
     if (job.get("metadata") or {}).get("deletionTimestamp") is not None:
         return "Terminating"
-    if _is_true(conditions, "Suspended"):
+    if readers.is_true(job, "Suspended"):
         return "Suspended"
-    if _is_true(conditions, "FailureTarget"):
+    if readers.is_true(job, "FailureTarget"):
         return "FailureTarget"
-    if _is_true(conditions, "SuccessCriteriaMet"):
+    if readers.is_true(job, "SuccessCriteriaMet"):
         return "SuccessCriteriaMet"
     return "Running"

@@ -125,10 +125,16 @@ def exit_code(pod: dict, container: str | None = None) -> int | None:
     return t.get("exitCode") if t else None
 
 
+def terminations(pod: dict, init: bool = False) -> list[tuple[str, dict]]:
+    """(container name, terminated state) of every terminated container, init containers first
+    when ``init``; in status order."""
+    statuses = (container_statuses(pod, init=True) if init else []) + container_statuses(pod)
+    return [(cs.get("name"), cs["state"]["terminated"]) for cs in statuses if (cs.get("state") or {}).get("terminated")]
+
+
 def exit_codes(pod: dict) -> list[int]:
     """Exit codes of every terminated (non-init) container, in spec order."""
-    return [cs["state"]["terminated"].get("exitCode") for cs in container_statuses(pod)
-            if (cs.get("state") or {}).get("terminated")]
+    return [t.get("exitCode") for _, t in terminations(pod)]
 
 
 def waiting_reason(pod: dict, container: str | None = None) -> str | None:

@@ -2,9 +2,8 @@
 every step kjlab takes) becomes a timestamped row. Everything downstream -- summaries, tables,
 widgets, checks -- reads this one timeline.
 
-The watches resume after a dropped connection from the last resourceVersion they saw, and
-re-list after an expired one (HTTP 410), skipping versions already recorded, so no change is
-lost or doubled.
+The rows come from kjlab.watch.follow, which resumes after a dropped connection, re-lists after
+an expired watch and skips versions already seen, so no change is lost or doubled.
 """
 
 from __future__ import annotations
@@ -14,81 +13,50 @@ import threading
 import time
 from typing import Callable
 
-from kubernetes import client, watch
-
-from kjlab import kube
-from kjlab.result import Recording
+from kjlab import kube, readers, watch
 from kjlab.printers import job_status, pod_status
-
-COLUMNS = [
-    "time", "t", "kind", "name", "event", "status", "phase", "node", "container", "exit_code", "reason", "message",
-    "conditions", "deleting", "finalizers", "active", "ready", "succeeded", "failed", "terminating",
-    "level", "action", "detail", "kubectl", "resource_version", "object",
-]
+from kjlab.result import COLUMNS, Recording
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def container_state(pod) -> tuple[str | None, int | None, str | None, str | None]:
+def container_state(pod: dict) -> tuple[str | None, int | None, str | None, str | None]:
     """(state, exit code, reason, message) of the pod's first container: 'waiting', 'running', 'terminated'."""
-    statuses = (pod.status.container_statuses if pod.status else None) or []
-    if not statuses:
-        return None, None, None, None
-    state = statuses[0].state
-    if state.terminated:
-        t = state.terminated
-        return "terminated", t.exit_code, t.reason, t.message
-    if state.running:
-        return "running", None, None, None
-    if state.waiting:
-        return "waiting", None, state.waiting.reason, state.waiting.message
-    return None, None, None, None
+    state, fields = readers.state(pod)
+    return state, fields.get("exitCode"), fields.get("reason"), fields.get("message")
 
 
-def format_conditions(conditions, only_true: bool = False) -> str:
-    parts = []
-    for c in conditions or []:
-        if only_true and c.status != "True":
-            continue
-        parts.append(f"{c.type}={c.status}" + (f"({c.reason})" if c.reason else ""))
-    return ", ".join(parts)
-
-
-def pod_row(event: str, pod) -> dict:
+def pod_row(event: str, pod: dict) -> dict:
     state, code, reason, message = container_state(pod)
     return {
-        "kind": "pod", "name": pod.metadata.name, "event": event,
-        "phase": pod.status.phase if pod.status else None,
-        "node": pod.spec.node_name if pod.spec else None,
+        "kind": "pod", "name": readers.name(pod), "event": event,
+        "phase": readers.phase(pod), "node": readers.node_name(pod),
         "container": f"{state}:{reason}" if state and reason else state,
         "exit_code": code, "reason": reason, "message": message,
-        "conditions": format_conditions(pod.status.conditions if pod.status else None),
-        "deleting": pod.metadata.deletion_timestamp is not None,
-        "finalizers": ",".join(pod.metadata.finalizers or []),
-        "resource_version": pod.metadata.resource_version,
+        "conditions": readers.condition_text(pod),
+        "deleting": readers.deleting(pod),
+        "finalizers": ",".join(readers.meta(pod).get("finalizers") or []),
+        "resource_version": readers.resource_version(pod),
     }
 
 
-def job_row(event: str, job) -> dict:
-    s = job.status
+def job_row(event: str, job: dict) -> dict:
     return {
-        "kind": "job", "name": job.metadata.name, "event": event,
-        "conditions": format_conditions(s.conditions),
-        "active": s.active or 0, "ready": s.ready or 0, "succeeded": s.succeeded or 0,
-        "failed": s.failed or 0, "terminating": s.terminating or 0,
-        "deleting": job.metadata.deletion_timestamp is not None,
-        "resource_version": job.metadata.resource_version,
+        "kind": "job", "name": readers.name(job), "event": event,
+        "conditions": readers.condition_text(job), **readers.counters(job),
+        "deleting": readers.deleting(job),
+        "resource_version": readers.resource_version(job),
     }
 
 
-def event_row(event: str, ev) -> dict:
-    obj = ev.involved_object
+def event_row(event: str, ev: dict) -> dict:
+    obj = ev.get("involvedObject") or {}
     return {
-        "kind": "event", "name": f"{(obj.kind or '').lower()}/{obj.name}", "event": event,
-        "reason": ev.reason, "message": ev.message, "level": ev.type,
-        "resource_version": ev.metadata.resource_version,
+        "kind": "event", "name": f"{(obj.get('kind') or '').lower()}/{obj.get('name')}", "event": event,
+        "reason": ev.get("reason"), "message": ev.get("message"), "level": ev.get("type"),
+        "resource_version": readers.resource_version(ev),
     }
 
 
@@ -105,14 +73,13 @@ class Recorder:
         self.started_at: dt.datetime | None = None
         self._t0 = 0.0
         self._rows: list[dict] = []
-        self._seen: set[tuple[str, str, str]] = set()  # (kind, name, resourceVersion)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._subscribers: list[Callable[[dict], None]] = []
-        self._live: dict[str, set[str]] = {}  # names present now, per kind (for re-lists)
-        self.watch_restarts = 0
-        self._serializer = kube.api_client(context)
+        self._follows: list = []
+        self._broken = 0
+        self.errors: list[str] = []  # why a watch broke, when it did
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "Recorder":
@@ -162,10 +129,8 @@ class Recorder:
             row["time"] = now
             row["t"] = round(time.monotonic() - self._t0, 3)
             if obj is not None:
-                # camelCase, as the API serves it (and as policy rules and kubectl -o yaml name fields)
-                row["object"] = self._serializer.sanitize_for_serialization(obj)
                 # managedFields are bookkeeping of the API server: large, and never shown
-                (row["object"].get("metadata") or {}).pop("managedFields", None)
+                row["object"] = {**obj, "metadata": {k: v for k, v in readers.meta(obj).items() if k != "managedFields"}}
                 if row["kind"] == "pod":
                     row["status"] = pod_status(row["object"])
                 elif row["kind"] == "job":
@@ -194,71 +159,35 @@ class Recorder:
         """What was recorded so far, with the queries a finished run is asked (kjlab.result)."""
         return Recording(self.rows)
 
-    def dataframe(self, with_objects: bool = False):
-        import pandas as pd
-
-        frame = pd.DataFrame(self.rows, columns=COLUMNS)
-        if not with_objects:
-            frame = frame.drop(columns=["object"])
-        return frame
-
     # -- watching -------------------------------------------------------------------------------
-    def _observe(self, kind: str, event: str, obj, to_row) -> None:
-        key = (kind, obj.metadata.name, obj.metadata.resource_version)
-        if event != "DELETED":
-            with self._lock:
-                if key in self._seen:
-                    return
-                self._seen.add(key)
+    @property
+    def watch_restarts(self) -> int:
+        """How often a watch broke (dropped, expired, unanswered) and was resumed or re-listed."""
+        return sum(f.restarts for f in self._follows) + self._broken
+
+    def _observe(self, kind: str, change, to_row) -> None:
+        obj = change.object
+        if change.vanished:
+            self._add({"kind": kind, "name": readers.name(obj), "event": "DELETED",
+                       "detail": "deleted while the watch was being renewed"})
+            return
         try:
-            row = to_row(event, obj)
+            row = to_row(change.type, obj)
         except Exception as e:  # never lose a change silently: record that it could not be read
-            row = {"kind": kind, "name": obj.metadata.name, "event": event, "level": "Warning",
+            row = {"kind": kind, "name": readers.name(obj), "event": change.type, "level": "Warning",
                    "detail": f"kjlab could not read this change: {type(e).__name__}: {e}"}
         self._add(row, obj)
-        with self._lock:
-            if event == "DELETED":
-                self._live.get(kind, set()).discard(obj.metadata.name)
-            else:
-                self._live.setdefault(kind, set()).add(obj.metadata.name)
-
-    def _relisted(self, kind: str, names: set[str], to_row) -> None:
-        """After an expired watch: objects that vanished meanwhile get their DELETED row."""
-        with self._lock:
-            gone = self._live.get(kind, set()) - names
-        for name in sorted(gone):
-            self._add({"kind": kind, "name": name, "event": "DELETED",
-                       "detail": "deleted while the watch was being renewed"})
-            with self._lock:
-                self._live[kind].discard(name)
 
     def _follow(self, kind: str, list_fn, to_row, listed: threading.Event) -> None:
-        rv = None
+        changes = watch.follow(list_fn, self.namespace, stop=self._stop, listed=listed,
+                               what=f"the {kind}s of namespace {self.namespace}")
+        self._follows.append(changes)
         while not self._stop.is_set():
             try:
-                if rv is None:
-                    listing = list_fn(self.namespace)
-                    for obj in listing.items:
-                        self._observe(kind, "ADDED", obj, to_row)
-                    if listed.is_set():
-                        self._relisted(kind, {o.metadata.name for o in listing.items}, to_row)
-                    rv = listing.metadata.resource_version
-                    listed.set()
-                w = watch.Watch()
-                for ev in w.stream(list_fn, self.namespace, resource_version=rv, timeout_seconds=5):
-                    obj = ev["object"]
-                    rv = obj.metadata.resource_version or rv
-                    self._observe(kind, ev["type"], obj, to_row)
-                    if self._stop.is_set():
-                        w.stop()
-            except client.ApiException as e:
-                self.watch_restarts += 1
-                if e.status == 410:
-                    rv = None  # expired: list again, skipping what was already recorded
-                else:
-                    time.sleep(0.5)
-            except Exception:
-                # dropped connection: resume from the last resourceVersion
-                self.watch_restarts += 1
+                for change in changes:  # iterating again re-lists, still skipping what was recorded
+                    self._observe(kind, change, to_row)
+            except Exception as e:  # the API server was gone for long, or refused: keep recording once it answers
+                self._broken += 1
+                self.errors.append(f"{kind} watch: {type(e).__name__}: {e}")
                 listed.set()
-                time.sleep(0.5)
+                self._stop.wait(1.0)

@@ -214,7 +214,8 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> Drain:
                  failed_before=before, failed_after=after)
 
 
-def _stuck_in(reason: str):
+def stuck_in(reason: str):
+    """A pod predicate: not being deleted, and a container waits with ``reason``."""
     def check(pod: dict) -> bool:
         return not readers.deleting(pod) and readers.waiting_in(pod, reason)
     return check
@@ -222,7 +223,7 @@ def _stuck_in(reason: str):
 
 def _patch_then_delete(context, namespace, job_name, condition, then_delete, recorder, echo) -> Patch:
     """The config-issue example's steps 3-4: mark the stuck pod with a condition, then delete it."""
-    pod = wait.pod(context, namespace, _stuck_in("ImagePullBackOff"),
+    pod = wait.pod(context, namespace, stuck_in("ImagePullBackOff"),
                    f"a pod of Job {job_name} to be in ImagePullBackOff", timeout=120, label_selector=_job_pods(job_name))
     name = readers.name(pod)
     ops.patch_pod_condition(context, namespace, name, condition, "True", reason=PATCH_REASONS.get(condition),
@@ -241,6 +242,6 @@ def _observe_retry(context, namespace, job_name, originals, timeout) -> dict:
     wait.job(context, namespace, job_name, lambda j: readers.counter(j, "failed") >= 1 or _terminal(j),
              "the deleted pod to be counted as failed", timeout=timeout)
     wait.pod(context, namespace,
-             lambda p: readers.name(p) not in originals and _stuck_in("ImagePullBackOff")(p),
+             lambda p: readers.name(p) not in originals and stuck_in("ImagePullBackOff")(p),
              "a replacement pod to get stuck in ImagePullBackOff", timeout=timeout, label_selector=_job_pods(job_name))
     return _read_job(context, namespace, job_name)

@@ -43,11 +43,11 @@ def lab():
                     "kjlab down, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = context
     if not started:  # a reused cluster may carry a cordon from a lab or an interrupted run
-        from kjlab import kube, ops
+        from kjlab import kube, ops, readers
 
-        for node in kube.core(context).list_node().items:
-            if node.spec.unschedulable:
-                ops.uncordon(context, node.metadata.name, echo=False)
+        for node in kube.raw(kube.core(context).list_node)["items"]:
+            if readers.unschedulable(node):
+                ops.uncordon(context, readers.name(node), echo=False)
     yield {"context": context, "started": started}
     if started and os.environ.get("KJLAB_KEEP_CLUSTER") != "1":
         cluster.down(engine="kwok")
@@ -66,11 +66,11 @@ def ns(lab):
 def _delete_and_wait_for_pods(context, name):
     """A pod lingering for its grace period could sit on a node the next test drains: the fixture
     waits until the namespace's pods are gone, so no test sees another's pods."""
-    from kjlab import kube, namespaces
+    from kjlab import kube, namespaces, readers
 
     core = kube.core(context)
-    for pod in core.list_namespaced_pod(name).items:  # a test that failed early leaves its hold on
-        if any(f.startswith("kjlab.io/test-") for f in pod.metadata.finalizers or []):
-            core.patch_namespaced_pod(pod.metadata.name, name, {"metadata": {"finalizers": None}},
+    for pod in kube.raw(core.list_namespaced_pod, name)["items"]:  # a test that failed early leaves its hold on
+        if any(f.startswith("kjlab.io/test-") for f in readers.meta(pod).get("finalizers") or []):
+            core.patch_namespaced_pod(readers.name(pod), name, {"metadata": {"finalizers": None}},
                                       _content_type=kube.STRATEGIC_MERGE)
     namespaces.delete_and_clear(context, name)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import time
 
-from kjlab import kube
+from kjlab import kube, readers
 from kjlab.cluster import health, nodes, provider, registry
 from kjlab.cluster.engine import decide
 from kjlab.cluster.names import CLUSTER_NAME, ENGINES, context_for
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path
+from kjlab.watch import SYNCED, follow
 
 __all__ = ["up", "down", "status", "lab_context", "CLUSTER_NAME", "ENGINES"]
 
@@ -142,26 +143,19 @@ def check_health(context: str) -> None:
 
 
 def _wait_nodes_ready(context: str, count: int, timeout: float) -> None:
-    from kubernetes import watch
-
-    from kjlab import kube
-
-    api = kube.core(context)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listing = api.list_node()
-        if sum(_node_ready(n) for n in listing.items) >= count:
+    ready: dict[str, bool] = {}
+    for change in follow(kube.core(context).list_node, deadline=time.monotonic() + timeout, synced=True,
+                         what="the nodes to become Ready"):
+        if change.type == "DELETED":
+            ready.pop(readers.name(change.object), None)
+        elif change.type != SYNCED:
+            ready[readers.name(change.object)] = readers.node_ready(change.object)
+        if sum(ready.values()) >= count:
             return
-        w = watch.Watch()
-        for _ in w.stream(api.list_node, resource_version=listing.metadata.resource_version,
-                          timeout_seconds=max(1, int(deadline - time.monotonic()))):
-            w.stop()  # something changed: re-list and count again
     raise KjlabError(f"the nodes did not become Ready within {timeout:.0f}s",
                      "kjlab down && kjlab up (kjlab doctor shows what is missing)")
 
 
-def _node_ready(node) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 
 
 def down(engine: str | None = None, progress=print) -> list[str]:
@@ -198,11 +192,10 @@ def down(engine: str | None = None, progress=print) -> list[str]:
 def _unfinished_jobs(context: str) -> list[str]:
     """namespace/name of the Jobs not yet Complete or Failed (empty when the cluster does not answer)."""
     try:
-        jobs = kube.batch(context).list_job_for_all_namespaces(_request_timeout=5).items
+        jobs = kube.raw(kube.batch(context).list_job_for_all_namespaces, _request_timeout=5)["items"]
     except Exception:
         return []
-    return [f"{j.metadata.namespace}/{j.metadata.name}" for j in jobs
-            if not any(c.type in ("Complete", "Failed") and c.status == "True" for c in (j.status.conditions or []))]
+    return [f"{readers.meta(j).get('namespace')}/{readers.name(j)}" for j in jobs if not readers.finished(j)]
 
 
 def status(context: str | None = None) -> dict:
@@ -222,14 +215,14 @@ def status(context: str | None = None) -> dict:
         return info
     info["running"] = True
     info["problems"] = [{"what": p.what, "fix": p.fix} for p in health.problems(context)]
-    for n in kube.core(context).list_node().items:
-        labels = n.metadata.labels or {}
+    for n in kube.raw(kube.core(context).list_node)["items"]:
+        labels = readers.labels(n)
         info["nodes"].append({
-            "name": n.metadata.name,
-            "ready": _node_ready(n),
+            "name": readers.name(n),
+            "ready": readers.node_ready(n),
             "role": labels.get(nodes.WORKER_LABEL, "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "worker"),
-            "schedulable": not n.spec.unschedulable,
-            "version": n.status.node_info.kubelet_version if n.status.node_info else None,
+            "schedulable": not readers.unschedulable(n),
+            "version": ((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion"),
         })
     if info["engine"] in ENGINES:
         engine_ = provider.get(info["engine"])

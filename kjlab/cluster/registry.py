@@ -15,6 +15,9 @@ import time
 import uuid
 from pathlib import Path
 
+from kubernetes import client
+
+from kjlab import kube
 from kjlab.errors import KjlabError
 from kjlab.paths import state_dir
 
@@ -62,14 +65,8 @@ def entry(context: str) -> dict | None:
 
 
 def write_marker(context: str, uid: str, engine: str) -> None:
-    from kubernetes import client
-
-    from kjlab import kube
-
-    body = client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name=MARKER_NAME, labels={"app.kubernetes.io/managed-by": "kjlab"}),
-        data={"uid": uid, "engine": engine, "context": context},
-    )
+    body = {"metadata": {"name": MARKER_NAME, "labels": {"app.kubernetes.io/managed-by": "kjlab"}},
+            "data": {"uid": uid, "engine": engine, "context": context}}
     api = kube.core(context)
     try:
         api.create_namespaced_config_map(MARKER_NAMESPACE, body)
@@ -80,13 +77,9 @@ def write_marker(context: str, uid: str, engine: str) -> None:
 
 
 def read_marker(context: str) -> dict | None:
-    from kubernetes import client
-
-    from kjlab import kube
-
     try:
         api = client.CoreV1Api(kube.api_client(context, patient=False))
-        return api.read_namespaced_config_map(MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).data
+        return kube.raw(api.read_namespaced_config_map, MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).get("data")
     except client.ApiException as e:
         if e.status == 404:
             return None

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 from kubernetes import client
 
-from kjlab import check, kube, sandbox, wait
+from kjlab import check, kube, readers, sandbox, wait
 from kjlab.cli import main
 
 ROOT = os.geteuid() == 0
@@ -28,8 +28,8 @@ def victim(lab, ns):
         metadata=client.V1ObjectMeta(name="victim"),
         spec=client.V1PodSpec(containers=[client.V1Container(name="main", image="docker.io/library/bash:5",
                                                              command=["bash", "-c", "sleep infinity"])])))
-    wait.pod(lab["context"], ns, lambda p: p.status.phase == "Running" and any(
-        c.type == "Ready" and c.status == "True" for c in p.status.conditions or []), "the victim pod to run", timeout=30)
+    wait.pod(lab["context"], ns, lambda p: readers.phase(p) == "Running" and readers.is_true(p, "Ready"),
+             "the victim pod to run", timeout=30)
     before = world(lab["context"], ns)
     yield {"namespace": ns, "pod": "victim", "context": lab["context"]}
     assert world(lab["context"], ns) == before, "something outside the check's namespace changed"
@@ -43,17 +43,17 @@ def quick(monkeypatch):
 def world(context, victim_ns):
     core = kube.core(context)
     # namespaces being deleted (a previous test's, the check's own) come and go on their own
-    active = sorted(n.metadata.name for n in core.list_namespace().items
-                    if n.status.phase == "Active" and not n.metadata.name.startswith("check-config-issue-step"))
+    active = sorted(readers.name(n) for n in kube.raw(core.list_namespace)["items"]
+                    if readers.phase(n) == "Active" and not readers.name(n).startswith("check-config-issue-step"))
     return {
         "namespaces": active,
-        "victim": sorted((p.metadata.name, p.metadata.uid, p.metadata.deletion_timestamp is None,
-                          tuple(sorted(c.type for c in p.status.conditions or [])))
-                         for p in core.list_namespaced_pod(victim_ns).items),
-        "nodes": sorted((n.metadata.name, bool(n.spec.unschedulable)) for n in core.list_node().items),
-        "service_accounts": sorted(f"{s.metadata.namespace}/{s.metadata.name}"
-                                   for s in core.list_service_account_for_all_namespaces().items
-                                   if s.metadata.namespace in active),
+        "victim": sorted((readers.name(p), readers.uid(p), not readers.deleting(p),
+                          tuple(sorted(c["type"] for c in readers.conditions(p))))
+                         for p in kube.raw(core.list_namespaced_pod, victim_ns)["items"]),
+        "nodes": sorted((readers.name(n), readers.unschedulable(n)) for n in kube.raw(core.list_node)["items"]),
+        "service_accounts": sorted(f"{readers.meta(s).get('namespace')}/{readers.name(s)}"
+                                   for s in kube.raw(core.list_service_account_for_all_namespaces)["items"]
+                                   if readers.meta(s).get("namespace") in active),
     }
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 from kubernetes import client
 
-from kjlab import cluster, kube, scenarios
+from kjlab import cluster, kube, readers, scenarios
 from kjlab.cluster import kwok, registry
 from kjlab.errors import KjlabError
 
@@ -133,9 +133,9 @@ def test_sigterm_during_a_drain_undoes_the_cordon_and_deletes_the_namespace(lab)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1].startswith("kjlab: interrupted")
     assert "Traceback" not in err
-    assert not [n.metadata.name for n in kube.core(ctx).list_node().items if n.spec.unschedulable]
+    assert not [readers.name(n) for n in kube.raw(kube.core(ctx).list_node)["items"] if readers.unschedulable(n)]
     try:
-        assert kube.core(ctx).read_namespace(name).metadata.deletion_timestamp is not None
+        assert readers.deleting(kube.raw(kube.core(ctx).read_namespace, name))
     except client.ApiException as e:
         assert e.status == 404
 
@@ -158,7 +158,7 @@ def test_a_job_deleted_mid_run_ends_the_run_at_once(lab):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # the run has created its Job and is waiting for it
         try:
-            if kube.batch(ctx).list_namespaced_job(name).items:
+            if kube.raw(kube.batch(ctx).list_namespaced_job, name)["items"]:
                 break
         except client.ApiException:
             pass
@@ -186,7 +186,7 @@ def test_an_api_server_restart_mid_run_is_survived(private):
     t.start()
     from kjlab import wait
 
-    wait.pod(private, "restart", lambda p: p.status.phase == "Running", "a pod to run", timeout=60)
+    wait.pod(private, "restart", lambda p: readers.phase(p) == "Running", "a pod to run", timeout=60)
     os.kill(_pid("kube-apiserver"), signal.SIGKILL)
     time.sleep(3)
     cluster.up(engine="kwok", workers=1, progress=None)  # restarts it in place

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from kjlab import namespaces
+from kjlab import namespaces, readers
 from kjlab.cluster import registry, tools
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path
@@ -73,6 +73,6 @@ def test_an_opted_in_context_still_never_loses_a_namespace_kjlab_did_not_make(fo
         with pytest.raises(KjlabError) as e:
             scenarios.run("failjob", fast=True, context=foreign_context, namespace=name, echo=False)
         assert e.value.message.startswith(f"namespace '{name}' exists and kjlab did not create it")
-        assert core.read_namespaced_secret("db", name).metadata.deletion_timestamp is None
+        assert not readers.deleting(kube.raw(core.read_namespaced_secret, "db", name))
     finally:
         core.delete_namespace(name)

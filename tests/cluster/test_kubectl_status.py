@@ -4,7 +4,7 @@ import subprocess
 
 from kubernetes import client
 
-from kjlab import kube, wait
+from kjlab import kube, readers, wait
 from kjlab.cluster import tools
 from kjlab.paths import kubeconfig_path
 from kjlab.printers import job_status, pod_status
@@ -19,13 +19,12 @@ def kubectl_status(ctx, ns, kind, name):
 def stable_compare(ctx, ns, name):
     """Read the pod, ask kubectl, read again: compare only when nothing changed in between."""
     api = kube.core(ctx)
-    serializer = kube.api_client(ctx)
     for _ in range(20):
-        before = api.read_namespaced_pod(name, ns)
+        before = kube.raw(api.read_namespaced_pod, name, ns)
         theirs = kubectl_status(ctx, ns, "pod", name)
-        after = api.read_namespaced_pod(name, ns)
-        if before.metadata.resource_version == after.metadata.resource_version:
-            return pod_status(serializer.sanitize_for_serialization(after)), theirs
+        after = kube.raw(api.read_namespaced_pod, name, ns)
+        if readers.resource_version(before) == readers.resource_version(after):
+            return pod_status(after), theirs
     raise AssertionError("the pod kept changing")
 
 
@@ -50,14 +49,13 @@ def test_pod_status_matches_kubectl(lab, ns):
 
     expected = {"runs": "Running", "ok": "Completed", "bug": "Error", "pull": "ImagePullBackOff",
                 "crash": "CrashLoopBackOff", "held": "Terminating", "gone": "ContainerStatusUnknown"}
-    wait.pod(ctx, ns, lambda p: p.status.phase == "Running", "held to run", timeout=30, name="held")
-    wait.pod(ctx, ns, lambda p: bool(p.status.container_statuses) and p.status.container_statuses[0].state.waiting
-             and p.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff", "gone to back off",
+    wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", "held to run", timeout=30, name="held")
+    wait.pod(ctx, ns, lambda p: readers.waiting_reason(p) == "ImagePullBackOff", "gone to back off",
              timeout=30, name="gone")
     api.delete_namespaced_pod("held", ns, grace_period_seconds=600)  # Terminating for the whole test
     api.delete_namespaced_pod("gone", ns)   # pending: Failed at once, kept by its finalizer
     for name, want in expected.items():
-        wait.pod(ctx, ns, lambda p, want=want: pod_status(kube.api_client(ctx).sanitize_for_serialization(p)) == want,
+        wait.pod(ctx, ns, lambda p, want=want: pod_status(p) == want,
                  f"pod {name} to show {want}", timeout=40, name=name)
         ours, theirs = stable_compare(ctx, ns, name)
         assert ours == theirs, (name, ours, theirs)  # the same object, read twice at one resourceVersion
@@ -70,6 +68,6 @@ def test_job_status_matches_kubectl(lab, ns):
 
     ctx = lab["context"]
     ops.apply(ctx, ns, examples.render("failjob", sleep=1), echo=False)
-    job = wait.job(ctx, ns, "job-pod-failure-policy-failjob", lambda j: wait.job_condition(j, "Failed"), "Failed", timeout=60)
-    ours = job_status(kube.api_client(ctx).sanitize_for_serialization(job))
+    job = wait.job(ctx, ns, "job-pod-failure-policy-failjob", lambda j: readers.is_true(j, "Failed"), "Failed", timeout=60)
+    ours = job_status(job)
     assert ours == kubectl_status(ctx, ns, "job", "job-pod-failure-policy-failjob") == "Failed"

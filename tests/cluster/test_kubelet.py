@@ -4,7 +4,8 @@
 import pytest
 from kubernetes import client
 
-from kjlab import kube, wait
+from kjlab import kube, readers, wait
+from kjlab.watch import follow
 
 
 def bash_pod(name, script, image="docker.io/library/bash:5", restart="Never"):
@@ -15,8 +16,15 @@ def bash_pod(name, script, image="docker.io/library/bash:5", restart="Never"):
 
 
 def terminated(pod):
-    cs = (pod.status.container_statuses or [None])[0]
-    return cs is not None and cs.state.terminated is not None
+    return readers.terminated(pod) is not None
+
+
+def ran_for(t) -> float:
+    """Seconds between a terminated state's startedAt and finishedAt."""
+    import datetime as dt
+
+    started, finished = (dt.datetime.fromisoformat(t[k].replace("Z", "+00:00")) for k in ("startedAt", "finishedAt"))
+    return (finished - started).total_seconds()
 
 
 def test_job_sleep_then_exit_0_completes(lab, ns):
@@ -25,11 +33,10 @@ def test_job_sleep_then_exit_0_completes(lab, ns):
         metadata=client.V1ObjectMeta(name="hello"),
         spec=client.V1JobSpec(backoff_limit=0, template=client.V1PodTemplateSpec(spec=bash_pod("x", "sleep 2 && exit 0").spec)))
     kube.batch(ctx).create_namespaced_job(ns, job)
-    done = wait.job(ctx, ns, "hello", lambda j: wait.job_condition(j, "Complete") or wait.job_condition(j, "Failed"),
-                    "the Job to finish", timeout=60)
-    assert wait.job_condition(done, "Complete"), wait.describe_job(done)
-    assert done.status.succeeded == 1
-    types = [c.type for c in done.status.conditions]
+    done = wait.job(ctx, ns, "hello", readers.finished, "the Job to finish", timeout=60)
+    assert readers.is_true(done, "Complete"), readers.describe_job(done)
+    assert readers.counter(done, "succeeded") == 1
+    types = [c["type"] for c in readers.conditions(done)]
     assert types.index("SuccessCriteriaMet") < types.index("Complete")
 
 
@@ -42,20 +49,18 @@ def test_job_sleep_then_exit_0_completes(lab, ns):
 def test_exit_code_comes_from_the_script(lab, ns, script, code, reason, phase):
     ctx = lab["context"]
     kube.core(ctx).create_namespaced_pod(ns, bash_pod("p", script))
-    pod = wait.pod(ctx, ns, lambda p: p.status.phase in ("Succeeded", "Failed"), f"pod p ({script}) to end",
-                   timeout=30, name="p")
-    t = pod.status.container_statuses[0].state.terminated
-    assert (pod.status.phase, t.exit_code, t.reason) == (phase, code, reason)
+    pod = wait.pod(ctx, ns, readers.ended, f"pod p ({script}) to end", timeout=30, name="p")
+    t = readers.terminated(pod)
+    assert (readers.phase(pod), t["exitCode"], t["reason"]) == (phase, code, reason)
 
 
 def test_sleep_keeps_the_container_running_that_long(lab, ns):
     ctx = lab["context"]
     kube.core(ctx).create_namespaced_pod(ns, bash_pod("p", "sleep 3 && exit 0"))
-    running = wait.pod(ctx, ns, lambda p: p.status.phase == "Running", "pod p to run", timeout=20, name="p")
-    assert running.status.container_statuses[0].ready
+    running = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", "pod p to run", timeout=20, name="p")
+    assert readers.container_status(running)["ready"]
     done = wait.pod(ctx, ns, terminated, "pod p to end", timeout=20, name="p")
-    t = done.status.container_statuses[0].state.terminated
-    ran = (t.finished_at - t.started_at).total_seconds()
+    ran = ran_for(readers.terminated(done))
     assert 2.5 <= ran <= 6, ran
 
 
@@ -67,17 +72,16 @@ def test_an_image_that_cannot_be_pulled(lab, ns):
     kube.core(ctx).create_namespaced_pod(ns, pod)
 
     def waiting(reason):
-        return lambda p: any(cs.state.waiting and cs.state.waiting.reason == reason
-                             for cs in p.status.container_statuses or [])
+        return lambda p: readers.waiting_in(p, reason)
 
     wait.pod(ctx, ns, waiting("ErrImagePull"), "ErrImagePull", timeout=20, name="p")
     backoff = wait.pod(ctx, ns, waiting("ImagePullBackOff"), "ImagePullBackOff", timeout=20, name="p")
-    w = backoff.status.container_statuses[0].state.waiting
+    which, w = readers.state(backoff)
     # A v1.36 kubelet appends the pull error (`...": ErrImagePull: failed to pull and unpack ...`)
-    assert w.message.startswith(f'Back-off pulling image "{image}"'), w.message
-    assert backoff.status.phase == "Pending"
-    events = kube.core(ctx).list_namespaced_event(ns, field_selector="involvedObject.name=p").items
-    assert any(e.type == "Warning" and "ImagePullBackOff" in e.message for e in events)
+    assert which == "waiting" and w["message"].startswith(f'Back-off pulling image "{image}"'), w
+    assert readers.phase(backoff) == "Pending"
+    events = kube.raw(kube.core(ctx).list_namespaced_event, ns, field_selector="involvedObject.name=p")["items"]
+    assert any(e["type"] == "Warning" and "ImagePullBackOff" in e["message"] for e in events)
 
 
 class PodWatch:
@@ -85,22 +89,23 @@ class PodWatch:
 
     def __init__(self, ctx, ns, until_deleted):
         import threading
-
-        from kubernetes import watch
+        import time
 
         self.events = []
         self.until_deleted = until_deleted
-        self._watch = watch.Watch()
-        api = kube.core(ctx)
-        rv = api.list_namespaced_pod(ns).metadata.resource_version
-        self._thread = threading.Thread(target=self._run, args=(api, ns, rv), daemon=True)
+        self._listed = threading.Event()
+        changes = follow(kube.core(ctx).list_namespaced_pod, ns, deadline=time.monotonic() + 60, listed=self._listed)
+        self._thread = threading.Thread(target=self._run, args=(changes,), daemon=True)
         self._thread.start()
+        self._listed.wait(10)
 
-    def _run(self, api, ns, rv):
-        for event in self._watch.stream(api.list_namespaced_pod, ns, resource_version=rv, timeout_seconds=60):
-            self.events.append((event["type"], event["object"]))
-            if event["type"] == "DELETED" and event["object"].metadata.name == self.until_deleted:
-                self._watch.stop()
+    def _run(self, changes):
+        for change in changes:
+            if change.listed and not self._listed.is_set():
+                continue  # the state before the action: only what happens after it is collected
+            self.events.append((change.type, change.object))
+            if change.type == "DELETED" and readers.name(change.object) == self.until_deleted:
+                break
 
     def join(self, timeout=60):
         self._thread.join(timeout)
@@ -120,36 +125,36 @@ def test_eviction_gives_disruption_target_and_failed_and_the_job_controller_remo
                 action="Count", on_pod_conditions=[client.V1PodFailurePolicyOnPodConditionsPattern(
                     type="DisruptionTarget", status="True")])])))
     batch.create_namespaced_job(ns, job)
-    pod = wait.pod(ctx, ns, lambda p: p.status.phase == "Running", "the Job's pod to run", timeout=30,
+    pod = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", "the Job's pod to run", timeout=30,
                    label_selector="job-name=evictme")
-    name = pod.metadata.name
-    assert "batch.kubernetes.io/job-tracking" in pod.metadata.finalizers
+    name = readers.name(pod)
+    assert "batch.kubernetes.io/job-tracking" in readers.meta(pod)["finalizers"]
 
     events = PodWatch(ctx, ns, until_deleted=name)
     core.create_namespaced_pod_eviction(name, ns, client.V1Eviction(
         metadata=client.V1ObjectMeta(name=name, namespace=ns),
         delete_options=client.V1DeleteOptions(grace_period_seconds=0)))
     wait.pod_gone(ctx, ns, name, "the evicted pod to be removed", timeout=30)
-    done = wait.job(ctx, ns, "evictme", lambda j: (j.status.failed or 0) == 1, "the Job to count the failure",
+    done = wait.job(ctx, ns, "evictme", lambda j: readers.counter(j, "failed") == 1, "the Job to count the failure",
                     timeout=30)
     events.join()
-    assert done.status.failed == 1
+    assert readers.counter(done, "failed") == 1
 
-    seen = [obj for _, obj in events.events if obj.metadata.name == name]
-    failed = [p for p in seen if p.status.phase == "Failed"]
-    assert failed, [p.status.phase for p in seen]
+    seen = [obj for _, obj in events.events if readers.name(obj) == name]
+    failed = [p for p in seen if readers.phase(p) == "Failed"]
+    assert failed, [readers.phase(p) for p in seen]
     first_failed = failed[0]
     # The simulated kubelet set Failed while the Job's finalizer still held the pod...
-    assert "batch.kubernetes.io/job-tracking" in (first_failed.metadata.finalizers or [])
-    target = wait.pod_condition(first_failed, "DisruptionTarget")
-    assert (target.status, target.reason, target.message) == ("True", "EvictionByEvictionAPI", "Eviction API: evicting")
-    assert first_failed.status.container_statuses[0].state.terminated.exit_code == 137
+    assert "batch.kubernetes.io/job-tracking" in (readers.meta(first_failed).get("finalizers") or [])
+    target = readers.condition(first_failed, "DisruptionTarget")
+    assert (target["status"], target["reason"], target["message"]) == ("True", "EvictionByEvictionAPI", "Eviction API: evicting")
+    assert readers.exit_code(first_failed) == 137
     # ...and the pod went away after the Job counted it. A pod with a finalizer cannot be
     # removed, and no kjlab Stage edits finalizers (tests/unit/test_stages.py), so the Job
     # controller removed it. (The DELETED event carries the last stored state, which still
     # lists the finalizer: the API server deletes instead of storing the emptied list.)
     kind, last = events.events[-1]
-    assert kind == "DELETED" and last.metadata.name == name
+    assert kind == "DELETED" and readers.name(last) == name
 
 
 def test_on_failure_restarts_the_container_in_the_same_pod(lab, ns):
@@ -157,20 +162,18 @@ def test_on_failure_restarts_the_container_in_the_same_pod(lab, ns):
     kube.core(ctx).create_namespaced_pod(ns, bash_pod("p", "sleep 1 && exit 3", restart="OnFailure"))
 
     def crashlooping(p):
-        cs = (p.status.container_statuses or [None])[0]
-        return cs is not None and cs.state.waiting is not None and cs.state.waiting.reason == "CrashLoopBackOff"
+        return readers.waiting_reason(p) == "CrashLoopBackOff"
 
     crashed = wait.pod(ctx, ns, crashlooping, "CrashLoopBackOff", timeout=20, name="p")
-    cs = crashed.status.container_statuses[0]
-    assert crashed.status.phase == "Running"  # the pod did not fail; its container did
-    assert cs.restart_count == 1 and cs.last_state.terminated.exit_code == 3
-    assert cs.state.waiting.message.startswith("back-off 10s restarting failed container=main pod=p_")
+    assert readers.phase(crashed) == "Running"  # the pod did not fail; its container did
+    assert readers.restart_count(crashed) == 1 and readers.last_exit_code(crashed) == 3
+    assert readers.state(crashed)[1]["message"].startswith("back-off 10s restarting failed container=main pod=p_")
 
     # The count goes up when the container starts again (real kubelet: 2 here, since it restarted
     # once at once before the first back-off; the simulated kubelet: still 1, see the README).
-    again = wait.pod(ctx, ns, lambda p: p.status.container_statuses[0].state.running is not None
-                     and p.status.container_statuses[0].restart_count >= 1, "the restart", timeout=30, name="p")
-    assert again.status.phase == "Running"
+    again = wait.pod(ctx, ns, lambda p: readers.state(p)[0] == "running" and readers.restart_count(p) >= 1,
+                     "the restart", timeout=30, name="p")
+    assert readers.phase(again) == "Running"
 
 
 @pytest.mark.parametrize("command,codes", [
@@ -193,11 +196,9 @@ def test_indexed_job_exit_codes_follow_the_index_branch(lab, ns, command, codes)
     seen = {}
 
     def all_indexes_ended(_pod):
-        for p in kube.core(ctx).list_namespaced_pod(ns, label_selector="job-name=idx").items:
-            cs = (p.status.container_statuses or [None])[0]
-            if cs is not None and cs.state.terminated is not None:
-                seen.setdefault(int(p.metadata.annotations["batch.kubernetes.io/job-completion-index"]),
-                                cs.state.terminated.exit_code)
+        for p in kube.raw(kube.core(ctx).list_namespaced_pod, ns, label_selector="job-name=idx")["items"]:
+            if readers.terminated(p) is not None:
+                seen.setdefault(int(readers.completion_index(p)), readers.exit_code(p))
         return set(seen) == set(codes)
 
     wait.pod(ctx, ns, all_indexes_ended, "every index to exit", timeout=30, label_selector="job-name=idx")
@@ -213,5 +214,5 @@ def test_sleep_units_and_python_sleep(lab, ns):
     core.create_namespaced_pod(ns, bash_pod("unit", "sleep 0.05m && exit 6"))  # 3 s
     for name, code, least in (("py", 5, 1.5), ("unit", 6, 2.5)):
         pod = wait.pod(ctx, ns, terminated, f"{name} to end", timeout=20, name=name)
-        t = pod.status.container_statuses[0].state.terminated
-        assert t.exit_code == code and (t.finished_at - t.started_at).total_seconds() >= least, (name, t)
+        t = readers.terminated(pod)
+        assert t["exitCode"] == code and ran_for(t) >= least, (name, t)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from kjlab import cluster, kube, namespaces, wait
+from kjlab import cluster, kube, namespaces, readers, wait
 from kjlab.cluster import kwok, registry, tools
 from kjlab.paths import kubeconfig_path
 
@@ -83,8 +83,10 @@ def test_up_recovers_a_half_created_cluster_and_scales_time(lab):
         metadata=client.V1ObjectMeta(name="p"),
         spec=client.V1PodSpec(restart_policy="Never", containers=[client.V1Container(
             name="main", image="bash:5", command=["bash", "-c"], args=["sleep 30 && exit 0"])])))
-    pod = wait.pod(ctx, ns, lambda p: p.status.phase == "Succeeded", "the scaled pod to finish", timeout=20, name="p")
-    t = pod.status.container_statuses[0].state.terminated
-    ran = (t.finished_at - t.started_at).total_seconds()
+    import datetime as dt
+
+    pod = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Succeeded", "the scaled pod to finish", timeout=20, name="p")
+    t = readers.terminated(pod)
+    ran = (dt.datetime.fromisoformat(t["finishedAt"]) - dt.datetime.fromisoformat(t["startedAt"])).total_seconds()
     assert ran <= 6, f"sleep 30 at time scale 0.1 ran {ran}s"
     cluster.down(engine="kwok", progress=None)

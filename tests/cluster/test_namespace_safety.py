@@ -9,7 +9,7 @@ import threading
 import pytest
 from kubernetes import client
 
-from kjlab import kube, namespaces, scenarios
+from kjlab import kube, namespaces, readers, scenarios
 from kjlab.errors import KjlabError
 
 
@@ -27,7 +27,7 @@ def users_namespace(lab):
 
 
 def _still_there(ctx, name):
-    return kube.core(ctx).read_namespaced_config_map("payments", name).data == {"keep": "me"}
+    return kube.raw(kube.core(ctx).read_namespaced_config_map, "payments", name).get("data") == {"keep": "me"}
 
 
 def test_a_run_refuses_a_namespace_kjlab_did_not_make(lab, users_namespace):
@@ -43,7 +43,7 @@ def test_a_run_refuses_a_namespace_kjlab_did_not_make(lab, users_namespace):
     with pytest.raises(KjlabError):
         namespaces.create(ctx, name=users_namespace)
     assert _still_there(ctx, users_namespace)
-    assert kube.core(ctx).read_namespace(users_namespace).status.phase == "Active"
+    assert readers.phase(kube.raw(kube.core(ctx).read_namespace, users_namespace)) == "Active"
 
 
 @pytest.mark.parametrize("system", ["default", "kube-system", "kube-node-lease"])
@@ -54,7 +54,7 @@ def test_the_cli_refuses_system_namespaces_in_one_line(lab, system):
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"kjlab: refusing to use the system namespace '{system}'")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
-    assert kube.core(lab["context"]).read_namespace(system).status.phase == "Active"
+    assert readers.phase(kube.raw(kube.core(lab["context"]).read_namespace, system)) == "Active"
 
 
 def test_the_cli_leaves_a_users_namespace_alone(lab, users_namespace):
@@ -70,11 +70,11 @@ def test_the_cli_leaves_a_users_namespace_alone(lab, users_namespace):
 def test_an_earlier_runs_namespace_is_replaced(lab):
     ctx = lab["context"]
     name = namespaces.create(ctx, prefix="test-rerun")
-    first = kube.core(ctx).read_namespace(name).metadata.uid
+    first = readers.uid(kube.raw(kube.core(ctx).read_namespace, name))
     try:
         assert scenarios.fresh_namespace(ctx, name) == name
-        again = kube.core(ctx).read_namespace(name)
-        assert again.metadata.uid != first and namespaces.owned(again)
+        again = kube.raw(kube.core(ctx).read_namespace, name)
+        assert readers.uid(again) != first and namespaces.owned(again)
     finally:
         namespaces.delete(ctx, name)
 
@@ -90,7 +90,7 @@ def test_a_namespace_a_live_process_holds_is_refused_and_a_dead_ones_is_taken_ov
         with pytest.raises(KjlabError) as e:
             namespaces.fresh(ctx, name, progress=None)
         assert e.value.message == f"namespace '{name}' is in use by another run (process {host}/{holder.pid})"
-        assert core.read_namespace(name).status.phase == "Active"
+        assert readers.phase(kube.raw(core.read_namespace, name)) == "Active"
         holder.kill()
         holder.wait()
         assert namespaces.fresh(ctx, name, progress=None) == name  # the holder is gone: a leftover

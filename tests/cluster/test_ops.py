@@ -6,7 +6,7 @@ import time
 import pytest
 from kubernetes import client
 
-from kjlab import kube, ops, wait
+from kjlab import kube, ops, readers, wait
 from kjlab.errors import KjlabError
 
 NODE = "kjlab-worker2"
@@ -29,7 +29,7 @@ def replicaset(name, labels, node=NODE):
 
 
 def running(ctx, ns, selector):
-    return wait.pod(ctx, ns, lambda p: p.status.phase == "Running", f"pods {selector} to run", timeout=30,
+    return wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", f"pods {selector} to run", timeout=30,
                     label_selector=selector)
 
 
@@ -42,7 +42,7 @@ def uncordon_after(lab):
 
 
 def unschedulable(ctx, node):
-    return bool(kube.core(ctx).read_node(node).spec.unschedulable)
+    return readers.unschedulable(kube.raw(kube.core(ctx).read_node, node))
 
 
 def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after, monkeypatch):
@@ -55,13 +55,13 @@ def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after, monkeypatch)
     # The PDB controller must have computed disruptionsAllowed=0 before the drain, or the first try may pass.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        pdb = client.PolicyV1Api(kube.api_client(ctx)).read_namespaced_pod_disruption_budget("keep-one", ns)
-        if pdb.status and pdb.status.observed_generation and pdb.status.current_healthy == 1 \
-                and pdb.status.disruptions_allowed == 0:
+        pdb = kube.raw(client.PolicyV1Api(kube.api_client(ctx)).read_namespaced_pod_disruption_budget, "keep-one", ns)
+        status = pdb.get("status") or {}
+        if status.get("observedGeneration") and status.get("currentHealthy") == 1 and status.get("disruptionsAllowed") == 0:
             break
         time.sleep(0.2)
 
-    assert pdb.status.disruptions_allowed == 0, pdb.status
+    assert status.get("disruptionsAllowed") == 0, status
 
     # Lift the budget only once the drain has been told no (it sleeps before its retry).
     refused = threading.Event()
@@ -88,7 +88,7 @@ def test_drain_retries_while_a_pdb_says_no(lab, ns, uncordon_after, monkeypatch)
         refused.set()  # a drain that failed before its first retry must not leave the thread waiting
         lifter.join(10)
     assert result.retries >= 1
-    assert f"{ns}/{pod.metadata.name}" in result.evicted
+    assert f"{ns}/{readers.name(pod)}" in result.evicted
     assert unschedulable(ctx, NODE)
 
 
@@ -105,11 +105,11 @@ def test_daemonset_pods_refused_unless_ignored_and_the_cordon_is_undone(lab, ns,
     # One per worker (the control plane's NoSchedule taint keeps it off), as on kind.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        pods = kube.core(ctx).list_namespaced_pod(ns, label_selector="app=agent").items
-        if len([p for p in pods if p.status.phase == "Running"]) == 2:
+        pods = kube.raw(kube.core(ctx).list_namespaced_pod, ns, label_selector="app=agent")["items"]
+        if len([p for p in pods if readers.phase(p) == "Running"]) == 2:
             break
         time.sleep(0.3)
-    assert sorted(p.spec.node_name for p in pods) == ["kjlab-worker", "kjlab-worker2"]
+    assert sorted(readers.node_name(p) for p in pods) == ["kjlab-worker", "kjlab-worker2"]
 
     with pytest.raises(KjlabError) as e:
         ops.drain(ctx, NODE, ignore_daemonsets=False, echo=False)
@@ -161,15 +161,14 @@ def test_status_patch_keeps_the_other_conditions(lab, ns):
     core = kube.core(ctx)
     core.create_namespaced_pod(ns, client.V1Pod(metadata=client.V1ObjectMeta(name="stuck"), spec=client.V1PodSpec(
         restart_policy="Never", containers=[client.V1Container(name="main", image="non-existing-repo/x:1")])))
-    wait.pod(ctx, ns, lambda p: p.status.container_statuses and p.status.container_statuses[0].state.waiting
-             and p.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff", "back-off", timeout=30, name="stuck")
-    before = {c.type for c in core.read_namespaced_pod("stuck", ns).status.conditions}
+    wait.pod(ctx, ns, lambda p: readers.waiting_reason(p) == "ImagePullBackOff", "back-off", timeout=30, name="stuck")
+    before = {c["type"] for c in readers.conditions(kube.raw(core.read_namespaced_pod, "stuck", ns))}
     ops.patch_pod_condition(ctx, ns, "stuck", "ConfigIssue", reason="NonExistingImage", echo=False)
-    pod = core.read_namespaced_pod("stuck", ns)
-    after = {c.type: c for c in pod.status.conditions}
+    pod = kube.raw(core.read_namespaced_pod, "stuck", ns)
+    after = {c["type"]: c for c in readers.conditions(pod)}
     assert before < set(after)
-    assert after["ConfigIssue"].status == "True" and after["ConfigIssue"].reason == "NonExistingImage"
-    assert after["ConfigIssue"].last_transition_time is not None
+    assert after["ConfigIssue"]["status"] == "True" and after["ConfigIssue"]["reason"] == "NonExistingImage"
+    assert after["ConfigIssue"].get("lastTransitionTime") is not None
 
 
 @pytest.mark.parametrize("change,expected", [
@@ -205,9 +204,9 @@ def test_delete_and_clear_leaves_no_pod_of_the_namespace_on_any_node(lab):
         kube.core(ctx).create_namespaced_pod(name, client.V1Pod(metadata=client.V1ObjectMeta(name="alone"),
                                                                 spec=forever_pod_spec()))
         running(ctx, name, "app=kept")
-        wait.pod(ctx, name, lambda p: p.status.phase == "Running", "the unmanaged pod to run", timeout=30, name="alone")
+        wait.pod(ctx, name, lambda p: readers.phase(p) == "Running", "the unmanaged pod to run", timeout=30, name="alone")
         namespaces.delete_and_clear(ctx, name)
-        assert kube.core(ctx).list_pod_for_all_namespaces(field_selector=f"metadata.namespace={name}").items == []
+        assert kube.raw(kube.core(ctx).list_pod_for_all_namespaces, field_selector=f"metadata.namespace={name}")["items"] == []
     finally:
         namespaces.delete(ctx, name)
 
@@ -227,4 +226,4 @@ def test_a_misspelt_field_comes_back_in_the_apis_words(lab, ns, change, field):
         ops.apply(lab["context"], ns, doc, echo=False)
     assert f'unknown field "{field}"' in e.value.message
     assert "\n" not in e.value.message
-    assert kube.batch(lab["context"]).list_namespaced_job(ns).items == []
+    assert kube.raw(kube.batch(lab["context"]).list_namespaced_job, ns)["items"] == []

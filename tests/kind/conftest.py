@@ -47,11 +47,11 @@ def lab():
                     "kjlab down --engine kind, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = CONTEXT
     if not started:
-        from kjlab import kube, ops
+        from kjlab import kube, ops, readers
 
-        for node in kube.core(CONTEXT).list_node().items:
-            if node.spec.unschedulable:
-                ops.uncordon(CONTEXT, node.metadata.name, echo=False)
+        for node in kube.raw(kube.core(CONTEXT).list_node)["items"]:
+            if readers.unschedulable(node):
+                ops.uncordon(CONTEXT, readers.name(node), echo=False)
     yield {"context": CONTEXT, "started": started, "engine": "kind"}
     if started and os.environ.get("KJLAB_KEEP_CLUSTER") != "1":
         cluster.down(engine="kind")

@@ -5,7 +5,7 @@
 from kubernetes import client
 
 from kind_reuse import load
-from kjlab import kube, ops, wait
+from kjlab import kube, ops, readers, wait
 
 _kubelet = load("cluster/test_kubelet.py")
 PodWatch, bash_pod = _kubelet.PodWatch, _kubelet.bash_pod
@@ -26,24 +26,25 @@ def test_exit_code_after_a_grace_period_0_drain(lab, ns):
             action="Ignore", on_pod_conditions=[client.V1PodFailurePolicyOnPodConditionsPattern(
                 type="DisruptionTarget", status="True")])])))
     kube.batch(ctx).create_namespaced_job(ns, job)
-    pod = wait.pod(ctx, ns, lambda p: p.status.phase == "Running", "the Job's pod to run", timeout=60,
+    pod = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", "the Job's pod to run", timeout=60,
                    label_selector="job-name=drainme")
-    name, node = pod.metadata.name, pod.spec.node_name
+    name, node = readers.name(pod), readers.node_name(pod)
     events = PodWatch(ctx, ns, until_deleted=name)
     try:
         ops.drain(ctx, node, ignore_daemonsets=True, grace_period=0, echo=False)
     finally:
         ops.uncordon(ctx, node, echo=False)
     events.join(timeout=60)
-    seen = [obj for _, obj in events.events if obj.metadata.name == name]
-    failed = [p for p in seen if p.status.phase == "Failed"]
-    assert failed, [p.status.phase for p in seen]
+    seen = [obj for _, obj in events.events if readers.name(obj) == name]
+    failed = [p for p in seen if readers.phase(p) == "Failed"]
+    assert failed, [readers.phase(p) for p in seen]
     last = failed[-1]
-    term = last.status.container_statuses[0].state.terminated
-    print(f"after a --grace-period=0 drain: exit code {term.exit_code}, reason {term.reason}, "
-          f"phase {last.status.phase}, DisruptionTarget {wait.pod_condition(last, 'DisruptionTarget').reason}")
-    assert term.exit_code == EXIT_AFTER_GRACE_0_DRAIN, (term.exit_code, term.reason, term.message)
-    assert wait.pod_condition(last, "DisruptionTarget").reason == "EvictionByEvictionAPI"
+    term = readers.terminated(last)
+    target = readers.condition(last, "DisruptionTarget")
+    print(f"after a --grace-period=0 drain: exit code {term['exitCode']}, reason {term.get('reason')}, "
+          f"phase {readers.phase(last)}, DisruptionTarget {target.get('reason')}")
+    assert term["exitCode"] == EXIT_AFTER_GRACE_0_DRAIN, (term["exitCode"], term.get("reason"), term.get("message"))
+    assert target["reason"] == "EvictionByEvictionAPI"
 
 
 def test_without_a_policy_the_evicted_pod_is_gone_before_the_kubelet_reports_it(lab, ns):
@@ -54,15 +55,15 @@ def test_without_a_policy_the_evicted_pod_is_gone_before_the_kubelet_reports_it(
     job = client.V1Job(metadata=client.V1ObjectMeta(name="nopolicy"), spec=client.V1JobSpec(
         backoff_limit=0, template=client.V1PodTemplateSpec(spec=bash_pod("x", "sleep 120 && exit 0").spec)))
     kube.batch(ctx).create_namespaced_job(ns, job)
-    pod = wait.pod(ctx, ns, lambda p: p.status.phase == "Running", "the Job's pod to run", timeout=60,
+    pod = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", "the Job's pod to run", timeout=60,
                    label_selector="job-name=nopolicy")
-    events = PodWatch(ctx, ns, until_deleted=pod.metadata.name)
-    kube.core(ctx).create_namespaced_pod_eviction(pod.metadata.name, ns, client.V1Eviction(
-        metadata=client.V1ObjectMeta(name=pod.metadata.name, namespace=ns),
-        delete_options=client.V1DeleteOptions(grace_period_seconds=0)))
+    name = readers.name(pod)
+    events = PodWatch(ctx, ns, until_deleted=name)
+    kube.core(ctx).create_namespaced_pod_eviction(name, ns, {
+        "metadata": {"name": name, "namespace": ns}, "deleteOptions": {"gracePeriodSeconds": 0}})
     events.join(timeout=60)
-    done = wait.job(ctx, ns, "nopolicy", lambda j: (j.status.failed or 0) == 1, "the Job to count the failure",
+    done = wait.job(ctx, ns, "nopolicy", lambda j: readers.counter(j, "failed") == 1, "the Job to count the failure",
                     timeout=30)
-    assert done.status.failed == 1
-    phases = [obj.status.phase for _, obj in events.events if obj.metadata.name == pod.metadata.name]
+    assert readers.counter(done, "failed") == 1
+    phases = [readers.phase(obj) for _, obj in events.events if readers.name(obj) == name]
     assert phases and phases[-1] == "Running" and "Failed" not in phases, phases
