@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from kjlab import readers
 from kjlab.printers import job_status, pod_status
 
 NOTEWORTHY_CONDITIONS = ("DisruptionTarget", "ConfigIssue")
@@ -70,7 +71,7 @@ class DashboardModel:
             if row.get("event") != "DELETED":
                 self.job = obj
             seen = {(c["type"], c["status"]) for c in self.job_conditions}
-            for c in (obj.get("status") or {}).get("conditions") or []:
+            for c in readers.conditions(obj):
                 if (c["type"], c["status"]) not in seen:
                     self.job_conditions.append({**c, "t": row.get("t")})
         elif kind == "pod" and obj:
@@ -86,34 +87,26 @@ class DashboardModel:
                                "detail": row.get("detail"), "kubectl": row.get("kubectl")})
 
     def _pod(self, row: dict, obj: dict) -> None:
-        meta, status = obj.get("metadata") or {}, obj.get("status") or {}
-        statuses = status.get("containerStatuses") or []
-        code = None
-        for cs in statuses:
-            term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
-            if term:
-                code = term.get("exitCode")
+        ended = readers.latest_terminations(obj)
         conds = [f"{c['type']}" + (f" ({c['reason']})" if c.get("reason") else "")
-                 for c in status.get("conditions") or [] if c.get("type") in NOTEWORTHY_CONDITIONS and c.get("status") == "True"]
+                 for c in readers.true_conditions(obj, NOTEWORTHY_CONDITIONS)]
         self.pods[row["name"]] = PodView(
-            name=row["name"], node=(obj.get("spec") or {}).get("nodeName") or "", phase=status.get("phase") or "",
-            status=pod_status(obj), restarts=sum(int(cs.get("restartCount") or 0) for cs in statuses), exit_code=code,
-            conditions=conds, created=meta.get("creationTimestamp"), deleted=row.get("event") == "DELETED",
-            index=(meta.get("annotations") or {}).get("batch.kubernetes.io/job-completion-index"),
+            name=row["name"], node=readers.node_name(obj) or "", phase=readers.phase(obj) or "",
+            status=pod_status(obj), restarts=sum(readers.restart_count(obj, cs.get("name"))
+                                                 for cs in readers.container_statuses(obj)),
+            exit_code=ended[-1][2].get("exitCode") if ended else None,
+            conditions=conds, created=readers.meta(obj).get("creationTimestamp"), deleted=row.get("event") == "DELETED",
+            index=readers.completion_index(obj),
         )
 
     # -- what the widgets show ---------------------------------------------------------------------
     def counters(self) -> dict:
         spec = (self.job or {}).get("spec") or {}
-        status = (self.job or {}).get("status") or {}
-        out = {
-            "active": status.get("active", 0), "ready": status.get("ready", 0),
-            "succeeded": status.get("succeeded", 0), "failed": status.get("failed", 0),
-            "backoffLimit": spec.get("backoffLimit"), "completions": spec.get("completions"),
-        }
+        out = {**{k: readers.counter(self.job, k) for k in ("active", "ready", "succeeded", "failed")},
+               "backoffLimit": spec.get("backoffLimit"), "completions": spec.get("completions")}
         if spec.get("completionMode") == "Indexed":
-            out["failedIndexes"] = status.get("failedIndexes") or ""
-            out["completedIndexes"] = status.get("completedIndexes") or ""
+            out["failedIndexes"] = readers.failed_indexes(self.job) or ""
+            out["completedIndexes"] = ((self.job or {}).get("status") or {}).get("completedIndexes") or ""
             out["backoffLimitPerIndex"] = spec.get("backoffLimitPerIndex")
         return out
 

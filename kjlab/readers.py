@@ -62,6 +62,11 @@ def true_condition(obj: dict, type_: str) -> dict | None:
     return c if c is not None and c.get("status") == "True" else None
 
 
+def true_conditions(obj: dict, types=None) -> list[dict]:
+    """The conditions whose status is True, in status order (only those of ``types`` if given)."""
+    return [c for c in conditions(obj) if c.get("status") == "True" and (types is None or c.get("type") in types)]
+
+
 def is_true(obj: dict, type_: str) -> bool:
     return true_condition(obj, type_) is not None
 
@@ -130,6 +135,17 @@ def terminations(pod: dict, init: bool = False) -> list[tuple[str, dict]]:
     when ``init``; in status order."""
     statuses = (container_statuses(pod, init=True) if init else []) + container_statuses(pod)
     return [(cs.get("name"), cs["state"]["terminated"]) for cs in statuses if (cs.get("state") or {}).get("terminated")]
+
+
+def latest_terminations(pod: dict) -> list[tuple[str, int, dict]]:
+    """(container, restartCount, terminated state) for each container that has terminated at least
+    once: its current state when terminated, else the run before its last restart (lastState)."""
+    out = []
+    for cs in container_statuses(pod):
+        term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
+        if term:
+            out.append((cs.get("name"), cs.get("restartCount") or 0, term))
+    return out
 
 
 def exit_codes(pod: dict) -> list[int]:

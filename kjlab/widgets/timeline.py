@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from kjlab import readers
 from kjlab.printers import pod_status
 
 STATE_COLOURS = {
@@ -35,7 +36,7 @@ STEP_COLOUR = "#555555"
 def state_of(pod: dict) -> str:
     """The lane colour for a pod object: its kubectl STATUS folded into a few states."""
     status = pod_status(pod)
-    phase = (pod.get("status") or {}).get("phase")
+    phase = readers.phase(pod)
     if status == "Terminating":
         return "Terminating"
     if status in ("ErrImagePull", "ImagePullBackOff"):
@@ -88,22 +89,19 @@ def timeline_data(rows, end: float | None = None) -> TimelineData:
                     start, s = current[name]
                     lane.spans.append((start, t, s))
                 current[name] = (t, state)
-            status = obj.get("status") or {}
-            for cs in status.get("containerStatuses") or []:
-                term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
-                key = ("exit", cs.get("restartCount"), cs.get("name"))
-                if term and key not in seen:
+            for container, restarts, term in readers.latest_terminations(obj):
+                key = ("exit", restarts, container)
+                if key not in seen:
                     seen.add(key)
                     lane.markers.append((t, "exit", f"exit {term.get('exitCode')}"))
-            for c in status.get("conditions") or []:
-                if c.get("type") in ("DisruptionTarget", "ConfigIssue") and c.get("status") == "True" and c["type"] not in seen:
+            for c in readers.true_conditions(obj, ("DisruptionTarget", "ConfigIssue")):
+                if c["type"] not in seen:
                     seen.add(c["type"])
                     lane.markers.append((t, c["type"], c["type"]))
         elif kind == "job" and obj:
-            for c in (obj.get("status") or {}).get("conditions") or []:
-                key = (c["type"], c["status"])
-                if c["status"] == "True" and key not in job_seen and c["type"] in LINE_STYLES:
-                    job_seen.add(key)
+            for c in readers.true_conditions(obj, LINE_STYLES):
+                if c["type"] not in job_seen:
+                    job_seen.add(c["type"])
                     lines.append((t, "condition", c["type"]))
         elif kind == "step" and r.get("action") in ("drain", "uncordon", "patch", "delete", "learner"):
             lines.append((t, "step", f"{r['action']} {name or ''}".strip()))

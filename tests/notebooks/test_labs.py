@@ -58,7 +58,7 @@ def test_notebook_executes(lab, path):
         import json
 
         text = json.dumps(json.loads(out.read_text())["cells"])
-        checks = text.count("kjlab.check.run(")
+        checks = text.count("lab.check(")
         assert checks and text.count("NOT SOLVED YET") >= checks, f"{path.name}: a check did not report 'not solved yet'"
 
 
@@ -73,7 +73,7 @@ def test_labs_never_break_each_other(lab, tmp_path):
     from kjlab import lab as kjlab_lab
 
     source = json.loads((ROOT / "labs" / "00-your-lab-cluster.ipynb").read_text())
-    source["cells"] = [c for c in source["cells"] if "kjlab.cleanup(" not in "".join(c["source"])]
+    source["cells"] = [c for c in source["cells"] if "lab.cleanup(" not in "".join(c["source"])]
     lab00 = tmp_path / "00-without-cleanup.ipynb"
     lab00.write_text(json.dumps(source))
     params = {"FAST": True, "CONTEXT": lab["context"]}
