@@ -14,10 +14,11 @@ refused with 403 by the real RBAC authorizer.
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 
 import yaml
-from kubernetes import client
+from kubernetes import client, config
 
 from kjlab import kube
 from kjlab.errors import KjlabError
@@ -74,10 +75,6 @@ def _confirm(granted: Access, rules: list[dict]) -> None:
     """Ask the API server, as the token, what it may do: the first rule in its namespace (which
     also waits out the moment before RBAC sees the new binding), and nothing in kube-system. A
     cluster that does not enforce RBAC (AlwaysAllow) would hand the token everything: refused."""
-    import time
-
-    from kubernetes import config
-
     api = client.AuthorizationV1Api(config.new_client_from_config_dict(yaml.safe_load(granted.kubeconfig)))
 
     def may(verb: str, resource: str, namespace: str) -> bool:

@@ -8,6 +8,7 @@ Destructive ops refuse to act on a cluster kjlab did not create (kjlab.cluster.r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +69,6 @@ def load_manifest(manifest) -> dict:
 
 def api_message(e: client.ApiException) -> str:
     """The API server's own message, as kubectl shows it (`The Job "x" is invalid: ...`)."""
-    import json
-
     try:
         body = json.loads(e.body)
         message = body.get("message") or e.reason
