@@ -45,7 +45,8 @@ def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
 
 def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
         namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
-        patch_condition: str | None = None, then_delete: bool | None = None, timeout: float = TIMEOUT_SECONDS,
+        patch_condition: str | None = None, then_delete: bool | None = None, delete_when_running: bool | None = None,
+        timeout: float = TIMEOUT_SECONDS,
         echo: bool = True, on_start=None, allow_unfinished: bool = False,
         after_apply=None) -> RunResult:
     """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
@@ -59,6 +60,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     outcome is already decided (FailureTarget) at the timeout gets ``POD_GRACE_SECONDS`` more, since
     its Failed condition waits for its last pods to terminate.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
+    ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy, lab 06).
     """
     context = context or lab_context()
     if manifest is not None:
@@ -71,7 +73,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         examples.source(scenario)  # unknown names fail here, with the list
         sleep = examples.FAST_SLEEP.get(scenario) if fast else None
         doc = examples.render(scenario, policy=policy, sleep=sleep)
-        plan = dict(PLANS[scenario])
+        plan = dict(PLANS.get(scenario, {}))  # a lab Job (kjlab.examples.lab_jobs) needs no step
     if doc.get("kind") != "Job":
         raise KjlabError(f"a scenario runs a Job; this manifest is a {doc.get('kind')}", "give it a manifest with kind: Job")
     if drain_when_running is not None:
@@ -80,6 +82,8 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         plan["patch_condition"] = patch_condition
     if then_delete is not None:
         plan["then_delete"] = then_delete
+    if delete_when_running is not None:
+        plan["delete_when_running"] = delete_when_running
 
     namespace = namespace or default_namespace(scenario, policy)
     namespaces.check_name(namespace)
@@ -105,6 +109,8 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
         ops.apply(context, namespace, doc, recorder=recorder, echo=echo)
         if after_apply:
             after_apply(context, namespace, job_name, recorder)
+        if plan.get("delete_when_running"):
+            delete_first_running(echo)(context, namespace, job_name, recorder)
         if plan.get("drain_when_running"):
             drain = _drain_when_running(context, namespace, job_name, recorder, echo)
         if plan.get("patch_condition"):
@@ -212,6 +218,17 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> Drain:
     own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
     return Drain(node=node, evicted=own, evicted_elsewhere=len(result.evicted) - len(own),
                  failed_before=before, failed_after=after)
+
+
+def delete_first_running(echo: bool = True):
+    """An ``after_apply`` step for ``run``: `kubectl delete pod` the Job's first Running pod (a
+    graceful delete: it stays Terminating for its grace period), so a run shows when the Job
+    controller replaces a terminating pod (``podReplacementPolicy``)."""
+    def step(context, namespace, job_name, recorder):
+        pod = wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
+                       f"a pod of Job {job_name} to be Running", timeout=60, label_selector=_job_pods(job_name))
+        ops.delete_pod(context, namespace, readers.name(pod), echo=echo, recorder=recorder)
+    return step
 
 
 def stuck_in(reason: str):
