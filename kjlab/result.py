@@ -469,7 +469,7 @@ def compare(*runs: RunResult):
     """Runs side by side, one row each; a run kjlab stopped while the Job still retried says so in
     words rather than leave NaN in the table."""
     rows = [{
-        "run": f"{r.scenario} {'with' if r.policy else 'without'} policy",
+        "run": f"{r.scenario} {'with' if r.policy else 'without'} policy" if r.has_policy or not r.policy else r.scenario,
         "outcome": r.outcome if r.outcome != "Running" else "still Running (kjlab stopped watching)",
         "reason": r.reason or "-", "failed": r.failed, "succeeded": r.succeeded,
         "duration": f"{r.duration_s:.0f} s" if r.duration_s is not None else "not finished",
