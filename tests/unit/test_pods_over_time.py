@@ -179,3 +179,19 @@ def test_a_pod_that_never_ran_is_active_but_not_running():
     assert at_once["running"].max() == 0 and at_once["active"].max() == 1
     assert Recording([]).max_running() == 0
     assert pd.isna(Recording(rows).pod_lifecycles().loc[0, "running"])
+
+
+def test_the_back_off_cap_measured_on_v1_36_is_ten_minutes():
+    """7 pods of the backoff-cap Job fail at once: the formula gives 10 s x 2^6 = 640 s, the docs' cap
+    6 min, the v1.36 source's cap (MaxJobPodFailureBackOff) 10 min. The recorded run tells them apart."""
+    from kjlab.result import BACKOFF_CAP_SECONDS
+
+    run, s = load("backoff-cap"), spec("backoff-cap")
+    life = run.recording.pod_lifecycles()
+    first, second = life.iloc[: s["parallelism"]], life.iloc[s["parallelism"]:]
+    assert len(first) == len(second) == s["parallelism"] and set(life["phase"]) == {"Failed"}
+    waited = second["created"].min() - first["ended"].max()
+    formula = 10 * 2 ** (s["parallelism"] - 1)
+    assert formula == 640 and BACKOFF_CAP_SECONDS == 600
+    assert BACKOFF_CAP_SECONDS - 2 <= waited <= BACKOFF_CAP_SECONDS + 5, waited  # not 360, not 640
+    assert run.reason == "BackoffLimitExceeded" and run.failed == 2 * s["parallelism"]
