@@ -23,30 +23,16 @@ def test_shards_as_a_whole_job_manifest_passes(lab):
     explained(v, "pods got indexes [0, 1, 2, 3, 4, 5]", "at most 2 pod(s) ran at the same moment", "completedIndexes=0-5")
 
 
-def test_shards_nonindexed_get_no_index(lab):
-    v = check.run("indexed-shards", "completions: 6\nparallelism: 2", context=lab["context"], echo=False)
-    assert not v.passed
-    explained(v, "the pods got no index", "completionMode is NonIndexed, the default", "Set completionMode: Indexed")
-
-
-def test_shards_all_at_once(lab):
-    v = check.run("indexed-shards", "completionMode: Indexed\ncompletions: 6\nparallelism: 6",
-                  context=lab["context"], echo=False)
-    assert not v.passed
-    explained(v, "at most 6 pod(s) ran at the same moment", "that is more than 2: `parallelism` bounds")
-
-
-def test_shards_too_few_completions(lab):
-    v = check.run("indexed-shards", "completionMode: Indexed\ncompletions: 3\nparallelism: 2",
-                  context=lab["context"], echo=False)
-    assert not v.passed
-    explained(v, "pods got indexes [0, 1, 2]", "indexes 0..5 are needed", "`completions` is the number of indexes")
-
-
-def test_shards_indexed_without_completions_is_refused(lab):
-    v = check.run("indexed-shards", "completionMode: Indexed\nparallelism: 2", context=lab["context"], echo=False)
-    assert not v.passed
-    explained(v, "the API rejected the Job", "spec.completions", "an Indexed Job needs `completions`")
+WRONG_SHARDS = {  # answer -> what the verdict must say about it
+    "nonindexed": ("completions: 6\nparallelism: 2",
+                   ["the pods got no index", "completionMode is NonIndexed, the default", "Set completionMode: Indexed"]),
+    "all-at-once": ("completionMode: Indexed\ncompletions: 6\nparallelism: 6",
+                    ["at most 6 pod(s) ran at the same moment", "that is more than 2: `parallelism` bounds"]),
+    "too-few": ("completionMode: Indexed\ncompletions: 3\nparallelism: 2",
+                ["pods got indexes [0, 1, 2]", "indexes 0..5 are needed", "`completions` is the number of indexes"]),
+    "no-completions": ("completionMode: Indexed\nparallelism: 2",
+                       ["the API rejected the Job", "spec.completions", "an Indexed Job needs `completions`"]),
+}
 
 
 # --- index-budget -----------------------------------------------------------------------------------
@@ -58,23 +44,27 @@ def test_budget_written_differently_passes(lab):
     explained(v, "index 1: 2, index 2: 2", "MaxFailedIndexesExceeded", "never ran")
 
 
-def test_budget_with_a_global_backoff_limit(lab):
-    v = check.run("index-budget", "backoffLimit: 1", context=lab["context"], echo=False)
+WRONG_BUDGETS = {
+    "global-backoff-limit": ("backoffLimit: 1",
+                             ["with BackoffLimitExceeded", "backoffLimit counts the failures of all indexes together"]),
+    "no-max-failed-indexes": ("backoffLimitPerIndex: 1",
+                              ["with FailedIndexes", "every index ran", "That limit is maxFailedIndexes"]),
+    "max-failed-indexes-alone": ("maxFailedIndexes: 1",
+                                 ["the API rejected the Job", "when maxFailedIndexes is specified",
+                                  "maxFailedIndexes only works with backoffLimitPerIndex set"]),
+}
+
+
+WRONG = {**{("indexed-shards", k): v for k, v in WRONG_SHARDS.items()},
+         **{("index-budget", k): v for k, v in WRONG_BUDGETS.items()}}
+
+
+@pytest.mark.parametrize("exercise,case", WRONG, ids=lambda x: x)
+def test_wrong_answer_is_explained(lab, exercise, case):
+    answer, phrases = WRONG[exercise, case]
+    v = check.run(exercise, answer, context=lab["context"], echo=False)
     assert not v.passed
-    explained(v, "with BackoffLimitExceeded", "backoffLimit counts the failures of all indexes together")
-
-
-def test_budget_without_max_failed_indexes_runs_to_the_end(lab):
-    v = check.run("index-budget", "backoffLimitPerIndex: 1", context=lab["context"], echo=False)
-    assert not v.passed
-    explained(v, "with FailedIndexes", "every index ran", "That limit is maxFailedIndexes")
-
-
-def test_budget_max_failed_indexes_alone_is_refused(lab):
-    v = check.run("index-budget", "maxFailedIndexes: 1", context=lab["context"], echo=False)
-    assert not v.passed
-    explained(v, "the API rejected the Job", "when maxFailedIndexes is specified",
-              "maxFailedIndexes only works with backoffLimitPerIndex set")
+    explained(v, *phrases)
 
 
 @pytest.mark.parametrize("exercise", ["indexed-shards", "index-budget"])
