@@ -275,6 +275,28 @@ class Recording:
                          "last exit code": readers.last_exit_code(pod)})
         return pd.DataFrame(rows, columns=["t", "pod", "phase", "container", "restartCount", "last exit code"])
 
+    TRACKING = "batch.kubernetes.io/job-tracking"
+
+    def tracking(self):
+        """Job tracking with finalizers: for each pod, whether it carried the Job controller's
+        ``batch.kubernetes.io/job-tracking`` finalizer, when it ended, when the controller removed
+        the finalizer (it has counted the pod in the Job's status) and when the pod was removed."""
+        life = self.pod_lifecycles().set_index("pod")
+        seen, removed = {}, {}
+        for r in self.of("pod"):
+            has = self.TRACKING in (r.get("finalizers") or "").split(",")
+            if has:
+                seen[r["name"]] = True
+            elif seen.get(r["name"]) and r["name"] not in removed and r.get("event") != "DELETED":
+                removed[r["name"]] = r["t"]
+        rows = [{"pod": pod, "had the finalizer": bool(seen.get(pod)), "ended": life.loc[pod, "ended"],
+                 "finalizer removed": removed.get(pod), "gone": life.loc[pod, "gone"]} for pod in life.index]
+        return pd.DataFrame(rows, columns=["pod", "had the finalizer", "ended", "finalizer removed", "gone"])
+
+    def gone_at(self, kind: str, name: str | None = None) -> float | None:
+        """When kjlab saw the object (the first of ``kind``, or the named one) deleted, or None."""
+        return next((r["t"] for r in self.of(kind) if r.get("event") == "DELETED" and name in (None, r["name"])), None)
+
     def retry_delays(self):
         """The Job controller's back-off, measured: for each pod that replaced a failed pod, how long
         after that failure it was created, beside the documented delay 10 s x 2^(n-1) (n = failures

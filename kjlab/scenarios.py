@@ -46,7 +46,7 @@ def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
 def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
         namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
         patch_condition: str | None = None, then_delete: bool | None = None, delete_when_running: bool | None = None,
-        timeout: float = TIMEOUT_SECONDS,
+        until_deleted: bool | None = None, timeout: float = TIMEOUT_SECONDS,
         echo: bool = True, on_start=None, allow_unfinished: bool = False,
         after_apply=None) -> RunResult:
     """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
@@ -61,6 +61,8 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     its Failed condition waits for its last pods to terminate.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
     ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy, lab 06).
+    ``until_deleted``: once the Job has finished, go on recording until it is deleted (its
+    ``ttlSecondsAfterFinished`` plus a margin at most; lab 08).
     """
     context = context or lab_context()
     if manifest is not None:
@@ -84,6 +86,8 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         plan["then_delete"] = then_delete
     if delete_when_running is not None:
         plan["delete_when_running"] = delete_when_running
+    if until_deleted is not None:
+        plan["until_deleted"] = until_deleted
 
     namespace = namespace or default_namespace(scenario, policy)
     namespaces.check_name(namespace)
@@ -123,6 +127,11 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
             final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
+        if plan.get("until_deleted") and _terminal(final):
+            # the TTL-after-finished controller deletes the Job (and, through the garbage collector, its pods)
+            ttl = (doc["spec"].get("ttlSecondsAfterFinished") or 0) + TTL_MARGIN_SECONDS
+            if not wait.gone(kube.batch(context).list_namespaced_job, job_name, ttl, namespace=namespace):
+                recorder.note("waited", f"the Job was still there {ttl} s after it finished")
         time.sleep(1.0)  # let the last pod and event updates arrive before the recording stops
     except BaseException as e:
         recorder.stop()
@@ -154,6 +163,8 @@ def _terminal(job: dict) -> bool:
 # default. A run that reaches the decision in time gets that long again to see the outcome.
 DECIDED = ("FailureTarget", "SuccessCriteriaMet")
 POD_GRACE_SECONDS = 45
+# How long after its ttlSecondsAfterFinished a finished Job may take to be deleted before a run stops waiting.
+TTL_MARGIN_SECONDS = 30
 
 
 def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished):

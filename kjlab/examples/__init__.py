@@ -1,4 +1,4 @@
-"""The documented pod failure policy examples, and the Jobs of labs 06-07, as package data.
+"""The documented pod failure policy examples, and the Jobs of labs 06-08, as package data.
 
 Each documented example is the manifest the Kubernetes docs give (``names()`` lists those; they
 are kjlab's scenarios). The lab Jobs (``lab_jobs()``) are small Jobs written for one lesson
@@ -33,6 +33,8 @@ LAB_FILES = {
     "retry-onfailure": "retry-onfailure.yaml",
     "per-index": "per-index.yaml",
     "backoff-cap": "backoff-cap.yaml",
+    "deadline": "deadline.yaml",
+    "ttl": "ttl.yaml",
 }
 
 # Sleeps for fast runs (FAST=True in the labs, --fast on the CLI): long enough that a drain

@@ -28,6 +28,8 @@ RUNS = {
     "retry-onfailure": dict(scenario="retry-onfailure"),
     "per-index": dict(scenario="per-index"),
     "backoff-cap": dict(scenario="backoff-cap"),  # about 11 minutes
+    "deadline": dict(scenario="deadline"),
+    "ttl": dict(scenario="ttl", until_deleted=True),
 }
 RUNS["replacement-failed"]["manifest"]["spec"]["podReplacementPolicy"] = "Failed"
 

@@ -195,3 +195,31 @@ def test_the_back_off_cap_measured_on_v1_36_is_ten_minutes():
     assert formula == 640 and BACKOFF_CAP_SECONDS == 600
     assert BACKOFF_CAP_SECONDS - 2 <= waited <= BACKOFF_CAP_SECONDS + 5, waited  # not 360, not 640
     assert run.reason == "BackoffLimitExceeded" and run.failed == 2 * s["parallelism"]
+
+
+# --- lab 08: deadlines, tracking finalizers, TTL --------------------------------------------------
+
+def test_the_deadline_ends_the_job_before_backoff_limit():
+    run, s = load("deadline"), spec("deadline")
+    assert run.reason == "DeadlineExceeded" and 0 < run.failed <= s["backoffLimit"]
+    assert s["activeDeadlineSeconds"] - 1 <= run.duration_s <= s["activeDeadlineSeconds"] + 5
+    # the back-off left room for only a few pods: each one's delay is the formula's
+    assert len(run.recording.retry_delays()) == run.pods_created - 1
+
+
+def test_every_pod_is_tracked_until_counted():
+    for name in ("deadline", "ttl"):
+        tracked = load(name).recording.tracking()
+        assert tracked["had the finalizer"].all(), (name, tracked)
+        lag = tracked["finalizer removed"] - tracked["ended"]
+        assert ((lag >= 0) & (lag < 5)).all(), (name, tracked)  # removed after the pod ended, not before
+
+
+def test_ttl_deletes_the_job_and_its_pods():
+    run, s = load("ttl"), spec("ttl")
+    completed = next(c["t"] for c in run.recording.job_conditions() if c["type"] == "Complete")
+    gone = run.recording.gone_at("job")
+    assert s["ttlSecondsAfterFinished"] - 1 <= gone - completed <= s["ttlSecondsAfterFinished"] + 10
+    life = run.recording.pod_lifecycles()
+    assert life["gone"].notna().all() and (life["gone"] > completed).all()
+    assert run.recording.gone_at("job", "not-this-one") is None
