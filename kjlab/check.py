@@ -596,3 +596,47 @@ def check_index_budget(context: str, answer) -> Verdict:
                        f"indexes {never} never ran")
     return Verdict(name, ok, "each index retried once; the second failed index stopped the Job" if ok
                    else "the Job did not stop as asked (see why below)", reasons, evidence=r.to_dict(False))
+
+
+GIVE_UP_SECONDS = 15
+
+
+@exercise("give-up-in-time", f"Make the failing Job give up after at most {GIVE_UP_SECONDS} s, whatever backoffLimit "
+          "still allows", "the Job's spec fields (YAML) for the deadline Job")
+def check_give_up_in_time(context: str, answer) -> Verdict:
+    name = "give-up-in-time"
+    job = _spec_fields(answer, "deadline", "give-up", drop=("activeDeadlineSeconds",))
+    # a pod still running at the deadline is stopped: a short grace period keeps the check short
+    job["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 2
+    rejected = _validate(context, job)
+    if rejected:
+        return Verdict(name, False, "the API does not accept this Job", _explain_rejection(rejected))
+    wait_s = 2 * GIVE_UP_SECONDS
+    r = _run(context, name, job, timeout=wait_s,
+             waits_for=f"running the always-failing Job with your fields: it should give up within {GIVE_UP_SECONDS} s")
+    created = r.recording.first_step("create")["t"]
+    decided = next((c["t"] - created for c in r.recording.job_conditions()
+                    if c["type"] in ("FailureTarget", "Failed") and c["status"] == "True"), None)
+    reasons = [f"the Job ended {r.outcome}" + (f" with {r.reason}" if r.reason else f" (still active after {wait_s} s)")
+               + (f", decided {decided:.0f} s after it was created" if decided is not None else "")
+               + f"; status.failed={r.failed}, pods created={r.pods_created}"]
+    limit = job["spec"].get("activeDeadlineSeconds")
+    ok = r.reason == "DeadlineExceeded" and decided is not None and decided <= GIVE_UP_SECONDS + 3
+    if r.reason == "BackoffLimitExceeded":
+        reasons.append("backoffLimit counts failed pods, not time: how long those failures take depends on the pods "
+                       "and the back-off (10 s, 20 s, 40 s ...). A bound on the Job's time is activeDeadlineSeconds")
+    elif r.outcome == "Running":
+        if job["spec"].get("ttlSecondsAfterFinished") is not None:
+            reasons.append("ttlSecondsAfterFinished counts from the moment the Job has finished: it cleans up a "
+                           "finished Job, it does not end a running one")
+        if limit and limit > GIVE_UP_SECONDS:
+            reasons.append(f"your activeDeadlineSeconds is {limit} s, more than {GIVE_UP_SECONDS} s")
+        reasons.append("nothing stopped the retries: the back-off only spaces them out")
+    elif r.reason == "DeadlineExceeded" and not ok:
+        reasons.append(f"the deadline came after more than {GIVE_UP_SECONDS} s; activeDeadlineSeconds counts from "
+                       "the Job's start")
+    if ok:
+        reasons.append("activeDeadlineSeconds ended the Job although backoffLimit would have allowed more retries")
+    return Verdict(name, ok, f"the Job gave up within {GIVE_UP_SECONDS} s (DeadlineExceeded)" if ok
+                   else f"no time limit of at most {GIVE_UP_SECONDS} s ended the Job (see why below)", reasons,
+                   evidence=r.to_dict(False))

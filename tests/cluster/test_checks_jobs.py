@@ -1,4 +1,4 @@
-"""The checks of exercises 06 (indexed-shards) and 07 (index-budget) on the real cluster: answers
+"""The checks of exercises 06 (indexed-shards), 07 (index-budget) and 08 (give-up-in-time) on the real cluster: answers
 written differently from the solution pass, and each wrong answer gets the explanation that fits it
 (the test asserts the explanation, not only the failure)."""
 
@@ -55,8 +55,17 @@ WRONG_BUDGETS = {
 }
 
 
+WRONG_GIVE_UP = {
+    "backoff-limit": ("backoffLimit: 1", ["with BackoffLimitExceeded", "backoffLimit counts failed pods, not time",
+                                          "A bound on the Job's time is activeDeadlineSeconds"]),
+    "ttl": ("ttlSecondsAfterFinished: 15", ["still active after 30 s", "ttlSecondsAfterFinished counts from the moment "
+                                            "the Job has finished"]),
+    "deadline-too-long": ("activeDeadlineSeconds: 60", ["still active after 30 s",
+                                                        "your activeDeadlineSeconds is 60 s, more than 15 s"]),
+}
 WRONG = {**{("indexed-shards", k): v for k, v in WRONG_SHARDS.items()},
-         **{("index-budget", k): v for k, v in WRONG_BUDGETS.items()}}
+         **{("index-budget", k): v for k, v in WRONG_BUDGETS.items()},
+         **{("give-up-in-time", k): v for k, v in WRONG_GIVE_UP.items()}}
 
 
 @pytest.mark.parametrize("exercise,case", WRONG, ids=lambda x: x)
@@ -67,7 +76,15 @@ def test_wrong_answer_is_explained(lab, exercise, case):
     explained(v, *phrases)
 
 
-@pytest.mark.parametrize("exercise", ["indexed-shards", "index-budget"])
+def test_give_up_as_a_whole_job_with_a_shorter_deadline_passes(lab):
+    answer = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "mine"},
+              "spec": {"backoffLimit": 6, "activeDeadlineSeconds": 10}}
+    v = check.run("give-up-in-time", answer, context=lab["context"], echo=False)
+    assert v.passed, v
+    explained(v, "with DeadlineExceeded", "activeDeadlineSeconds ended the Job")
+
+
+@pytest.mark.parametrize("exercise", ["indexed-shards", "index-budget", "give-up-in-time"])
 def test_placeholder_is_not_solved_yet(lab, exercise):
     v = check.run(exercise, None, context=lab["context"], echo=False)
     assert not v.passed and not v.solved
