@@ -293,6 +293,14 @@ class Recording:
                  "finalizer removed": removed.get(pod), "gone": life.loc[pod, "gone"]} for pod in life.index]
         return pd.DataFrame(rows, columns=["pod", "had the finalizer", "ended", "finalizer removed", "gone"])
 
+    def resumed_at(self) -> float | None:
+        """When a suspended Job was resumed: kjlab's `suspend: false` patch, else the first
+        Suspended=False condition (the controller creates the new pods before it writes that)."""
+        step = next((r["t"] for r in self.of("step") if '"suspend":false' in (r.get("detail") or "")), None)
+        if step is not None:
+            return step
+        return next((c["t"] for c in self.job_conditions() if c["type"] == "Suspended" and c["status"] == "False"), None)
+
     def gone_at(self, kind: str, name: str | None = None) -> float | None:
         """When kjlab saw the object (the first of ``kind``, or the named one) deleted, or None."""
         return next((r["t"] for r in self.of(kind) if r.get("event") == "DELETED" and name in (None, r["name"])), None)

@@ -46,7 +46,8 @@ def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
 def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
         namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
         patch_condition: str | None = None, then_delete: bool | None = None, delete_when_running: bool | None = None,
-        until_deleted: bool | None = None, timeout: float = TIMEOUT_SECONDS,
+        until_deleted: bool | None = None, suspend_when_running: float | None = None,
+        while_suspended: dict | None = None, timeout: float = TIMEOUT_SECONDS,
         echo: bool = True, on_start=None, allow_unfinished: bool = False,
         after_apply=None) -> RunResult:
     """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
@@ -63,6 +64,9 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy, lab 06).
     ``until_deleted``: once the Job has finished, go on recording until it is deleted (its
     ``ttlSecondsAfterFinished`` plus a margin at most; lab 08).
+    ``suspend_when_running``: seconds to keep the Job suspended: once a pod runs, `kubectl patch` the
+    Job to ``suspend: true``, wait until its pods are gone, apply ``while_suspended`` (a merge patch of
+    the Job, e.g. a new nodeSelector), wait that long, resume (lab 08).
     """
     context = context or lab_context()
     if manifest is not None:
@@ -88,6 +92,9 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         plan["delete_when_running"] = delete_when_running
     if until_deleted is not None:
         plan["until_deleted"] = until_deleted
+    if suspend_when_running is not None:
+        plan["suspend_when_running"] = suspend_when_running
+        plan["while_suspended"] = while_suspended
 
     namespace = namespace or default_namespace(scenario, policy)
     namespaces.check_name(namespace)
@@ -115,6 +122,9 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
             after_apply(context, namespace, job_name, recorder)
         if plan.get("delete_when_running"):
             delete_first_running(echo)(context, namespace, job_name, recorder)
+        if plan.get("suspend_when_running") is not None:
+            _suspend_and_resume(context, namespace, job_name, recorder, echo, plan["suspend_when_running"],
+                                plan.get("while_suspended"))
         if plan.get("drain_when_running"):
             drain = _drain_when_running(context, namespace, job_name, recorder, echo)
         if plan.get("patch_condition"):
@@ -240,6 +250,22 @@ def delete_first_running(echo: bool = True):
                        f"a pod of Job {job_name} to be Running", timeout=60, label_selector=_job_pods(job_name))
         ops.delete_pod(context, namespace, readers.name(pod), echo=echo, recorder=recorder)
     return step
+
+
+def _suspend_and_resume(context, namespace, job_name, recorder, echo, seconds: float, while_suspended=None) -> None:
+    """Suspend the Job while a pod of it runs, wait until its pods are gone, change it (optional),
+    wait ``seconds``, resume it."""
+    wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
+             f"a pod of Job {job_name} to be Running", timeout=60, label_selector=_job_pods(job_name))
+    ops.patch_job(context, namespace, job_name, {"spec": {"suspend": True}}, echo=echo, recorder=recorder)
+    wait.job(context, namespace, job_name,
+             lambda j: readers.is_true(j, "Suspended") and not readers.counter(j, "active")
+             and not readers.counter(j, "terminating"), "the Job to be suspended and its pods gone", timeout=90)
+    recorder.note("suspended", "Suspended=True, no active or terminating pod")
+    if while_suspended:
+        ops.patch_job(context, namespace, job_name, while_suspended, echo=echo, recorder=recorder)
+    time.sleep(seconds)
+    ops.patch_job(context, namespace, job_name, {"spec": {"suspend": False}}, echo=echo, recorder=recorder)
 
 
 def stuck_in(reason: str):

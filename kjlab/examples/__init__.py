@@ -35,6 +35,7 @@ LAB_FILES = {
     "backoff-cap": "backoff-cap.yaml",
     "deadline": "deadline.yaml",
     "ttl": "ttl.yaml",
+    "suspend": "suspend.yaml",
 }
 
 # Sleeps for fast runs (FAST=True in the labs, --fast on the CLI): long enough that a drain

@@ -30,6 +30,8 @@ RUNS = {
     "backoff-cap": dict(scenario="backoff-cap"),  # about 11 minutes
     "deadline": dict(scenario="deadline"),
     "ttl": dict(scenario="ttl", until_deleted=True),
+    "suspend": dict(scenario="suspend", suspend_when_running=5, while_suspended={"spec": {"template": {"spec": {
+        "nodeSelector": {"kubernetes.io/hostname": "kjlab-worker2"}}}}}),
 }
 RUNS["replacement-failed"]["manifest"]["spec"]["podReplacementPolicy"] = "Failed"
 

@@ -223,3 +223,19 @@ def test_ttl_deletes_the_job_and_its_pods():
     life = run.recording.pod_lifecycles()
     assert life["gone"].notna().all() and (life["gone"] > completed).all()
     assert run.recording.gone_at("job", "not-this-one") is None
+
+
+def test_suspend_deletes_running_pods_without_counting_them():
+    run, s = load("suspend"), spec("suspend")
+    conditions = [(c["type"], c["status"], c["reason"]) for c in run.recording.job_conditions()]
+    assert conditions[:2] == [("Suspended", "True", "JobSuspended"), ("Suspended", "False", "JobResumed")]
+    life = run.recording.pod_lifecycles().join(run.pods()["node"], on="pod")
+    stopped = life[life["terminating"].notna()]
+    assert len(stopped) == s["parallelism"] and set(stopped["phase"]) == {"Failed"}
+    assert run.failed == 0 and run.succeeded == s["completions"]  # a suspension is not a failure
+    resumed = run.recording.resumed_at()
+    assert resumed <= next(c["t"] for c in run.recording.job_conditions() if c["reason"] == "JobResumed")
+    after = life[life["created"] >= resumed]
+    patched = next(st for st in run.steps if "nodeSelector" in st["detail"])
+    assert patched["t"] < resumed and set(after["node"]) == {"kjlab-worker2"}  # changed while suspended
+    assert len(after) == s["completions"]  # the stopped pods' work is done again
