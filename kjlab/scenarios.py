@@ -82,18 +82,12 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         plan = dict(PLANS.get(scenario, {}))  # a lab Job (kjlab.examples.lab_jobs) needs no step
     if doc.get("kind") != "Job":
         raise KjlabError(f"a scenario runs a Job; this manifest is a {doc.get('kind')}", "give it a manifest with kind: Job")
-    if drain_when_running is not None:
-        plan["drain_when_running"] = drain_when_running
-    if patch_condition is not None:
-        plan["patch_condition"] = patch_condition
-    if then_delete is not None:
-        plan["then_delete"] = then_delete
-    if delete_when_running is not None:
-        plan["delete_when_running"] = delete_when_running
-    if until_deleted is not None:
-        plan["until_deleted"] = until_deleted
+    # steps given here override the example's own plan; None leaves it as it is
+    steps = {"drain_when_running": drain_when_running, "patch_condition": patch_condition, "then_delete": then_delete,
+             "delete_when_running": delete_when_running, "until_deleted": until_deleted,
+             "suspend_when_running": suspend_when_running}
+    plan.update({k: v for k, v in steps.items() if v is not None})
     if suspend_when_running is not None:
-        plan["suspend_when_running"] = suspend_when_running
         plan["while_suspended"] = while_suspended
 
     namespace = namespace or default_namespace(scenario, policy)
