@@ -74,7 +74,9 @@ def _dashboard(scenario: str | None, policy: bool, manifest=None, note: str = ""
     traits; nothing is printed there)."""
     doc = ops.load_manifest(manifest) if manifest is not None else examples.render(scenario) if scenario else None
     job_name = doc["metadata"]["name"] if doc else None
-    label = f"{scenario or 'manifest'} {'with' if policy else 'without'} the policy"
+    has_policy = bool(doc and doc["spec"].get("podFailurePolicy"))
+    label = (f"{scenario or 'manifest'} {'with' if policy else 'without'} the policy" if has_policy or not policy
+             else scenario or "manifest")
     board = JobDashboard(title=f"{job_name} · {label}{note}", job_name=job_name)
     display(board)
     return board
@@ -145,6 +147,8 @@ class Lab:
                  engine: str = "auto", dashboard: bool = True):
         namespaces.check_name(namespace)
         self.context = connect(context, engine)
+        # kind (a real kubelet) or kwok (simulated): steps that need real containers (logs) check it
+        self.engine = cluster.status(self.context).get("engine")
         self.prefix = namespace
         self.fast = fast
         self.dashboard = dashboard

@@ -7,6 +7,7 @@ Destructive ops refuse to act on a cluster kjlab did not create (kjlab.cluster.r
 
 from __future__ import annotations
 
+import json
 import datetime as dt
 import json
 import time
@@ -371,3 +372,23 @@ def delete_pod(context: str, namespace: str, pod: str, grace_period: int | None 
     command = f"kubectl delete pod {pod} -n {namespace}" + (f" --grace-period={grace_period}" if grace_period is not None else "")
     _show(echo, command, [f'pod "{pod}" deleted'])
     _step(recorder, "delete", f"pod/{pod}", "", command)
+
+
+# --- Jobs -----------------------------------------------------------------------------------------
+
+def patch_job(context: str, namespace: str, job: str, patch: dict, echo: bool = True, recorder=None,
+              allow_context: str | None = None) -> dict:
+    """`kubectl patch job NAME --type=merge -p '<patch>'` (suspend/resume, a suspended Job's
+    scheduling directives). API refusals become one KjlabError in the API's own words."""
+    guard(context, f"patch job {job}", allow_context)
+    try:
+        patched = kube.raw(kube.batch(context).patch_namespaced_job, job, namespace, patch,
+                           _content_type="application/merge-patch+json")
+    except client.ApiException as e:
+        raise KjlabError(f"patching job {namespace}/{job} failed: {api_message(e)}",
+                         f"look at the Job: kjlab kubectl get job {job} -n {namespace} -o yaml") from None
+    text = json.dumps(patch, separators=(",", ":"))
+    command = f"kubectl patch job {job} -n {namespace} --type=merge -p '{text}'"
+    _show(echo, command, [f"job.batch/{job} patched"])
+    _step(recorder, "patch", f"job/{job}", text, command)
+    return patched

@@ -184,6 +184,21 @@ def completion_index(pod: dict) -> str | None:
     return annotations(pod).get(COMPLETION_INDEX)
 
 
+def index_sources(pod: dict) -> dict:
+    """Every place an Indexed Job's pod can read its index from, as the API holds them: the
+    annotation and the label (both set by the Job controller), the container's JOB_COMPLETION_INDEX
+    (an env var the controller adds, read through the downward API from the label -- from the
+    annotation before v1.28; the value says which), and the hostname (``<job>-<index>``). None where a place is missing (a NonIndexed Job's pod)."""
+    env = None
+    for c in ((pod or {}).get("spec") or {}).get("containers") or []:
+        for e in c.get("env") or []:
+            if e.get("name") == "JOB_COMPLETION_INDEX":
+                ref = ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+                env = e.get("value") or (f"from {ref}" if ref else None)
+    return {"pod": name(pod), "annotation": completion_index(pod), "label": labels(pod).get(COMPLETION_INDEX),
+            "JOB_COMPLETION_INDEX": env, "hostname": ((pod or {}).get("spec") or {}).get("hostname")}
+
+
 # --- Jobs ----------------------------------------------------------------------------------
 
 COUNTERS = ("active", "ready", "succeeded", "failed", "terminating")

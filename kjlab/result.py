@@ -148,6 +148,185 @@ class Recording:
         return pd.DataFrame(rows, columns=["wave at (s)", "pods failed", "failures so far (n)", "back-off (s)",
                                            "gap to next wave (s)"])
 
+    # -- pods over time (labs 06, 07) --
+    LIFECYCLE = ["pod", "index", "created", "running", "terminating", "ended", "gone", "phase", "exit_code"]
+
+    def pod_lifecycles(self):
+        """One row per pod, in the order the pods appeared: its completion index (Indexed Jobs),
+        when kjlab saw it created, Running, terminating (deletionTimestamp set), ended (Succeeded or
+        Failed) and removed, with its last phase and exit code. Times are seconds since the
+        recording began; a moment the pod never reached is NaN."""
+        pods: dict[str, dict] = {}
+        for r in self.of("pod"):
+            p = pods.setdefault(r["name"], {"pod": r["name"], "index": None, "created": r["t"], "running": None,
+                                            "terminating": None, "ended": None, "gone": None, "phase": None,
+                                            "exit_code": None})
+            phase = r.get("phase")
+            if phase == "Running" and p["running"] is None:
+                p["running"] = r["t"]
+            if r.get("deleting") and p["terminating"] is None:
+                p["terminating"] = r["t"]
+            if phase in ("Succeeded", "Failed") and p["ended"] is None:
+                p["ended"] = r["t"]
+            if r.get("event") == "DELETED" and p["gone"] is None:
+                p["gone"] = r["t"]
+            if phase:
+                p["phase"] = phase
+            if r.get("exit_code") is not None and not pd.isna(r.get("exit_code")):
+                p["exit_code"] = int(r["exit_code"])
+            if r.get("object") and p["index"] is None:
+                index = readers.completion_index(r["object"])
+                p["index"] = int(index) if index is not None else None
+        return pd.DataFrame(list(pods.values()), columns=self.LIFECYCLE).astype({"index": "Int64", "exit_code": "Int64"})
+
+    def index_sources(self):
+        """Each pod's index as the annotation, the label, the JOB_COMPLETION_INDEX env var and the
+        hostname hold it (kjlab.readers.index_sources), from the pod's last recorded object."""
+        rows = [readers.index_sources(pod) for pod in self.last_pods().values()]
+        return pd.DataFrame(rows, columns=["pod", "annotation", "label", "JOB_COMPLETION_INDEX", "hostname"]
+                            ).set_index("pod").sort_values("annotation")
+
+    @staticmethod
+    def _first(*times):
+        known = [t for t in times if t is not None and not pd.isna(t)]
+        return min(known) if known else None
+
+    def running_at_once(self):
+        """How many of the run's pods were running, active and terminating at each moment one of
+        those numbers changed (one row per change, in time order).
+
+        running: the container runs (phase Running) until the pod ended or was removed;
+        active: what the Job controller holds against ``parallelism``: created, not ended, not
+        being deleted; terminating: being deleted, not yet ended or removed."""
+        life = self.pod_lifecycles()
+        spans = {"running": [], "active": [], "terminating": []}
+        for p in life.itertuples():
+            stop = self._first(p.ended, p.gone)
+            if p.running is not None and not pd.isna(p.running):
+                spans["running"].append((p.running, stop, p.pod))
+            spans["active"].append((p.created, self._first(p.ended, p.terminating, p.gone), p.pod))
+            if p.terminating is not None and not pd.isna(p.terminating):
+                spans["terminating"].append((p.terminating, stop, p.pod))
+        moments = sorted({t for span in spans.values() for start, stop, _ in span for t in (start, stop)
+                          if t is not None})
+
+        def at(kind, t):
+            return [pod for start, stop, pod in spans[kind] if start <= t and (stop is None or t < stop)]
+
+        rows, last = [], None
+        for t in moments:
+            running = at("running", t)
+            counts = (len(running), len(at("active", t)), len(at("terminating", t)))
+            if counts != last:
+                rows.append({"t": t, "running": counts[0], "active": counts[1], "terminating": counts[2],
+                             "pods running": ", ".join(running)})
+                last = counts
+        return pd.DataFrame(rows, columns=["t", "running", "active", "terminating", "pods running"])
+
+    def max_running(self) -> int:
+        """The most pods that ran at the same moment."""
+        at_once = self.running_at_once()
+        return int(at_once["running"].max()) if len(at_once) else 0
+
+    def replacements_table(self):
+        """Who replaced whom: for each pod created after another pod left the active set (ended, or
+        began terminating), the pod whose place it took -- the latest to leave before it was
+        created and not already replaced; in an Indexed Job a pod takes the place of a pod of its
+        own index first (a retry). ``waited (s)`` is from that pod leaving to this one being
+        created; ``while terminating`` says the new pod came before the old one had ended."""
+        life = self.pod_lifecycles()
+        left = []  # (time it left the active set, how, pod, index, ended)
+        for p in life.itertuples():
+            out = self._first(p.ended, p.terminating)
+            if out is not None:
+                how = "deleted" if p.terminating is not None and not pd.isna(p.terminating) and (
+                    p.ended is None or pd.isna(p.ended) or p.terminating <= p.ended) else p.phase
+                left.append((out, how, p.pod, p.index, p.ended))
+        taken, rows = set(), []
+        for p in life.sort_values("created", kind="stable").itertuples():
+            before = [l for l in left if l[0] <= p.created and l[2] not in taken and l[2] != p.pod]
+            if not before:
+                continue
+            same_index = [l for l in before if not pd.isna(p.index) and not pd.isna(l[3]) and l[3] == p.index]
+            out, how, old, index, ended = max(same_index or before, key=lambda l: l[0])
+            taken.add(old)
+            rows.append({"pod": p.pod, "index": p.index, "created at": p.created, "replaces": old, "which": how,
+                         "left at": out, "waited (s)": round(p.created - out, 1),
+                         "while terminating": bool(ended is None or pd.isna(ended) or p.created < ended)})
+        return pd.DataFrame(rows, columns=["pod", "index", "created at", "replaces", "which", "left at",
+                                           "waited (s)", "while terminating"])
+
+    def restart_history(self):
+        """Restarts in place (``restartPolicy: OnFailure``): one row each time a pod's container
+        state or restartCount changed -- the pod, its phase, the container's state (running,
+        waiting CrashLoopBackOff ...), restartCount and the exit code of the previous run."""
+        rows, last = [], {}
+        for r in self.of("pod"):
+            pod = r.get("object")
+            if not pod:
+                continue
+            which, fields = readers.state(pod)
+            now = (readers.phase(pod), which, fields.get("reason"), readers.restart_count(pod))
+            if last.get(r["name"]) == now:
+                continue
+            last[r["name"]] = now
+            rows.append({"t": r["t"], "pod": r["name"], "phase": now[0],
+                         "container": f"{which}:{now[2]}" if now[2] else which, "restartCount": now[3],
+                         "last exit code": readers.last_exit_code(pod)})
+        return pd.DataFrame(rows, columns=["t", "pod", "phase", "container", "restartCount", "last exit code"])
+
+    TRACKING = "batch.kubernetes.io/job-tracking"
+
+    def tracking(self):
+        """Job tracking with finalizers: for each pod, whether it carried the Job controller's
+        ``batch.kubernetes.io/job-tracking`` finalizer, when it ended, when the controller removed
+        the finalizer (it has counted the pod in the Job's status) and when the pod was removed."""
+        life = self.pod_lifecycles().set_index("pod")
+        seen, removed = {}, {}
+        for r in self.of("pod"):
+            has = self.TRACKING in (r.get("finalizers") or "").split(",")
+            if has:
+                seen[r["name"]] = True
+            elif seen.get(r["name"]) and r["name"] not in removed and r.get("event") != "DELETED":
+                removed[r["name"]] = r["t"]
+        rows = [{"pod": pod, "had the finalizer": bool(seen.get(pod)), "ended": life.loc[pod, "ended"],
+                 "finalizer removed": removed.get(pod), "gone": life.loc[pod, "gone"]} for pod in life.index]
+        return pd.DataFrame(rows, columns=["pod", "had the finalizer", "ended", "finalizer removed", "gone"])
+
+    def resumed_at(self) -> float | None:
+        """When a suspended Job was resumed: kjlab's `suspend: false` patch, else the first
+        Suspended=False condition (the controller creates the new pods before it writes that)."""
+        step = next((r["t"] for r in self.of("step") if '"suspend":false' in (r.get("detail") or "")), None)
+        if step is not None:
+            return step
+        return next((c["t"] for c in self.job_conditions() if c["type"] == "Suspended" and c["status"] == "False"), None)
+
+    def gone_at(self, kind: str, name: str | None = None) -> float | None:
+        """When kjlab saw the object (the first of ``kind``, or the named one) deleted, or None."""
+        return next((r["t"] for r in self.of(kind) if r.get("event") == "DELETED" and name in (None, r["name"])), None)
+
+    def retry_delays(self):
+        """The Job controller's back-off, measured: for each pod that replaced a failed pod, how long
+        after that failure it was created, beside the documented delay 10 s x 2^(n-1) (n = failures
+        since the last success, at most 10 min in v1.36). Fits Jobs whose pods run one at a time
+        (``parallelism: 1``), where each failure is followed by exactly one new pod."""
+        life = self.pod_lifecycles().set_index("pod")
+        rows, n = [], 0
+        for r in self.replacements_table().to_dict("records"):
+            if r["which"] == "Succeeded":
+                n = 0
+                continue
+            n += 1
+            # from the failure itself (phase Failed), not from a delete that came before it
+            ended = life.loc[r["replaces"], "ended"]
+            failed_at = ended if ended is not None and not pd.isna(ended) and ended <= r["created at"] else r["left at"]
+            rows.append({"new pod": r["pod"], "after the failure of": r["replaces"],
+                         "exit code": life.loc[r["replaces"], "exit_code"], "failures so far (n)": n,
+                         "documented back-off (s)": min(BACKOFF_BASE_SECONDS * 2 ** (n - 1), BACKOFF_CAP_SECONDS),
+                         "measured (s)": round(r["created at"] - failed_at, 1)})
+        return pd.DataFrame(rows, columns=["new pod", "after the failure of", "exit code", "failures so far (n)",
+                                           "documented back-off (s)", "measured (s)"])
+
 
 # --- the result ----------------------------------------------------------------------------
 
@@ -207,6 +386,7 @@ class RunResult:
     exit_to_failed_s: float | None = None   # the deciding pod's failure to the Job's Failed condition
     drain: Drain | None = None
     patch: Patch | None = None
+    has_policy: bool = True                 # the Job's spec had a podFailurePolicy (labels say so only then)
 
     # -- the recording, by the names labs use --
     @property
@@ -244,6 +424,8 @@ class RunResult:
     # -- one line, one dict, one table --
     @property
     def label(self) -> str:
+        if self.policy and not self.has_policy:  # a Job that never had a policy (labs 06, 07)
+            return self.scenario
         return f"{self.scenario} {'with' if self.policy else 'without'} the policy"
 
     def headline(self) -> str:
@@ -263,6 +445,7 @@ class RunResult:
             "outcome": self.outcome, "reason": self.reason, "message": self.message,
             "failed": self.failed, "succeeded": self.succeeded, "duration_s": self.duration_s,
             "conditions": self.conditions, "steps": self.steps, "pods_created": self.pods_created,
+            "has_policy": self.has_policy,
         }
         for key in ("failed_indexes", "deciding_pod", "exit_to_failed_s"):
             if getattr(self, key) is not None:
@@ -297,7 +480,7 @@ class RunResult:
                    recording=Recording(rows), job_status=data.get("job_status") or {},
                    pods_created=data.get("pods_created", 0), failed_indexes=data.get("failed_indexes"),
                    deciding_pod=data.get("deciding_pod"), exit_to_failed_s=data.get("exit_to_failed_s"),
-                   drain=drain, patch=patch)
+                   drain=drain, patch=patch, has_policy=data.get("has_policy", True))
 
     def status_yaml(self) -> str:
         """The Job's status as `kubectl get job -o yaml` shows it: conditions and counters."""
@@ -316,7 +499,7 @@ def compare(*runs: RunResult):
     """Runs side by side, one row each; a run kjlab stopped while the Job still retried says so in
     words rather than leave NaN in the table."""
     rows = [{
-        "run": f"{r.scenario} {'with' if r.policy else 'without'} policy",
+        "run": f"{r.scenario} {'with' if r.policy else 'without'} policy" if r.has_policy or not r.policy else r.scenario,
         "outcome": r.outcome if r.outcome != "Running" else "still Running (kjlab stopped watching)",
         "reason": r.reason or "-", "failed": r.failed, "succeeded": r.succeeded,
         "duration": f"{r.duration_s:.0f} s" if r.duration_s is not None else "not finished",
@@ -355,4 +538,5 @@ def summarize(scenario: str, namespace: str, job_name: str, policy: bool, record
         recording=recording, job_status=(job or {}).get("status") or {},
         pods_created=len(recording.pod_names()), failed_indexes=readers.failed_indexes(job),
         deciding_pod=decider, exit_to_failed_s=exit_to_failed, drain=drain, patch=patch,
+        has_policy=bool(((job or {}).get("spec") or {}).get("podFailurePolicy")),
     )

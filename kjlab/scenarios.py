@@ -45,7 +45,9 @@ def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
 
 def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
         namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
-        patch_condition: str | None = None, then_delete: bool | None = None, timeout: float = TIMEOUT_SECONDS,
+        patch_condition: str | None = None, then_delete: bool | None = None, delete_when_running: bool | None = None,
+        until_deleted: bool | None = None, suspend_when_running: float | None = None,
+        while_suspended: dict | None = None, timeout: float = TIMEOUT_SECONDS,
         echo: bool = True, on_start=None, allow_unfinished: bool = False,
         after_apply=None) -> RunResult:
     """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
@@ -59,6 +61,12 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     outcome is already decided (FailureTarget) at the timeout gets ``POD_GRACE_SECONDS`` more, since
     its Failed condition waits for its last pods to terminate.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
+    ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy, lab 06).
+    ``until_deleted``: once the Job has finished, go on recording until it is deleted (its
+    ``ttlSecondsAfterFinished`` plus a margin at most; lab 08).
+    ``suspend_when_running``: seconds to keep the Job suspended: once a pod runs, `kubectl patch` the
+    Job to ``suspend: true``, wait until its pods are gone, apply ``while_suspended`` (a merge patch of
+    the Job, e.g. a new nodeSelector), wait that long, resume (lab 08).
     """
     context = context or lab_context()
     if manifest is not None:
@@ -71,15 +79,16 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         examples.source(scenario)  # unknown names fail here, with the list
         sleep = examples.FAST_SLEEP.get(scenario) if fast else None
         doc = examples.render(scenario, policy=policy, sleep=sleep)
-        plan = dict(PLANS[scenario])
+        plan = dict(PLANS.get(scenario, {}))  # a lab Job (kjlab.examples.lab_jobs) needs no step
     if doc.get("kind") != "Job":
         raise KjlabError(f"a scenario runs a Job; this manifest is a {doc.get('kind')}", "give it a manifest with kind: Job")
-    if drain_when_running is not None:
-        plan["drain_when_running"] = drain_when_running
-    if patch_condition is not None:
-        plan["patch_condition"] = patch_condition
-    if then_delete is not None:
-        plan["then_delete"] = then_delete
+    # steps given here override the example's own plan; None leaves it as it is
+    steps = {"drain_when_running": drain_when_running, "patch_condition": patch_condition, "then_delete": then_delete,
+             "delete_when_running": delete_when_running, "until_deleted": until_deleted,
+             "suspend_when_running": suspend_when_running}
+    plan.update({k: v for k, v in steps.items() if v is not None})
+    if suspend_when_running is not None:
+        plan["while_suspended"] = while_suspended
 
     namespace = namespace or default_namespace(scenario, policy)
     namespaces.check_name(namespace)
@@ -105,6 +114,11 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
         ops.apply(context, namespace, doc, recorder=recorder, echo=echo)
         if after_apply:
             after_apply(context, namespace, job_name, recorder)
+        if plan.get("delete_when_running"):
+            delete_first_running(echo)(context, namespace, job_name, recorder)
+        if plan.get("suspend_when_running") is not None:
+            _suspend_and_resume(context, namespace, job_name, recorder, echo, plan["suspend_when_running"],
+                                plan.get("while_suspended"))
         if plan.get("drain_when_running"):
             drain = _drain_when_running(context, namespace, job_name, recorder, echo)
         if plan.get("patch_condition"):
@@ -117,6 +131,11 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
             final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
+        if plan.get("until_deleted") and _terminal(final):
+            # the TTL-after-finished controller deletes the Job (and, through the garbage collector, its pods)
+            ttl = (doc["spec"].get("ttlSecondsAfterFinished") or 0) + TTL_MARGIN_SECONDS
+            if not wait.gone(kube.batch(context).list_namespaced_job, job_name, ttl, namespace=namespace):
+                recorder.note("waited", f"the Job was still there {ttl} s after it finished")
         time.sleep(1.0)  # let the last pod and event updates arrive before the recording stops
     except BaseException as e:
         recorder.stop()
@@ -148,6 +167,8 @@ def _terminal(job: dict) -> bool:
 # default. A run that reaches the decision in time gets that long again to see the outcome.
 DECIDED = ("FailureTarget", "SuccessCriteriaMet")
 POD_GRACE_SECONDS = 45
+# How long after its ttlSecondsAfterFinished a finished Job may take to be deleted before a run stops waiting.
+TTL_MARGIN_SECONDS = 30
 
 
 def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished):
@@ -212,6 +233,33 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> Drain:
     own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
     return Drain(node=node, evicted=own, evicted_elsewhere=len(result.evicted) - len(own),
                  failed_before=before, failed_after=after)
+
+
+def delete_first_running(echo: bool = True):
+    """An ``after_apply`` step for ``run``: `kubectl delete pod` the Job's first Running pod (a
+    graceful delete: it stays Terminating for its grace period), so a run shows when the Job
+    controller replaces a terminating pod (``podReplacementPolicy``)."""
+    def step(context, namespace, job_name, recorder):
+        pod = wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
+                       f"a pod of Job {job_name} to be Running", timeout=60, label_selector=_job_pods(job_name))
+        ops.delete_pod(context, namespace, readers.name(pod), echo=echo, recorder=recorder)
+    return step
+
+
+def _suspend_and_resume(context, namespace, job_name, recorder, echo, seconds: float, while_suspended=None) -> None:
+    """Suspend the Job while a pod of it runs, wait until its pods are gone, change it (optional),
+    wait ``seconds``, resume it."""
+    wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
+             f"a pod of Job {job_name} to be Running", timeout=60, label_selector=_job_pods(job_name))
+    ops.patch_job(context, namespace, job_name, {"spec": {"suspend": True}}, echo=echo, recorder=recorder)
+    wait.job(context, namespace, job_name,
+             lambda j: readers.is_true(j, "Suspended") and not readers.counter(j, "active")
+             and not readers.counter(j, "terminating"), "the Job to be suspended and its pods gone", timeout=90)
+    recorder.note("suspended", "Suspended=True, no active or terminating pod")
+    if while_suspended:
+        ops.patch_job(context, namespace, job_name, while_suspended, echo=echo, recorder=recorder)
+    time.sleep(seconds)
+    ops.patch_job(context, namespace, job_name, {"spec": {"suspend": False}}, echo=echo, recorder=recorder)
 
 
 def stuck_in(reason: str):

@@ -1,6 +1,8 @@
-"""The documented pod failure policy examples, as package data.
+"""The documented pod failure policy examples, and the Jobs of labs 06-08, as package data.
 
-Each manifest is the one the Kubernetes docs give. ``render`` changes only named parameters:
+Each documented example is the manifest the Kubernetes docs give (``names()`` lists those; they
+are kjlab's scenarios). The lab Jobs (``lab_jobs()``) are small Jobs written for one lesson
+each, in the simulated kubelet's grammar so they run the same on kind and kwok. ``render`` changes only named parameters:
 the Job's name, the `sleep N` of its script (fast runs), and whether the podFailurePolicy is
 kept (the "without the policy" comparison drops exactly that field).
 """
@@ -21,6 +23,20 @@ FILES = {
     "config-issue": "config-issue.yaml",
     "failindex": "failindex.yaml",
 }
+# The Jobs labs 06 (completions and parallelism) and 07 (failure and retry) run.
+LAB_FILES = {
+    "parallel": "parallel.yaml",
+    "indexed": "indexed.yaml",
+    "success-policy": "success-policy.yaml",
+    "replacement": "replacement.yaml",
+    "retry-never": "retry-never.yaml",
+    "retry-onfailure": "retry-onfailure.yaml",
+    "per-index": "per-index.yaml",
+    "backoff-cap": "backoff-cap.yaml",
+    "deadline": "deadline.yaml",
+    "ttl": "ttl.yaml",
+    "suspend": "suspend.yaml",
+}
 
 # Sleeps for fast runs (FAST=True in the labs, --fast on the CLI): long enough that a drain
 # lands inside the window with time to spare, short enough for CI.
@@ -30,15 +46,21 @@ _SLEEP = re.compile(r"\bsleep (\d+)\b")
 
 
 def names() -> list[str]:
+    """The documented examples (the scenarios)."""
     return list(FILES)
+
+
+def lab_jobs() -> list[str]:
+    return list(LAB_FILES)
 
 
 def source(name: str) -> str:
     """The manifest's YAML text, exactly as shipped."""
-    if name not in FILES:
-        raise KjlabError(f"unknown example '{name}' (choose one of: {', '.join(FILES)})",
+    files = {**FILES, **LAB_FILES}
+    if name not in files:
+        raise KjlabError(f"unknown example '{name}' (choose one of: {', '.join(files)})",
                          "kjlab scenario run failjob")
-    return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
+    return resources.files("kjlab.examples").joinpath(files[name]).read_text()
 
 
 def documented_sleep(name: str) -> int | None:

@@ -82,3 +82,75 @@ def widget(qid: str):
 
     button.on_click(on_click)
     return w.VBox([w.HTML(f"<b>{q['question']}</b>"), field, button, out])
+
+
+# --- mock interview: a few questions drawn at random, scored at the end -------------------------
+
+def mock_interview(n: int = 10, seed: int | None = None) -> list[str]:
+    """``n`` question ids drawn at random without repeats (all of them if there are fewer),
+    spread over the topics: one topic at a time in turn, so no topic fills the interview while
+    another has questions left. Same ``seed``, same interview."""
+    import random
+
+    rng = random.Random(seed)
+    by_topic: dict[str, list[str]] = {}
+    for q in questions():
+        by_topic.setdefault(q["topic"], []).append(q["id"])
+    for ids in by_topic.values():
+        rng.shuffle(ids)
+    topics = list(by_topic)
+    rng.shuffle(topics)
+    drawn: list[str] = []
+    while len(drawn) < n and any(by_topic.values()):
+        for topic in topics:
+            if by_topic[topic] and len(drawn) < n:
+                drawn.append(by_topic[topic].pop())
+    rng.shuffle(drawn)
+    return drawn
+
+
+def score(answers: dict) -> dict:
+    """Score a mock interview: ``answers`` maps question id -> answer (choice index or text; None or
+    missing = not answered). Returns the count right, the total, and per question whether it was
+    right, the feedback, and the link to the cell that proves it."""
+    results = []
+    for qid, answer in answers.items():
+        q = question(qid)
+        if answer is None or answer == "":
+            ok, feedback = False, "not answered"
+        else:
+            ok, feedback = grade(qid, answer)
+        results.append({"id": qid, "topic": q["topic"], "correct": ok, "feedback": feedback, "proof": q["proof"]})
+    right = sum(r["correct"] for r in results)
+    return {"right": right, "total": len(results), "results": results}
+
+
+def mock_widget(n: int = 10, seed: int | None = None):
+    """A mock interview in the notebook: ``n`` questions drawn at random, answered without feedback,
+    then one Score button that grades them all (kjlab.quiz.score) and links each to its proof."""
+    ids = mock_interview(n, seed)
+    fields = {}
+    cards = []
+    for i, qid in enumerate(ids, 1):
+        q = question(qid)
+        if q["kind"] == "choice":
+            field = w.RadioButtons(options=[(c["text"], k) for k, c in enumerate(q["choices"])], value=None,
+                                   layout=w.Layout(width="auto"))
+        else:
+            field = w.Text(placeholder="your answer")
+        fields[qid] = field
+        cards.append(w.VBox([w.HTML(f"<b>{i}. {q['question']}</b> <small>({q['topic']})</small>"), field]))
+    out = w.HTML()
+    button = w.Button(description="Score")
+
+    def on_click(_):
+        result = score({qid: f.value for qid, f in fields.items()})
+        lines = [f"<b>{result['right']} of {result['total']}</b>"]
+        for k, r in enumerate(result["results"], 1):
+            mark = "right" if r["correct"] else "wrong"
+            lines.append(f"{k}. <b>{mark}</b>: {r['feedback']} <small><a href=\"{proof_href(r)}\" "
+                         f"target=\"_blank\">proof</a></small>")
+        out.value = "<br>".join(lines)
+
+    button.on_click(on_click)
+    return w.VBox(cards + [button, out])

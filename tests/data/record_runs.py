@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from kjlab import scenarios
+from kjlab import examples, scenarios
 
 OUT = Path(__file__).parent / "runs"
 RUNS = {
@@ -17,7 +17,23 @@ RUNS = {
     "config-issue-policy": dict(scenario="config-issue"),
     "failindex-policy": dict(scenario="failindex"),
     "ignore-nopolicy": dict(scenario="ignore", fast=True, policy=False),
+    # labs 06 and 07 (tests/unit/test_pods_over_time.py)
+    "parallel": dict(scenario="parallel"),
+    "indexed": dict(scenario="indexed"),
+    "success-policy": dict(scenario="success-policy"),
+    "replacement": dict(scenario="replacement", delete_when_running=True),
+    "replacement-failed": dict(scenario="replacement", delete_when_running=True,
+                               manifest=examples.customise(examples.render("replacement"))),
+    "retry-never": dict(scenario="retry-never"),
+    "retry-onfailure": dict(scenario="retry-onfailure"),
+    "per-index": dict(scenario="per-index"),
+    "backoff-cap": dict(scenario="backoff-cap"),  # about 11 minutes
+    "deadline": dict(scenario="deadline"),
+    "ttl": dict(scenario="ttl", until_deleted=True),
+    "suspend": dict(scenario="suspend", suspend_when_running=5, while_suspended={"spec": {"template": {"spec": {
+        "nodeSelector": {"kubernetes.io/hostname": "kjlab-worker2"}}}}}),
 }
+RUNS["replacement-failed"]["manifest"]["spec"]["podReplacementPolicy"] = "Failed"
 
 
 def save(name: str, result) -> Path:

@@ -95,7 +95,7 @@ def test_every_example_image_is_preloaded_and_pullable_on_kwok():
     from kjlab import examples
     from kjlab.cluster import stages
 
-    for name in examples.names():
+    for name in examples.names() + examples.lab_jobs():
         for c in examples.render(name)["spec"]["template"]["spec"]["containers"]:
             if stages.is_pullable(c["image"]):
                 assert c["image"] in kind.preload_images(), (name, c["image"])

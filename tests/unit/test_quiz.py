@@ -89,3 +89,53 @@ def test_proof_link_opens_the_proving_cell():
     q = {"proof": "labs/04-failindex.ipynb#proof-index"}
     assert quiz.proof_href(q) == "04-failindex.ipynb#cell-id=proof-index"
     assert quiz.proof_href({"proof": "solutions/01-failjob-policy.ipynb#x"}) == "../solutions/01-failjob-policy.ipynb#cell-id=x"
+
+
+# --- mock interview ---------------------------------------------------------------------------------
+
+def test_mock_interview_draws_distinct_questions_reproducibly():
+    drawn = quiz.mock_interview(10, seed=7)
+    assert len(drawn) == 10 == len(set(drawn))
+    assert drawn == quiz.mock_interview(10, seed=7)
+    assert {q["id"] for q in QUESTIONS} >= set(drawn)
+    assert any(quiz.mock_interview(10, seed=s) != drawn for s in range(1, 5))  # another seed, another draw
+
+
+def test_mock_interview_spreads_over_topics():
+    topics = {q["topic"] for q in QUESTIONS}
+    for seed in range(20):
+        drawn_topics = [quiz.question(i)["topic"] for i in quiz.mock_interview(10, seed=seed)]
+        # one topic at a time in turn: each topic appears before any appears twice
+        assert len(set(drawn_topics)) == min(len(topics), 10), drawn_topics
+
+
+def test_mock_interview_asks_all_when_the_bank_is_small():
+    assert sorted(quiz.mock_interview(len(QUESTIONS) + 5, seed=1)) == sorted(q["id"] for q in QUESTIONS)
+
+
+def test_score_counts_right_wrong_and_unanswered():
+    drawn = quiz.mock_interview(10, seed=3)
+    answers = {}
+    for k, qid in enumerate(drawn):
+        q = quiz.question(qid)
+        right = (next(i for i, c in enumerate(q["choices"]) if c.get("correct")) if q["kind"] == "choice"
+                 else q["answers"][0])
+        wrong = ((right + 1) % len(q["choices"]) if q["kind"] == "choice" else "certainly not this")
+        answers[qid] = right if k < 6 else wrong if k < 9 else None
+    result = quiz.score(answers)
+    assert (result["right"], result["total"]) == (6, 10)
+    assert [r["correct"] for r in result["results"]] == [True] * 6 + [False] * 4
+    assert result["results"][-1]["feedback"] == "not answered"
+    wrong_q = quiz.question(drawn[6])
+    if wrong_q["kind"] == "choice":  # the feedback is the chosen answer's own
+        chosen = answers[drawn[6]]
+        assert result["results"][6]["feedback"] == wrong_q["choices"][chosen]["feedback"]
+    assert all(r["proof"] == quiz.question(r["id"])["proof"] for r in result["results"])
+
+
+def test_mock_widget_builds_and_scores():
+    box = quiz.mock_widget(10, seed=5)
+    cards, button, out = box.children[:-2], box.children[-2], box.children[-1]
+    assert len(cards) == 10 and button.description == "Score"
+    button.click()
+    assert out.value.startswith("<b>0 of 10</b>") and out.value.count("not answered") == 10
