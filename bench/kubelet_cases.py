@@ -1,6 +1,6 @@
 """The cases of issue 10's "Why" list, run on the lab cluster that is up (kwok or kind), one line each.
 
-Usage: .venv/bin/python bench/kubelet_cases.py [--only name,name] [--json FILE]
+Usage: .venv/bin/python bench/kubelet_cases.py [--context kind-kjlab] [--only name,name] [--json FILE]
 
 Each case is a pod or a Job as a learner following the public material would write it. The line
 printed is what a learner sees: the container's final state (or waiting reason), how long the pod
@@ -66,8 +66,11 @@ CASES = {
 DELETE_AFTER = {"delete-waiting": 4, "trap-term": 3}
 
 
+CONTEXT: list[str] = []  # --context, else the lab context
+
+
 def kc(*args, timeout=60, check=False, stdin=None):
-    argv = kubectl.argv(list(args), cluster.lab_context(), str(tools.kubectl_path()))
+    argv = kubectl.argv(list(args), CONTEXT[0] if CONTEXT else cluster.lab_context(), str(tools.kubectl_path()))
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=stdin, check=check,
                           env=kubectl.environment())
 
@@ -146,7 +149,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only")
     ap.add_argument("--json")
+    ap.add_argument("--context", help="kwok-kjlab or kind-kjlab (default: the lab context)")
     args = ap.parse_args()
+    if args.context:
+        CONTEXT.append(args.context)
     names = args.only.split(",") if args.only else list(CASES)
     kc("delete", "namespace", NS, "--wait=true", timeout=180)
     kc("create", "namespace", NS, check=True)

@@ -111,3 +111,18 @@ def test_the_readme_documents_the_grammar():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "What the simulated kubelet runs" in readme
     assert "NotSimulated" in readme and "--no-strict" in readme
+
+
+def test_kjlab_names_the_command_it_cannot_simulate(capsys):
+    # ops.apply's warning (scenario runs, checks, notebooks): on kwok only, naming the command.
+    from kjlab import ops
+
+    job = {"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": [
+        {"name": "main", "image": "bash", "command": ["bash", "-c", "exit $((40+2))"]},
+        {"name": "ok", "image": "bash", "command": ["bash", "-c", "sleep 3 && exit 1"]}]}}}}
+    ops._warn_not_simulated("kwok-kjlab", job, echo=True, recorder=None)
+    out = capsys.readouterr().out
+    assert "container main runs `bash -c exit $((40+2))`" in out and "--engine kind" in out
+    assert "container ok" not in out
+    ops._warn_not_simulated("kind-kjlab", job, echo=True, recorder=None)
+    assert capsys.readouterr().out == ""
