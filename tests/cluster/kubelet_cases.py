@@ -132,3 +132,20 @@ def fingerprint(seen: dict) -> dict:
             rec["states"] = sorted(set(rec["states"])) if name in ("always-restarts", "delete-in-backoff") else rec["states"]
         out[name] = rec
     return out
+
+
+def differences(kwok: dict, kind: dict) -> tuple[list[str], list[str]]:
+    """(unexplained differences in COMPARED fields, every other difference with its cause if known)."""
+    unexplained, printed = [], []
+    for name in sorted(set(kind) | set(kwok)):
+        a_rec, b_rec = kind.get(name, {}), kwok.get(name, {})
+        for field in sorted(set(a_rec) | set(b_rec)):
+            a, b = a_rec.get(field), b_rec.get(field)
+            if a == b:
+                continue
+            line = f"{name}.{field}: kind={a!r} kwok={b!r}"
+            if field in COMPARED and (name, field) not in DIFFERENCES:
+                unexplained.append(line)
+            else:
+                printed.append(line + (f"  ({DIFFERENCES[(name, field)]})" if (name, field) in DIFFERENCES else ""))
+    return unexplained, printed

@@ -23,17 +23,7 @@ def _load(engine):
 def test_kwok_matches_kind_on_the_grammar_cases():
     kwok, kind = _load("kwok"), _load("kind")
     assert set(kwok) == set(kind) == set(cases.POD_CASES) | set(cases.JOB_CASES)
-    unexplained, printed = [], []
-    for name in sorted(kind):
-        for field in sorted(set(kind[name]) | set(kwok[name])):
-            a, b = kind[name].get(field), kwok[name].get(field)
-            if a == b:
-                continue
-            line = f"{name}.{field}: kind={a!r} kwok={b!r}"
-            if field in cases.COMPARED and (name, field) not in cases.DIFFERENCES:
-                unexplained.append(line)
-            else:
-                printed.append(line + (f"  ({cases.DIFFERENCES[(name, field)]})" if (name, field) in cases.DIFFERENCES else ""))
+    unexplained, printed = cases.differences(kwok, kind)
     print("\nwhat still differs between the simulated and the real kubelet (not asserted):")
     print("\n".join("  " + p for p in printed) or "  nothing")
     assert unexplained == [], "\n".join(unexplained)
