@@ -33,7 +33,7 @@ POD_CASES = {
     "python-sleep-exit": (_pod_spec(["python3", "-c", "import time, sys\ntime.sleep(1)\nsys.exit(5)"], image=PY), None),
     "always-restarts": (_pod_spec(["bash", "-c", "sleep 1; exit 1"], restart="Always"), None),
     "delete-in-backoff": (_pod_spec(["bash", "-c", "exit 1"], restart="OnFailure"),
-                          lambda p: _waiting(p) == "CrashLoopBackOff"),
+                          lambda p: _in_backoff(p)),
     "sidecar": (_pod_spec(["bash", "-c", "sleep 4"], grace=2, init=[
         {"name": "side", "image": BASH, "command": ["sleep", "infinity"], "restartPolicy": "Always"}]), None),
 }
@@ -45,9 +45,11 @@ JOB_CASES = {
 }
 
 
-def _waiting(pod):
+def _in_backoff(pod):
+    """Restarted at least once and not running now: waiting out the back-off. (A real v1.36 kubelet
+    shows the container terminated until its next sync, then waiting CrashLoopBackOff.)"""
     cs = (pod.status.container_statuses or [None])[0]
-    return cs.state.waiting.reason if cs is not None and cs.state and cs.state.waiting else None
+    return cs is not None and cs.restart_count >= 1 and cs.state is not None and cs.state.running is None
 
 
 def _container(cs):
@@ -77,7 +79,10 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
             p = pods.get(name)
             if p is None:
                 if name in deleted:
-                    rec.setdefault("gone_within_5s_of_delete", time.monotonic() - deleted[name] <= 5)
+                    # "at once" against the 30 s grace period a running container would get: a
+                    # loaded machine (CI runs both engines' suites together) can take seconds.
+                    rec.setdefault("gone_before_the_grace_period", time.monotonic() - deleted[name] < 20)
+                    rec.setdefault("_gone_after_s", round(time.monotonic() - deleted[name], 1))
                 continue
             statuses = (p.status.init_container_statuses or []) + (p.status.container_statuses or [])
             now = " ".join(f"{cs.name}:{_container(cs)}" for cs in statuses)
@@ -97,7 +102,7 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
                           "failedIndexes": j.status.failed_indexes}
             jobs_done &= bool(conds)
         pods_done = all(
-            (seen[n].get("phase") in ("Succeeded", "Failed") and n not in deleted and not d) or "gone_within_5s_of_delete" in seen[n]
+            (seen[n].get("phase") in ("Succeeded", "Failed") and n not in deleted and not d) or "gone_before_the_grace_period" in seen[n]
             for n, (_s, d) in POD_CASES.items() if n != "always-restarts")
         always = seen["always-restarts"]
         if jobs_done and pods_done and always.get("restarted"):
@@ -109,7 +114,7 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
 # What must be equal on both engines, per case (tests/compare/test_kubelet_cases.py): the outcome a
 # learner reads. The states passed through are compared too, but only printed: which transient
 # states a poll catches is timing (see DIFFERENCES).
-COMPARED = ("final", "phase", "restarted", "gone_within_5s_of_delete", "condition", "failedIndexes")
+COMPARED = ("final", "phase", "restarted", "gone_before_the_grace_period", "condition", "failedIndexes")
 DIFFERENCES = {
     ("always-restarts", "final"): "a real kubelet restarts a container once at once, then shows it terminated "
                                   "during the back-off until its next sync; kwok shows waiting CrashLoopBackOff at "
@@ -126,7 +131,7 @@ def fingerprint(seen: dict) -> dict:
     many back-off rounds fit into the watch is timing)."""
     out = {}
     for name, rec in seen.items():
-        rec = dict(rec)
+        rec = {k: v for k, v in rec.items() if not k.startswith("_")}  # _timings: printed by run's caller only
         if "states" in rec:
             rec["final"] = rec["states"][-1] if rec["states"] else None
             rec["states"] = sorted(set(rec["states"])) if name in ("always-restarts", "delete-in-backoff") else rec["states"]
