@@ -17,6 +17,7 @@ import yaml
 from kubernetes import client
 
 from kjlab import files, interrupts, kube, readers, wait
+from kjlab.cluster import grammar
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
@@ -120,8 +121,6 @@ def _warn_not_simulated(context: str, doc: dict, echo: bool, recorder) -> None:
     cluster's NotSimulated event."""
     if not context.startswith("kwok-"):
         return
-    from kjlab.cluster import grammar
-
     pod = doc if doc["kind"] == "Pod" else (doc.get("spec") or {}).get("template") or {}
     if doc["kind"] == "Job" and (doc.get("spec") or {}).get("completionMode") == "Indexed":
         pod = {**pod, "metadata": {"annotations": {"batch.kubernetes.io/job-completion-index": "0"}}}
