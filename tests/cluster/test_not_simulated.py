@@ -21,11 +21,11 @@ def test_a_command_outside_the_grammar_waits_not_simulated(lab, ns, command):
     image = "docker.io/library/python:3" if command[0] == "python3" else "docker.io/library/bash:5"
     kube.core(ctx).create_namespaced_pod(ns, client.V1Pod(metadata=client.V1ObjectMeta(name="p"), spec=client.V1PodSpec(
         restart_policy="Never", containers=[client.V1Container(name="main", image=image, command=command)])))
-    pod = wait.pod(ctx, ns, lambda p: bool(p.status.container_statuses), "pod p to get a container status",
-                   timeout=30, name="p")
-    waiting = pod.status.container_statuses[0].state.waiting
-    assert pod.status.phase == "Pending" and waiting is not None and waiting.reason == "NotSimulated", pod.status
-    assert grammar.script({"command": command}) in waiting.message and "--engine kind" in waiting.message
+    pod = wait.pod(ctx, ns, lambda p: bool((p.get("status") or {}).get("containerStatuses")),
+                   "pod p to get a container status", timeout=30, name="p")
+    waiting = pod["status"]["containerStatuses"][0]["state"].get("waiting") or {}
+    assert pod["status"]["phase"] == "Pending" and waiting.get("reason") == "NotSimulated", pod["status"]
+    assert grammar.script({"command": command}) in waiting["message"] and "--engine kind" in waiting["message"]
     events = kube.core(ctx).list_namespaced_event(ns, field_selector="involvedObject.name=p").items
     warning = [e for e in events if e.reason == "NotSimulated"]
     assert warning and warning[0].type == "Warning" and "kjlab up --engine kind" in warning[0].message
