@@ -126,3 +126,32 @@ def test_kjlab_names_the_command_it_cannot_simulate(capsys):
     assert "container ok" not in out
     ops._warn_not_simulated("kind-kjlab", job, echo=True, recorder=None)
     assert capsys.readouterr().out == ""
+
+
+def _exit_stage():
+    import yaml
+
+    return next(d for d in yaml.safe_load_all(stages.render(time_scale=1)) if d and d["metadata"]["name"] == "kjlab-pod-exit")
+
+
+def _jq(expression, pod):
+    out = subprocess.run(["jq", "-c", expression], input=json.dumps(pod), text=True, capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+@pytest.mark.parametrize("script,ends,ms", [
+    ('echo "sleep 50"; sleep 2', True, 2000),          # echo's text is output, not a sleep
+    ('echo "while true"; exit 3', True, 0),            # ... nor a loop
+    ("sleep 0.05m && exit 6", True, 3000),
+    ("while true; do date; sleep 10; done", False, None),
+    ("sleep infinity", False, None),
+])
+def test_the_exit_stage_reads_sleeps_and_loops_outside_echo_text(script, ends, ms):
+    # The exit Stage's own jq (selector and delay), run by jq on a pod with that script.
+    stage = _exit_stage()
+    pod = {"spec": {"containers": [{"name": "main", "command": ["bash", "-c", script]}]}}
+    finite = next(e["key"] for e in stage["spec"]["selector"]["matchExpressions"] if "join" in e["key"])
+    assert _jq(finite, pod) is ends
+    if ms is not None:
+        assert _jq(stage["spec"]["delay"]["durationFrom"]["jq"]["expression"], pod) == f"{ms}ms"
