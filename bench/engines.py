@@ -9,6 +9,7 @@ Usage:
                                                    the two engines in parallel, then compare
   .venv/bin/python bench/engines.py --clusters 2  time `kjlab up`/`down` and memory on both engines
   options: --only failjob,ignore  --documented (the manifests' own sleeps)  --save DIR
+  .venv/bin/python bench/engines.py --kubelet     the simulated kubelet's grammar cases on both clusters now (issue 10)
 
 Compared (everything but time): outcome, reason, message with namespace and pod names masked,
 failed / succeeded / failedIndexes / completedIndexes, the order of the Job's conditions, each
@@ -234,6 +235,42 @@ def clusters(rounds: int) -> None:
                   flush=True)
 
 
+def kubelet_cases() -> int:
+    """Issue 10: the grammar's pod and Job cases on kwok and on kind at the same time, compared
+    (everything but time); prints each engine's duration and what differs."""
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "cluster"))
+    import kubelet_cases as cases
+
+    from kjlab import namespaces
+
+    seen, took = {}, {}
+
+    def one(engine):
+        context = f"{engine}-kjlab"
+        ns = namespaces.create(context, prefix="bench")
+        start = time.monotonic()
+        try:
+            seen[engine] = cases.run(context, ns)
+        finally:
+            took[engine] = time.monotonic() - start
+            namespaces.delete(context, ns)
+
+    threads = [threading.Thread(target=one, args=(e,)) for e in ENGINES]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(" ".join(f"{e}: {took.get(e, 0):.0f} s" for e in ENGINES))
+    unexplained, printed = cases.differences(seen.get("kwok", {}), seen.get("kind", {}))
+    for line in unexplained:
+        print("DIFFERS  " + line)
+    for line in printed:
+        print("differs  " + line)
+    return 1 if unexplained else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=Path, help="compare the runs saved in this directory")
@@ -241,7 +278,11 @@ def main() -> int:
     parser.add_argument("--documented", action="store_true")
     parser.add_argument("--save", type=Path, default=Path("artifacts/runs-bench"))
     parser.add_argument("--clusters", type=int, metavar="ROUNDS", help="time up/down and memory on both engines")
+    parser.add_argument("--kubelet", action="store_true",
+                        help="run the simulated kubelet's grammar cases (tests/cluster/kubelet_cases.py) on both")
     args = parser.parse_args()
+    if args.kubelet:
+        return kubelet_cases()
     if args.clusters:
         clusters(args.clusters)
         return 0

@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--workers", type=int, default=2, help="worker nodes (default 2)")
     up.add_argument("--time-scale", type=float, default=1.0,
                     help="kwok only: multiply simulated sleeps and grace periods (0.1 = ten times faster)")
+    up.add_argument("--strict", action=argparse.BooleanOptionalAction, default=True,
+                    help="kwok only (default on): a container whose command the simulated kubelet cannot run "
+                         "waits with reason NotSimulated; --no-strict runs it as guessed, with a warning")
 
     down = sub.add_parser("down", help="remove the lab cluster completely")
     down.add_argument("--engine", choices=["kind", "kwok"], help="only this engine's cluster")

@@ -43,7 +43,7 @@ def _print_status(info: dict) -> None:
 
 def dispatch(args) -> int:
     if args.command == "up":
-        info = cluster.up(engine=args.engine, workers=args.workers, time_scale=args.time_scale)
+        info = cluster.up(engine=args.engine, workers=args.workers, time_scale=args.time_scale, strict=args.strict)
         _print_status(info)
         return 0
     if args.command == "down":

@@ -18,6 +18,7 @@ import yaml
 from kubernetes import client
 
 from kjlab import files, interrupts, kube, readers, wait
+from kjlab.cluster import grammar
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
@@ -111,7 +112,25 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
             raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
     _show(echo, command, [f"{kind.lower()}.{'batch' if kind == 'Job' else ''}/{name} created".replace("./", "/")])
     _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
+    _warn_not_simulated(context, doc, echo, recorder)
     return created
+
+
+def _warn_not_simulated(context: str, doc: dict, echo: bool, recorder) -> None:
+    """Issue 10: on the kwok engine, name each container command the simulated kubelet cannot run
+    (kjlab/cluster/grammar.py), so `kjlab scenario run`, checks and notebooks say it, not only the
+    cluster's NotSimulated event."""
+    if not context.startswith("kwok-"):
+        return
+    pod = doc if doc["kind"] == "Pod" else (doc.get("spec") or {}).get("template") or {}
+    if doc["kind"] == "Job" and (doc.get("spec") or {}).get("completionMode") == "Indexed":
+        pod = {**pod, "metadata": {"annotations": {"batch.kubernetes.io/job-completion-index": "0"}}}
+    for container, script in grammar.not_simulated(pod):
+        text = (f"NotSimulated: container {container} runs `{script}`, which kwok's simulated kubelet cannot "
+                "run (README: What the simulated kubelet runs); see it for real with `kjlab up --engine kind`")
+        if echo:
+            print("warning: " + text)
+        _step(recorder, "warning", f"{doc['kind'].lower()}/{doc['metadata']['name']}", text)
 
 
 def _delete_and_wait(context: str, namespace: str, kind: str, name: str, timeout: float = 60) -> None:

@@ -38,7 +38,7 @@ def lab():
     # tests/suites.sh (make test) starts the clusters before the suites: they count as this run's.
     started = started or "kwok" in os.environ.get("KJLAB_TEST_STARTED", "").split(",")
     options = cluster.registry.entry(context)["options"]
-    if options != {"workers": 2, "time_scale": 1.0}:
+    if options != {"workers": 2, "time_scale": 1.0, "strict": True}:  # strict: issue 10, the default Stage set
         pytest.exit(f"the running lab cluster has options {options}; the tests need the defaults: "
                     "kjlab down, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = context

@@ -42,7 +42,7 @@ def reachable(context: str) -> bool:
     return health.reachable(context)
 
 
-def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress=print) -> dict:
+def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress=print, strict: bool = True) -> dict:
     """Create the lab cluster (or report the running one) and return its status.
 
     ``time_scale`` (kwok only) multiplies every simulated sleep and grace period: 0.1 makes a
@@ -61,6 +61,8 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
                          "kjlab up --engine kwok --time-scale ...")
     context = context_for(chosen)
     wanted = {"workers": workers, **({"time_scale": time_scale} if engine_.scales_time else {})}
+    if engine_.has_strict_mode:  # issue 10: recorded, so `up` and status tell which Stage set runs
+        wanted["strict"] = strict
     known = registry.entry(context)
 
     if known and engine_.exists():
@@ -92,7 +94,7 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     started = time.monotonic()
     try:
         _say(progress, f"creating the lab cluster '{CLUSTER_NAME}' with the {chosen} engine")
-        engine_.create(prepared, workers, time_scale, progress, context)
+        engine_.create(prepared, workers, time_scale, progress, context, strict=strict)
         _say(progress, "waiting for the nodes to be Ready")
         _wait_nodes_ready(context, workers + 1, timeout=engine_.nodes_ready_timeout)
         entry = registry.record(context, chosen, wanted)

@@ -653,6 +653,7 @@ class KindProvider:
 
     name = "kind"
     scales_time = False  # real containers sleep in real time
+    has_strict_mode = False  # a real kubelet runs every command
     nodes_ready_timeout = 300.0
 
     def prepare(self, progress) -> Prepared:
@@ -666,7 +667,8 @@ class KindProvider:
         # creating it (an `up` killed half-way) -- kind's containers are shared by every user.
         return creating()
 
-    def create(self, prepared: Prepared, workers: int, time_scale: float, progress, context: str) -> None:
+    def create(self, prepared: Prepared, workers: int, time_scale: float, progress, context: str,
+               strict: bool = True) -> None:
         create(workers, progress, prepared)
 
     def finished_creating(self) -> None:

@@ -43,7 +43,7 @@ def _env(bindir: Path) -> dict[str, str]:
     return env
 
 
-def kwokctl_config(bindir: Path, time_scale: float) -> str:
+def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
     """kwokctl's --config: where each binary is (so nothing is downloaded) plus the full Stage set."""
     versions = tools.pinned_versions()
     options = {
@@ -72,7 +72,8 @@ def kwokctl_config(bindir: Path, time_scale: float) -> str:
          "componentsPatches": patches},
         sort_keys=True,
     )
-    return head + "---\n" + stages.render(time_scale=time_scale, kube_version=versions["KUBERNETES_VERSION"])
+    return head + "---\n" + stages.render(time_scale=time_scale, kube_version=versions["KUBERNETES_VERSION"],
+                                          strict=strict)
 
 
 def _run(args: list[str], bindir: Path, progress, timeout: float) -> None:
@@ -123,14 +124,14 @@ def exists() -> bool:
     return workdir().exists()
 
 
-def create(bindir: Path, time_scale: float, progress=print) -> None:
+def create(bindir: Path, time_scale: float, progress=print, strict: bool = True) -> None:
     # kwokctl's config goes in kjlab's state directory, not /tmp: an `up` killed with SIGKILL
     # leaves no kubeconfig material where other users can see it, and the next `up` replaces it.
     config_path = state_dir() / "kwokctl-config.yaml"
     config_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(kwokctl_config(bindir, time_scale))
+        f.write(kwokctl_config(bindir, time_scale, strict))
     try:
         with _machine_lock(progress):
             _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
@@ -234,6 +235,7 @@ class KwokProvider:
 
     name = ENGINE
     scales_time = True   # the Stages' delays are the simulation's own, so they can be scaled
+    has_strict_mode = True  # the Stage set is chosen at create time: strict or lenient (issue 10)
     nodes_ready_timeout = 90.0
 
     def prepare(self, progress) -> Path:
@@ -246,8 +248,9 @@ class KwokProvider:
         # kwokctl's files live under kjlab's own state directory: whatever is there is kjlab's.
         return exists()
 
-    def create(self, prepared: Path, workers: int, time_scale: float, progress, context: str) -> None:
-        create(prepared, time_scale, progress)
+    def create(self, prepared: Path, workers: int, time_scale: float, progress, context: str,
+               strict: bool = True) -> None:
+        create(prepared, time_scale, progress, strict=strict)
         _create_nodes(context, workers)
 
     def finished_creating(self) -> None:

@@ -15,6 +15,7 @@ Progress = Callable[[str], None]
 class Provider(Protocol):
     name: str               # "kind" | "kwok": the context is <name>-kjlab
     scales_time: bool       # honours --time-scale (only a simulated kubelet can)
+    has_strict_mode: bool   # honours --strict (a simulated kubelet's grammar, issue 10)
     nodes_ready_timeout: float
 
     def prepare(self, progress: Progress) -> object:
@@ -26,7 +27,8 @@ class Provider(Protocol):
     def leftover_is_ours(self) -> bool:
         """An existing cluster kjlab has no record of is its own (a killed `up`), so it may be removed."""
 
-    def create(self, prepared: object, workers: int, time_scale: float, progress: Progress, context: str) -> None:
+    def create(self, prepared: object, workers: int, time_scale: float, progress: Progress, context: str,
+               strict: bool = True) -> None:
         """Create the cluster with ``workers`` worker nodes; return once the API server answers."""
 
     def finished_creating(self) -> None:

@@ -1,0 +1,141 @@
+"""What the kwok engine's simulated kubelet runs: the one definition of its grammar.
+
+A container's script is its ``command`` and ``args`` joined by single spaces. The simulation runs
+a script only when the WHOLE script matches :data:`GRAMMAR` below; anything else is "not
+simulated": a Warning event ``NotSimulated`` says so and, in strict mode (the default), the
+container stays ``Waiting`` with reason ``NotSimulated`` and a message naming its command.
+
+The same regular expression is used by three engines, so it is written in their common subset
+(no look-around, no back-references, ``\\A``/``\\z`` anchors because jq's ``^``/``$`` match at every
+line): jq in the Stage selectors (which pods run), Go's regexp in the Stage templates (which
+container's message says NotSimulated), and Python here (``kjlab`` warns before it creates a
+pod; the unit tests check all three agree).
+
+The grammar, as the README documents it:
+
+* ``sh -c SCRIPT`` / ``bash -c SCRIPT`` (also ``/bin/sh``, ``/bin/bash``): statements separated by
+  ``;``, ``&&`` or new lines, each one of
+  - ``sleep N`` (N a number, with an optional unit s, m, h, d), ``echo`` with literal words or
+    quoted strings (no ``$``, no backticks, no redirection), ``true``, ``:``, ``date``;
+  - ``sleep infinity`` or ``tail -f FILE``: runs until deleted;
+  - ``while true; do STATEMENTS; done`` (or ``while :``): runs until deleted;
+  - an index branch, only in an Indexed Job's pod:
+    ``if [ "$JOB_COMPLETION_INDEX" -eq K ]; then exit M; elif [ ... ]; then exit M; else exit M; fi``
+    (``-eq``, ``=`` or ``==``); it may be followed by one ``exit M``;
+  - last, and only last: ``exit M`` (a literal number) or ``false`` (exit 1).
+* ``python3 -c CODE`` / ``python -c CODE``: lines, each one of
+  - ``import os``/``sys``/``time`` (comma lists too), ``print("literal")``, ``time.sleep(N)``;
+  - ``NAME = int(os.environ.get("JOB_COMPLETION_INDEX"))`` (or ``os.environ["…"]``);
+  - an index branch, only in an Indexed Job's pod: ``if INDEX == K:`` or ``if INDEX % D == K:``
+    (INDEX that name or the ``int(os.environ…)`` expression), each ``if``/``elif``/``else`` body a
+    single ``sys.exit(M)``;
+  - ``while True:`` with a body of the statements above: runs until deleted;
+  - last, and only last: ``sys.exit(M)``.
+* A bare command vector of one such statement: ``sleep 30``, ``false``, ``echo hi``, ``true``.
+* No command and no args (the image's own entrypoint): runs until deleted.
+
+Meaning: a container runs for the sum of its ``sleep``/``time.sleep`` (times the cluster's time
+scale; a pod for its longest container), then exits with the first index branch that matches
+its completion index, else the ``else`` branch, else its last ``exit M``/``sys.exit(M)``, else 1
+after a final ``false``, else 0. ``echo``/``print`` output is the container's log. Anything the
+grammar does not list (arithmetic ``$((…))``, variables, other programs such as ``perl`` or
+``cat``, ``python3 -c '1/0'``) is not simulated: ``kjlab up --engine kind`` runs it for real.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+NUM = r"[0-9]+(?:\.[0-9]+)?"
+_SP = r"[ \t]"  # blanks inside one statement (a new line separates statements)
+
+# -- shell --------------------------------------------------------------------------------------
+# echo's words: literal, or quoted with nothing the shell would expand.
+_ECHO_WORD = r"""(?:"[^"$`\\\n]*"|'[^'\n]*'|[^\s"'$`|<>&;()\\*?!{}#]+)"""
+ECHO = rf"echo(?:{_SP}+{_ECHO_WORD})*"
+_SH_SIMPLE = rf"(?:sleep{_SP}+{NUM}[smhd]?|{ECHO}|true|:|date)"
+_SH_FOREVER = rf"(?:sleep{_SP}+infinity|tail{_SP}+-f{_SP}+[A-Za-z0-9_./-]+)"
+_SH_SEP = r"(?:[ \t]*(?:;|&&|\n)\s*)"
+_SH_EXIT = rf"exit{_SP}+[0-9]+"
+_SH_TERM = rf"(?:{_SH_EXIT}|false)"
+_SH_TEST = (rf"\[{_SP}+\"?\$\{{?JOB_COMPLETION_INDEX\}}?\"?{_SP}+(?:-eq|==?){_SP}+\"?[0-9]+\"?{_SP}+\]")
+_SH_IF = (rf"if{_SP}+{_SH_TEST}{_SH_SEP}then\s+{_SH_EXIT}"
+          rf"(?:{_SH_SEP}elif{_SP}+{_SH_TEST}{_SH_SEP}then\s+{_SH_EXIT})*"
+          rf"(?:{_SH_SEP}else\s+{_SH_EXIT})?{_SH_SEP}fi")
+_SH_LOOP = rf"while{_SP}+(?:true|:){_SH_SEP}do\s+(?:{_SH_SIMPLE}{_SH_SEP})*{_SH_SIMPLE}{_SH_SEP}done"
+_SH_ANY = rf"(?:{_SH_SIMPLE}|{_SH_FOREVER})"
+SHELL = (rf"\s*(?:{_SH_ANY}{_SH_SEP})*"
+         rf"(?:{_SH_ANY}|{_SH_TERM}|{_SH_LOOP}|{_SH_IF}(?:{_SH_SEP}{_SH_EXIT})?)(?:[ \t]*;)?\s*")
+
+# -- python -------------------------------------------------------------------------------------
+_PY_MOD = r"(?:os|sys|time)"
+_PY_ENV = r"""int\(os\.environ(?:\.get\(["']JOB_COMPLETION_INDEX["']\)|\[["']JOB_COMPLETION_INDEX["']\])\)"""
+PRINT = r"""print\((?:"[^"\\{}\n]*"|'[^'\\{}\n]*')\)"""
+_PY_SIMPLE = (rf"(?:import{_SP}+{_PY_MOD}(?:{_SP}*,{_SP}*{_PY_MOD})*|{PRINT}|time\.sleep\({NUM}\)"
+              rf"|[a-z_][a-z0-9_]*{_SP}*={_SP}*{_PY_ENV})")
+_PY_NL = r"(?:[ \t]*\n\s*)"
+_PY_EXIT = r"sys\.exit\([0-9]+\)"
+_PY_COND = rf"(?:[a-z_][a-z0-9_]*|{_PY_ENV})(?:{_SP}*%{_SP}*[0-9]+)?{_SP}*=={_SP}*[0-9]+{_SP}*:"
+_PY_BODY = rf"(?:{_PY_NL}|{_SP}*)"  # the body on the next line (indented) or after the colon
+_PY_IF = (rf"if{_SP}+{_PY_COND}{_PY_BODY}{_PY_EXIT}(?:{_PY_NL}elif{_SP}+{_PY_COND}{_PY_BODY}{_PY_EXIT})*"
+          rf"(?:{_PY_NL}else{_SP}*:{_PY_BODY}{_PY_EXIT})?")
+_PY_LOOP = rf"while{_SP}+True{_SP}*:(?:{_PY_NL}{_PY_SIMPLE})+"
+PYTHON = (rf"\s*(?:{_PY_SIMPLE}{_PY_NL})*"
+          rf"(?:{_PY_SIMPLE}|{_PY_EXIT}|{_PY_LOOP}|{_PY_IF}(?:{_PY_NL}{_PY_EXIT})?)\s*")
+
+# -- the whole command --------------------------------------------------------------------------
+_SH_CMD = r"(?:/usr)?(?:/bin/)?(?:ba)?sh"
+_PY_CMD = r"(?:/usr(?:/local)?/bin/)?python3?"
+_BARE = rf"(?:{_SH_SIMPLE}|{_SH_FOREVER}|{_SH_TERM})"
+GRAMMAR = rf"\A(?:{_SH_CMD} -c {SHELL}|{_PY_CMD} -c {PYTHON}|{_BARE})\z"
+
+# Scripts the simulation runs until the pod is deleted (given that GRAMMAR matched).
+FOREVER = r"sleep[ \t]+infinity|tail[ \t]+-f|while[ \t]+(?:true|:|True)"
+# The output statements, removed before sleeps and exits are read, so `echo "exit 5"` is text.
+OUTPUT = rf"{ECHO}|{PRINT}"
+# Scripts that read the completion index: simulated only in an Indexed Job's pod.
+READS_INDEX = r"JOB_COMPLETION_INDEX"
+
+
+def script(container: dict) -> str:
+    """A container's script as the Stages see it: command and args joined by single spaces."""
+    return " ".join((container.get("command") or []) + (container.get("args") or []))
+
+
+def _py(regex: str) -> re.Pattern:
+    return re.compile(regex.replace(r"\z", r"\Z"))  # Python spells end-of-string \Z
+
+
+_GRAMMAR = _py(GRAMMAR)
+
+
+def simulated(container: dict, indexed: bool = False) -> bool:
+    """True when the simulated kubelet runs this container's script (see the module doc)."""
+    text = script(container)
+    if not text:
+        return True  # the image's entrypoint: runs until deleted
+    if re.search(READS_INDEX, text) and not indexed:
+        return False
+    return bool(_GRAMMAR.match(text))
+
+
+def not_simulated(pod: dict) -> list[tuple[str, str]]:
+    """(container name, script) of each container in a pod spec the simulation would not run."""
+    spec = pod.get("spec") or {}
+    indexed = "batch.kubernetes.io/job-completion-index" in ((pod.get("metadata") or {}).get("annotations") or {})
+    return [(c["name"], script(c)) for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+            if not simulated(c, indexed)]
+
+
+def jq_string(regex: str) -> str:
+    """A jq (and Go template) string literal for a regex: JSON's escaping is valid in both."""
+    return json.dumps(regex)
+
+
+def jq_not_simulated() -> str:
+    """jq: true when some container of the pod is outside the grammar (same rule as not_simulated)."""
+    indexed = '(.metadata.annotations // {} | has("batch.kubernetes.io/job-completion-index")) as $indexed | '
+    return (f"{indexed}[(.spec.initContainers // [])[], .spec.containers[] | ((.command // []) + (.args // [])) | join(\" \")"
+            f" | select(length > 0) | (test({jq_string(GRAMMAR)}) | not)"
+            f" or (test({jq_string(READS_INDEX)}) and ($indexed | not))] | any")

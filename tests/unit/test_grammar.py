@@ -1,0 +1,157 @@
+"""The simulated kubelet's grammar (kjlab/cluster/grammar.py): which commands the Stages run.
+
+The expectations are written from what bash/python would do with each script, not from the
+regex: a script the simulation cannot reproduce exactly must be outside the grammar. The same
+regex runs in jq (Stage selectors) and Go (Stage templates), so each case is also checked there.
+"""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from kjlab.cluster import grammar, stages
+
+IDX = {"batch.kubernetes.io/job-completion-index": "2"}
+PY_MOD = ("import os, sys\nprint('Hello world')\n"
+          "if int(os.environ.get('JOB_COMPLETION_INDEX')) % 2 == 0:\n  sys.exit(1)\n")
+PY_ELIF = ('import os, sys\nindex = int(os.environ.get("JOB_COMPLETION_INDEX"))\n'
+           "if index == 0:\n  sys.exit(1)\nelif index == 1:\n  sys.exit(42)\nelse:\n  sys.exit(0)\n")
+
+# (command, indexed pod, simulated?)
+CASES = [
+    (["bash", "-c", "sleep 30 && exit 42"], False, True),
+    (["sh", "-c", "sleep 90 && exit 0"], False, True),
+    (["/bin/sh", "-c", "echo start; sleep 1.5m; echo done"], False, True),
+    (["sleep", "30"], False, True),
+    (["false"], False, True),
+    (["sleep", "infinity"], False, True),
+    (["bash", "-c", "while true; do date; sleep 10; done"], False, True),
+    (["bash", "-c", 'echo "to fail, run: exit 5"'], False, True),
+    (["bash", "-c", 'echo "a; sleep 5; echo b"'], False, True),  # one echo: the quotes hold the ;
+    (["python3", "-c", "import time, sys\ntime.sleep(2)\nsys.exit(5)"], False, True),
+    (["python3", "-c", PY_MOD], True, True),
+    (["python3", "-c", PY_ELIF], True, True),
+    (["bash", "-c", 'if [ "$JOB_COMPLETION_INDEX" == 1 ]; then exit 42; else exit 0; fi'], True, True),
+    # Issue 10's cases a simulation cannot reproduce: outside the grammar.
+    (["perl", "-e", "exit 3"], False, False),
+    (["bash", "-c", "cat /missing/file"], False, False),
+    (["python3", "-c", "1/0"], False, False),
+    (["bash", "-c", "exit $((40+2))"], False, False),
+    (["bash", "-c", "RC=7; exit $RC"], False, False),
+    (["bash", "-c", "sleep $((5*6))"], False, False),
+    (["bash", "-c", "echo $HOSTNAME"], False, False),
+    (["bash", "-c", "exit 1; sleep 5"], False, False),   # statements after exit: exit must be last
+    (["bash", "-c", "false; exit 0"], False, False),     # false only last
+    (["bash", "-c", "trap 'exit 3' TERM; sleep 100 & wait"], False, False),
+    (["bash", "-c", "sleep 10 | cat"], False, False),
+    # Reading the index outside an Indexed Job (the variable is unset there).
+    (["python3", "-c", PY_MOD], False, False),
+]
+
+
+def _pod(command, indexed):
+    return {"metadata": {"annotations": IDX if indexed else {}},
+            "spec": {"containers": [{"name": "main", "image": "bash", "command": command}]}}
+
+
+@pytest.mark.parametrize("command,indexed,simulated", CASES)
+def test_python_reads_the_grammar(command, indexed, simulated):
+    assert (grammar.not_simulated(_pod(command, indexed)) == []) is simulated
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_jq_in_the_stage_selector_agrees():
+    # The very expression the Stages carry (kwok's jq is gojq; this is jq: both implement the
+    # same regex subset the grammar keeps to).
+    expression = grammar.jq_not_simulated()
+    assert expression.replace("'", "''") in stages.render()
+    pods = [_pod(c, i) for c, i, _ in CASES]
+    out = subprocess.run(["jq", "-c", f"[.[] | {expression}]"], input=json.dumps(pods), text=True,
+                         capture_output=True, check=True).stdout
+    assert json.loads(out) == [not s for _c, _i, s in CASES]
+
+
+GO_PROGRAM = """package main
+import ("encoding/json"; "fmt"; "os"; "regexp")
+func main() {
+  var in struct { Re string; Scripts []string }
+  json.NewDecoder(os.Stdin).Decode(&in)
+  re := regexp.MustCompile(in.Re)
+  out := []bool{}
+  for _, s := range in.Scripts { out = append(out, re.MatchString(s)) }
+  b, _ := json.Marshal(out); fmt.Println(string(b))
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed")
+def test_go_regexp_in_the_stage_template_agrees(tmp_path):
+    # sprig's regexMatch is Go's regexp.MatchString: the strict Stage's message uses it.
+    (tmp_path / "main.go").write_text(GO_PROGRAM)
+    scripts = [grammar.script({"command": c}) for c, _i, _s in CASES]
+    out = subprocess.run(["go", "run", "main.go"], cwd=tmp_path, text=True, capture_output=True, check=True,
+                         input=json.dumps({"Re": grammar.GRAMMAR, "Scripts": scripts}),
+                         env={**__import__("os").environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}).stdout
+    python = [bool(grammar._GRAMMAR.match(s)) for s in scripts]
+    assert json.loads(out) == python
+
+
+def test_strict_and_lenient_stage_sets():
+    names = lambda text: [d["metadata"]["name"] for d in __import__("yaml").safe_load_all(text) if d]  # noqa: E731
+    strict, lenient = names(stages.render(strict=True)), names(stages.render(strict=False))
+    assert "kjlab-pod-not-simulated" in strict and "kjlab-pod-create-assumed" not in strict
+    assert "kjlab-pod-not-simulated" not in lenient and "kjlab-pod-create-assumed" in lenient
+
+
+def test_the_readme_documents_the_grammar():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "What the simulated kubelet runs" in readme
+    assert "NotSimulated" in readme and "--no-strict" in readme
+
+
+def test_kjlab_names_the_command_it_cannot_simulate(capsys):
+    # ops.apply's warning (scenario runs, checks, notebooks): on kwok only, naming the command.
+    from kjlab import ops
+
+    job = {"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": [
+        {"name": "main", "image": "bash", "command": ["bash", "-c", "exit $((40+2))"]},
+        {"name": "ok", "image": "bash", "command": ["bash", "-c", "sleep 3 && exit 1"]}]}}}}
+    ops._warn_not_simulated("kwok-kjlab", job, echo=True, recorder=None)
+    out = capsys.readouterr().out
+    assert "container main runs `bash -c exit $((40+2))`" in out and "--engine kind" in out
+    assert "container ok" not in out
+    ops._warn_not_simulated("kind-kjlab", job, echo=True, recorder=None)
+    assert capsys.readouterr().out == ""
+
+
+def _exit_stage():
+    import yaml
+
+    return next(d for d in yaml.safe_load_all(stages.render(time_scale=1)) if d and d["metadata"]["name"] == "kjlab-pod-exit")
+
+
+def _jq(expression, pod):
+    out = subprocess.run(["jq", "-c", expression], input=json.dumps(pod), text=True, capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+@pytest.mark.parametrize("script,ends,ms", [
+    ('echo "sleep 50"; sleep 2', True, 2000),          # echo's text is output, not a sleep
+    ('echo "while true"; exit 3', True, 0),            # ... nor a loop
+    ("sleep 0.05m && exit 6", True, 3000),
+    ("while true; do date; sleep 10; done", False, None),
+    ("sleep infinity", False, None),
+])
+def test_the_exit_stage_reads_sleeps_and_loops_outside_echo_text(script, ends, ms):
+    # The exit Stage's own jq (selector and delay), run by jq on a pod with that script.
+    stage = _exit_stage()
+    pod = {"spec": {"containers": [{"name": "main", "command": ["bash", "-c", script]}]}}
+    finite = next(e["key"] for e in stage["spec"]["selector"]["matchExpressions"] if "join" in e["key"])
+    assert _jq(finite, pod) is ends
+    if ms is not None:
+        assert _jq(stage["spec"]["delay"]["durationFrom"]["jq"]["expression"], pod) == f"{ms}ms"
