@@ -72,8 +72,7 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
             have = ", ".join(f"{k}={v}" for k, v in sorted(known["options"].items()))
             raise KjlabError(
                 f"the {chosen} lab cluster is already running with {have}; it cannot change in place",
-                f"kjlab down && kjlab up --engine {chosen} " + " ".join(
-                    f"--{k.replace('_', '-')} {v}" for k, v in sorted(wanted.items())),
+                f"kjlab down && kjlab up --engine {chosen} " + " ".join(_flag(k, v) for k, v in sorted(wanted.items())),
             )
         _say(progress, f"the lab cluster is already running (context {context})")
         return status(context)
@@ -110,6 +109,14 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
         raise
     _say(progress, f"ready in {time.monotonic() - started:.1f}s: context {context}")
     return status(context)
+
+
+def _flag(option: str, value) -> str:
+    """The `kjlab up` flag that asks for ``option=value`` (booleans are --x / --no-x)."""
+    name = option.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no-{name}"
+    return f"--{name} {value}"
 
 
 def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> None:

@@ -55,3 +55,15 @@ def test_a_broken_kubeconfig_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"kjlab: a kubeconfig ({broken}) is not valid YAML")
     assert "Traceback" not in err
+
+
+def test_the_recreate_hint_is_a_command_that_parses():
+    # `kjlab up` with other options than the running cluster's says how to recreate it; the flags
+    # it prints must be ones `kjlab up` accepts (a boolean is --x / --no-x, not "--x True").
+    from kjlab.cli import _parser
+    from kjlab.cluster import _flag
+
+    for options in ({"workers": 3, "time_scale": 0.5, "strict": False}, {"workers": 2, "strict": True}):
+        argv = ["up", "--engine", "kwok"] + " ".join(_flag(k, v) for k, v in options.items()).split()
+        parsed = _parser().parse_args(argv)
+        assert {k: getattr(parsed, k) for k in options} == options
