@@ -23,7 +23,7 @@ from typing import Callable
 import yaml
 from kubernetes import client
 
-from kjlab import access, answers, examples, kube, ops, policy as policy_rules, readers, sandbox, scenarios, wait
+from kjlab import access, answers, examples, files, kube, ops, policy as policy_rules, readers, sandbox, scenarios, wait
 from kjlab.cluster import lab_context
 from kjlab.errors import KjlabError
 from kjlab.progress import RunProgress
@@ -97,7 +97,8 @@ def _load(answer, what: str) -> dict:
     try:
         doc = answers.load_yaml(answer, f"your {what}")
     except yaml.YAMLError as e:
-        raise KjlabError(f"your {what} is not valid YAML: {str(e).splitlines()[0]}", "check the indentation") from None
+        raise KjlabError(f"your {what} is not valid YAML{files.yaml_problem(e, answer if isinstance(answer, str) else None)}",
+                         "check the indentation") from None
     if not isinstance(doc, dict):
         raise KjlabError(f"your {what} should be a YAML mapping, got {type(doc).__name__}", "start from the example")
     return doc
@@ -186,8 +187,12 @@ def _run(context: str, exercise_name: str, doc: dict, timeout: float, waits_for:
                                timeout=timeout, allow_unfinished=True, on_start=progress.attach, **plan)
     finally:
         progress.finish()
-    print(f"check: the Job ended {result.outcome}" + (f" ({result.reason})" if result.reason else "")
-          + (f" after {result.duration_s:.0f} s" if result.duration_s is not None else ""), flush=True)
+    if result.outcome == "Running":
+        print(f"check: after {timeout:.0f} s the Job was still Running; the check reads what happened so far",
+              flush=True)
+    else:
+        print(f"check: the Job ended {result.outcome}" + (f" ({result.reason})" if result.reason else "")
+              + (f" after {result.duration_s:.0f} s" if result.duration_s is not None else ""), flush=True)
     return result
 
 
@@ -523,9 +528,9 @@ def check_indexed_shards(context: str, answer) -> Verdict:
     reasons, ok = [], True
     if not indexes:
         ok = False
-        reasons.append(f"the pods got no index (no batch.kubernetes.io/job-completion-index annotation, no "
-                       f"JOB_COMPLETION_INDEX): completionMode is NonIndexed, the default; a pod cannot tell "
-                       f"which shard is its own. Set completionMode: Indexed")
+        reasons.append("the pods got no index (no batch.kubernetes.io/job-completion-index annotation, no "
+                       "JOB_COMPLETION_INDEX): completionMode is NonIndexed, the default; a pod cannot tell "
+                       "which shard is its own. Set completionMode: Indexed")
     else:
         reasons.append(f"pods got indexes {sorted(set(indexes))} (annotation, label, JOB_COMPLETION_INDEX, "
                        f"hostname shards-<index>)")

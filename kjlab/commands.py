@@ -10,7 +10,7 @@ import time
 
 import yaml
 
-from kjlab import answers, check, cluster, examples, exercises, sandbox, scenarios
+from kjlab import answers, check, cluster, examples, exercises, files, sandbox, scenarios
 from kjlab.cluster import doctor, kubectl, tools
 from kjlab.controller import ConfigIssueController
 from kjlab.errors import KjlabError
@@ -137,7 +137,7 @@ def load_answer(exercise: str, path: str, untrusted: bool = False):
         try:
             return answers.load_yaml(text, path)
         except yaml.YAMLError as e:
-            raise KjlabError(f"{path} is not valid YAML: {str(e).splitlines()[0]}", "check the indentation") from None
+            raise KjlabError(f"{path} is not valid YAML{files.yaml_problem(e, text)}", "check the indentation") from None
     return text  # the check loads it with kjlab.answers.load_yaml (safe_load, alias limit)
 
 

@@ -103,7 +103,10 @@ class DashboardModel:
     def counters(self) -> dict:
         spec = (self.job or {}).get("spec") or {}
         out = {**{k: readers.counter(self.job, k) for k in ("active", "ready", "succeeded", "failed")},
-               "backoffLimit": spec.get("backoffLimit"), "completions": spec.get("completions")}
+               # With backoffLimitPerIndex the API sets backoffLimit to the int32 maximum: it is not a limit
+               # a learner set or should read (the per-index limit is shown instead).
+               "backoffLimit": None if spec.get("backoffLimitPerIndex") is not None else spec.get("backoffLimit"),
+               "completions": spec.get("completions")}
         if spec.get("completionMode") == "Indexed":
             out["failedIndexes"] = readers.failed_indexes(self.job) or ""
             out["completedIndexes"] = ((self.job or {}).get("status") or {}).get("completedIndexes") or ""

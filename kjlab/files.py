@@ -50,11 +50,20 @@ def load_yaml_all(text: str, what: str = "manifest", max_bytes: int = MAX_BYTES)
                                  "write the values out without anchors (&name) and aliases (*name)")
         return [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise KjlabError(f"the {what} is not valid YAML{where}: {problem}",
+        raise KjlabError(f"the {what} is not valid YAML{yaml_problem(e, text)}",
                          "fix the indentation or quoting there") from None
+
+
+def yaml_problem(e: yaml.YAMLError, text: str | None = None) -> str:
+    """Where and what, for a YAML error: " (line 3, column 9: `    - action FailJob`): mapping
+    values are not allowed here" -- the learner sees the line, not the parser's state."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if not mark:
+        return f": {problem}"
+    lines = (text or "").splitlines()
+    shown = f": `{lines[mark.line].rstrip()}`" if 0 <= mark.line < len(lines) else ""
+    return f" (line {mark.line + 1}, column {mark.column + 1}{shown}): {problem}"
 
 
 def expanded_size(node, what: str = "document", limit: int = MAX_NODES) -> int:

@@ -12,6 +12,7 @@ import sys
 import threading
 
 _notes: list[str] = []
+_running: list[str] = []   # what an interrupt leaves going on purpose (a background run)
 _lock = threading.Lock()
 
 
@@ -20,6 +21,13 @@ def note(what: str) -> None:
     with _lock:
         if what not in _notes:
             _notes.append(what)
+
+
+def still_running(what: str) -> None:
+    """Record something the interrupt did not stop (and how to stop it), so the line says so."""
+    with _lock:
+        if what not in _running:
+            _running.append(what)
 
 
 def take() -> str:
@@ -32,7 +40,11 @@ def take() -> str:
 
 def message() -> str:
     done = take()
-    return "kjlab: interrupted; " + (f"cleaned up: {done}" if done else "nothing of kjlab's was left running")
+    with _lock:
+        running = "; ".join(_running)
+        _running.clear()
+    parts = ([f"cleaned up: {done}"] if done else []) + ([f"still running: {running}"] if running else [])
+    return "kjlab: interrupted; " + ("; ".join(parts) or "nothing of kjlab's was left running")
 
 
 def _ipython_handler(shell, etype, evalue, tb, tb_offset=None):

@@ -19,10 +19,11 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, examples, namespaces, ops, scenarios, wait
+from kjlab import check, cluster, examples, interrupts, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
+from kjlab.dashboard_model import DashboardModel
 from kjlab.errors import KjlabError
 from kjlab.result import RunResult
 from kjlab.widgets import JobDashboard
@@ -82,6 +83,10 @@ def _dashboard(scenario: str | None, policy: bool, manifest=None, note: str = ""
     return board
 
 
+# How often a wait on a background run looks at the Job's counters.
+POLL_SECONDS = 5
+
+
 class Background:
     """A run going on in a thread, so a notebook can go on while a long run (minutes) proceeds.
 
@@ -95,10 +100,16 @@ class Background:
         self._error: BaseException | None = None
         board = _dashboard(kwargs.get("scenario"), kwargs.get("policy", True), kwargs.get("manifest"),
                            " (running in the background)") if dashboard else None
+        self.model = DashboardModel()  # what result() prints while it waits
+
+        def started(recorder):
+            recorder.subscribe(self.model.feed)
+            if board:
+                board.attach(recorder)
 
         def work():
             try:
-                self._result = scenarios.run(echo=False, on_start=board.attach if board else None, **kwargs)
+                self._result = scenarios.run(echo=False, on_start=started, **kwargs)
             except BaseException as e:  # re-raised in result()
                 self._error = e
             finally:
@@ -113,14 +124,25 @@ class Background:
         return not self._thread.is_alive()
 
     def result(self, timeout: float | None = None) -> RunResult:
-        """Wait for the run (printing a line per minute) and return its RunResult."""
+        """Wait for the run and return its RunResult; meanwhile the Job's counters are printed here
+        as they change (its dashboard may be far up the notebook)."""
         started = time.monotonic()
-        while self._thread.is_alive():
-            self._thread.join(60 if timeout is None else min(60, max(0.1, timeout - (time.monotonic() - started))))
-            if timeout is not None and time.monotonic() - started >= timeout and self._thread.is_alive():
-                raise KjlabError(f"the background run was still going after {timeout:.0f}s", "wait longer: .result()")
-            if self._thread.is_alive():
-                print(f"still running ({(time.monotonic() - started) / 60:.0f} min so far)...", flush=True)
+        shown = ""
+        try:
+            while self._thread.is_alive():
+                self._thread.join(POLL_SECONDS)
+                if timeout is not None and time.monotonic() - started >= timeout and self._thread.is_alive():
+                    raise KjlabError(f"the background run was still going after {timeout:.0f}s",
+                                     "wait longer: .result()")
+                line = progress.describe(self.model)
+                if self._thread.is_alive() and line != shown:
+                    shown = line
+                    print(f"[{time.monotonic() - started:4.0f} s] {line}", flush=True)
+        except KeyboardInterrupt:
+            # Only the waiting stops: the Job goes on in its namespace until it ends or is deleted.
+            interrupts.still_running(f"the background run in namespace {self.kwargs.get('namespace')} "
+                                     "(lab.cleanup() deletes it)")
+            raise
         if self._error:
             raise self._error
         return self._result
@@ -190,12 +212,23 @@ class Lab:
         return ops.apply(self.context, namespace, manifest)
 
     def wait_for_pod(self, namespace: str, name: str, predicate, what: str, timeout: float = 60) -> dict:
-        """Watch the pod until ``predicate(pod)`` holds (pod: the API's dict, read with kjlab.readers)."""
-        return wait.pod(self.context, namespace, predicate, what, timeout=timeout, name=name)
+        """Watch the pod until ``predicate(pod)`` holds (pod: the API's dict, read with kjlab.readers).
+        Says what it waits for first, and how long it took."""
+        return self._waiting(what, timeout, lambda: wait.pod(self.context, namespace, predicate, what,
+                                                             timeout=timeout, name=name))
 
     def wait_for_job(self, namespace: str, name: str, predicate, what: str, timeout: float = 120) -> dict:
         """Watch the Job until ``predicate(job)`` holds."""
-        return wait.job(self.context, namespace, name, predicate, what, timeout=timeout)
+        return self._waiting(what, timeout, lambda: wait.job(self.context, namespace, name, predicate, what,
+                                                             timeout=timeout))
+
+    @staticmethod
+    def _waiting(what: str, timeout: float, until):
+        print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
+        started = time.monotonic()
+        found = until()
+        print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
+        return found
 
     def controller(self, namespace: str, **options) -> ConfigIssueController:
         """The config-issue controller for ``namespace``, started."""
@@ -205,8 +238,12 @@ class Lab:
         """Check an exercise answer on this cluster; prints and returns the Verdict."""
         return check.run(exercise, answer, context=self.context)
 
-    def kubectl(self, *args: str) -> int:
-        return kubectl(*args, context=self.context)
+    def kubectl(self, *args: str) -> None:
+        """Run kubectl on this cluster and print what it prints (its exit status is shown only when
+        it is not 0, so a notebook cell shows kubectl's output and nothing else)."""
+        code = kubectl(*args, context=self.context)
+        if code:
+            print(f"(kubectl exited with {code})")
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""

@@ -7,7 +7,6 @@ Destructive ops refuse to act on a cluster kjlab did not create (kjlab.cluster.r
 
 from __future__ import annotations
 
-import json
 import datetime as dt
 import json
 import time

@@ -8,13 +8,23 @@ with tqdm on a terminal, one plain line per change otherwise (CI logs, pipes).
 from __future__ import annotations
 
 import sys
+import threading
 
 from tqdm import tqdm
 
 from kjlab.dashboard_model import DashboardModel
 
 
-def describe(model: DashboardModel) -> str:
+# What a recorded step says to someone watching a run (the recorder's action names are terse).
+STEP_WORDS = {"learner": "your function was called on", "create": "created", "drain": "drained",
+              "uncordon": "uncordoned", "patch": "patched", "delete": "deleted"}
+
+
+def step_line(step: dict) -> str:
+    return f"kjlab: {STEP_WORDS.get(step['action'], step['action'])} {step['target']}".rstrip()
+
+
+def describe(model: DashboardModel, with_step: bool = True) -> str:
     """One line: STATUS, active, succeeded out of completions, failed against the limit, last step."""
     c = model.counters()
     parts = [model.job_status() or "Pending", f"active {c['active']}",
@@ -22,9 +32,8 @@ def describe(model: DashboardModel) -> str:
              f"failed {c['failed']}" + (f" (backoffLimit {c['backoffLimit']})" if c.get("backoffLimit") is not None else "")]
     if c.get("failedIndexes"):
         parts.append(f"failedIndexes {c['failedIndexes']}")
-    if model.steps:
-        step = model.steps[-1]
-        parts.append(f"last step: {step['action']} {step['target']}")
+    if with_step and model.steps:
+        parts.append(step_line(model.steps[-1]))
     return " · ".join(parts)
 
 
@@ -38,21 +47,32 @@ class RunProgress:
         self.bar = tqdm(total=None, bar_format="{desc} [{elapsed}]", desc=f"{job_name}: waiting for the Job",
                         file=self.stream, leave=True) if self.live else None
         self._last = ""
+        self._steps_shown = 0
+        # Rows arrive from three watch threads at once: one line at a time, or two run together.
+        self._lock = threading.Lock()
 
     def attach(self, recorder) -> "RunProgress":
         recorder.subscribe(self.row)
         return self
 
     def row(self, row: dict) -> None:
-        self.model.feed(row)
-        line = describe(self.model)
-        if line == self._last:
-            return
-        self._last = line
-        if self.bar is not None:
-            self.bar.set_description_str(f"{self.model.job_name}: {line}")
-        else:
-            print(f"  {line}", file=self.stream, flush=True)
+        with self._lock:
+            self.model.feed(row)
+            if self.bar is not None:
+                line = describe(self.model)
+                if line != self._last:
+                    self._last = line
+                    self.bar.set_description_str(f"{self.model.job_name}: {line}")
+                return
+            # A plain stream (a notebook, a log): each new step once, then the counters when they change.
+            out = [f"  {step_line(s)}" for s in self.model.steps[self._steps_shown:]]
+            self._steps_shown = len(self.model.steps)
+            line = describe(self.model, with_step=False)
+            if line != self._last:
+                self._last = line
+                out.append(f"  {line}")
+            if out:
+                print("\n".join(out), file=self.stream, flush=True)
 
     def finish(self) -> None:
         if self.bar is not None:

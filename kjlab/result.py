@@ -112,6 +112,7 @@ class Recording:
         pods = frame[frame["kind"] == "pod"].groupby("name").last()
         pods["DisruptionTarget"] = pods["conditions"].fillna("").str.contains("DisruptionTarget=True")
         pods["ConfigIssue"] = pods["conditions"].fillna("").str.contains("ConfigIssue=True")
+        pods["exit_code"] = pods["exit_code"].astype("Int64")  # 137, not 137.0; <NA> for a pod that never exited
         return pods[["node", "phase", "container", "exit_code", "DisruptionTarget", "ConfigIssue"]]
 
     def pod_indexes(self):
@@ -123,7 +124,8 @@ class Recording:
                 last[row["name"]] = row
         rows = [{"pod": name, "index": readers.completion_index(row["object"]), "phase": row["phase"],
                  "exit_code": row["exit_code"]} for name, row in last.items()]
-        return pd.DataFrame(rows, columns=["pod", "index", "phase", "exit_code"]).set_index("pod").sort_values(
+        frame = pd.DataFrame(rows, columns=["pod", "index", "phase", "exit_code"]).astype({"exit_code": "Int64"})
+        return frame.set_index("pod").sort_values(
             ["index", "pod"])
 
     def backoff_waves(self, same_wave_seconds: float = 3.0):
@@ -146,7 +148,7 @@ class Recording:
                          "back-off (s)": min(BACKOFF_BASE_SECONDS * 2 ** (n - 1), BACKOFF_CAP_SECONDS),
                          "gap to next wave (s)": round(waves[i + 1][0] - t) if i + 1 < len(waves) else None})
         return pd.DataFrame(rows, columns=["wave at (s)", "pods failed", "failures so far (n)", "back-off (s)",
-                                           "gap to next wave (s)"])
+                                           "gap to next wave (s)"]).astype({"gap to next wave (s)": "Int64"})
 
     # -- pods over time (labs 06, 07) --
     LIFECYCLE = ["pod", "index", "created", "running", "terminating", "ended", "gone", "phase", "exit_code"]

@@ -7,6 +7,7 @@ from importlib import resources
 
 import ipywidgets as w
 import yaml
+from IPython.display import Markdown, display
 
 KINDS = ("choice", "short")
 
@@ -59,10 +60,24 @@ def proof_href(q: dict) -> str:
     return f"{notebook}#cell-id={cell}"
 
 
+# The feedback texts start with their own verdict word; the card says it once, in its own words.
+_VERDICT_WORD = re.compile(r"^(Right|Yes|Correct|No|Wrong)[.,!]\s*")
+
+
+def feedback_markdown(q: dict, ok: bool, feedback: str) -> str:
+    """What the card shows after Check: the verdict in words (no emoji: a machine without an
+    emoji font shows an empty box), the feedback, and the link to the proving cell."""
+    mark = "**Correct.**" if ok else "**Not quite.**"
+    return (f"{mark} {_VERDICT_WORD.sub('', feedback)}\n\n"
+            f"<small>proof on the cluster: [{q['proof']}]({proof_href(q)})</small>")
+
+
 def widget(qid: str):
     """An ipywidgets card for one question: choose or type, press Check, read the feedback."""
     q = question(qid)
-    out = w.HTML()
+    # An Output area, not an HTML widget: Markdown shown in it is rendered by JupyterLab, whose link
+    # handler opens a relative notebook link inside the same JupyterLab and honours #cell-id=.
+    out = w.Output()
     if q["kind"] == "choice":
         field = w.RadioButtons(options=[(c["text"], i) for i, c in enumerate(q["choices"])], value=None,
                                layout=w.Layout(width="auto"))
@@ -71,14 +86,12 @@ def widget(qid: str):
     button = w.Button(description="Check")
 
     def on_click(_):
-        if field.value is None or field.value == "":
-            out.value = "<i>choose or type an answer first</i>"
-            return
-        ok, feedback = grade(qid, field.value)
-        # Words, not emoji: a machine without an emoji font shows an empty box.
-        mark = ('<b style="color:#1a7f37">Correct.</b>' if ok else '<b style="color:#cf222e">Not quite.</b>')
-        out.value = (f"{mark} {feedback}<br><small>proof on the cluster: "
-                     f"<a href=\"{proof_href(q)}\" target=\"_blank\"><code>{q['proof']}</code></a></small>")
+        out.clear_output()
+        with out:
+            if field.value is None or field.value == "":
+                display(Markdown("*choose or type an answer first*"))
+                return
+            display(Markdown(feedback_markdown(q, *grade(qid, field.value))))
 
     button.on_click(on_click)
     return w.VBox([w.HTML(f"<b>{q['question']}</b>"), field, button, out])
@@ -140,17 +153,18 @@ def mock_widget(n: int = 10, seed: int | None = None):
             field = w.Text(placeholder="your answer")
         fields[qid] = field
         cards.append(w.VBox([w.HTML(f"<b>{i}. {q['question']}</b> <small>({q['topic']})</small>"), field]))
-    out = w.HTML()
+    out = w.Output()  # Markdown in an Output area: JupyterLab opens its proof links at the cell
     button = w.Button(description="Score")
 
     def on_click(_):
         result = score({qid: f.value for qid, f in fields.items()})
-        lines = [f"<b>{result['right']} of {result['total']}</b>"]
+        lines = [f"**{result['right']} of {result['total']}**", ""]
         for k, r in enumerate(result["results"], 1):
             mark = "right" if r["correct"] else "wrong"
-            lines.append(f"{k}. <b>{mark}</b>: {r['feedback']} <small><a href=\"{proof_href(r)}\" "
-                         f"target=\"_blank\">proof</a></small>")
-        out.value = "<br>".join(lines)
+            lines.append(f"{k}. **{mark}**: {_VERDICT_WORD.sub('', r['feedback'])} ([proof]({proof_href(r)}))")
+        out.clear_output()
+        with out:
+            display(Markdown("\n".join(lines)))
 
     button.on_click(on_click)
     return w.VBox(cards + [button, out])

@@ -88,3 +88,16 @@ def test_bad_yaml_names_the_line():
     with pytest.raises(KjlabError) as e:
         ops.load_manifest("kind: Job\n  metadata: x\n bad")
     assert "(line 2, column" in _one_line(e)
+
+
+def test_a_yaml_error_names_the_line_and_shows_it():
+    import yaml
+
+    from kjlab.files import yaml_problem
+
+    text = "rules:\n- action: FailJob\n  onExitCodes\n    operator: In\n"
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        where = yaml_problem(e, text)
+    assert where.startswith(" (line 4, column 13: `    operator: In`)"), where

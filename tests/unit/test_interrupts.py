@@ -50,3 +50,11 @@ def test_a_kjlab_error_in_a_notebook_is_its_message_and_fix(tmp_path):
                         "a run deletes its namespace")
     assert lines[1].startswith("  fix: choose a namespace of the run's own")
     assert len(lines) == 2
+
+
+def test_what_an_interrupt_leaves_running_is_said():
+    interrupts.note("namespace demo deleted")
+    interrupts.still_running("the background run in namespace lab01-nopolicy (lab.cleanup() deletes it)")
+    assert interrupts.message() == ("kjlab: interrupted; cleaned up: namespace demo deleted; still running: "
+                                    "the background run in namespace lab01-nopolicy (lab.cleanup() deletes it)")
+    assert interrupts.message() == "kjlab: interrupted; nothing of kjlab's was left running"

@@ -21,3 +21,17 @@ def test_a_line_per_change_when_not_on_a_terminal():
     assert lines[-1].strip().startswith("Failed · active 0")
     assert "failed 2 (backoffLimit 6)" in lines[-1]
     assert any(line.strip().startswith("Running") for line in lines)
+
+
+def test_each_step_is_said_once_in_words():
+    data = json.loads((RUNS / "config-issue-policy.json").read_text())
+    out = io.StringIO()
+    progress = RunProgress(data["summary"]["job"], stream=out)
+    for row in data["rows"]:
+        progress.row(row)
+    lines = out.getvalue().splitlines()
+    steps = [line for line in lines if line.strip().startswith("kjlab:")]
+    recorded = [r for r in data["rows"] if r["kind"] == "step"]
+    assert len(steps) == len(recorded) >= 2                     # create, patch, delete ... each once
+    assert not any("kjlab:" in line for line in lines if not line.strip().startswith("kjlab:"))
+    assert steps[0].strip().startswith("kjlab: created job/")

@@ -139,3 +139,12 @@ def test_mock_widget_builds_and_scores():
     assert len(cards) == 10 and button.description == "Score"
     button.click()
     assert out.value.startswith("<b>0 of 10</b>") and out.value.count("not answered") == 10
+
+
+def test_feedback_says_the_verdict_once_and_links_the_cell():
+    q = next(q for q in quiz.questions() if q["kind"] == "choice")
+    right = next(i for i, c in enumerate(q["choices"]) if c.get("correct"))
+    ok, feedback = quiz.grade(q["id"], right)
+    text = quiz.feedback_markdown(q, ok, feedback)
+    assert text.startswith("**Correct.** ") and not text.startswith("**Correct.** Right")
+    assert f"]({quiz.proof_href(q)})" in text
