@@ -138,6 +138,16 @@ def score(answers: dict) -> dict:
     return {"right": right, "total": len(results), "results": results}
 
 
+def score_markdown(result: dict) -> str:
+    """A scored mock interview (kjlab.quiz.score) as Markdown: the total, then each answer's
+    verdict, feedback and proof link."""
+    lines = [f"**{result['right']} of {result['total']}**", ""]
+    for k, r in enumerate(result["results"], 1):
+        mark = "right" if r["correct"] else "wrong"
+        lines.append(f"{k}. **{mark}**: {_VERDICT_WORD.sub('', r['feedback'])} ([proof]({proof_href(r)}))")
+    return "\n".join(lines)
+
+
 def mock_widget(n: int = 10, seed: int | None = None):
     """A mock interview in the notebook: ``n`` questions drawn at random, answered without feedback,
     then one Score button that grades them all (kjlab.quiz.score) and links each to its proof."""
@@ -157,14 +167,9 @@ def mock_widget(n: int = 10, seed: int | None = None):
     button = w.Button(description="Score")
 
     def on_click(_):
-        result = score({qid: f.value for qid, f in fields.items()})
-        lines = [f"**{result['right']} of {result['total']}**", ""]
-        for k, r in enumerate(result["results"], 1):
-            mark = "right" if r["correct"] else "wrong"
-            lines.append(f"{k}. **{mark}**: {_VERDICT_WORD.sub('', r['feedback'])} ([proof]({proof_href(r)}))")
         out.clear_output()
         with out:
-            display(Markdown("\n".join(lines)))
+            display(Markdown(score_markdown(score({qid: f.value for qid, f in fields.items()}))))
 
     button.on_click(on_click)
     return w.VBox(cards + [button, out])
