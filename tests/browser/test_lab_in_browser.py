@@ -44,10 +44,10 @@ def first_part_of_lab01(tmp: Path, context: str) -> Path:
     nb.cells.insert(at + 1, injected)
     cells = []
     for cell in nb.cells:
-        if "run_in_background" in cell.source:
+        if "lab.start(" in cell.source:
             continue  # the minutes-long run without the policy is not what this test looks at
         cells.append(cell)
-        if "dashboard=True" in cell.source:
+        if 'lab.run("failjob")' in cell.source:
             break
     nb.cells = cells
     path = tmp / "01-failjob.ipynb"
@@ -121,3 +121,54 @@ def test_lab01_dashboard_shows_failed_in_chromium(jupyterlab, lab):
     assert "Failed" in texts
     assert "failed 2" in counters.replace("\xa0", " ")
     assert shot.stat().st_size > 10_000
+
+
+def test_a_quiz_proof_link_opens_the_proving_cell(jupyterlab):
+    """Lab 05: answer the first question, press Check, click its proof link: JupyterLab opens the
+    proving notebook in the same window, scrolled to the proving cell."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    labs = jupyterlab["dir"] / "labs"
+    shutil.copytree(ROOT / "labs", labs)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{jupyterlab['url']}/lab/tree/labs/05-interview-prep.ipynb?token={jupyterlab['token']}")
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            time.sleep(2)
+            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+            page.click("li.lm-Menu-item:has-text('Run All Cells')")
+            card = page.locator(".widget-vbox:has(> .widget-button:text-is('Check'))").first
+            card.wait_for(timeout=120_000)
+            radios = card.locator("input[type=radio]")
+            if radios.count():
+                radios.first.check()
+            else:
+                card.locator("input[type=text]").fill("x")
+            card.locator(".widget-button:text-is('Check')").click()
+            link = card.locator("a:has-text('.ipynb#')").first
+            link.wait_for(timeout=30_000)
+            notebook, cell_id = link.text_content().strip().split("#")
+            link.click()
+            name = notebook.rsplit("/", 1)[1]
+            page.wait_for_selector(f".lm-TabBar-tab.jp-mod-current:has-text('{name}')", timeout=60_000)
+            source = "".join(next(c for c in json.loads((ROOT / notebook).read_text())["cells"]
+                                  if c["id"] == cell_id)["source"])
+            first_line = source.splitlines()[0].strip()
+            panel = page.locator(".jp-NotebookPanel:visible")
+            cell = panel.locator(".jp-Cell", has_text=first_line).first
+            cell.wait_for(timeout=30_000)
+            time.sleep(2)  # the scroll to the fragment runs once the notebook has rendered
+            page.screenshot(path=str(ARTIFACTS / "05-proof-link.png"))
+            box = cell.bounding_box()
+            title = panel.locator(".jp-Cell").first.bounding_box()
+        finally:
+            browser.close()
+    index = [c["id"] for c in json.loads((ROOT / notebook).read_text())["cells"]].index(cell_id)
+    assert box is not None and 0 <= box["y"] < 1000, f"the proving cell ({cell_id}: {first_line!r}) is not in view"
+    if index > 5:  # deep in the notebook: only a scroll to the fragment brings it into view
+        assert title is None or title["y"] + title["height"] < 0, "the notebook stayed at its top"
