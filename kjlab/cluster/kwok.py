@@ -67,6 +67,9 @@ def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
     no_leader_election = [{"key": "leader-elect", "value": "false"}]
     patches = [{"name": name, "extraArgs": no_leader_election}
                for name in ("kube-controller-manager", "kube-scheduler")]
+    etcd_port, peer_port = _free_ports(2)
+    options.update({"etcdPort": etcd_port, "etcdPeerPort": peer_port})
+    patches = _merge_patches(patches, authenticated_patches(workdir() / "pki", etcd_port, peer_port))
     head = yaml.safe_dump(
         {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options,
          "componentsPatches": patches},
@@ -74,6 +77,76 @@ def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
     )
     return head + "---\n" + stages.render(time_scale=time_scale, kube_version=versions["KUBERNETES_VERSION"],
                                           strict=strict)
+
+
+# --- Every port of the cluster requires authentication (issue 14) -------------------------------
+# kwokctl runs etcd on plain HTTP without client authentication, and leaves /metrics of the
+# controller manager and the scheduler, and all of kwok's own server, open to anyone: on a machine
+# with several users (a classroom hub), any local user could write another user's etcd. Each
+# cluster's own CA (kwokctl's pki/, made per cluster) now guards etcd's client and peer ports
+# (TLS, client certificates required); the API server takes no anonymous requests; the
+# controller manager and the scheduler serve only their health checks without credentials (their
+# /metrics and /configz go through the API server's authorization); kwok's server (no
+# authentication at all: metrics, pprof, debugging handlers) is not started -- nothing in the
+# labs uses it (logs and exec need real containers: kind).
+
+def _free_ports(count: int) -> list[int]:
+    """Ports for etcd, from the kernel's ephemeral range (bind to port 0): kwokctl allocates its
+    own ports downward from 32767, below that range, so the two never pick the same port; the
+    sockets stay open until all are picked so the kernel hands out distinct ones."""
+    import socket
+
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def authenticated_patches(pki: Path, etcd_port: int, peer_port: int) -> list[dict]:
+    """kwokctl componentsPatches that put authentication on every component's port."""
+    cert, key, ca = str(pki / "admin.crt"), str(pki / "admin.key"), str(pki / "ca.crt")
+
+    def args(pairs: dict[str, str], override: bool) -> list[dict]:
+        return [{"key": k, "value": v, "override": override} for k, v in pairs.items()]
+
+    client_url, peer_url = f"https://127.0.0.1:{etcd_port}", f"https://127.0.0.1:{peer_port}"
+    return [
+        {"name": "etcd", "extraArgs": args({  # kwokctl's own http:// URLs, replaced
+            "listen-client-urls": client_url, "advertise-client-urls": client_url,
+            "listen-peer-urls": peer_url, "initial-advertise-peer-urls": peer_url,
+            "initial-cluster": f"node0={peer_url}"}, True) + args({
+            "cert-file": cert, "key-file": key, "trusted-ca-file": ca, "client-cert-auth": "true",
+            "peer-cert-file": cert, "peer-key-file": key, "peer-trusted-ca-file": ca,
+            "peer-client-cert-auth": "true"}, False)},
+        {"name": "kube-apiserver", "extraArgs": args({"etcd-servers": client_url}, True) + args({
+            "etcd-cafile": ca, "etcd-certfile": cert, "etcd-keyfile": key, "anonymous-auth": "false"}, False)},
+        *({"name": name, "extraArgs": args({"authorization-always-allow-paths": "/healthz,/readyz,/livez"}, True)}
+          for name in ("kube-controller-manager", "kube-scheduler")),
+        {"name": "kwok-controller", "extraArgs": args({"server-address": "", "node-port": "0"}, True)},
+    ]
+
+
+def _merge_patches(*groups: list[dict]) -> list[dict]:
+    """One patch entry per component: kwokctl applies only the first entry with a given name."""
+    merged: dict[str, dict] = {}
+    for group in groups:
+        for patch in group:
+            merged.setdefault(patch["name"], {"name": patch["name"], "extraArgs": []})["extraArgs"] += patch["extraArgs"]
+    return list(merged.values())
+
+
+def _private(path: Path) -> None:
+    """The state directory holds the cluster's CA key, client keys and etcd's data: its owner's only.
+    kwokctl makes its directories group-readable (0750), which on a machine whose learners
+    share a group would let them read each other's keys."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def _run(args: list[str], bindir: Path, progress, timeout: float) -> None:
@@ -129,6 +202,8 @@ def create(bindir: Path, time_scale: float, progress=print, strict: bool = True)
     # leaves no kubeconfig material where other users can see it, and the next `up` replaces it.
     config_path = state_dir() / "kwokctl-config.yaml"
     config_path.parent.mkdir(parents=True, exist_ok=True)
+    _private(state_dir())  # issue 14: keys and etcd data are their owner's only
+    _private(kwok_root())
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(kwokctl_config(bindir, time_scale, strict))
