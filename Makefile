@@ -14,7 +14,7 @@ venv: $(BIN)/kjlab
 $(BIN)/kjlab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[lab,test]'
+	$(BIN)/pip install --quiet -e '.[lab,test,hub]'
 	touch $@
 
 tools:

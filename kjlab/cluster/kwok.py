@@ -126,7 +126,11 @@ def authenticated_patches(pki: Path, etcd_port: int, peer_port: int) -> list[dic
             "peer-client-cert-auth": "true"}, False)},
         {"name": "kube-apiserver", "extraArgs": args({"etcd-servers": client_url}, True) + args({
             "etcd-cafile": ca, "etcd-certfile": cert, "etcd-keyfile": key, "anonymous-auth": "false"}, False)},
-        *({"name": name, "extraArgs": args({"authorization-always-allow-paths": "/healthz,/readyz,/livez"}, True)}
+        # Without these two kubeconfigs they take every request as anonymous (no client CA, no
+        # TokenReview): with them, the cluster's own credentials read /metrics, nobody else's do.
+        *({"name": name, "extraArgs": args({"authorization-always-allow-paths": "/healthz,/readyz,/livez"}, True)
+           + args({"authentication-kubeconfig": str(pki.parent / "kubeconfig.yaml"),
+                   "authorization-kubeconfig": str(pki.parent / "kubeconfig.yaml")}, False)}
           for name in ("kube-controller-manager", "kube-scheduler")),
         {"name": "kwok-controller", "extraArgs": args({"server-address": "", "node-port": "0"}, True)},
     ]
