@@ -80,6 +80,9 @@ def run(name: str, answer, context: str | None = None, echo: bool = True) -> Ver
             verdict = ex.check(context or lab_context(), answer)
         except KjlabError as e:
             verdict = Verdict(name, False, "the check could not run your answer", [e.message] + ([f"fix: {e.fix}"] if e.fix else []))
+    from kjlab.classroom import results  # issue 14: every verdict is recorded for the class view
+
+    results.record(verdict)
     if echo:
         ran = verdict.evidence.get("sandbox") or {}
         printed = ran.get("output", "").strip() if ran.get("status") == "returned" else ""

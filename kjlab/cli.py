@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["hub"], ["class"]):  # issue 14: the classroom commands live in kjlab.classroom
+        from kjlab.classroom import cli as classroom_cli
+
+        return classroom_cli.main(argv)
     if argv[:1] == ["kubectl"]:
         # Everything after `kubectl` is kubectl's, flags first included (`kjlab kubectl -n x get pods`).
         args = argparse.Namespace(command="kubectl", args=argv[1:])

@@ -1,0 +1,62 @@
+"""Each check's verdict, recorded for the class view.
+
+One JSON line per check in ``results.jsonl``: in $KJLAB_RESULTS_DIR when the hub set it (a
+directory the learner owns, mode 0700, that the instructor -- root -- reads; no other learner
+can list or open it), else in the learner's own kjlab state directory. The file is the learner's
+own: it is a record for teaching, not an exam proof (a learner can edit their own lines)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from kjlab.paths import state_dir
+
+FILE = "results.jsonl"
+
+
+def results_file() -> Path:
+    base = os.environ.get("KJLAB_RESULTS_DIR")
+    return Path(base) / FILE if base else state_dir() / FILE
+
+
+def record(verdict) -> None:
+    """Append one verdict. A record that cannot be written never changes the check's outcome: it
+    says so in one line and the learner goes on."""
+    line = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "learner": os.environ.get("KJLAB_LEARNER") or os.environ.get("USER", ""),
+        "exercise": verdict.exercise,
+        "passed": bool(verdict.passed),
+        "solved": bool(getattr(verdict, "solved", True)),
+        "summary": verdict.summary.splitlines()[0] if verdict.summary else "",
+        "reason": verdict.reasons[0] if verdict.reasons else "",
+    }
+    path = results_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as f:
+            f.write(json.dumps(line) + "\n")  # one write of one line: concurrent checks do not interleave
+    except OSError as e:
+        print(f"kjlab: this result was not recorded for your instructor ({e.strerror}: {path})", file=sys.stderr)
+
+
+def read(path: Path) -> list[dict]:
+    """The verdicts in one results file; a damaged line is skipped (and counted by the caller)."""
+    rows = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return rows
+    for raw in text.splitlines():
+        try:
+            row = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("exercise"), str):
+            rows.append(row)
+    return rows
