@@ -97,12 +97,20 @@ def remove_user(user: str) -> None:
     """Remove a learner account, its processes and its HOME (tests and `kjlab hub --remove-users`)."""
     if not user.startswith(PREFIX) or not exists(user):
         return
-    for pid in pids_of(user):  # this account's processes, each by its pid
-        try:
-            os.kill(pid, 9)
-        except OSError:
-            pass
-    subprocess.run(["userdel", "--remove", user], capture_output=True)
+    import time
+
+    deadline = time.monotonic() + 15
+    while True:
+        for pid in pids_of(user):  # this account's processes, each by its pid
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        # userdel refuses while the account still has a process (a dying one included): retry.
+        if subprocess.run(["userdel", "--remove", user], capture_output=True).returncode in (0, 6, 12) \
+                or time.monotonic() > deadline:
+            return
+        time.sleep(0.3)
 
 
 def pids_of(user: str) -> list[int]:
