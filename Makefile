@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup venv tools lab test unit down clean-notebooks
+.PHONY: setup venv tools lab test unit down clean-notebooks hub
 
 setup: venv tools
 
@@ -32,3 +32,7 @@ unit: venv
 
 down: venv
 	$(BIN)/kjlab down
+
+# The classroom hub (README: "Classroom workshops"): sudo make hub CLASS=class.txt [PORT=8000 IP=0.0.0.0]
+hub: venv
+	$(BIN)/kjlab hub --class-list $(CLASS) --port $(or $(PORT),8000) --ip $(or $(IP),127.0.0.1)
