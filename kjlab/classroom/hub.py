@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from kjlab.classroom import accounts, auth, hubconfig, shared
+from kjlab.classroom import accounts, auth, shared
 from kjlab.errors import KjlabError
 
 DEFAULT_STATE = Path(os.environ.get("KJLAB_HUB_STATE", "/var/lib/kjlab-hub"))

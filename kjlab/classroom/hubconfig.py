@@ -75,6 +75,8 @@ def configure(c) -> None:
     c.Spawner.cmd = [str(venv / "bin" / "jupyterhub-singleuser")]
     c.Spawner.notebook_dir = f"~/{WORK_DIR}"
     c.Spawner.default_url = "/lab/tree/labs/01-failjob.ipynb"
+    # No "get notified about Jupyter news?" prompt and no update check for every learner.
+    c.Spawner.args = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     c.Spawner.start_timeout = 120  # many learners starting at once on a small machine
     c.Spawner.http_timeout = 120
     c.Spawner.environment = {

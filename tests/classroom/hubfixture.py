@@ -1,11 +1,14 @@
 """A real classroom hub for tests: `kjlab hub` started as a process, on a free port, with a state
 directory of its own, torn down with its learners (accounts, servers, clusters) afterwards."""
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -98,3 +101,20 @@ class Hub:
                 accounts.run_as(learner.unix_user, [str(venv / "bin" / "kjlab"), "down"],
                                 {"KJLAB_BIN_DIR": os.environ.get("KJLAB_HUB_BIN", "")}, capture_output=True)
                 accounts.remove_user(learner.unix_user)
+
+
+@contextlib.contextmanager
+def running_hub(class_list: str, venv: Path):
+    """A started hub for a module's tests; everything it made is gone afterwards. Its directory is
+    not pytest's tmp_path: that root is 0700, and learners must reach their results below the state."""
+    tmp = Path(tempfile.mkdtemp(prefix="kjlab-hub-test-"))
+    hub = Hub(tmp, class_list)
+    for learner in hub.learners:
+        accounts.remove_user(learner.unix_user)  # a run killed half-way left it behind
+    try:
+        hub.startup_seconds = hub.start()
+        yield hub
+    finally:
+        hub.stop()
+        hub.remove_learners(venv)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -4,18 +4,15 @@ the first lab cell brings up *their* kwok cluster, a check records its verdict, 
 report shows it, and a hub restart keeps the learner's server, cluster and results."""
 
 import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from kjlab.classroom import accounts
 from kjlab.classroom.client import Learner
 
-from .hubfixture import Hub
+from .hubfixture import running_hub
 
 CLASS = "hub-ada  Ada Lovelace\nhub-bob  Bob\n"
 POLICY = 'rules:\n- action: FailJob\n  onExitCodes: {containerName: main, operator: In, values: [42]}\n'
@@ -24,18 +21,8 @@ WRONG = 'rules:\n- action: FailJob\n  onExitCodes: {containerName: main, operato
 
 @pytest.fixture(scope="module")
 def hub(shared_install):
-    # Not pytest's tmp_path: its root is 0700, and learners must reach their results below the state.
-    tmp = Path(tempfile.mkdtemp(prefix="kjlab-hub-test-"))
-    hub = Hub(tmp, CLASS)
-    for learner in hub.learners:
-        accounts.remove_user(learner.unix_user)  # a run killed half-way left it behind
-    try:
-        hub.startup_seconds = hub.start()
+    with running_hub(CLASS, shared_install["venv"]) as hub:
         yield hub
-    finally:
-        hub.stop()
-        hub.remove_learners(shared_install["venv"])
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_a_wrong_password_and_an_unknown_learner_are_refused(hub):
@@ -97,3 +84,26 @@ def test_hub_restart_keeps_the_learners_server_cluster_and_results(hub):
     assert again["status"] == "ok" and "cluster: kwok-kjlab" in again["stdout"], again
     results = (hub.state / "results" / "kjlab-hub-ada" / "results.jsonl").read_text().splitlines()
     assert len(results) == 2
+
+
+def test_a_crashed_cluster_comes_back_with_the_next_cell(hub):
+    """A learner's API server dies (a crash, an OOM kill): their next connect cell brings the
+    cluster back, with its state (the kjlab marker ConfigMap, so the guard still knows it)."""
+    import os
+    import signal
+    import time
+
+    apiserver = [pid for pid in accounts.pids_of("kjlab-hub-ada")
+                 if open(f"/proc/{pid}/comm").read().strip() == "kube-apiserver"]
+    assert len(apiserver) == 1
+    os.kill(apiserver[0], signal.SIGKILL)  # a process of the cluster this test's learner started
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{apiserver[0]}") and open(f"/proc/{apiserver[0]}/stat").read().split()[2] != "Z" \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ada = Learner(hub.base, "hub-ada", hub.password("hub-ada"))
+    ada.log_in()
+    back = ada.run("import kjlab\nctx = kjlab.connect(None)\nprint(kjlab.kubectl('get', 'cm', '-n', 'kube-system', "
+                   "'kjlab-cluster', '-o', 'name', context=ctx))", timeout=180)
+    assert back["status"] == "ok", back
+    assert "cluster: kwok-kjlab (kwok engine)" in back["stdout"] and "configmap/kjlab-cluster" in back["stdout"], back

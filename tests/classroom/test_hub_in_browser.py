@@ -10,13 +10,12 @@ import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from .hubfixture import Hub
+from .hubfixture import running_hub
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -60,19 +59,8 @@ def lab01_with_check(user: str, answer: str) -> str:
 
 @pytest.fixture(scope="module")
 def hub(shared_install):
-    tmp = Path(tempfile.mkdtemp(prefix="kjlab-hub-web-"))
-    hub = Hub(tmp, CLASS)
-    for learner in hub.learners:
-        from kjlab.classroom import accounts
-
-        accounts.remove_user(learner.unix_user)
-    try:
-        hub.start()
+    with running_hub(CLASS, shared_install["venv"]) as hub:
         yield hub
-    finally:
-        hub.stop()
-        hub.remove_learners(shared_install["venv"])
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_two_learners_in_chromium_and_the_report_shows_both(hub):
