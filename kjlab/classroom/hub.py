@@ -94,7 +94,8 @@ def run(class_list: Path, ip: str, port: int, state: Path = DEFAULT_STATE) -> in
     args, env = command(prep, ip, port)
     print(f"kjlab hub: {len(prep['learners'])} learners; JupyterHub on http://{ip}:{port}/ "
           f"(prepared in {time.monotonic() - started:.1f}s; Ctrl-C stops the hub, learners' servers keep running)")
-    print(f"  per learner: about 0.55 GiB of memory and a few % of one core while idle (README: Classroom workshops)")
+    print("  per learner: about 0.55 GiB for the cluster plus 0.3 GiB for JupyterLab and a kernel, ~1 % of a core "
+          "while idle (README: Classroom workshops)")
     sys.stdout.flush()
     os.chdir(prep["state"])
     # JupyterHub takes this process's place: a SIGTERM or Ctrl-C to `kjlab hub` reaches the hub
