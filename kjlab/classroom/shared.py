@@ -54,14 +54,23 @@ def venv_dir() -> Path:
 def install(python: str = "/usr/bin/python3", progress=print) -> Path:
     """Refresh the shared repo copy, make the shared venv when its dependencies changed; returns
     the venv. Editable install: a refreshed repo copy needs no reinstall."""
+    import fcntl
+
+    SHARED_ROOT.mkdir(parents=True, exist_ok=True)
+    os.chmod(SHARED_ROOT, 0o755)
+    # A hub and a test (or two hubs) refreshing the copy at once would trip over each other's staging.
+    with open(SHARED_ROOT / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install(python, progress)
+
+
+def _install(python: str, progress) -> Path:
     import hashlib
     import subprocess
 
     from kjlab.errors import KjlabError
     from kjlab.paths import REPO_DIR
 
-    SHARED_ROOT.mkdir(parents=True, exist_ok=True)
-    os.chmod(SHARED_ROOT, 0o755)
     staging = SHARED_ROOT / "repo.partial"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(REPO_DIR, staging, ignore=shutil.ignore_patterns(*IGNORED), symlinks=True)
