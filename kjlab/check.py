@@ -25,6 +25,7 @@ from kubernetes import client
 
 from kjlab import access, answers, examples, files, kube, ops, policy as policy_rules, readers, sandbox, scenarios, wait
 from kjlab.cluster import lab_context
+from kjlab.classroom import results as classroom_results
 from kjlab.errors import KjlabError
 from kjlab.progress import RunProgress
 
@@ -80,9 +81,7 @@ def run(name: str, answer, context: str | None = None, echo: bool = True) -> Ver
             verdict = ex.check(context or lab_context(), answer)
         except KjlabError as e:
             verdict = Verdict(name, False, "the check could not run your answer", [e.message] + ([f"fix: {e.fix}"] if e.fix else []))
-    from kjlab.classroom import results  # issue 14: every verdict is recorded for the class view
-
-    results.record(verdict)
+    classroom_results.record(verdict)  # issue 14: every verdict is recorded for the class view
     if echo:
         ran = verdict.evidence.get("sandbox") or {}
         printed = ran.get("output", "").strip() if ran.get("status") == "returned" else ""

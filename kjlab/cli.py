@@ -88,9 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["hub"], ["class"]):  # issue 14: the classroom commands live in kjlab.classroom
-        from kjlab.classroom import cli as classroom_cli
-
-        return classroom_cli.main(argv)
+        return importlib.import_module("kjlab.classroom.cli").main(argv)
     if argv[:1] == ["kubectl"]:
         # Everything after `kubectl` is kubectl's, flags first included (`kjlab kubectl -n x get pods`).
         args = argparse.Namespace(command="kubectl", args=argv[1:])

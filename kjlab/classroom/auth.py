@@ -13,6 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
+from kjlab.classroom import accounts
 from kjlab.classroom.accounts import Learner
 
 WORDS = ("amber", "birch", "cedar", "delta", "ember", "fjord", "grove", "heron", "iris", "juniper", "kestrel",
@@ -66,8 +67,6 @@ def authenticator_class():
     """The JupyterHub Authenticator (imported only inside the hub: jupyterhub is the hub's extra)."""
     from jupyterhub.auth import Authenticator
     from traitlets import Unicode
-
-    from kjlab.classroom import accounts
 
     class ClassListAuthenticator(Authenticator):
         """Logins from the class list, each with their own password; the hub user is the learner's

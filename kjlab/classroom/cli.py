@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -30,13 +31,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
+        # Loaded only when the command runs: `kjlab --help` and the other commands load neither.
         if args.command == "hub":
-            from kjlab.classroom import hub
-
+            hub = importlib.import_module("kjlab.classroom.hub")
             return hub.run(args.class_list, args.ip, args.port, args.state or hub.DEFAULT_STATE)
-        from kjlab.classroom import report
-
-        return report.main(args)
+        return importlib.import_module("kjlab.classroom.report").main(args)
     except KjlabError as e:
         print(f"kjlab: {e}", file=sys.stderr)
         return 1

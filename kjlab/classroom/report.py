@@ -11,13 +11,12 @@ import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from kjlab.classroom import accounts, results
+from kjlab import check
+from kjlab.classroom import accounts, hub, results
 from kjlab.errors import KjlabError
 
 
 def exercises() -> list[str]:
-    from kjlab import check
-
     return list(check.EXERCISES)
 
 
@@ -161,8 +160,6 @@ def render_html(rep: dict) -> str:
 
 
 def main(args) -> int:
-    from kjlab.classroom import hub
-
     state = args.state
     if state is None and args.results is None and hub.DEFAULT_STATE.exists():
         state = hub.DEFAULT_STATE

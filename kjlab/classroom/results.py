@@ -32,7 +32,7 @@ def record(verdict) -> None:
         "exercise": verdict.exercise,
         "passed": bool(verdict.passed),
         "solved": bool(getattr(verdict, "solved", True)),
-        "summary": verdict.summary.splitlines()[0] if verdict.summary else "",
+        "summary": (verdict.headline or "").splitlines()[0] if verdict.headline else "",  # the explanation's first line
         "reason": verdict.reasons[0] if verdict.reasons else "",
     }
     path = results_file()

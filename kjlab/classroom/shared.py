@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 
 from kjlab.cluster import tools
+from kjlab.errors import KjlabError
+from kjlab.paths import REPO_DIR
 
 SHARED_ROOT = Path(os.environ.get("KJLAB_SHARED", "/srv/kjlab"))
 
@@ -67,9 +69,6 @@ def install(python: str = "/usr/bin/python3", progress=print) -> Path:
 def _install(python: str, progress) -> Path:
     import hashlib
     import subprocess
-
-    from kjlab.errors import KjlabError
-    from kjlab.paths import REPO_DIR
 
     staging = SHARED_ROOT / "repo.partial"
     shutil.rmtree(staging, ignore_errors=True)
