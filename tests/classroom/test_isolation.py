@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kjlab.classroom import accounts
 
@@ -73,7 +74,11 @@ def _probe(user, learners, targets, own_cert=True):
 def _targets(ports):
     b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
     configmap = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "intruder"}})
-    (client, peer) = sorted(p for _, p in ports["etcd"])  # kjlab puts both in the ephemeral range
+    # Which of etcd's two ports is which, from B's kwokctl config (read as root here; an intruder
+    # would simply try both -- every probe goes to both kinds of port anyway).
+    options = yaml.safe_load((_cluster_dir(B) / "kwok.yaml").read_text().split("\n---")[0])["options"]
+    client, peer = options["etcdPort"], options["etcdPeerPort"]
+    assert {client, peer} == {p for _, p in ports["etcd"]}
     targets = [
         # A write straight into etcd, under the API server's prefix: what the open port allowed before.
         {"what": "etcd client", "port": client, "method": "POST", "path": "/v3/kv/put",
