@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     lab = sub.add_parser("lab", help="start the cluster and open JupyterLab on the repo (labs/, exercises/, solutions/)")
     lab.add_argument("--engine", default="auto")
     lab.add_argument("--no-browser", action="store_true")
+    # Listed here for --help; main() hands their arguments to kjlab.classroom.cli, which parses them.
+    sub.add_parser("hub", help="run the classroom JupyterHub (root): one private cluster per learner", add_help=False)
+    sub.add_parser("class", help="the instructor's view: kjlab class report", add_help=False)
     return p
 
 
