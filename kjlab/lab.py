@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, examples, namespaces, ops, scenarios, wait
+from kjlab import check, cluster, cronjobs, examples, namespaces, ops, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -207,6 +207,11 @@ class Lab:
 
     def kubectl(self, *args: str) -> int:
         return kubectl(*args, context=self.context)
+
+    def cron(self, name: str) -> cronjobs.CronSession:
+        """A recorded namespace ``<prefix>-<name>`` for CronJobs (lab 09): create, patch, create a
+        Job from a CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
+        return cronjobs.CronSession(self.context, f"{self.prefix}-{name}")
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""

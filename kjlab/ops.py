@@ -392,3 +392,74 @@ def patch_job(context: str, namespace: str, job: str, patch: dict, echo: bool = 
     _show(echo, command, [f"job.batch/{job} patched"])
     _step(recorder, "patch", f"job/{job}", text, command)
     return patched
+
+
+# --- CronJobs (lab 09) ----------------------------------------------------------------------------
+
+def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+                  allow_context: str | None = None) -> dict:
+    """`kubectl create -f cronjob.yaml -n NS`: the manifest exactly as written; an invalid schedule
+    or time zone comes back as one KjlabError in the API's own words."""
+    doc = load_manifest(manifest)
+    if doc.get("kind") != "CronJob":
+        raise KjlabError(f"this step creates a CronJob; this manifest is a {doc.get('kind')}", "give it kind: CronJob")
+    name = doc["metadata"]["name"]
+    doc["metadata"]["namespace"] = namespace
+    command = f"kubectl create -f {name}.yaml -n {namespace}"
+    guard(context, f"create CronJob {name}", allow_context)
+    try:
+        created = kube.create(context, namespace, doc)
+    except client.ApiException as e:
+        raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
+    _show(echo, command, [f"cronjob.batch/{name} created"])
+    _step(recorder, "create", f"cronjob/{name}", "", command)
+    return created
+
+
+def patch_cronjob(context: str, namespace: str, cronjob: str, patch: dict, echo: bool = True, recorder=None,
+                  allow_context: str | None = None) -> dict:
+    """`kubectl patch cronjob NAME --type=merge -p '<patch>'` (suspend, resume, change a policy)."""
+    guard(context, f"patch cronjob {cronjob}", allow_context)
+    try:
+        patched = kube.raw(kube.batch(context).patch_namespaced_cron_job, cronjob, namespace, patch,
+                           _content_type="application/merge-patch+json")
+    except client.ApiException as e:
+        raise KjlabError(f"patching cronjob {namespace}/{cronjob} failed: {api_message(e)}",
+                         f"look at it: kjlab kubectl get cronjob {cronjob} -n {namespace} -o yaml") from None
+    text = json.dumps(patch, separators=(",", ":"))
+    command = f"kubectl patch cronjob {cronjob} -n {namespace} --type=merge -p '{text}'"
+    _show(echo, command, [f"cronjob.batch/{cronjob} patched"])
+    _step(recorder, "patch", f"cronjob/{cronjob}", text, command)
+    return patched
+
+
+def job_from_cronjob(cronjob: dict, job_name: str) -> dict:
+    """The Job `kubectl create job NAME --from=cronjob/CRONJOB` creates: the CronJob's jobTemplate,
+    annotated ``cronjob.kubernetes.io/instantiate: manual`` and owned by the CronJob (so the
+    CronJob's history limits count it), as kubectl's own code builds it."""
+    template = cronjob["spec"]["jobTemplate"]
+    meta = readers.meta(cronjob)
+    annotations = {"cronjob.kubernetes.io/instantiate": "manual",
+                   **((template.get("metadata") or {}).get("annotations") or {})}
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": job_name, "annotations": annotations,
+                         "labels": (template.get("metadata") or {}).get("labels") or {},
+                         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": meta["name"],
+                                              "uid": meta["uid"], "controller": True,
+                                              "blockOwnerDeletion": True}]},
+            "spec": template["spec"]}
+
+
+def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name: str, recorder=None,
+                            echo: bool = True, allow_context: str | None = None) -> dict:
+    """`kubectl create job JOB --from=cronjob/CRONJOB`: run a CronJob's Job now, outside its schedule."""
+    guard(context, f"create job {job_name} from cronjob {cronjob}", allow_context)
+    try:
+        source = kube.raw(kube.batch(context).read_namespaced_cron_job, cronjob, namespace)
+        created = kube.create(context, namespace, job_from_cronjob(source, job_name))
+    except client.ApiException as e:
+        raise KjlabError(api_message(e), f"kjlab kubectl get cronjob {cronjob} -n {namespace}") from None
+    command = f"kubectl create job {job_name} --from=cronjob/{cronjob} -n {namespace}"
+    _show(echo, command, [f"job.batch/{job_name} created"])
+    _step(recorder, "create", f"job/{job_name}", f"from cronjob/{cronjob}", command)
+    return created
