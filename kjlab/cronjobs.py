@@ -235,3 +235,30 @@ class CronSession:
         if self._line is not None:
             self._line.value = f"<code>recording stopped at {self.now():.0f} s</code>"
         return self.recording()
+
+
+def plot_jobs(recording: CronRecording, cronjobs_shown=None, boundaries=(), title: str = ""):
+    """The Jobs of some CronJobs on one time axis: a bar per Job from its creation to its end (or
+    deletion, hatched; or the end of the recording), dotted lines at the schedule times."""
+    import matplotlib.pyplot as plt
+
+    jobs = recording.cron_jobs()
+    if cronjobs_shown:
+        jobs = jobs[jobs["cronjob"].isin(cronjobs_shown)]
+    end = max((r["t"] for r in recording.rows), default=0)
+    fig, ax = plt.subplots(figsize=(9, 0.45 * max(3, len(jobs)) + 1))
+    for i, (_, j) in enumerate(jobs.iterrows()):
+        stop = next((v for v in (j["finished"], j["deleted"]) if v is not None and not pd.isna(v)), end)
+        deleted_active = j["deleted_while"] == "active"
+        ax.barh(i, stop - j["created"], left=j["created"], color="tab:red" if deleted_active else "tab:blue",
+                hatch="//" if deleted_active else None, alpha=0.8)
+        label = "deleted while active" if deleted_active else (j["outcome"] or "still running")
+        ax.text(stop + 1, i, label, va="center", fontsize=8)
+    ax.set_yticks(range(len(jobs)), [f"{c} / {j}" for c, j in zip(jobs["cronjob"], jobs["job"])])
+    for b in boundaries:
+        ax.axvline(b, color="grey", linestyle=":")
+    ax.set_xlabel("seconds since the recording started (dotted: whole minutes, the schedule times)")
+    ax.invert_yaxis()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
