@@ -160,20 +160,27 @@ class CronSession:
 
     def __init__(self, context: str, namespace: str, echo: bool = True, live: bool = True):
         self.context, self.namespace, self.echo = context, namespace, echo
-        namespaces.fresh(context, namespace)
+        namespaces.fresh(context, namespace, progress=print if echo else None)
+        namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
         self.recorder = Recorder(context, namespace, cronjobs=True).start()
         self.created_at: dt.datetime | None = None
+        self.live = live
         self._line = None
-        if live:
-            try:
-                from IPython import get_ipython
-                from IPython.display import display
-                import ipywidgets as widgets
-                if get_ipython() is not None:
-                    self._line = widgets.HTML(value="")
-                    display(self._line)
-            except ImportError:
-                self._line = None
+
+    def _new_line(self) -> None:
+        """A live line in the current cell (the one that waits), when running under IPython."""
+        self._line = None
+        if not self.live:
+            return
+        try:
+            import ipywidgets as widgets
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is not None:
+            self._line = widgets.HTML(value="")
+            display(self._line)
 
     def create(self, doc: dict) -> dict:
         """`kubectl create -f cronjob.yaml` (refusals in the API's own words)."""
@@ -207,6 +214,7 @@ class CronSession:
         boundary = next_boundary(start) + dt.timedelta(minutes=n - 1)
         until = boundary + dt.timedelta(seconds=plus)
         waited = time.monotonic()
+        self._new_line()
         while True:
             now = dt.datetime.now(dt.timezone.utc)
             left = (until - now).total_seconds()
