@@ -463,3 +463,19 @@ def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name
     _show(echo, command, [f"job.batch/{job_name} created"])
     _step(recorder, "create", f"job/{job_name}", f"from cronjob/{cronjob}", command)
     return created
+
+
+def delete_job(context: str, namespace: str, job: str, cascade: str = "background", echo: bool = True, recorder=None,
+               allow_context: str | None = None) -> None:
+    """`kubectl delete job NAME --cascade=background|foreground|orphan`: with ``orphan`` the Job goes
+    and its pods stay, without an owner (lab 08: a Job with a matching selector adopts them)."""
+    guard(context, f"delete job {job}", allow_context)
+    propagation = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan"}[cascade]
+    try:
+        kube.batch(context).delete_namespaced_job(job, namespace, propagation_policy=propagation)
+    except client.ApiException as e:
+        raise KjlabError(f"deleting job {namespace}/{job} failed: {api_message(e)}",
+                         f"kjlab kubectl get job {job} -n {namespace}") from None
+    command = f"kubectl delete job {job} -n {namespace} --cascade={cascade}"
+    _show(echo, command, [f'job.batch "{job}" deleted from {namespace} namespace'])
+    _step(recorder, "delete", f"job/{job}", f"cascade={cascade}", command)

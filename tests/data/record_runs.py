@@ -66,7 +66,21 @@ def record_cronjobs() -> Path:
     return path
 
 
+def record_careless_selector() -> Path:
+    """Lab 08's manualSelector run (kjlab.selectors.careless), about 25 s."""
+    from kjlab import selectors
+    from kjlab.cluster import lab_context
+
+    _, result = selectors.careless(lab_context(), "rec-careless-selector", echo=False)
+    return save("careless-selector", result)
+
+
 def main(names):
+    if "careless-selector" in names:
+        print(record_careless_selector())
+        names = [n for n in names if n != "careless-selector"]
+        if not names:
+            return
     if "cronjobs" in names:
         print(record_cronjobs())
         names = [n for n in names if n != "cronjobs"]
