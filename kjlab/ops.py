@@ -380,17 +380,23 @@ def patch_job(context: str, namespace: str, job: str, patch: dict, echo: bool = 
               allow_context: str | None = None) -> dict:
     """`kubectl patch job NAME --type=merge -p '<patch>'` (suspend/resume, a suspended Job's
     scheduling directives). API refusals become one KjlabError in the API's own words."""
-    guard(context, f"patch job {job}", allow_context)
+    return _merge_patch(context, namespace, "job", job, patch, kube.batch(context).patch_namespaced_job, echo,
+                        recorder, allow_context)
+
+
+def _merge_patch(context: str, namespace: str, kind: str, name: str, patch: dict, call, echo: bool, recorder,
+                 allow_context: str | None) -> dict:
+    """`kubectl patch KIND NAME --type=merge -p '<patch>'` through ``call`` (the typed client's patch)."""
+    guard(context, f"patch {kind} {name}", allow_context)
     try:
-        patched = kube.raw(kube.batch(context).patch_namespaced_job, job, namespace, patch,
-                           _content_type="application/merge-patch+json")
+        patched = kube.raw(call, name, namespace, patch, _content_type="application/merge-patch+json")
     except client.ApiException as e:
-        raise KjlabError(f"patching job {namespace}/{job} failed: {api_message(e)}",
-                         f"look at the Job: kjlab kubectl get job {job} -n {namespace} -o yaml") from None
+        raise KjlabError(f"patching {kind} {namespace}/{name} failed: {api_message(e)}",
+                         f"look at it: kjlab kubectl get {kind} {name} -n {namespace} -o yaml") from None
     text = json.dumps(patch, separators=(",", ":"))
-    command = f"kubectl patch job {job} -n {namespace} --type=merge -p '{text}'"
-    _show(echo, command, [f"job.batch/{job} patched"])
-    _step(recorder, "patch", f"job/{job}", text, command)
+    command = f"kubectl patch {kind} {name} -n {namespace} --type=merge -p '{text}'"
+    _show(echo, command, [f"{kind}.batch/{name} patched"])
+    _step(recorder, "patch", f"{kind}/{name}", text, command)
     return patched
 
 
@@ -419,18 +425,8 @@ def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: b
 def patch_cronjob(context: str, namespace: str, cronjob: str, patch: dict, echo: bool = True, recorder=None,
                   allow_context: str | None = None) -> dict:
     """`kubectl patch cronjob NAME --type=merge -p '<patch>'` (suspend, resume, change a policy)."""
-    guard(context, f"patch cronjob {cronjob}", allow_context)
-    try:
-        patched = kube.raw(kube.batch(context).patch_namespaced_cron_job, cronjob, namespace, patch,
-                           _content_type="application/merge-patch+json")
-    except client.ApiException as e:
-        raise KjlabError(f"patching cronjob {namespace}/{cronjob} failed: {api_message(e)}",
-                         f"look at it: kjlab kubectl get cronjob {cronjob} -n {namespace} -o yaml") from None
-    text = json.dumps(patch, separators=(",", ":"))
-    command = f"kubectl patch cronjob {cronjob} -n {namespace} --type=merge -p '{text}'"
-    _show(echo, command, [f"cronjob.batch/{cronjob} patched"])
-    _step(recorder, "patch", f"cronjob/{cronjob}", text, command)
-    return patched
+    return _merge_patch(context, namespace, "cronjob", cronjob, patch, kube.batch(context).patch_namespaced_cron_job,
+                        echo, recorder, allow_context)
 
 
 def job_from_cronjob(cronjob: dict, job_name: str) -> dict:
