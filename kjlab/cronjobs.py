@@ -135,7 +135,7 @@ class CronRecording(Recording):
 
     def cron_summary(self):
         """Per CronJob: Jobs made by the schedule and by hand, the most active at once, schedules
-        skipped (JobAlreadyActive), Jobs replaced (deleted while active), schedules missed
+        held back (JobAlreadyActive), Jobs replaced (deleted while active), schedules missed
         (MissSchedule), finished Jobs removed by the history limits, and the Jobs left at the end."""
         jobs, events = self.cron_jobs(), self.cron_events()
         names = list(dict.fromkeys(list(jobs["cronjob"]) + [r["name"] for r in self.of("cronjob")]))
@@ -144,7 +144,7 @@ class CronRecording(Recording):
             mine, ev = jobs[jobs["cronjob"] == name], events[events["cronjob"] == name]
             rows.append({"cronjob": name, "scheduled jobs": int((~mine["manual"]).sum()), "manual jobs": int(mine["manual"].sum()),
                          "max active at once": self.max_active(name),
-                         "skipped (JobAlreadyActive)": int((ev["reason"] == "JobAlreadyActive").sum()),
+                         "held back (JobAlreadyActive)": int((ev["reason"] == "JobAlreadyActive").sum()),
                          "replaced (deleted while active)": int((mine["deleted_while"] == "active").sum()),
                          "missed (MissSchedule)": int((ev["reason"] == "MissSchedule").sum()),
                          "removed by history limit": int((mine["deleted_while"] == "finished").sum()),
