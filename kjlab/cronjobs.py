@@ -38,12 +38,15 @@ def source(name: str) -> str:
     return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
 
 
-def render(name: str, cronjob_name: str | None = None, **spec) -> dict:
-    """The lab CronJob ``name`` as a dict; ``cronjob_name`` renames it, ``spec`` sets top-level
-    fields of its spec (``concurrencyPolicy="Forbid"``, ``startingDeadlineSeconds=50`` ...)."""
+def render(name: str, cronjob_name: str | None = None, script: str | None = None, **spec) -> dict:
+    """The lab CronJob ``name`` as a dict; ``cronjob_name`` renames it, ``script`` replaces its
+    container's `bash -c` script (e.g. ``"sleep 1 && exit 1"``), ``spec`` sets top-level fields of
+    its spec (``concurrencyPolicy="Forbid"``, ``startingDeadlineSeconds=50`` ...)."""
     doc = copy.deepcopy(yaml.safe_load(source(name)))
     if cronjob_name:
         doc["metadata"]["name"] = cronjob_name
+    if script is not None:
+        doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] = ["bash", "-c", script]
     doc["spec"].update(spec)
     return doc
 

@@ -53,9 +53,12 @@ def record_cronjobs() -> Path:
     session.create_all([cronjobs.render("policy", p.lower(), concurrencyPolicy=p) for p in ("Allow", "Forbid", "Replace")]
                        + [cronjobs.render("missed", "missed-10s", startingDeadlineSeconds=10),
                           cronjobs.render("missed", "missed-50s", startingDeadlineSeconds=50),
-                          cronjobs.render("history")])
+                          cronjobs.render("history"),
+                          cronjobs.render("history", "history-failing", script="sleep 1 && exit 1")])
     for i in (1, 2, 3):
         session.job_from("history", f"history-{i}")
+    for i in (1, 2):
+        session.job_from("history-failing", f"history-failing-{i}")
     session.wait_for_boundary(1, plus=20)
     for name in ("missed-10s", "missed-50s"):
         session.patch(name, {"spec": {"suspend": False}})

@@ -1,8 +1,8 @@
 """kjlab.cronjobs on a recorded run of lab 09's CronJobs (tests/data/runs/cronjobs.json, recorded
 on the kwok engine by tests/data/record_runs.py cronjobs): three `* * * * *` CronJobs whose Jobs
 run 75 s (Allow, Forbid, Replace), two created suspended and resumed 20 s after the first schedule
-time (startingDeadlineSeconds 10 and 50), and a suspended one with successfulJobsHistoryLimit 1 and
-three Jobs made with `kubectl create job --from`. The expectations are what the CronJob controller
+time (startingDeadlineSeconds 10 and 50), a suspended one with successfulJobsHistoryLimit 1 and
+three Jobs made with `kubectl create job --from`, and one whose two such Jobs fail (failedJobsHistoryLimit 1). The expectations are what the CronJob controller
 must do with those specs, not numbers read off the recording."""
 
 from __future__ import annotations
@@ -80,9 +80,16 @@ def test_history_limit_keeps_only_the_newest_finished_manual_job(rec, jobs):
     assert summary.loc["history", "removed by history limit"] == 2 and summary.loc["history", "jobs left"] == 1
 
 
+def test_failed_history_limit_keeps_only_the_newest_failed_job(rec, jobs):
+    failing = of(jobs, "history-failing")
+    assert (failing["outcome"] == "Failed").all() and len(failing) == 2
+    assert list(failing[failing["deleted"].isna()]["job"]) == ["history-failing-2"]
+    assert rec.cron_summary().loc["history-failing", "removed by history limit"] == 1
+
+
 def test_the_recorder_watched_the_cronjobs(rec):
     names = {r["name"] for r in rec.of("cronjob")}
-    assert names == {"allow", "forbid", "replace", "missed-10s", "missed-50s", "history"}
+    assert names == {"allow", "forbid", "replace", "missed-10s", "missed-50s", "history", "history-failing"}
     resumed = [r for r in rec.of("cronjob") if r["name"] == "missed-50s" and "suspend=False" in (r["detail"] or "")]
     assert resumed, "the resume of missed-50s is in the recording"
 
