@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from kjlab import examples, scenarios
+from kjlab import examples, namespaces, scenarios
 
 OUT = Path(__file__).parent / "runs"
 RUNS = {
@@ -64,6 +64,7 @@ def record_cronjobs() -> Path:
         session.patch(name, {"spec": {"suspend": False}})
     session.wait_for_boundary(2, plus=20)
     rows = [{**r, "time": r["time"].isoformat()} for r in session.stop().rows]
+    namespaces.delete(lab_context(), "rec-cronjobs")
     path = OUT / "cronjobs.json"
     path.write_text(json.dumps({"rows": rows}, default=str))
     return path
@@ -75,6 +76,7 @@ def record_careless_selector() -> Path:
     from kjlab.cluster import lab_context
 
     _, result = selectors.careless(lab_context(), "rec-careless-selector", echo=False)
+    namespaces.delete(lab_context(), "rec-careless-selector")
     return save("careless-selector", result)
 
 
