@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, examples, interrupts, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, cronjobs, examples, interrupts, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -244,6 +244,11 @@ class Lab:
         code = kubectl(*args, context=self.context)
         if code:
             print(f"(kubectl exited with {code})")
+
+    def cron(self, name: str) -> cronjobs.CronSession:
+        """A recorded namespace ``<prefix>-<name>`` for CronJobs (lab 09): create, patch, create a
+        Job from a CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
+        return cronjobs.CronSession(self.context, f"{self.prefix}-{name}")
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""

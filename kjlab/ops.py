@@ -398,15 +398,98 @@ def patch_job(context: str, namespace: str, job: str, patch: dict, echo: bool = 
               allow_context: str | None = None) -> dict:
     """`kubectl patch job NAME --type=merge -p '<patch>'` (suspend/resume, a suspended Job's
     scheduling directives). API refusals become one KjlabError in the API's own words."""
-    guard(context, f"patch job {job}", allow_context)
+    return _merge_patch(context, namespace, "job", job, patch, kube.batch(context).patch_namespaced_job, echo,
+                        recorder, allow_context)
+
+
+def _merge_patch(context: str, namespace: str, kind: str, name: str, patch: dict, call, echo: bool, recorder,
+                 allow_context: str | None) -> dict:
+    """`kubectl patch KIND NAME --type=merge -p '<patch>'` through ``call`` (the typed client's patch)."""
+    guard(context, f"patch {kind} {name}", allow_context)
     try:
-        patched = kube.raw(kube.batch(context).patch_namespaced_job, job, namespace, patch,
-                           _content_type="application/merge-patch+json")
+        patched = kube.raw(call, name, namespace, patch, _content_type="application/merge-patch+json")
     except client.ApiException as e:
-        raise KjlabError(f"patching job {namespace}/{job} failed: {api_message(e)}",
-                         f"look at the Job: kjlab kubectl get job {job} -n {namespace} -o yaml") from None
+        raise KjlabError(f"patching {kind} {namespace}/{name} failed: {api_message(e)}",
+                         f"look at it: kjlab kubectl get {kind} {name} -n {namespace} -o yaml") from None
     text = json.dumps(patch, separators=(",", ":"))
-    command = f"kubectl patch job {job} -n {namespace} --type=merge -p '{text}'"
-    _show(echo, command, [f"job.batch/{job} patched"])
-    _step(recorder, "patch", f"job/{job}", text, command)
+    command = f"kubectl patch {kind} {name} -n {namespace} --type=merge -p '{text}'"
+    _show(echo, command, [f"{kind}.batch/{name} patched"])
+    _step(recorder, "patch", f"{kind}/{name}", text, command)
     return patched
+
+
+# --- CronJobs (lab 09) ----------------------------------------------------------------------------
+
+def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+                  allow_context: str | None = None) -> dict:
+    """`kubectl create -f cronjob.yaml -n NS`: the manifest exactly as written; an invalid schedule
+    or time zone comes back as one KjlabError in the API's own words."""
+    doc = load_manifest(manifest)
+    if doc.get("kind") != "CronJob":
+        raise KjlabError(f"this step creates a CronJob; this manifest is a {doc.get('kind')}", "give it kind: CronJob")
+    name = doc["metadata"]["name"]
+    doc["metadata"]["namespace"] = namespace
+    command = f"kubectl create -f {name}.yaml -n {namespace}"
+    guard(context, f"create CronJob {name}", allow_context)
+    try:
+        created = kube.create(context, namespace, doc)
+    except client.ApiException as e:
+        raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
+    _show(echo, command, [f"cronjob.batch/{name} created"])
+    _step(recorder, "create", f"cronjob/{name}", "", command)
+    return created
+
+
+def patch_cronjob(context: str, namespace: str, cronjob: str, patch: dict, echo: bool = True, recorder=None,
+                  allow_context: str | None = None) -> dict:
+    """`kubectl patch cronjob NAME --type=merge -p '<patch>'` (suspend, resume, change a policy)."""
+    return _merge_patch(context, namespace, "cronjob", cronjob, patch, kube.batch(context).patch_namespaced_cron_job,
+                        echo, recorder, allow_context)
+
+
+def job_from_cronjob(cronjob: dict, job_name: str) -> dict:
+    """The Job `kubectl create job NAME --from=cronjob/CRONJOB` creates: the CronJob's jobTemplate,
+    annotated ``cronjob.kubernetes.io/instantiate: manual`` and owned by the CronJob (so the
+    CronJob's history limits count it), as kubectl's own code builds it."""
+    template = cronjob["spec"]["jobTemplate"]
+    meta = readers.meta(cronjob)
+    annotations = {"cronjob.kubernetes.io/instantiate": "manual",
+                   **((template.get("metadata") or {}).get("annotations") or {})}
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": job_name, "annotations": annotations,
+                         "labels": (template.get("metadata") or {}).get("labels") or {},
+                         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": meta["name"],
+                                              "uid": meta["uid"], "controller": True,
+                                              "blockOwnerDeletion": True}]},
+            "spec": template["spec"]}
+
+
+def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name: str, recorder=None,
+                            echo: bool = True, allow_context: str | None = None) -> dict:
+    """`kubectl create job JOB --from=cronjob/CRONJOB`: run a CronJob's Job now, outside its schedule."""
+    guard(context, f"create job {job_name} from cronjob {cronjob}", allow_context)
+    try:
+        source = kube.raw(kube.batch(context).read_namespaced_cron_job, cronjob, namespace)
+        created = kube.create(context, namespace, job_from_cronjob(source, job_name))
+    except client.ApiException as e:
+        raise KjlabError(api_message(e), f"kjlab kubectl get cronjob {cronjob} -n {namespace}") from None
+    command = f"kubectl create job {job_name} --from=cronjob/{cronjob} -n {namespace}"
+    _show(echo, command, [f"job.batch/{job_name} created"])
+    _step(recorder, "create", f"job/{job_name}", f"from cronjob/{cronjob}", command)
+    return created
+
+
+def delete_job(context: str, namespace: str, job: str, cascade: str = "background", echo: bool = True, recorder=None,
+               allow_context: str | None = None) -> None:
+    """`kubectl delete job NAME --cascade=background|foreground|orphan`: with ``orphan`` the Job goes
+    and its pods stay, without an owner (lab 08: a Job with a matching selector adopts them)."""
+    guard(context, f"delete job {job}", allow_context)
+    propagation = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan"}[cascade]
+    try:
+        kube.batch(context).delete_namespaced_job(job, namespace, propagation_policy=propagation)
+    except client.ApiException as e:
+        raise KjlabError(f"deleting job {namespace}/{job} failed: {api_message(e)}",
+                         f"kjlab kubectl get job {job} -n {namespace}") from None
+    command = f"kubectl delete job {job} -n {namespace} --cascade={cascade}"
+    _show(echo, command, [f'job.batch "{job}" deleted from {namespace} namespace'])
+    _step(recorder, "delete", f"job/{job}", f"cascade={cascade}", command)

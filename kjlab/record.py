@@ -51,6 +51,19 @@ def job_row(event: str, job: dict) -> dict:
     }
 
 
+def cronjob_row(event: str, cj: dict) -> dict:
+    status = cj.get("status") or {}
+    spec = cj.get("spec") or {}
+    return {
+        "kind": "cronjob", "name": readers.name(cj), "event": event,
+        "active": len(status.get("active") or []),
+        "detail": f"suspend={bool(spec.get('suspend'))} lastScheduleTime={status.get('lastScheduleTime')} "
+                  f"lastSuccessfulTime={status.get('lastSuccessfulTime')}",
+        "deleting": readers.deleting(cj),
+        "resource_version": readers.resource_version(cj),
+    }
+
+
 def event_row(event: str, ev: dict) -> dict:
     obj = ev.get("involvedObject") or {}
     return {
@@ -67,8 +80,9 @@ class Recorder:
     ``fn(row)`` for each new row (from the watch threads).
     """
 
-    def __init__(self, context: str, namespace: str):
+    def __init__(self, context: str, namespace: str, cronjobs: bool = False):
         self.context = context
+        self.cronjobs = cronjobs  # also watch the namespace's CronJobs (lab 09)
         self.namespace = namespace
         self.started_at: dt.datetime | None = None
         self._t0 = 0.0
@@ -90,7 +104,7 @@ class Recorder:
             ("pod", core.list_namespaced_pod, pod_row),
             ("job", batch.list_namespaced_job, job_row),
             ("event", core.list_namespaced_event, event_row),
-        ]
+        ] + ([("cronjob", batch.list_namespaced_cron_job, cronjob_row)] if self.cronjobs else [])
         ready = []
         for kind, list_fn, to_row in sources:
             listed = threading.Event()

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from kjlab import examples, scenarios
+from kjlab import examples, namespaces, scenarios
 
 OUT = Path(__file__).parent / "runs"
 RUNS = {
@@ -44,7 +44,53 @@ def save(name: str, result) -> Path:
     return path
 
 
+def record_cronjobs() -> Path:
+    """Lab 09's CronJobs, the steps of labs/09-cronjobs.ipynb (about 2.5 minutes: two schedule times)."""
+    from kjlab import cronjobs
+    from kjlab.cluster import lab_context
+
+    session = cronjobs.CronSession(lab_context(), "rec-cronjobs", echo=False, live=False)
+    session.create_all([cronjobs.render("policy", p.lower(), concurrencyPolicy=p) for p in ("Allow", "Forbid", "Replace")]
+                       + [cronjobs.render("missed", "missed-10s", startingDeadlineSeconds=10),
+                          cronjobs.render("missed", "missed-50s", startingDeadlineSeconds=50),
+                          cronjobs.render("history"),
+                          cronjobs.render("history", "history-failing", script="sleep 1 && exit 1")])
+    for i in (1, 2, 3):
+        session.job_from("history", f"history-{i}")
+    for i in (1, 2):
+        session.job_from("history-failing", f"history-failing-{i}")
+    session.wait_for_boundary(1, plus=20)
+    for name in ("missed-10s", "missed-50s"):
+        session.patch(name, {"spec": {"suspend": False}})
+    session.wait_for_boundary(2, plus=20)
+    rows = [{**r, "time": r["time"].isoformat()} for r in session.stop().rows]
+    namespaces.delete(lab_context(), "rec-cronjobs")
+    path = OUT / "cronjobs.json"
+    path.write_text(json.dumps({"rows": rows}, default=str))
+    return path
+
+
+def record_careless_selector() -> Path:
+    """Lab 08's manualSelector run (kjlab.selectors.careless), about 25 s."""
+    from kjlab import selectors
+    from kjlab.cluster import lab_context
+
+    _, result = selectors.careless(lab_context(), "rec-careless-selector", echo=False)
+    namespaces.delete(lab_context(), "rec-careless-selector")
+    return save("careless-selector", result)
+
+
 def main(names):
+    if "careless-selector" in names:
+        print(record_careless_selector())
+        names = [n for n in names if n != "careless-selector"]
+        if not names:
+            return
+    if "cronjobs" in names:
+        print(record_cronjobs())
+        names = [n for n in names if n != "cronjobs"]
+        if not names:
+            return
     for name in names or RUNS:
         result = scenarios.run(echo=False, namespace=f"rec-{name}", **RUNS[name])
         print(save(name, result), result.headline())

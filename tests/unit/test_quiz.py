@@ -21,6 +21,12 @@ REQUIRED_TOPICS = {  # topic -> words one of its questions must mention
     "STATUS column": ["STATUS"],
     "DisruptionTarget": ["DisruptionTarget"],
     "actions": ["Ignore"],
+    "concurrencyPolicy": ["concurrencyPolicy", "Forbid"],
+    "missed schedules": ["startingDeadlineSeconds"],
+    "history limits": ["successfulJobsHistoryLimit"],
+    "time zones": ["timeZone"],
+    "create job from a CronJob": ["--from=cronjob"],
+    "custom selectors": ["manualSelector"],
 }
 
 
