@@ -7,6 +7,7 @@ object, or loaded back from a saved run, and answers the same either way.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,21 @@ BACKOFF_CAP_SECONDS = 600   # ... capped at 10 min in v1.36 (the docs still say 
 
 def _iso(t) -> str | None:
     return t.isoformat() if hasattr(t, "isoformat") else t
+
+
+def _instant(value) -> dt.datetime | None:
+    """A recorded time (datetime, or ISO text from a saved run; the API's "Z" too) as an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _finished_at(pod: dict | None) -> dt.datetime | None:
+    """When the pod's last container run ended (its terminated state's finishedAt), or None."""
+    times = [t.get("finishedAt") for _, _, t in readers.latest_terminations(pod or {}) if t.get("finishedAt")]
+    return _instant(max(times)) if times else None
 
 
 class Recording:
@@ -313,19 +329,31 @@ class Recording:
         since the last success, at most 10 min in v1.36). Fits Jobs whose pods run one at a time
         (``parallelism: 1``), where each failure is followed by exactly one new pod."""
         life = self.pod_lifecycles().set_index("pod")
+        last = self.last_pods()
+        first_seen = {}
+        for row in self.of("pod"):
+            first_seen.setdefault(row["name"], row)
         rows, n = [], 0
         for r in self.replacements_table().to_dict("records"):
             if r["which"] == "Succeeded":
                 n = 0
                 continue
             n += 1
-            # from the failure itself (phase Failed), not from a delete that came before it
-            ended = life.loc[r["replaces"], "ended"]
-            failed_at = ended if ended is not None and not pd.isna(ended) and ended <= r["created at"] else r["left at"]
+            # The controller counts from the failed container's finishedAt (whole seconds, written by
+            # the kubelet), not from when the pod's phase turned Failed -- a real kubelet reports that
+            # a second or two later. Without finishedAt (a pod deleted before it ran): when it left.
+            finished = _finished_at(last.get(r["replaces"]))
+            seen = _instant(first_seen[r["pod"]]["time"]) if r["pod"] in first_seen else None
+            if finished is not None and seen is not None:
+                measured = (seen - finished).total_seconds()
+            else:
+                ended = life.loc[r["replaces"], "ended"]
+                failed_at = ended if ended is not None and not pd.isna(ended) and ended <= r["created at"] else r["left at"]
+                measured = r["created at"] - failed_at
             rows.append({"new pod": r["pod"], "after the failure of": r["replaces"],
                          "exit code": life.loc[r["replaces"], "exit_code"], "failures so far (n)": n,
                          "documented back-off (s)": min(BACKOFF_BASE_SECONDS * 2 ** (n - 1), BACKOFF_CAP_SECONDS),
-                         "measured (s)": round(r["created at"] - failed_at, 1)})
+                         "measured (s)": round(measured, 1)})
         return pd.DataFrame(rows, columns=["new pod", "after the failure of", "exit code", "failures so far (n)",
                                            "documented back-off (s)", "measured (s)"])
 
