@@ -82,13 +82,15 @@ class ConfigIssueController:
             ops.delete_pod(self.context, self.namespace, name, echo=self.echo, recorder=self.recorder,
                            allow_context=self.allow_context)
         except Exception as e:
-            if self._exists(name):  # a pod that vanished meanwhile is fine; note anything else
+            # A pod that vanished meanwhile, or that someone else is deleting (the Job controller
+            # stops a failed Job's other pods), is the normal race: its fate is decided. Anything
+            # else is noted.
+            if self._still_there(name):
                 self.errors.append(f"{name}: {e}")
 
-    def _exists(self, name: str) -> bool:
+    def _still_there(self, name: str) -> bool:
         try:
-            kube.raw(kube.core(self.context).read_namespaced_pod, name, self.namespace)
-            return True
+            return not readers.deleting(kube.raw(kube.core(self.context).read_namespaced_pod, name, self.namespace))
         except client.ApiException as e:
             return e.status != 404
         except Exception:
