@@ -13,8 +13,10 @@ def test_the_controller_marks_and_deletes_stuck_pods_so_the_job_fails_on_the_con
     assert not controller.running and controller.errors == []
     failed = readers.true_condition(job, "Failed")
     assert failed["reason"] == "PodFailurePolicy"
-    assert failed["message"] == (f"Pod {ns}/{controller.handled[0]} has condition ConfigIssue matching FailJob rule "
-                                 "at index 0")
+    # Both pods get stuck and are handled; whichever failure the Job controller counts first
+    # decides (under load that need not be the first one handled).
+    assert failed["message"] in {f"Pod {ns}/{pod} has condition ConfigIssue matching FailJob rule at index 0"
+                                 for pod in controller.handled}, (failed["message"], controller.handled)
 
 
 def test_what_the_controller_cannot_recover_from_is_recorded_not_swallowed(lab, ns):
