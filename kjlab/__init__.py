@@ -22,7 +22,6 @@ _LAZY = {
     "connect": ("kjlab.lab", "connect"),
     "cleanup": ("kjlab.lab", "cleanup"),
     "kubectl": ("kjlab.lab", "kubectl"),
-    "run_in_background": ("kjlab.lab", "run_in_background"),
     "run": ("kjlab.scenarios", "run"),
     "compare": ("kjlab.result", "compare"),
     "RunResult": ("kjlab.result", "RunResult"),

@@ -151,10 +151,6 @@ class Background:
         return f"<Background {self.kwargs.get('scenario')} {'done' if self.done else 'running'}>"
 
 
-def run_in_background(scenario: str, **kwargs) -> Background:
-    return Background(scenario=scenario, **kwargs)
-
-
 class Lab:
     """One notebook's session with the lab cluster.
 

@@ -22,14 +22,9 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def container_state(pod: dict) -> tuple[str | None, int | None, str | None, str | None]:
-    """(state, exit code, reason, message) of the pod's first container: 'waiting', 'running', 'terminated'."""
-    state, fields = readers.state(pod)
-    return state, fields.get("exitCode"), fields.get("reason"), fields.get("message")
-
-
 def pod_row(event: str, pod: dict) -> dict:
-    state, code, reason, message = container_state(pod)
+    state, fields = readers.state(pod)  # the first container's
+    code, reason, message = fields.get("exitCode"), fields.get("reason"), fields.get("message")
     return {
         "kind": "pod", "name": readers.name(pod), "event": event,
         "phase": readers.phase(pod), "node": readers.node_name(pod),
