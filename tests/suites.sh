@@ -3,8 +3,9 @@
 #   1. unit tests (no cluster)
 #   2. the lab clusters, one after the other (both write the kubeconfig and kjlab's state file):
 #      kwok always; kind when it can run here (Docker answers, kind and a node image can be had)
-#   3. the kwok suite in two shards (the notebooks and the browser test on a second kwok cluster of
-#      their own, under artifacts/state-kwok2) and the kind suite: three concurrent pytest processes,
+#   3. the kwok suite in two shards (the labs, the browser test and the test that labs never break each
+#      other on a second kwok cluster of their own, under artifacts/state-kwok2; the solutions and
+#      exercises after the cluster and classroom tests) and the kind suite: three concurrent pytest processes,
 #      each on its own cluster (on one cluster the tests stay serial: a drain evicts every pod on its
 #      node). The kwok suite alone took ~54 min serially; most of it is the Job controller's back-off
 #      waiting, not CPU, so the shards overlap well on two cores.
@@ -85,15 +86,17 @@ export KJLAB_TEST_STARTED="$(IFS=,; echo "${ours[*]:-}")"
 pids=() names=()
 if [ $kwok_ok = 1 ]; then
   say "kwok suite: cluster and classroom tests (background)"
-  # Without the second cluster the notebooks run here, after the rest.
-  shard1=(tests/cluster tests/classroom); [ $kwok2_ok = 1 ] || shard1+=(tests/notebooks tests/browser)
-  suite kwok -m "cluster and not kind and not lifecycle" "${shard1[@]}" \
+  # The solutions and exercises run here, after the rest; without the second cluster the labs too.
+  shard1=(tests/cluster tests/classroom tests/notebooks/test_labs.py::test_notebook_executes)
+  folders=solutions,exercises
+  [ $kwok2_ok = 1 ] || { shard1=(tests/cluster tests/classroom tests/notebooks tests/browser); folders=labs,solutions,exercises; }
+  KJLAB_NOTEBOOK_FOLDERS=$folders suite kwok -m "cluster and not kind and not lifecycle" "${shard1[@]}" \
     --deselect "tests/cluster/test_scenarios.py::$LONG" &
   pids+=($!); names+=(kwok)
 fi
 if [ $kwok2_ok = 1 ]; then
-  say "kwok suite: notebooks and the browser test, on the second kwok cluster (background)"
-  KJLAB_STATE="$KWOK2_STATE" KJLAB_TEST_STARTED=kwok suite kwok-notebooks \
+  say "kwok suite: the labs and the browser test, on the second kwok cluster (background)"
+  KJLAB_STATE="$KWOK2_STATE" KJLAB_TEST_STARTED=kwok KJLAB_NOTEBOOK_FOLDERS=labs suite kwok-notebooks \
     -m "cluster and not kind and not lifecycle" tests/notebooks tests/browser &
   pids+=($!); names+=(kwok-notebooks)
 fi
