@@ -87,7 +87,7 @@ def exit_meaning(code: int | None) -> str:
         return "success"
     if code > 128:
         sig = code - 128
-        return f"128 + {sig} = killed by {SIGNALS.get(sig, f'signal {sig}')}"
+        return f"128 + {sig} = ended by {SIGNALS.get(sig, f'signal {sig}')}"
     return "the program's own failure code"
 
 
@@ -155,7 +155,8 @@ def zoo_table(recording: Recording, wanted: list[Specimen] | None = None):
             "conditions": readers.condition_text(pod),
             "containers": _containers(pod),
             "exit code": pd.NA if code is None else code,
-            "meaning": exit_meaning(code),
+            "meaning": ("no process: the kubelet records 137 for a container it could not locate"
+                        if "ContainerStatusUnknown" in _containers(pod) else exit_meaning(code)),
             "restarts": sum(cs.get("restartCount") or 0 for cs in readers.container_statuses(pod)
                             + readers.container_statuses(pod, init=True)),
             "deleted": r.get("event") == "DELETED",
@@ -181,6 +182,7 @@ class Zoo:
     specimens: list[Specimen]
     engine: str
     seconds: float
+    namespace: str = ""
 
     def table(self):
         return zoo_table(self.recording, self.specimens)
@@ -189,8 +191,22 @@ class Zoo:
         """Every STATUS the run recorded on some pod."""
         return sorted({s for seq in status_sequences(self.recording).values() for s in seq})
 
-    def not_produced(self) -> dict[str, str]:
-        return NOT_PRODUCED.get(self.engine, {})
+    def not_produced(self):
+        """The statuses of the material this engine did not produce, with the reason (a table)."""
+        return pd.DataFrame([{"STATUS": k, "why not here": v} for k, v in NOT_PRODUCED.get(self.engine, {}).items()])
+
+    def plan(self):
+        """What each pod is made to show, and how."""
+        return plan(self.engine)
+
+    def statuses_of(self, pod: str) -> list[str]:
+        return status_sequences(self.recording).get(pod, [])
+
+
+def plan(engine: str | None = None):
+    """The zoo's pods (those ``engine`` produces), what each is made to show and how."""
+    return pd.DataFrame([{"pod": s.name, "made to show": " → ".join(s.shows), "how": s.why,
+                          "engines": ", ".join(s.engines)} for s in specimens(engine)])
 
 
 def run(context: str, namespace: str, engine: str, timeout: float = 120, poll: float = 0.5,
@@ -226,4 +242,4 @@ def run(context: str, namespace: str, engine: str, timeout: float = 120, poll: f
             progress(f"[{timeout:5.1f} s] stopped waiting: some pods did not show everything (see 'not seen')")
     finally:
         recorder.stop()
-    return Zoo(recorder.recording(), wanted, engine, round(time.monotonic() - started, 1))
+    return Zoo(recorder.recording(), wanted, engine, round(time.monotonic() - started, 1), namespace)
