@@ -152,6 +152,7 @@ def zoo_table(recording: Recording, wanted: list[Specimen] | None = None):
             "not seen": ", ".join(missing),
             "phase": readers.phase(pod),
             "reason": (pod.get("status") or {}).get("reason") or "",
+            "message": (pod.get("status") or {}).get("message") or "",
             "conditions": readers.condition_text(pod),
             "containers": _containers(pod),
             "exit code": pd.NA if code is None else code,
