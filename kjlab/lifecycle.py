@@ -31,6 +31,12 @@ NOT_PRODUCED = {
         "OOMKilled": "no real process, no memory limit, no kernel OOM killer",
         "exit 143 (SIGTERM handled)": "no real process receives a signal; a deleted running pod is shown killed (137)",
         "Evicted": "the kubelet's eviction manager (disk or memory pressure, storage limits) is not simulated",
+        "CreateContainerConfigError": "the simulated kubelet does not resolve ConfigMaps or Secrets for a container: "
+                                      "such a pod would run there, so the lab does not create it",
+        "InvalidImageName, Init:ErrImagePull, Init:ImagePullBackOff": "the simulation knows only pullable and "
+                                      "unpullable images, and does not pull an init container's image on its own",
+        "StartError": "no runtime starts a process: a command the image does not have is outside the grammar",
+        "OutOfcpu": "the simulated kubelet admits every pod: one bound with nodeName runs whatever it requests",
         "Unknown (reason NodeLost)": "kubectl still prints it, but the project found no v1.36 component that sets "
                                      "reason NodeLost: a pod on a lost node shows Terminating after its taint eviction",
     },
@@ -85,6 +91,8 @@ def exit_meaning(code: int | None) -> str:
         return ""
     if code == 0:
         return "success"
+    if code == 128:
+        return "128 and no signal: the runtime could not start the program"
     if code > 128:
         sig = code - 128
         return f"128 + {sig} = ended by {SIGNALS.get(sig, f'signal {sig}')}"

@@ -61,6 +61,15 @@ def test_an_evicted_pod_prints_its_containers_reason_not_evicted():
     assert "Evicted" not in row["STATUS sequence"].split(" → ") and row["STATUS sequence"].endswith("Error")
 
 
+def test_errors_before_a_container_runs_on_a_real_kubelet():
+    rows, seq = by_pod("kind"), lifecycle.status_sequences(recorded("kind"))
+    assert rows["out-of-cpu"]["reason"] == "OutOfcpu" and rows["out-of-cpu"]["phase"] == "Failed"
+    assert "ContainerCreating" not in seq["out-of-cpu"]  # rejected at admission, before any container
+    for pod in ("missing-config", "bad-image-name", "init-no-image"):
+        assert rows[pod]["phase"] == "Pending" and rows[pod]["restarts"] == 0, rows[pod]
+    assert seq["start-error"][-1] == "StartError" and rows["start-error"]["phase"] == "Failed"
+
+
 def test_init_statuses_only_on_a_real_kubelet():
     kind = lifecycle.status_sequences(recorded("kind"))
     assert kind["init-slow"] == ["Pending", "Init:0/1", "PodInitializing", "Running"]
@@ -78,4 +87,4 @@ def test_sequences_collapse_repeats_and_keep_order():
 def test_exit_meaning():
     assert "SIGKILL" in lifecycle.exit_meaning(137) and "SIGTERM" in lifecycle.exit_meaning(143)
     assert lifecycle.exit_meaning(0) == "success" and "own" in lifecycle.exit_meaning(42)
-    assert lifecycle.exit_meaning(None) == ""
+    assert lifecycle.exit_meaning(None) == "" and "could not start" in lifecycle.exit_meaning(128)
