@@ -58,6 +58,7 @@ def test_exit_codes_on_a_real_kubelet_say_which_signal_ended_the_container():
 def test_an_evicted_pod_prints_its_containers_reason_not_evicted():
     row = by_pod("kind")["evicted"]
     assert row["reason"] == "Evicted" and row["phase"] == "Failed"
+    assert "DisruptionTarget" not in row["conditions"]  # a limit eviction by the kubelet (quiz: lifecycle-evicted-reason)
     assert "Evicted" not in row["STATUS sequence"].split(" → ") and row["STATUS sequence"].endswith("Error")
 
 
