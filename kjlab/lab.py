@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, cronjobs, examples, interrupts, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, cronjobs, examples, interrupts, lifecycle, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -245,6 +245,17 @@ class Lab:
         """A recorded namespace ``<prefix>-<name>`` for CronJobs (lab 09): create, patch, create a
         Job from a CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
         return cronjobs.CronSession(self.context, f"{self.prefix}-{name}")
+
+    def pod_statuses(self, name: str = "zoo", timeout: float = 120) -> lifecycle.Zoo:
+        """Lab 10: create, in a fresh ``<prefix>-<name>``, every pod of kjlab/examples/pod-statuses.yaml
+        this engine can produce, recorded until each has shown its STATUS values (kjlab.lifecycle)."""
+        namespace = self.namespace(name)
+        print(f"creating the pods this engine ({self.engine}) can produce in {namespace}; one line per STATUS change "
+              f"(at most {timeout:.0f} s) ...", flush=True)
+        zoo = lifecycle.run(self.context, namespace, self.engine, timeout=timeout, echo=False,
+                            progress=lambda line: print(line, flush=True))
+        print(f"  ... after {zoo.seconds:.0f} s", flush=True)
+        return zoo
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""

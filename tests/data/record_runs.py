@@ -80,7 +80,29 @@ def record_careless_selector() -> Path:
     return save("careless-selector", result)
 
 
+def record_pod_statuses() -> Path:
+    """Lab 10's pod zoo (kjlab.lifecycle) on the lab cluster's engine: pod-statuses-<engine>.json
+    (kind: about 20 s, kwok: about 5 s). Bring up the engine whose file you regenerate."""
+    from kjlab import cluster, lifecycle
+    from kjlab.cluster import lab_context
+
+    context = lab_context()
+    engine = cluster.status(context)["engine"]
+    namespace = scenarios.fresh_namespace(context, f"rec-pod-statuses-{engine}")
+    zoo = lifecycle.run(context, namespace, engine, echo=False, progress=lambda line: None)
+    namespaces.delete(context, namespace)
+    rows = [{**r, "time": r["time"].isoformat()} for r in zoo.recording.rows]
+    path = OUT / f"pod-statuses-{engine}.json"
+    path.write_text(json.dumps({"engine": engine, "rows": rows}, default=str))
+    return path
+
+
 def main(names):
+    if "pod-statuses" in names:
+        print(record_pod_statuses())
+        names = [n for n in names if n != "pod-statuses"]
+        if not names:
+            return
     if "careless-selector" in names:
         print(record_careless_selector())
         names = [n for n in names if n != "careless-selector"]
