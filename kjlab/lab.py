@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, cronjobs, examples, interrupts, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, controllers, cronjobs, examples, interrupts, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -245,6 +245,12 @@ class Lab:
         """A recorded namespace ``<prefix>-<name>`` for CronJobs (lab 09): create, patch, create a
         Job from a CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
         return cronjobs.CronSession(self.context, f"{self.prefix}-{name}")
+
+    def controllers(self, name: str) -> controllers.ControllerSession:
+        """A recorded namespace ``<prefix>-<name>`` for ReplicaSets, Deployments and DaemonSets (lab 11):
+        create, delete and relabel pods, label nodes, roll out; waits read the recording; ``stop()``
+        gives the recording and removes the node labels it set."""
+        return controllers.ControllerSession(self.context, f"{self.prefix}-{name}")
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""
