@@ -352,12 +352,16 @@ class WorkloadRecording(Recording):
                 and status.get("replicas") == want and not frame.empty and frame.iloc[-1]["pods"] == want)
 
     def rollout_bounds(self, deployment: str, start: float, end: float | None = None) -> dict:
-        """The most pods and the fewest ready pods of the Deployment between ``start`` and ``end``:
-        what maxSurge and maxUnavailable bound (replicas + maxSurge, replicas - maxUnavailable)."""
+        """Between ``start`` and ``end``: the largest sum of the ReplicaSets' desired replicas (what
+        maxSurge bounds: replicas + maxSurge), the most pods that existed (not being deleted; a
+        moment above that sum is a pod the old ReplicaSet had not yet deleted when the new one
+        created its own), and the fewest Ready (what maxUnavailable bounds: replicas - maxUnavailable)."""
         frame = self.rollout(deployment)
         before = frame[frame["t"] <= start].tail(1)
         window = pd.concat([before, frame[(frame["t"] > start) & ((frame["t"] <= end) if end is not None else True)]])
-        return {"most pods": int(window["pods"].max()), "fewest ready": int(window["ready"].min())}
+        desired = window[self.replicasets_of(deployment)].sum(axis=1)
+        return {"most replicas": int(desired.max()), "most pods": int(window["pods"].max()),
+                "fewest ready": int(window["ready"].min())}
 
     def daemon_pods(self, daemonset: str):
         """The DaemonSet's pods: node, when kjlab saw each created, Running, marked for deletion, gone."""
@@ -534,13 +538,18 @@ def plot_rollout(recording: WorkloadRecording, deployment: str, steps=(), title:
     as step lines; dotted lines at ``steps`` ((t, label) pairs)."""
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import MaxNLocator
+
     frame = recording.rollout(deployment)
+    revisions = dict(zip(*recording.revisions(deployment)[["replicaset", "revisions"]].T.values))
     fig, ax = plt.subplots(figsize=(9, 3.6))
     for column in frame.columns:
         if column == "t":
             continue
         style = {"pods": dict(color="black", linewidth=2), "ready": dict(color="tab:green", linestyle="--")}.get(column, {})
-        ax.step(frame["t"], frame[column], where="post", label=column, **style)
+        label = f"{column} (revision {revisions[column]})" if column in revisions else column
+        ax.step(frame["t"], frame[column], where="post", label=label, **style)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for t, label in steps:
         ax.axvline(t, color="grey", linestyle=":")
         ax.text(t, ax.get_ylim()[1], label, fontsize=8, va="top", rotation=90)

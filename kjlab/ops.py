@@ -519,7 +519,8 @@ def apply_workload(context: str, namespace: str, manifest, recorder=None, echo: 
         raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
     _show(echo, command, [f"{kind.lower()}.apps/{name} created"])
     _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    _warn_not_simulated(context, {"kind": "Pod", "metadata": {"name": name}, **doc["spec"]["template"]}, echo, recorder)
+    template = doc["spec"]["template"]
+    _warn_not_simulated(context, {"kind": "Pod", "metadata": {"name": name}, "spec": template.get("spec") or {}}, echo, recorder)
     return created
 
 
