@@ -22,6 +22,7 @@ from typing import Callable
 
 import pandas as pd
 import yaml
+from kubernetes.client import ApiException
 
 from kjlab import kube, namespaces, ops, readers
 from kjlab.cluster import kubectl as kubectl_command
@@ -49,6 +50,25 @@ def node_label(namespace: str) -> str:
     """The node label key the lab's DaemonSet selects on: one per namespace, so concurrent runs of
     the lab (a class on one cluster) never move each other's pods."""
     return f"{namespace}.kjlab.io/disk"
+
+
+def remove_node_labels(context: str, prefix: str) -> list[str]:
+    """Remove the DaemonSet node labels of namespaces ``<prefix>`` and ``<prefix>-*`` from every node
+    (a notebook stopped before its session did leaves them); returns the nodes changed."""
+    changed = []
+    try:
+        nodes = kube.raw(kube.core(context).list_node)["items"]
+    except ApiException as e:
+        if e.status in (401, 403):  # a classroom token that may not list nodes cannot have labelled them either
+            return changed
+        raise
+    for node in nodes:
+        keys = [k for k in readers.labels(node) if k.endswith(".kjlab.io/disk")
+                and (k.split(".kjlab.io/")[0] == prefix or k.startswith(prefix + "-"))]
+        if keys:
+            ops.label_node(context, readers.name(node), {k: None for k in keys}, echo=False)
+            changed.append(readers.name(node))
+    return changed
 
 
 def render(name: str, namespace: str | None = None, workload_name: str | None = None) -> dict:

@@ -57,6 +57,7 @@ def cleanup(context: str, prefix: str) -> list[str]:
     gone = [name for name in namespaces.managed(context) if name == prefix or name.startswith(prefix + "-")]
     for name in gone:
         namespaces.delete_and_clear(context, name)
+    controllers.remove_node_labels(context, prefix)  # lab 11's DaemonSet labels, if its session did not stop
     print(f"deleted namespaces: {', '.join(gone) or 'none'}")
     return gone
 

@@ -54,3 +54,17 @@ def test_wrong_answer_is_explained(verdicts, case):
 def test_placeholder_is_not_solved_yet(lab):
     v = check.run("debug-pod-out", None, context=lab["context"], echo=False)
     assert not v.passed and not v.solved
+
+
+def test_cleanup_removes_the_lab_node_labels_of_its_prefix_only(lab):
+    from kjlab import controllers, kube, ops, readers
+
+    node = "kjlab-worker"
+    mine, other = controllers.node_label("t11x-ctl"), controllers.node_label("t11xy-ctl")
+    ops.label_node(lab["context"], node, {mine: "ssd", other: "ssd"}, echo=False)
+    try:
+        assert controllers.remove_node_labels(lab["context"], "t11x") == [node]
+        labels = readers.labels(kube.raw(kube.core(lab["context"]).read_node, node))
+        assert mine not in labels and labels.get(other) == "ssd"
+    finally:
+        ops.label_node(lab["context"], node, {mine: None, other: None}, echo=False)
