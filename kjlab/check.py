@@ -751,7 +751,7 @@ def check_debug_pod_out(context: str, answer) -> Verdict:
     labels = _labels_from(answer)
     namespace = _namespace(name)
     selector = ",".join(f"{k}={v}" for k, v in DEBUG_SELECTOR.items())
-    print(f"relabelling one pod of a 3-replica ReplicaSet (selector {selector}) in {namespace} (about 10 s)...", flush=True)
+    print(f"relabelling one pod of a 3-replica ReplicaSet (selector {selector}) in {namespace} (10 to 20 s)...", flush=True)
     session = controllers.ControllerSession(context, namespace, echo=False)
     try:
         session.create(debug_replicaset())
