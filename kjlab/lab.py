@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, cronjobs, examples, interrupts, lifecycle, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, controllers, cronjobs, examples, interrupts, lifecycle, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -57,6 +57,7 @@ def cleanup(context: str, prefix: str) -> list[str]:
     gone = [name for name in namespaces.managed(context) if name == prefix or name.startswith(prefix + "-")]
     for name in gone:
         namespaces.delete_and_clear(context, name)
+    controllers.remove_node_labels(context, prefix)  # lab 11's DaemonSet labels, if its session did not stop
     print(f"deleted namespaces: {', '.join(gone) or 'none'}")
     return gone
 
@@ -256,6 +257,12 @@ class Lab:
                             progress=lambda line: print(line, flush=True))
         print(f"  ... after {zoo.seconds:.0f} s", flush=True)
         return zoo
+
+    def controllers(self, name: str) -> controllers.ControllerSession:
+        """A recorded namespace ``<prefix>-<name>`` for ReplicaSets, Deployments and DaemonSets (lab 11):
+        create, delete and relabel pods, label nodes, roll out; waits read the recording; ``stop()``
+        gives the recording and removes the node labels it set."""
+        return controllers.ControllerSession(self.context, f"{self.prefix}-{name}")
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""

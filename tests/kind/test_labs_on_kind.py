@@ -1,4 +1,4 @@
-"""Labs 00-04 and 06-10 under papermill on the kind engine (CONTEXT=kind-kjlab); their own check cells
+"""Labs 00-04 and 06 onwards under papermill on the kind engine (CONTEXT=kind-kjlab); their own check cells
 assert the outcomes, now against a real kubelet."""
 
 from pathlib import Path
