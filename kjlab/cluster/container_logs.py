@@ -138,6 +138,7 @@ def _python_output(code: str, scale: float, exited_after: float | None, killed: 
         if exited_after is not None and not killed and data:
             yield exited_after, data
         return
+
     def writes() -> Iterator[tuple[float, bytes]]:
         yield from before
         if not loop:
@@ -147,6 +148,16 @@ def _python_output(code: str, scale: float, exited_after: float | None, killed: 
                 yield first + n * max(period, 0.001) + t, d
 
     yield from _buffered(writes())
+
+
+def _buffered(writes: Iterator[tuple[float, bytes]]) -> Iterator[tuple[float, bytes]]:
+    """A block-buffered stdout: full 8192-byte blocks, at the time each fills."""
+    pending = b""
+    for t, data in writes:
+        pending += data
+        while len(pending) >= PYTHON_BUFFER:
+            yield t, pending[:PYTHON_BUFFER]
+            pending = pending[PYTHON_BUFFER:]
 
 
 def until(chunks: Iterator[tuple[float, bytes]], end: float) -> Iterator[bytes]:
