@@ -7,6 +7,8 @@ space, a quoted string keeps its spaces, python's stdout to a pipe is written at
 the simulation printed."""
 
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -113,3 +115,21 @@ def test_the_log_endpoint_refuses_a_client_without_the_clusters_certificate(lab)
         except ConnectionResetError:
             answer = b""
         assert not answer.startswith(b"HTTP/"), answer
+
+
+def test_a_dead_log_endpoint_is_named_and_restarted_on_its_port(lab, ns):
+    from kjlab import cluster
+
+    ctx = lab["context"]
+    pid_file, port_file = kwok._log_endpoint_files()
+    port = port_file.read_text()
+    os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while kwok.components()[kwok.LOG_ENDPOINT] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not kwok.components()[kwok.LOG_ENDPOINT]
+    cluster.up(engine="kwok", progress=None)  # repairs in place
+    assert kwok.components()[kwok.LOG_ENDPOINT] and port_file.read_text() == port  # the nodes name that port
+    run_pod(ctx, ns, "after", "sh", "-c", "echo back")
+    wait_for(ctx, ns, "after", "{.status.phase}", "Succeeded")
+    assert kubectl(ctx, "-n", ns, "logs", "after").stdout.splitlines() == [BANNER, "back"]
