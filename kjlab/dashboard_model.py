@@ -32,6 +32,16 @@ def _age(created: str | None, now: dt.datetime) -> str:
     return f"{seconds // 3600}h"
 
 
+# kwok v0.8.0 writes every pod event as `kwok_controller` (a fixed EventSource in its controller,
+# no flag sets it): the honest name, said plainly where kjlab shows events.
+SIMULATED_SOURCES = {"kwok_controller": "kwok_controller (simulated kubelet)"}
+
+
+def event_source(component: str | None) -> str:
+    """The FROM of an event as the dashboard shows it."""
+    return SIMULATED_SOURCES.get(component or "", component or "")
+
+
 @dataclass
 class PodView:
     name: str
@@ -81,7 +91,8 @@ class DashboardModel:
             if "{{" in message:  # an unrendered template (a run recorded by an older simulated kubelet)
                 message = f"({row.get('reason')}: the simulated kubelet sent no readable message)"
             self.events = (self.events + [{"t": row.get("t"), "level": row.get("level"), "object": row.get("name"),
-                                           "reason": row.get("reason"), "message": message}])[-self.events_kept:]
+                                           "reason": row.get("reason"), "message": message,
+                                           "from": event_source(row.get("source"))}])[-self.events_kept:]
         elif kind == "step":
             self.steps.append({"t": row.get("t"), "action": row.get("action"), "target": row.get("name"),
                                "detail": row.get("detail"), "kubectl": row.get("kubectl")})

@@ -84,6 +84,8 @@ def event_row(event: str, ev: dict) -> dict:
     return {
         "kind": "event", "name": f"{(obj.get('kind') or '').lower()}/{obj.get('name')}", "event": event,
         "reason": ev.get("reason"), "message": ev.get("message"), "level": ev.get("type"),
+        # who wrote it (kubectl's FROM column): `kubelet` on kind, `kwok_controller` on kwok
+        "source": (ev.get("source") or {}).get("component") or ev.get("reportingComponent"),
         "resource_version": readers.resource_version(ev),
     }
 

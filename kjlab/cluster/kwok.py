@@ -87,8 +87,10 @@ def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
 # (TLS, client certificates required); the API server takes no anonymous requests; the
 # controller manager and the scheduler serve only their health checks without credentials (their
 # /metrics and /configz go through the API server's authorization); kwok's server (no
-# authentication at all: metrics, pprof, debugging handlers) is not started -- nothing in the
-# labs uses it (logs and exec need real containers: kind).
+# authentication at all: metrics, pprof, debugging handlers, plain HTTP on the same port) is
+# not started. `kubectl logs` is answered by kjlab's own log endpoint instead
+# (kjlab/cluster/log_endpoint.py): loopback only, TLS with a client certificate of the
+# cluster's CA required, container logs and nothing else (exec, attach need real containers: kind).
 
 def _free_ports(count: int) -> list[int]:
     """Ports for etcd, from the kernel's ephemeral range (bind to port 0): kwokctl allocates its
@@ -125,7 +127,12 @@ def authenticated_patches(pki: Path, etcd_port: int, peer_port: int) -> list[dic
             "peer-cert-file": cert, "peer-key-file": key, "peer-trusted-ca-file": ca,
             "peer-client-cert-auth": "true"}, False)},
         {"name": "kube-apiserver", "extraArgs": args({"etcd-servers": client_url}, True) + args({
-            "etcd-cafile": ca, "etcd-certfile": cert, "etcd-keyfile": key, "anonymous-auth": "false"}, False)},
+            "etcd-cafile": ca, "etcd-certfile": cert, "etcd-keyfile": key, "anonymous-auth": "false",
+            # `kubectl logs`: the API server reaches a node's log endpoint (kjlab's, below) with
+            # the cluster's own client certificate, at the node's InternalDNS name (localhost):
+            # the nodes' InternalIPs are kind's, on no network of this machine.
+            "kubelet-client-certificate": cert, "kubelet-client-key": key,
+            "kubelet-preferred-address-types": "InternalDNS,InternalIP,Hostname"}, False)},
         # Without these two kubeconfigs they take every request as anonymous (no client CA, no
         # TokenReview): with them, the cluster's own credentials read /metrics, nobody else's do.
         *({"name": name, "extraArgs": args({"authorization-always-allow-paths": "/healthz,/readyz,/livez"}, True)
@@ -249,14 +256,67 @@ def _machine_lock(progress):
 
 def delete(bindir: Path, progress=print) -> None:
     """Stop every component, remove kwokctl's directory and the kubeconfig context."""
+    stop_log_endpoint()
     _run([str(bindir / "kwokctl"), "delete", "cluster", "--name", CLUSTER_NAME,
           "--kubeconfig", str(kubeconfig_path())], bindir, progress, timeout=120)
     # kwokctl leaves its (now empty) root behind; nothing else of kjlab's lives there.
     shutil.rmtree(kwok_root(), ignore_errors=True)
 
 
-# kwokctl's names for the processes of a binary-runtime cluster (its pids/<name>.pid files).
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller")
+# kwokctl's names for the processes of a binary-runtime cluster (its pids/<name>.pid files),
+# and kjlab's log endpoint, whose pid file sits beside theirs.
+LOG_ENDPOINT = "kjlab-log-endpoint"
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller", LOG_ENDPOINT)
+
+
+def _log_endpoint_files() -> tuple[Path, Path]:
+    return workdir() / "pids" / f"{LOG_ENDPOINT}.pid", workdir() / f"{LOG_ENDPOINT}.port"
+
+
+def start_log_endpoint(context: str, time_scale: float | None = None, timeout: float = 20.0) -> int:
+    """Start the cluster's log endpoint (kjlab/cluster/log_endpoint.py); its port. A restart
+    (repair) asks for the port it had, which the nodes' status names, and the time scale the
+    cluster was created with."""
+    import sys
+    import time
+
+    pid_file, port_file = _log_endpoint_files()
+    scale_file = workdir() / f"{LOG_ENDPOINT}.time-scale"
+    if time_scale is None:
+        time_scale = float(scale_file.read_text()) if scale_file.exists() else 1.0
+    scale_file.write_text(repr(time_scale))
+    previous = port_file.read_text().strip() if port_file.exists() else "0"
+    port_file.unlink(missing_ok=True)
+    pki = workdir() / "pki"
+    log = open(workdir() / "logs" / f"{LOG_ENDPOINT}.log", "ab")
+    with log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kjlab.cluster.log_endpoint", "--context", context, "--ca", str(pki / "ca.crt"),
+             "--cert", str(pki / "admin.crt"), "--key", str(pki / "admin.key"), "--time-scale", repr(time_scale),
+             "--port", previous, "--port-file", str(port_file)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)  # outlives `kjlab up`
+    pid_file.write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while not port_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise KjlabError(f"the kwok cluster's log endpoint did not start (see {workdir() / 'logs' / LOG_ENDPOINT}.log)",
+                             "kjlab down, then kjlab up again")
+        time.sleep(0.05)
+    return int(port_file.read_text())
+
+
+def stop_log_endpoint() -> None:
+    import signal
+
+    pid_file, _ = _log_endpoint_files()
+    try:
+        pid = int(pid_file.read_text().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:  # only our own process, not a reused pid
+            if b"kjlab.cluster.log_endpoint" in f.read():
+                os.kill(pid, signal.SIGTERM)
+    except (ValueError, OSError):
+        pass
+    pid_file.unlink(missing_ok=True)
 
 
 def components() -> dict[str, bool]:
@@ -273,13 +333,17 @@ def components() -> dict[str, bool]:
     return state
 
 
-def repair(bindir: Path, progress=print) -> None:
+def repair(bindir: Path, progress=print, context: str = "kwok-" + CLUSTER_NAME) -> None:
     """Start the components that are not running; the running ones and etcd's data stay as they
     are (kwokctl skips a component whose process runs)."""
-    for name, alive in components().items():
+    alive_now = components()
+    for name, alive in alive_now.items():
         if not alive:  # kwokctl takes a killed, not yet reaped process (a zombie) for a running one
             (workdir() / "pids" / f"{name}.pid").unlink(missing_ok=True)
-    _run([str(bindir / "kwokctl"), "start", "cluster", "--name", CLUSTER_NAME], bindir, progress, timeout=120)
+    if not all(alive for name, alive in alive_now.items() if name != LOG_ENDPOINT):
+        _run([str(bindir / "kwokctl"), "start", "cluster", "--name", CLUSTER_NAME], bindir, progress, timeout=120)
+    if not alive_now[LOG_ENDPOINT]:
+        start_log_endpoint(context)
 
 
 def pids() -> list[int]:
@@ -330,7 +394,7 @@ class KwokProvider:
     def create(self, prepared: Path, workers: int, time_scale: float, progress, context: str,
                strict: bool = True) -> None:
         create(prepared, time_scale, progress, strict=strict)
-        _create_nodes(context, workers)
+        _create_nodes(context, workers, start_log_endpoint(context, time_scale))
 
     def finished_creating(self) -> None:
         pass
@@ -349,9 +413,9 @@ class KwokProvider:
         return memory_bytes()
 
 
-def _create_nodes(context: str, workers: int) -> None:
+def _create_nodes(context: str, workers: int, kubelet_port: int) -> None:
     api = kube.core(context)
-    for manifest in nodes.kwok_node_manifests(workers):
+    for manifest in nodes.kwok_node_manifests(workers, kubelet_port):
         try:
             api.create_node(manifest)
         except client.ApiException as e:

@@ -17,8 +17,9 @@ def control_plane_name() -> str:
     return f"{CLUSTER_NAME}-control-plane"
 
 
-def kwok_node_manifests(workers: int) -> list[dict]:
-    """Node objects for the kwok engine. kwok manages every node of the cluster (binary runtime)."""
+def kwok_node_manifests(workers: int, kubelet_port: int | None = None) -> list[dict]:
+    """Node objects for the kwok engine. kwok manages every node of the cluster (binary runtime).
+    ``kubelet_port``: where the cluster's log endpoint listens (kjlab/cluster/log_endpoint.py)."""
 
     def node(name: str, role: str, index: int) -> dict:
         labels = {
@@ -38,6 +39,7 @@ def kwok_node_manifests(workers: int) -> list[dict]:
                 "kwok.x-k8s.io/node": "fake",
                 # The node Stage reads its InternalIP from here; addresses as kind's Docker network has them.
                 "kjlab.io/internal-ip": f"172.18.0.{index + 2}",
+                **({"kjlab.io/kubelet-port": str(kubelet_port)} if kubelet_port else {}),
             }},
             "spec": spec,
         }

@@ -1,6 +1,6 @@
 """Two learners on one machine, each with a kwok cluster started as their own Unix user: learner A
 tries every port of learner B's cluster (etcd's client and peer ports, the API server, the
-controller manager, the scheduler; kwok's own server must not listen at all) and B's files, and is
+controller manager, the scheduler, kjlab's log endpoint; kwok's own server must not listen at all) and B's files, and is
 refused every time. The same probes run as B succeed, so a refusal is the cluster's doing, not a
 broken probe."""
 
@@ -92,14 +92,19 @@ def _targets(ports):
     for name in ("kube-controller-manager", "kube-scheduler"):
         for path in ("/metrics", "/configz"):
             targets.append({"what": name, "port": ports[name][0][1], "method": "GET", "path": path})
+    # kjlab's log endpoint (issue 10): B's pod logs, and what kwok's server would have served too.
+    for path in ("/containerLogs/default/any/main", "/debug/pprof/", "/metrics"):
+        targets.append({"what": "kjlab-log-endpoint", "port": ports["kjlab-log-endpoint"][0][1], "method": "GET",
+                        "path": path})
     return targets
 
 
 def test_every_component_listens_on_loopback_only_and_kwok_not_at_all(learners):
     ports = _listening(B)
-    assert set(ports) == {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"}
+    assert set(ports) == {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller",
+                          "kjlab-log-endpoint"}
     assert len(ports["etcd"]) == 2  # client and peer
-    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kjlab-log-endpoint"):
         assert len(ports[name]) == 1, (name, ports[name])
     assert ports["kwok-controller"] == [], "kwok's server has no authentication: it must not listen"
     for name, sockets in ports.items():
@@ -114,7 +119,8 @@ def test_learner_a_is_refused_by_every_port_of_learner_bs_cluster(learners):
         for way, outcome in r["ways"].items():
             refused = "refused" in outcome or outcome["status"] in (400, 401, 403)
             assert refused, f"A got through to B's {r['what']} {r['method']} {r['path']} by {way}: {outcome}"
-        if r["what"].startswith("etcd"):  # etcd gives no answer at all without B's certificate
+        if r["what"].startswith("etcd") or r["what"] == "kjlab-log-endpoint":
+            # no answer at all without B's certificate (the TLS handshake requires it)
             assert all("refused" in o for o in r["ways"].values()), r
         if r["what"] == "kube-apiserver":  # no anonymous requests, and A's certificate is no credential
             assert r["ways"]["tls"]["status"] == 401 and r["ways"]["tls+own-cert"]["status"] == 401, r
@@ -129,6 +135,9 @@ def test_the_same_probes_as_learner_b_get_through(learners):
     assert by[("kube-apiserver", "/api/v1/secrets")].get("status") == 200, by
     assert by[("kube-controller-manager", "/metrics")].get("status") == 200, by
     assert by[("kube-scheduler", "/metrics")].get("status") == 200, by
+    # B's certificate opens B's log endpoint, which serves container logs and nothing else.
+    assert by[("kjlab-log-endpoint", "/containerLogs/default/any/main")].get("status") == 404, by  # no such pod
+    assert by[("kjlab-log-endpoint", "/debug/pprof/")].get("status") == 404, by
 
 
 def test_learner_a_cannot_read_learner_bs_files(learners):

@@ -34,6 +34,10 @@ POD_CASES = {
     "always-restarts": (_pod_spec(["bash", "-c", "sleep 1; exit 1"], restart="Always"), None),
     "delete-in-backoff": (_pod_spec(["bash", "-c", "exit 1"], restart="OnFailure"),
                           lambda p: _in_backoff(p)),
+    # issue 10 item 3: what `kubectl logs` returns (kwok's first, simulated-kubelet line dropped)
+    "logs-shell": (_pod_spec(["bash", "-c", 'echo one   two; sleep 1; echo "three  spaced" \'x;y\'; echo; exit 3']),
+                   None),
+    "logs-python": (_pod_spec(["python3", "-c", 'import sys\nprint("a")\nprint(\'b  c\')\nsys.exit(2)'], image=PY), None),
     "sidecar": (_pod_spec(["bash", "-c", "sleep 4"], grace=2, init=[
         {"name": "side", "image": BASH, "command": ["sleep", "infinity"], "restartPolicy": "Always"}]), None),
 }
@@ -108,13 +112,31 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
         if jobs_done and pods_done and always.get("restarted"):
             break
         time.sleep(0.5)
+    for name in LOGGED:
+        seen[name]["logs"] = _logs(core, namespace, name)
     return fingerprint(seen)
+
+
+LOGGED = ("echo-exit-text", "logs-shell", "logs-python")
+SIMULATED_BANNER = "[kjlab: simulated kubelet (kwok)"
+
+
+def _logs(core, namespace: str, name: str) -> list[str] | str:
+    """The pod's log lines as `kubectl logs` returns them; the kwok engine's first line (saying
+    the kubelet is simulated) is dropped, and recorded as `_banner` (tests/cluster/test_kubectl_logs.py
+    asserts it)."""
+    try:
+        text = core.read_namespaced_pod_log(name, namespace, container="main")
+    except client.ApiException as e:
+        return f"error {e.status}"
+    lines = text.splitlines()
+    return lines[1:] if lines and lines[0].startswith(SIMULATED_BANNER) else lines
 
 
 # What must be equal on both engines, per case (tests/compare/test_kubelet_cases.py): the outcome a
 # learner reads. The states passed through are compared too, but only printed: which transient
 # states a poll catches is timing (see DIFFERENCES).
-COMPARED = ("final", "phase", "restarted", "gone_before_the_grace_period", "condition", "failedIndexes")
+COMPARED = ("final", "phase", "restarted", "gone_before_the_grace_period", "condition", "failedIndexes", "logs")
 DIFFERENCES = {
     ("always-restarts", "final"): "a real kubelet restarts a container once at once, then shows it terminated "
                                   "during the back-off until its next sync; kwok shows waiting CrashLoopBackOff at "

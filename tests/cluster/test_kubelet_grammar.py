@@ -33,5 +33,10 @@ def test_grammar_cases_behave_as_a_kubelet(lab, ns):
     side = seen["sidecar"]
     assert "side:running main:running" in side["states"], side
     assert side["phase"] == "Succeeded" and "main:terminated Completed 0" in side["final"], side
+    # What bash and python write (echo joins words with one space; a quoted string keeps its own).
+    assert seen["logs-shell"]["logs"] == ["one two", "three  spaced x;y", ""], seen["logs-shell"]
+    assert seen["logs-shell"]["final"] == "main:terminated Error 3", seen["logs-shell"]
+    assert seen["logs-python"]["logs"] == ["a", "b  c"], seen["logs-python"]
+    assert seen["echo-exit-text"]["logs"] == ["to fail, run: exit 5"], seen["echo-exit-text"]
     assert seen["loop-deadline"]["condition"] == "Failed/DeadlineExceeded", seen["loop-deadline"]
     assert seen["index-modulo"] == {"condition": "Failed/FailedIndexes", "failedIndexes": "0,2"}, seen["index-modulo"]
