@@ -90,11 +90,16 @@ def version(context: str) -> str:
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict
 # body is not. Strategic merge is what kubectl patch uses by default (conditions merge by type).
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+MERGE = "application/merge-patch+json"
 
 
 # Where each kind a learner may hand kjlab is created (the two kinds kjlab runs).
 _COLLECTIONS = {"Job": "/apis/batch/v1/namespaces/{namespace}/jobs", "Pod": "/api/v1/namespaces/{namespace}/pods",
-                "CronJob": "/apis/batch/v1/namespaces/{namespace}/cronjobs"}  # lab 09
+                "CronJob": "/apis/batch/v1/namespaces/{namespace}/cronjobs",  # lab 09
+                # lab 12 (disruptions): what a drain, a budget and preemption act on
+                "ReplicaSet": "/apis/apps/v1/namespaces/{namespace}/replicasets",
+                "PodDisruptionBudget": "/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets",
+                "PriorityClass": "/apis/scheduling.k8s.io/v1/priorityclasses"}  # cluster-scoped
 
 
 def create(context: str, namespace: str, doc: dict, dry_run: bool = False) -> dict:
