@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, cronjobs, examples, interrupts, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, cronjobs, disruptions, examples, interrupts, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -245,6 +245,11 @@ class Lab:
         """A recorded namespace ``<prefix>-<name>`` for CronJobs (lab 09): create, patch, create a
         Job from a CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
         return cronjobs.CronSession(self.context, f"{self.prefix}-{name}")
+
+    def disruptions(self, name: str) -> disruptions.Disruptions:
+        """A recorded namespace ``<prefix>-<name>`` for lab 12: create pods, drain against a budget,
+        taint a node, make a node NotReady; ``stop()`` gives the recording."""
+        return disruptions.Disruptions(self.context, self.namespace(name), self.engine)
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""
