@@ -719,6 +719,199 @@ def _delete_quietly(context: str, namespace: str) -> None:
         pass
 
 
+# --- lab 10: the pod lifecycle and the STATUS column -----------------------------------------------
+# (new functions only, below everything else)
+import time  # noqa: E402  (here, not above, so the lines others edit stay as they are)
+
+from kjlab import printers  # noqa: E402
+from kjlab.lifecycle import status_sequences  # noqa: E402
+from kjlab.record import Recorder  # noqa: E402
+
+CRASH_CODE = 3
+CRASH_WAIT_SECONDS = 45  # a real kubelet waits 10 s before the first restart, 20 s before the second
+# What the check takes from a learner's Pod: enough to choose what runs and how it restarts; nothing
+# that reaches the node (volumes, privileges, host namespaces, service accounts) is passed on.
+POD_FIELDS = ("restartPolicy",)
+CONTAINER_FIELDS = ("name", "image", "command", "args")
+
+
+def _learner_pod(answer, pod_name: str) -> tuple[dict, list[str]]:
+    """The learner's Pod reduced to POD_FIELDS and CONTAINER_FIELDS, and a note of what was left out."""
+    doc = _load(answer, "Pod manifest")
+    if doc.get("kind") not in (None, "Pod"):
+        raise KjlabError(f"the answer should be a Pod manifest (kind: Pod), got kind: {doc.get('kind')}",
+                         "apiVersion: v1\nkind: Pod\nspec:\n  containers: ...")
+    spec = doc.get("spec") if "spec" in doc else doc
+    containers = (spec or {}).get("containers") if isinstance(spec, dict) else None
+    if not containers or not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
+        raise KjlabError("a Pod needs `spec.containers`, a list with at least one container",
+                         "spec:\n  containers:\n  - name: main\n    image: docker.io/library/bash:5\n    command: [...]")
+    dropped = sorted({k for k in spec if k not in POD_FIELDS + ("containers",)}
+                     | {k for c in containers for k in c if k not in CONTAINER_FIELDS})
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name},
+           "spec": {**{k: spec[k] for k in POD_FIELDS if k in spec}, "terminationGracePeriodSeconds": 1,
+                    "containers": [{k: c[k] for k in CONTAINER_FIELDS if k in c} for c in containers]}}
+    notes = [f"the check ran only your containers' {', '.join(CONTAINER_FIELDS)} and restartPolicy; "
+             f"it left out: {', '.join(dropped)}"] if dropped else []
+    return pod, notes
+
+
+def _crash_code(pod: dict) -> int | None:
+    """The exit code of the container's latest run: its current terminated state, else the one
+    before the restart it is waiting for."""
+    code = readers.exit_code(pod)
+    return code if code is not None else readers.last_exit_code(pod)
+
+
+@exercise("crash-loop-code", f"Write a Pod that kubectl shows as CrashLoopBackOff, its container having exited "
+          f"with code {CRASH_CODE}", "a Pod manifest (YAML)")
+def check_crash_loop_code(context: str, answer) -> Verdict:
+    name = "crash-loop-code"
+    pod, notes = _learner_pod(answer, "crasher")
+    namespace = scenarios.fresh_namespace(context, _namespace(name))
+    print(f"check: running your Pod in {namespace} until kubectl would show CrashLoopBackOff, or it ends "
+          f"(at most {CRASH_WAIT_SECONDS} s) ...", flush=True)
+    recorder = Recorder(context, namespace).start()
+    try:
+        try:
+            ops.apply(context, namespace, pod, recorder=recorder, echo=False)
+        except KjlabError as refused:
+            return Verdict(name, False, "the API does not accept this Pod", [f"the API rejected the Pod: {refused.message}"])
+        shown, last = [], {}
+        deadline = time.monotonic() + CRASH_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            rec = recorder.recording()
+            seq = status_sequences(rec).get("crasher", [])
+            last = rec.last_pods().get("crasher") or {}
+            if seq != shown:
+                shown = seq
+                print(f"check: STATUS {' → '.join(seq)}", flush=True)
+            looped = "CrashLoopBackOff" in seq and _crash_code(last) is not None
+            stuck = set(seq) & {"ErrImagePull", "ImagePullBackOff", "NotSimulated"}
+            if looped or stuck or readers.ended(last):
+                break
+            time.sleep(0.5)
+    finally:
+        recorder.stop()
+        _delete_quietly(context, namespace)
+    seq = shown
+    code = _crash_code(last)
+    policy = (pod["spec"].get("restartPolicy") or "Always")
+    reasons = [f"STATUS went {' → '.join(seq) or '(nothing recorded)'}; restartPolicy {policy}; "
+               f"last exit code {code if code is not None else '(none: the container never exited)'}; "
+               f"restarts {readers.restart_count(last)}"] + notes
+    ok = "CrashLoopBackOff" in seq and code == CRASH_CODE
+    if {"ErrImagePull", "ImagePullBackOff"} & set(seq):
+        reasons.append(f"the container never started: its image ({pod['spec']['containers'][0].get('image')}) could "
+                       "not be pulled. CrashLoopBackOff needs a container that starts and then exits; this lab's "
+                       "images are docker.io/library/bash:5 and docker.io/library/python:3")
+    elif "NotSimulated" in seq:
+        reasons.append("the kwok engine's simulated kubelet cannot run your command (README: What the simulated "
+                       "kubelet runs): write it as `sleep N && exit M` in bash, or run this on kind")
+    elif readers.ended(last):
+        if policy == "Never":
+            reasons.append(f"restartPolicy Never: the kubelet does not restart the container, so the pod ended "
+                           f"(phase {readers.phase(last)}, STATUS {printers.pod_status(last)}) instead of looping. "
+                           "CrashLoopBackOff is the wait between restarts: it needs Always or OnFailure")
+        elif code == 0:
+            reasons.append("exit code 0 is success: restartPolicy OnFailure restarts only a container that failed, "
+                           "so the pod ended Completed")
+    elif "CrashLoopBackOff" in seq and code != CRASH_CODE:
+        reasons.append(f"the container exited with {code}, not {CRASH_CODE}: the exit code is the last thing your "
+                       "script does (`exit 3`, `sys.exit(3)`)")
+        if code == 0:
+            reasons.append("restartPolicy Always restarts even a container that succeeded: a loop of successes "
+                           "is still shown as CrashLoopBackOff")
+    elif code is None:
+        reasons.append(f"the container did not exit within {CRASH_WAIT_SECONDS} s: a CrashLoopBackOff needs a "
+                       "program that ends (and is restarted)")
+    if ok:
+        reasons.append(f"the container exited {CRASH_CODE}, its restartPolicy {policy} restarted it, and the "
+                       "kubelet's back-off between restarts is what kubectl shows as CrashLoopBackOff")
+    return Verdict(name, ok, f"CrashLoopBackOff with exit code {CRASH_CODE}" if ok
+                   else "the pod did not loop with the asked exit code (see why below)", reasons,
+                   evidence={"statuses": seq, "exit_code": code, "restartPolicy": policy})
+# --- lab 11: controllers ----------------------------------------------------------------------------
+# (new functions only, below everything else: other work edits the code above)
+from kjlab import controllers  # noqa: E402  (here, not above, so the lines others edit stay as they are)
+
+DEBUG_SELECTOR = {"app": "web", "role": "frontend"}
+
+
+def debug_replicaset() -> dict:
+    """The exercise's ReplicaSet: lab 11's `web`, its selector two labels, its pods one label more
+    (``version``) that the selector does not look at."""
+    doc = controllers.render("replicaset")
+    doc["spec"]["selector"] = {"matchLabels": dict(DEBUG_SELECTOR)}
+    doc["spec"]["template"]["metadata"]["labels"] = {**DEBUG_SELECTOR, "version": "v1"}
+    return doc
+
+
+def _labels_from(answer) -> dict:
+    doc = _load(answer, "labels")
+    doc = (doc.get("metadata") or {}).get("labels", doc) if "metadata" in doc else doc.get("labels", doc)
+    if not isinstance(doc, dict) or not doc:
+        raise KjlabError("the answer should be the labels to set on the pod, e.g. `version: debug` (null removes one)",
+                         "app: ...")
+    return doc
+
+
+@exercise("debug-pod-out", "Take one pod of the ReplicaSet aside for debugging: it keeps running, untouched, and "
+          "the ReplicaSet still runs 3 pods", "the labels to set on the pod (YAML; null removes a label)")
+def check_debug_pod_out(context: str, answer) -> Verdict:
+    name = "debug-pod-out"
+    labels = _labels_from(answer)
+    namespace = _namespace(name)
+    selector = ",".join(f"{k}={v}" for k, v in DEBUG_SELECTOR.items())
+    print(f"relabelling one pod of a 3-replica ReplicaSet (selector {selector}) in {namespace} (10 to 20 s)...", flush=True)
+    session = controllers.ControllerSession(context, namespace, echo=False)
+    try:
+        session.create(debug_replicaset())
+        session.wait_owned("replicaset/web", 3)
+        pod = session.recording().owned_by("replicaset/web")[0]
+        try:
+            session.label_pod(pod, **labels)
+        except KjlabError as refused:
+            session.stop()
+            return Verdict(name, False, "the API does not accept these labels",
+                           [refused.message, "a label value is at most 63 characters of letters, digits, '-', '_' "
+                            "and '.', starting and ending with a letter or digit; null removes a label"])
+        try:
+            session.wait_until(lambda rec: rec.ownership(pod)["controller"].iloc[-1].startswith("(none")
+                               and len(rec.owned_by("replicaset/web")) == 3
+                               and all(readers.is_true(rec.last_pods()[n], "Ready") for n in rec.owned_by("replicaset/web")),
+                               "the pod released and replaced", timeout=15)
+        except KjlabError:
+            pass  # the verdict below says what did happen
+        rec = session.stop()
+    finally:
+        _delete_quietly(context, namespace)
+    last = rec.last_pods().get(pod) or {}
+    now_labels = readers.labels(last)
+    owner = controllers.controller_of(last)
+    owned = rec.owned_by("replicaset/web")
+    ready = [n for n in owned if readers.is_true(rec.last_pods()[n], "Ready")]
+    alive = readers.phase(last) == "Running" and not readers.deleting(last)
+    reasons = [f"the pod {pod} now has labels {now_labels}; its controller: {owner or 'none (an orphan)'}; "
+               f"{'still Running' if alive else 'not running'}; the ReplicaSet controls {len(owned)} pods, {len(ready)} Ready"]
+    still_matches = controllers.matches({"matchLabels": DEBUG_SELECTOR}, now_labels)
+    if still_matches:
+        changed = sorted(set(labels) - set(DEBUG_SELECTOR))
+        reasons.append(f"the labels still match the ReplicaSet's selector {selector}, so the pod is still one of its 3: "
+                       "only the labels in the selector decide which pods a ReplicaSet owns"
+                       + (f" ({', '.join(changed)} is not in it)" if changed else ""))
+    ok = not still_matches and owner is None and alive and len(ready) == 3
+    if ok:
+        replaced = rec.replacements()
+        made = replaced.iloc[-1] if not replaced.empty else None
+        reasons.append("the ReplicaSet released the pod (removed its ownerReference) and created "
+                       + (f"{made['replacement']} {made['created after (s)']} s later" if made is not None else "a new pod")
+                       + "; the orphan keeps running until you delete it")
+    return Verdict(name, ok, "the pod is out of the ReplicaSet, still running, and the ReplicaSet runs 3 pods" if ok
+                   else "the pod is not out of the ReplicaSet (see why below)", reasons,
+                   evidence={"pod": pod, "labels": now_labels, "owner": owner, "owned": owned})
+
+
 # --- lab 12: a budget that lets a drain finish without going below 2 ready pods ------------------
 
 import time  # noqa: E402  (here, with lab 12's check, so the lines others edit stay as they are)

@@ -69,6 +69,10 @@ def batch(context: str) -> client.BatchV1Api:
     return client.BatchV1Api(api_client(context))
 
 
+def apps(context: str) -> client.AppsV1Api:
+    return client.AppsV1Api(api_client(context))
+
+
 def raw(call, *args, **kwargs) -> dict:
     """Call a generated client method (``read_namespaced_job``, ``list_node`` ...) and return the
     API's JSON as a dict -- the one object model downstream of the API (kjlab.readers reads it).
@@ -90,14 +94,15 @@ def version(context: str) -> str:
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict
 # body is not. Strategic merge is what kubectl patch uses by default (conditions merge by type).
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
-MERGE = "application/merge-patch+json"
 
 
 # Where each kind a learner may hand kjlab is created (the two kinds kjlab runs).
 _COLLECTIONS = {"Job": "/apis/batch/v1/namespaces/{namespace}/jobs", "Pod": "/api/v1/namespaces/{namespace}/pods",
                 "CronJob": "/apis/batch/v1/namespaces/{namespace}/cronjobs",  # lab 09
-                # lab 12 (disruptions): what a drain, a budget and preemption act on
-                "ReplicaSet": "/apis/apps/v1/namespaces/{namespace}/replicasets",
+                "ReplicaSet": "/apis/apps/v1/namespaces/{namespace}/replicasets",  # lab 11
+                "Deployment": "/apis/apps/v1/namespaces/{namespace}/deployments",
+                "DaemonSet": "/apis/apps/v1/namespaces/{namespace}/daemonsets",
+                # lab 12 (disruptions): what a budget and preemption act on
                 "PodDisruptionBudget": "/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets",
                 "PriorityClass": "/apis/scheduling.k8s.io/v1/priorityclasses"}  # cluster-scoped
 

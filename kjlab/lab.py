@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, cronjobs, disruptions, examples, interrupts, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, controllers, cronjobs, disruptions, examples, interrupts, lifecycle, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -57,6 +57,7 @@ def cleanup(context: str, prefix: str) -> list[str]:
     gone = [name for name in namespaces.managed(context) if name == prefix or name.startswith(prefix + "-")]
     for name in gone:
         namespaces.delete_and_clear(context, name)
+    controllers.remove_node_labels(context, prefix)  # lab 11's DaemonSet labels, if its session did not stop
     print(f"deleted namespaces: {', '.join(gone) or 'none'}")
     return gone
 
@@ -245,6 +246,23 @@ class Lab:
         """A recorded namespace ``<prefix>-<name>`` for CronJobs (lab 09): create, patch, create a
         Job from a CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
         return cronjobs.CronSession(self.context, f"{self.prefix}-{name}")
+
+    def pod_statuses(self, name: str = "zoo", timeout: float = 120) -> lifecycle.Zoo:
+        """Lab 10: create, in a fresh ``<prefix>-<name>``, every pod of kjlab/examples/pod-statuses.yaml
+        this engine can produce, recorded until each has shown its STATUS values (kjlab.lifecycle)."""
+        namespace = self.namespace(name)
+        print(f"creating the pods this engine ({self.engine}) can produce in {namespace}; one line per STATUS change "
+              f"(at most {timeout:.0f} s) ...", flush=True)
+        zoo = lifecycle.run(self.context, namespace, self.engine, timeout=timeout, echo=False,
+                            progress=lambda line: print(line, flush=True))
+        print(f"  ... after {zoo.seconds:.0f} s", flush=True)
+        return zoo
+
+    def controllers(self, name: str) -> controllers.ControllerSession:
+        """A recorded namespace ``<prefix>-<name>`` for ReplicaSets, Deployments and DaemonSets (lab 11):
+        create, delete and relabel pods, label nodes, roll out; waits read the recording; ``stop()``
+        gives the recording and removes the node labels it set."""
+        return controllers.ControllerSession(self.context, f"{self.prefix}-{name}")
 
     def disruptions(self, name: str) -> disruptions.Disruptions:
         """A recorded namespace ``<prefix>-<name>`` for lab 12: create pods, drain against a budget,

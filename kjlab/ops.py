@@ -573,3 +573,103 @@ def delete_job(context: str, namespace: str, job: str, cascade: str = "backgroun
     command = f"kubectl delete job {job} -n {namespace} --cascade={cascade}"
     _show(echo, command, [f'job.batch "{job}" deleted from {namespace} namespace'])
     _step(recorder, "delete", f"job/{job}", f"cascade={cascade}", command)
+
+
+# --- workload controllers (lab 11) ----------------------------------------------------------------
+
+WORKLOADS = ("ReplicaSet", "Deployment", "DaemonSet")
+
+
+def apply_workload(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+                   allow_context: str | None = None) -> dict:
+    """`kubectl create -f workload.yaml -n NS` for a ReplicaSet, Deployment or DaemonSet, exactly as
+    written; a refusal comes back as one KjlabError in the API's own words."""
+    doc = load_manifest(manifest)
+    kind = doc.get("kind")
+    if kind not in WORKLOADS:
+        raise KjlabError(f"this step creates a {', '.join(WORKLOADS)}; this manifest is a {kind}",
+                         "give it kind: ReplicaSet, Deployment or DaemonSet")
+    name = doc["metadata"]["name"]
+    doc["metadata"]["namespace"] = namespace
+    command = f"kubectl create -f {name}.yaml -n {namespace}"
+    guard(context, f"create {kind} {name}", allow_context)
+    try:
+        created = kube.create(context, namespace, doc)
+    except client.ApiException as e:
+        raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
+    _show(echo, command, [f"{kind.lower()}.apps/{name} created"])
+    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
+    template = doc["spec"]["template"]
+    _warn_not_simulated(context, {"kind": "Pod", "metadata": {"name": name}, "spec": template.get("spec") or {}}, echo, recorder)
+    return created
+
+
+def _label_text(labels: dict) -> str:
+    return " ".join(f"{k}-" if v is None else f"{k}={v}" for k, v in labels.items())
+
+
+def label_pod(context: str, namespace: str, pod: str, labels: dict, echo: bool = True, recorder=None,
+              allow_context: str | None = None) -> dict:
+    """`kubectl label pod NAME k=v k2- --overwrite`: a value of None removes the label. Labels are
+    what a controller's selector matches, so this moves a pod out of a ReplicaSet or into one."""
+    guard(context, f"label pod {pod}", allow_context)
+    try:
+        patched = kube.raw(kube.core(context).patch_namespaced_pod, pod, namespace, {"metadata": {"labels": labels}},
+                           _content_type="application/merge-patch+json")
+    except client.ApiException as e:
+        raise KjlabError(f"labelling pod {namespace}/{pod} failed: {api_message(e)}",
+                         "a label value is at most 63 characters: letters, digits, '-', '_', '.'") from None
+    command = f"kubectl label pod {pod} -n {namespace} {_label_text(labels)} --overwrite"
+    _show(echo, command, [f"pod/{pod} labeled"])
+    _step(recorder, "label", f"pod/{pod}", _label_text(labels), command)
+    return patched
+
+
+def label_node(context: str, node: str, labels: dict, echo: bool = True, recorder=None,
+               allow_context: str | None = None) -> dict:
+    """`kubectl label node NAME k=v` (None removes the label): a DaemonSet's nodeSelector follows it."""
+    guard(context, f"label node {node}", allow_context)
+    try:
+        patched = kube.raw(kube.core(context).patch_node, node, {"metadata": {"labels": labels}},
+                           _content_type="application/merge-patch+json")
+    except client.ApiException as e:
+        raise KjlabError(f"labelling node {node} failed: {api_message(e)}", "kjlab kubectl get nodes --show-labels") from None
+    command = f"kubectl label node {node} {_label_text(labels)} --overwrite"
+    _show(echo, command, [f"node/{node} labeled"])
+    _step(recorder, "label", f"node/{node}", _label_text(labels), command)
+    return patched
+
+
+def patch_deployment(context: str, namespace: str, deployment: str, patch: dict, echo: bool = True, recorder=None,
+                     allow_context: str | None = None) -> dict:
+    """`kubectl patch deployment NAME -p '<patch>'` (strategic merge, as kubectl does: a container
+    is matched by its name, so a patch may name just the one container it changes)."""
+    guard(context, f"patch deployment {deployment}", allow_context)
+    try:
+        patched = kube.raw(kube.apps(context).patch_namespaced_deployment, deployment, namespace, patch,
+                           _content_type=kube.STRATEGIC_MERGE)
+    except client.ApiException as e:
+        raise KjlabError(f"patching deployment {namespace}/{deployment} failed: {api_message(e)}",
+                         f"kjlab kubectl get deployment {deployment} -n {namespace} -o yaml") from None
+    text = json.dumps(patch, separators=(",", ":"))
+    command = f"kubectl patch deployment {deployment} -n {namespace} -p '{text}'"
+    _show(echo, command, [f"deployment.apps/{deployment} patched"])
+    _step(recorder, "patch", f"deployment/{deployment}", text, command)
+    return patched
+
+
+def annotate_pod(context: str, namespace: str, pod: str, annotations: dict, echo: bool = True, recorder=None,
+                 allow_context: str | None = None) -> dict:
+    """`kubectl annotate pod NAME k=v --overwrite` (None removes): e.g. the pod-deletion-cost a
+    ReplicaSet reads when it chooses which pod to delete."""
+    guard(context, f"annotate pod {pod}", allow_context)
+    try:
+        patched = kube.raw(kube.core(context).patch_namespaced_pod, pod, namespace,
+                           {"metadata": {"annotations": annotations}}, _content_type="application/merge-patch+json")
+    except client.ApiException as e:
+        raise KjlabError(f"annotating pod {namespace}/{pod} failed: {api_message(e)}",
+                         f"kjlab kubectl get pod {pod} -n {namespace} -o yaml") from None
+    command = f"kubectl annotate pod {pod} -n {namespace} {_label_text(annotations)} --overwrite"
+    _show(echo, command, [f"pod/{pod} annotated"])
+    _step(recorder, "annotate", f"pod/{pod}", _label_text(annotations), command)
+    return patched

@@ -59,6 +59,26 @@ def cronjob_row(event: str, cj: dict) -> dict:
     }
 
 
+def workload_row(kind: str):
+    """The row function for a ReplicaSet, Deployment or DaemonSet: its desired and actual counts
+    in ``detail`` (the object, kept in the row, has the rest: revision, ownerReferences ...)."""
+    def row(event: str, obj: dict) -> dict:
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        if kind == "daemonset":
+            counts = {"desired": status.get("desiredNumberScheduled", 0), "current": status.get("currentNumberScheduled", 0),
+                      "ready": status.get("numberReady", 0), "available": status.get("numberAvailable", 0)}
+        else:
+            counts = {"desired": spec.get("replicas", 1), "current": status.get("replicas", 0),
+                      "ready": status.get("readyReplicas", 0), "available": status.get("availableReplicas", 0)}
+            if kind == "deployment":
+                counts["updated"] = status.get("updatedReplicas", 0)
+        revision = readers.annotations(obj).get("deployment.kubernetes.io/revision")
+        return {"kind": kind, "name": readers.name(obj), "event": event, "ready": counts["ready"],
+                "detail": " ".join(f"{k}={v}" for k, v in counts.items()) + (f" revision={revision}" if revision else ""),
+                "deleting": readers.deleting(obj), "resource_version": readers.resource_version(obj)}
+    return row
+
+
 def event_row(event: str, ev: dict) -> dict:
     obj = ev.get("involvedObject") or {}
     return {
@@ -69,15 +89,17 @@ def event_row(event: str, ev: dict) -> dict:
 
 
 class Recorder:
-    """Records a namespace's pods, Jobs and events from watches; ``start()`` before acting.
+    """Records a namespace's pods, Jobs and events (and, asked, its CronJobs or its ReplicaSets,
+    Deployments and DaemonSets) from watches; ``start()`` before acting.
 
     Use as a context manager, or call ``start()`` and ``stop()``. ``subscribe(fn)`` calls
     ``fn(row)`` for each new row (from the watch threads).
     """
 
-    def __init__(self, context: str, namespace: str, cronjobs: bool = False):
+    def __init__(self, context: str, namespace: str, cronjobs: bool = False, workloads: bool = False):
         self.context = context
         self.cronjobs = cronjobs  # also watch the namespace's CronJobs (lab 09)
+        self.workloads = workloads  # also its ReplicaSets, Deployments and DaemonSets (lab 11)
         self.namespace = namespace
         self.started_at: dt.datetime | None = None
         self._t0 = 0.0
@@ -100,6 +122,11 @@ class Recorder:
             ("job", batch.list_namespaced_job, job_row),
             ("event", core.list_namespaced_event, event_row),
         ] + ([("cronjob", batch.list_namespaced_cron_job, cronjob_row)] if self.cronjobs else [])
+        if self.workloads:  # one watch per kind, all into this one recording
+            apps = kube.apps(self.context)
+            sources += [("replicaset", apps.list_namespaced_replica_set, workload_row("replicaset")),
+                        ("deployment", apps.list_namespaced_deployment, workload_row("deployment")),
+                        ("daemonset", apps.list_namespaced_daemon_set, workload_row("daemonset"))]
         ready = []
         for kind, list_fn, to_row in sources:
             listed = threading.Event()

@@ -3,8 +3,12 @@
 #   1. unit tests (no cluster)
 #   2. the lab clusters, one after the other (both write the kubeconfig and kjlab's state file):
 #      kwok always; kind when it can run here (Docker answers, kind and a node image can be had)
-#   3. the kwok suite and the kind suite as two concurrent pytest processes, each on its own cluster
-#      (within one engine the tests stay serial: a drain evicts every pod on its node)
+#   3. the kwok suite in two shards (the labs, the browser test and the test that labs never break each
+#      other on a second kwok cluster of their own, under artifacts/state-kwok2; the solutions and
+#      exercises after the cluster and classroom tests) and the kind suite: three concurrent pytest processes,
+#      each on its own cluster (on one cluster the tests stay serial: a drain evicts every pod on its
+#      node). The kwok suite alone took ~54 min serially; most of it is the Job controller's back-off
+#      waiting, not CPU, so the shards overlap well on two cores.
 #   4. the lifecycle tests (they take the kwok cluster down and up) and the engine comparison,
 #      which reads the runs both suites saved in artifacts/runs
 #   5. `kjlab down` for the clusters this script started (KJLAB_KEEP_CLUSTER=1 keeps them)
@@ -47,8 +51,19 @@ bring_up() {
     failed+=("up-$1"); return 1
   fi
 }
-kwok_ok=1; kind_ok=1
+kwok_ok=1; kind_ok=1; kwok2_ok=1
 bring_up kwok || kwok_ok=0
+# The second kwok cluster: its own state directory (kubeconfig, registry, kwok's workdir), so it is
+# the same `kwok-kjlab` context in a kubeconfig of its own; always this run's, always fresh.
+KWOK2_STATE="$PWD/artifacts/state-kwok2"
+rm -rf "$KWOK2_STATE"
+say "kjlab up --engine kwok (second cluster, for the notebooks)"
+t2=$SECONDS
+if KJLAB_STATE="$KWOK2_STATE" $KJLAB up --engine kwok 2>&1 | tee artifacts/test-up-kwok2.log; [ "${PIPESTATUS[0]}" = 0 ]; then
+  say "second kwok cluster up in $(( SECONDS - t2 ))s"
+else
+  failed+=(up-kwok2); kwok2_ok=0
+fi
 kind_why="$($PY -c 'from kjlab.cluster import engine; r = engine.kind_readiness(); print("yes" if r.ok else r.why)')"
 if [ "$kind_why" = yes ]; then
   bring_up kind || kind_ok=0
@@ -70,10 +85,20 @@ suite() { # name, pytest args...
 export KJLAB_TEST_STARTED="$(IFS=,; echo "${ours[*]:-}")"
 pids=() names=()
 if [ $kwok_ok = 1 ]; then
-  say "kwok suite (background)"
-  suite kwok -m "cluster and not kind and not lifecycle" --ignore=tests/compare --ignore=tests/kind \
+  say "kwok suite: cluster and classroom tests (background)"
+  # The solutions and exercises run here, after the rest; without the second cluster the labs too.
+  shard1=(tests/cluster tests/classroom tests/notebooks/test_labs.py::test_notebook_executes)
+  folders=solutions,exercises
+  [ $kwok2_ok = 1 ] || { shard1=(tests/cluster tests/classroom tests/notebooks tests/browser); folders=labs,solutions,exercises; }
+  KJLAB_NOTEBOOK_FOLDERS=$folders suite kwok -m "cluster and not kind and not lifecycle" "${shard1[@]}" \
     --deselect "tests/cluster/test_scenarios.py::$LONG" &
   pids+=($!); names+=(kwok)
+fi
+if [ $kwok2_ok = 1 ]; then
+  say "kwok suite: the labs and the browser test, on the second kwok cluster (background)"
+  KJLAB_STATE="$KWOK2_STATE" KJLAB_TEST_STARTED=kwok KJLAB_NOTEBOOK_FOLDERS=labs suite kwok-notebooks \
+    -m "cluster and not kind and not lifecycle" tests/notebooks tests/browser &
+  pids+=($!); names+=(kwok-notebooks)
 fi
 if [ $kind_ok = 1 ]; then
   say "kind suite (background)"
@@ -91,9 +116,14 @@ $PY bench/engines.py --runs "$KJLAB_RUNS_DIR" 2>&1 | tee artifacts/engines.txt |
 if [ "${KJLAB_KEEP_CLUSTER:-0}" != 1 ]; then
   for engine in "${ours[@]}"; do say "kjlab down --engine $engine"; $KJLAB down --engine "$engine" || failed+=("down-$engine"); done
 fi
+# Always this run's own (the suite's fixture normally took it down already; down is idempotent).
+if [ $kwok2_ok = 1 ]; then
+  say "kjlab down --engine kwok (second cluster)"
+  KJLAB_STATE="$KWOK2_STATE" $KJLAB down --engine kwok || failed+=(down-kwok2)
+fi
 say "done"
 # One closing line over every stage, in pytest's words (each stage's own line is in its log).
-$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kind.log artifacts/test-final.log <<'PYEOF'
+$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kind.log artifacts/test-final.log <<'PYEOF'
 import re, sys
 totals = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
 for path in sys.argv[1:]:

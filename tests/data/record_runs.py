@@ -80,6 +80,62 @@ def record_careless_selector() -> Path:
     return save("careless-selector", result)
 
 
+def record_pod_statuses() -> Path:
+    """Lab 10's pod zoo (kjlab.lifecycle) on the lab cluster's engine: pod-statuses-<engine>.json
+    (kind: about 20 s, kwok: about 5 s). Bring up the engine whose file you regenerate."""
+    from kjlab import cluster, lifecycle
+    from kjlab.cluster import lab_context
+
+    context = lab_context()
+    engine = cluster.status(context)["engine"]
+    namespace = scenarios.fresh_namespace(context, f"rec-pod-statuses-{engine}")
+    zoo = lifecycle.run(context, namespace, engine, echo=False, progress=lambda line: None)
+    namespaces.delete(context, namespace)
+    rows = [{**r, "time": r["time"].isoformat()} for r in zoo.recording.rows]
+    path = OUT / f"pod-statuses-{engine}.json"
+    path.write_text(json.dumps({"engine": engine, "rows": rows}, default=str))
+def record_controllers() -> Path:
+    """Lab 11's steps (labs/11-controllers.ipynb, about 30 s): a ReplicaSet's pod deleted, one
+    relabelled out and back in with pod-deletion-cost -1, a DaemonSet under node labels, a
+    Deployment rolled out (env change) and undone."""
+    from kjlab import controllers
+    from kjlab.cluster import lab_context
+
+    s = controllers.ControllerSession(lab_context(), "rec-controllers", echo=False)
+    s.create(controllers.render("replicaset"))
+    s.wait_owned("replicaset/web", 3)
+    s.delete_pod(s.recording().owned_by("replicaset/web")[0])
+    s.wait_until(lambda rec: rec.replacements()["running after (s)"].notna().any(), "the replacement")
+    s.wait_owned("replicaset/web", 3)
+    debugged = s.recording().owned_by("replicaset/web")[0]
+    s.label_pod(debugged, app="debug")
+    s.wait_until(lambda rec: rec.ownership(debugged)["controller"].iloc[-1].startswith("(none")
+                 and len(rec.owned_by("replicaset/web")) == 3, "the orphan")
+    s.wait_owned("replicaset/web", 3)
+    s.annotate_pod(debugged, {controllers.DELETION_COST: "-1"})
+    back = s.now()
+    s.label_pod(debugged, app="web")
+    s.wait_until(lambda rec: not rec.deletion_ranking("web", after=back).empty, "the surplus pod deleted")
+    s.wait_owned("replicaset/web", 3)
+    s.create(controllers.render("daemonset", s.namespace))
+    first, second = s.workers()[:2]
+    for node, value, count in ((first, "ssd", 1), (second, "ssd", 2), (first, None, 1)):
+        s.label_node(node, value)
+        s.wait_owned("daemonset/disk-monitor", count)
+    s.create(controllers.render("deployment"))
+    s.wait_until(lambda rec: rec.rollout_complete("api"), "available")
+    s.set_env("api", "main", GREETING="bonjour")
+    s.wait_until(lambda rec: len(rec.replicasets_of("api")) == 2 and rec.rollout_complete("api"), "rollout", timeout=120)
+    s.kubectl("rollout", "undo", "deployment/api")
+    s.wait_until(lambda rec: rec.revisions("api")["revisions"].str.endswith("3").any() and rec.rollout_complete("api"),
+                 "rollback", timeout=120)
+    rows = [{**r, "time": r["time"].isoformat()} for r in s.stop().rows]
+    namespaces.delete(lab_context(), "rec-controllers")
+    path = OUT / "controllers.json"
+    path.write_text(json.dumps({"rows": rows}, default=str))
+    return path
+
+
 def record_disruptions() -> Path:
     """Lab 12's drain against web-budget, the NoExecute taint and the preemption (about 45 s), with
     kjlab.disruptions sessions as the notebook runs them; one list of rows per part."""
@@ -134,6 +190,16 @@ def main(names):
     if "disruptions" in names:
         print(record_disruptions())
         names = [n for n in names if n != "disruptions"]
+        if not names:
+            return
+    if "pod-statuses" in names:
+        print(record_pod_statuses())
+        names = [n for n in names if n != "pod-statuses"]
+        if not names:
+            return
+    if "controllers" in names:
+        print(record_controllers())
+        names = [n for n in names if n != "controllers"]
         if not names:
             return
     if "careless-selector" in names:
