@@ -94,6 +94,7 @@ def version(context: str) -> str:
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict
 # body is not. Strategic merge is what kubectl patch uses by default (conditions merge by type).
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+MERGE = "application/merge-patch+json"
 
 
 # Where each kind a learner may hand kjlab is created (the two kinds kjlab runs).
