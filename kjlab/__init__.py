@@ -29,7 +29,7 @@ _LAZY = {
     "show_comparison": ("kjlab.widgets", "show_comparison"),
     "show_timeline": ("kjlab.widgets", "show_timeline"),
     **{name: (f"kjlab.{name}", None) for name in (
-        "check", "cluster", "cronjobs", "examples", "exercises", "lifecycle", "ops", "quiz", "readers", "scenarios", "selectors", "wait", "widgets")},
+        "check", "cluster", "cronjobs", "disruptions", "examples", "exercises", "lifecycle", "ops", "quiz", "readers", "scenarios", "selectors", "wait", "widgets")},
 }
 
 __all__ = ["KjlabError", "__version__", *_LAZY]

@@ -94,6 +94,7 @@ def version(context: str) -> str:
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict
 # body is not. Strategic merge is what kubectl patch uses by default (conditions merge by type).
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+MERGE = "application/merge-patch+json"
 
 
 # Where each kind a learner may hand kjlab is created (the two kinds kjlab runs).
@@ -101,7 +102,10 @@ _COLLECTIONS = {"Job": "/apis/batch/v1/namespaces/{namespace}/jobs", "Pod": "/ap
                 "CronJob": "/apis/batch/v1/namespaces/{namespace}/cronjobs",  # lab 09
                 "ReplicaSet": "/apis/apps/v1/namespaces/{namespace}/replicasets",  # lab 11
                 "Deployment": "/apis/apps/v1/namespaces/{namespace}/deployments",
-                "DaemonSet": "/apis/apps/v1/namespaces/{namespace}/daemonsets"}
+                "DaemonSet": "/apis/apps/v1/namespaces/{namespace}/daemonsets",
+                # lab 12 (disruptions): what a budget and preemption act on
+                "PodDisruptionBudget": "/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets",
+                "PriorityClass": "/apis/scheduling.k8s.io/v1/priorityclasses"}  # cluster-scoped
 
 
 def create(context: str, namespace: str, doc: dict, dry_run: bool = False) -> dict:

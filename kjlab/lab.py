@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, controllers, cronjobs, examples, interrupts, lifecycle, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, controllers, cronjobs, disruptions, examples, interrupts, lifecycle, namespaces, ops, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -263,6 +263,11 @@ class Lab:
         create, delete and relabel pods, label nodes, roll out; waits read the recording; ``stop()``
         gives the recording and removes the node labels it set."""
         return controllers.ControllerSession(self.context, f"{self.prefix}-{name}")
+
+    def disruptions(self, name: str) -> disruptions.Disruptions:
+        """A recorded namespace ``<prefix>-<name>`` for lab 12: create pods, drain against a budget,
+        taint a node, make a node NotReady; ``stop()`` gives the recording."""
+        return disruptions.Disruptions(self.context, self.namespace(name), self.engine)
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""

@@ -22,6 +22,9 @@ from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
 EVICTION_RETRY_SECONDS = 5  # kubectl drain retries a 429 (PodDisruptionBudget) every 5 s
+APPLY_KINDS = ("Job", "Pod", "ReplicaSet", "PodDisruptionBudget")
+# what kubectl prints after the kind in "<kind><suffix>/<name> created"
+API_GROUP_SUFFIX = {"Job": ".batch", "ReplicaSet": ".apps", "PodDisruptionBudget": ".policy"}
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
 
@@ -93,7 +96,7 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
     """
     doc = load_manifest(manifest)
     kind, name = doc["kind"], doc["metadata"]["name"]
-    if kind not in ("Job", "Pod"):
+    if kind not in APPLY_KINDS:
         raise KjlabError(f"kjlab runs Jobs (and Pods); this manifest is a {kind}", "give it a manifest with kind: Job")
     doc.setdefault("metadata", {})["namespace"] = namespace
     command = f"kubectl create -f {name}.yaml -n {namespace}"
@@ -109,10 +112,78 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
             if e.status == 404 and "namespaces" in (e.body or ""):
                 raise KjlabError(f'namespace "{namespace}" does not exist', f"kjlab kubectl create namespace {namespace}") from None
             raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
-    _show(echo, command, [f"{kind.lower()}.{'batch' if kind == 'Job' else ''}/{name} created".replace("./", "/")])
+    _show(echo, command, [f"{kind.lower()}{API_GROUP_SUFFIX.get(kind, '')}/{name} created"])
     _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    _warn_not_simulated(context, doc, echo, recorder)
+    if kind in ("Job", "Pod"):
+        _warn_not_simulated(context, doc, echo, recorder)
     return created
+
+
+def apply_priority_class(context: str, manifest, echo: bool = True, recorder=None,
+                         allow_context: str | None = None) -> dict:
+    """`kubectl apply -f priorityclass.yaml` (cluster-scoped, lab 12): one already there with the
+    same value is kept, so a notebook cell can run again."""
+    doc = load_manifest(manifest)
+    name = doc["metadata"]["name"]
+    guard(context, f"create PriorityClass {name}", allow_context)
+    try:
+        created = kube.create(context, "", doc)
+        said = "created"
+    except client.ApiException as e:
+        if e.status != 409:
+            raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
+        created = kube.raw(client.SchedulingV1Api(kube.api_client(context)).read_priority_class, name)
+        if created.get("value") != doc.get("value"):
+            raise KjlabError(f"PriorityClass {name} already exists with value {created.get('value')}",
+                             f"kjlab kubectl delete priorityclass {name}") from None
+        said = "unchanged"
+    _show(echo, f"kubectl apply -f {name}.yaml", [f"priorityclass.scheduling.k8s.io/{name} {said}"])
+    _step(recorder, "create", f"priorityclass/{name}", f"value {doc.get('value')}", f"kubectl apply -f {name}.yaml")
+    return created
+
+
+def delete_priority_classes(context: str, label_selector: str, echo: bool = True,
+                            allow_context: str | None = None) -> list[str]:
+    """Delete the PriorityClasses with these labels (a namespace's deletion does not take them)."""
+    guard(context, "delete priority classes", allow_context)
+    api = client.SchedulingV1Api(kube.api_client(context))
+    names = [readers.name(pc) for pc in kube.raw(api.list_priority_class, label_selector=label_selector)["items"]]
+    for name in names:
+        try:
+            api.delete_priority_class(name)
+        except client.ApiException as e:
+            if e.status != 404:
+                raise
+        _show(echo, f"kubectl delete priorityclass {name}", [f'priorityclass.scheduling.k8s.io "{name}" deleted'])
+    return names
+
+
+def taint(context: str, node: str, key: str, value: str = "", effect: str = "NoExecute", echo: bool = True,
+          recorder=None, allow_context: str | None = None) -> None:
+    """`kubectl taint nodes NODE KEY=VALUE:EFFECT` (a taint already there with that key and effect is replaced)."""
+    guard(context, f"taint node {node}", allow_context)
+    core = kube.core(context)
+    taints = [t for t in (_node_or_error(core, node).get("spec") or {}).get("taints") or []
+              if not (t.get("key") == key and t.get("effect") == effect)]
+    taints.append({"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect})
+    core.patch_node(node, {"spec": {"taints": taints}}, _content_type=kube.MERGE)
+    command = f"kubectl taint nodes {node} {key}{'=' + value if value else ''}:{effect}"
+    _show(echo, command, [f"node/{node} tainted"])
+    _step(recorder, "taint", f"node/{node}", f"{key}{'=' + value if value else ''}:{effect}", command)
+
+
+def untaint(context: str, node: str, key: str, effect: str = "NoExecute", echo: bool = True, recorder=None,
+            allow_context: str | None = None) -> None:
+    """`kubectl taint nodes NODE KEY:EFFECT-` (no error when the taint is not there)."""
+    guard(context, f"untaint node {node}", allow_context)
+    core = kube.core(context)
+    taints = (_node_or_error(core, node).get("spec") or {}).get("taints") or []
+    kept = [t for t in taints if not (t.get("key") == key and t.get("effect") == effect)]
+    if len(kept) != len(taints):
+        core.patch_node(node, {"spec": {"taints": kept or None}}, _content_type=kube.MERGE)
+    command = f"kubectl taint nodes {node} {key}:{effect}-"
+    _show(echo, command, [f"node/{node} untainted" if len(kept) != len(taints) else f'error: taint "{key}:{effect}" not found'])
+    _step(recorder, "untaint", f"node/{node}", f"{key}:{effect}", command)
 
 
 def _warn_not_simulated(context: str, doc: dict, echo: bool, recorder) -> None:
@@ -157,6 +228,7 @@ class DrainResult:
     evicted: list[str] = field(default_factory=list)    # "ns/name"
     ignored: list[str] = field(default_factory=list)    # DaemonSet and mirror pods left alone
     retries: int = 0                                    # 429 answers retried
+    refusals: list[str] = field(default_factory=list)   # each 429's message, in order
     seconds: float = 0.0
 
 
@@ -279,7 +351,7 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
         _step(recorder, "drain", f"node/{node}", f"evicting {len(evict)} pod(s)", command.strip())
         deadline = started + timeout
         for pod in evict:
-            result.retries += _evict(core, pod, grace_period, deadline, echo)
+            result.retries += _evict(core, pod, grace_period, deadline, echo, recorder, result.refusals)
         for pod in evict:
             _wait_gone(core, pod, deadline)
             result.evicted.append(f"{_namespace(pod)}/{readers.name(pod)}")
@@ -303,7 +375,8 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
     return result
 
 
-def _evict(core, pod: dict, grace_period: int, deadline: float, echo: bool) -> int:
+def _evict(core, pod: dict, grace_period: int, deadline: float, echo: bool, recorder=None,
+           refusals: list[str] | None = None) -> int:
     name, ns = readers.name(pod), _namespace(pod)
     body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": ns}}
     if grace_period >= 0:
@@ -314,6 +387,8 @@ def _evict(core, pod: dict, grace_period: int, deadline: float, echo: bool) -> i
     while True:
         try:
             core.create_namespaced_pod_eviction(name, ns, body)
+            _step(recorder, "evict", f"pod/{name}", "eviction accepted" + (f" after {retries} refusal(s)" if retries else ""),
+                  f"kubectl drain ... (evicting pod {ns}/{name})")
             return retries
         except client.ApiException as e:
             if e.status == 404:
@@ -327,6 +402,11 @@ def _evict(core, pod: dict, grace_period: int, deadline: float, echo: bool) -> i
                 raise KjlabError(f"pod {ns}/{name} could still not be evicted when the drain timed out: {api_message(e)}",
                                  "relax the PodDisruptionBudget, or give the drain a longer timeout") from None
             retries += 1
+            if refusals is not None:
+                refusals.append(api_message(e))
+            # On the timeline: the budget said no (HTTP 429) and the drain waits to try again.
+            _step(recorder, "eviction refused", f"pod/{name}", f"429 {api_message(e)}",
+                  f"kubectl drain (retries every {EVICTION_RETRY_SECONDS}s)")
             if echo:
                 print(f'error when evicting pods/"{name}" -n "{ns}" (will retry after {EVICTION_RETRY_SECONDS}s): '
                       f"{api_message(e)}")

@@ -62,6 +62,11 @@ class TimelineData:
     end: float
 
 
+# kjlab's steps drawn as vertical lines (lab 12 adds the drain's answers and the node's changes)
+TIMELINE_STEPS = ("drain", "uncordon", "patch", "delete", "learner", "evict", "eviction refused", "taint", "untaint",
+                  "node NotReady", "node down", "node back")
+
+
 def timeline_data(rows, end: float | None = None) -> TimelineData:
     """Lanes and lines from recorder rows (live or loaded); times are the rows' ``t`` seconds."""
     rows = [r for r in rows if r.get("t") is not None]
@@ -103,7 +108,7 @@ def timeline_data(rows, end: float | None = None) -> TimelineData:
                 if c["type"] not in job_seen:
                     job_seen.add(c["type"])
                     lines.append((t, "condition", c["type"]))
-        elif kind == "step" and r.get("action") in ("drain", "uncordon", "patch", "delete", "learner"):
+        elif kind == "step" and r.get("action") in TIMELINE_STEPS:
             lines.append((t, "step", f"{r['action']} {name or ''}".strip()))
     for name, (start, state) in current.items():
         lanes[name].spans.append((start, end, state))
@@ -139,7 +144,8 @@ def draw(ax, data: TimelineData, job: str | None = None, title: str | None = Non
     merged, gap = [], 0.03 * max(data.end, 1)
     for t, kind, label in data.lines:
         if kind == "step":
-            action, _, target = label.partition(" ")
+            # the target (kind/name) is the last word; an action may have two ("eviction refused")
+            action, _, target = label.rpartition(" ") if "/" in label else (label, "", "")
             short = f"{action} {_short(target.split('/')[-1], job)}".strip()
             if merged and merged[-1][1] == "step" and t - merged[-1][0] < gap:
                 merged[-1] = (merged[-1][0], "step", merged[-1][2] + " + " + action)

@@ -136,7 +136,62 @@ def record_controllers() -> Path:
     return path
 
 
+def record_disruptions() -> Path:
+    """Lab 12's drain against web-budget, the NoExecute taint and the preemption (about 45 s), with
+    kjlab.disruptions sessions as the notebook runs them; one list of rows per part."""
+    from kjlab import disruptions, readers
+    from kjlab.cluster import lab_context, status
+
+    context = lab_context()
+    engine = status(context).get("engine")
+    parts = {}
+
+    def session(name):
+        namespaces.fresh(context, f"rec-disruptions-{name}", progress=None)
+        namespaces.release(f"rec-disruptions-{name}")
+        return disruptions.Disruptions(context, f"rec-disruptions-{name}", engine, echo=False)
+
+    budget = session("budget")
+    budget.create(disruptions.manifest("web"))
+    budget.create(disruptions.manifest("web-budget"))
+    budget.wait_ready("app=web", 3)
+    budget.drain("kjlab-worker", pod_selector="app=web")
+    budget.uncordon("kjlab-worker")
+    parts["budget"] = budget.stop()
+    taint = session("taint")
+    for name in ("batch", "tolerates-10s", "tolerates-forever"):
+        taint.create(disruptions.manifest(name, fast=True))
+    taint.wait_for_pod(None, lambda p: readers.phase(p) == "Running", "the Job's pod", label_selector="job-name=batch")
+    taint.wait_running(["tolerates-10s", "tolerates-forever"])
+    taint.taint("kjlab-worker2", "kjlab.io/maintenance", "true")
+    taint.wait_for_pod("tolerates-10s", lambda p: disruptions.disruption_target(p) is not None, "eviction", 60)
+    taint.untaint("kjlab-worker2", "kjlab.io/maintenance")
+    taint.wait_for_pod(None, lambda p: readers.phase(p) == "Succeeded", "the replacement", 60, label_selector="job-name=batch")
+    parts["taint"] = taint.stop()
+    preempt = session("preempt")
+    for name in ("kjlab-low", "kjlab-high"):
+        preempt.create(disruptions.manifest(name))
+    cpu = preempt.cpu_share("kjlab-worker2")
+    preempt.create(disruptions.with_cpu_request(disruptions.manifest("low-priority"), cpu))
+    preempt.wait_running(["low-priority"])
+    preempt.create(disruptions.with_cpu_request(disruptions.manifest("high-priority"), cpu))
+    preempt.wait_running(["high-priority"])
+    parts["preempt"] = preempt.stop()
+    disruptions.cleanup_priority_classes(context, echo=False)
+    for name in parts:
+        namespaces.delete(context, f"rec-disruptions-{name}")
+    path = OUT / "disruptions.json"
+    path.write_text(json.dumps({name: [{**r, "time": r["time"].isoformat()} for r in rec.rows]
+                                for name, rec in parts.items()}, default=str))
+    return path
+
+
 def main(names):
+    if "disruptions" in names:
+        print(record_disruptions())
+        names = [n for n in names if n != "disruptions"]
+        if not names:
+            return
     if "pod-statuses" in names:
         print(record_pod_statuses())
         names = [n for n in names if n != "pod-statuses"]
