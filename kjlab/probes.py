@@ -147,6 +147,11 @@ def hook_pods(post_start_seconds: int = 2, pre_stop_seconds: int = 3) -> list[di
             _pod("bad-pre-stop", loop, grace=10, lifecycle={"preStop": fail})]
 
 
+def worker_pod(name: str, script: str, grace: int) -> dict:
+    """A bash ``script`` as PID 1 with ``restartPolicy: Never``, like a Job's pod (exercise 13)."""
+    return _pod(name, script, grace=grace, restart_policy="Never")
+
+
 def sigterm_pods(grace: int = 10) -> list[dict]:
     """Two workers with ``restartPolicy: Never`` (like a Job's pods) and the same grace period:
     ``handles-term`` traps SIGTERM, cleans up and exits 143; ``ignores-term`` is bash as PID 1
@@ -154,8 +159,7 @@ def sigterm_pods(grace: int = 10) -> list[dict]:
     handles = ("trap 'echo \"SIGTERM: saving work, exiting 143\"; exit 143' TERM; echo working; "
                "while true; do sleep 1 & wait $!; done")
     ignores = "echo 'working (no trap)'; while true; do sleep 1; done"
-    return [_pod("handles-term", handles, grace=grace, restart_policy="Never"),
-            _pod("ignores-term", ignores, grace=grace, restart_policy="Never")]
+    return [worker_pod("handles-term", handles, grace), worker_pod("ignores-term", ignores, grace)]
 
 
 # --- one recorded namespace ------------------------------------------------------------------------
