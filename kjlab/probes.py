@@ -5,7 +5,7 @@ Probes, hooks and signals are the kubelet's work, on real containers: the kwok e
 process, so nothing here is simulated there. ``needs_real_kubelet`` says so in a notebook and the
 lab skips those steps visibly (``kjlab up --engine kind`` runs them).
 
-Every pod here uses ``docker.io/library/python:3`` (bash, and ``python3 -m http.server`` to probe).
+Every pod here uses ``docker.io/library/python:3`` (bash, and a small Python web server to probe).
 """
 
 from __future__ import annotations
@@ -64,9 +64,41 @@ def _pod(name: str, script: str, grace: int | None = PROBE_GRACE_SECONDS, labels
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}}, "spec": spec}
 
 
+# A web server of a few lines (socket and os only): the images built offline for kind carry
+# Debian's python3-minimal, which has no http.server. GET /<name> answers 200 while /srv/<name>
+# exists, 404 otherwise; each request is logged, like http.server does.
+WEB_SERVER = f"""\
+import os, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", {PORT}))
+s.listen(16)
+print("serving /srv on port {PORT}", flush=True)
+while True:
+    c, _ = s.accept()
+    try:
+        c.settimeout(2)
+        line = c.recv(4096).split(b"\\r\\n", 1)[0].decode(errors="replace")
+        parts = line.split()
+        found = len(parts) > 1 and os.path.isfile("/srv/" + os.path.basename(parts[1]))
+        status = "200 OK" if found else "404 Not Found"
+        c.sendall(("HTTP/1.0 " + status + "\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n").encode())
+        print(line, status, flush=True)
+    except OSError:
+        pass
+    finally:
+        c.close()
+"""
+
+
 def _serve(files: str) -> str:
-    """A web server on PORT that serves ``files`` (created first) from /srv."""
-    return f"mkdir -p /srv && cd /srv && touch {files} && exec python3 -m http.server {PORT}"
+    """A web server on PORT that serves ``files`` (created first) from /srv; the pod needs
+    ``_web_env()`` (the server's code, in an environment variable to keep the quoting simple)."""
+    return f'mkdir -p /srv && cd /srv && touch {files} && exec python3 -c "$WEB_SERVER"'
+
+
+def _web_env() -> list[dict]:
+    return [{"name": "WEB_SERVER", "value": WEB_SERVER}]
 
 
 def _http(path: str) -> dict:
@@ -85,7 +117,7 @@ def liveness_pods(fail_after: int = 8) -> list[dict]:
     exec_ = (f"touch /tmp/healthy; echo healthy; sleep {fail_after}; rm /tmp/healthy; echo 'removed /tmp/healthy'; "
              "sleep 100000")
     return [
-        _pod("live-http", _serve("healthz"), livenessProbe={**_http("/healthz"), **every}),
+        _pod("live-http", _serve("healthz"), env=_web_env(), livenessProbe={**_http("/healthz"), **every}),
         _pod("live-tcp", tcp, livenessProbe={"tcpSocket": {"port": PORT}, **every}),
         _pod("live-exec", exec_, livenessProbe={"exec": {"command": ["cat", "/tmp/healthy"]}, **every}),
     ]
@@ -94,7 +126,7 @@ def liveness_pods(fail_after: int = 8) -> list[dict]:
 def readiness_pods(names=("web-a", "web-b")) -> list[dict]:
     """Web servers behind the Service ``web`` (label app=web), ready while they serve /ready."""
     probe = {**_http("/ready"), "periodSeconds": 1, "failureThreshold": 1, "successThreshold": 1}
-    return [_pod(n, _serve("ready"), labels={"app": "web"}, readinessProbe=copy.deepcopy(probe)) for n in names]
+    return [_pod(n, _serve("ready"), env=_web_env(), labels={"app": "web"}, readinessProbe=copy.deepcopy(probe)) for n in names]
 
 
 def service(name: str = "web", selector: dict | None = None) -> dict:
@@ -109,8 +141,8 @@ def slow_start_pods(start_seconds: int = 15) -> list[dict]:
     script = f"echo 'loading ...'; sleep {start_seconds}; echo 'serving'; " + _serve("healthz")
     liveness = {**_http("/healthz"), "periodSeconds": 2, "failureThreshold": 3}
     startup = {**_http("/healthz"), "periodSeconds": 2, "failureThreshold": 15}
-    return [_pod("slow-liveness-only", script, livenessProbe=copy.deepcopy(liveness)),
-            _pod("slow-with-startup", script, livenessProbe=copy.deepcopy(liveness), startupProbe=startup)]
+    return [_pod("slow-liveness-only", script, env=_web_env(), livenessProbe=copy.deepcopy(liveness)),
+            _pod("slow-with-startup", script, env=_web_env(), livenessProbe=copy.deepcopy(liveness), startupProbe=startup)]
 
 
 GATE = "example.com/load-balancer-ready"
@@ -119,7 +151,7 @@ GATE = "example.com/load-balancer-ready"
 def gated_pod() -> dict:
     """A ready web server whose pod is Ready only once the condition GATE is True: nobody but the
     API client that owns the gate (here: kjlab, through the status subresource) sets it."""
-    pod = _pod("gated", _serve("ready"), readinessProbe={**_http("/ready"), "periodSeconds": 1})
+    pod = _pod("gated", _serve("ready"), env=_web_env(), readinessProbe={**_http("/ready"), "periodSeconds": 1})
     pod["spec"]["readinessGates"] = [{"conditionType": GATE}]
     return pod
 
@@ -208,15 +240,27 @@ class PodSession:
                 ops.apply(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
 
     def exec(self, pod: str, *command: str) -> int:
-        """`kubectl exec POD -- COMMAND` (printed, and recorded as a step)."""
+        """`kubectl exec POD -- COMMAND` (printed, and recorded as a step at the moment it is sent:
+        kubectl takes a second or two to return, and the kubelet may act before it does)."""
         args = ["exec", "-n", self.namespace, pod, "--", *command]
         argv = kubectl_command.argv(args, self.context, str(tools.kubectl_path()))
-        proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
         shown = f"kubectl exec {pod} -n {self.namespace} -- {' '.join(command)}"
         self.recorder.step("exec", f"pod/{pod}", " ".join(command), shown)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
+        printed = (proc.stdout + proc.stderr).rstrip()
         if self.echo:
-            print(f"$ {shown}" + (("\n" + (proc.stdout + proc.stderr).rstrip()) if (proc.stdout + proc.stderr).strip() else ""))
+            print(f"$ {shown}" + (f"\n{printed}" if printed else ""))
+        if proc.returncode:
+            raise KjlabError(f"{shown} failed: {printed or f'exit code {proc.returncode}'}",
+                             f"look at the pod: kjlab kubectl describe pod {pod} -n {self.namespace}")
         return proc.returncode
+
+    def wait_running(self, *pods: str, settle: float = 1.0, timeout: float = 90) -> None:
+        """Wait until each pod's container runs, then ``settle`` seconds more, so their scripts have
+        set their traps and files before kjlab acts on them."""
+        self.wait(lambda r: all(running_at(r, p) is not None for p in pods), f"{', '.join(pods)} running",
+                  timeout=timeout)
+        time.sleep(settle)
 
     def patch_condition(self, pod: str, type_: str, status: str = "True", reason: str | None = None) -> None:
         ops.patch_pod_condition(self.context, self.namespace, pod, type_, status, reason=reason,
