@@ -1,4 +1,4 @@
-"""Labs 00-04 and 06-09 under papermill on the kind engine (CONTEXT=kind-kjlab); their own check cells
+"""Labs 00-04, 06-09 and 13 under papermill on the kind engine (CONTEXT=kind-kjlab); their own check cells
 assert the outcomes, now against a real kubelet."""
 
 from pathlib import Path
@@ -8,7 +8,9 @@ import pytest
 from kind_reuse import load
 
 ROOT = Path(__file__).resolve().parents[2]
-LABS = sorted(p for p in (ROOT / "labs").glob("0[0-46-9]-*.ipynb"))  # 05 is the quiz: no cluster; 09 (CronJobs) included
+LABS = sorted(p for pattern in ("0[0-46-9]-*.ipynb",  # 05 is the quiz: no cluster; 09 (CronJobs) included
+                                  "13-*.ipynb")        # probes, hooks, SIGTERM: a real kubelet (skipped on kwok)
+              for p in (ROOT / "labs").glob(pattern))
 ARTIFACTS = ROOT / "artifacts" / "executed-kind"
 _labs = load("notebooks/test_labs.py")
 
