@@ -73,6 +73,10 @@ def apps(context: str) -> client.AppsV1Api:
     return client.AppsV1Api(api_client(context))
 
 
+def discovery(context: str) -> client.DiscoveryV1Api:
+    return client.DiscoveryV1Api(api_client(context))
+
+
 def raw(call, *args, **kwargs) -> dict:
     """Call a generated client method (``read_namespaced_job``, ``list_node`` ...) and return the
     API's JSON as a dict -- the one object model downstream of the API (kjlab.readers reads it).

@@ -19,7 +19,7 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, controllers, cronjobs, disruptions, examples, interrupts, lifecycle, namespaces, ops, progress, scenarios, wait
+from kjlab import check, cluster, controllers, cronjobs, disruptions, examples, interrupts, lifecycle, namespaces, ops, probes, progress, scenarios, wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.controller import ConfigIssueController
@@ -268,6 +268,16 @@ class Lab:
         """A recorded namespace ``<prefix>-<name>`` for lab 12: create pods, drain against a budget,
         taint a node, make a node NotReady; ``stop()`` gives the recording."""
         return disruptions.Disruptions(self.context, self.namespace(name), self.engine)
+
+    def needs_kind(self, what: str) -> bool:
+        """True on an engine with a real kubelet; on kwok prints that ``what`` is skipped and why
+        (lab 13: probes, hooks and signals act on real processes)."""
+        return probes.needs_real_kubelet(self.engine, what)
+
+    def pods(self, name: str) -> probes.PodSession:
+        """A recorded namespace ``<prefix>-<name>`` for pods and Services (lab 13): create, exec,
+        patch a condition, delete, follow logs, wait on the recording; ``stop()`` gives the recording."""
+        return probes.PodSession(self.context, f"{self.prefix}-{name}")
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""

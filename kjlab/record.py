@@ -90,6 +90,18 @@ def event_row(event: str, ev: dict) -> dict:
     }
 
 
+def endpointslice_row(event: str, eps: dict) -> dict:
+    """A Service's EndpointSlice: which pods are in it and whether each is ready (lab 13)."""
+    ready = [f"{(e.get('targetRef') or {}).get('name')}:"
+             f"{'ready' if (e.get('conditions') or {}).get('ready') else 'not ready'}"
+             for e in eps.get("endpoints") or []]
+    return {
+        "kind": "endpointslice", "name": readers.labels(eps).get("kubernetes.io/service-name") or readers.name(eps),
+        "event": event, "detail": ", ".join(ready) or "no endpoints",
+        "resource_version": readers.resource_version(eps),
+    }
+
+
 class Recorder:
     """Records a namespace's pods, Jobs and events (and, asked, its CronJobs or its ReplicaSets,
     Deployments and DaemonSets) from watches; ``start()`` before acting.
@@ -98,10 +110,12 @@ class Recorder:
     ``fn(row)`` for each new row (from the watch threads).
     """
 
-    def __init__(self, context: str, namespace: str, cronjobs: bool = False, workloads: bool = False):
+    def __init__(self, context: str, namespace: str, cronjobs: bool = False, workloads: bool = False,
+                 endpoint_slices: bool = False):
         self.context = context
         self.cronjobs = cronjobs  # also watch the namespace's CronJobs (lab 09)
         self.workloads = workloads  # also its ReplicaSets, Deployments and DaemonSets (lab 11)
+        self.endpoint_slices = endpoint_slices  # and its EndpointSlices (lab 13: readiness)
         self.namespace = namespace
         self.started_at: dt.datetime | None = None
         self._t0 = 0.0
@@ -129,6 +143,9 @@ class Recorder:
             sources += [("replicaset", apps.list_namespaced_replica_set, workload_row("replicaset")),
                         ("deployment", apps.list_namespaced_deployment, workload_row("deployment")),
                         ("daemonset", apps.list_namespaced_daemon_set, workload_row("daemonset"))]
+        if self.endpoint_slices:  # lab 13: readiness in and out of a Service
+            sources += [("endpointslice", kube.discovery(self.context).list_namespaced_endpoint_slice,
+                         endpointslice_row)]
         ready = []
         for kind, list_fn, to_row in sources:
             listed = threading.Event()
@@ -187,6 +204,10 @@ class Recorder:
     def note(self, action: str, detail: str) -> None:
         """Record an observation of the run itself (e.g. "failed unchanged after the drain")."""
         self._add({"kind": "step", "name": "", "action": action, "detail": detail})
+
+    def log(self, pod: str, line: str) -> None:
+        """Record a line a container printed, when kjlab follows a pod's log (lab 13: hooks)."""
+        self._add({"kind": "log", "name": pod, "detail": line})
 
     @property
     def rows(self) -> list[dict]:

@@ -1,0 +1,29 @@
+"""kjlab.probes.PodSession's plumbing against the real control plane (kwok): Services' EndpointSlices
+are recorded as the EndpointSlice controller writes them, deletions are timed from the recording.
+(The probes themselves need a real kubelet: tests/kind and lab 13 on kind.)"""
+
+from kjlab import probes
+
+
+def test_session_records_endpoint_slices_and_a_deletion(lab, ns):
+    session = probes.PodSession(lab["context"], ns, echo=False)
+    try:
+        pods = probes.readiness_pods()
+        for pod in pods:  # no probe: the simulated kubelet marks the pods ready
+            pod["spec"]["containers"][0].pop("readinessProbe")
+            pod["spec"]["containers"][0]["command"] = ["sleep", "600"]
+        session.create(*pods, probes.service("web"))
+        session.wait(lambda r: probes.endpoint_ready(r, "web-a") and probes.endpoint_ready(r, "web-b"),
+                     "both pods ready in the EndpointSlice", timeout=60)
+        session.delete("web-a")
+        session.wait(lambda r: probes.terminations(r)["terminated"].notna().all(), "web-a to end", timeout=60)
+        rec = session.stop()
+    finally:
+        session.recorder.stop()  # the ns fixture deletes the namespace
+    slices = probes.endpoints(rec, "web")
+    assert set(slices["pod"]) == {"web-a", "web-b"}
+    deleted_at = rec.first_step("delete")["t"]
+    after = slices[(slices["pod"] == "web-a") & (slices["t"] >= deleted_at)]
+    assert after["terminating"].any(), slices  # the controller marks a deleted pod's endpoint terminating
+    end = probes.terminations(rec).set_index("pod").loc["web-a"]
+    assert end["deleted"] < end["terminated"] and end["exit_code"] is not None and end["grace"] == probes.PROBE_GRACE_SECONDS
