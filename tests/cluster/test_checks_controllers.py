@@ -3,11 +3,10 @@ namespace (about 5 s when right, 15 s when the pod stays in the ReplicaSet), so 
 time, in threads. A right answer written differently from the solution passes; each wrong answer gets
 the explanation that fits it (the test asserts the explanation, not only the failure)."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from kjlab import check
+from verdicts import check_all, explained
 
 RIGHT = {"metadata": {"labels": {"role": None}}}   # removes a selector label, as a pod's metadata (the solution changes app)
 WRONG = {  # answer -> what the verdict must say about it
@@ -24,16 +23,7 @@ WRONG = {  # answer -> what the verdict must say about it
 @pytest.fixture(scope="module")
 def verdicts(lab):
     answers = {"right": RIGHT, **{k: v[0] for k, v in WRONG.items()}}
-    with ThreadPoolExecutor(len(answers)) as pool:
-        futures = {k: pool.submit(check.run, "debug-pod-out", a, context=lab["context"], echo=False)
-                   for k, a in answers.items()}
-        return {k: f.result() for k, f in futures.items()}
-
-
-def explained(verdict, *phrases):
-    text = str(verdict)
-    missing = [p for p in phrases if p not in text]
-    assert not missing, f"{missing} not in:\n{text}"
+    return check_all("debug-pod-out", answers, lab["context"])
 
 
 def test_right_answer_written_differently_passes(verdicts):

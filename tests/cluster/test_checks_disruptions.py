@@ -5,6 +5,7 @@ explanation, not only the failure). Each answer drains kjlab-worker, so they run
 import pytest
 
 from kjlab import check
+from verdicts import explained
 
 WRONG = {  # answer -> what the verdict must say about it
     "too-loose": ("maxUnavailable: 2\nselector:\n  matchLabels: {app: web}",
@@ -26,12 +27,6 @@ RIGHT = {  # written differently from the solution's minAvailable: 2 + matchLabe
                                          {"key": "app", "operator": "In", "values": ["web"]}]}}},
     "percentage": "minAvailable: 60%\nselector:\n  matchLabels: {app: web}",   # 60 % of 3 = 1.8, rounded up: 2
 }
-
-
-def explained(verdict, *phrases):
-    text = str(verdict)
-    missing = [p for p in phrases if p not in text]
-    assert not missing, f"{missing} not in:\n{text}"
 
 
 @pytest.mark.parametrize("case", RIGHT)

@@ -5,12 +5,7 @@ written differently from the solution pass, and each wrong answer gets the expla
 import pytest
 
 from kjlab import check
-
-
-def explained(verdict, *phrases):
-    text = str(verdict)
-    missing = [p for p in phrases if p not in text]
-    assert not missing, f"{missing} not in:\n{text}"
+from verdicts import explained
 
 
 # --- indexed-shards ---------------------------------------------------------------------------------

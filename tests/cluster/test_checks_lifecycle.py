@@ -2,11 +2,10 @@
 differently from the solution passes; each wrong answer gets the explanation that fits it (the test
 asserts the explanation, not only the failure). The answers run at the same time, in threads."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from kjlab import check
+from verdicts import check_all, explained
 
 BASH = "docker.io/library/bash:5"
 RIGHT = {  # python instead of bash, OnFailure instead of Always, a whole manifest with extra fields
@@ -33,16 +32,7 @@ WRONG = {  # answer -> what the verdict must say about it
 @pytest.fixture(scope="module")
 def verdicts(lab):
     answers = {"right": RIGHT, **{k: v[0] for k, v in WRONG.items()}}
-    with ThreadPoolExecutor(len(answers)) as pool:
-        futures = {k: pool.submit(check.run, "crash-loop-code", a, context=lab["context"], echo=False)
-                   for k, a in answers.items()}
-        return {k: f.result() for k, f in futures.items()}
-
-
-def explained(verdict, *phrases):
-    text = str(verdict)
-    missing = [p for p in phrases if p not in text]
-    assert not missing, f"{missing} not in:\n{text}"
+    return check_all("crash-loop-code", answers, lab["context"])
 
 
 def test_right_answer_written_differently_passes(verdicts):

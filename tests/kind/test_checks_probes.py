@@ -4,13 +4,11 @@ explanation, not only the failure). Every test deletes a real pod and times its 
 
 import pytest
 
+from kind_reuse import load
+
 from kjlab import check
 
-
-def explained(verdict, *phrases):
-    text = str(verdict)
-    missing = [p for p in phrases if p not in text]
-    assert not missing, f"{missing} not in:\n{text}"
+explained = load("cluster/verdicts.py").explained
 
 
 def test_trap_with_wait_written_differently_passes(lab):
