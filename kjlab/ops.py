@@ -507,16 +507,23 @@ def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: b
     doc = load_manifest(manifest)
     if doc.get("kind") != "CronJob":
         raise KjlabError(f"this step creates a CronJob; this manifest is a {doc.get('kind')}", "give it kind: CronJob")
-    name = doc["metadata"]["name"]
+    return _create_as_written(context, namespace, doc, "batch", recorder, echo, allow_context)
+
+
+def _create_as_written(context: str, namespace: str, doc: dict, group: str, recorder, echo: bool,
+                       allow_context: str | None) -> dict:
+    """`kubectl create -f NAME.yaml -n NS` of a checked manifest; a refusal comes back as one
+    KjlabError in the API's own words."""
+    kind, name = doc["kind"], doc["metadata"]["name"]
     doc["metadata"]["namespace"] = namespace
     command = f"kubectl create -f {name}.yaml -n {namespace}"
-    guard(context, f"create CronJob {name}", allow_context)
+    guard(context, f"create {kind} {name}", allow_context)
     try:
         created = kube.create(context, namespace, doc)
     except client.ApiException as e:
         raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
-    _show(echo, command, [f"cronjob.batch/{name} created"])
-    _step(recorder, "create", f"cronjob/{name}", "", command)
+    _show(echo, command, [f"{kind.lower()}.{group}/{name} created"])
+    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
     return created
 
 
@@ -589,17 +596,8 @@ def apply_workload(context: str, namespace: str, manifest, recorder=None, echo: 
     if kind not in WORKLOADS:
         raise KjlabError(f"this step creates a {', '.join(WORKLOADS)}; this manifest is a {kind}",
                          "give it kind: ReplicaSet, Deployment or DaemonSet")
-    name = doc["metadata"]["name"]
-    doc["metadata"]["namespace"] = namespace
-    command = f"kubectl create -f {name}.yaml -n {namespace}"
-    guard(context, f"create {kind} {name}", allow_context)
-    try:
-        created = kube.create(context, namespace, doc)
-    except client.ApiException as e:
-        raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
-    _show(echo, command, [f"{kind.lower()}.apps/{name} created"])
-    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    template = doc["spec"]["template"]
+    created = _create_as_written(context, namespace, doc, "apps", recorder, echo, allow_context)
+    name, template = doc["metadata"]["name"], doc["spec"]["template"]
     _warn_not_simulated(context, {"kind": "Pod", "metadata": {"name": name}, "spec": template.get("spec") or {}}, echo, recorder)
     return created
 
