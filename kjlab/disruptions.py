@@ -37,6 +37,7 @@ from kubernetes import client, watch as kwatch
 from kubernetes.utils import parse_quantity
 
 from kjlab import kube, ops, policy as policy_rules, readers, wait
+from kjlab.cluster import names
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.record import Recorder
@@ -283,33 +284,11 @@ class Disruptions:
     def node_ready(self, node: str, timeout: float = 120) -> None:
         """Bring the node back (kind: start its container) and wait until it is Ready and the
         node lifecycle controller has taken its taints off again."""
-        guard(self.context, f"make node {node} Ready")
-        if self.engine == "kind":
-            self._docker("start", node)
-        else:
-            stop = self._reporting.pop(node, None)
-            if stop:
-                stop.set()
-            # kwok's initialize Stage picks the node up again and reports Ready=True
-            kube.core(self.context).patch_node(node, {"metadata": {"annotations": {NOT_READY_ANNOTATION: None}}},
-                                               _content_type=kube.MERGE)
+        stop = self._reporting.pop(node, None)
+        if stop:
+            stop.set()
         self.recorder.step("node back", f"node/{node}", "", f"docker start {node}" if self.engine == "kind" else "")
-        if self.echo:
-            print(f"waiting for node {node} to be Ready and untainted (at most {timeout:.0f} s) ...", flush=True)
-        started = time.monotonic()
-        core = kube.core(self.context)
-        while True:
-            obj = kube.raw(core.read_node, node)
-            lifecycle = [t for t in (obj.get("spec") or {}).get("taints") or []
-                         if t.get("key") in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
-            if readers.node_ready(obj) and not lifecycle:
-                break
-            if time.monotonic() - started > timeout:
-                raise KjlabError(f"node {node} was not Ready and untainted after {timeout:.0f} s",
-                                 f"kjlab kubectl describe node {node}")
-            time.sleep(1)
-        if self.echo:
-            print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
+        bring_back(self.context, node, self.engine, timeout, self.echo)
 
     def cpu_share(self, node: str, share: float = 0.6) -> int:
         """Millicores that are ``share`` of the node's allocatable CPU: two pods asking for 60 %
@@ -356,6 +335,55 @@ class Disruptions:
         time.sleep(1.0)  # the last pod updates arrive before the recording stops
         self.recorder.stop()
         return self.recorder.recording()
+
+
+def bring_back(context: str, node: str, engine: str | None, timeout: float = 120, echo: bool = True) -> None:
+    """kind: start the node's container; kwok: take the NotReady mark off (kwok's initialize Stage
+    then reports Ready=True). Then wait until the node is Ready and untainted."""
+    guard(context, f"make node {node} Ready")
+    if engine == "kind":
+        Disruptions._docker("start", node)
+    else:
+        kube.core(context).patch_node(node, {"metadata": {"annotations": {NOT_READY_ANNOTATION: None}}},
+                                      _content_type=kube.MERGE)
+    if echo:
+        print(f"waiting for node {node} to be Ready and untainted (at most {timeout:.0f} s) ...", flush=True)
+    started = time.monotonic()
+    core = kube.core(context)
+    while True:
+        obj = kube.raw(core.read_node, node)
+        lifecycle = [t for t in (obj.get("spec") or {}).get("taints") or []
+                     if t.get("key") in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
+        if readers.node_ready(obj) and not lifecycle:
+            break
+        if time.monotonic() - started > timeout:
+            raise KjlabError(f"node {node} was not Ready and untainted after {timeout:.0f} s",
+                             f"kjlab kubectl describe node {node}")
+        time.sleep(1)
+    if echo:
+        print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
+
+
+def restore_nodes(context: str, timeout: float = 120) -> list[str]:
+    """Bring back every node lab 12 left NotReady (a cell interrupted between ``node_not_ready``
+    and ``node_ready``): kwok, a node still annotated as having a NotReady kubelet; kind, a node
+    whose container is stopped. Waits until they are Ready and untainted; returns their names."""
+    nodes = kube.raw(kube.core(context).list_node)["items"]
+    marked = [readers.name(n) for n in nodes if NOT_READY_ANNOTATION in readers.annotations(n)]
+    stopped = []
+    if context == names.context_for("kind"):
+        for n in nodes:
+            try:
+                proc = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", readers.name(n)],
+                                      capture_output=True, text=True, timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                continue  # no Docker to ask: nothing kjlab can start either
+            if proc.returncode == 0 and proc.stdout.strip() == "false":
+                stopped.append(readers.name(n))
+    for node in marked + stopped:
+        print(f"node {node} was left NotReady by an interrupted lab 12: bringing it back", flush=True)
+        bring_back(context, node, "kind" if node in stopped else "kwok", timeout)
+    return marked + stopped
 
 
 def cleanup_priority_classes(context: str, echo: bool = True) -> list[str]:

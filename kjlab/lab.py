@@ -58,6 +58,7 @@ def cleanup(context: str, prefix: str) -> list[str]:
     for name in gone:
         namespaces.delete_and_clear(context, name)
     controllers.remove_node_labels(context, prefix)  # lab 11's DaemonSet labels, if its session did not stop
+    disruptions.restore_nodes(context)  # a node lab 12 left NotReady, if a cell was interrupted
     print(f"deleted namespaces: {', '.join(gone) or 'none'}")
     return gone
 
