@@ -451,19 +451,27 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _kill_all_below(me: int) -> None:
-    """SIGKILL every descendant, again and again until none is left (orphans come back to us)."""
+def _kill_all_below(me: int, seconds: float = 30.0) -> None:
+    """Stop, then SIGKILL, every descendant, round after round until two scans in a row find none
+    (orphans come back to us as the subreaper). Stopping first matters for a fork bomb on a busy
+    machine: a stopped process cannot fork while the round kills the others."""
     import signal
 
-    for _ in range(1000):
+    deadline = time.monotonic() + seconds
+    empty = 0
+    while empty < 2 and time.monotonic() < deadline:
         pids = _descendants(me)
         if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            empty += 1
+            time.sleep(0.05)  # a child forked during the scan shows up in the next one
+            continue
+        empty = 0
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
         while True:
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)

@@ -44,7 +44,7 @@ def test_down_leaves_nothing_behind(lab):
     context = lab["context"]
     pids = kwok.pids()
     port = _api_port(context)
-    assert len(pids) == 5 and _port_open(port)  # etcd, apiserver, controller-manager, scheduler, kwok
+    assert len(pids) == len(kwok.COMPONENTS) and _port_open(port)  # etcd, apiserver, controllers, kwok, log endpoint
 
     cluster.down(engine="kwok", progress=None)
 
