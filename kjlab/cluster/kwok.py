@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import yaml
@@ -296,6 +297,9 @@ def start_log_endpoint(context: str, time_scale: float | None = None, timeout: f
              "--port", previous, "--port-file", str(port_file)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)  # outlives `kjlab up`
     pid_file.write_text(str(proc.pid))
+    # reaped by a thread of this process (a notebook kernel, a test run lives on): else, once stopped,
+    # it would stay a zombie that `kjlab status` and `kjlab down` take for a running endpoint
+    threading.Thread(target=proc.wait, name="kjlab-log-endpoint-reaper", daemon=True).start()
     deadline = time.monotonic() + timeout
     while not port_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
