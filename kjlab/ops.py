@@ -478,22 +478,24 @@ def patch_job(context: str, namespace: str, job: str, patch: dict, echo: bool = 
               allow_context: str | None = None) -> dict:
     """`kubectl patch job NAME --type=merge -p '<patch>'` (suspend/resume, a suspended Job's
     scheduling directives). API refusals become one KjlabError in the API's own words."""
-    return _merge_patch(context, namespace, "job", job, patch, kube.batch(context).patch_namespaced_job, echo,
+    return _patch(context, namespace, "job", job, patch, kube.batch(context).patch_namespaced_job, echo,
                         recorder, allow_context)
 
 
-def _merge_patch(context: str, namespace: str, kind: str, name: str, patch: dict, call, echo: bool, recorder,
-                 allow_context: str | None) -> dict:
-    """`kubectl patch KIND NAME --type=merge -p '<patch>'` through ``call`` (the typed client's patch)."""
+def _patch(context: str, namespace: str, kind: str, name: str, patch: dict, call, echo: bool, recorder,
+                 allow_context: str | None, group: str = "batch", strategic: bool = False) -> dict:
+    """`kubectl patch KIND NAME --type=merge -p '<patch>'` through ``call`` (the typed client's patch);
+    ``strategic``: kubectl's default strategic merge instead (containers matched by name)."""
     guard(context, f"patch {kind} {name}", allow_context)
     try:
-        patched = kube.raw(call, name, namespace, patch, _content_type="application/merge-patch+json")
+        patched = kube.raw(call, name, namespace, patch,
+                           _content_type=kube.STRATEGIC_MERGE if strategic else "application/merge-patch+json")
     except client.ApiException as e:
         raise KjlabError(f"patching {kind} {namespace}/{name} failed: {api_message(e)}",
                          f"look at it: kjlab kubectl get {kind} {name} -n {namespace} -o yaml") from None
     text = json.dumps(patch, separators=(",", ":"))
-    command = f"kubectl patch {kind} {name} -n {namespace} --type=merge -p '{text}'"
-    _show(echo, command, [f"{kind}.batch/{name} patched"])
+    command = f"kubectl patch {kind} {name} -n {namespace}{'' if strategic else ' --type=merge'} -p '{text}'"
+    _show(echo, command, [f"{kind}.{group}/{name} patched"])
     _step(recorder, "patch", f"{kind}/{name}", text, command)
     return patched
 
@@ -530,7 +532,7 @@ def _create_as_written(context: str, namespace: str, doc: dict, group: str, reco
 def patch_cronjob(context: str, namespace: str, cronjob: str, patch: dict, echo: bool = True, recorder=None,
                   allow_context: str | None = None) -> dict:
     """`kubectl patch cronjob NAME --type=merge -p '<patch>'` (suspend, resume, change a policy)."""
-    return _merge_patch(context, namespace, "cronjob", cronjob, patch, kube.batch(context).patch_namespaced_cron_job,
+    return _patch(context, namespace, "cronjob", cronjob, patch, kube.batch(context).patch_namespaced_cron_job,
                         echo, recorder, allow_context)
 
 
@@ -642,18 +644,9 @@ def patch_deployment(context: str, namespace: str, deployment: str, patch: dict,
                      allow_context: str | None = None) -> dict:
     """`kubectl patch deployment NAME -p '<patch>'` (strategic merge, as kubectl does: a container
     is matched by its name, so a patch may name just the one container it changes)."""
-    guard(context, f"patch deployment {deployment}", allow_context)
-    try:
-        patched = kube.raw(kube.apps(context).patch_namespaced_deployment, deployment, namespace, patch,
-                           _content_type=kube.STRATEGIC_MERGE)
-    except client.ApiException as e:
-        raise KjlabError(f"patching deployment {namespace}/{deployment} failed: {api_message(e)}",
-                         f"kjlab kubectl get deployment {deployment} -n {namespace} -o yaml") from None
-    text = json.dumps(patch, separators=(",", ":"))
-    command = f"kubectl patch deployment {deployment} -n {namespace} -p '{text}'"
-    _show(echo, command, [f"deployment.apps/{deployment} patched"])
-    _step(recorder, "patch", f"deployment/{deployment}", text, command)
-    return patched
+    return _patch(context, namespace, "deployment", deployment, patch,
+                        kube.apps(context).patch_namespaced_deployment, echo, recorder, allow_context,
+                        group="apps", strategic=True)
 
 
 def annotate_pod(context: str, namespace: str, pod: str, annotations: dict, echo: bool = True, recorder=None,
