@@ -21,9 +21,16 @@ What the child gets, and what it does not:
   them comes back read-only), so even the world-writable places of the machine stay untouched; and
   when it is given the API server's loopback address, a network namespace where only that address
   answers (forwarded by the supervisor);
-* a **wall-clock limit** on loading the code and another on the call; at the end (in time or not)
-  every process the code started is killed -- a supervisor process is the *child subreaper* of
-  everything below it, so even a process that left its session is found and killed.
+* a **PID namespace of its own** (as root; as another user, inside a user namespace of its own where
+  the kernel allows one): the child is process 1 there, a small init that reaps and ends when the
+  answer's process ends -- and when a namespace's process 1 ends, the kernel kills every process in it,
+  whatever ``setsid``, double forks or re-parenting did. Inside it the code sees and signals only its
+  own processes, so one check cannot kill another's;
+* a **wall-clock limit** on loading the code and another on the call (the first ``loaded`` line starts
+  the call's clock; writing it again does not re-arm it); at the end -- in time or not, on Ctrl-C, on
+  SIGTERM, on any error of the supervisor -- every process the code started is killed. Where no PID
+  namespace can be had, the supervisor is the *child subreaper* of everything below it and kills what it
+  finds, round after round.
 
 When the checker does not run as root, the child runs as the checker's own user: it can then read
 what that user can read. That is why ``kjlab check`` only runs a ``.py`` answer file as a non-root
@@ -80,7 +87,8 @@ class Limits:
 
 @dataclass
 class Outcome:
-    status: str                    # returned | raised | timeout | load-timeout | load-error | no-function | died | start-error
+    status: str                    # returned | raised | timeout | load-timeout | load-error | no-function | died |
+                                   # start-error | interrupted | supervisor-error
     detail: str = ""               # the error, one line
     output: str = ""               # the tail of what the code printed
     seconds: float = 0.0           # how long the call took
@@ -88,6 +96,7 @@ class Outcome:
     private_tmp: bool = False      # /tmp & co. were private to the child
     private_network: bool = False  # the child's network reached only the one address it was given
     limits: dict = field(default_factory=dict)
+    private_pids: bool = False     # the child ran in a PID namespace of its own (killed whole at the end)
 
     @property
     def returned(self) -> bool:
@@ -106,6 +115,9 @@ class Outcome:
             "no-function": self.detail,
             "died": f"{what} ended its process: {self.detail}",
             "start-error": f"the check could not start a process for {what}: {self.detail}",
+            "interrupted": f"the check was interrupted; {what} and every process it started were stopped",
+            "supervisor-error": f"the check failed while it ran {what} ({self.detail}); {what} and every process "
+                                "it started were stopped",
         }.get(self.status, self.detail)
 
 
@@ -247,18 +259,41 @@ def run(code: Code, args: tuple = (), files: dict[str, str] | None = None, env: 
             "files": files or {}, "env": env or {}, "limits": asdict(limits), "python": python or sys.executable,
             "connect": list(connect) if connect else None, **_hidden_and_kept()}
     margin = 15.0
+    proc = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__), "--supervise"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        proc = subprocess.run([sys.executable, "-I", os.path.abspath(__file__), "--supervise"],
-                              input=json.dumps(spec), capture_output=True, text=True,
-                              timeout=limits.load_seconds + limits.call_seconds + margin)
+        stdout, stderr = proc.communicate(json.dumps(spec), timeout=limits.load_seconds + limits.call_seconds + margin)
     except subprocess.TimeoutExpired:  # the supervisor is our code: it should never get here
+        _stop_supervisor(proc)
         return Outcome("timeout", "the supervisor did not finish", limits=asdict(limits))
+    except BaseException:  # Ctrl-C (KeyboardInterrupt) or SIGTERM: the supervisor cleans up first
+        _stop_supervisor(proc)
+        raise
     try:
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        data = json.loads(stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        err = (stderr.strip().splitlines() or ["no output"])[-1]
         return Outcome("start-error", err, limits=asdict(limits))
     return Outcome(**data)
+
+
+def _stop_supervisor(proc, seconds: float = 40.0) -> None:
+    """Ask the supervisor to stop (it kills every process of the answer, then ends), and kill it if it
+    does not end in time -- its init then dies with it (parent-death signal), and the kernel ends the
+    rest of the PID namespace. A second Ctrl-C while waiting goes straight to the kill."""
+    import signal
+    import subprocess
+
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 def _hidden_and_kept() -> dict:
@@ -286,6 +321,7 @@ def _hidden_and_kept() -> dict:
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 CLONE_NEWNS, CLONE_NEWNET, MS_REC, MS_PRIVATE = 0x00020000, 0x40000000, 0x4000, 1 << 18
+CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 PRIVATE_DIRS = ("/tmp", "/var/tmp", "/run/lock", "/dev/shm")
 
@@ -351,7 +387,7 @@ def _private_network(host: str, port: int):
     """A network namespace of our own for the child: only loopback, where ``host:port`` is forwarded
     to the real ``host:port``. Returns (listening socket, our own namespace's fd), or None when it
     cannot be done (not a loopback address, no privilege); the
-    forwarder thread starts later (unshare(CLONE_NEWNS) refuses a process with threads)."""
+    forwarder starts later (unshare(CLONE_NEWNS) refuses a process with threads)."""
     import fcntl
     import ipaddress
     import socket
@@ -377,14 +413,22 @@ def _private_network(host: str, port: int):
     return listener, host_ns
 
 
-def _forward(listener, host_ns: int, host: str, port: int) -> None:
-    """Accept the child's connections (its namespace) and connect each to ``host:port`` (ours)."""
+def _forward(listener, host_ns: int, host: str, port: int) -> int:
+    """Accept the child's connections (its namespace) and connect each to ``host:port`` (ours), in a
+    process of its own: started before the answer's PID namespace, because a process that made one
+    can no longer start threads. It dies with the supervisor; returns its pid."""
+    import signal
     import socket
     import threading
 
-    def serve():
-        if _libc().setns(host_ns, CLONE_NEWNET) != 0:  # this thread only: its sockets are in the host's namespace
-            return
+    pid = os.fork()
+    if pid:
+        listener.close()
+        return pid
+    try:
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if _libc().setns(host_ns, CLONE_NEWNET) != 0:  # its new sockets are in the host's namespace
+            os._exit(1)
         while True:
             try:
                 inner, _ = listener.accept()
@@ -398,8 +442,8 @@ def _forward(listener, host_ns: int, host: str, port: int) -> None:
                 continue
             for a, b in ((inner, outer), (outer, inner)):
                 threading.Thread(target=_pump, args=(a, b), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
+    finally:
+        os._exit(0)
 
 
 def _pump(src, dst) -> None:
@@ -482,29 +526,104 @@ def _kill_all_below(me: int, seconds: float = 30.0) -> None:
                 break
 
 
+class _Stopped(BaseException):
+    """SIGTERM, SIGINT or SIGHUP reached the supervisor: stop the answer and report."""
+
+
+def _stop(signum, _frame):
+    raise _Stopped(signum)
+
+
 def _supervise() -> None:
+    """Run one answer and print its Outcome as the last line; whatever happens -- the answer's doing, a
+    signal, an error of ours -- every process of the answer is killed before this returns."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    spec: dict = {}
+    state: dict = {"child": None, "workdir": None, "user": "", "private": False, "pids": False}
+    try:
+        spec = json.loads(sys.stdin.read())
+        outcome = _supervised(spec, state)
+    except _Stopped:
+        outcome = Outcome("interrupted", "stopped by a signal", user=state["user"], limits=spec.get("limits", {}))
+    except BaseException as e:  # noqa: BLE001 -- ours, not the learner's: reported, never a traceback
+        outcome = Outcome("supervisor-error", f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}",
+                          user=state["user"], limits=spec.get("limits", {}))
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # the clean-up below is not interrupted half-way
+        child = state["child"]
+        if child is not None and child.poll() is None:
+            try:  # the namespace's process 1: the kernel kills everything else in it
+                child.kill()
+            except OSError:
+                pass
+        _kill_all_below(os.getpid())
+    if state["workdir"] and outcome.status in ("interrupted", "supervisor-error"):
+        outcome.output = _tail(os.path.join(state["workdir"], "output"))
+    if state["workdir"]:
+        import shutil
+
+        shutil.rmtree(state["workdir"], ignore_errors=True)
+    _emit(outcome)
+
+
+def _private_pids(root: bool, uid: int, gid: int) -> bool:
+    """A PID namespace for the processes started from now on; as a non-root user inside a user
+    namespace of its own that maps only that user (where the kernel allows unprivileged ones).
+    Must be called while the supervisor has no thread (unshare refuses a user namespace then)."""
+    libc = _libc()
+    if root:
+        return libc.unshare(CLONE_NEWPID) == 0
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
+        return False
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    except OSError:
+        return False  # in a user namespace now, but unmapped: the child still gets the PID namespace
+    return True
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - OUTPUT_TAIL))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _supervised(spec: dict, state: dict) -> Outcome:
     import ctypes
     import resource
     import selectors
-    import shutil
     import signal
     import subprocess
     import tempfile
 
-    spec = json.loads(sys.stdin.read())
     lim = spec["limits"]
     libc = _libc()
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     root = os.geteuid() == 0
     private = _private_mounts(spec["hide"], spec["keep"]) if root else False
+    state["private"] = private
     try:
         network = _private_network(*spec["connect"]) if root and spec.get("connect") else None
     except OSError:
         network = None
+    if network:  # forked before any pipe of the child's exists, so it holds none of them
+        _forward(*network, *spec["connect"])
     uid, gid = (NOBODY, NOBODY) if root else (os.getuid(), os.getgid())
     user = "nobody" if root else f"uid {uid} (the checker's own user)"
+    state["user"] = user
 
     workdir = tempfile.mkdtemp(prefix="kjlab-answer-")
+    state["workdir"] = workdir
     for name, text in {**spec["files"], "answer.json": json.dumps(
             {k: spec[k] for k in ("source", "function", "origin", "args")})}.items():
         path = os.path.join(workdir, name)
@@ -534,25 +653,25 @@ def _supervise() -> None:
 
     read_end, write_end = os.pipe()
     extra = {"user": uid, "group": gid, "extra_groups": []} if root else {}
+    pids = _private_pids(root, uid, gid)
+    state["pids"] = pids
     started = time.monotonic()
     try:
         child = subprocess.Popen([spec["python"], "-I", os.path.abspath(__file__), "--run", workdir, str(write_end)],
                                  cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                                  pass_fds=(write_end,), start_new_session=True, preexec_fn=lock_down, **extra)
     except OSError as e:
-        _emit(Outcome("start-error", str(e), user=user, private_tmp=private, limits=lim))
-        return
+        return Outcome("start-error", str(e), user=user, private_tmp=private, limits=lim)
+    state["child"] = child
     os.close(write_end)
     os.close(output)
-    if network:
-        _forward(*network, *spec["connect"])
 
     sel = selectors.DefaultSelector()
     sel.register(read_end, selectors.EVENT_READ)
-    buffer, lines = b"", []
+    buffer = b""
     deadline = started + lim["load_seconds"]
     call_started = None
-    status, detail = None, ""
+    status, detail, ended = None, "", ""
     while status is None:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -571,10 +690,12 @@ def _supervise() -> None:
             break
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
-            lines.append(line.decode("utf-8", "replace"))
             if line == b"loaded":
-                call_started = time.monotonic()
-                deadline = call_started + lim["call_seconds"]
+                if call_started is None:  # the call's clock starts once; writing it again re-arms nothing
+                    call_started = time.monotonic()
+                    deadline = call_started + lim["call_seconds"]
+            elif line.startswith(b"ended "):  # the init's word on how the answer's process ended
+                ended = line[len(b"ended "):].decode("utf-8", "replace")
             elif line.startswith(b"{"):
                 try:
                     result = json.loads(line)
@@ -582,32 +703,47 @@ def _supervise() -> None:
                 except ValueError:
                     status, detail = "died", "it wrote to the check's result channel"
                 break
+    # The channel closed without a result: wait, within the same deadline, for the process to end.
+    while status is None and child.poll() is None:
+        if time.monotonic() >= deadline:
+            status = "timeout" if call_started else "load-timeout"
+            break
+        time.sleep(0.05)
     seconds = time.monotonic() - (call_started or started)
     if status is None:  # the process ended without a result
-        code = child.wait(timeout=5) if child.poll() is None else child.returncode
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            why = {"SIGXCPU": f"it used more than {cpu} s of CPU time", "SIGKILL": "it was killed",
-                   "SIGSEGV": "it crashed (out of memory?)"}.get(name, name)
-            detail = f"{why} ({name})"
-        else:
-            detail = f"exit status {code}"
+        detail = _how_it_ended(ended, child.returncode, cpu)
         status = "died"
     elif status in ("returned", "raised", "load-error", "no-function"):
         try:  # the runner exits by itself right after its result; what it left running does not wait
             child.wait(timeout=2)
         except subprocess.TimeoutExpired:
             pass
+    if child.poll() is None:
+        child.kill()  # process 1 of its PID namespace: the kernel kills the rest
     _kill_all_below(os.getpid())
-    try:
-        with open(os.path.join(workdir, "output"), "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - OUTPUT_TAIL))
-            out = f.read().decode("utf-8", "replace")
-    except OSError:
-        out = ""
-    shutil.rmtree(workdir, ignore_errors=True)
-    _emit(Outcome(status, detail, out, round(seconds, 3), user, private, network is not None, lim))
+    return Outcome(status, detail, _tail(os.path.join(workdir, "output")), round(seconds, 3), user, private,
+                   network is not None, lim, private_pids=pids)
+
+
+def _how_it_ended(ended: str, code: int | None, cpu: int) -> str:
+    """One line for the answer's process's end: the init's report (``exit N`` / ``signal N``), else
+    the child's own return code."""
+    import signal
+
+    kind, _, number = ended.partition(" ")
+    if kind == "signal" and number.isdigit():
+        code = -int(number)
+    elif kind == "exit" and number.isdigit():
+        code = int(number)
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = {"SIGXCPU": f"it used more than {cpu} s of CPU time", "SIGKILL": "it was killed",
+               "SIGSEGV": "it crashed (out of memory?)"}.get(name, name)
+        return f"{why} ({name})"
+    return f"exit status {code}"
 
 
 def _emit(outcome: Outcome) -> None:
@@ -616,8 +752,34 @@ def _emit(outcome: Outcome) -> None:
 
 # --- the runner (the child: the learner's code runs here) ------------------------------------
 
+def _be_init(fd: int) -> None:
+    """As process 1 of the answer's PID namespace: fork the answer's process, reap whatever gets
+    re-parented here, and end when the answer's process ends -- the kernel then kills every other
+    process in the namespace. Returns only in the answer's process."""
+    answer = os.fork()
+    if answer == 0:
+        return
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == answer:
+            how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
+            try:
+                os.write(fd, f"ended {how}\n".encode())
+            except OSError:
+                pass
+            os._exit(0)
+
+
 def _run_answer(workdir: str, fd: int) -> None:
     import traceback
+
+    if os.getpid() == 1:  # a PID namespace of its own (see _private_pids)
+        _be_init(fd)
 
     channel = os.fdopen(fd, "w", buffering=1)
     sys.path = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(os.path.abspath(__file__))]

@@ -58,7 +58,7 @@ def test_an_infinite_loop_is_stopped_in_time_and_says_so():
 
     started = time.monotonic()
     out = run(step)
-    assert out.status == "timeout"
+    assert out.status == "timeout", out
     assert out.explanation() == "your function did not return within 2 s: the check stopped it"
     assert time.monotonic() - started < 10
     assert not runners_left()
@@ -247,3 +247,201 @@ def test_a_function_without_source_is_refused():
     with pytest.raises(sandbox.NotSendable) as e:
         sandbox.from_function(namespace["mark_and_delete"])
     assert "cannot find the source of mark_and_delete" in e.value.message
+
+
+# --- nothing outlives its check (issue 31) ------------------------------------------------------
+# Each answer below starts a detached sleeper (double fork + setsid, so it is re-parented away from the
+# answer) whose command line carries a token of its own: afterwards no process may carry it.
+
+def _left(token: str) -> list[int]:
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if token.encode() in f.read():
+                    left.append(int(pid))
+        except OSError:
+            continue
+    return left
+
+
+def _gone(token: str, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while _left(token) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _left(token)
+
+
+def _token() -> str:
+    return f"1000.{secrets.randbelow(10**9):09d}"  # a valid `sleep` argument nobody else uses
+
+
+def test_a_detached_process_after_closing_the_result_channel_is_stopped_and_said_so():
+    token = _token()
+
+    def step():
+        import os
+        import sys
+
+        os.close(int(sys.argv[3]))  # the check's result channel
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv("/bin/sleep", ["sleep", token])
+            os._exit(0)
+        import time
+        time.sleep(60)
+
+    out = run(step)
+    assert out.status == "timeout", out
+    assert "did not return within 2 s" in out.explanation()
+    assert _gone(token), f"left running: {_left(token)}"
+
+
+def test_a_detached_process_is_stopped_when_the_function_ends_without_its_channel():
+    token = _token()
+
+    def step():
+        import os
+        import sys
+
+        os.close(int(sys.argv[3]))
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv("/bin/sleep", ["sleep", token])
+            os._exit(0)
+
+    out = run(step)
+    assert out.status == "died", out
+    assert out.explanation().startswith("your function ended its process: exit status"), out.explanation()
+    assert _gone(token), f"left running: {_left(token)}"
+
+
+def test_writing_loaded_again_does_not_rearm_the_time_limit():
+    token = _token()
+
+    def step():
+        import os
+        import sys
+        import time
+
+        channel = int(sys.argv[3])
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv("/bin/sleep", ["sleep", token])
+            os._exit(0)
+        while True:
+            os.write(channel, b"loaded\n")
+            time.sleep(0.5)
+
+    started = time.monotonic()
+    out = run(step)
+    assert out.status == "timeout", out
+    assert time.monotonic() - started < 15
+    assert _gone(token), f"left running: {_left(token)}"
+
+
+def test_ctrl_c_during_a_check_stops_every_process_of_the_answer(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    token = _token()
+    script = tmp_path / "check.py"
+    script.write_text(
+        "from kjlab import sandbox\n"
+        f"code = sandbox.Code('''def step():\n"
+        "    import os, time\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        f"            os.execv('/bin/sleep', ['sleep', '{token}'])\n"
+        "        os._exit(0)\n"
+        "    time.sleep(60)\n"
+        "''', 'step')\n"
+        "try:\n"
+        "    sandbox.run(code, limits=sandbox.Limits(call_seconds=30, load_seconds=20))\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not _left(token) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _left(token), "the answer's sleeper never started"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert "interrupted" in out
+    assert _gone(token), f"left running: {_left(token)}"
+
+
+def _saboteur():
+    """Leaves behind a process that kills every other process of its own user, forever."""
+    import os
+    import signal
+
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            me = os.getuid()
+            while True:
+                for pid in filter(str.isdigit, os.listdir("/proc")):
+                    try:
+                        if int(pid) != os.getpid() and os.stat(f"/proc/{pid}").st_uid == me:
+                            os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+        os._exit(0)
+
+
+def _isolated() -> bool:
+    """The answer runs in a PID namespace of its own (its processes cannot see or signal others)."""
+    out = run(lambda_free_probe)
+    return out.returned and out.private_pids
+
+
+def lambda_free_probe():
+    return None
+
+
+def test_a_saboteur_left_by_one_check_cannot_kill_the_next_one():
+    if not _isolated():
+        pytest.skip("no PID namespace here: a saboteur would kill this test's own processes")
+    out = run(_saboteur)
+    assert out.status in ("returned", "died"), out
+
+    def correct():
+        import time
+
+        time.sleep(1)
+        print("still here")
+
+    out = run(correct)
+    assert out.status == "returned" and "still here" in out.output, out
+
+
+def test_a_saboteur_running_beside_a_check_cannot_kill_it():
+    import threading
+
+    if not _isolated():
+        pytest.skip("no PID namespace here: a saboteur would kill this test's own processes")
+
+    def sabotage_and_wait():
+        import time
+
+        _saboteur()
+        time.sleep(1.5)
+
+    def correct():
+        import time
+
+        time.sleep(2)
+        print("still here")
+
+    beside = threading.Thread(target=run, args=(sabotage_and_wait,),
+                              kwargs={"limits": sandbox.Limits(call_seconds=6.0, load_seconds=20.0)})
+    beside.start()
+    out = run(correct, limits=sandbox.Limits(call_seconds=6.0, load_seconds=20.0))
+    beside.join()
+    assert out.status == "returned" and "still here" in out.output, out
