@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a closed terminal, `kill`, a CI timeout) unwinds like Ctrl-C, so the same clean-up
     # runs: a drain's cordon is undone, a run's namespace deleted.
     signal.signal(signal.SIGTERM, _interrupt)
+    sys.stdout = _PipeSafe(sys.stdout)
     try:
         # kjlab.commands imports the cluster code and the kubernetes client: only once a command runs.
         commands = importlib.import_module("kjlab.commands")
@@ -118,6 +120,37 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+class _PipeSafe:
+    """stdout that a reader going away (`kjlab up | head`) cannot break: once the pipe is closed,
+    the rest of the output goes nowhere and the command carries on -- an `up` half-way must not
+    stop (and clean up its cluster) because nobody reads its progress any more."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        # later writes, and the interpreter's own flush at exit, go to /dev/null without an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
@@ -125,10 +158,12 @@ def _interrupt(_signum, _frame):
 def _api_error_line(e: Exception) -> str | None:
     """One line for an error from the API server or the connection to it; None for anything else."""
     module = type(e).__module__
-    if module.startswith("kubernetes.") and type(e).__name__ == "ApiException":
-        # The client is loaded already (it raised): reading its message costs nothing more.
+    # The client raises ApiException's subclasses too (ForbiddenException, NotFoundException, ...);
+    # it is loaded already when it raised one, so this looks it up without importing it.
+    exceptions = sys.modules.get("kubernetes.client.exceptions")
+    if exceptions is not None and isinstance(e, exceptions.ApiException):
         return f"the API server said: {importlib.import_module('kjlab.ops').api_message(e)}"
-    if module.startswith("urllib3") or isinstance(e, ConnectionError):
+    if module.startswith("urllib3") or (isinstance(e, ConnectionError) and not isinstance(e, BrokenPipeError)):
         return (f"the lab cluster's API server does not answer ({type(e).__name__}); "
                 "see `kjlab status`, and `kjlab up` to start or repair it")
     return None

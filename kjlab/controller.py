@@ -5,6 +5,7 @@ The docs say that in production, marking a pod whose image can never be pulled (
 This is that controller, for one namespace: it watches the pods, and each pod whose container
 waits in ImagePullBackOff gets ``ConfigIssue=True`` (reason ``NonExistingImage``) through the
 status subresource and is then deleted, so a Job with a FailJob rule on ConfigIssue fails at once.
+It acts only on pods a Job controls, only in a namespace kjlab made (never a system namespace).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 
 from kubernetes import client
 
-from kjlab import kube, ops, readers, watch
+from kjlab import kube, namespaces, ops, readers, watch
 from kjlab.cluster.registry import guard
 
 
@@ -41,7 +42,12 @@ class ConfigIssueController:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> "ConfigIssueController":
-        guard(self.context, f"run the config-issue controller in namespace {self.namespace}", self.allow_context)
+        """Refuses, before it watches anything, a system namespace (before any request), a cluster
+        kjlab did not make, and a namespace kjlab did not make: it deletes pods."""
+        action = "run the config-issue controller (it deletes pods)"
+        namespaces.refuse_system(self.namespace, action)
+        guard(self.context, f"{action} in namespace {self.namespace}", self.allow_context)
+        namespaces.require_owned(self.context, self.namespace, action)
         if self.running:
             return self
         self._stop.clear()
@@ -65,7 +71,10 @@ class ConfigIssueController:
         self.stop()
 
     def stuck(self, pod: dict) -> bool:
-        """A pod this controller acts on: not being deleted, not yet marked, waiting on a pull."""
+        """A pod this controller acts on: a Job's, not being deleted, not yet marked, waiting on a pull.
+        A pod no Job controls is nobody's failure to count: left alone."""
+        if (readers.controller_of(pod) or {}).get("kind") != "Job":
+            return False
         if readers.deleting(pod) or readers.name(pod) in self.handled:
             return False
         if readers.is_true(pod, self.condition):

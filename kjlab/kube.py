@@ -12,7 +12,7 @@ from kubernetes.config.config_exception import ConfigException
 from urllib3.util.retry import Retry
 
 from kjlab.errors import KjlabError
-from kjlab.paths import kubeconfig_search_path
+from kjlab.paths import kubeconfig_path, kubeconfig_search_path
 
 
 def api_client(context: str, patient: bool = True) -> client.ApiClient:
@@ -42,9 +42,59 @@ PATIENT_RETRIES = Retry(total=None, connect=18, read=3, status=0, other=0, backo
                         raise_on_status=False)
 
 
+def shape_problem(path: str) -> str | None:
+    """What makes the file at ``path`` unusable as a kubeconfig (a directory, not YAML, a list,
+    no contexts list), or None when it is usable or absent (an absent file is simply empty)."""
+    if os.path.isdir(path):
+        return "is a directory, not a kubeconfig file"
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            data = yaml.safe_load(f.read(4 << 20))
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    except yaml.YAMLError as e:
+        return f"is not valid YAML ({str(e).splitlines()[0]})"
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        return f"is a YAML {type(data).__name__}, not a kubeconfig (a mapping with clusters, users and contexts)"
+    for key in ("clusters", "users", "contexts"):
+        if data.get(key) is not None and not isinstance(data.get(key), list):
+            return f"has '{key}' that is not a list"
+    return None
+
+
+def _usable(path: str, context: str) -> str:
+    """The search path without files of the wrong shape -- unless the context is in none of the rest:
+    then one line names each broken file and its fix."""
+    parts = path.split(os.pathsep)
+    broken = {p: why for p in parts if (why := shape_problem(p))}
+    if not broken:
+        return path
+    good = [p for p in parts if p not in broken]
+    if any(_has_context(p, context) for p in good):
+        return os.pathsep.join(good)
+    ours = str(kubeconfig_path())
+    fixes = ["kjlab up rebuilds kjlab's own from the cluster's state (the broken file is kept beside it)"
+             if p == ours else f"fix or move {p}" for p in broken]
+    raise KjlabError("; ".join(f"the kubeconfig {p} {why}" for p, why in broken.items()), "; ".join(fixes))
+
+
+def _has_context(path: str, context: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            data = yaml.safe_load(f.read(4 << 20)) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    return any(isinstance(c, dict) and c.get("name") == context for c in data.get("contexts") or [])
+
+
 @functools.lru_cache(maxsize=16)
 def _cached_client(context: str, path: str, _mtimes: tuple, patient: bool) -> client.ApiClient:
     # Keyed on the files' mtimes: a new cluster (new port, new certificates) gets a new client.
+    path = _usable(path, context)
     try:
         configuration = client.Configuration()
         config.load_kube_config(config_file=path, context=context, client_configuration=configuration)
@@ -59,6 +109,10 @@ def _cached_client(context: str, path: str, _mtimes: tuple, patient: bool) -> cl
             f"no kubeconfig context '{context}' in {' or '.join(path.split(os.pathsep))} ({e})",
             "start the lab cluster with `kjlab up`, or pass the right context",
         ) from None
+    except (TypeError, AttributeError, KeyError, ValueError) as e:  # a shape the client does not expect
+        raise KjlabError(f"the kubeconfig for context '{context}' ({' or '.join(path.split(os.pathsep))}) is not "
+                         f"shaped as kubectl expects ({type(e).__name__}: {e})",
+                         "fix or move the file; kjlab up rebuilds kjlab's own from the cluster's state") from None
 
 
 def core(context: str) -> client.CoreV1Api:

@@ -11,16 +11,14 @@ before any API call. A namespace also names the process whose run holds it
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import socket
 import threading
 import time
 
 from kubernetes import client
 
-from kjlab import kube, readers, wait
+from kjlab import holders, kube, readers, wait
 from kjlab.cluster import registry
 from kjlab.errors import KjlabError
 
@@ -59,8 +57,26 @@ def _not_ours(name: str) -> KjlabError:
                       "choose another name (--namespace in the CLI, namespace= in Python)")
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}/{os.getpid()}"
+OURS_FIX = "use a namespace a kjlab run made (kjlab kubectl get ns -l app.kubernetes.io/managed-by=kjlab)"
+
+
+def refuse_system(name: str, action: str) -> None:
+    """Refuse ``action`` in a system namespace (or an invalid name), before any API call."""
+    if isinstance(name, str) and (name in SYSTEM or name.startswith("kube-")):
+        raise KjlabError(f"refusing to {action} in the system namespace '{name}'", OURS_FIX)
+    check_name(name)
+
+
+def require_owned(context: str, name: str, action: str) -> None:
+    """Refuse ``action`` in a namespace kjlab did not make (a system one before any request): what
+    kjlab writes or deletes there must never be the learner's own."""
+    refuse_system(name, action)
+    existing = _read(context, name)
+    if existing is None:
+        raise KjlabError(f"cannot {action}: namespace '{name}' does not exist",
+                         "run the Job first (its namespace is kjlab's), then name that namespace")
+    if not owned(existing):
+        raise KjlabError(f"refusing to {action} in namespace '{name}': kjlab did not create it", OURS_FIX)
 
 
 def _read(context: str, name: str) -> dict | None:
@@ -78,7 +94,7 @@ def create(context: str, prefix: str = "kjlab", name: str | None = None) -> str:
     name = name or f"{prefix}-{secrets.token_hex(3)}"
     check_name(name)
     labels = {**MANAGED_BY, RUN_LABEL: secrets.token_hex(6)}
-    body = {"metadata": {"name": name, "labels": labels, "annotations": {HOLDER_ANNOTATION: _holder()}}}
+    body = {"metadata": {"name": name, "labels": labels, "annotations": {HOLDER_ANNOTATION: holders.me()}}}
     try:
         kube.core(context).create_namespace(body)
     except client.ApiException as e:
@@ -107,7 +123,7 @@ def fresh(context: str, name: str, timeout: float = 90, progress=print) -> str:
             if not owned(existing):
                 raise _not_ours(name)
             holder = readers.annotations(existing).get(HOLDER_ANNOTATION, "")
-            if _alive_elsewhere(holder):
+            if holders.alive_elsewhere(holder):
                 raise KjlabError(f"namespace '{name}' is in use by another run (process {holder})",
                                  "wait for that run to end, or choose another name (--namespace / namespace=)")
             if progress:
@@ -126,25 +142,6 @@ def release(name: str) -> None:
     """The run that held ``name`` is over (its namespace may stay, e.g. with keep=True)."""
     with _held_lock:
         _held.discard(name)
-
-
-def _alive_elsewhere(holder: str) -> bool:
-    """True when ``holder`` (host/pid) is another process that still runs on this machine. A holder
-    on another host cannot be checked, so it counts as alive: refusing is the safe side."""
-    host, _, pid = holder.partition("/")
-    if not holder or not pid.isdigit():
-        return False
-    if host != socket.gethostname():
-        return True
-    if int(pid) == os.getpid():
-        return False  # this process: _held already said no run of ours holds it
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _wait_default_service_account(context: str, name: str, timeout: float = 15) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kjlab import files, interrupts, kube, readers, wait
+from kjlab import files, holders, interrupts, kube, readers, wait
 from kjlab.cluster import grammar
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
@@ -232,10 +232,6 @@ class DrainResult:
     seconds: float = 0.0
 
 
-def _controller(pod: dict) -> dict | None:
-    return next((ref for ref in readers.meta(pod).get("ownerReferences") or [] if ref.get("controller")), None)
-
-
 def drain_plan(pods, ignore_daemonsets: bool = True, delete_emptydir_data: bool = False,
                force: bool = False) -> tuple[list, list[str], list[str]]:
     """Which pods a drain evicts, which it leaves, and why it would refuse (kubectl's filters).
@@ -248,7 +244,7 @@ def drain_plan(pods, ignore_daemonsets: bool = True, delete_emptydir_data: bool 
         if MIRROR_ANNOTATION in readers.annotations(pod):
             ignored.append(f"{key} (mirror pod)")
             continue
-        owner = _controller(pod)
+        owner = readers.controller_of(pod)
         if owner is not None and owner.get("kind") == "DaemonSet":
             if ignore_daemonsets:
                 ignored.append(f"{key} (DaemonSet-managed)")
@@ -280,13 +276,19 @@ def _node_or_error(core, node: str) -> dict:
         raise
 
 
+def _set_unschedulable(core, node: str, value: bool) -> None:
+    annotations = {holders.CORDONED_BY: holders.me() if value else None}  # None: the annotation is removed
+    core.patch_node(node, {"metadata": {"annotations": annotations}, "spec": {"unschedulable": value}},
+                    _content_type=kube.STRATEGIC_MERGE)
+
+
 def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None) -> bool:
     """Mark the node unschedulable; returns False when it already was."""
     guard(context, f"cordon node {node}", allow_context)
     core = kube.core(context)
     was = readers.unschedulable(_node_or_error(core, node))
     if not was:
-        core.patch_node(node, {"spec": {"unschedulable": True}}, _content_type=kube.STRATEGIC_MERGE)
+        _set_unschedulable(core, node, True)
     _show(echo, f"kubectl cordon {node}", [f"node/{node} {'already cordoned' if was else 'cordoned'}"])
     _step(recorder, "cordon", f"node/{node}", "", f"kubectl cordon {node}")
     return not was
@@ -297,7 +299,7 @@ def uncordon(context: str, node: str, echo: bool = True, recorder=None, allow_co
     core = kube.core(context)
     was = readers.unschedulable(_node_or_error(core, node))
     if was:
-        core.patch_node(node, {"spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
+        _set_unschedulable(core, node, False)
     _show(echo, f"kubectl uncordon {node}", [f"node/{node} {'uncordoned' if was else 'already uncordoned'}"])
     _step(recorder, "uncordon", f"node/{node}", "", f"kubectl uncordon {node}")
 
@@ -362,7 +364,7 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
     except BaseException as e:
         if cordoned_here:
             try:
-                core.patch_node(node, {"spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
+                _set_unschedulable(core, node, False)
                 if isinstance(e, KeyboardInterrupt):
                     interrupts.note(f"node {node} uncordoned")
                 if echo:

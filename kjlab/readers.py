@@ -38,6 +38,11 @@ def annotations(obj: dict) -> dict:
     return meta(obj).get("annotations") or {}
 
 
+def controller_of(obj: dict) -> dict | None:
+    """The ownerReference with ``controller: true`` (the object that manages this one), or None."""
+    return next((ref for ref in meta(obj).get("ownerReferences") or [] if ref.get("controller")), None)
+
+
 def deleting(obj: dict) -> bool:
     """True once the object has a deletionTimestamp (graceful deletion or finalizers pending)."""
     return meta(obj).get("deletionTimestamp") is not None

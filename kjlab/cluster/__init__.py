@@ -5,15 +5,19 @@ Both engines run the real Kubernetes v1.36 control plane; kwok simulates only th
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
 
-from kjlab import kube, readers
-from kjlab.cluster import health, nodes, provider, registry
+import yaml
+
+from kjlab import holders, kube, readers
+from kjlab.cluster import health, kubeconfigs, nodes, provider, registry
 from kjlab.cluster.engine import decide
 from kjlab.cluster.names import CLUSTER_NAME, ENGINES, context_for
 from kjlab.errors import KjlabError
-from kjlab.paths import kubeconfig_path
+from kjlab.paths import kubeconfig_path, state_dir
 from kjlab.watch import SYNCED, follow
 
 __all__ = ["up", "down", "status", "lab_context", "CLUSTER_NAME", "ENGINES"]
@@ -42,6 +46,28 @@ def reachable(context: str) -> bool:
     return health.reachable(context)
 
 
+@contextlib.contextmanager
+def _one_at_a_time(what: str, progress):
+    """`up` and `down` of one state directory run one at a time: a second `kjlab up` started
+    meanwhile waits (and says so), then finds the cluster the first one made, instead of both
+    deleting each other's half-made cluster."""
+    path = state_dir() / "up.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            _say(progress, f"waiting for {holder} to finish before this {what} (one at a time)")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"kjlab {what} (pid {os.getpid()})".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress=print, strict: bool = True) -> dict:
     """Create the lab cluster (or report the running one) and return its status.
 
@@ -50,6 +76,11 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     timings (back-off, deadlines) are never scaled.
     """
     progress = progress or (lambda _message: None)
+    with _one_at_a_time("up", progress):
+        return _up(engine, workers, time_scale, progress, strict)
+
+
+def _up(engine: str, workers: int, time_scale: float, progress, strict: bool) -> dict:
     if not 1 <= workers <= 10:
         raise KjlabError(f"--workers must be between 1 and 10, got {workers}", "kjlab up --workers 2")
     if not 0 < time_scale <= 10:
@@ -66,6 +97,7 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     known = registry.entry(context)
 
     if known and engine_.exists():
+        _restore_kubeconfig(engine_, context, progress)
         _repair(engine_, context, known, progress)
     if known and reachable(context):
         if known["options"] != wanted:
@@ -84,6 +116,12 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
         raise KjlabError(f"a {chosen} cluster named '{CLUSTER_NAME}' exists, but kjlab did not create it",
                          f"delete it yourself if it is not needed ({chosen} delete cluster --name {CLUSTER_NAME}), "
                          "then kjlab up")
+    if engine_.exists() and _answers_as_ours(engine_):
+        # Complete (it carries the marker) and alive: whatever kjlab lost about it, the learner's
+        # work in it is not to be thrown away by an `up`.
+        raise KjlabError(f"the {chosen} cluster '{CLUSTER_NAME}' answers and carries kjlab's marker, but kjlab's "
+                         f"record of it is gone ({registry.state_file()}); kjlab never deletes a cluster that answers",
+                         f"kjlab down --engine {chosen} deletes it and everything in it, then kjlab up starts afresh")
     prepared = engine_.prepare(progress)
     if engine_.exists() or known or engine_.leftover_is_ours():
         _say(progress, "removing a half-created lab cluster left by an earlier run")
@@ -111,6 +149,35 @@ def up(engine: str = "auto", workers: int = 2, time_scale: float = 1.0, progress
     return status(context)
 
 
+def _restore_kubeconfig(engine_: provider.Provider, context: str, progress) -> None:
+    """kjlab's kubeconfig lost the lab context (deleted, or broken: a directory, a list): write it
+    back from the engine's own copy. A broken file is kept beside it, never deleted."""
+    path = kubeconfig_path()
+    if kubeconfigs.has_context(path, context):
+        return
+    own = engine_.own_kubeconfig()
+    if not own:
+        return  # nothing to restore from: the cluster is recreated below if it does not answer
+    aside = kubeconfigs.set_aside(path)
+    if aside:
+        _say(progress, f"kjlab's kubeconfig {path} was broken ({kube.shape_problem(str(aside))}): kept as {aside}")
+    kubeconfigs.merge(path, own, context)
+    _say(progress, f"restored context {context} in {path} from the {engine_.name} engine's own state")
+
+
+def _answers_as_ours(engine_: provider.Provider) -> bool:
+    """The engine's cluster answers through its own kubeconfig and carries kjlab's marker ConfigMap
+    (written when an `up` completes): not a half-created cluster."""
+    own = engine_.own_kubeconfig()
+    if not own:
+        return False
+    try:
+        marker = registry.read_marker_with(yaml.safe_load(own))
+    except Exception:  # does not answer, or not a kubeconfig: nothing alive to protect
+        return False
+    return bool(marker)
+
+
 def _flag(option: str, value) -> str:
     """The `kjlab up` flag that asks for ``option=value`` (booleans are --x / --no-x)."""
     name = option.replace("_", "-")
@@ -129,6 +196,10 @@ def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> 
     if not all(engine_.components().values()):
         engine_.repair(progress)
         _wait_answers(context, timeout=60)
+    for node, holder in health.stale_cordons(context):
+        kube.core(context).patch_node(node, {"metadata": {"annotations": {holders.CORDONED_BY: None}},
+                                             "spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
+        _say(progress, f"uncordoned node {node} (cordoned by an interrupted kjlab run, {holder})")
     if reachable(context) and not registry.read_marker(context):
         registry.write_marker(context, known["uid"], known["engine"])
     left = health.problems(context)
@@ -172,6 +243,11 @@ def down(engine: str | None = None, progress=print) -> list[str]:
 
     Only clusters named ``kjlab`` that kjlab itself recorded are touched. Returns the contexts removed.
     """
+    with _one_at_a_time("down", progress or (lambda _message: None)):
+        return _down(engine, progress)
+
+
+def _down(engine: str | None, progress) -> list[str]:
     removed = []
     for name in ([engine] if engine else list(ENGINES)):
         context = context_for(name)

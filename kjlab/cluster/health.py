@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kjlab import kube
+from kjlab import holders, kube, readers
 from kjlab.cluster import provider, registry
 from kjlab.errors import KjlabError
 
@@ -53,6 +53,23 @@ def problems(context: str) -> list[Problem]:
     elif marker.get("uid") != known["uid"]:
         found.append(Problem("the cluster's marker belongs to another kjlab cluster", "kjlab down && kjlab up",
                              repairable=False))
+    for node, holder in stale_cordons(context):
+        found.append(Problem(f"node {node} is cordoned by an interrupted kjlab run ({holder}, no longer running): "
+                             "no new pod is scheduled there", "kjlab up (uncordons it)"))
+    return found
+
+
+def stale_cordons(context: str) -> list[tuple[str, str]]:
+    """(node, holder) of each node a kjlab drain cordoned whose process is gone."""
+    try:
+        listing = kube.raw(kube.core(context).list_node, _request_timeout=5)["items"]
+    except Exception:
+        return []
+    found = []
+    for node in listing:
+        holder = readers.annotations(node).get(holders.CORDONED_BY, "")
+        if readers.unschedulable(node) and holders.gone(holder):
+            found.append((readers.name(node), holder))
     return found
 
 

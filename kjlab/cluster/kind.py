@@ -633,6 +633,19 @@ def _forget_kubeconfig_context() -> None:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+def own_kubeconfig() -> str | None:
+    """The cluster's kubeconfig as kind keeps it (`kind get kubeconfig`), or None."""
+    kind = find_kind().path
+    if kind is None or not exists():
+        return None
+    try:
+        out = subprocess.run([str(kind), "get", "kubeconfig", "--name", CLUSTER_NAME], capture_output=True,
+                             text=True, timeout=60)
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    return out.stdout if out.returncode == 0 and out.stdout.strip() else None
+
+
 def memory_bytes() -> int:
     """Memory the node containers use (docker stats), in bytes."""
     names = node_containers()
@@ -682,6 +695,9 @@ class KindProvider:
 
     def repair(self, progress) -> None:
         pass  # nothing kjlab can restart from outside; a broken kind cluster is recreated
+
+    def own_kubeconfig(self) -> str | None:
+        return own_kubeconfig()
 
     def memory_bytes(self) -> int:
         return memory_bytes()

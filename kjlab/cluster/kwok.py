@@ -350,6 +350,14 @@ def repair(bindir: Path, progress=print, context: str = "kwok-" + CLUSTER_NAME) 
         start_log_endpoint(context)
 
 
+def own_kubeconfig() -> str | None:
+    """The admin kubeconfig kwokctl keeps in the cluster's directory (its components use it), or None."""
+    try:
+        return (workdir() / "kubeconfig.yaml").read_text()
+    except OSError:
+        return None
+
+
 def pids() -> list[int]:
     """PIDs of the cluster's running components (from kwokctl's pid files)."""
     found = []
@@ -415,6 +423,9 @@ class KwokProvider:
 
     def memory_bytes(self) -> int:
         return memory_bytes()
+
+    def own_kubeconfig(self) -> str | None:
+        return own_kubeconfig()
 
 
 def _create_nodes(context: str, workers: int, kubelet_port: int) -> None:

@@ -46,6 +46,10 @@ class Provider(Protocol):
     def memory_bytes(self) -> int:
         """Memory the running cluster uses."""
 
+    def own_kubeconfig(self) -> str | None:
+        """The cluster's kubeconfig as the engine itself keeps it (None: no cluster, or not readable):
+        what `up` writes kjlab's lost or broken kubeconfig back from."""
+
 
 def get(name: str) -> Provider:
     """The provider of an engine chosen by kjlab.cluster.engine."""

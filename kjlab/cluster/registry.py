@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from kubernetes import client
+from kubernetes import client, config
 
 from kjlab import kube
 from kjlab.errors import KjlabError
@@ -28,6 +28,11 @@ ALLOW_ENV = "KJLAB_ALLOW_CONTEXT"
 
 def _file() -> Path:
     return state_dir() / "clusters.json"
+
+
+def state_file() -> Path:
+    """The record of the clusters kjlab created."""
+    return _file()
 
 
 def load() -> dict[str, dict]:
@@ -79,6 +84,20 @@ def write_marker(context: str, uid: str, engine: str) -> None:
 def read_marker(context: str) -> dict | None:
     try:
         api = client.CoreV1Api(kube.api_client(context, patient=False))
+        return kube.raw(api.read_namespaced_config_map, MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).get("data")
+    except client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def read_marker_with(kubeconfig: dict) -> dict | None:
+    """The marker's data read through a kubeconfig given as a dict (an engine's own copy), not
+    kjlab's file; its current (else first) context. Raises when the cluster does not answer."""
+    contexts = [c.get("name") for c in kubeconfig.get("contexts") or [] if isinstance(c, dict)]
+    context = kubeconfig.get("current-context") or (contexts[0] if contexts else None)
+    api = client.CoreV1Api(config.new_client_from_config_dict(kubeconfig, context=context))
+    try:
         return kube.raw(api.read_namespaced_config_map, MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).get("data")
     except client.ApiException as e:
         if e.status == 404:

@@ -24,7 +24,8 @@ def test_what_the_controller_cannot_recover_from_is_recorded_not_swallowed(lab, 
     # server refuses on a pod that exists is one, and must reach .errors.
     ctx = lab["context"]
     controller = ConfigIssueController(ctx, ns, echo=False)
-    pod = {"metadata": {"name": "ghost", "namespace": ns},
+    job = [{"kind": "Job", "name": "j", "uid": "u", "apiVersion": "batch/v1", "controller": True}]
+    pod = {"metadata": {"name": "ghost", "namespace": ns, "ownerReferences": job},
            "status": {"containerStatuses": [{"name": "main", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}}
     assert controller.stuck(pod)
     controller._handle(pod)  # no such pod: it vanished, which is fine
@@ -32,5 +33,5 @@ def test_what_the_controller_cannot_recover_from_is_recorded_not_swallowed(lab, 
     kube.core(ctx).create_namespaced_pod(ns, {"metadata": {"name": "real"}, "spec": {
         "restartPolicy": "Never", "containers": [{"name": "main", "image": "non-existing-repo/x:1"}]}})
     controller.condition = "not a valid condition type!"  # the API server refuses the patch
-    controller._handle({**pod, "metadata": {"name": "real", "namespace": ns}})
+    controller._handle({**pod, "metadata": {"name": "real", "namespace": ns, "ownerReferences": job}})
     assert len(controller.errors) == 1 and controller.errors[0].startswith("real: "), controller.errors

@@ -9,7 +9,7 @@ import threading
 import pytest
 from kubernetes import client
 
-from kjlab import kube, namespaces, readers, scenarios
+from kjlab import holders, kube, namespaces, readers, scenarios
 from kjlab.errors import KjlabError
 
 
@@ -85,7 +85,7 @@ def test_a_namespace_a_live_process_holds_is_refused_and_a_dead_ones_is_taken_ov
     core = kube.core(ctx)
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        host = namespaces._holder().split("/")[0]
+        host = holders.me().split("/")[0]
         core.patch_namespace(name, {"metadata": {"annotations": {namespaces.HOLDER_ANNOTATION: f"{host}/{holder.pid}"}}})
         with pytest.raises(KjlabError) as e:
             namespaces.fresh(ctx, name, progress=None)

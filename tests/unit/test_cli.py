@@ -1,3 +1,6 @@
+import os
+import pytest
+
 from kjlab.cluster import kubectl
 from kjlab.cli import main
 
@@ -53,8 +56,41 @@ def test_a_broken_kubeconfig_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     assert main(["status", "--context", "kwok-kjlab"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"kjlab: a kubeconfig ({broken}) is not valid YAML")
+    assert err.startswith(f"kjlab: the kubeconfig {broken} is not valid YAML")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("shape,why", [("dir", "is a directory"), ("list", "is a YAML list"),
+                                        ("contexts", "has 'contexts' that is not a list")])
+def test_a_kubeconfig_of_the_wrong_shape_is_one_line_naming_it(tmp_path, monkeypatch, capsys, shape, why):
+    path = tmp_path / "kubeconfig"
+    if shape == "dir":
+        path.mkdir()
+    else:
+        path.write_text({"list": "- a\n- b\n", "contexts": "apiVersion: v1\ncontexts: {}\n"}[shape])
+    monkeypatch.setenv("KJLAB_KUBECONFIG", str(path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    assert main(["status", "--context", "kwok-kjlab"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"kjlab: the kubeconfig {path} {why}"), err
+    assert "not answering" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["ForbiddenException", "NotFoundException", "ServiceException", "ApiException"])
+def test_every_api_exception_of_the_client_is_one_line(name):
+    from kubernetes.client import exceptions
+
+    from kjlab.cli import _api_error_line
+
+    error = getattr(exceptions, name)(status=403, reason="Forbidden")
+    error.body = '{"message": "pods is forbidden"}'
+    assert _api_error_line(error) == "the API server said: pods is forbidden"
+
+
+def test_a_closed_pipe_is_not_a_cluster_that_does_not_answer():
+    from kjlab.cli import _api_error_line
+
+    assert _api_error_line(BrokenPipeError(32, "Broken pipe")) is None
 
 
 def test_the_recreate_hint_is_a_command_that_parses():
@@ -67,3 +103,17 @@ def test_the_recreate_hint_is_a_command_that_parses():
         argv = ["up", "--engine", "kwok"] + " ".join(_flag(k, v) for k, v in options.items()).split()
         parsed = _parser().parse_args(argv)
         assert {k: getattr(parsed, k) for k in options} == options
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_command():
+    import subprocess
+    import sys
+
+    # `kjlab scenario list | head -0`: the reader is gone before the first line is written
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run([sys.executable, "-c", "import sys; from kjlab.cli import main; sys.exit(main(['scenario', 'list']))"],
+                          stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(write)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "does not answer" not in proc.stderr, proc.stderr

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kjlab import kube, namespaces
+from kjlab import holders, kube, namespaces
 from kjlab.errors import KjlabError
 
 
@@ -53,12 +53,33 @@ def test_holders(monkeypatch):
     import socket
 
     host = socket.gethostname()
-    assert not namespaces._alive_elsewhere("")
-    assert not namespaces._alive_elsewhere(f"{host}/{os.getpid()}")
-    assert namespaces._alive_elsewhere(f"{host}/1")                  # init runs: another live process
-    assert namespaces._alive_elsewhere(f"another-{host}/{os.getpid()}")  # cannot check: refuse
+    assert not holders.alive_elsewhere("")
+    assert not holders.alive_elsewhere(f"{host}/{os.getpid()}")
+    assert holders.alive_elsewhere(f"{host}/1")                  # init runs: another live process
+    assert holders.alive_elsewhere(f"another-{host}/{os.getpid()}")  # cannot check: refuse
     dead = os.fork()
     if dead == 0:
         os._exit(0)
     os.waitpid(dead, 0)
-    assert not namespaces._alive_elsewhere(f"{host}/{dead}")
+    assert not holders.alive_elsewhere(f"{host}/{dead}")
+
+
+@pytest.mark.parametrize("name", ["kube-system", "default", "kube-node-lease"])
+def test_the_config_issue_controller_refuses_a_system_namespace_before_any_request(no_api, name):
+    from kjlab.controller import ConfigIssueController
+
+    with pytest.raises(KjlabError) as e:
+        ConfigIssueController("kwok-kjlab", name, echo=False).start()
+    assert f"refusing to run the config-issue controller (it deletes pods) in the system namespace '{name}'" in e.value.message
+
+
+def test_the_config_issue_controller_acts_only_on_a_jobs_pods():
+    from kjlab.controller import ConfigIssueController
+
+    stuck = {"status": {"containerStatuses": [{"name": "main", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}}
+    ctl = ConfigIssueController("kwok-kjlab", "some-run", echo=False)
+    bare = {**stuck, "metadata": {"name": "mine"}}
+    of_a_job = {**stuck, "metadata": {"name": "job-x", "ownerReferences": [{"kind": "Job", "name": "x", "controller": True}]}}
+    of_a_replicaset = {**stuck, "metadata": {"name": "rs-x", "ownerReferences": [{"kind": "ReplicaSet", "name": "x", "controller": True}]}}
+    assert ctl.stuck(of_a_job)
+    assert not ctl.stuck(bare) and not ctl.stuck(of_a_replicaset)
