@@ -8,6 +8,8 @@ handler installed on import prints the notes once.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import threading
 
@@ -45,6 +47,35 @@ def message() -> str:
         _running.clear()
     parts = ([f"cleaned up: {done}"] if done else []) + ([f"still running: {running}"] if running else [])
     return "kjlab: interrupted; " + ("; ".join(parts) or "nothing of kjlab's was left running")
+
+
+@contextlib.contextmanager
+def finishing(what: str):
+    """Let a clean-up finish although Ctrl-C comes again: a learner who presses it twice must not
+    leave a run's namespace or a cordoned node behind. The first extra Ctrl-C (or SIGTERM) is held
+    back with a line saying what is being finished; a second one goes through. Only the main thread
+    receives signals, so elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {}
+
+    def hold(signum, frame):
+        if held:  # asked twice while finishing: let it through
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        held.append(signum)
+        print(f"kjlab: finishing the clean-up ({what}) first; press Ctrl-C again to leave it half-done",
+              file=sys.stderr)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _ipython_handler(shell, etype, evalue, tb, tb_offset=None):

@@ -363,14 +363,15 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
             print(f"node/{node} drained")
     except BaseException as e:
         if cordoned_here:
-            try:
-                _set_unschedulable(core, node, False)
-                if isinstance(e, KeyboardInterrupt):
-                    interrupts.note(f"node {node} uncordoned")
-                if echo:
-                    print(f"node/{node} uncordoned (the drain did not finish)")
-            except Exception:
-                pass
+            with interrupts.finishing(f"uncordoning node {node}"):
+                try:
+                    _set_unschedulable(core, node, False)
+                    if isinstance(e, KeyboardInterrupt):
+                        interrupts.note(f"node {node} uncordoned")
+                    if echo:
+                        print(f"node/{node} uncordoned (the drain did not finish)")
+                except Exception:
+                    pass
         raise
     result.seconds = time.monotonic() - started
     _step(recorder, "drained", f"node/{node}", f"evicted {len(result.evicted)} pod(s) in {result.seconds:.1f}s")

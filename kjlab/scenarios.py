@@ -152,10 +152,11 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
 
 
 def _cleanup_quietly(context: str, namespace: str) -> None:
-    try:
-        namespaces.delete(context, namespace)
-    except Exception:
-        pass
+    with interrupts.finishing(f"deleting namespace {namespace}"):
+        try:
+            namespaces.delete(context, namespace)
+        except Exception:
+            pass
 
 
 def _terminal(job: dict) -> bool:
@@ -224,12 +225,14 @@ def _drain_when_running(context, namespace, job_name, recorder, echo) -> Drain:
             print(f"status.failed before the drain: {before}, after: {after}")
     except KeyboardInterrupt:
         if not was_cordoned:
-            ops.uncordon(context, node, echo=echo, recorder=recorder)
+            with interrupts.finishing(f"uncordoning node {node}"):
+                ops.uncordon(context, node, echo=echo, recorder=recorder)
             interrupts.note(f"node {node} uncordoned")
         raise
     finally:
         if not was_cordoned:  # a node someone else had cordoned stays cordoned
-            ops.uncordon(context, node, echo=echo, recorder=recorder)
+            with interrupts.finishing(f"uncordoning node {node}"):
+                ops.uncordon(context, node, echo=echo, recorder=recorder)
     own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
     return Drain(node=node, evicted=own, evicted_elsewhere=len(result.evicted) - len(own),
                  failed_before=before, failed_after=after)

@@ -134,7 +134,7 @@ def _up(engine: str, workers: int, time_scale: float, progress, strict: bool) ->
         engine_.create(prepared, workers, time_scale, progress, context, strict=strict)
         _say(progress, "waiting for the nodes to be Ready")
         _wait_nodes_ready(context, workers + 1, timeout=engine_.nodes_ready_timeout)
-        entry = registry.record(context, chosen, wanted)
+        entry = registry.record(context, chosen, wanted, cluster_id=registry.cluster_id(context))
         registry.write_marker(context, entry["uid"], chosen)
         engine_.finished_creating()
     except BaseException:

@@ -50,10 +50,13 @@ def _save(entries: dict[str, dict]) -> None:
     tmp.replace(path)
 
 
-def record(context: str, engine: str, options: dict) -> dict:
-    """Remember a cluster kjlab just created; returns its entry (with a fresh uid)."""
+def record(context: str, engine: str, options: dict, cluster_id: str | None = None) -> dict:
+    """Remember a cluster kjlab just created; returns its entry (with a fresh uid). ``cluster_id``:
+    the uid of its kube-system namespace, which no one can delete -- it tells the cluster apart
+    even when its marker ConfigMap was deleted."""
     entries = load()
-    entry = {"engine": engine, "options": options, "uid": uuid.uuid4().hex, "created": time.time()}
+    entry = {"engine": engine, "options": options, "uid": uuid.uuid4().hex, "created": time.time(),
+             **({"cluster_id": cluster_id} if cluster_id else {})}
     entries[context] = entry
     _save(entries)
     return entry
@@ -105,6 +108,23 @@ def read_marker_with(kubeconfig: dict) -> dict | None:
         raise
 
 
+def cluster_id(context: str) -> str | None:
+    """The uid of the cluster's kube-system namespace (None when it cannot be read)."""
+    try:
+        api = client.CoreV1Api(kube.api_client(context, patient=False))
+        return kube.raw(api.read_namespace, MARKER_NAMESPACE, _request_timeout=5)["metadata"]["uid"]
+    except client.ApiException:
+        return None
+
+
+def _rewrite_lost_marker(context: str, known: dict) -> bool:
+    """The marker is gone but the cluster is the one recorded (its kube-system uid): write it back."""
+    if not known.get("cluster_id") or cluster_id(context) != known["cluster_id"]:
+        return False
+    write_marker(context, known["uid"], known["engine"])
+    return True
+
+
 def is_lab_cluster(context: str) -> bool:
     """True when kjlab created the cluster this context points at (state file + in-cluster marker)."""
     known = entry(context)
@@ -135,6 +155,8 @@ def guard(context: str, action: str, allow_context: str | None = None) -> None:
             raise KjlabError(f"cannot {action}: the lab cluster ({context}) does not answer ({type(e).__name__})",
                              "kjlab status shows which component is down; kjlab up repairs it") from None
         if marker and marker.get("uid") == known["uid"]:
+            return
+        if not marker and _rewrite_lost_marker(context, known):
             return
         if not marker:
             raise KjlabError(f"refusing to {action} on context '{context}': its marker ConfigMap "
