@@ -16,6 +16,24 @@ from kjlab import interrupts
 from kjlab.errors import KjlabError
 
 
+def _seconds(text: str) -> float:
+    """A time limit: a number of seconds above zero (0 or -5 would be ignored, or never end)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a time limit: give a number of seconds above 0, e.g. 600")
+    return value
+
+
+def _namespace(text: str) -> str:
+    """A namespace name given on the command line: never empty (it would mean `default`)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name: give the namespace's name, e.g. --namespace my-run")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kjlab", description="A hands-on lab on Kubernetes Job failure handling.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -52,18 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--fast", action="store_true", help="shorter sleeps in the script (nothing else changes)")
     run.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     run.add_argument("--keep", action="store_true", help="keep the namespace for `kjlab kubectl` afterwards")
-    run.add_argument("--namespace", help="namespace for the run (default: NAME-policy / NAME-nopolicy)")
+    run.add_argument("--namespace", type=_namespace, help="namespace for the run (default: NAME-policy / NAME-nopolicy)")
     run.add_argument("--context", help="kubeconfig context (default: the lab cluster)")
     run.add_argument("--drain-when-running", action="store_true",
                      help="drain the node of the first running pod (like the ignore example)")
     run.add_argument("--patch-condition", metavar="TYPE",
                      help="add condition TYPE=True to the first pod stuck in ImagePullBackOff")
     run.add_argument("--then-delete", action="store_true", help="with --patch-condition: then delete that pod")
-    run.add_argument("--timeout", type=float, default=1200, help="give up after this many seconds (default 1200)")
+    run.add_argument("--timeout", type=_seconds, default=1200, help="give up after this many seconds (default 1200)")
 
     ctl = sub.add_parser("controller", help="run the config-issue controller until Ctrl-C")
     ctl.add_argument("kind", choices=["config-issue"])
-    ctl.add_argument("--namespace", required=True)
+    ctl.add_argument("--namespace", type=_namespace, required=True)
     ctl.add_argument("--context")
 
     ex = sub.add_parser("exercises", help="generate exercises/ from solutions/")
@@ -91,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not isinstance(sys.stdout, _PipeSafe):
+        sys.stdout = _PipeSafe(sys.stdout)
     if argv[:1] in (["hub"], ["class"]):  # issue 14: the classroom commands live in kjlab.classroom
         return importlib.import_module("kjlab.classroom.cli").main(argv)
     if argv[:1] == ["kubectl"]:
@@ -101,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a closed terminal, `kill`, a CI timeout) unwinds like Ctrl-C, so the same clean-up
     # runs: a drain's cordon is undone, a run's namespace deleted.
     signal.signal(signal.SIGTERM, _interrupt)
-    sys.stdout = _PipeSafe(sys.stdout)
     try:
         # kjlab.commands imports the cluster code and the kubernetes client: only once a command runs.
         commands = importlib.import_module("kjlab.commands")

@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import socket
 
-# A cordon kjlab made names the process that made it: a run killed before it could uncordon (SIGKILL,
-# a dead kernel) leaves a node that `kjlab status` names and `kjlab up` uncordons.
-CORDONED_BY = "kjlab.io/cordoned-by"
+# While a kjlab drain runs, the node it cordoned names the drain's process; the drain takes the name off
+# when it ends, whichever way (kubectl's way: a finished drain leaves the node cordoned). A drain killed
+# before it could (SIGKILL, a dead kernel) leaves a node that `kjlab status` names and `kjlab up` uncordons;
+# a cordon made on purpose (`kubectl cordon`, ops.cordon, a drain that finished) carries no name.
+DRAINING = "kjlab.io/draining"
 
 
 def me() -> str:

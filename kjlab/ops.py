@@ -276,19 +276,23 @@ def _node_or_error(core, node: str) -> dict:
         raise
 
 
-def _set_unschedulable(core, node: str, value: bool) -> None:
-    annotations = {holders.CORDONED_BY: holders.me() if value else None}  # None: the annotation is removed
+def _set_unschedulable(core, node: str, value: bool, draining: bool = False) -> None:
+    """Cordon or uncordon; ``draining`` names this process on the node while its drain runs (and
+    its absence takes the name off: None removes an annotation in a merge patch)."""
+    annotations = {holders.DRAINING: holders.me() if draining else None}
     core.patch_node(node, {"metadata": {"annotations": annotations}, "spec": {"unschedulable": value}},
                     _content_type=kube.STRATEGIC_MERGE)
 
 
-def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None) -> bool:
-    """Mark the node unschedulable; returns False when it already was."""
+def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None,
+           draining: bool = False) -> bool:
+    """Mark the node unschedulable; returns False when it already was. ``draining``: a drain's own
+    cordon, marked with this process until the drain ends (see kjlab.holders.DRAINING)."""
     guard(context, f"cordon node {node}", allow_context)
     core = kube.core(context)
     was = readers.unschedulable(_node_or_error(core, node))
     if not was:
-        _set_unschedulable(core, node, True)
+        _set_unschedulable(core, node, True, draining)
     _show(echo, f"kubectl cordon {node}", [f"node/{node} {'already cordoned' if was else 'cordoned'}"])
     _step(recorder, "cordon", f"node/{node}", "", f"kubectl cordon {node}")
     return not was
@@ -338,7 +342,7 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
     _show(echo, command.strip())
     cordoned_here = False
     try:
-        cordoned_here = cordon(context, node, echo=False, allow_context=allow_context)
+        cordoned_here = cordon(context, node, echo=False, allow_context=allow_context, draining=True)
         if echo:
             print(f"node/{node} cordoned")
         pods = kube.raw(core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={node}",
@@ -373,6 +377,8 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
                 except Exception:
                     pass
         raise
+    if cordoned_here:  # finished: the node stays cordoned, as kubectl leaves it, with no drain's name on it
+        _set_unschedulable(core, node, True)
     result.seconds = time.monotonic() - started
     _step(recorder, "drained", f"node/{node}", f"evicted {len(result.evicted)} pod(s) in {result.seconds:.1f}s")
     return result

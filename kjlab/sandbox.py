@@ -14,9 +14,11 @@ What the child gets, and what it does not:
   directory** that is removed afterwards;
 * **resource limits**: CPU seconds, address space, number of processes (``RLIMIT_NPROC``, against
   fork bombs), file size, open files, no core dumps;
-* when the checker runs as root: the child runs as ``nobody`` (no supplementary groups), so it
-  cannot write anywhere a non-root user cannot, nor read root's files (the checker's kubeconfig and
-  keys); and, when the kernel allows a private mount namespace, it gets empty ``/tmp``,
+* when the checker runs as root: the child runs as **a uid of its own**, unused by any process or
+  account, chosen afresh for each check (no supplementary groups), so it cannot write anywhere a
+  non-root user cannot, nor read root's files (the checker's kubeconfig and keys) -- nor reach another
+  check's processes, its /proc entries (its working directory, its kubeconfig) or its process limit,
+  as it could if every check ran as the same ``nobody``; and, when the kernel allows a private mount namespace, it gets empty ``/tmp``,
   ``/var/tmp``, ``/run/lock``, ``/dev/shm``, ``/root`` and ``/home`` of its own (what Python needs from
   them comes back read-only), so even the world-writable places of the machine stay untouched; and
   when it is given the API server's loopback address, a network namespace where only that address
@@ -54,7 +56,9 @@ import time
 import types
 from dataclasses import asdict, dataclass, field
 
-NOBODY = 65534
+# Each check run as root gets a uid of its own from this range: no account, file or process has one
+# (a uid is checked to be unused before it is taken).
+CHECK_UIDS = (0x60000000, 0x6FFFFFFF)
 OUTPUT_TAIL = 4000            # characters of the child's stdout/stderr kept for the verdict
 
 
@@ -259,7 +263,7 @@ def run(code: Code, args: tuple = (), files: dict[str, str] | None = None, env: 
             "files": files or {}, "env": env or {}, "limits": asdict(limits), "python": python or sys.executable,
             "connect": list(connect) if connect else None, **_hidden_and_kept()}
     margin = 15.0
-    proc = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__), "--supervise"],
+    proc = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__), "--supervise", str(os.getpid())],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         stdout, stderr = proc.communicate(json.dumps(spec), timeout=limits.load_seconds + limits.call_seconds + margin)
@@ -460,6 +464,16 @@ def _pump(src, dst) -> None:
                 pass
 
 
+def _fresh_uid() -> tuple[int, int]:
+    """A uid (and the same gid) no process runs as: this check's own identity."""
+    import secrets
+
+    while True:
+        uid = CHECK_UIDS[0] + secrets.randbelow(CHECK_UIDS[1] - CHECK_UIDS[0])
+        if _tasks_of(uid) == 0:
+            return uid, uid
+
+
 def _tasks_of(uid: int) -> int:
     """Processes and threads a uid runs now (RLIMIT_NPROC counts them all)."""
     count = 0
@@ -541,6 +555,10 @@ def _supervise() -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _stop)
+    # The caller killed (a notebook kernel restarted): we go too, and with us the answer's init.
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != int(sys.argv[2]):  # it died before the line above
+        sys.exit(1)
     spec: dict = {}
     state: dict = {"child": None, "workdir": None, "user": "", "private": False, "pids": False}
     try:
@@ -618,8 +636,8 @@ def _supervised(spec: dict, state: dict) -> Outcome:
         network = None
     if network:  # forked before any pipe of the child's exists, so it holds none of them
         _forward(*network, *spec["connect"])
-    uid, gid = (NOBODY, NOBODY) if root else (os.getuid(), os.getgid())
-    user = "nobody" if root else f"uid {uid} (the checker's own user)"
+    uid, gid = _fresh_uid() if root else (os.getuid(), os.getgid())
+    user = f"a uid of its own ({uid})" if root else f"uid {uid} (the checker's own user)"
     state["user"] = user
 
     workdir = tempfile.mkdtemp(prefix="kjlab-answer-")
@@ -756,9 +774,13 @@ def _be_init(fd: int) -> None:
     """As process 1 of the answer's PID namespace: fork the answer's process, reap whatever gets
     re-parented here, and end when the answer's process ends -- the kernel then kills every other
     process in the namespace. Returns only in the answer's process."""
+    import signal
+
     answer = os.fork()
     if answer == 0:
         return
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_IGN)  # the answer's signals to process 1 do not end the check early
     while True:
         try:
             pid, status = os.wait()
@@ -769,7 +791,7 @@ def _be_init(fd: int) -> None:
         if pid == answer:
             how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
             try:
-                os.write(fd, f"ended {how}\n".encode())
+                os.write(fd, f"\nended {how}\n".encode())  # on a line of its own after a partial one
             except OSError:
                 pass
             os._exit(0)

@@ -11,6 +11,7 @@ import os
 import time
 
 import yaml
+from kubernetes import client
 
 from kjlab import holders, kube, readers
 from kjlab.cluster import health, kubeconfigs, nodes, provider, registry
@@ -97,7 +98,7 @@ def _up(engine: str, workers: int, time_scale: float, progress, strict: bool) ->
     known = registry.entry(context)
 
     if known and engine_.exists():
-        _restore_kubeconfig(engine_, context, progress)
+        _restore_kubeconfig(engine_, context, known, progress)
         _repair(engine_, context, known, progress)
     if known and reachable(context):
         if known["options"] != wanted:
@@ -116,12 +117,8 @@ def _up(engine: str, workers: int, time_scale: float, progress, strict: bool) ->
         raise KjlabError(f"a {chosen} cluster named '{CLUSTER_NAME}' exists, but kjlab did not create it",
                          f"delete it yourself if it is not needed ({chosen} delete cluster --name {CLUSTER_NAME}), "
                          "then kjlab up")
-    if engine_.exists() and _answers_as_ours(engine_):
-        # Complete (it carries the marker) and alive: whatever kjlab lost about it, the learner's
-        # work in it is not to be thrown away by an `up`.
-        raise KjlabError(f"the {chosen} cluster '{CLUSTER_NAME}' answers and carries kjlab's marker, but kjlab's "
-                         f"record of it is gone ({registry.state_file()}); kjlab never deletes a cluster that answers",
-                         f"kjlab down --engine {chosen} deletes it and everything in it, then kjlab up starts afresh")
+    if engine_.exists():
+        _refuse_to_delete_if_it_answers(engine_, context, known)
     prepared = engine_.prepare(progress)
     if engine_.exists() or known or engine_.leftover_is_ours():
         _say(progress, "removing a half-created lab cluster left by an earlier run")
@@ -149,15 +146,25 @@ def _up(engine: str, workers: int, time_scale: float, progress, strict: bool) ->
     return status(context)
 
 
-def _restore_kubeconfig(engine_: provider.Provider, context: str, progress) -> None:
+def _restore_kubeconfig(engine_: provider.Provider, context: str, known: dict, progress) -> None:
     """kjlab's kubeconfig lost the lab context (deleted, or broken: a directory, a list): write it
-    back from the engine's own copy. A broken file is kept beside it, never deleted."""
+    back from the engine's own copy -- only for the cluster kjlab recorded (its kube-system uid), never
+    for another one found under the same name. A broken file is kept beside it, never deleted."""
     path = kubeconfig_path()
     if kubeconfigs.has_context(path, context):
         return
     own = engine_.own_kubeconfig()
     if not own:
         return  # nothing to restore from: the cluster is recreated below if it does not answer
+    try:
+        found_id = registry.cluster_id_with(yaml.safe_load(own))
+    except Exception:
+        return  # it does not answer: nothing to mend here
+    if not registry.same_cluster(known, found_id):
+        raise KjlabError(f"the {engine_.name} cluster '{CLUSTER_NAME}' that answers now is not the one kjlab created "
+                         "(its kube-system namespace has another uid): kjlab leaves it alone",
+                         f"delete it yourself if it is not needed ({engine_.name} delete cluster --name {CLUSTER_NAME}), "
+                         "then kjlab up; or use the other engine (kjlab up --engine kwok|kind)")
     aside = kubeconfigs.set_aside(path)
     if aside:
         _say(progress, f"kjlab's kubeconfig {path} was broken ({kube.shape_problem(str(aside))}): kept as {aside}")
@@ -165,17 +172,26 @@ def _restore_kubeconfig(engine_: provider.Provider, context: str, progress) -> N
     _say(progress, f"restored context {context} in {path} from the {engine_.name} engine's own state")
 
 
-def _answers_as_ours(engine_: provider.Provider) -> bool:
-    """The engine's cluster answers through its own kubeconfig and carries kjlab's marker ConfigMap
-    (written when an `up` completes): not a half-created cluster."""
+def _refuse_to_delete_if_it_answers(engine_: provider.Provider, context: str, known: dict | None) -> None:
+    """`up` is about to remove the engine's cluster as half-created. Refuse when it answers through the
+    engine's own kubeconfig and it is more than a killed `up`'s leftover: it carries kjlab's marker
+    (an `up` completed), or kjlab recorded it. The learner's work in it is not to be thrown away."""
     own = engine_.own_kubeconfig()
     if not own:
-        return False
+        return
     try:
         marker = registry.read_marker_with(yaml.safe_load(own))
-    except Exception:  # does not answer, or not a kubeconfig: nothing alive to protect
-        return False
-    return bool(marker)
+    except Exception:  # it does not answer: nothing alive to protect
+        return
+    name = f"the {engine_.name} cluster '{CLUSTER_NAME}'"
+    fix = f"kjlab down --engine {engine_.name} deletes it and everything in it, then kjlab up starts afresh"
+    if known:
+        raise KjlabError(f"{name} answers, but not through kjlab's kubeconfig ({kubeconfig_path()}), and kjlab could "
+                         "not mend that; kjlab never deletes a cluster that answers",
+                         f"look at that file (kjlab status names what is wrong), or: {fix}")
+    if marker:
+        raise KjlabError(f"{name} answers and carries kjlab's marker, but kjlab's record of it is gone "
+                         f"({registry.state_file()}); kjlab never deletes a cluster that answers", fix)
 
 
 def _flag(option: str, value) -> str:
@@ -197,10 +213,10 @@ def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> 
         engine_.repair(progress)
         _wait_answers(context, timeout=60)
     for node, holder in health.stale_cordons(context):
-        kube.core(context).patch_node(node, {"metadata": {"annotations": {holders.CORDONED_BY: None}},
+        kube.core(context).patch_node(node, {"metadata": {"annotations": {holders.DRAINING: None}},
                                              "spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
-        _say(progress, f"uncordoned node {node} (cordoned by an interrupted kjlab run, {holder})")
-    if reachable(context) and not registry.read_marker(context):
+        _say(progress, f"uncordoned node {node} (cordoned by a kjlab drain that was killed, {holder})")
+    if reachable(context) and not registry.read_marker(context) and registry.same_cluster(known, registry.cluster_id(context)):
         registry.write_marker(context, known["uid"], known["engine"])
     left = health.problems(context)
     _say(progress, f"still wrong: {health.describe(left)}" if left else "repaired")
@@ -300,7 +316,13 @@ def status(context: str | None = None) -> dict:
         return info
     info["running"] = True
     info["problems"] = [{"what": p.what, "fix": p.fix} for p in health.problems(context)]
-    for n in kube.raw(kube.core(context).list_node)["items"]:
+    try:  # at once, without retries: with etcd stopped the API server answers /version but not this
+        listing = kube.raw(client.CoreV1Api(kube.api_client(context, patient=False)).list_node, _request_timeout=5)
+    except Exception as e:
+        info["problems"].append({"what": f"the API server cannot list the nodes ({type(e).__name__}): etcd may "
+                                         "not answer", "fix": "kjlab up (repairs it), or kjlab doctor"})
+        listing = {"items": []}
+    for n in listing["items"]:
         labels = readers.labels(n)
         info["nodes"].append({
             "name": readers.name(n),

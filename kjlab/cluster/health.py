@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kubernetes import client
+
 from kjlab import holders, kube, readers
 from kjlab.cluster import provider, registry
 from kjlab.errors import KjlabError
@@ -54,20 +56,21 @@ def problems(context: str) -> list[Problem]:
         found.append(Problem("the cluster's marker belongs to another kjlab cluster", "kjlab down && kjlab up",
                              repairable=False))
     for node, holder in stale_cordons(context):
-        found.append(Problem(f"node {node} is cordoned by an interrupted kjlab run ({holder}, no longer running): "
+        found.append(Problem(f"node {node} is cordoned by a kjlab drain that was killed before it finished ({holder}): "
                              "no new pod is scheduled there", "kjlab up (uncordons it)"))
     return found
 
 
 def stale_cordons(context: str) -> list[tuple[str, str]]:
-    """(node, holder) of each node a kjlab drain cordoned whose process is gone."""
+    """(node, holder) of each node a kjlab drain cordoned whose process is gone before the drain ended."""
     try:
-        listing = kube.raw(kube.core(context).list_node, _request_timeout=5)["items"]
+        api = client.CoreV1Api(kube.api_client(context, patient=False))
+        listing = kube.raw(api.list_node, _request_timeout=5)["items"]
     except Exception:
         return []
     found = []
     for node in listing:
-        holder = readers.annotations(node).get(holders.CORDONED_BY, "")
+        holder = readers.annotations(node).get(holders.DRAINING, "")
         if readers.unschedulable(node) and holders.gone(holder):
             found.append((readers.name(node), holder))
     return found

@@ -94,18 +94,34 @@ def read_marker(context: str) -> dict | None:
         raise
 
 
-def read_marker_with(kubeconfig: dict) -> dict | None:
-    """The marker's data read through a kubeconfig given as a dict (an engine's own copy), not
-    kjlab's file; its current (else first) context. Raises when the cluster does not answer."""
+def _api_with(kubeconfig: dict) -> client.CoreV1Api:
+    """A client from a kubeconfig given as a dict (an engine's own copy), its current (else first) context."""
     contexts = [c.get("name") for c in kubeconfig.get("contexts") or [] if isinstance(c, dict)]
     context = kubeconfig.get("current-context") or (contexts[0] if contexts else None)
-    api = client.CoreV1Api(config.new_client_from_config_dict(kubeconfig, context=context))
+    return client.CoreV1Api(config.new_client_from_config_dict(kubeconfig, context=context))
+
+
+def read_marker_with(kubeconfig: dict) -> dict | None:
+    """The marker's data read through an engine's own kubeconfig, not kjlab's file. Raises when the
+    cluster does not answer."""
     try:
-        return kube.raw(api.read_namespaced_config_map, MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).get("data")
+        return kube.raw(_api_with(kubeconfig).read_namespaced_config_map, MARKER_NAME, MARKER_NAMESPACE,
+                        _request_timeout=5).get("data")
     except client.ApiException as e:
         if e.status == 404:
             return None
         raise
+
+
+def cluster_id_with(kubeconfig: dict) -> str | None:
+    """The kube-system namespace's uid read through an engine's own kubeconfig. Raises when the
+    cluster does not answer."""
+    return kube.raw(_api_with(kubeconfig).read_namespace, MARKER_NAMESPACE, _request_timeout=5)["metadata"]["uid"]
+
+
+def same_cluster(known: dict, found_id: str | None) -> bool:
+    """The cluster found is the one recorded (an older record without a cluster id cannot tell: yes)."""
+    return not known.get("cluster_id") or found_id == known["cluster_id"]
 
 
 def cluster_id(context: str) -> str | None:
@@ -119,7 +135,7 @@ def cluster_id(context: str) -> str | None:
 
 def _rewrite_lost_marker(context: str, known: dict) -> bool:
     """The marker is gone but the cluster is the one recorded (its kube-system uid): write it back."""
-    if not known.get("cluster_id") or cluster_id(context) != known["cluster_id"]:
+    if not known.get("cluster_id") or not same_cluster(known, cluster_id(context)):
         return False
     write_marker(context, known["uid"], known["engine"])
     return True

@@ -3,6 +3,7 @@ that finds kjlab's kubeconfig gone, broken, or its record lost keeps the cluster
 objects in it; two `up` at once; the config-issue controller in a namespace kjlab did not make; a
 node a killed drain left cordoned; a run whose marker ConfigMap was deleted under it."""
 
+import json
 import os
 import secrets
 import shutil
@@ -117,30 +118,80 @@ def test_the_controller_refuses_a_namespace_kjlab_did_not_make_and_leaves_its_po
     assert not readers.deleting(pod) and not readers.condition(pod, "ConfigIssue")
 
 
-def test_a_node_a_killed_run_left_cordoned_is_named_and_uncordoned_by_up(lab):
-    context = lab["context"]
-    script = (f"from kjlab import ops; ops.cordon({context!r}, {NODE!r}, echo=False); "
+def _cordon_in_a_process(context: str, draining: bool) -> subprocess.Popen:
+    script = (f"from kjlab import ops; ops.cordon({context!r}, {NODE!r}, echo=False, draining={draining}); "
               "print('cordoned', flush=True); import time; time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "cordoned"
+    return proc
+
+
+def test_a_node_a_killed_drain_left_cordoned_is_named_and_uncordoned_by_up(lab):
+    context = lab["context"]
+    proc = _cordon_in_a_process(context, draining=True)  # a drain's own cordon, as ops.drain makes it
     try:
-        assert proc.stdout.readline().strip() == "cordoned"
         node = kube.raw(kube.core(context).read_node, NODE)
-        assert readers.annotations(node)[holders.CORDONED_BY].endswith(f"/{proc.pid}")
+        assert readers.annotations(node)[holders.DRAINING].endswith(f"/{proc.pid}")
         status = _kjlab("status")
-        assert f"node {NODE} is cordoned" not in status.stdout  # its run is alive: not stale yet
+        assert f"node {NODE} is cordoned" not in status.stdout  # its drain still runs: not stale
         proc.send_signal(signal.SIGKILL)  # no chance to uncordon
         proc.wait()
         status = _kjlab("status")
         assert status.returncode == 1
-        assert f"node {NODE} is cordoned by an interrupted kjlab run" in status.stdout, status.stdout
+        assert f"node {NODE} is cordoned by a kjlab drain that was killed before it finished" in status.stdout, status.stdout
         up = _kjlab("up", "--engine", "kwok")
         assert up.returncode == 0 and f"uncordoned node {NODE}" in up.stdout, up.stdout + up.stderr
         node = kube.raw(kube.core(context).read_node, NODE)
-        assert not readers.unschedulable(node) and holders.CORDONED_BY not in readers.annotations(node)
+        assert not readers.unschedulable(node) and holders.DRAINING not in readers.annotations(node)
     finally:
         if proc.poll() is None:
             proc.kill()
         ops.uncordon(context, NODE, echo=False)
+
+
+def test_a_cordon_made_on_purpose_stays_when_its_process_is_gone(lab):
+    context = lab["context"]
+    proc = _cordon_in_a_process(context, draining=False)
+    try:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert f"node {NODE} is cordoned" not in _kjlab("status").stdout
+        up = _kjlab("up", "--engine", "kwok")
+        assert up.returncode == 0 and "uncordoned" not in up.stdout, up.stdout
+        assert readers.unschedulable(kube.raw(kube.core(context).read_node, NODE))
+    finally:
+        ops.uncordon(context, NODE, echo=False)
+
+
+def test_a_finished_drain_leaves_the_node_cordoned_without_its_name(lab, ns):
+    context = lab["context"]
+    try:
+        ops.drain(context, NODE, echo=False, pod_selector="kjlab-test=none")
+        node = kube.raw(kube.core(context).read_node, NODE)
+        assert readers.unschedulable(node) and holders.DRAINING not in readers.annotations(node)
+    finally:
+        ops.uncordon(context, NODE, echo=False)
+
+
+def test_up_leaves_alone_another_cluster_found_under_the_lab_clusters_name(users_secret, kubeconfig_kept):
+    context, namespace = users_secret
+    state = registry.state_file()
+    saved = state.read_bytes()
+    entries = registry.load()
+    if not entries[context].get("cluster_id"):
+        pytest.skip("this cluster was created before kjlab recorded its kube-system uid")
+    entries[context]["cluster_id"] = "00000000-not-this-cluster"
+    kubeconfig = kubeconfig_kept.read_bytes()
+    try:
+        state.write_text(json.dumps(entries))
+        kubeconfig_kept.unlink()
+        up = _kjlab("up", "--engine", "kwok")
+    finally:
+        state.write_bytes(saved)
+        kubeconfig_kept.write_bytes(kubeconfig)
+    assert up.returncode == 1, up.stdout + up.stderr
+    assert "is not the one kjlab created" in up.stderr and "Traceback" not in up.stderr, up.stderr
+    assert _secret_still_there(context, namespace)
 
 
 def test_a_run_whose_marker_was_deleted_still_cleans_up_its_namespace(lab):

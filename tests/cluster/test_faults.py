@@ -61,7 +61,18 @@ def test_a_dead_controller_manager_is_named_refused_and_repaired(private):
     assert (r.outcome, r.reason) == ("Failed", "PodFailurePolicy")
 
 
-def test_a_missing_marker_is_named_and_written_back(private):
+def test_a_missing_marker_is_written_back_when_the_cluster_is_the_recorded_one(private):
+    kube.core(private).delete_namespaced_config_map(registry.MARKER_NAME, registry.MARKER_NAMESPACE)
+    registry.guard(private, "drain node kjlab-worker")  # tells it by its kube-system uid
+    assert registry.read_marker(private)["uid"] == registry.entry(private)["uid"]
+    assert _status(private).returncode == 0
+
+
+def test_a_missing_marker_without_a_recorded_cluster_id_is_named_and_written_back_by_up(private):
+    # a record written before kjlab kept the kube-system uid: the guard cannot tell, so it refuses
+    entries = registry.load()
+    entries[private].pop("cluster_id")
+    registry._save(entries)
     kube.core(private).delete_namespaced_config_map(registry.MARKER_NAME, registry.MARKER_NAMESPACE)
     with pytest.raises(KjlabError) as e:
         registry.guard(private, "drain node kjlab-worker")

@@ -117,3 +117,17 @@ def test_a_reader_that_goes_away_does_not_stop_the_command():
     os.close(write)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "does not answer" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("args,words", [
+    (["scenario", "run", "failjob", "--timeout", "0"], "0 is not a time limit"),
+    (["scenario", "run", "failjob", "--timeout", "-5"], "-5 is not a time limit"),
+    (["scenario", "run", "failjob", "--timeout", "soon"], "'soon' is not a number of seconds"),
+    (["scenario", "run", "failjob", "--namespace", ""], "an empty name"),
+    (["controller", "config-issue", "--namespace", " "], "an empty name"),
+])
+def test_a_time_limit_or_namespace_that_would_be_ignored_is_refused(capsys, args, words):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    assert words in capsys.readouterr().err

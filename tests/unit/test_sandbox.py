@@ -1,5 +1,5 @@
 """kjlab.sandbox without a cluster: the child is a separate process with a time limit, a scrubbed
-environment, resource limits, and (as root) the rights of nobody, private /tmp and home, and no network."""
+environment, resource limits, and (as root) a uid of its own with no rights, private /tmp and home, and no network."""
 
 import os
 import secrets
@@ -135,7 +135,7 @@ def test_file_size_is_limited():
 
 
 @root_only
-def test_as_root_the_code_runs_as_nobody_and_cannot_write_outside_its_temp_dir():
+def test_as_root_the_code_runs_as_a_uid_of_its_own_and_cannot_write_outside_its_temp_dir():
     outside = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"pwned-{secrets.token_hex(4)}.txt")
     in_tmp = f"/tmp/kjlab-sandbox-test-{secrets.token_hex(4)}"
 
@@ -148,11 +148,13 @@ def test_as_root_the_code_runs_as_nobody_and_cannot_write_outside_its_temp_dir()
         open(outside, "w").write("x")                 # the machine: refused
 
     out = run(step)
-    assert "uid 65534 groups []" in out.output
-    # Refused either way: not writable by nobody, or read-only where the repo came back into a private /tmp.
+    uid = int(out.user.split("(")[1].rstrip(")"))
+    assert sandbox.CHECK_UIDS[0] <= uid <= sandbox.CHECK_UIDS[1]
+    assert f"uid {uid} groups []" in out.output
+    # Refused either way: not writable by that uid, or read-only where the repo came back into a private /tmp.
     assert out.status == "raised" and out.detail.startswith(("PermissionError", "OSError: [Errno 30]")), out
     assert not os.path.exists(outside) and not os.path.exists(in_tmp)
-    assert out.user == "nobody" and out.private_tmp
+    assert out.user.startswith("a uid of its own") and out.private_tmp
 
 
 @root_only
@@ -445,3 +447,92 @@ def test_a_saboteur_running_beside_a_check_cannot_kill_it():
     out = run(correct, limits=sandbox.Limits(call_seconds=6.0, load_seconds=20.0))
     beside.join()
     assert out.status == "returned" and "still here" in out.output, out
+
+
+@root_only
+def test_a_check_cannot_reach_another_checks_files_through_proc():
+    import threading
+
+    secret = secrets.token_hex(8)
+
+    def victim():
+        import time
+
+        open("secret.txt", "w").write(secret)
+        time.sleep(4)
+        print("intact" if open("secret.txt").read() == secret else "changed")
+
+    def attacker():
+        import os
+        import time
+
+        found = []
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    path = f"/proc/{pid}/cwd/secret.txt"
+                    found.append(open(path).read())
+                    open(path, "w").write("overwritten")
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        print("found:", sorted(set(found)))
+
+    limits = sandbox.Limits(call_seconds=8.0, load_seconds=20.0)
+    result = {}
+    beside = threading.Thread(target=lambda: result.update(v=run(victim, limits=limits)))
+    beside.start()
+    time.sleep(0.5)
+    attack = run(attacker, limits=limits)
+    beside.join()
+    assert attack.returned and secret not in attack.output, attack.output
+    assert result["v"].returned and "intact" in result["v"].output, result["v"]
+    assert result["v"].user != attack.user  # each check its own uid
+
+
+def test_a_killed_caller_takes_the_answer_with_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    token = _token()
+    script = tmp_path / "check.py"
+    script.write_text(
+        "from kjlab import sandbox\n"
+        f"code = sandbox.Code('''def step():\n"
+        "    import os, time\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        f"            os.execv('/bin/sleep', ['sleep', '{token}'])\n"
+        "        os._exit(0)\n"
+        "    time.sleep(60)\n"
+        "''', 'step')\n"
+        "sandbox.run(code, limits=sandbox.Limits(call_seconds=30, load_seconds=20))\n")
+    proc = subprocess.Popen([sys.executable, str(script)])
+    deadline = time.monotonic() + 30
+    while not _left(token) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _left(token), "the answer's sleeper never started"
+    proc.send_signal(signal.SIGKILL)  # a notebook kernel restarted: no clean-up of its own
+    proc.wait()
+    assert _gone(token), f"left running: {_left(token)}"
+
+
+def test_signals_the_answer_sends_to_process_1_do_not_end_the_check_early():
+    def step():
+        import os
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                os.kill(1, sig)
+            except OSError:
+                pass
+        print("after")
+
+    out = run(step)
+    if not out.private_pids:
+        pytest.skip("no PID namespace here: process 1 is the machine's init")
+    assert out.status == "returned" and "after" in out.output and "Traceback" not in out.output, out
