@@ -205,3 +205,17 @@ def test_a_run_whose_marker_was_deleted_still_cleans_up_its_namespace(lab):
     ns = kube.raw(kube.core(context).list_namespace, field_selector=f"metadata.name={name}")["items"]
     assert not ns or readers.deleting(ns[0])
     assert not cluster.health.problems(context)
+
+
+def test_two_ups_at_once_with_no_cluster_make_one_and_both_succeed(lab, tmp_path):
+    env = {**os.environ, "KJLAB_STATE": str(tmp_path / "state")}
+    env.pop("KJLAB_KUBECONFIG", None)
+    procs = [subprocess.Popen([*KJLAB, "up", "--engine", "kwok", "--workers", "1"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=env) for _ in range(2)]
+    try:
+        outs = [p.communicate(timeout=300)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        assert sum("creating the lab cluster" in out for out in outs) == 1, outs
+        assert any("waiting for kjlab up (pid" in out and "already running" in out for out in outs), outs
+    finally:
+        subprocess.run([*KJLAB, "down", "--engine", "kwok"], env=env, capture_output=True, timeout=300)
