@@ -659,7 +659,7 @@ def _supervised(spec: dict, state: dict) -> Outcome:
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "XDG_CACHE_HOME": os.path.join(workdir, ".cache"),
            "XDG_STATE_HOME": os.path.join(workdir, ".state"), "XDG_CONFIG_HOME": os.path.join(workdir, ".config")}
     env.update({k: v.replace("{workdir}", workdir) for k, v in spec["env"].items()})
-    nproc = _tasks_of(uid) + lim["processes"]
+    nproc = (0 if root else _tasks_of(uid)) + lim["processes"]  # a fresh uid runs nothing yet
     cpu = int(lim["load_seconds"] + lim["call_seconds"]) + 5
 
     def lock_down():  # runs in the child after it took its uid and before it execs Python
