@@ -191,7 +191,9 @@ kwld="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s
 for b in "${kwok_lacking[@]}"; do set_src "$b" "build $goversion"; done
 fi
 
-"$work/bin/kubectl" version --client 2>/dev/null | grep -q "$KUBERNETES_VERSION" ||
+# (read whole: `| grep -q` under pipefail fails when kubectl is still writing as grep exits)
+client_version="$("$work/bin/kubectl" version --client 2>/dev/null || true)"
+[[ "$client_version" == *"$KUBERNETES_VERSION"* ]] ||
   die "kubectl does not report $KUBERNETES_VERSION (a build without the version ldflags, or another release)"
 
 routes="$(for b in "${binaries[@]}"; do s="$(src "$b")"; echo "${s%% *}"; done | sort -u | paste -sd+ -)"

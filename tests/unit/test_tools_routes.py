@@ -5,14 +5,10 @@ and which Go the build route takes. Each run uses its own KJLAB_CACHE under tmp_
 from __future__ import annotations
 
 import hashlib
-import http.server
-import io
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
-import threading
 import time
 from pathlib import Path
 
@@ -21,10 +17,15 @@ import pytest
 from kjlab.cluster import tools
 from kjlab.paths import tools_dir
 
+sys.path.insert(0, str(tools_dir()))
+try:
+    import fetch
+    from mirror import KWOK_TOOLS, K8S_TOOLS, Mirror, make_mirror
+finally:
+    sys.path.pop(0)
+
 BUILD = tools_dir() / "build.sh"
 V = tools.pinned_versions()
-K8S_TOOLS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
-KWOK_TOOLS = ("kwok", "kwokctl")
 ALL = (*K8S_TOOLS, "etcd", *KWOK_TOOLS)
 
 
@@ -33,86 +34,6 @@ def _fake_binary(name: str) -> bytes:
     if name == "kubectl":
         return f"#!/bin/sh\necho 'Client Version: {V['KUBERNETES_VERSION']}'\n".encode()
     return f"#!/bin/sh\necho '{name} (fake release binary for a test)'\n".encode() + b"#" * 300_000
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def make_mirror(root: Path, binaries: dict[str, bytes], os_="linux", arch="amd64", kind: bytes | None = None) -> Path:
-    """The release hosts' layouts under root; returns the kwok pins file (kwok publishes no sums)."""
-    kv, ev, kwv = V["KUBERNETES_VERSION"], V["ETCD_VERSION"], V["KWOK_VERSION"]
-    k8s = root / "release" / kv / "bin" / os_ / arch
-    k8s.mkdir(parents=True)
-    for name in K8S_TOOLS:
-        (k8s / name).write_bytes(binaries[name])
-        (k8s / f"{name}.sha256").write_text(_sha(binaries[name]))
-    etcd = root / "etcd-io/etcd/releases/download" / ev
-    etcd.mkdir(parents=True)
-    asset = f"etcd-{ev}-{os_}-{arch}.tar.gz"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as t:
-        info = tarfile.TarInfo(f"etcd-{ev}-{os_}-{arch}/etcd")
-        info.size, info.mode = len(binaries["etcd"]), 0o755
-        t.addfile(info, io.BytesIO(binaries["etcd"]))
-    (etcd / asset).write_bytes(buf.getvalue())
-    (etcd / "SHA256SUMS").write_text(f"{_sha(b'other')}  etcd-{ev}-darwin-arm64.zip\n{_sha(buf.getvalue())}  {asset}\n")
-    kwok = root / "kubernetes-sigs/kwok/releases/download" / kwv
-    kwok.mkdir(parents=True)
-    pins = []
-    for name in KWOK_TOOLS:
-        (kwok / f"{name}-{os_}-{arch}").write_bytes(binaries[name])
-        pins.append(f"KWOK_SHA256_{name}_{os_}_{arch}={_sha(binaries[name])}")
-    if kind is not None:
-        kd = root / "kubernetes-sigs/kind/releases/download" / V["KIND_VERSION"]
-        kd.mkdir(parents=True)
-        (kd / f"kind-{os_}-{arch}").write_bytes(kind)
-        (kd / f"kind-{os_}-{arch}.sha256sum").write_text(f"{_sha(kind)}  kind-{os_}-{arch}\n")
-    pins_file = root.parent / "pins.env"
-    pins_file.write_text("\n".join(pins) + "\n")
-    return pins_file
-
-
-class Mirror:
-    """A static file server on 127.0.0.1. break_at: path -> bytes after which the mirror goes away."""
-
-    def __init__(self, root: Path):
-        self.root, self.break_at, self.requests = root, {}, []
-        mirror = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *a, **kw):
-                super().__init__(*a, directory=str(root), **kw)
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                mirror.requests.append(self.path)
-                cut = mirror.break_at.get(self.path)
-                if cut is None:
-                    return super().do_GET()
-                data = (root / self.path.lstrip("/")).read_bytes()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[:cut])
-                self.wfile.flush()
-                self.close_connection = True
-                threading.Thread(target=mirror.go_away, daemon=True).start()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def go_away(self):
-        self.server.shutdown()
-        self.server.server_close()  # from now on: connection refused
-
-    def close(self):
-        self.go_away()
 
 
 @pytest.fixture
@@ -278,11 +199,6 @@ def test_an_old_go_on_path_gives_way_to_the_venvs_go_and_built_says_which_go_bui
 
 
 def test_checksum_files_are_read_as_upstream_writes_them():
-    sys.path.insert(0, str(tools_dir()))
-    try:
-        import fetch
-    finally:
-        sys.path.pop(0)
     h = "a" * 64
     assert fetch._sum_from(h + "\n") == h                                      # dl.k8s.io .sha256
     assert fetch._sum_from(f"{'b' * 64}  x.zip\n{h}  etcd.tar.gz\n", "etcd.tar.gz") == h  # SHA256SUMS
