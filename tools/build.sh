@@ -92,7 +92,7 @@ case "$route" in
       route=download
     else
       step "route: build from the Go module proxy, because the release host does not answer (${why:0:160})"
-      route=build auto_fell_back=1
+      route=build
     fi ;;
   download) step "route: download (KJLAB_TOOLS=download)" ;;
   build) step "route: build from the Go module proxy (KJLAB_TOOLS=build)" ;;
@@ -104,10 +104,10 @@ set_src() { echo "$2" >"$work/src.$1"; }
 src() { cat "$work/src.$1" 2>/dev/null || true; }
 if [ "$route" = download ]; then
   step "downloading the release binaries for $platform into $work/bin (each checked against its sha256)"
-  python3 "$here/fetch.py" tools "$work/bin" 2>&1 | sed "s/^/[$(( SECONDS - started ))s] /" || true
-  got=() lacking=()
+  python3 "$here/fetch.py" tools "$work/bin" 2>&1 || true   # one line per binary, as it ends
+  lacking=()
   for b in "${binaries[@]}"; do
-    if [ -x "$work/bin/$b" ]; then got+=("$b"); set_src "$b" download; else lacking+=("$b"); fi
+    if [ -x "$work/bin/$b" ]; then set_src "$b" download; else lacking+=("$b"); fi
   done
   if [ ${#lacking[@]} -gt 0 ]; then
     [ "${KJLAB_TOOLS:-auto}" = download ] &&

@@ -113,10 +113,12 @@ def get_text(url: str) -> str:
         return resp.read(1 << 20).decode("utf-8", "replace")
 
 
-def download(url: str, dest: Path) -> tuple[str, int]:
-    """Stream url into dest; (sha256 hex, bytes). Raises FetchError; dest may then be partial."""
+def download(url: str, dest: Path, say=None) -> tuple[str, int]:
+    """Stream url into dest; (sha256 hex, bytes), with a progress line every 10 s for slow links.
+    Raises FetchError; dest may then be partial (the caller removes it)."""
     digest = hashlib.sha256()
     got = 0
+    shown = time.monotonic()
     with _open(url) as resp:
         expected = resp.headers.get("Content-Length")
         with open(dest, "wb") as out:
@@ -132,6 +134,9 @@ def download(url: str, dest: Path) -> tuple[str, int]:
                 out.write(chunk)
                 digest.update(chunk)
                 got += len(chunk)
+                if say and time.monotonic() - shown > 10:
+                    shown = time.monotonic()
+                    say(f"{url.rsplit('/', 1)[-1]}: {got / 1e6:.0f} of {int(expected or 0) / 1e6:.0f} MB so far")
     if expected is not None and got != int(expected):
         raise FetchError(f"{url}: truncated download, {got} of {expected} bytes")
     return digest.hexdigest(), got
@@ -153,7 +158,7 @@ def fetch_verified(url: str, want: str, dest: Path, say) -> Path:
     part = dest.with_name(f".{dest.name}.part")
     t0 = time.monotonic()
     try:
-        got, size = download(url, part)
+        got, size = download(url, part, say)
         if got != want:
             raise FetchError(f"checksum mismatch for {url}: sha256 {got[:16]}…, published {want[:16]}…; "
                              "refused (a corrupted or tampered file)")
