@@ -118,13 +118,14 @@ def main() -> int:
     text = log.read_text()
     transfer = sum(float(s) for s in re.findall(r"fetch: .*? MB in ([\d.]+)s, sha256 verified", text))
     megabytes = sum(float(s) for s in re.findall(r"fetch: .*?: ([\d.]+) MB in", text))
-    route_line = next((ln.strip() for ln in text.splitlines() if "] route: " in ln), "")
-    go_line = next((ln.strip() for ln in text.splitlines() if "] Go: " in ln), "")
+    steps = [ln.strip() for ln in text.splitlines() if re.match(r"\[\d+s\] ", ln)]  # tools/build.sh's own steps
     total = sum(times.values())
     print(f"  {'total':<22} {total:7.1f} s  ({total / 60:.1f} min)")
     if megabytes:
         print(f"  mirror transfer        {transfer:7.1f} s for {megabytes:.0f} MB (inside the tools step)")
-    print(f"  {route_line}\n  {go_line}".rstrip())
+    print("  tools/build.sh's steps (seconds since it started):")
+    for line in steps:
+        print(f"    {line[:200]}")
     if args.keep:
         print(f"kept: {tmp}")
     else:
