@@ -94,7 +94,7 @@ def github_base() -> str:
 
 def _open(url: str):
     if _host(url) in GONE:
-        raise FetchError(f"{url}: skipped, {_host(url)} stopped answering earlier")
+        raise FetchError(f"{url}: skipped, {_host(url)} failed a moment ago")
     req = urllib.request.Request(url, headers={"User-Agent": "kjlab-tools-fetch"})
     try:
         return urllib.request.urlopen(req, timeout=CONNECT_TIMEOUT)
