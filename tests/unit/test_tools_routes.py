@@ -246,6 +246,7 @@ def test_the_build_routes_binaries_through_a_mirror(tmp_path):
     assert V["KUBERNETES_VERSION"] in out.stdout
     etcd = subprocess.run([str(proc.bindir / "etcd"), "--version"], capture_output=True, text=True)
     assert V["ETCD_VERSION"].lstrip("v") in etcd.stdout
+    shutil.rmtree(tmp_path)  # about 1 GB; pytest would keep it for three sessions
 
 
 def test_a_cache_built_before_issue_28_is_reused_not_rebuilt(tmp_path):
