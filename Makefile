@@ -12,15 +12,16 @@ setup: venv tools
 venv: $(BIN)/kjlab
 
 $(BIN)/kjlab: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[lab,test,hub]'
+	@bash tools/step.sh "setup 1/2: Python packages into $(VENV) (pip; first time only)" \
+	  sh -c '$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e ".[lab,test,hub]"'
 	touch $@
 
+# Downloads the pinned release binaries when the release host answers, else builds them (KJLAB_TOOLS=download|build).
 tools:
-	bash tools/build.sh
+	@bash tools/step.sh "setup 2/2: cluster tools into the cache (download or build; first time only)" bash tools/build.sh
 
 lab: setup
+	@echo "==> lab: start the lab cluster, then open JupyterLab"
 	$(BIN)/kjlab lab
 
 # The kwok and kind suites run as two concurrent pytest processes; see tests/suites.sh.

