@@ -25,6 +25,7 @@ from kubernetes import client
 
 from kjlab import access, answers, examples, files, kube, ops, policy as policy_rules, readers, sandbox, scenarios, wait
 from kjlab.cluster import lab_context
+from kjlab.cluster.registry import guard
 from kjlab.classroom import results as classroom_results
 from kjlab.errors import KjlabError
 from kjlab.progress import RunProgress
@@ -77,8 +78,11 @@ def run(name: str, answer, context: str | None = None, echo: bool = True) -> Ver
     if answer is None or (isinstance(answer, str) and not answer.strip()):
         verdict = Verdict(name, False, f"not solved yet: write {ex.answer}, then run this check again.", solved=False)
     else:
+        context = context or lab_context()
+        # Before any request: a check creates a namespace, and sends the answer (even as a dry run).
+        guard(context, f"check {name} (it creates a namespace and sends your answer there)")
         try:
-            verdict = ex.check(context or lab_context(), answer)
+            verdict = ex.check(context, answer)
         except KjlabError as e:
             verdict = Verdict(name, False, "the check could not run your answer", [e.message] + ([f"fix: {e.fix}"] if e.fix else []))
     classroom_results.record(verdict)  # issue 14: every verdict is recorded for the class view

@@ -93,6 +93,7 @@ def create(context: str, prefix: str = "kjlab", name: str | None = None) -> str:
     An existing one is reused only when kjlab made it."""
     name = name or f"{prefix}-{secrets.token_hex(3)}"
     check_name(name)
+    registry.guard(context, f"create namespace {name}")  # before any request: never on a cluster kjlab did not make
     labels = {**MANAGED_BY, RUN_LABEL: secrets.token_hex(6)}
     body = {"metadata": {"name": name, "labels": labels, "annotations": {HOLDER_ANNOTATION: holders.me()}}}
     try:
