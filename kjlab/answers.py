@@ -45,13 +45,16 @@ def text_of(data: str | bytes, what: str) -> str:
 def load_yaml(data: str | bytes, what: str = "your answer"):
     """``yaml.safe_load`` behind the size, alias and encoding limits; YAMLError passes through."""
     text = text_of(data, what)
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    if node is not None:
-        size = files.expanded_size(node, "answer", MAX_NODES)
-        if size > MAX_NODES:
-            raise KjlabError(f"{what} expands to more than {MAX_NODES} YAML nodes through its aliases (*name)",
-                             "write the answer out without anchors (&name) and aliases (*name)")
-    return yaml.safe_load(text)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            size = files.expanded_size(node, "answer", MAX_NODES)
+            if size > MAX_NODES:
+                raise KjlabError(f"{what} expands to more than {MAX_NODES} YAML nodes through its aliases (*name)",
+                                 "write the answer out without anchors (&name) and aliases (*name)")
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise files.too_deep(what) from None
 
 
 def read(path: str | Path) -> str:
@@ -67,7 +70,7 @@ def may_run(path: str | Path, untrusted: bool) -> None:
     * A non-root caller's sandbox runs the code as the caller, so it runs only files that are the
       caller's own and that nobody else can write (group/other write bits off). ``--untrusted``
       cannot change that: without root the code cannot be run as anyone else.
-    * A root caller's sandbox runs the code as ``nobody`` with private /tmp and home; a file owned by
+    * A root caller's sandbox runs the code as a uid of its own with private /tmp and home; a file owned by
       another user still needs ``--untrusted`` (the instructor says: I know this is someone else's).
     """
     st = os.stat(path)
@@ -78,12 +81,12 @@ def may_run(path: str | Path, untrusted: bool) -> None:
         if foreign:
             raise KjlabError(
                 f"refusing to run {path}: it is {whose}, not your own, and code checked as a non-root user runs "
-                f"with that user's rights", "check someone else's code as root, where it runs as nobody: "
+                f"with that user's rights", "check someone else's code as root, where it runs as a uid of its own: "
                 f"kjlab check ... --untrusted (see the README, For instructors)")
         if untrusted:
-            raise KjlabError("--untrusted needs root: only root can run the code as nobody, away from your files",
+            raise KjlabError("--untrusted needs root: only root can run the code as another user, away from your files",
                              "run the class check as root in a throwaway container or VM (see the README)")
         return
     if foreign and not untrusted:
         raise KjlabError(f"refusing to run {path}: it is {whose}, not yours",
-                         "to check someone else's code, pass --untrusted (it runs as nobody, see the README)")
+                         "to check someone else's code, pass --untrusted (it runs as a uid of its own, see the README)")

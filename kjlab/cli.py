@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="YAML file (policy, manifest or prediction), or a .py file defining mark_and_delete")
     chk.add_argument("--list", action="store_true", help="list the exercises")
     chk.add_argument("--untrusted", action="store_true",
-                     help="the .py answer is someone else's: run it anyway (root only; it runs as nobody)")
+                     help="the .py answer is someone else's: run it anyway (root only; it runs as a uid of its own)")
     chk.add_argument("--context")
 
     lab = sub.add_parser("lab", help="start the cluster and open JupyterLab on the repo (labs/, exercises/, solutions/)")

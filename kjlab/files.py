@@ -24,11 +24,18 @@ def read_text(path, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
         raise KjlabError(f"no such {what}: {path}", "check the path")
     if path.is_dir():
         raise KjlabError(f"{path} is a directory, not a {what}", "give the path of the file itself")
+    if not path.is_file():  # /dev/zero, a FIFO, a socket: reading would never end, or wait forever
+        raise KjlabError(f"{path} is not a regular file (a device, a pipe or a socket), not a {what}",
+                         "save the manifest or answer to a file and give that file")
     size = path.stat().st_size
     if size > max_bytes:
         raise KjlabError(f"{path} is {size // 1024} KiB; a {what} is at most {max_bytes // 1024} KiB",
                          "give the file that holds just the manifest or answer")
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)  # a file growing while it is read is still bounded
+    if len(data) > max_bytes:
+        raise KjlabError(f"{path} is more than {max_bytes // 1024} KiB; a {what} is at most {max_bytes // 1024} KiB",
+                         "give the file that holds just the manifest or answer")
     if b"\0" in data:
         raise KjlabError(f"{path} is a binary file, not a {what}", "give a YAML text file")
     try:
@@ -52,6 +59,14 @@ def load_yaml_all(text: str, what: str = "manifest", max_bytes: int = MAX_BYTES)
     except yaml.YAMLError as e:
         raise KjlabError(f"the {what} is not valid YAML{yaml_problem(e, text)}",
                          "fix the indentation or quoting there") from None
+    except RecursionError:
+        raise too_deep(f"the {what}") from None
+
+
+def too_deep(what: str) -> KjlabError:
+    """Thousands of nested lists or mappings: deeper than any manifest, and than Python's parser goes."""
+    return KjlabError(f"{what} nests its lists or mappings thousands of levels deep; a manifest nests about ten",
+                      "give just the manifest or answer, without the deep nesting")
 
 
 def yaml_problem(e: yaml.YAMLError, text: str | None = None) -> str:

@@ -52,12 +52,15 @@ def test_python_tags_never_run():
     assert not os.path.exists("pwned.txt")
 
 
-def test_the_check_explains_a_python_tag_as_bad_yaml():
+def test_the_check_explains_a_python_tag_as_bad_yaml(monkeypatch):
+    # the opt-in for a context kjlab did not make lets the check reach the answer: it fails there, before any request
+    monkeypatch.setenv("KJLAB_ALLOW_CONTEXT", "none")
     v = check.run("failjob-policy", "rules: !!python/object/apply:os.system ['id']\n", context="none", echo=False)
     assert not v.passed and "not valid YAML" in str(v)
 
 
-def test_the_check_refuses_the_billion_laughs_before_touching_the_cluster():
+def test_the_check_refuses_the_billion_laughs_before_touching_the_cluster(monkeypatch):
+    monkeypatch.setenv("KJLAB_ALLOW_CONTEXT", "none")
     v = check.run("failjob-policy", BILLION_LAUGHS, context="none", echo=False)
     assert not v.passed and "expands to more than" in str(v)
 
@@ -174,3 +177,31 @@ def _fake_owner(st, uid):
     values = list(st)
     values[4] = uid  # st_uid
     return os.stat_result(values)
+
+
+def test_yaml_nested_thousands_deep_is_one_line_not_a_recursion_error():
+    from kjlab import files
+
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(KjlabError) as e:
+        answers.load_yaml(deep)
+    assert e.value.message.startswith("your answer nests its lists or mappings thousands of levels deep")
+    with pytest.raises(KjlabError) as e:
+        files.load_yaml_all(deep)
+    assert e.value.message.startswith("the manifest nests its lists or mappings thousands of levels deep")
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_a_device_or_a_pipe_is_refused_at_once_not_read_forever(tmp_path, special):
+    import os
+    import time
+
+    path = special
+    if special == "fifo":
+        path = str(tmp_path / "answer.yaml")
+        os.mkfifo(path)
+    started = time.monotonic()
+    with pytest.raises(KjlabError) as e:
+        answers.read(path)
+    assert "is not a regular file" in e.value.message
+    assert time.monotonic() - started < 5
