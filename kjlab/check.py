@@ -78,6 +78,9 @@ def run(name: str, answer, context: str | None = None, echo: bool = True) -> Ver
     if answer is None or (isinstance(answer, str) and not answer.strip()):
         verdict = Verdict(name, False, f"not solved yet: write {ex.answer}, then run this check again.", solved=False)
     else:
+        if isinstance(answer, sandbox.Code) and "function" not in ex.answer:
+            raise KjlabError(f"{name} takes {ex.answer}, not Python code ({answer.origin})",
+                             f"write the answer in a text file: kjlab check {name} --answer my-answer.yaml")
         context = context or lab_context()
         # Before any request: a check creates a namespace, and sends the answer (even as a dry run).
         guard(context, f"check {name} (it creates a namespace and sends your answer there)")

@@ -65,6 +65,10 @@ def load_manifest(manifest) -> dict:
         raise KjlabError(f"the manifest is a YAML {type(docs[0]).__name__}, not a Kubernetes object",
                          "start from a documented example: kjlab.examples.source('failjob')")
     doc = docs[0]
+    for field in ("metadata", "spec"):
+        if doc.get(field) is not None and not isinstance(doc[field], dict):
+            raise KjlabError(f"the manifest's {field} is a {type(doc[field]).__name__} ({str(doc[field])[:40]!r}), "
+                             "not a mapping of fields", f"write {field}: with its fields indented below it")
     if not doc.get("kind") or not doc.get("apiVersion") or not (doc.get("metadata") or {}).get("name"):
         raise KjlabError("the manifest needs apiVersion, kind and metadata.name",
                          "start from a documented example: kjlab.examples.source('failjob')")

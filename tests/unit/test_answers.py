@@ -205,3 +205,12 @@ def test_a_device_or_a_pipe_is_refused_at_once_not_read_forever(tmp_path, specia
         answers.read(path)
     assert "is not a regular file" in e.value.message
     assert time.monotonic() - started < 5
+
+
+def test_a_python_file_for_a_yaml_exercise_is_one_line(tmp_path):
+    answer = tmp_path / "a.py"
+    answer.write_text("def mark_and_delete(c, n, p):\n    pass\n")
+    answer.chmod(0o600)
+    with pytest.raises(KjlabError) as e:
+        check.run("failjob-policy", load_answer("failjob-policy", str(answer)), context="none", echo=False)
+    assert e.value.message == f"failjob-policy takes a podFailurePolicy (YAML) for the failjob Job, not Python code ({answer})"

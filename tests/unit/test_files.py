@@ -101,3 +101,15 @@ def test_a_yaml_error_names_the_line_and_shows_it():
     except yaml.YAMLError as e:
         where = yaml_problem(e, text)
     assert where.startswith(" (line 4, column 13: `    operator: In`)"), where
+
+
+@pytest.mark.parametrize("field,value,kind", [("metadata", "x", "str"), ("spec", "[1]", "list"), ("spec", "7", "int")])
+def test_a_manifest_whose_metadata_or_spec_is_not_a_mapping_is_one_line(field, value, kind):
+    from kjlab import ops
+
+    fields = {"metadata": "{name: x}", "spec": "{template: {}}"}
+    fields[field] = value
+    text = f"apiVersion: batch/v1\nkind: Job\nmetadata: {fields['metadata']}\nspec: {fields['spec']}\n"
+    with pytest.raises(KjlabError) as e:
+        ops.load_manifest(text)
+    assert e.value.message.startswith(f"the manifest's {field} is a {kind} (")
