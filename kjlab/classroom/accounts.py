@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from kjlab import files
 from kjlab.errors import KjlabError
 
 PREFIX = os.environ.get("KJLAB_LEARNER_PREFIX", "kjlab-")
@@ -56,9 +57,9 @@ def parse_class_list(text: str, source: str = "class list") -> list[Learner]:
 
 
 def read_class_list(path: Path) -> list[Learner]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    try:  # a regular text file of at most 1 MiB: --class-list /dev/zero is refused, not read forever
+        text = files.read_text(path, "class list")
+    except OSError as e:
         raise KjlabError(f"cannot read the class list {path}: {e}", "pass a UTF-8 text file, one learner a line")
     return parse_class_list(text, str(path))
 

@@ -169,6 +169,10 @@ def main(args) -> int:
     else:
         print(render_text(rep))
     if args.html:
-        args.html.write_text(render_html(rep), encoding="utf-8")
+        try:
+            args.html.write_text(render_html(rep), encoding="utf-8")
+        except OSError as e:
+            raise KjlabError(f"cannot write the report to {args.html}: {e.strerror or e}",
+                             f"create its directory first (mkdir -p {args.html.parent}), or pick another path") from None
         print(f"\nwritten: {args.html}")
     return 0

@@ -58,5 +58,8 @@ def read(path: Path) -> list[dict]:
         except ValueError:
             continue
         if isinstance(row, dict) and isinstance(row.get("exercise"), str):
+            # a learner may have edited the file: the fields the report reads are coerced to their types
+            for key in ("summary", "reason", "time"):
+                row[key] = "" if row.get(key) is None else str(row[key])
             rows.append(row)
     return rows

@@ -57,3 +57,32 @@ def test_every_port_of_a_kwok_cluster_is_configured_to_require_credentials(tmp_p
         assert "/metrics" not in patches[name]["authorization-always-allow-paths"]
         assert patches[name]["leader-elect"] == "false"  # the existing patch is kept, merged
     assert patches["kwok-controller"] == {"server-address": "", "node-port": "0"}
+
+
+def test_a_class_list_that_is_a_device_is_one_line_not_read_forever():
+    import time
+
+    from kjlab.classroom import accounts
+
+    started = time.monotonic()
+    with pytest.raises(KjlabError) as e:
+        accounts.read_class_list("/dev/zero")
+    assert "is not a regular file" in e.value.message and time.monotonic() - started < 5
+
+
+def test_a_results_file_a_learner_edited_and_a_report_into_a_missing_directory(tmp_path, capsys):
+    import json
+
+    from kjlab.cli import main
+
+    learner = tmp_path / "results" / "kjlab-ada"
+    learner.mkdir(parents=True)
+    (learner / "results.jsonl").write_text(
+        json.dumps({"exercise": "failjob-policy", "passed": False, "summary": None, "reason": None}) + "\n"
+        + json.dumps({"exercise": "failjob-policy", "passed": False, "summary": 7}) + "\n")
+    assert main(["class", "report", "--results", str(tmp_path / "results")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    html = tmp_path / "missing" / "report.html"
+    assert main(["class", "report", "--results", str(tmp_path / "results"), "--html", str(html)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"kjlab: cannot write the report to {html}") and "mkdir -p" in err
