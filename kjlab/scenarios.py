@@ -120,14 +120,15 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
             _suspend_and_resume(context, namespace, job_name, recorder, echo, plan["suspend_when_running"],
                                 plan.get("while_suspended"))
         if plan.get("drain_when_running"):
-            drain = _drain_when_running(context, namespace, job_name, recorder, echo)
+            drain = _drain_when_running(context, namespace, job_name, recorder, echo, _left(started, timeout))
         if plan.get("patch_condition"):
-            patch = _patch_then_delete(context, namespace, job_name, plan["patch_condition"],
+            patch = _patch_then_delete(context, namespace, job_name, plan["patch_condition"], _left(started, timeout),
                                        plan.get("then_delete", False), recorder, echo)
         if patch and not policy:
             # Without the policy nothing fails the Job: the deleted pod counts as one failure and
             # a replacement gets stuck the same way. Watch that happen, then stop.
-            final = _observe_retry(context, namespace, job_name, set(patch.pods_before_delete), timeout=120)
+            final = _observe_retry(context, namespace, job_name, set(patch.pods_before_delete),
+                                   timeout=_left(started, timeout))
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
             final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
@@ -201,10 +202,15 @@ def _job_pods(job_name: str) -> str:
     return f"job-name={job_name}"
 
 
-def _drain_when_running(context, namespace, job_name, recorder, echo) -> Drain:
+def _left(started: float, timeout: float, step: float = 120.0) -> float:
+    """A step's own limit (``step`` s), never past the run's ``timeout`` (`--timeout 60` ends in about 60 s)."""
+    return max(1.0, min(step, timeout - (time.monotonic() - started)))
+
+
+def _drain_when_running(context, namespace, job_name, recorder, echo, within: float = 120.0) -> Drain:
     """The ignore example's step 2: drain the node of the first running pod, inside its window."""
     pod = wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
-                   f"a pod of Job {job_name} to be Running", timeout=120, label_selector=_job_pods(job_name))
+                   f"a pod of Job {job_name} to be Running", timeout=within, label_selector=_job_pods(job_name))
     node = readers.node_name(pod)
     job = _read_job(context, namespace, job_name)
     before = readers.counter(job, "failed")
@@ -272,10 +278,11 @@ def stuck_in(reason: str):
     return check
 
 
-def _patch_then_delete(context, namespace, job_name, condition, then_delete, recorder, echo) -> Patch:
+def _patch_then_delete(context, namespace, job_name, condition, within, then_delete, recorder, echo) -> Patch:
     """The config-issue example's steps 3-4: mark the stuck pod with a condition, then delete it."""
     pod = wait.pod(context, namespace, stuck_in("ImagePullBackOff"),
-                   f"a pod of Job {job_name} to be in ImagePullBackOff", timeout=120, label_selector=_job_pods(job_name))
+                   f"a pod of Job {job_name} to be in ImagePullBackOff", timeout=within,
+                   label_selector=_job_pods(job_name))
     name = readers.name(pod)
     ops.patch_pod_condition(context, namespace, name, condition, "True", reason=PATCH_REASONS.get(condition),
                             echo=echo, recorder=recorder)

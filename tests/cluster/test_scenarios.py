@@ -130,3 +130,18 @@ def test_cli_bad_input_is_one_line(lab, args, message):
     out = subprocess.run([sys.executable, "-m", "kjlab.cli", *args], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_step_that_waits_for_a_stuck_pod_ends_within_the_runs_timeout(lab):
+    import time
+
+    from kjlab.errors import KjlabError
+
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "never-stuck"}, "spec": {
+        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "main", "image": "bash:5", "command": ["bash", "-c", "sleep 300"]}]}}}}
+    started = time.monotonic()
+    with pytest.raises(KjlabError) as e:
+        scenarios.run(manifest=job, patch_condition="ConfigIssue", timeout=15, context=lab["context"], echo=False)
+    assert "timed out after 15s waiting for a pod of Job never-stuck to be in ImagePullBackOff" in e.value.message
+    assert time.monotonic() - started < 15 + 100  # with the set-up and clean-up; the step alone waited 120 s before
