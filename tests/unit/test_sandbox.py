@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import procs
 from kjlab import sandbox
 
 ROOT = os.geteuid() == 0
@@ -259,31 +260,8 @@ def test_a_function_without_source_is_refused():
 # Each answer below starts a detached sleeper (double fork + setsid, so it is re-parented away from the
 # answer) whose command line carries a token of its own: afterwards no process may carry it.
 
-def _left(token: str) -> list[int]:
-    left = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if token.encode() in f.read():
-                    left.append(int(pid))
-        except OSError:
-            continue
-    return left
-
-
-def _gone(token: str, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while _left(token) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return not _left(token)
-
-
-def _token() -> str:
-    return f"1000.{secrets.randbelow(10**9):09d}"  # a valid `sleep` argument nobody else uses
-
-
 def test_a_detached_process_after_closing_the_result_channel_is_stopped_and_said_so():
-    token = _token()
+    token = procs.token()
 
     def step():
         import os
@@ -301,11 +279,11 @@ def test_a_detached_process_after_closing_the_result_channel_is_stopped_and_said
     out = run(step)
     assert out.status == "timeout", out
     assert "did not return within 2 s" in out.explanation()
-    assert _gone(token), f"left running: {_left(token)}"
+    assert procs.gone(token), f"left running: {procs.left(token)}"
 
 
 def test_a_detached_process_is_stopped_when_the_function_ends_without_its_channel():
-    token = _token()
+    token = procs.token()
 
     def step():
         import os
@@ -321,11 +299,11 @@ def test_a_detached_process_is_stopped_when_the_function_ends_without_its_channe
     out = run(step)
     assert out.status == "died", out
     assert out.explanation().startswith("your function ended its process: exit status"), out.explanation()
-    assert _gone(token), f"left running: {_left(token)}"
+    assert procs.gone(token), f"left running: {procs.left(token)}"
 
 
 def test_writing_loaded_again_does_not_rearm_the_time_limit():
-    token = _token()
+    token = procs.token()
 
     def step():
         import os
@@ -346,7 +324,7 @@ def test_writing_loaded_again_does_not_rearm_the_time_limit():
     out = run(step)
     assert out.status == "timeout", out
     assert time.monotonic() - started < 15
-    assert _gone(token), f"left running: {_left(token)}"
+    assert procs.gone(token), f"left running: {procs.left(token)}"
 
 
 def test_ctrl_c_during_a_check_stops_every_process_of_the_answer(tmp_path):
@@ -354,32 +332,18 @@ def test_ctrl_c_during_a_check_stops_every_process_of_the_answer(tmp_path):
     import subprocess
     import sys
 
-    token = _token()
+    token = procs.token()
     script = tmp_path / "check.py"
-    script.write_text(
-        "from kjlab import sandbox\n"
-        f"code = sandbox.Code('''def step():\n"
-        "    import os, time\n"
-        "    if os.fork() == 0:\n"
-        "        os.setsid()\n"
-        "        if os.fork() == 0:\n"
-        f"            os.execv('/bin/sleep', ['sleep', '{token}'])\n"
-        "        os._exit(0)\n"
-        "    time.sleep(60)\n"
-        "''', 'step')\n"
-        "try:\n"
-        "    sandbox.run(code, limits=sandbox.Limits(call_seconds=30, load_seconds=20))\n"
-        "except KeyboardInterrupt:\n"
-        "    print('interrupted', flush=True)\n")
+    procs.caller_script(script, token, "try:\n"
+                                       "    sandbox.run(code, limits=sandbox.Limits(call_seconds=30, load_seconds=20))\n"
+                                       "except KeyboardInterrupt:\n"
+                                       "    print('interrupted', flush=True)\n")
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while not _left(token) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _left(token), "the answer's sleeper never started"
+    assert procs.started(token), "the answer's sleeper never started"
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert "interrupted" in out
-    assert _gone(token), f"left running: {_left(token)}"
+    assert procs.gone(token), f"left running: {procs.left(token)}"
 
 
 def _saboteur():
@@ -500,28 +464,14 @@ def test_a_killed_caller_takes_the_answer_with_it(tmp_path):
     import subprocess
     import sys
 
-    token = _token()
+    token = procs.token()
     script = tmp_path / "check.py"
-    script.write_text(
-        "from kjlab import sandbox\n"
-        f"code = sandbox.Code('''def step():\n"
-        "    import os, time\n"
-        "    if os.fork() == 0:\n"
-        "        os.setsid()\n"
-        "        if os.fork() == 0:\n"
-        f"            os.execv('/bin/sleep', ['sleep', '{token}'])\n"
-        "        os._exit(0)\n"
-        "    time.sleep(60)\n"
-        "''', 'step')\n"
-        "sandbox.run(code, limits=sandbox.Limits(call_seconds=30, load_seconds=20))\n")
+    procs.caller_script(script, token, "sandbox.run(code, limits=sandbox.Limits(call_seconds=30, load_seconds=20))\n")
     proc = subprocess.Popen([sys.executable, str(script)])
-    deadline = time.monotonic() + 30
-    while not _left(token) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _left(token), "the answer's sleeper never started"
+    assert procs.started(token), "the answer's sleeper never started"
     proc.send_signal(signal.SIGKILL)  # a notebook kernel restarted: no clean-up of its own
     proc.wait()
-    assert _gone(token), f"left running: {_left(token)}"
+    assert procs.gone(token), f"left running: {procs.left(token)}"
 
 
 def test_signals_the_answer_sends_to_process_1_do_not_end_the_check_early():

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import procs
 from kjlab import sandbox
 
 SANDBOX = os.path.abspath(sandbox.__file__)
@@ -76,18 +77,6 @@ print(json.dumps(results))
 '''
 
 
-def _left(token: str) -> list[int]:
-    left = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if token.encode() in f.read():
-                    left.append(int(pid))
-        except OSError:
-            continue
-    return left
-
-
 def test_as_a_non_root_user_nothing_of_an_answer_outlives_its_check(tmp_path):
     token = f"1000.{int(time.time() * 1000) % 10**8:08d}"
     home = tmp_path / "home"
@@ -104,10 +93,7 @@ def test_as_a_non_root_user_nothing_of_an_answer_outlives_its_check(tmp_path):
         timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}, cwd=str(home))
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])
-    deadline = time.monotonic() + 5
-    while _left(token) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _left(token), f"left running: {_left(token)}"
+    assert procs.gone(token), f"left running: {procs.left(token)}"
     assert results["closed"]["status"] == "timeout", results["closed"]
     assert results["closed"]["user"].startswith("uid 65534"), results["closed"]
     assert results["rearm"]["status"] == "timeout", results["rearm"]
