@@ -127,7 +127,7 @@ def _api_error_line(e: Exception) -> str | None:
     module = type(e).__module__
     if module.startswith("kubernetes.") and type(e).__name__ == "ApiException":
         # The client is loaded already (it raised): reading its message costs nothing more.
-        return f"the API server said: {importlib.import_module('kjlab.ops').api_message(e)}"
+        return f"the API server said: {importlib.import_module('kjlab.actions.ops').api_message(e)}"
     if module.startswith("urllib3") or isinstance(e, ConnectionError):
         return (f"the lab cluster's API server does not answer ({type(e).__name__}); "
                 "see `kjlab status`, and `kjlab up` to start or repair it")

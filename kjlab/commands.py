@@ -10,12 +10,14 @@ import time
 
 import yaml
 
-from kjlab import answers, check, cluster, examples, exercises, files, sandbox, scenarios
+from kjlab.checks import answers, sandbox
+from kjlab import checks as check, cluster, examples, exercises, files
+from kjlab.runs import scenarios
 from kjlab.cluster import doctor, kubectl, tools
-from kjlab.controller import ConfigIssueController
+from kjlab.labs.config_issue import ConfigIssueController
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR, kubeconfig_path
-from kjlab.progress import RunProgress
+from kjlab.view.progress import RunProgress
 
 
 def _print_status(info: dict) -> None:

@@ -19,13 +19,18 @@ import time
 
 from IPython.display import display
 
-from kjlab import check, cluster, controllers, cronjobs, disruptions, examples, interrupts, lifecycle, namespaces, ops, probes, progress, scenarios, wait
+from kjlab import checks as check, cluster, examples, interrupts
+from kjlab.labs import controllers, cronjobs, disruptions, lifecycle, probes
+from kjlab.actions import namespaces, ops
+from kjlab.view import progress
+from kjlab.runs import scenarios
+from kjlab.api import wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
-from kjlab.controller import ConfigIssueController
-from kjlab.dashboard_model import DashboardModel
+from kjlab.labs.config_issue import ConfigIssueController
+from kjlab.view.dashboard_model import DashboardModel
 from kjlab.errors import KjlabError
-from kjlab.result import RunResult
+from kjlab.runs.result import RunResult
 from kjlab.widgets import JobDashboard
 
 

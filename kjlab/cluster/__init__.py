@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import time
 
-from kjlab import kube, readers
+from kjlab.api import kube, readers
 from kjlab.cluster import health, nodes, provider, registry
 from kjlab.cluster.engine import decide
 from kjlab.cluster.names import CLUSTER_NAME, ENGINES, context_for
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path
-from kjlab.watch import SYNCED, follow
+from kjlab.api.watch import SYNCED, follow
 
 __all__ = ["up", "down", "status", "lab_context", "CLUSTER_NAME", "ENGINES"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kjlab import kube
+from kjlab.api import kube
 from kjlab.cluster import provider, registry
 from kjlab.errors import KjlabError
 

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from kjlab import readers
-from kjlab.printers import pod_status
+from kjlab.api import readers
+from kjlab.api.printers import pod_status
 
 STATE_COLOURS = {
     "Pending": "#c7c7c7",

@@ -1,7 +1,9 @@
 """A lab 12 cell interrupted while a node is NotReady must not leave the node so for the next lab:
 ``lab.cleanup`` brings it back (kwok: the simulated kubelet's NotReady mark is taken off)."""
 
-from kjlab import disruptions, kube, namespaces, readers
+from kjlab.labs import disruptions
+from kjlab.api import kube, readers
+from kjlab.actions import namespaces
 from kjlab import lab as kjlab_lab
 
 NODE = "kjlab-worker2"

@@ -9,8 +9,10 @@ moment its recording started (the container's log stamps are placed on the axis 
 import json
 from pathlib import Path
 
-from kjlab import cluster, namespaces, probes
-from kjlab.result import _iso
+from kjlab import cluster
+from kjlab.actions import namespaces
+from kjlab.labs import probes
+from kjlab.runs.result import _iso
 
 OUT = Path(__file__).parent / "runs" / "probes-kind.json"
 GRACE = 8

@@ -8,7 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from kjlab import examples, namespaces, scenarios
+from kjlab import examples
+from kjlab.actions import namespaces
+from kjlab.runs import scenarios
 
 OUT = Path(__file__).parent / "runs"
 RUNS = {
@@ -46,7 +48,7 @@ def save(name: str, result) -> Path:
 
 def record_cronjobs() -> Path:
     """Lab 09's CronJobs, the steps of labs/09-cronjobs.ipynb (about 2.5 minutes: two schedule times)."""
-    from kjlab import cronjobs
+    from kjlab.labs import cronjobs
     from kjlab.cluster import lab_context
 
     session = cronjobs.CronSession(lab_context(), "rec-cronjobs", echo=False, live=False)
@@ -72,7 +74,7 @@ def record_cronjobs() -> Path:
 
 def record_careless_selector() -> Path:
     """Lab 08's manualSelector run (kjlab.selectors.careless), about 25 s."""
-    from kjlab import selectors
+    from kjlab.labs import selectors
     from kjlab.cluster import lab_context
 
     _, result = selectors.careless(lab_context(), "rec-careless-selector", echo=False)
@@ -83,7 +85,8 @@ def record_careless_selector() -> Path:
 def record_pod_statuses() -> Path:
     """Lab 10's pod zoo (kjlab.lifecycle) on the lab cluster's engine: pod-statuses-<engine>.json
     (kind: about 20 s, kwok: about 5 s). Bring up the engine whose file you regenerate."""
-    from kjlab import cluster, lifecycle
+    from kjlab import cluster
+    from kjlab.labs import lifecycle
     from kjlab.cluster import lab_context
 
     context = lab_context()
@@ -98,7 +101,7 @@ def record_controllers() -> Path:
     """Lab 11's steps (labs/11-controllers.ipynb, about 30 s): a ReplicaSet's pod deleted, one
     relabelled out and back in with pod-deletion-cost -1, a DaemonSet under node labels, a
     Deployment rolled out (env change) and undone."""
-    from kjlab import controllers
+    from kjlab.labs import controllers
     from kjlab.cluster import lab_context
 
     s = controllers.ControllerSession(lab_context(), "rec-controllers", echo=False)
@@ -139,7 +142,8 @@ def record_controllers() -> Path:
 def record_disruptions() -> Path:
     """Lab 12's drain against web-budget, the NoExecute taint and the preemption (about 45 s), with
     kjlab.disruptions sessions as the notebook runs them; one list of rows per part."""
-    from kjlab import disruptions, readers
+    from kjlab.labs import disruptions
+    from kjlab.api import readers
     from kjlab.cluster import lab_context, status
 
     context = lab_context()

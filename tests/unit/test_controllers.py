@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kjlab import controllers, readers
-from kjlab.record import workload_row
+from kjlab.labs import controllers
+from kjlab.api import readers
+from kjlab.runs.record import workload_row
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "controllers.json"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kjlab import cronjobs, ops
+from kjlab.labs import cronjobs
+from kjlab.actions import ops
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "cronjobs.json"
 
@@ -115,6 +116,6 @@ def test_job_from_cronjob_is_what_kubectl_create_job_from_makes():
 def test_lab_cronjobs_are_in_the_simulated_kubelets_grammar(name):
     container = cronjobs.render(name)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     script = " ".join(container["command"])
-    # `sleep N`, `date`, `exit N` joined by && only (kjlab/cluster/grammar.py on issue-10)
+    # `sleep N`, `date`, `exit N` joined by && only (kjlab/cluster/kwok/grammar.py on issue-10)
     for statement in script.split("-c", 1)[1].split("&&"):
         assert statement.strip().split()[0] in {"sleep", "date", "exit"}, statement

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kjlab import disruptions
-from kjlab.result import Recording
+from kjlab.labs import disruptions
+from kjlab.runs.result import Recording
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "disruptions.json"
 

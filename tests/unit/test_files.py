@@ -2,7 +2,8 @@
 
 import pytest
 
-from kjlab import files, ops
+from kjlab import files
+from kjlab.actions import ops
 from kjlab.errors import KjlabError
 
 JOB = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: x\nspec: {}\n"

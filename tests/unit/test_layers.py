@@ -77,14 +77,14 @@ def test_no_import_cycle():
 
 
 # Modules that compute from recorded data must not reach for the cluster, the notebook or the CLI.
-PURE = {"kjlab.readers", "kjlab.printers", "kjlab.result", "kjlab.policy", "kjlab.dashboard_model",
+PURE = {"kjlab.api.readers", "kjlab.api.printers", "kjlab.runs.result", "kjlab.api.policy", "kjlab.view.dashboard_model",
         "kjlab.widgets.timeline"}
 UPWARD = {  # module -> what it must never import (directly or through others)
-    "kjlab.scenarios": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands", "kjlab.check"},
-    "kjlab.check": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands"},
-    "kjlab.record": {"kjlab.scenarios", "kjlab.widgets", "kjlab.check"},
-    "kjlab.ops": {"kjlab.scenarios", "kjlab.record", "kjlab.widgets", "kjlab.check"},
-    "kjlab.widgets": {"kjlab.lab", "kjlab.scenarios", "kjlab.check", "kjlab.cli", "kjlab.commands"},
+    "kjlab.runs.scenarios": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands", "kjlab.checks"},
+    "kjlab.checks": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands"},
+    "kjlab.runs.record": {"kjlab.runs.scenarios", "kjlab.widgets", "kjlab.checks"},
+    "kjlab.actions.ops": {"kjlab.runs.scenarios", "kjlab.runs.record", "kjlab.widgets", "kjlab.checks"},
+    "kjlab.widgets": {"kjlab.lab", "kjlab.runs.scenarios", "kjlab.checks", "kjlab.cli", "kjlab.commands"},
 }
 
 
@@ -100,8 +100,8 @@ def _closure(name: str) -> set[str]:
 
 def test_data_flows_one_way():
     for name in PURE:
-        reached = {m for m in _closure(name) if m.startswith(("kjlab.cluster", "kjlab.kube", "kjlab.lab",
-                                                                 "kjlab.scenarios", "kjlab.cli"))}
+        reached = {m for m in _closure(name) if m.startswith(("kjlab.cluster", "kjlab.api.kube", "kjlab.lab",
+                                                                 "kjlab.runs.scenarios", "kjlab.cli"))}
         assert not reached, f"{name} computes from recorded data, yet imports {sorted(reached)}"
     for name, banned in UPWARD.items():
         reached = {m for m in _closure(name) if any(m == b or m.startswith(b + ".") for b in banned)}

@@ -2,7 +2,8 @@
 
 import pytest
 
-from kjlab import kube, namespaces
+from kjlab.api import kube
+from kjlab.actions import namespaces
 from kjlab.errors import KjlabError
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kjlab import lifecycle
-from kjlab.cluster import grammar
-from kjlab.result import Recording
+from kjlab.labs import lifecycle
+from kjlab.cluster.kwok import grammar
+from kjlab.runs.result import Recording
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kjlab import policy, probes
-from kjlab.result import Recording
+from kjlab.api import policy
+from kjlab.labs import probes
+from kjlab.runs.result import Recording
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "runs" / "probes-kind.json"
 

@@ -4,7 +4,7 @@ import io
 import json
 from pathlib import Path
 
-from kjlab.progress import RunProgress
+from kjlab.view.progress import RunProgress
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
 

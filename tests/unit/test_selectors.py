@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kjlab import selectors
-from kjlab.result import Recording, RunResult
+from kjlab.labs import selectors
+from kjlab.runs.result import Recording, RunResult
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "careless-selector.json"
 

@@ -1,4 +1,4 @@
-"""kjlab.watch.follow against a scripted fake of a list call: the one place the watch's fault
+"""kjlab.api.watch.follow against a scripted fake of a list call: the one place the watch's fault
 handling (dropped, expired, duplicated, refused, stopped) is tested without a cluster."""
 
 import json
@@ -8,7 +8,7 @@ import pytest
 import urllib3
 from kubernetes import client
 
-from kjlab import watch
+from kjlab.api import watch
 from kjlab.errors import KjlabError
 
 

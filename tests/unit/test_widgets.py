@@ -117,7 +117,7 @@ def test_timeline_png_renders_readably(many):
 
 
 def test_comparison_shares_the_time_axis():
-    from kjlab.result import RunResult
+    from kjlab.runs.result import RunResult
 
     results = [RunResult.from_dict(*load(name)) for name in ("failjob-policy", "config-issue-policy")]
     fig = comparison_figure(results)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from kjlab import readers
-from kjlab.printers import job_status, pod_status
+from kjlab.api import readers
+from kjlab.api.printers import job_status, pod_status
 
 NOTEWORTHY_CONDITIONS = ("DisruptionTarget", "ConfigIssue")
 

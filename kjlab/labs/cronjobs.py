@@ -18,10 +18,11 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from kjlab import namespaces, ops, readers
+from kjlab.actions import namespaces, ops
+from kjlab.api import readers
 from kjlab.errors import KjlabError
-from kjlab.record import Recorder
-from kjlab.result import Recording
+from kjlab.runs.record import Recorder
+from kjlab.runs.result import Recording
 
 FILES = {"policy": "cron-policy.yaml", "missed": "cron-missed.yaml", "history": "cron-history.yaml"}
 # The annotations the controllers write on the Jobs a CronJob makes (kubernetes batch/v1 API).
@@ -34,7 +35,7 @@ SETTLE_SECONDS = 8
 
 def source(name: str) -> str:
     if name not in FILES:
-        raise KjlabError(f"unknown lab CronJob '{name}' (choose one of: {', '.join(FILES)})", "kjlab.cronjobs.source('policy')")
+        raise KjlabError(f"unknown lab CronJob '{name}' (choose one of: {', '.join(FILES)})", "kjlab.labs.cronjobs.source('policy')")
     return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
 
 

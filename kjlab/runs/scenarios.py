@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 
-from kjlab import examples, interrupts, kube, namespaces, ops, readers, wait
+from kjlab import examples, interrupts
+from kjlab.api import kube, readers, wait
+from kjlab.actions import namespaces, ops
 from kjlab.cluster import check_health, lab_context
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
-from kjlab.record import Recorder
-from kjlab.result import Drain, Patch, RunResult, summarize
+from kjlab.runs.record import Recorder
+from kjlab.runs.result import Drain, Patch, RunResult, summarize
 
 # What each documented example needs done while it runs.
 PLANS = {

@@ -23,11 +23,15 @@ from typing import Callable
 import yaml
 from kubernetes import client
 
-from kjlab import access, answers, examples, files, kube, ops, policy as policy_rules, readers, sandbox, scenarios, wait
+from kjlab.checks import access, answers, sandbox
+from kjlab import examples, files
+from kjlab.api import kube, policy as policy_rules, readers, wait
+from kjlab.actions import ops
+from kjlab.runs import scenarios
 from kjlab.cluster import lab_context
-from kjlab.classroom import results as classroom_results
+from kjlab.checks import verdicts as classroom_results
 from kjlab.errors import KjlabError
-from kjlab.progress import RunProgress
+from kjlab.view.progress import RunProgress
 
 
 @dataclass
@@ -651,7 +655,8 @@ def check_give_up_in_time(context: str, answer) -> Verdict:
 
 # --- lab 09: CronJobs -------------------------------------------------------------------------------
 # (new functions only, below everything else: other work edits the code above)
-from kjlab import cronjobs, namespaces  # noqa: E402  (here, not above, so the lines others edit stay as they are)
+from kjlab.labs import cronjobs
+from kjlab.actions import namespaces  # noqa: E402  (here, not above, so the lines others edit stay as they are)
 
 LATE_SECONDS = 10  # a run that cannot start within this many seconds of its schedule time is dropped
 
@@ -723,9 +728,9 @@ def _delete_quietly(context: str, namespace: str) -> None:
 # (new functions only, below everything else)
 import time  # noqa: E402  (here, not above, so the lines others edit stay as they are)
 
-from kjlab import printers  # noqa: E402
-from kjlab.lifecycle import status_sequences  # noqa: E402
-from kjlab.record import Recorder  # noqa: E402
+from kjlab.api import printers  # noqa: E402
+from kjlab.labs.lifecycle import status_sequences  # noqa: E402
+from kjlab.runs.record import Recorder  # noqa: E402
 
 CRASH_CODE = 3
 CRASH_WAIT_SECONDS = 45  # a real kubelet waits 10 s before the first restart, 20 s before the second
@@ -833,7 +838,7 @@ def check_crash_loop_code(context: str, answer) -> Verdict:
                    evidence={"statuses": seq, "exit_code": code, "restartPolicy": policy})
 # --- lab 11: controllers ----------------------------------------------------------------------------
 # (new functions only, below everything else: other work edits the code above)
-from kjlab import controllers  # noqa: E402  (here, not above, so the lines others edit stay as they are)
+from kjlab.labs import controllers  # noqa: E402  (here, not above, so the lines others edit stay as they are)
 
 DEBUG_SELECTOR = {"app": "web", "role": "frontend"}
 
@@ -916,7 +921,7 @@ def check_debug_pod_out(context: str, answer) -> Verdict:
 
 import time  # noqa: E402  (here, with lab 12's check, so the lines others edit stay as they are)
 
-from kjlab import disruptions  # noqa: E402
+from kjlab.labs import disruptions  # noqa: E402
 
 BUDGET_FLOOR = 2            # ready web pods the service needs
 BUDGET_DRAIN_SECONDS = 30   # a drain still refused after this long would never finish
@@ -1017,7 +1022,8 @@ def _budget_status(context: str, namespace: str, timeout: float = 20) -> dict:
 # (new functions only, below everything else: other work edits the code above)
 import time  # noqa: E402
 
-from kjlab import cluster as lab_cluster, probes  # noqa: E402  (here, not above, so the lines others edit stay as they are)
+from kjlab import cluster as lab_cluster
+from kjlab.labs import probes  # noqa: E402  (here, not above, so the lines others edit stay as they are)
 
 SIGTERM_WITHIN = 5       # seconds from `kubectl delete pod` to the container's exit
 SIGTERM_GRACE = 15       # the check pod's terminationGracePeriodSeconds (the learner does not choose it)

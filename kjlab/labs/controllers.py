@@ -24,13 +24,14 @@ import pandas as pd
 import yaml
 from kubernetes.client import ApiException
 
-from kjlab import kube, namespaces, ops, readers
+from kjlab.api import kube, readers
+from kjlab.actions import namespaces, ops
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
-from kjlab.record import Recorder
-from kjlab.result import Recording
+from kjlab.runs.record import Recorder
+from kjlab.runs.result import Recording
 
 FILES = {"replicaset": "controllers-replicaset.yaml", "deployment": "controllers-deployment.yaml",
          "daemonset": "controllers-daemonset.yaml"}
@@ -42,7 +43,7 @@ NODE_LABEL_PLACEHOLDER = "NODE_LABEL"
 def source(name: str) -> str:
     if name not in FILES:
         raise KjlabError(f"unknown lab workload '{name}' (choose one of: {', '.join(FILES)})",
-                         "kjlab.controllers.source('replicaset')")
+                         "kjlab.labs.controllers.source('replicaset')")
     return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
 
 

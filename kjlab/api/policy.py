@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kjlab import readers
+from kjlab.api import readers
 
 
 @dataclass

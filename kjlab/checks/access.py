@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import yaml
 from kubernetes import client, config
 
-from kjlab import kube
+from kjlab.api import kube
 from kjlab.errors import KjlabError
 
 NAME = "kjlab-answer"

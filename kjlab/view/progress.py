@@ -12,7 +12,7 @@ import threading
 
 from tqdm import tqdm
 
-from kjlab.dashboard_model import DashboardModel
+from kjlab.view.dashboard_model import DashboardModel
 
 
 # What a recorded step says to someone watching a run (the recorder's action names are terse).

@@ -16,7 +16,7 @@ from functools import cached_property
 import pandas as pd
 import yaml
 
-from kjlab import readers
+from kjlab.api import readers
 
 # --- the recording -------------------------------------------------------------------------
 

@@ -36,12 +36,13 @@ import yaml
 from kubernetes import client, watch as kwatch
 from kubernetes.utils import parse_quantity
 
-from kjlab import kube, ops, policy as policy_rules, readers, wait
+from kjlab.api import kube, policy as policy_rules, readers, wait
+from kjlab.actions import ops
 from kjlab.cluster import names
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
-from kjlab.record import Recorder
-from kjlab.result import Recording
+from kjlab.runs.record import Recorder
+from kjlab.runs.result import Recording
 
 NOT_READY_ANNOTATION = "kjlab.io/kubelet-not-ready"   # kwok's node Stages skip such a node
 PRIORITY_LABEL = "kjlab.io/lab=disruptions"            # the lab's PriorityClasses (cluster-scoped)
@@ -65,7 +66,7 @@ def manifest(name: str, fast: bool = False) -> dict:
     docs = manifests()
     if name not in docs:
         raise KjlabError(f"no lab 12 object named '{name}' (choose one of: {', '.join(docs)})",
-                         "kjlab.disruptions.manifests()")
+                         "kjlab.labs.disruptions.manifests()")
     doc = copy.deepcopy(docs[name])
     if fast and doc["kind"] == "Job":
         doc["spec"]["template"]["spec"]["containers"][0]["command"][-1] = "sleep 8 && exit 0"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from kjlab import kube, readers
+from kjlab.api import kube, readers
 from kjlab.errors import KjlabError
-from kjlab.watch import API_GONE_SECONDS, SYNCED, follow  # noqa: F401  (API_GONE_SECONDS: part of this API)
+from kjlab.api.watch import API_GONE_SECONDS, SYNCED, follow  # noqa: F401  (API_GONE_SECONDS: part of this API)
 
 
 class Vanished(KjlabError):

@@ -13,9 +13,9 @@ import threading
 import time
 from typing import Callable
 
-from kjlab import kube, readers, watch
-from kjlab.printers import job_status, pod_status
-from kjlab.result import COLUMNS, Recording
+from kjlab.api import kube, readers, watch
+from kjlab.api.printers import job_status, pod_status
+from kjlab.runs.result import COLUMNS, Recording
 
 
 def _utcnow() -> dt.datetime:

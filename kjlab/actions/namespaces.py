@@ -20,7 +20,7 @@ import time
 
 from kubernetes import client
 
-from kjlab import kube, readers, wait
+from kjlab.api import kube, readers, wait
 from kjlab.cluster import registry
 from kjlab.errors import KjlabError
 

@@ -16,9 +16,10 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from kjlab import ops, readers
-from kjlab.record import Recorder
-from kjlab.result import Recording
+from kjlab.actions import ops
+from kjlab.api import readers
+from kjlab.runs.record import Recorder
+from kjlab.runs.result import Recording
 
 SOURCE = "pod-statuses.yaml"
 

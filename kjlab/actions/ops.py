@@ -16,8 +16,9 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kjlab import files, interrupts, kube, readers, wait
-from kjlab.cluster import grammar
+from kjlab import files, interrupts
+from kjlab.api import kube, readers, wait
+from kjlab.cluster.kwok import grammar
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 
@@ -188,7 +189,7 @@ def untaint(context: str, node: str, key: str, effect: str = "NoExecute", echo: 
 
 def _warn_not_simulated(context: str, doc: dict, echo: bool, recorder) -> None:
     """Issue 10: on the kwok engine, name each container command the simulated kubelet cannot run
-    (kjlab/cluster/grammar.py), so `kjlab scenario run`, checks and notebooks say it, not only the
+    (kjlab/cluster/kwok/grammar.py), so `kjlab scenario run`, checks and notebooks say it, not only the
     cluster's NotSimulated event."""
     if not context.startswith("kwok-"):
         return

@@ -13,7 +13,8 @@ import threading
 
 from kubernetes import client
 
-from kjlab import kube, ops, readers, watch
+from kjlab.api import kube, readers, watch
+from kjlab.actions import ops
 from kjlab.cluster.registry import guard
 
 

@@ -8,7 +8,7 @@ tests/cluster/test_status.py compares them with the real kubectl on live pods.
 
 from __future__ import annotations
 
-from kjlab import readers
+from kjlab.api import readers
 
 
 def _restartable(pod: dict, name: str) -> bool:

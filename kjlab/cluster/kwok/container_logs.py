@@ -1,10 +1,10 @@
-"""What a simulated container prints, from its script (kjlab/cluster/grammar.py), with when.
+"""What a simulated container prints, from its script (kjlab/cluster/kwok/grammar.py), with when.
 
 The kwok engine has no containers, so there is no output to collect: a script inside the
 grammar says exactly what it would write and at which second of its run (``echo``/``print``
 text, ``date``, placed after the ``sleep``/``time.sleep`` before it). :func:`output` turns a
 container spec into that stream as ``(offset_seconds, bytes)`` chunks, lazily (a ``while true``
-loop prints forever); the log endpoint (kjlab/cluster/log_endpoint.py) serves the chunks whose
+loop prints forever); the log endpoint (kjlab/cluster/kwok/log_endpoint.py) serves the chunks whose
 time has come within the container's run, after :data:`BANNER`.
 
 Faithful where a real container differs from "print the line": ``echo`` in a shell writes each
@@ -23,7 +23,7 @@ import shlex
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
-from kjlab.cluster import grammar
+from kjlab.cluster.kwok import grammar
 
 BANNER = ("[kjlab: simulated kubelet (kwok) \u2014 the lines below are what the script prints; "
           "run it for real with kjlab up --engine kind]\n")

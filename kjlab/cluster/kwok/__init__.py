@@ -1,6 +1,6 @@
 """The kwok engine: the real v1.36 control plane (etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler) run as local processes by ``kwokctl --runtime binary``, with nodes and pods
-driven by kwok's Stages in place of a kubelet (kjlab/cluster/kwok_stages)."""
+driven by kwok's Stages in place of a kubelet (kjlab/cluster/kwok/kwok_stages)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kjlab import kube
-from kjlab.cluster import nodes, stages, tools
+from kjlab.api import kube
+from kjlab.cluster import nodes, tools
+from kjlab.cluster.kwok import stages
 from kjlab.cluster.names import CLUSTER_NAME
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path, state_dir
@@ -90,7 +91,7 @@ def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
 # /metrics and /configz go through the API server's authorization); kwok's server (no
 # authentication at all: metrics, pprof, debugging handlers, plain HTTP on the same port) is
 # not started. `kubectl logs` is answered by kjlab's own log endpoint instead
-# (kjlab/cluster/log_endpoint.py): loopback only, TLS with a client certificate of the
+# (kjlab/cluster/kwok/log_endpoint.py): loopback only, TLS with a client certificate of the
 # cluster's CA required, container logs and nothing else (exec, attach need real containers: kind).
 
 def _free_ports(count: int) -> list[int]:
@@ -275,7 +276,7 @@ def _log_endpoint_files() -> tuple[Path, Path]:
 
 
 def start_log_endpoint(context: str, time_scale: float | None = None, timeout: float = 20.0) -> int:
-    """Start the cluster's log endpoint (kjlab/cluster/log_endpoint.py); its port. A restart
+    """Start the cluster's log endpoint (kjlab/cluster/kwok/log_endpoint.py); its port. A restart
     (repair) asks for the port it had, which the nodes' status names, and the time scale the
     cluster was created with."""
     import sys
@@ -292,7 +293,7 @@ def start_log_endpoint(context: str, time_scale: float | None = None, timeout: f
     log = open(workdir() / "logs" / f"{LOG_ENDPOINT}.log", "ab")
     with log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kjlab.cluster.log_endpoint", "--context", context, "--ca", str(pki / "ca.crt"),
+            [sys.executable, "-m", "kjlab.cluster.kwok.log_endpoint", "--context", context, "--ca", str(pki / "ca.crt"),
              "--cert", str(pki / "admin.crt"), "--key", str(pki / "admin.key"), "--time-scale", repr(time_scale),
              "--port", previous, "--port-file", str(port_file)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)  # outlives `kjlab up`
@@ -316,7 +317,7 @@ def stop_log_endpoint() -> None:
     try:
         pid = int(pid_file.read_text().strip())
         with open(f"/proc/{pid}/cmdline", "rb") as f:  # only our own process, not a reused pid
-            if b"kjlab.cluster.log_endpoint" in f.read():
+            if b"kjlab.cluster.kwok.log_endpoint" in f.read():
                 os.kill(pid, signal.SIGTERM)
     except (ValueError, OSError):
         pass

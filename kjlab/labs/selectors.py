@@ -20,10 +20,11 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from kjlab import namespaces, ops, readers, wait
+from kjlab.actions import namespaces, ops
+from kjlab.api import readers, wait
 from kjlab.errors import KjlabError
-from kjlab.record import Recorder
-from kjlab.result import RunResult, summarize
+from kjlab.runs.record import Recorder
+from kjlab.runs.result import RunResult, summarize
 
 
 def manifest(name: str) -> dict:

@@ -8,16 +8,16 @@ every node of one cluster, and nothing else (no exec, attach, port-forward, metr
 Why not kwok's own server (which serves Logs/ClusterLogs files): in v0.8.0 it takes no client
 authentication at all, serves plain HTTP on the same port, and serves pprof and the other
 debugging handlers beside the logs; a classroom machine runs many learners' clusters, and every
-port of a cluster must require that cluster's credentials (kjlab/cluster/kwok.py, issue 14).
+port of a cluster must require that cluster's credentials (kjlab/cluster/kwok/__init__.py, issue 14).
 This endpoint listens on 127.0.0.1 only and takes only TLS connections whose client certificate
 is signed by the cluster's own CA (the API server presents one: --kubelet-client-certificate).
 
-What it serves is what the script prints (kjlab/cluster/container_logs.py), after a first line
+What it serves is what the script prints (kjlab/cluster/kwok/container_logs.py), after a first line
 saying the kubelet is simulated, cut at the container's run: a running container's output up to
 now, a finished one's up to its end; ``follow`` streams the lines as their time comes and ends
 when the container does; ``previous`` serves the run before (``lastState.terminated``).
 
-Run by ``kjlab up --engine kwok`` as ``python -m kjlab.cluster.log_endpoint`` (kjlab/cluster/kwok.py).
+Run by ``kjlab up --engine kwok`` as ``python -m kjlab.cluster.kwok.log_endpoint`` (kjlab/cluster/kwok/__init__.py).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import watch
 
-from kjlab import kube
-from kjlab.cluster import container_logs, grammar
+from kjlab.api import kube
+from kjlab.cluster.kwok import container_logs, grammar
 
 _PATH = re.compile(r"\A/containerLogs/([^/]+)/([^/]+)/([^/]+)\Z")
 
@@ -286,7 +286,7 @@ def serve(context: str, ca: str, cert: str, key: str, scale: float, port_file: s
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m kjlab.cluster.log_endpoint", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m kjlab.cluster.kwok.log_endpoint", description=__doc__.split("\n")[0])
     parser.add_argument("--context", required=True)
     parser.add_argument("--ca", required=True)
     parser.add_argument("--cert", required=True)

@@ -7,7 +7,7 @@ from importlib import resources
 
 import yaml
 
-from kjlab.cluster import grammar
+from kjlab.cluster.kwok import grammar
 
 # Images the lab preloads (and kind loads with `kind load docker-image`): these pull, any
 # other image fails with ErrImagePull / ImagePullBackOff, as on an air-gapped cluster.
@@ -42,7 +42,7 @@ def is_pullable(image: str, pullable=PULLABLE_IMAGES) -> bool:
 
 
 def _grammar_placeholders() -> dict[str, str]:
-    """The grammar's regexes (kjlab/cluster/grammar.py, their one definition) as the Stage files
+    """The grammar's regexes (kjlab/cluster/kwok/grammar.py, their one definition) as the Stage files
     need them: jq inside single-quoted YAML ('' for '), Go template strings inside block scalars."""
     yq = lambda text: text.replace("'", "''")  # noqa: E731 -- a YAML single-quoted scalar
     return {
@@ -95,7 +95,7 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     pullable_tpl = " ".join(json.dumps(p) for p in pullable)  # Go template: (list "a" "b")
     docs = []
     for name in STAGE_FILES:
-        text = resources.files("kjlab.cluster").joinpath("kwok_stages").joinpath(name).read_text()
+        text = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(name).read_text()
         text = (
             text.replace("__TIME_SCALE__", repr(float(time_scale)))
             .replace("__PULLABLE_LIST__", pullable_tpl)

@@ -21,13 +21,14 @@ import pandas as pd
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 
-from kjlab import kube, namespaces, ops, readers
+from kjlab.api import kube, readers
+from kjlab.actions import namespaces, ops
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
-from kjlab.record import Recorder
-from kjlab.result import Recording
+from kjlab.runs.record import Recorder
+from kjlab.runs.result import Recording
 
 IMAGE = "docker.io/library/python:3"
 PORT = 8080

@@ -140,7 +140,7 @@ def _installed(module: str) -> bool:
         return True  # built in
     file = os.path.realpath(file)
     roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
-    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + "kjlab")
+    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # kjlab/
     return any(file.startswith(r + os.sep) or file == r for r in roots)
 
 
@@ -268,7 +268,7 @@ def _hidden_and_kept() -> dict:
     if os.geteuid() == 0:  # root (sudo included): every user's home
         hide |= {h for h in ("/root", "/home") if os.path.isdir(h)}
     hide = sorted(h for h in hide if not any(h != o and h.startswith(o + os.sep) for o in hide))
-    need = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    need = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
     # installed packages only: not the notebook's directory or the current one
     need |= {p for p in sys.path if p and os.path.isdir(p) and os.path.basename(p) in ("site-packages", "dist-packages")}
     # The private /tmp & co. hide whatever lives there too -- kjlab's repo in a clone under /tmp, say.
