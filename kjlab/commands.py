@@ -11,10 +11,9 @@ import time
 import yaml
 
 from kjlab.checks import answers, sandbox
-from kjlab import checks as check, cluster, examples, exercises, files
+from kjlab import checks as check, cluster, examples, exercises, files, labs
 from kjlab.runs import scenarios
 from kjlab.cluster import doctor, kubectl, tools
-from kjlab.labs.config_issue import ConfigIssueController
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR, kubeconfig_path
 from kjlab.view.progress import RunProgress
@@ -155,7 +154,7 @@ def _check(args) -> int:
 
 
 def _controller(args) -> int:
-    ctl = ConfigIssueController(args.context or cluster.lab_context(), args.namespace).start()
+    ctl = labs.CONTROLLERS[args.kind](args.context or cluster.lab_context(), args.namespace).start()
     try:
         while ctl.running:
             time.sleep(0.5)

@@ -16,6 +16,7 @@ from kubernetes import client
 from kjlab.api import kube, readers, watch
 from kjlab.actions import ops
 from kjlab.cluster.registry import guard
+from kjlab.labs import controller, session
 
 
 class ConfigIssueController:
@@ -107,3 +108,12 @@ class ConfigIssueController:
                     self._handle(change.object)
         except Exception as e:
             self.errors.append(f"watch: {type(e).__name__}: {e}")
+
+
+controller("config-issue")(ConfigIssueController)  # `kjlab controller config-issue`
+
+
+@session("controller")
+def _controller(lab, namespace: str, **options) -> ConfigIssueController:
+    """The config-issue controller for ``namespace``, started."""
+    return ConfigIssueController(lab.context, namespace, **options).start()

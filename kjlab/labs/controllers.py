@@ -30,7 +30,8 @@ from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
-from kjlab.runs.record import Recorder
+from kjlab.labs import on_cleanup, session
+from kjlab.runs.record import Recorder, register_kind
 from kjlab.runs.result import Recording
 
 FILES = {"replicaset": "controllers-replicaset.yaml", "deployment": "controllers-deployment.yaml",
@@ -451,7 +452,7 @@ class ControllerSession:
         namespaces.fresh(context, namespace, progress=print if echo else None)
         namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
         self.node_label = node_label(namespace)
-        self.recorder = Recorder(context, namespace, workloads=True)
+        self.recorder = Recorder(context, namespace, kinds=("replicaset", "deployment", "daemonset"))
         self._changed = threading.Event()
         self.recorder.subscribe(lambda row: self._changed.set())
         self.recorder.start()
@@ -580,3 +581,37 @@ def plot_rollout(recording: WorkloadRecording, deployment: str, steps=(), title:
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def workload_row(kind: str):
+    """The row function for a ReplicaSet, Deployment or DaemonSet: its desired and actual counts
+    in ``detail`` (the object, kept in the row, has the rest: revision, ownerReferences ...)."""
+    def row(event: str, obj: dict) -> dict:
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        if kind == "daemonset":
+            counts = {"desired": status.get("desiredNumberScheduled", 0), "current": status.get("currentNumberScheduled", 0),
+                      "ready": status.get("numberReady", 0), "available": status.get("numberAvailable", 0)}
+        else:
+            counts = {"desired": spec.get("replicas", 1), "current": status.get("replicas", 0),
+                      "ready": status.get("readyReplicas", 0), "available": status.get("availableReplicas", 0)}
+            if kind == "deployment":
+                counts["updated"] = status.get("updatedReplicas", 0)
+        revision = readers.annotations(obj).get("deployment.kubernetes.io/revision")
+        return {"kind": kind, "name": readers.name(obj), "event": event, "ready": counts["ready"],
+                "detail": " ".join(f"{k}={v}" for k, v in counts.items()) + (f" revision={revision}" if revision else ""),
+                "deleting": readers.deleting(obj), "resource_version": readers.resource_version(obj)}
+    return row
+
+
+register_kind("replicaset", lambda context: kube.apps(context).list_namespaced_replica_set, workload_row("replicaset"))
+register_kind("deployment", lambda context: kube.apps(context).list_namespaced_deployment, workload_row("deployment"))
+register_kind("daemonset", lambda context: kube.apps(context).list_namespaced_daemon_set, workload_row("daemonset"))
+on_cleanup(remove_node_labels)  # the DaemonSet's node labels, if its session did not stop
+
+
+@session("controllers")
+def _controllers(lab, name: str) -> ControllerSession:
+    """A recorded namespace ``<prefix>-<name>`` for ReplicaSets, Deployments and DaemonSets:
+    create, delete and relabel pods, label nodes, roll out; waits read the recording; ``stop()``
+    gives the recording and removes the node labels it set."""
+    return ControllerSession(lab.context, f"{lab.prefix}-{name}")

@@ -19,9 +19,11 @@ import pandas as pd
 import yaml
 
 from kjlab.actions import namespaces, ops
+from kjlab.api import kube
 from kjlab.api import readers
 from kjlab.errors import KjlabError
-from kjlab.runs.record import Recorder
+from kjlab.labs import session
+from kjlab.runs.record import Recorder, register_kind
 from kjlab.runs.result import Recording
 
 FILES = {"policy": "cron-policy.yaml", "missed": "cron-missed.yaml", "history": "cron-history.yaml"}
@@ -166,7 +168,7 @@ class CronSession:
         self.context, self.namespace, self.echo = context, namespace, echo
         namespaces.fresh(context, namespace, progress=print if echo else None)
         namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
-        self.recorder = Recorder(context, namespace, cronjobs=True).start()
+        self.recorder = Recorder(context, namespace, kinds=("cronjob",)).start()
         self.created_at: dt.datetime | None = None
         self.live = live
         self._line = None
@@ -274,3 +276,26 @@ def plot_jobs(recording: CronRecording, cronjobs_shown=None, boundaries=(), titl
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def cronjob_row(event: str, cj: dict) -> dict:
+    status = cj.get("status") or {}
+    spec = cj.get("spec") or {}
+    return {
+        "kind": "cronjob", "name": readers.name(cj), "event": event,
+        "active": len(status.get("active") or []),
+        "detail": f"suspend={bool(spec.get('suspend'))} lastScheduleTime={status.get('lastScheduleTime')} "
+                  f"lastSuccessfulTime={status.get('lastSuccessfulTime')}",
+        "deleting": readers.deleting(cj),
+        "resource_version": readers.resource_version(cj),
+    }
+
+
+register_kind("cronjob", lambda context: kube.batch(context).list_namespaced_cron_job, cronjob_row)
+
+
+@session("cron")
+def _cron(lab, name: str) -> CronSession:
+    """A recorded namespace ``<prefix>-<name>`` for CronJobs: create, patch, create a Job from a
+    CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
+    return CronSession(lab.context, f"{lab.prefix}-{name}")

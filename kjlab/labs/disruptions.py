@@ -41,6 +41,7 @@ from kjlab.actions import ops
 from kjlab.cluster import names
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
+from kjlab.labs import on_cleanup, session
 from kjlab.runs.record import Recorder
 from kjlab.runs.result import Recording
 
@@ -390,3 +391,13 @@ def restore_nodes(context: str, timeout: float = 120) -> list[str]:
 def cleanup_priority_classes(context: str, echo: bool = True) -> list[str]:
     """The lab's PriorityClasses are cluster-scoped: deleting its namespaces leaves them."""
     return ops.delete_priority_classes(context, PRIORITY_LABEL, echo=echo)
+
+
+on_cleanup(lambda context, prefix: restore_nodes(context))  # a node left NotReady, if a cell was interrupted
+
+
+@session("disruptions")
+def _disruptions(lab, name: str) -> Disruptions:
+    """A recorded namespace ``<prefix>-<name>``: create pods, drain against a budget, taint a node,
+    make a node NotReady; ``stop()`` gives the recording."""
+    return Disruptions(lab.context, lab.namespace(name), lab.engine)

@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from kjlab.actions import ops
+from kjlab.labs import session
 from kjlab.api import readers
 from kjlab.runs.record import Recorder
 from kjlab.runs.result import Recording
@@ -253,3 +254,16 @@ def run(context: str, namespace: str, engine: str, timeout: float = 120, poll: f
     finally:
         recorder.stop()
     return Zoo(recorder.recording(), wanted, engine, round(time.monotonic() - started, 1), namespace)
+
+
+@session("pod_statuses")
+def _pod_statuses(lab, name: str = "zoo", timeout: float = 120) -> Zoo:
+    """Create, in a fresh ``<prefix>-<name>``, every pod of kjlab/examples/pod-statuses.yaml this
+    engine can produce, recorded until each has shown its STATUS values."""
+    namespace = lab.namespace(name)
+    print(f"creating the pods this engine ({lab.engine}) can produce in {namespace}; one line per STATUS change "
+          f"(at most {timeout:.0f} s) ...", flush=True)
+    zoo = run(lab.context, namespace, lab.engine, timeout=timeout, echo=False,
+              progress=lambda line: print(line, flush=True))
+    print(f"  ... after {zoo.seconds:.0f} s", flush=True)
+    return zoo

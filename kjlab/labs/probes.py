@@ -27,7 +27,8 @@ from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
-from kjlab.runs.record import Recorder
+from kjlab.labs import session
+from kjlab.runs.record import Recorder, register_kind
 from kjlab.runs.result import Recording
 
 IMAGE = "docker.io/library/python:3"
@@ -206,7 +207,7 @@ class PodSession:
         self.context, self.namespace, self.echo = context, namespace, echo
         namespaces.fresh(context, namespace, progress=print if echo else None)
         namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
-        self.recorder = Recorder(context, namespace, endpoint_slices=True).start()
+        self.recorder = Recorder(context, namespace, kinds=("endpointslice",)).start()
         self._changed = threading.Condition()
         self.recorder.subscribe(self._notify)
         self._logs: list[threading.Thread] = []
@@ -463,3 +464,32 @@ def hook_timeline(recording: Recording, pod: str, started_at: dt.datetime) -> pd
     rows += [{"t": t, "pod": pod, "what": what, "source": "the API (recorded)"} for what, t in api.items() if t is not None]
     frame = pd.DataFrame(rows, columns=["t", "pod", "what", "source"])
     return frame.sort_values("t", kind="stable").reset_index(drop=True)
+
+
+def endpointslice_row(event: str, eps: dict) -> dict:
+    """A Service's EndpointSlice: which pods are in it and whether each is ready (lab 13)."""
+    ready = [f"{(e.get('targetRef') or {}).get('name')}:"
+             f"{'ready' if (e.get('conditions') or {}).get('ready') else 'not ready'}"
+             for e in eps.get("endpoints") or []]
+    return {
+        "kind": "endpointslice", "name": readers.labels(eps).get("kubernetes.io/service-name") or readers.name(eps),
+        "event": event, "detail": ", ".join(ready) or "no endpoints",
+        "resource_version": readers.resource_version(eps),
+    }
+
+
+register_kind("endpointslice", lambda context: kube.discovery(context).list_namespaced_endpoint_slice, endpointslice_row)
+
+
+@session("needs_kind")
+def _needs_kind(lab, what: str) -> bool:
+    """True on an engine with a real kubelet; on kwok prints that ``what`` is skipped and why
+    (probes, hooks and signals act on real processes)."""
+    return needs_real_kubelet(lab.engine, what)
+
+
+@session("pods")
+def _pods(lab, name: str) -> PodSession:
+    """A recorded namespace ``<prefix>-<name>`` for pods and Services: create, exec, patch a
+    condition, delete, follow logs, wait on the recording; ``stop()`` gives the recording."""
+    return PodSession(lab.context, f"{lab.prefix}-{name}")

@@ -46,39 +46,6 @@ def job_row(event: str, job: dict) -> dict:
     }
 
 
-def cronjob_row(event: str, cj: dict) -> dict:
-    status = cj.get("status") or {}
-    spec = cj.get("spec") or {}
-    return {
-        "kind": "cronjob", "name": readers.name(cj), "event": event,
-        "active": len(status.get("active") or []),
-        "detail": f"suspend={bool(spec.get('suspend'))} lastScheduleTime={status.get('lastScheduleTime')} "
-                  f"lastSuccessfulTime={status.get('lastSuccessfulTime')}",
-        "deleting": readers.deleting(cj),
-        "resource_version": readers.resource_version(cj),
-    }
-
-
-def workload_row(kind: str):
-    """The row function for a ReplicaSet, Deployment or DaemonSet: its desired and actual counts
-    in ``detail`` (the object, kept in the row, has the rest: revision, ownerReferences ...)."""
-    def row(event: str, obj: dict) -> dict:
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        if kind == "daemonset":
-            counts = {"desired": status.get("desiredNumberScheduled", 0), "current": status.get("currentNumberScheduled", 0),
-                      "ready": status.get("numberReady", 0), "available": status.get("numberAvailable", 0)}
-        else:
-            counts = {"desired": spec.get("replicas", 1), "current": status.get("replicas", 0),
-                      "ready": status.get("readyReplicas", 0), "available": status.get("availableReplicas", 0)}
-            if kind == "deployment":
-                counts["updated"] = status.get("updatedReplicas", 0)
-        revision = readers.annotations(obj).get("deployment.kubernetes.io/revision")
-        return {"kind": kind, "name": readers.name(obj), "event": event, "ready": counts["ready"],
-                "detail": " ".join(f"{k}={v}" for k, v in counts.items()) + (f" revision={revision}" if revision else ""),
-                "deleting": readers.deleting(obj), "resource_version": readers.resource_version(obj)}
-    return row
-
-
 def event_row(event: str, ev: dict) -> dict:
     obj = ev.get("involvedObject") or {}
     return {
@@ -90,32 +57,32 @@ def event_row(event: str, ev: dict) -> dict:
     }
 
 
-def endpointslice_row(event: str, eps: dict) -> dict:
-    """A Service's EndpointSlice: which pods are in it and whether each is ready (lab 13)."""
-    ready = [f"{(e.get('targetRef') or {}).get('name')}:"
-             f"{'ready' if (e.get('conditions') or {}).get('ready') else 'not ready'}"
-             for e in eps.get("endpoints") or []]
-    return {
-        "kind": "endpointslice", "name": readers.labels(eps).get("kubernetes.io/service-name") or readers.name(eps),
-        "event": event, "detail": ", ".join(ready) or "no endpoints",
-        "resource_version": readers.resource_version(eps),
-    }
+# kind -> (context -> the API's list function for a namespace, row function). Every recording
+# watches BASE_KINDS; a lab registers the other kinds its recordings watch (``kinds=`` asks for them).
+SOURCES: dict[str, tuple[Callable, Callable[[str, dict], dict]]] = {}
+BASE_KINDS = ("pod", "job", "event")
+
+
+def register_kind(kind: str, list_function: Callable, to_row: Callable[[str, dict], dict]) -> None:
+    """Let recordings watch ``kind``: ``list_function(context)`` gives the API's namespaced list
+    function (the watch follows it), ``to_row(event, obj)`` makes its rows."""
+    SOURCES[kind] = (list_function, to_row)
 
 
 class Recorder:
-    """Records a namespace's pods, Jobs and events (and, asked, its CronJobs or its ReplicaSets,
-    Deployments and DaemonSets) from watches; ``start()`` before acting.
+    """Records a namespace's pods, Jobs and events (and, asked with ``kinds=``, the kinds labs
+    register: CronJobs, ReplicaSets ...) from watches; ``start()`` before acting.
 
     Use as a context manager, or call ``start()`` and ``stop()``. ``subscribe(fn)`` calls
     ``fn(row)`` for each new row (from the watch threads).
     """
 
-    def __init__(self, context: str, namespace: str, cronjobs: bool = False, workloads: bool = False,
-                 endpoint_slices: bool = False):
+    def __init__(self, context: str, namespace: str, kinds: tuple[str, ...] = ()):
         self.context = context
-        self.cronjobs = cronjobs  # also watch the namespace's CronJobs (lab 09)
-        self.workloads = workloads  # also its ReplicaSets, Deployments and DaemonSets (lab 11)
-        self.endpoint_slices = endpoint_slices  # and its EndpointSlices (lab 13: readiness)
+        unknown = [k for k in kinds if k not in SOURCES]
+        if unknown:
+            raise ValueError(f"no recorder source registered for {unknown} (known: {', '.join(SOURCES)})")
+        self.kinds = tuple(k for k in kinds if k not in BASE_KINDS)  # watched besides pods, Jobs, events
         self.namespace = namespace
         self.started_at: dt.datetime | None = None
         self._t0 = 0.0
@@ -132,22 +99,10 @@ class Recorder:
     def start(self) -> "Recorder":
         self.started_at = _utcnow()
         self._t0 = time.monotonic()
-        core, batch = kube.core(self.context), kube.batch(self.context)
-        sources = [
-            ("pod", core.list_namespaced_pod, pod_row),
-            ("job", batch.list_namespaced_job, job_row),
-            ("event", core.list_namespaced_event, event_row),
-        ] + ([("cronjob", batch.list_namespaced_cron_job, cronjob_row)] if self.cronjobs else [])
-        if self.workloads:  # one watch per kind, all into this one recording
-            apps = kube.apps(self.context)
-            sources += [("replicaset", apps.list_namespaced_replica_set, workload_row("replicaset")),
-                        ("deployment", apps.list_namespaced_deployment, workload_row("deployment")),
-                        ("daemonset", apps.list_namespaced_daemon_set, workload_row("daemonset"))]
-        if self.endpoint_slices:  # lab 13: readiness in and out of a Service
-            sources += [("endpointslice", kube.discovery(self.context).list_namespaced_endpoint_slice,
-                         endpointslice_row)]
+        sources = [(kind, *SOURCES[kind]) for kind in BASE_KINDS + self.kinds]  # one watch each, one recording
         ready = []
         for kind, list_fn, to_row in sources:
+            list_fn = list_fn(self.context)
             listed = threading.Event()
             ready.append(listed)
             t = threading.Thread(target=self._follow, args=(kind, list_fn, to_row, listed),
@@ -250,3 +205,8 @@ class Recorder:
                 self.errors.append(f"{kind} watch: {type(e).__name__}: {e}")
                 listed.set()
                 self._stop.wait(1.0)
+
+
+register_kind("pod", lambda context: kube.core(context).list_namespaced_pod, pod_row)
+register_kind("job", lambda context: kube.batch(context).list_namespaced_job, job_row)
+register_kind("event", lambda context: kube.core(context).list_namespaced_event, event_row)

@@ -14,7 +14,7 @@ import pytest
 
 from kjlab.labs import controllers
 from kjlab.api import readers
-from kjlab.runs.record import workload_row
+from kjlab.labs.controllers import workload_row
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "controllers.json"
 

@@ -8,7 +8,8 @@ import pytest
 
 from kjlab.api import policy
 from kjlab.labs import probes
-from kjlab.runs.record import endpointslice_row, event_row, pod_row
+from kjlab.labs.probes import endpointslice_row
+from kjlab.runs.record import event_row, pod_row
 from kjlab.runs.result import Recording
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
