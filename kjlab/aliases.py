@@ -32,7 +32,7 @@ MOVED = {
     "kjlab.disruptions": "kjlab.labs.disruptions",
     "kjlab.probes": "kjlab.labs.probes",
     "kjlab.lifecycle": "kjlab.labs.lifecycle",
-    "kjlab.selectors": "kjlab.labs.selectors",
+    "kjlab.selectors": "kjlab.labs.manual_selector",
     "kjlab.check": "kjlab.checks",
     "kjlab.sandbox": "kjlab.checks.sandbox",
     "kjlab.access": "kjlab.checks.access",

@@ -74,7 +74,7 @@ def record_cronjobs() -> Path:
 
 def record_careless_selector() -> Path:
     """Lab 08's manualSelector run (kjlab.selectors.careless), about 25 s."""
-    from kjlab.labs import selectors
+    from kjlab.labs import manual_selector as selectors
     from kjlab.cluster import lab_context
 
     _, result = selectors.careless(lab_context(), "rec-careless-selector", echo=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kjlab.labs import selectors
+from kjlab.labs import manual_selector as selectors
 from kjlab.runs.result import Recording, RunResult
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "careless-selector.json"
