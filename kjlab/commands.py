@@ -13,7 +13,7 @@ import yaml
 from kjlab.checks import answers, sandbox
 from kjlab import checks as check, cluster, examples, exercises, files, labs
 from kjlab.runs import scenarios
-from kjlab.cluster import doctor, kubectl, tools
+from kjlab.cluster import doctor, kubectl, provider, tools
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR, kubeconfig_path
 from kjlab.view.progress import RunProgress
@@ -30,8 +30,7 @@ def _print_status(info: dict) -> None:
     else:
         print(f"server:   {info['server_version']}")
     if info.get("memory_mib") is not None:
-        what = "node containers, docker stats" if info["engine"] == "kind" else "control plane + kwok"
-        print(f"memory:   {info['memory_mib']} MiB ({what})")
+        print(f"memory:   {info['memory_mib']} MiB ({provider.kubelet(info['engine']).memory_source})")
     print("nodes:")
     for n in info["nodes"]:
         state = "Ready" if n["ready"] else "NotReady"

@@ -7,7 +7,6 @@ Destructive ops refuse to act on a cluster kjlab did not create (kjlab.cluster.r
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -39,10 +38,6 @@ def _show(echo: bool, command: str, output: list[str] | None = None) -> None:
 def _step(recorder, action: str, target: str, detail: str = "", kubectl: str = "") -> None:
     if recorder is not None:
         recorder.step(action, target, detail, kubectl)
-
-
-def now_rfc3339() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- apply -----------------------------------------------------------------------------------
@@ -431,7 +426,7 @@ def condition_patch(type_: str, status: str = "True", reason: str | None = None,
         condition["reason"] = reason
     if message:
         condition["message"] = message
-    condition["lastTransitionTime"] = now_rfc3339()
+    condition["lastTransitionTime"] = kube.now_rfc3339()
     return {"status": {"conditions": [condition]}}
 
 

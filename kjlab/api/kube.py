@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -130,3 +131,8 @@ def create(context: str, namespace: str, doc: dict, dry_run: bool = False) -> di
     if not 200 <= response.status < 300:
         raise client.ApiException(http_resp=response)
     return json.loads(response.data)
+
+
+def now_rfc3339() -> str:
+    """Now, as the API writes times (a condition's lastTransitionTime)."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,16 +7,10 @@ create a pod that preempts another. The deciding work is done by the real contro
 engines: the Eviction API and the disruption controller, the taint-eviction controller, the node
 lifecycle controller, the scheduler.
 
-One thing differs by engine, and the session says which it does: a node going NotReady.
-  * kind: the node's container is stopped (``docker stop``): no kubelet, no heartbeat; after the
-    node lifecycle controller's grace period the node is ``Ready=Unknown`` and tainted
-    ``node.kubernetes.io/unreachable``.
-  * kwok: the node's simulated kubelet reports ``Ready=False`` (reason ``KubeletNotReady``), as a
-    real kubelet does when its runtime or network is not ready; the lifecycle controller taints it
-    ``node.kubernetes.io/not-ready``. (kwokctl runs the controller manager with a 3m20s grace period
-    for missed heartbeats, too long for a lab, so kjlab does not stop the heartbeat.) kwok's node
-    Stages leave a node annotated ``kjlab.io/kubelet-not-ready`` alone, and the session keeps
-    reporting NotReady while it is.
+One thing differs by engine, and the session says which it does: a node going NotReady, which
+the engine's kubelet does (kjlab.cluster.provider.kubelet): kind stops the node's container
+(kjlab/cluster/kind/kubelet.py), kwok's simulated kubelet reports ``Ready=False``
+(kjlab/cluster/kwok/kubelet.py).
 
 The rest of the module reads recordings (no cluster): who was disrupted, why, when; how many of a
 workload's pods were ready over time; the eviction refusals; the QoS table.
@@ -25,27 +19,23 @@ workload's pods were ready over time; the eviction refusals; the QoS table.
 from __future__ import annotations
 
 import copy
-import subprocess
-import threading
 import time
 from decimal import Decimal
 from importlib import resources
 
 import pandas as pd
 import yaml
-from kubernetes import client, watch as kwatch
 from kubernetes.utils import parse_quantity
 
 from kjlab.api import kube, policy as policy_rules, readers, wait
 from kjlab.actions import ops
-from kjlab.cluster import names
+from kjlab.cluster import names, provider
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
 from kjlab.runs.record import Recorder
 from kjlab.runs.result import Recording
 
-NOT_READY_ANNOTATION = "kjlab.io/kubelet-not-ready"   # kwok's node Stages skip such a node
 PRIORITY_LABEL = "kjlab.io/lab=disruptions"            # the lab's PriorityClasses (cluster-scoped)
 # The rule a Job needs so that none of these disruptions counts against its backoffLimit.
 IGNORE_DISRUPTIONS = {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]}
@@ -196,7 +186,6 @@ class Disruptions:
     def __init__(self, context: str, namespace: str, engine: str | None, echo: bool = True):
         self.context, self.namespace, self.engine, self.echo = context, namespace, engine, echo
         self.recorder = Recorder(context, namespace).start()
-        self._reporting: dict[str, threading.Event] = {}
 
     def __repr__(self) -> str:
         return f"<Disruptions {self.namespace} on {self.engine}>"
@@ -262,35 +251,17 @@ class Disruptions:
         ops.untaint(self.context, node, key, effect, echo=self.echo, recorder=self.recorder)
 
     def node_not_ready(self, node: str) -> None:
-        """Take the node's kubelet away (kind: stop the node's container) or make it report
-        NotReady (kwok); see the module's docstring for why the two differ."""
+        """Take the node's kubelet away as its engine can (kind: stop the node's container; kwok: the
+        simulated kubelet reports NotReady); see the module's docstring for why the two differ."""
         guard(self.context, f"make node {node} NotReady")
-        if self.engine == "kind":
-            self._docker("stop", node)
-            self.recorder.step("node down", f"node/{node}", "the node's container stopped: no kubelet",
-                               f"docker stop {node}")
-            return
-        core = kube.core(self.context)
-        core.patch_node(node, {"metadata": {"annotations": {NOT_READY_ANNOTATION: "true"}}},
-                        _content_type=kube.MERGE)
-        self._report_not_ready(core, node)
-        stop = threading.Event()
-        self._reporting[node] = stop
-        threading.Thread(target=self._keep_reporting, args=(node, stop), daemon=True,
-                         name=f"kjlab-kubelet-{node}").start()
-        if self.echo:
-            print(f"# kwok: the simulated kubelet of {node} now reports Ready=False (KubeletNotReady)")
-        self.recorder.step("node NotReady", f"node/{node}", "the simulated kubelet reports Ready=False (KubeletNotReady)",
-                           f"kubectl patch node {node} --subresource=status ...")
+        kubelet = provider.kubelet(self.engine)
+        happened, command = kubelet.take_away(self.context, node, self.echo)
+        self.recorder.step(kubelet.down_step, f"node/{node}", happened, command)
 
     def node_ready(self, node: str, timeout: float = 120) -> None:
         """Bring the node back (kind: start its container) and wait until it is Ready and the
         node lifecycle controller has taken its taints off again."""
-        stop = self._reporting.pop(node, None)
-        if stop:
-            stop.set()
-        self.recorder.step("node back", f"node/{node}", "", f"docker start {node}" if self.engine == "kind" else "")
-        bring_back(self.context, node, self.engine, timeout, self.echo)
+        bring_back(self.context, node, self.engine, timeout, self.echo, recorder=self.recorder)
 
     def cpu_share(self, node: str, share: float = 0.6) -> int:
         """Millicores that are ``share`` of the node's allocatable CPU: two pods asking for 60 %
@@ -301,36 +272,6 @@ class Disruptions:
     def node_taints(self, node: str) -> list[dict]:
         return (kube.raw(kube.core(self.context).read_node, node).get("spec") or {}).get("taints") or []
 
-    @staticmethod
-    def _docker(verb: str, node: str) -> None:
-        proc = subprocess.run(["docker", verb, node], capture_output=True, text=True)
-        print(f"$ docker {verb} {node}\n{(proc.stdout + proc.stderr).strip()}")
-        if proc.returncode:
-            raise KjlabError(f"docker {verb} {node} failed", "is Docker running? docker ps")
-
-    def _report_not_ready(self, core, node: str) -> None:
-        now = ops.now_rfc3339()
-        ready = {"type": "Ready", "status": "False", "reason": "KubeletNotReady",
-                 "message": "kjlab: the simulated kubelet reports NotReady (lab 12)",
-                 "lastHeartbeatTime": now, "lastTransitionTime": now}
-        core.patch_node_status(node, {"status": {"conditions": [ready]}}, _content_type=kube.STRATEGIC_MERGE)
-
-    def _keep_reporting(self, node: str, stop: threading.Event) -> None:
-        """A kubelet that is not ready says so at every status update: a node heartbeat kwok had
-        already scheduled before the node was marked would otherwise report it Ready again."""
-        core = kube.core(self.context)
-        while not stop.is_set():
-            try:
-                for change in kwatch.Watch().stream(core.list_node, field_selector=f"metadata.name={node}",
-                                                    timeout_seconds=5):
-                    if stop.is_set():
-                        break
-                    obj = client.ApiClient().sanitize_for_serialization(change["object"])
-                    if readers.node_ready(obj) and NOT_READY_ANNOTATION in readers.annotations(obj):
-                        self._report_not_ready(core, node)
-            except Exception:
-                stop.wait(1)
-
     # -- the end --
     def stop(self) -> Recording:
         """Stop recording (a node made NotReady is left as it is: ``node_ready`` brings it back)."""
@@ -339,15 +280,15 @@ class Disruptions:
         return self.recorder.recording()
 
 
-def bring_back(context: str, node: str, engine: str | None, timeout: float = 120, echo: bool = True) -> None:
-    """kind: start the node's container; kwok: take the NotReady mark off (kwok's initialize Stage
-    then reports Ready=True). Then wait until the node is Ready and untainted."""
+def bring_back(context: str, node: str, engine: str | None, timeout: float = 120, echo: bool = True,
+               recorder: Recorder | None = None) -> None:
+    """Give the node its kubelet back (kind: start the node's container; kwok: take the NotReady mark
+    off, kwok's initialize Stage then reports Ready=True). Then wait until it is Ready and untainted."""
     guard(context, f"make node {node} Ready")
-    if engine == "kind":
-        Disruptions._docker("start", node)
-    else:
-        kube.core(context).patch_node(node, {"metadata": {"annotations": {NOT_READY_ANNOTATION: None}}},
-                                      _content_type=kube.MERGE)
+    kubelet = provider.kubelet(engine)
+    if recorder is not None:
+        recorder.step("node back", f"node/{node}", "", kubelet.back_command(node))
+    kubelet.bring_back(context, node)
     if echo:
         print(f"waiting for node {node} to be Ready and untainted (at most {timeout:.0f} s) ...", flush=True)
     started = time.monotonic()
@@ -367,25 +308,16 @@ def bring_back(context: str, node: str, engine: str | None, timeout: float = 120
 
 
 def restore_nodes(context: str, timeout: float = 120) -> list[str]:
-    """Bring back every node lab 12 left NotReady (a cell interrupted between ``node_not_ready``
-    and ``node_ready``): kwok, a node still annotated as having a NotReady kubelet; kind, a node
-    whose container is stopped. Waits until they are Ready and untainted; returns their names."""
-    nodes = kube.raw(kube.core(context).list_node)["items"]
-    marked = [readers.name(n) for n in nodes if NOT_READY_ANNOTATION in readers.annotations(n)]
-    stopped = []
-    if context == names.context_for("kind"):
-        for n in nodes:
-            try:
-                proc = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", readers.name(n)],
-                                      capture_output=True, text=True, timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                continue  # no Docker to ask: nothing kjlab can start either
-            if proc.returncode == 0 and proc.stdout.strip() == "false":
-                stopped.append(readers.name(n))
-    for node in marked + stopped:
-        print(f"node {node} was left NotReady by an interrupted lab 12: bringing it back", flush=True)
-        bring_back(context, node, "kind" if node in stopped else "kwok", timeout)
-    return marked + stopped
+    """Bring back every node a session left NotReady (a cell interrupted between ``node_not_ready``
+    and ``node_ready``), as the cluster's engine took it away. Waits until they are Ready and
+    untainted; returns their names."""
+    engine = next((e for e in names.ENGINES if context == names.context_for(e)), None)
+    nodes = [readers.name(n) for n in kube.raw(kube.core(context).list_node)["items"]]
+    left = provider.kubelet(engine).taken_away(context, nodes)
+    for node in left:
+        print(f"node {node} was left NotReady by an interrupted lab: bringing it back", flush=True)
+        bring_back(context, node, engine, timeout)
+    return left
 
 
 def cleanup_priority_classes(context: str, echo: bool = True) -> list[str]:

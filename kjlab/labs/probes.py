@@ -23,7 +23,7 @@ from kubernetes.watch.watch import iter_resp_lines
 
 from kjlab.api import kube, readers
 from kjlab.actions import namespaces, ops
-from kjlab.cluster import kubectl as kubectl_command
+from kjlab.cluster import kubectl as kubectl_command, provider
 from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
@@ -46,7 +46,7 @@ def needs_real_kubelet(engine: str | None, what: str) -> bool:
     skipped and why (the first time at length), so a notebook cell does nothing else and still
     runs green."""
     global _explained
-    if engine != "kwok":
+    if provider.kubelet(engine).real:
         return True
     why = (" (probes, hooks and signals act on real processes; kwok simulates the kubelet and runs none)"
            if not _explained else "")
