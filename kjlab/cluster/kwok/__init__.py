@@ -317,7 +317,8 @@ def stop_log_endpoint() -> None:
     try:
         pid = int(pid_file.read_text().strip())
         with open(f"/proc/{pid}/cmdline", "rb") as f:  # only our own process, not a reused pid
-            if b"kjlab.cluster.kwok.log_endpoint" in f.read():
+            command = f.read()  # an endpoint started before the module moved has its old name
+            if b"kjlab.cluster.kwok.log_endpoint" in command or b"kjlab.cluster.log_endpoint" in command:
                 os.kill(pid, signal.SIGTERM)
     except (ValueError, OSError):
         pass
