@@ -226,11 +226,8 @@ class Lab:
 
     @staticmethod
     def _waiting(what: str, timeout: float, until):
-        print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
-        started = time.monotonic()
-        found = until()
-        print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
-        return found
+        with wait.announced(what, timeout):
+            return until()
 
     def check(self, exercise: str, answer) -> check.Verdict:
         """Check an exercise answer on this cluster; prints and returns the Verdict."""

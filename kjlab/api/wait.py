@@ -5,8 +5,9 @@ the waits return them."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from kjlab.api import kube, readers
 from kjlab.errors import KjlabError
@@ -16,6 +17,18 @@ from kjlab.api.watch import API_GONE_SECONDS, SYNCED, follow  # noqa: F401  (API
 class Vanished(KjlabError):
     """The object a wait was for was deleted: waiting longer cannot help."""
 
+
+
+@contextlib.contextmanager
+def announced(what: str, timeout: float, echo: bool = True, digits: int = 0) -> Iterator[Callable[[], float]]:
+    """The one "waiting for X (at most N s) ..." line before a wait and "  ... after S s" once it is
+    over (not when it raises: the error says it); yields the seconds elapsed so far, as a function."""
+    if echo:
+        print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
+    started = time.monotonic()
+    yield lambda: time.monotonic() - started
+    if echo:
+        print(f"  ... after {time.monotonic() - started:.{digits}f} s", flush=True)
 
 def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Callable, vanished: str | None = None,
            **kwargs) -> dict:

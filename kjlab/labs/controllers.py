@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 from kubernetes.client import ApiException
 
-from kjlab.api import kube, readers
+from kjlab.api import kube, readers, wait
 from kjlab.actions import namespaces, ops
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
@@ -515,18 +515,14 @@ class ControllerSession:
     def wait_until(self, test: Callable[["WorkloadRecording"], bool], what: str, timeout: float = 60) -> float:
         """Wait until ``test(recording)`` holds, reading the recording as each change arrives; says
         what it waits for, and how long it took; returns the time on the recording's axis."""
-        if self.echo:
-            print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
-        started = time.monotonic()
-        while not test(self.recording()):
-            left = timeout - (time.monotonic() - started)
-            if left <= 0:
-                raise KjlabError(f"waited {timeout:.0f} s for {what}; it did not happen",
-                                 f"look at the namespace: kjlab kubectl get all -n {self.namespace}")
-            self._changed.wait(min(1.0, left))
-            self._changed.clear()
-        if self.echo:
-            print(f"  ... after {time.monotonic() - started:.1f} s", flush=True)
+        with wait.announced(what, timeout, self.echo, digits=1) as elapsed:
+            while not test(self.recording()):
+                left = timeout - elapsed()
+                if left <= 0:
+                    raise KjlabError(f"waited {timeout:.0f} s for {what}; it did not happen",
+                                     f"look at the namespace: kjlab kubectl get all -n {self.namespace}")
+                self._changed.wait(min(1.0, left))
+                self._changed.clear()
         return self.now()
 
     def wait_owned(self, owner: str, count: int, ready: bool = True, timeout: float = 60) -> float:

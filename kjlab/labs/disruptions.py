@@ -202,14 +202,9 @@ class Disruptions:
                      label_selector: str | None = None) -> dict:
         """Watch the namespace's pods (one, or those with a label) until ``predicate(pod)`` holds;
         says what it waits for and how long it took."""
-        if self.echo:
-            print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
-        started = time.monotonic()
-        pod = wait.pod(self.context, self.namespace, predicate, what, timeout=timeout, name=name,
-                       label_selector=label_selector)
-        if self.echo:
-            print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
-        return pod
+        with wait.announced(what, timeout, self.echo):
+            return wait.pod(self.context, self.namespace, predicate, what, timeout=timeout, name=name,
+                            label_selector=label_selector)
 
     def wait_running(self, names: list[str], timeout: float = 60) -> None:
         for name in names:
@@ -219,18 +214,14 @@ class Disruptions:
         """Until ``count`` pods with these labels are ready (a ReplicaSet's, a budget's)."""
         core = kube.core(self.context)
         what = f"{count} ready pods ({label_selector})"
-        if self.echo:
-            print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
-        started = time.monotonic()
-        while True:  # several pods must hold at once: a single-pod watch cannot say that
-            pods = kube.raw(core.list_namespaced_pod, self.namespace, label_selector=label_selector)["items"]
-            if sum(_ready(p) for p in pods) >= count:
-                break
-            if time.monotonic() - started > timeout:
-                raise KjlabError(f"timed out waiting for {what}", f"kjlab kubectl get pods -n {self.namespace} -o wide")
-            time.sleep(0.5)
-        if self.echo:
-            print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
+        with wait.announced(what, timeout, self.echo) as elapsed:
+            while True:  # several pods must hold at once: a single-pod watch cannot say that
+                pods = kube.raw(core.list_namespaced_pod, self.namespace, label_selector=label_selector)["items"]
+                if sum(_ready(p) for p in pods) >= count:
+                    break
+                if elapsed() > timeout:
+                    raise KjlabError(f"timed out waiting for {what}", f"kjlab kubectl get pods -n {self.namespace} -o wide")
+                time.sleep(0.5)
 
     def pods(self, names: list[str] | None = None) -> list[dict]:
         items = kube.raw(kube.core(self.context).list_namespaced_pod, self.namespace)["items"]
@@ -289,22 +280,18 @@ def bring_back(context: str, node: str, engine: str | None, timeout: float = 120
     if recorder is not None:
         recorder.step("node back", f"node/{node}", "", kubelet.back_command(node))
     kubelet.bring_back(context, node)
-    if echo:
-        print(f"waiting for node {node} to be Ready and untainted (at most {timeout:.0f} s) ...", flush=True)
-    started = time.monotonic()
     core = kube.core(context)
-    while True:
-        obj = kube.raw(core.read_node, node)
-        lifecycle = [t for t in (obj.get("spec") or {}).get("taints") or []
-                     if t.get("key") in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
-        if readers.node_ready(obj) and not lifecycle:
-            break
-        if time.monotonic() - started > timeout:
-            raise KjlabError(f"node {node} was not Ready and untainted after {timeout:.0f} s",
-                             f"kjlab kubectl describe node {node}")
-        time.sleep(1)
-    if echo:
-        print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
+    with wait.announced(f"node {node} to be Ready and untainted", timeout, echo) as elapsed:
+        while True:
+            obj = kube.raw(core.read_node, node)
+            lifecycle = [t for t in (obj.get("spec") or {}).get("taints") or []
+                         if t.get("key") in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
+            if readers.node_ready(obj) and not lifecycle:
+                break
+            if elapsed() > timeout:
+                raise KjlabError(f"node {node} was not Ready and untainted after {timeout:.0f} s",
+                                 f"kjlab kubectl describe node {node}")
+            time.sleep(1)
 
 
 def restore_nodes(context: str, timeout: float = 120) -> list[str]:

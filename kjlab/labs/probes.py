@@ -21,7 +21,7 @@ import pandas as pd
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 
-from kjlab.api import kube, readers
+from kjlab.api import kube, readers, wait
 from kjlab.actions import namespaces, ops
 from kjlab.cluster import kubectl as kubectl_command, provider
 from kjlab.cluster import tools
@@ -291,8 +291,11 @@ class PodSession:
     def wait(self, predicate, what: str, timeout: float = 90, show=("event",)):
         """Wait until ``predicate(recording)`` returns something truthy (and return it), printing
         each new row of the kinds in ``show`` as it is recorded, so a learner sees the kubelet act."""
-        print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
-        started = time.monotonic()
+        with wait.announced(what, timeout) as elapsed:
+            found = self._wait(predicate, what, timeout, show, elapsed)
+        return found
+
+    def _wait(self, predicate, what: str, timeout: float, show, elapsed):
         shown = len(self.recorder.rows)
         while True:
             rows = self.recorder.rows
@@ -302,9 +305,8 @@ class PodSession:
             shown = len(rows)
             found = predicate(Recording(rows))
             if found:
-                print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
                 return found
-            left = timeout - (time.monotonic() - started)
+            left = timeout - elapsed()
             if left <= 0:
                 raise KjlabError(f"timed out after {timeout:.0f} s waiting for {what}",
                                  f"look with `kjlab kubectl get pods,events -n {self.namespace}`")
