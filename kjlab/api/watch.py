@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import urllib3
@@ -214,3 +215,13 @@ def follow(list_call, *args, stop: threading.Event | None = None, deadline: floa
     A refused connection or a 5xx is retried for about a minute (API_GONE_SECONDS), then a
     KjlabError naming ``what`` the caller waited for; other API errors (403, 404 ...) raise."""
     return Follow(list_call, *args, stop=stop, deadline=deadline, listed=listed, what=what, synced=synced, **kwargs)
+
+
+def follow_lines(stream_call, *args, **kwargs) -> Iterator[str]:
+    """The lines of a streamed response (``core.read_namespaced_pod_log, pod, namespace``: a
+    container's output as `kubectl logs -f` shows it) as they arrive, until the server ends it."""
+    response = stream_call(*args, follow=True, _preload_content=False, **kwargs)
+    try:
+        yield from iter_resp_lines(response)
+    finally:
+        response.release_conn()

@@ -19,9 +19,8 @@ import time
 
 import pandas as pd
 from kubernetes import client
-from kubernetes.watch.watch import iter_resp_lines
 
-from kjlab.api import kube, readers, wait
+from kjlab.api import kube, readers, wait, watch
 from kjlab.actions import namespaces, ops
 from kjlab.cluster import kubectl as kubectl_command, provider
 from kjlab.cluster import tools
@@ -277,9 +276,7 @@ class PodSession:
         """Record every line ``pod`` prints from now until its container ends (`kubectl logs -f`)."""
         def read():
             try:
-                response = kube.core(self.context).read_namespaced_pod_log(
-                    pod, self.namespace, follow=True, _preload_content=False)
-                for line in iter_resp_lines(response):
+                for line in watch.follow_lines(kube.core(self.context).read_namespaced_pod_log, pod, self.namespace):
                     self.recorder.log(pod, line)
             except Exception as e:  # the pod went away: its log ends with it
                 self.recorder.log(pod, f"(kjlab stopped following the log: {type(e).__name__})")
