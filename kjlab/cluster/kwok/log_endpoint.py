@@ -32,9 +32,8 @@ import threading
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from kubernetes import watch
-
 from kjlab.api import kube
+from kjlab.api.watch import SYNCED, follow
 from kjlab.cluster.kwok import container_logs, grammar
 
 _PATH = re.compile(r"\A/containerLogs/([^/]+)/([^/]+)/([^/]+)\Z")
@@ -122,34 +121,27 @@ class PodCache:
         threading.Thread(target=self._watch, daemon=True).start()
 
     def _watch(self) -> None:
-        context, namespace, name, rv = self._args
-        api = kube.core(context)
-        while not self._stop.is_set():
-            try:
-                for event in watch.Watch().stream(api.list_namespaced_pod, namespace, resource_version=rv,
-                                                  field_selector=f"metadata.name={name}", timeout_seconds=30):
-                    obj = kube.api_client(context).sanitize_for_serialization(event["object"])
-                    rv = (obj.get("metadata") or {}).get("resourceVersion", rv)
-                    with self.changed:
-                        if event["type"] == "DELETED":
-                            self.gone = True
-                        else:
-                            self.pod = obj
-                        self.changed.notify_all()
-                    if self._stop.is_set() or self.gone:
-                        return
-            except Exception:  # a dropped watch: list again, as any watcher does
-                try:
-                    fresh = kube.raw(api.read_namespaced_pod, name, namespace)
-                    rv = fresh["metadata"]["resourceVersion"]
-                    with self.changed:
-                        self.pod = fresh
-                        self.changed.notify_all()
-                except Exception:
-                    with self.changed:
+        """Follow the pod (kjlab.api.watch: re-lists after 410, resumes after a drop) until it is
+        gone or the stream closes; a pod missing from the first list is gone already."""
+        context, namespace, name, _ = self._args
+        seen = False
+        try:
+            for change in follow(kube.core(context).list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
+                                 stop=self._stop, synced=True, what=f"pod {name}"):
+                with self.changed:
+                    if change.type == SYNCED:
+                        self.gone = self.gone or not seen
+                    elif change.type == "DELETED":
                         self.gone = True
-                        self.changed.notify_all()
+                    else:
+                        seen, self.pod = True, change.object
+                    self.changed.notify_all()
+                if self.gone:
                     return
+        except Exception:  # the API server stayed away: the stream ends as if the pod were gone
+            with self.changed:
+                self.gone = True
+                self.changed.notify_all()
 
     def stop(self) -> None:
         self._stop.set()
