@@ -4,13 +4,13 @@ Usage: .venv/bin/python tests/data/record_runs.py [NAME ...]   (needs the lab cl
 Each file holds a RunResult's summary and its raw recorder rows (objects included).
 """
 
-import json
 import sys
 from pathlib import Path
 
 from kjlab import examples
 from kjlab.actions import namespaces
 from kjlab.runs import scenarios
+from kjlab.runs import saved as saved_runs
 
 OUT = Path(__file__).parent / "runs"
 RUNS = {
@@ -42,7 +42,7 @@ def save(name: str, result) -> Path:
     OUT.mkdir(exist_ok=True)
     rows = [{**r, "time": r["time"].isoformat()} for r in result.rows]
     path = OUT / f"{name}.json"
-    path.write_text(json.dumps({"summary": result.to_dict(with_timeline=False), "rows": rows}, default=str, indent=0))
+    path.write_text(saved_runs.dumps({"summary": result.to_dict(with_timeline=False), "rows": rows}, indent=0))
     return path
 
 
@@ -68,7 +68,7 @@ def record_cronjobs() -> Path:
     rows = [{**r, "time": r["time"].isoformat()} for r in session.stop().rows]
     namespaces.delete(lab_context(), "rec-cronjobs")
     path = OUT / "cronjobs.json"
-    path.write_text(json.dumps({"rows": rows}, default=str))
+    path.write_text(saved_runs.dumps({"rows": rows}))
     return path
 
 
@@ -96,7 +96,7 @@ def record_pod_statuses() -> Path:
     namespaces.delete(context, namespace)
     rows = [{**r, "time": r["time"].isoformat()} for r in zoo.recording.rows]
     path = OUT / f"pod-statuses-{engine}.json"
-    path.write_text(json.dumps({"engine": engine, "rows": rows}, default=str))
+    path.write_text(saved_runs.dumps({"engine": engine, "rows": rows}))
 def record_controllers() -> Path:
     """Lab 11's steps (labs/11-controllers.ipynb, about 30 s): a ReplicaSet's pod deleted, one
     relabelled out and back in with pod-deletion-cost -1, a DaemonSet under node labels, a
@@ -135,7 +135,7 @@ def record_controllers() -> Path:
     rows = [{**r, "time": r["time"].isoformat()} for r in s.stop().rows]
     namespaces.delete(lab_context(), "rec-controllers")
     path = OUT / "controllers.json"
-    path.write_text(json.dumps({"rows": rows}, default=str))
+    path.write_text(saved_runs.dumps({"rows": rows}))
     return path
 
 
@@ -185,8 +185,8 @@ def record_disruptions() -> Path:
     for name in parts:
         namespaces.delete(context, f"rec-disruptions-{name}")
     path = OUT / "disruptions.json"
-    path.write_text(json.dumps({name: [{**r, "time": r["time"].isoformat()} for r in rec.rows]
-                                for name, rec in parts.items()}, default=str))
+    path.write_text(saved_runs.dumps({name: [{**r, "time": r["time"].isoformat()} for r in rec.rows]
+                                for name, rec in parts.items()}))
     return path
 
 

@@ -8,20 +8,20 @@ must do with those specs, not numbers read off the recording."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 
 from kjlab.labs import cronjobs
 from kjlab.actions import ops
+from kjlab.runs import saved as saved_runs
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "cronjobs.json"
 
 
 @pytest.fixture(scope="module")
 def rec():
-    return cronjobs.CronRecording(json.loads(RUN.read_text())["rows"])
+    return cronjobs.CronRecording(saved_runs.load(RUN)["rows"])
 
 
 @pytest.fixture(scope="module")

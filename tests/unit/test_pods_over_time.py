@@ -5,7 +5,6 @@ The runs in tests/data/runs were recorded on the kwok engine from the lab Jobs i
 not from the recordings.
 """
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -13,12 +12,13 @@ import pytest
 
 from kjlab import examples
 from kjlab.runs.result import Recording, RunResult
+from kjlab.runs import saved as saved_runs
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
 
 
 def load(name: str) -> RunResult:
-    data = json.loads((RUNS / f"{name}.json").read_text())
+    data = saved_runs.load(RUNS / f"{name}.json")
     return RunResult.from_dict(data["summary"], data["rows"])
 
 
