@@ -54,39 +54,37 @@ def _walk(data, rows_fn):
     return data
 
 
-def _compact_rows(rows: list[dict]) -> list[dict]:
+def _along(rows: list[dict], step) -> list[dict]:
+    """Each row's object through ``step(previous object of its (kind, name) or None, object)``,
+    which gives (what the row holds, the whole object)."""
     last: dict[tuple, dict] = {}
     out = []
     for row in rows:
-        obj, key = row["object"], (row.get("kind"), row.get("name"))
-        if isinstance(obj, dict) and isinstance(last.get(key), dict):
-            row = {**row, "object": {_SAME_AS_BEFORE: _diff(last[key], obj)}}
-        if isinstance(obj, dict):
-            last[key] = obj
-        out.append(row)
+        key = (row.get("kind"), row.get("name"))
+        held, whole = step(last.get(key), row["object"])
+        if isinstance(whole, dict):
+            last[key] = whole
+        out.append(row if held is row["object"] else {**row, "object": held})
     return out
 
 
-def _expand_rows(rows: list[dict]) -> list[dict]:
-    last: dict[tuple, dict] = {}
-    out = []
-    for row in rows:
-        obj, key = row["object"], (row.get("kind"), row.get("name"))
-        if isinstance(obj, dict) and list(obj) == [_SAME_AS_BEFORE]:
-            obj = _apply(last[key], obj[_SAME_AS_BEFORE])
-            row = {**row, "object": obj}
-        if isinstance(obj, dict):
-            last[key] = obj
-        out.append(row)
-    return out
+def _to_difference(previous, obj):
+    both = isinstance(previous, dict) and isinstance(obj, dict)
+    return ({_SAME_AS_BEFORE: _diff(previous, obj)} if both else obj), obj
+
+
+def _to_whole(previous, obj):
+    if isinstance(obj, dict) and list(obj) == [_SAME_AS_BEFORE]:
+        obj = _apply(previous, obj[_SAME_AS_BEFORE])
+    return obj, obj
 
 
 def compact(data):
-    return _walk(data, _compact_rows)
+    return _walk(data, lambda rows: _along(rows, _to_difference))
 
 
 def expand(data):
-    return _walk(data, _expand_rows)
+    return _walk(data, lambda rows: _along(rows, _to_whole))
 
 
 def dumps(data, **json_args) -> str:
