@@ -21,3 +21,8 @@ def test_notebook_style_imports_of_old_names_work_in_a_fresh_interpreter():
             "assert kjlab.readers is readers is sys.modules['kjlab.api.readers']; "
             "assert Recorder is kjlab.runs.record.Recorder and grammar is sys.modules['kjlab.cluster.kwok.grammar']")
     subprocess.run([sys.executable, "-c", "import sys; " + code], check=True)
+
+
+def test_every_name_the_package_offers_resolves():
+    code = "import kjlab; [getattr(kjlab, n) for n in kjlab.__all__]; assert kjlab.selectors.__name__ == 'kjlab.labs.manual_selector'"
+    subprocess.run([sys.executable, "-c", code], check=True)
