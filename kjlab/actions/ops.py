@@ -117,7 +117,7 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
 
 def apply_priority_class(context: str, manifest, echo: bool = True, recorder=None,
                          allow_context: str | None = None) -> dict:
-    """`kubectl apply -f priorityclass.yaml` (cluster-scoped, lab 12): one already there with the
+    """`kubectl apply -f priorityclass.yaml` (cluster-scoped; the disruptions lab): one already there with the
     same value is kept, so a notebook cell can run again."""
     doc = load_manifest(manifest)
     name = doc["metadata"]["name"]
@@ -496,7 +496,7 @@ def _patch(context: str, namespace: str, kind: str, name: str, patch: dict, call
     return patched
 
 
-# --- CronJobs (lab 09) ----------------------------------------------------------------------------
+# --- CronJobs --------------------------------------------------------------------------------------
 
 def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
                   allow_context: str | None = None) -> dict:
@@ -567,7 +567,7 @@ def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name
 def delete_job(context: str, namespace: str, job: str, cascade: str = "background", echo: bool = True, recorder=None,
                allow_context: str | None = None) -> None:
     """`kubectl delete job NAME --cascade=background|foreground|orphan`: with ``orphan`` the Job goes
-    and its pods stay, without an owner (lab 08: a Job with a matching selector adopts them)."""
+    and its pods stay, without an owner (a Job with a matching selector adopts them)."""
     guard(context, f"delete job {job}", allow_context)
     propagation = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan"}[cascade]
     try:
@@ -580,7 +580,7 @@ def delete_job(context: str, namespace: str, job: str, cascade: str = "backgroun
     _step(recorder, "delete", f"job/{job}", f"cascade={cascade}", command)
 
 
-# --- workload controllers (lab 11) ----------------------------------------------------------------
+# --- workload controllers ------------------------------------------------------------------------
 
 WORKLOADS = ("ReplicaSet", "Deployment", "DaemonSet")
 

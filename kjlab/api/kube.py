@@ -104,11 +104,11 @@ MERGE = "application/merge-patch+json"
 
 # Where each kind a learner may hand kjlab is created (the two kinds kjlab runs).
 _COLLECTIONS = {"Job": "/apis/batch/v1/namespaces/{namespace}/jobs", "Pod": "/api/v1/namespaces/{namespace}/pods",
-                "CronJob": "/apis/batch/v1/namespaces/{namespace}/cronjobs",  # lab 09
-                "ReplicaSet": "/apis/apps/v1/namespaces/{namespace}/replicasets",  # lab 11
+                "CronJob": "/apis/batch/v1/namespaces/{namespace}/cronjobs",  # the CronJobs lab
+                "ReplicaSet": "/apis/apps/v1/namespaces/{namespace}/replicasets",  # the controllers lab
                 "Deployment": "/apis/apps/v1/namespaces/{namespace}/deployments",
                 "DaemonSet": "/apis/apps/v1/namespaces/{namespace}/daemonsets",
-                # lab 12 (disruptions): what a budget and preemption act on
+                # the disruptions lab: what a budget and preemption act on
                 "PodDisruptionBudget": "/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets",
                 "PriorityClass": "/apis/scheduling.k8s.io/v1/priorityclasses"}  # cluster-scoped
 

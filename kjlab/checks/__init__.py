@@ -95,7 +95,7 @@ def run(name: str, answer, context: str | None = None, echo: bool = True) -> Ver
             verdict = ex.check(context or lab_context(), answer)
         except KjlabError as e:
             verdict = Verdict(name, False, "the check could not run your answer", [e.message] + ([f"fix: {e.fix}"] if e.fix else []))
-    classroom_results.record(verdict)  # issue 14: every verdict is recorded for the class view
+    classroom_results.record(verdict)  # every verdict is recorded for the class view
     if echo:
         ran = verdict.evidence.get("sandbox") or {}
         printed = ran.get("output", "").strip() if ran.get("status") == "returned" else ""

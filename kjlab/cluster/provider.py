@@ -19,7 +19,7 @@ Progress = Callable[[str], None]
 class Provider(Protocol):
     name: str               # "kind" | "kwok": the context is <name>-kjlab
     scales_time: bool       # honours --time-scale (only a simulated kubelet can)
-    has_strict_mode: bool   # honours --strict (a simulated kubelet's grammar, issue 10)
+    has_strict_mode: bool   # honours --strict (a simulated kubelet's grammar)
     nodes_ready_timeout: float
 
     def prepare(self, progress: Progress) -> object:

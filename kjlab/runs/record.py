@@ -161,7 +161,7 @@ class Recorder:
         self._add({"kind": "step", "name": "", "action": action, "detail": detail})
 
     def log(self, pod: str, line: str) -> None:
-        """Record a line a container printed, when kjlab follows a pod's log (lab 13: hooks)."""
+        """Record a line a container printed, when kjlab follows a pod's log (the probes lab: hooks)."""
         self._add({"kind": "log", "name": pod, "detail": line})
 
     @property

@@ -166,7 +166,7 @@ class Recording:
         return pd.DataFrame(rows, columns=["wave at (s)", "pods failed", "failures so far (n)", "back-off (s)",
                                            "gap to next wave (s)"]).astype({"gap to next wave (s)": "Int64"})
 
-    # -- pods over time (labs 06, 07) --
+    # -- pods over time (completions, parallelism, retries) --
     LIFECYCLE = ["pod", "index", "created", "running", "terminating", "ended", "gone", "phase", "exit_code"]
 
     def pod_lifecycles(self):
@@ -454,7 +454,7 @@ class RunResult:
     # -- one line, one dict, one table --
     @property
     def label(self) -> str:
-        if self.policy and not self.has_policy:  # a Job that never had a policy (labs 06, 07)
+        if self.policy and not self.has_policy:  # a Job that never had a policy
             return self.scenario
         return f"{self.scenario} {'with' if self.policy else 'without'} the policy"
 

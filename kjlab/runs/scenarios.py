@@ -63,12 +63,12 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     outcome is already decided (FailureTarget) at the timeout gets ``POD_GRACE_SECONDS`` more, since
     its Failed condition waits for its last pods to terminate.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
-    ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy, lab 06).
+    ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy).
     ``until_deleted``: once the Job has finished, go on recording until it is deleted (its
-    ``ttlSecondsAfterFinished`` plus a margin at most; lab 08).
+    ``ttlSecondsAfterFinished`` plus a margin at most).
     ``suspend_when_running``: seconds to keep the Job suspended: once a pod runs, `kubectl patch` the
     Job to ``suspend: true``, wait until its pods are gone, apply ``while_suspended`` (a merge patch of
-    the Job, e.g. a new nodeSelector), wait that long, resume (lab 08).
+    the Job, e.g. a new nodeSelector), wait that long, resume.
     """
     context = context or lab_context()
     if manifest is not None:
