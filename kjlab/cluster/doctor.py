@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from kjlab.cluster import engine as engines
 from kjlab.cluster import health, kind, registry, tools
-from kjlab.cluster.kind.node_image import node_image_state
+from kjlab.cluster.kind.image_state import node_image_state
 from kjlab.cluster.names import context_for
 from kjlab.errors import KjlabError
 

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 
 from kjlab.cluster import kind
-from kjlab.cluster.kind.node_image import node_image_state
+from kjlab.cluster.kind.image_state import node_image_state
 from kjlab.cluster.names import ENGINES
 from kjlab.errors import KjlabError
 

@@ -2,7 +2,7 @@ import pytest
 
 from kjlab.cluster import kind
 from kjlab.cluster.engine import choose_engine
-from kjlab.cluster.kind.node_image import node_image_state
+from kjlab.cluster.kind.image_state import node_image_state
 from kjlab.cluster.names import context_for
 from kjlab.errors import KjlabError
 

@@ -182,3 +182,11 @@ def test_no_core_module_names_a_lab():
     named = {name: sorted(_identifiers(MODULES[name]) & TOPIC_MODULES) for name in CORE if name not in CORE_EXEMPT}
     named = {k: v for k, v in named.items() if v}
     assert not named, f"core modules naming a lab or check module (register it from its own module instead): {named}"
+
+
+def test_every_folder_of_modules_is_a_package():
+    """setuptools' packages.find (pyproject) installs only folders with an __init__.py: a folder
+    without one works in an editable install and is missing from a wheel."""
+    missing = sorted(str(d.relative_to(PACKAGE.parent)) for d in {p.parent for p in PACKAGE.rglob("*.py")}
+                     if not (d / "__init__.py").exists())
+    assert not missing, f"folders without __init__.py: {missing}"
