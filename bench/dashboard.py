@@ -10,8 +10,8 @@ import statistics
 import sys
 import time
 
-from kjlab import scenarios
-from kjlab.record import Recorder
+from kjlab.runs import scenarios
+from kjlab.runs.record import Recorder
 from kjlab.widgets import JobDashboard
 
 
@@ -39,7 +39,7 @@ def main() -> int:
           f"max {lat[-1] * 1000:.0f} ms (throttle {0.2 * 1000:.0f} ms)")
 
     # Idle: a recorder and a dashboard on a namespace where nothing happens.
-    from kjlab import namespaces
+    from kjlab.actions import namespaces
     from kjlab.cluster import lab_context
 
     ctx = lab_context()

@@ -180,7 +180,7 @@ def report(runs: dict, out=sys.stdout) -> list[tuple[str, str, str, object, obje
 
 def run_both(only, fast: bool, save: Path) -> dict:
     """Run the scenarios on both lab clusters, the two engines in parallel (one thread each)."""
-    from kjlab import scenarios
+    from kjlab.runs import scenarios
 
     runs, errors = {}, []
 
@@ -243,7 +243,7 @@ def kubelet_cases() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "cluster"))
     import kubelet_cases as cases
 
-    from kjlab import namespaces
+    from kjlab.actions import namespaces
 
     seen, took = {}, {}
 

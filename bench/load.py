@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from kjlab import kube
+from kjlab.api import kube
 from kjlab.cluster import kwok, lab_context
 
 EXPECTED = {"failjob": ("Failed", "PodFailurePolicy", 2), "ignore": ("Complete", None, 0)}

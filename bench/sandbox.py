@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from kjlab import sandbox as current
+from kjlab.checks import sandbox as current
 
 RETURNS = "def step():\n    return None\n"
 DETACHES = ("import os, time\ndef step():\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n"

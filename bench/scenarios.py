@@ -9,7 +9,8 @@ Needs the lab cluster (kjlab up). Runs one after another; failjob without its po
 import argparse
 import sys
 
-from kjlab import examples, scenarios
+from kjlab import examples
+from kjlab.runs import scenarios
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 
+from kjlab import aliases as _aliases
 from kjlab.errors import KjlabError
 from kjlab.interrupts import install_in_ipython as _install_in_ipython
 
@@ -22,17 +23,19 @@ _LAZY = {
     "connect": ("kjlab.lab", "connect"),
     "cleanup": ("kjlab.lab", "cleanup"),
     "kubectl": ("kjlab.lab", "kubectl"),
-    "run": ("kjlab.scenarios", "run"),
-    "compare": ("kjlab.result", "compare"),
-    "RunResult": ("kjlab.result", "RunResult"),
-    "ConfigIssueController": ("kjlab.controller", "ConfigIssueController"),
+    "run": ("kjlab.runs.scenarios", "run"),
+    "compare": ("kjlab.runs.result", "compare"),
+    "RunResult": ("kjlab.runs.result", "RunResult"),
+    "ConfigIssueController": ("kjlab.labs.config_issue", "ConfigIssueController"),
     "show_comparison": ("kjlab.widgets", "show_comparison"),
     "show_timeline": ("kjlab.widgets", "show_timeline"),
-    **{name: (f"kjlab.{name}", None) for name in (
+    **{name: (_aliases.MOVED.get(f"kjlab.{name}", f"kjlab.{name}"), None) for name in (
         "check", "cluster", "cronjobs", "disruptions", "examples", "exercises", "lifecycle", "ops", "quiz", "readers", "scenarios", "selectors", "wait", "widgets")},
 }
 
 __all__ = ["KjlabError", "__version__", *_LAZY]
+
+_aliases.install()  # the modules' old names (kjlab.readers, kjlab.check, ...) still import
 
 
 def __getattr__(name: str):

@@ -181,7 +181,7 @@ def _api_error_line(e: Exception) -> str | None:
     # it is loaded already when it raised one, so this looks it up without importing it.
     exceptions = sys.modules.get("kubernetes.client.exceptions")
     if exceptions is not None and isinstance(e, exceptions.ApiException):
-        return f"the API server said: {importlib.import_module('kjlab.ops').api_message(e)}"
+        return f"the API server said: {importlib.import_module('kjlab.actions.ops').api_message(e)}"
     if module.startswith("urllib3") or (isinstance(e, ConnectionError) and not isinstance(e, BrokenPipeError)):
         return (f"the lab cluster's API server does not answer ({type(e).__name__}); "
                 "see `kjlab status`, and `kjlab up` to start or repair it")

@@ -10,12 +10,13 @@ import time
 
 import yaml
 
-from kjlab import answers, check, cluster, examples, exercises, files, sandbox, scenarios
-from kjlab.cluster import doctor, kubectl, tools
-from kjlab.controller import ConfigIssueController
+from kjlab.checks import answers, sandbox
+from kjlab import checks as check, cluster, examples, exercises, files, labs
+from kjlab.runs import scenarios
+from kjlab.cluster import doctor, kubectl, provider, tools
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR, kubeconfig_path
-from kjlab.progress import RunProgress
+from kjlab.view.progress import RunProgress
 
 
 def _print_status(info: dict) -> None:
@@ -29,8 +30,7 @@ def _print_status(info: dict) -> None:
     else:
         print(f"server:   {info['server_version']}")
     if info.get("memory_mib") is not None:
-        what = "node containers, docker stats" if info["engine"] == "kind" else "control plane + kwok"
-        print(f"memory:   {info['memory_mib']} MiB ({what})")
+        print(f"memory:   {info['memory_mib']} MiB ({provider.kubelet(info['engine']).memory_source})")
     print("nodes:")
     for n in info["nodes"]:
         state = "Ready" if n["ready"] else "NotReady"
@@ -153,7 +153,7 @@ def _check(args) -> int:
 
 
 def _controller(args) -> int:
-    ctl = ConfigIssueController(args.context or cluster.lab_context(), args.namespace).start()
+    ctl = labs.CONTROLLERS[args.kind](args.context or cluster.lab_context(), args.namespace).start()
     try:
         while ctl.running:
             time.sleep(0.5)

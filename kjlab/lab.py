@@ -16,16 +16,20 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+import types
 
 from IPython.display import display
 
-from kjlab import check, cluster, controllers, cronjobs, disruptions, examples, interrupts, lifecycle, namespaces, ops, probes, progress, scenarios, wait
+from kjlab import checks as check, cluster, examples, interrupts, labs
+from kjlab.actions import namespaces, ops
+from kjlab.view import progress
+from kjlab.runs import scenarios
+from kjlab.api import wait
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
-from kjlab.controller import ConfigIssueController
-from kjlab.dashboard_model import DashboardModel
+from kjlab.view.dashboard_model import DashboardModel
 from kjlab.errors import KjlabError
-from kjlab.result import RunResult
+from kjlab.runs.result import RunResult
 from kjlab.widgets import JobDashboard
 
 
@@ -57,8 +61,8 @@ def cleanup(context: str, prefix: str) -> list[str]:
     gone = [name for name in namespaces.managed(context) if name == prefix or name.startswith(prefix + "-")]
     for name in gone:
         namespaces.delete_and_clear(context, name)
-    controllers.remove_node_labels(context, prefix)  # lab 11's DaemonSet labels, if its session did not stop
-    disruptions.restore_nodes(context)  # a node lab 12 left NotReady, if a cell was interrupted
+    for undo in labs.CLEANUPS:  # what the labs change besides namespaces (node labels, a NotReady node)
+        undo(context, prefix)
     print(f"deleted namespaces: {', '.join(gone) or 'none'}")
     return gone
 
@@ -222,15 +226,8 @@ class Lab:
 
     @staticmethod
     def _waiting(what: str, timeout: float, until):
-        print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
-        started = time.monotonic()
-        found = until()
-        print(f"  ... after {time.monotonic() - started:.0f} s", flush=True)
-        return found
-
-    def controller(self, namespace: str, **options) -> ConfigIssueController:
-        """The config-issue controller for ``namespace``, started."""
-        return ConfigIssueController(self.context, namespace, **options).start()
+        with wait.announced(what, timeout):
+            return until()
 
     def check(self, exercise: str, answer) -> check.Verdict:
         """Check an exercise answer on this cluster; prints and returns the Verdict."""
@@ -243,43 +240,17 @@ class Lab:
         if code:
             print(f"(kubectl exited with {code})")
 
-    def cron(self, name: str) -> cronjobs.CronSession:
-        """A recorded namespace ``<prefix>-<name>`` for CronJobs (lab 09): create, patch, create a
-        Job from a CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
-        return cronjobs.CronSession(self.context, f"{self.prefix}-{name}")
-
-    def pod_statuses(self, name: str = "zoo", timeout: float = 120) -> lifecycle.Zoo:
-        """Lab 10: create, in a fresh ``<prefix>-<name>``, every pod of kjlab/examples/pod-statuses.yaml
-        this engine can produce, recorded until each has shown its STATUS values (kjlab.lifecycle)."""
-        namespace = self.namespace(name)
-        print(f"creating the pods this engine ({self.engine}) can produce in {namespace}; one line per STATUS change "
-              f"(at most {timeout:.0f} s) ...", flush=True)
-        zoo = lifecycle.run(self.context, namespace, self.engine, timeout=timeout, echo=False,
-                            progress=lambda line: print(line, flush=True))
-        print(f"  ... after {zoo.seconds:.0f} s", flush=True)
-        return zoo
-
-    def controllers(self, name: str) -> controllers.ControllerSession:
-        """A recorded namespace ``<prefix>-<name>`` for ReplicaSets, Deployments and DaemonSets (lab 11):
-        create, delete and relabel pods, label nodes, roll out; waits read the recording; ``stop()``
-        gives the recording and removes the node labels it set."""
-        return controllers.ControllerSession(self.context, f"{self.prefix}-{name}")
-
-    def disruptions(self, name: str) -> disruptions.Disruptions:
-        """A recorded namespace ``<prefix>-<name>`` for lab 12: create pods, drain against a budget,
-        taint a node, make a node NotReady; ``stop()`` gives the recording."""
-        return disruptions.Disruptions(self.context, self.namespace(name), self.engine)
-
-    def needs_kind(self, what: str) -> bool:
-        """True on an engine with a real kubelet; on kwok prints that ``what`` is skipped and why
-        (lab 13: probes, hooks and signals act on real processes)."""
-        return probes.needs_real_kubelet(self.engine, what)
-
-    def pods(self, name: str) -> probes.PodSession:
-        """A recorded namespace ``<prefix>-<name>`` for pods and Services (lab 13): create, exec,
-        patch a condition, delete, follow logs, wait on the recording; ``stop()`` gives the recording."""
-        return probes.PodSession(self.context, f"{self.prefix}-{name}")
-
     def cleanup(self) -> list[str]:
         """Delete every namespace this notebook made (``<prefix>`` and ``<prefix>-*``)."""
         return cleanup(self.context, self.prefix)
+
+    def __getattr__(self, name: str):
+        """A lab's own session, registered in its module (kjlab.labs: ``lab.cron(...)``,
+        ``lab.disruptions(...)``, ``lab.pods(...)`` ...), bound to this Lab."""
+        factory = labs.SESSIONS.get(name)
+        if factory is None:
+            raise AttributeError(f"'Lab' object has no attribute {name!r}")
+        return types.MethodType(factory, self)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(labs.SESSIONS))

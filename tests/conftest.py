@@ -43,7 +43,8 @@ def lab():
                     "kjlab down, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = context
     if not started:  # a reused cluster may carry a cordon from a lab or an interrupted run
-        from kjlab import kube, ops, readers
+        from kjlab.api import kube, readers
+        from kjlab.actions import ops
 
         for node in kube.raw(kube.core(context).list_node)["items"]:
             if readers.unschedulable(node):
@@ -56,7 +57,7 @@ def lab():
 @pytest.fixture
 def ns(lab):
     """A fresh namespace for one test, deleted afterwards."""
-    from kjlab import namespaces
+    from kjlab.actions import namespaces
 
     name = namespaces.create(lab["context"], prefix="test")
     yield name
@@ -66,7 +67,8 @@ def ns(lab):
 def _delete_and_wait_for_pods(context, name):
     """A pod lingering for its grace period could sit on a node the next test drains: the fixture
     waits until the namespace's pods are gone, so no test sees another's pods."""
-    from kjlab import kube, namespaces, readers
+    from kjlab.api import kube, readers
+    from kjlab.actions import namespaces
 
     core = kube.core(context)
     for pod in kube.raw(core.list_namespaced_pod, name)["items"]:  # a test that failed early leaves its hold on

@@ -26,7 +26,7 @@ def install(producer):
     if not runs_dir:
         return False
     import kjlab
-    from kjlab import scenarios
+    from kjlab.runs import scenarios
 
     original = getattr(scenarios.run, "__wrapped__", scenarios.run)
 

@@ -12,7 +12,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from kjlab import check
-from kjlab.classroom import accounts, hub, results
+from kjlab.classroom import accounts, hub
+from kjlab.checks import verdicts as results
 from kjlab.errors import KjlabError
 
 

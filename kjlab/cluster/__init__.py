@@ -13,13 +13,13 @@ import time
 import yaml
 from kubernetes import client
 
-from kjlab import holders, kube, readers
+from kjlab.api import holders, kube, readers
+from kjlab.api.watch import SYNCED, follow
 from kjlab.cluster import health, kubeconfigs, nodes, provider, registry
 from kjlab.cluster.engine import decide
 from kjlab.cluster.names import CLUSTER_NAME, ENGINES, context_for
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path, state_dir
-from kjlab.watch import SYNCED, follow
 
 __all__ = ["up", "down", "status", "lab_context", "CLUSTER_NAME", "ENGINES"]
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from kjlab.cluster import engine as engines
 from kjlab.cluster import health, kind, registry, tools
+from kjlab.cluster.kind.image_state import node_image_state
 from kjlab.cluster.names import context_for
 from kjlab.errors import KjlabError
 
@@ -95,23 +96,22 @@ def _kind_checks(has_docker: bool) -> list[Check]:
     try:
         found = kind.find_kind()
         checks = [Check("kind", found.path is not None, found.describe(), kind.kind_fix(), required=False)]
-        published = kind.published_node_image()
+        kind.published_node_image()  # the pins name it, or this says why not
     except KjlabError as e:
         return [Check("kind", False, e.message, e.fix or "", required=False)]
     if not has_docker:
         return checks
-    if kind.image_present(published):
+    image = node_image_state()
+    published, offline = image.published, image.offline
+    if image.source == "published":
         detail, ok = f"{published} (published by kind {kind.kind_version()}, in Docker)", True
+    elif image.source == "offline":
+        detail, ok = f"{offline} (offline build, in Docker; the published one is not)", True
+    elif image.source == "pull-or-build":
+        detail, ok = (f"none in Docker yet: `kjlab up --engine kind` pulls {published.split('@')[0]}, or builds "
+                      f"{offline or 'the offline image'} when it cannot be pulled"), True
     else:
-        offline = kind.offline_node_image()
-        possible, missing = kind.offline_build_possible()
-        if offline and kind.image_present(offline):
-            detail, ok = f"{offline} (offline build, in Docker; the published one is not)", True
-        elif possible:
-            detail, ok = (f"none in Docker yet: `kjlab up --engine kind` pulls {published.split('@')[0]}, or builds "
-                          f"{offline or 'the offline image'} when it cannot be pulled"), True
-        else:
-            detail, ok = f"none in Docker; {published.split('@')[0]} must be pulled ({missing}: no offline build)", False
+        detail, ok = f"none in Docker; {published.split('@')[0]} must be pulled ({image.missing}: no offline build)", False
     checks.append(Check("kind node image", ok, detail,
                         "install Go >= 1.26 (offline build), or docker pull " + published, required=False))
     low = kind.inotify_shortfall()

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 
 from kjlab.cluster import kind
+from kjlab.cluster.kind.image_state import node_image_state
 from kjlab.cluster.names import ENGINES
 from kjlab.errors import KjlabError
 
@@ -45,19 +46,14 @@ def kind_readiness() -> KindReadiness:
         return KindReadiness(False, f"Docker answers, but {found.problem} and Go is missing to build it",
                              kind.kind_fix())
     kind_line = found.describe() if found.path else f"kind {kind.kind_version()} to be built with Go"
-    published = kind.published_node_image()
-    if kind.image_present(published):
-        image_line = "the published node image is in Docker"
-    else:
-        offline = kind.offline_node_image()
-        possible, missing = kind.offline_build_possible()
-        if offline and kind.image_present(offline):
-            image_line = "the offline node image is in Docker"
-        elif possible:
-            image_line = "the node image will be pulled, or built offline if it cannot be"
-        else:
-            # Without Go only a pull can give a node image; up tries it and says so if it fails.
-            image_line = f"the node image will be pulled ({missing}: no offline build)"
+    image = node_image_state()
+    image_line = {
+        "published": "the published node image is in Docker",
+        "offline": "the offline node image is in Docker",
+        "pull-or-build": "the node image will be pulled, or built offline if it cannot be",
+        # Without Go only a pull can give a node image; up tries it and says so if it fails.
+        "pull-only": f"the node image will be pulled ({image.missing}: no offline build)",
+    }[image.source]
     return KindReadiness(True, f"Docker answers, {kind_line}, {image_line}")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
-from kjlab import holders, kube, readers
+from kjlab.api import holders, kube, readers
 from kjlab.cluster import provider, registry
 from kjlab.errors import KjlabError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from kjlab import kube
+from kjlab.api import kube
 
 SECTIONS = ("clusters", "users", "contexts")
 

@@ -19,7 +19,7 @@ def control_plane_name() -> str:
 
 def kwok_node_manifests(workers: int, kubelet_port: int | None = None) -> list[dict]:
     """Node objects for the kwok engine. kwok manages every node of the cluster (binary runtime).
-    ``kubelet_port``: where the cluster's log endpoint listens (kjlab/cluster/log_endpoint.py)."""
+    ``kubelet_port``: where the cluster's log endpoint listens (kjlab/cluster/kwok/log_endpoint.py)."""
 
     def node(name: str, role: str, index: int) -> dict:
         labels = {

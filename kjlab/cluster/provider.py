@@ -1,6 +1,7 @@
 """The engine interface, in the style of kind's providers: what `up`, `down`, `status` and the
-health check ask of an engine. kind.py and kwok.py each implement it once (``PROVIDER``); the
-chooser (engine.py) and ``get`` are the only places that name an engine.
+health check ask of an engine, and ``Kubelet``, what a lab asks of a cluster's kubelets. kind/ and
+kwok/ each implement them once (``PROVIDER``, ``kubelet.KUBELET``); the chooser (engine.py), ``get``
+and ``kubelet`` are the only places that name an engine.
 """
 
 from __future__ import annotations
@@ -8,6 +9,9 @@ from __future__ import annotations
 from typing import Callable, Protocol
 
 from kjlab.cluster import kind, kwok
+from kjlab.cluster.kind import kubelet as kind_kubelet
+from kjlab.cluster.kwok import kubelet as kwok_kubelet
+from kjlab.errors import KjlabError
 
 Progress = Callable[[str], None]
 
@@ -15,7 +19,7 @@ Progress = Callable[[str], None]
 class Provider(Protocol):
     name: str               # "kind" | "kwok": the context is <name>-kjlab
     scales_time: bool       # honours --time-scale (only a simulated kubelet can)
-    has_strict_mode: bool   # honours --strict (a simulated kubelet's grammar, issue 10)
+    has_strict_mode: bool   # honours --strict (a simulated kubelet's grammar)
     nodes_ready_timeout: float
 
     def prepare(self, progress: Progress) -> object:
@@ -57,3 +61,49 @@ def get(name: str) -> Provider:
 
 
 PROVIDERS: dict[str, Provider] = {"kind": kind.PROVIDER, "kwok": kwok.PROVIDER}
+
+
+class Kubelet(Protocol):
+    real: bool              # runs containers: probes, lifecycle hooks, signals, any program's output
+    memory_source: str      # what `kjlab status` measures as the cluster's memory
+    down_step: str          # the recording's step name for a node taken away
+
+    def take_away(self, context: str, node: str, echo: bool = True) -> tuple[str, str]:
+        """Make ``node`` NotReady as a kubelet going away does; (what happened, the command a person runs)."""
+
+    def back_command(self, node: str) -> str:
+        """The command a person runs to undo ``take_away``, or ''."""
+
+    def bring_back(self, context: str, node: str) -> None:
+        """Undo ``take_away``: the node reports Ready again."""
+
+    def taken_away(self, context: str, nodes: list[str]) -> list[str]:
+        """Which of ``nodes`` are still taken away (an interrupted lab left them so)."""
+
+
+class _OtherKubelet:
+    """The kubelets of a cluster kjlab did not create (a classroom context): real, and not kjlab's to stop."""
+    real = True
+    memory_source = ""
+    down_step = "node down"
+
+    def take_away(self, context: str, node: str, echo: bool = True) -> tuple[str, str]:
+        raise KjlabError(f"kjlab makes a node NotReady only on a cluster it created, not on context {context}",
+                         "kjlab up (kind or kwok), then run the cell again")
+
+    def back_command(self, node: str) -> str:
+        return ""
+
+    def bring_back(self, context: str, node: str) -> None:
+        self.take_away(context, node)
+
+    def taken_away(self, context: str, nodes: list[str]) -> list[str]:
+        return []
+
+
+KUBELETS: dict[str, Kubelet] = {"kind": kind_kubelet.KUBELET, "kwok": kwok_kubelet.KUBELET}
+
+
+def kubelet(engine: str | None) -> Kubelet:
+    """The kubelets of a cluster run by ``engine`` (``kjlab.cluster.status(context)["engine"]``)."""
+    return KUBELETS.get(engine or "", _OtherKubelet())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kubernetes import client, config
 
-from kjlab import kube
+from kjlab.api import kube
 from kjlab.errors import KjlabError
 from kjlab.paths import state_dir
 

@@ -5,9 +5,9 @@ Each also renders statically (HTML, PNG), so executed notebooks show results wit
 
 from IPython.display import HTML, Image, display
 
-from kjlab.result import compare
+from kjlab.runs.result import compare
 from kjlab.widgets.dashboard import JobDashboard, render_html
-from kjlab.dashboard_model import DashboardModel, model_from_rows
+from kjlab.view.dashboard_model import DashboardModel, model_from_rows
 from kjlab.widgets.timeline import comparison_figure, png, timeline_data, timeline_figure
 
 __all__ = ["DashboardModel", "JobDashboard", "comparison_figure", "model_from_rows", "render_html",

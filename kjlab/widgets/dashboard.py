@@ -14,7 +14,7 @@ import time
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from kjlab.dashboard_model import DashboardModel
+from kjlab.view.dashboard_model import DashboardModel
 
 REFRESH_SECONDS = 0.2
 STATUS_COLOURS = {"Complete": "#2ca02c", "Failed": "#d62728", "FailureTarget": "#d62728",

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from kjlab import readers
-from kjlab.printers import pod_status
+from kjlab.api import readers
+from kjlab.api.printers import pod_status
 
 STATE_COLOURS = {
     "Pending": "#c7c7c7",
@@ -62,7 +62,7 @@ class TimelineData:
     end: float
 
 
-# kjlab's steps drawn as vertical lines (lab 12 adds the drain's answers and the node's changes)
+# kjlab's steps drawn as vertical lines (the disruptions lab adds the drain's answers and the node's changes)
 TIMELINE_STEPS = ("drain", "uncordon", "patch", "delete", "learner", "evict", "eviction refused", "taint", "untaint",
                   "node NotReady", "node down", "node back")
 

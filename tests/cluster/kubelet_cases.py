@@ -1,4 +1,4 @@
-"""Pods and Jobs inside the simulated kubelet's grammar (kjlab/cluster/grammar.py), built from
+"""Pods and Jobs inside the simulated kubelet's grammar (kjlab/cluster/kwok/grammar.py), built from
 issue 10's cases, run all at once on one cluster and reduced to what a learner sees, without time.
 
 Used by tests/cluster/test_kubelet_grammar.py (kwok, and on kind through tests/kind), which saves
@@ -12,7 +12,7 @@ import time
 
 from kubernetes import client
 
-from kjlab import kube
+from kjlab.api import kube
 
 BASH, PY = "docker.io/library/bash:5", "docker.io/library/python:3"
 PY_MODULO = ("import os, sys\nprint('Hello world')\n"

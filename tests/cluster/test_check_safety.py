@@ -13,7 +13,9 @@ import textwrap
 import pytest
 from kubernetes import client
 
-from kjlab import check, kube, readers, sandbox, wait
+from kjlab import checks as check
+from kjlab.api import kube, readers, wait
+from kjlab.checks import sandbox
 from kjlab.cli import main
 
 ROOT = os.geteuid() == 0
@@ -89,7 +91,7 @@ def test_another_namespace_is_out_of_reach(victim):
     def mark_and_delete(context, namespace, pod_name):
         from kubernetes import client
 
-        from kjlab import kube
+        from kjlab.api import kube
 
         core = kube.core(context)
         tries = {
@@ -144,7 +146,7 @@ def test_the_checkers_kubeconfig_is_out_of_reach(victim):
     def mark_and_delete(context, namespace, pod_name):
         import os
 
-        from kjlab import kube
+        from kjlab.api import kube
 
         print("KUBECONFIG is", os.environ.get("KUBECONFIG"))
         try:

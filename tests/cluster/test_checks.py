@@ -6,7 +6,8 @@ import textwrap
 import pytest
 import yaml
 
-from kjlab import check, ops
+from kjlab import checks as check
+from kjlab.actions import ops
 
 
 def policy(text):
@@ -124,7 +125,7 @@ def test_config_issue_step_that_raises(lab):
 def test_config_issue_step_with_the_raw_client_passes(lab):
     import datetime as dt
 
-    from kjlab import kube
+    from kjlab.api import kube
 
     def raw(ctx, ns, pod):
         core = kube.core(ctx)

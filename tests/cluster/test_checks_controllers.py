@@ -47,7 +47,9 @@ def test_placeholder_is_not_solved_yet(lab):
 
 
 def test_cleanup_removes_the_lab_node_labels_of_its_prefix_only(lab):
-    from kjlab import controllers, kube, ops, readers
+    from kjlab.labs import controllers
+    from kjlab.api import kube, readers
+    from kjlab.actions import ops
 
     node = "kjlab-worker"
     mine, other = controllers.node_label("t11x-ctl"), controllers.node_label("t11xy-ctl")

@@ -5,7 +5,8 @@ import threading
 
 from kubernetes import client
 
-from kjlab import kube, readers, scenarios, wait
+from kjlab.api import kube, readers, wait
+from kjlab.runs import scenarios
 
 
 def _pods_created(result):

@@ -1,7 +1,9 @@
 """The config-issue controller (labs/03) against the real Job controller."""
 
-from kjlab import examples, kube, ops, readers, wait
-from kjlab.controller import ConfigIssueController
+from kjlab import examples
+from kjlab.api import kube, readers, wait
+from kjlab.actions import ops
+from kjlab.labs.config_issue import ConfigIssueController
 
 
 def test_the_controller_marks_and_deletes_stuck_pods_so_the_job_fails_on_the_condition(lab, ns):

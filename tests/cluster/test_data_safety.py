@@ -14,9 +14,11 @@ import time
 
 import pytest
 
-from kjlab import cluster, holders, kube, namespaces, ops, readers
+from kjlab import cluster
+from kjlab.actions import namespaces, ops
+from kjlab.api import holders, kube, readers
 from kjlab.cluster import registry
-from kjlab.controller import ConfigIssueController
+from kjlab.labs.config_issue import ConfigIssueController
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path
 
@@ -119,7 +121,7 @@ def test_the_controller_refuses_a_namespace_kjlab_did_not_make_and_leaves_its_po
 
 
 def _cordon_in_a_process(context: str, draining: bool) -> subprocess.Popen:
-    script = (f"from kjlab import ops; ops.cordon({context!r}, {NODE!r}, echo=False, draining={draining}); "
+    script = (f"from kjlab.actions import ops; ops.cordon({context!r}, {NODE!r}, echo=False, draining={draining}); "
               "print('cordoned', flush=True); import time; time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "cordoned"

@@ -13,7 +13,9 @@ import time
 import pytest
 from kubernetes import client
 
-from kjlab import cluster, kube, readers, scenarios
+from kjlab import cluster
+from kjlab.api import kube, readers
+from kjlab.runs import scenarios
 from kjlab.cluster import kwok, registry
 from kjlab.errors import KjlabError
 
@@ -195,7 +197,7 @@ def test_an_api_server_restart_mid_run_is_survived(private):
 
     t = threading.Thread(target=run)
     t.start()
-    from kjlab import wait
+    from kjlab.api import wait
 
     wait.pod(private, "restart", lambda p: readers.phase(p) == "Running", "a pod to run", timeout=60)
     os.kill(_pid("kube-apiserver"), signal.SIGKILL)

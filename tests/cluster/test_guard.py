@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from kjlab import namespaces, readers
+from kjlab.actions import namespaces
+from kjlab.api import readers
 from kjlab.cluster import registry, tools
 from kjlab.errors import KjlabError
 from kjlab.paths import kubeconfig_path
@@ -61,7 +62,8 @@ def test_an_opted_in_context_still_never_loses_a_namespace_kjlab_did_not_make(fo
     # namespace with a Secret in it) is still refused before anything in it is touched.
     from kubernetes import client
 
-    from kjlab import kube, scenarios
+    from kjlab.api import kube
+    from kjlab.runs import scenarios
 
     core = kube.core(foreign_context)
     name = "payments-" + foreign_context[-4:]

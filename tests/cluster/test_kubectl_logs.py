@@ -1,5 +1,5 @@
 """`kubectl logs` on the kwok engine (issue 10, item 3): the real kubectl, through the real API
-server, to the cluster's log endpoint (kjlab/cluster/log_endpoint.py). Pods are created with
+server, to the cluster's log endpoint (kjlab/cluster/kwok/log_endpoint.py). Pods are created with
 kubectl, as a learner would, so nothing of kjlab's own calls is needed for logs to work.
 
 Expected lines are what bash and python print for these scripts (echo joins its words with one
@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from kjlab.cluster import container_logs, kwok, tools
+from kjlab.cluster.kwok import container_logs
+from kjlab.cluster import kwok, tools
 from kjlab.paths import kubeconfig_path
 
 

@@ -4,10 +4,10 @@ import subprocess
 
 from kubernetes import client
 
-from kjlab import kube, readers, wait
+from kjlab.api import kube, readers, wait
 from kjlab.cluster import tools
 from kjlab.paths import kubeconfig_path
-from kjlab.printers import job_status, pod_status
+from kjlab.api.printers import job_status, pod_status
 
 
 def kubectl_status(ctx, ns, kind, name):
@@ -64,7 +64,8 @@ def test_pod_status_matches_kubectl(lab, ns):
 
 
 def test_job_status_matches_kubectl(lab, ns):
-    from kjlab import examples, ops
+    from kjlab import examples
+    from kjlab.actions import ops
 
     ctx = lab["context"]
     ops.apply(ctx, ns, examples.render("failjob", sleep=1), echo=False)

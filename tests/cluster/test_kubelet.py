@@ -4,8 +4,8 @@
 import pytest
 from kubernetes import client
 
-from kjlab import kube, readers, wait
-from kjlab.watch import follow
+from kjlab.api import kube, readers, wait
+from kjlab.api.watch import follow
 
 
 def bash_pod(name, script, image="docker.io/library/bash:5", restart="Never"):

@@ -12,7 +12,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from kjlab import cluster, kube, namespaces, readers, wait
+from kjlab import cluster
+from kjlab.api import kube, readers, wait
+from kjlab.actions import namespaces
 from kjlab.cluster import kwok, registry, tools
 from kjlab.paths import kubeconfig_path
 

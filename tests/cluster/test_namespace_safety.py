@@ -9,7 +9,9 @@ import threading
 import pytest
 from kubernetes import client
 
-from kjlab import holders, kube, namespaces, readers, scenarios
+from kjlab.api import holders, kube, readers
+from kjlab.actions import namespaces
+from kjlab.runs import scenarios
 from kjlab.errors import KjlabError
 
 

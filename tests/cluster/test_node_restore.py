@@ -1,7 +1,11 @@
 """A lab 12 cell interrupted while a node is NotReady must not leave the node so for the next lab:
 ``lab.cleanup`` brings it back (kwok: the simulated kubelet's NotReady mark is taken off)."""
 
-from kjlab import disruptions, kube, namespaces, readers
+from kjlab.cluster.kwok import kubelet as kwok_kubelet
+from kjlab.cluster.kwok.kubelet import NOT_READY_ANNOTATION
+from kjlab.labs import disruptions
+from kjlab.api import kube, readers
+from kjlab.actions import namespaces
 from kjlab import lab as kjlab_lab
 
 NODE = "kjlab-worker2"
@@ -15,11 +19,11 @@ def test_cleanup_brings_back_a_node_an_interrupted_lab_left_not_ready(lab):
         session.node_not_ready(NODE)
         node = kube.raw(kube.core(context).read_node, NODE)
         assert not readers.node_ready(node), "the node should report NotReady before the cleanup"
-        session._reporting.pop(NODE).set()  # the kernel died: nobody keeps reporting, the mark stays
+        kwok_kubelet._reporting.pop((context, NODE)).set()  # the kernel died: nobody keeps reporting, the mark stays
         session.stop()
         kjlab_lab.cleanup(context, ns)
         node = kube.raw(kube.core(context).read_node, NODE)
-        assert readers.node_ready(node) and disruptions.NOT_READY_ANNOTATION not in readers.annotations(node), node
+        assert readers.node_ready(node) and NOT_READY_ANNOTATION not in readers.annotations(node), node
         taints = [t["key"] for t in (node.get("spec") or {}).get("taints") or []]
         assert "node.kubernetes.io/not-ready" not in taints, taints
     finally:

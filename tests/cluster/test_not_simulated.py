@@ -6,8 +6,8 @@ commands simply run)."""
 import pytest
 from kubernetes import client
 
-from kjlab import kube, wait
-from kjlab.cluster import grammar
+from kjlab.api import kube, wait
+from kjlab.cluster.kwok import grammar
 
 
 @pytest.mark.parametrize("command", [

@@ -6,7 +6,8 @@ import time
 import pytest
 from kubernetes import client
 
-from kjlab import kube, ops, readers, wait
+from kjlab.api import kube, readers, wait
+from kjlab.actions import ops
 from kjlab.errors import KjlabError
 
 NODE = "kjlab-worker2"
@@ -195,7 +196,7 @@ def test_api_validation_errors_keep_the_apis_words(lab, ns, change, expected):
 def test_delete_and_clear_leaves_no_pod_of_the_namespace_on_any_node(lab):
     # A running pod keeps its node busy for its 30 s grace after a plain namespace delete; the next
     # drain would meet it. delete_and_clear returns only when the pods of the namespace are gone.
-    from kjlab import namespaces
+    from kjlab.actions import namespaces
 
     ctx = lab["context"]
     name = namespaces.create(ctx, prefix="test-clear")

@@ -1,8 +1,8 @@
-"""kjlab.probes.PodSession's plumbing against the real control plane (kwok): Services' EndpointSlices
+"""kjlab.labs.probes.PodSession's plumbing against the real control plane (kwok): Services' EndpointSlices
 are recorded as the EndpointSlice controller writes them, deletions are timed from the recording.
 (The probes themselves need a real kubelet: tests/kind and lab 13 on kind.)"""
 
-from kjlab import probes
+from kjlab.labs import probes
 
 
 def test_session_records_endpoint_slices_and_a_deletion(lab, ns):

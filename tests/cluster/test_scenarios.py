@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from kjlab import scenarios
+from kjlab.runs import scenarios
 
 
 def types(result):

@@ -6,11 +6,13 @@ Writes tests/data/runs/probes-kind.json: each session's raw recorder rows (objec
 moment its recording started (the container's log stamps are placed on the axis with it).
 """
 
-import json
 from pathlib import Path
 
-from kjlab import cluster, namespaces, probes
-from kjlab.result import _iso
+from kjlab import cluster
+from kjlab.actions import namespaces
+from kjlab.labs import probes
+from kjlab.runs.result import _iso
+from kjlab.runs import saved as saved_runs
 
 OUT = Path(__file__).parent / "runs" / "probes-kind.json"
 GRACE = 8
@@ -56,7 +58,7 @@ def main():
     s.delete(*[p["metadata"]["name"] for p in pods])
     s.wait(lambda r: probes.terminations(r)["terminated"].notna().all(), "both ended", timeout=GRACE + 60)
     runs["sigterm"] = _saved(s)
-    OUT.write_text(json.dumps(runs, default=str) + "\n")
+    OUT.write_text(saved_runs.dumps(runs) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB)")
 
 

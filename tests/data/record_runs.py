@@ -4,11 +4,13 @@ Usage: .venv/bin/python tests/data/record_runs.py [NAME ...]   (needs the lab cl
 Each file holds a RunResult's summary and its raw recorder rows (objects included).
 """
 
-import json
 import sys
 from pathlib import Path
 
-from kjlab import examples, namespaces, scenarios
+from kjlab import examples
+from kjlab.actions import namespaces
+from kjlab.runs import scenarios
+from kjlab.runs import saved as saved_runs
 
 OUT = Path(__file__).parent / "runs"
 RUNS = {
@@ -40,13 +42,13 @@ def save(name: str, result) -> Path:
     OUT.mkdir(exist_ok=True)
     rows = [{**r, "time": r["time"].isoformat()} for r in result.rows]
     path = OUT / f"{name}.json"
-    path.write_text(json.dumps({"summary": result.to_dict(with_timeline=False), "rows": rows}, default=str, indent=0))
+    path.write_text(saved_runs.dumps({"summary": result.to_dict(with_timeline=False), "rows": rows}, indent=0))
     return path
 
 
 def record_cronjobs() -> Path:
     """Lab 09's CronJobs, the steps of labs/09-cronjobs.ipynb (about 2.5 minutes: two schedule times)."""
-    from kjlab import cronjobs
+    from kjlab.labs import cronjobs
     from kjlab.cluster import lab_context
 
     session = cronjobs.CronSession(lab_context(), "rec-cronjobs", echo=False, live=False)
@@ -66,13 +68,13 @@ def record_cronjobs() -> Path:
     rows = [{**r, "time": r["time"].isoformat()} for r in session.stop().rows]
     namespaces.delete(lab_context(), "rec-cronjobs")
     path = OUT / "cronjobs.json"
-    path.write_text(json.dumps({"rows": rows}, default=str))
+    path.write_text(saved_runs.dumps({"rows": rows}))
     return path
 
 
 def record_careless_selector() -> Path:
     """Lab 08's manualSelector run (kjlab.selectors.careless), about 25 s."""
-    from kjlab import selectors
+    from kjlab.labs import manual_selector as selectors
     from kjlab.cluster import lab_context
 
     _, result = selectors.careless(lab_context(), "rec-careless-selector", echo=False)
@@ -83,7 +85,8 @@ def record_careless_selector() -> Path:
 def record_pod_statuses() -> Path:
     """Lab 10's pod zoo (kjlab.lifecycle) on the lab cluster's engine: pod-statuses-<engine>.json
     (kind: about 20 s, kwok: about 5 s). Bring up the engine whose file you regenerate."""
-    from kjlab import cluster, lifecycle
+    from kjlab import cluster
+    from kjlab.labs import lifecycle
     from kjlab.cluster import lab_context
 
     context = lab_context()
@@ -93,12 +96,12 @@ def record_pod_statuses() -> Path:
     namespaces.delete(context, namespace)
     rows = [{**r, "time": r["time"].isoformat()} for r in zoo.recording.rows]
     path = OUT / f"pod-statuses-{engine}.json"
-    path.write_text(json.dumps({"engine": engine, "rows": rows}, default=str))
+    path.write_text(saved_runs.dumps({"engine": engine, "rows": rows}))
 def record_controllers() -> Path:
     """Lab 11's steps (labs/11-controllers.ipynb, about 30 s): a ReplicaSet's pod deleted, one
     relabelled out and back in with pod-deletion-cost -1, a DaemonSet under node labels, a
     Deployment rolled out (env change) and undone."""
-    from kjlab import controllers
+    from kjlab.labs import controllers
     from kjlab.cluster import lab_context
 
     s = controllers.ControllerSession(lab_context(), "rec-controllers", echo=False)
@@ -132,14 +135,15 @@ def record_controllers() -> Path:
     rows = [{**r, "time": r["time"].isoformat()} for r in s.stop().rows]
     namespaces.delete(lab_context(), "rec-controllers")
     path = OUT / "controllers.json"
-    path.write_text(json.dumps({"rows": rows}, default=str))
+    path.write_text(saved_runs.dumps({"rows": rows}))
     return path
 
 
 def record_disruptions() -> Path:
     """Lab 12's drain against web-budget, the NoExecute taint and the preemption (about 45 s), with
     kjlab.disruptions sessions as the notebook runs them; one list of rows per part."""
-    from kjlab import disruptions, readers
+    from kjlab.labs import disruptions
+    from kjlab.api import readers
     from kjlab.cluster import lab_context, status
 
     context = lab_context()
@@ -181,8 +185,8 @@ def record_disruptions() -> Path:
     for name in parts:
         namespaces.delete(context, f"rec-disruptions-{name}")
     path = OUT / "disruptions.json"
-    path.write_text(json.dumps({name: [{**r, "time": r["time"].isoformat()} for r in rec.rows]
-                                for name, rec in parts.items()}, default=str))
+    path.write_text(saved_runs.dumps({name: [{**r, "time": r["time"].isoformat()} for r in rec.rows]
+                                for name, rec in parts.items()}))
     return path
 
 

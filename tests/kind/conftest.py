@@ -47,7 +47,8 @@ def lab():
                     "kjlab down --engine kind, then run the tests again", returncode=2)
     os.environ["KJLAB_CONTEXT"] = CONTEXT
     if not started:
-        from kjlab import kube, ops, readers
+        from kjlab.api import kube, readers
+        from kjlab.actions import ops
 
         for node in kube.raw(kube.core(CONTEXT).list_node)["items"]:
             if readers.unschedulable(node):

@@ -5,7 +5,8 @@
 from kubernetes import client
 
 from kind_reuse import load
-from kjlab import kube, ops, readers, wait
+from kjlab.api import kube, readers, wait
+from kjlab.actions import ops
 
 _kubelet = load("cluster/test_kubelet.py")
 PodWatch, bash_pod = _kubelet.PodWatch, _kubelet.bash_pod

@@ -12,7 +12,8 @@ import subprocess
 import pytest
 from kubernetes import client
 
-from kjlab import cluster, kube
+from kjlab import cluster
+from kjlab.api import kube
 from kjlab.cluster import kind, registry
 from kjlab.errors import KjlabError
 
@@ -63,7 +64,7 @@ def test_a_kind_cluster_named_kjlab_that_kjlab_did_not_create_is_left_alone(lab)
 
 
 def test_down_while_a_lab_runs_says_what_it_stops(lab):
-    from kjlab import namespaces
+    from kjlab.actions import namespaces
 
     ns = namespaces.create(CONTEXT, prefix="busy")
     kube.batch(CONTEXT).create_namespaced_job(ns, client.V1Job(

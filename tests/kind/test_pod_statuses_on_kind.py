@@ -3,7 +3,8 @@ still there, kjlab's STATUS (kjlab.printers, which the recorded sequences use) i
 kubectl prints for the same object, including the ones the kwok suite cannot make (OOMKilled,
 Init:*, NotReady, the evicted pod's Error, OutOfcpu ...)."""
 
-from kjlab import kube, lifecycle, readers
+from kjlab.api import kube, readers
+from kjlab.labs import lifecycle
 
 from kind_reuse import load
 

@@ -6,11 +6,12 @@ import os
 import pytest
 import yaml
 
-from kjlab import answers, check
+from kjlab.checks import answers
+from kjlab import checks as check
 from kjlab.cli import main
 from kjlab.commands import load_answer
 from kjlab.errors import KjlabError
-from kjlab.sandbox import Code
+from kjlab.checks.sandbox import Code
 
 BILLION_LAUGHS = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from kjlab.result import Recording
+from kjlab.runs.result import Recording
 
 
 def _run(fail_times):

@@ -1,12 +1,12 @@
-"""What a simulated container prints (kjlab/cluster/container_logs.py) and which part of it the
-log endpoint serves (kjlab/cluster/log_endpoint.py). Expected output is what bash's echo,
+"""What a simulated container prints (kjlab/cluster/kwok/container_logs.py) and which part of it the
+log endpoint serves (kjlab/cluster/kwok/log_endpoint.py). Expected output is what bash's echo,
 `date` and python's print write for each script, written out by hand."""
 
 import itertools
 from datetime import datetime, timedelta, timezone
 
-from kjlab.cluster import container_logs as logs
-from kjlab.cluster.log_endpoint import available, run_of
+from kjlab.cluster.kwok import container_logs as logs
+from kjlab.cluster.kwok.log_endpoint import available, run_of
 
 T0 = datetime(2026, 11, 23, 9, 5, 7, tzinfo=timezone.utc)
 

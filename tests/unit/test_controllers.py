@@ -7,20 +7,21 @@ off the recording."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 
-from kjlab import controllers, readers
-from kjlab.record import workload_row
+from kjlab.labs import controllers
+from kjlab.api import readers
+from kjlab.labs.controllers import workload_row
+from kjlab.runs import saved as saved_runs
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "controllers.json"
 
 
 @pytest.fixture(scope="module")
 def rec():
-    return controllers.WorkloadRecording(json.loads(RUN.read_text())["rows"])
+    return controllers.WorkloadRecording(saved_runs.load(RUN)["rows"])
 
 
 def test_the_recorder_watched_every_workload_kind(rec):

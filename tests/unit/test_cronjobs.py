@@ -8,19 +8,20 @@ must do with those specs, not numbers read off the recording."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 
-from kjlab import cronjobs, ops
+from kjlab.labs import cronjobs
+from kjlab.actions import ops
+from kjlab.runs import saved as saved_runs
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "cronjobs.json"
 
 
 @pytest.fixture(scope="module")
 def rec():
-    return cronjobs.CronRecording(json.loads(RUN.read_text())["rows"])
+    return cronjobs.CronRecording(saved_runs.load(RUN)["rows"])
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +116,6 @@ def test_job_from_cronjob_is_what_kubectl_create_job_from_makes():
 def test_lab_cronjobs_are_in_the_simulated_kubelets_grammar(name):
     container = cronjobs.render(name)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     script = " ".join(container["command"])
-    # `sleep N`, `date`, `exit N` joined by && only (kjlab/cluster/grammar.py on issue-10)
+    # `sleep N`, `date`, `exit N` joined by && only (kjlab/cluster/kwok/grammar.py on issue-10)
     for statement in script.split("-c", 1)[1].split("&&"):
         assert statement.strip().split()[0] in {"sleep", "date", "exit"}, statement

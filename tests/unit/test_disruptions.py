@@ -6,21 +6,21 @@ read off the recording."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from kjlab import disruptions
-from kjlab.result import Recording
+from kjlab.labs import disruptions
+from kjlab.runs.result import Recording
+from kjlab.runs import saved as saved_runs
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "disruptions.json"
 
 
 @pytest.fixture(scope="module")
 def parts():
-    return {name: Recording(rows) for name, rows in json.loads(RUN.read_text()).items()}
+    return {name: Recording(rows) for name, rows in saved_runs.load(RUN).items()}
 
 
 def test_every_eviction_is_on_the_timeline_and_the_budget_refused_some(parts):

@@ -1,6 +1,8 @@
 import pytest
 
+from kjlab.cluster import kind
 from kjlab.cluster.engine import choose_engine
+from kjlab.cluster.kind.image_state import node_image_state
 from kjlab.cluster.names import context_for
 from kjlab.errors import KjlabError
 
@@ -81,3 +83,15 @@ def test_kind_without_go_still_runs_when_the_image_may_be_pulled(monkeypatch, tm
     _fake_kind(monkeypatch, tmp_path, go=False)
     chosen, why = engine.decide("auto")
     assert chosen == "kind" and "will be pulled (Go is missing: no offline build)" in why
+
+
+@pytest.mark.parametrize("present, possible, source", [
+    ({"pub"}, True, "published"), ({"off"}, False, "offline"), (set(), True, "pull-or-build"), (set(), False, "pull-only")])
+def test_one_node_image_decision_for_up_and_doctor(monkeypatch, present, possible, source):
+    monkeypatch.setattr(kind, "published_node_image", lambda: "pub")
+    monkeypatch.setattr(kind, "offline_node_image", lambda: "off")
+    monkeypatch.setattr(kind, "offline_build_possible", lambda: (possible, "" if possible else "go is missing"))
+    monkeypatch.setattr(kind, "image_present", lambda image: image in present)
+    state = node_image_state()
+    assert state.source == source and state.published == "pub"
+    assert state.missing == ("" if possible else "go is missing") or source in ("published", "offline")

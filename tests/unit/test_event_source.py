@@ -2,8 +2,8 @@
 (its EventSource is fixed in its controller; no flag or config sets it), so the dashboard names
 that source as the simulated kubelet, and a real kubelet's events as `kubelet`."""
 
-from kjlab.dashboard_model import DashboardModel
-from kjlab.record import event_row
+from kjlab.view.dashboard_model import DashboardModel
+from kjlab.runs.record import event_row
 from kjlab.widgets.dashboard import render_html
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from kjlab import files, ops
+from kjlab import files
+from kjlab.actions import ops
 from kjlab.errors import KjlabError
 
 JOB = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: x\nspec: {}\n"
@@ -105,8 +106,6 @@ def test_a_yaml_error_names_the_line_and_shows_it():
 
 @pytest.mark.parametrize("field,value,kind", [("metadata", "x", "str"), ("spec", "[1]", "list"), ("spec", "7", "int")])
 def test_a_manifest_whose_metadata_or_spec_is_not_a_mapping_is_one_line(field, value, kind):
-    from kjlab import ops
-
     fields = {"metadata": "{name: x}", "spec": "{template: {}}"}
     fields[field] = value
     text = f"apiVersion: batch/v1\nkind: Job\nmetadata: {fields['metadata']}\nspec: {fields['spec']}\n"

@@ -1,4 +1,4 @@
-"""The simulated kubelet's grammar (kjlab/cluster/grammar.py): which commands the Stages run.
+"""The simulated kubelet's grammar (kjlab/cluster/kwok/grammar.py): which commands the Stages run.
 
 The expectations are written from what bash/python would do with each script, not from the
 regex: a script the simulation cannot reproduce exactly must be outside the grammar. The same
@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from kjlab.cluster import grammar, stages
+from kjlab.cluster.kwok import grammar, stages
 
 IDX = {"batch.kubernetes.io/job-completion-index": "2"}
 PY_MOD = ("import os, sys\nprint('Hello world')\n"
@@ -115,7 +115,7 @@ def test_the_readme_documents_the_grammar():
 
 def test_kjlab_names_the_command_it_cannot_simulate(capsys):
     # ops.apply's warning (scenario runs, checks, notebooks): on kwok only, naming the command.
-    from kjlab import ops
+    from kjlab.actions import ops
 
     job = {"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": [
         {"name": "main", "image": "bash", "command": ["bash", "-c", "exit $((40+2))"]},

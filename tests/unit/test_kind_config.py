@@ -104,7 +104,7 @@ def test_unpullable_node_image_without_go_says_what_to_do(monkeypatch, tmp_path)
 
 def test_every_example_image_is_preloaded_and_pullable_on_kwok():
     from kjlab import examples
-    from kjlab.cluster import stages
+    from kjlab.cluster.kwok import stages
 
     for name in examples.names() + examples.lab_jobs():
         for c in examples.render(name)["spec"]["template"]["spec"]["containers"]:
@@ -118,7 +118,7 @@ def test_every_image_the_labs_and_tests_run_is_in_the_one_list():
     import re
     from pathlib import Path
 
-    from kjlab.cluster import stages
+    from kjlab.cluster.kwok import stages
 
     root = Path(__file__).resolve().parents[2]
     wanted = set()

@@ -26,7 +26,7 @@ def test_a_listed_difference_carries_its_cause_and_does_not_fail():
 
 def test_every_case_is_inside_the_grammar():
     # The comparison is about what the simulation claims to run: no case may be NotSimulated.
-    from kjlab.cluster import grammar
+    from kjlab.cluster.kwok import grammar
 
     indexed = {"metadata": {"annotations": {"batch.kubernetes.io/job-completion-index": "0"}}}
     for name, (spec, _) in cases.POD_CASES.items():

@@ -77,14 +77,14 @@ def test_no_import_cycle():
 
 
 # Modules that compute from recorded data must not reach for the cluster, the notebook or the CLI.
-PURE = {"kjlab.readers", "kjlab.printers", "kjlab.result", "kjlab.policy", "kjlab.dashboard_model",
+PURE = {"kjlab.api.readers", "kjlab.api.printers", "kjlab.runs.result", "kjlab.api.policy", "kjlab.view.dashboard_model",
         "kjlab.widgets.timeline"}
 UPWARD = {  # module -> what it must never import (directly or through others)
-    "kjlab.scenarios": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands", "kjlab.check"},
-    "kjlab.check": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands"},
-    "kjlab.record": {"kjlab.scenarios", "kjlab.widgets", "kjlab.check"},
-    "kjlab.ops": {"kjlab.scenarios", "kjlab.record", "kjlab.widgets", "kjlab.check"},
-    "kjlab.widgets": {"kjlab.lab", "kjlab.scenarios", "kjlab.check", "kjlab.cli", "kjlab.commands"},
+    "kjlab.runs.scenarios": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands", "kjlab.checks"},
+    "kjlab.checks": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands"},
+    "kjlab.runs.record": {"kjlab.runs.scenarios", "kjlab.widgets", "kjlab.checks"},
+    "kjlab.actions.ops": {"kjlab.runs.scenarios", "kjlab.runs.record", "kjlab.widgets", "kjlab.checks"},
+    "kjlab.widgets": {"kjlab.lab", "kjlab.runs.scenarios", "kjlab.checks", "kjlab.cli", "kjlab.commands"},
 }
 
 
@@ -100,8 +100,8 @@ def _closure(name: str) -> set[str]:
 
 def test_data_flows_one_way():
     for name in PURE:
-        reached = {m for m in _closure(name) if m.startswith(("kjlab.cluster", "kjlab.kube", "kjlab.lab",
-                                                                 "kjlab.scenarios", "kjlab.cli"))}
+        reached = {m for m in _closure(name) if m.startswith(("kjlab.cluster", "kjlab.api.kube", "kjlab.lab",
+                                                                 "kjlab.runs.scenarios", "kjlab.cli"))}
         assert not reached, f"{name} computes from recorded data, yet imports {sorted(reached)}"
     for name, banned in UPWARD.items():
         reached = {m for m in _closure(name) if any(m == b or m.startswith(b + ".") for b in banned)}
@@ -113,3 +113,80 @@ def test_the_cli_loads_only_what_parses_arguments():
             "'pandas', 'IPython'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "kubernetes" not in loaded and "pandas" not in loaded and "IPython" not in loaded, loaded
+
+
+# Folders are layers: a module imports only from its own folder or a lower one. Unlisted modules
+# (errors, paths, files, interrupts, aliases, examples, the lazy package root) are the floor.
+LAYERS = {"api": 1, "cluster": 2, "actions": 3, "runs": 4, "view": 5, "widgets": 6, "labs": 6, "checks": 7,
+          "classroom": 8, "lab": 9, "commands": 9, "cli": 9}
+
+
+def _layer(module: str) -> tuple[str, int]:
+    folder = module.split(".")[1] if "." in module else ""
+    return folder, LAYERS.get(folder, 0)
+
+
+def test_folders_import_only_downward():
+    upward = []
+    for name, path in MODULES.items():
+        folder, rank = _layer(name)
+        for target in _imports(path)[0]:
+            if target in MODULES:
+                t_folder, t_rank = _layer(target)
+                if t_folder != folder and t_rank >= rank and not rank == t_rank == 0:
+                    upward.append(f"{name} ({folder or 'floor'}) -> {target} ({t_folder or 'floor'})")
+    assert not upward, "imports that go up a layer (api < cluster < actions < runs < view < labs/widgets < checks " \
+                       "< classroom < lab/cli):\n" + "\n".join(upward)
+
+
+def test_the_layers_cover_every_folder():
+    folders = {p.parent.name for p in PACKAGE.glob("*/__init__.py")} - {"examples", "quiz"}
+    assert folders <= set(LAYERS), f"folders with no layer: {sorted(folders - set(LAYERS))}"
+
+
+# One home per lab: a lab's module (kjlab/labs/<topic>.py) and a topic's checks (kjlab/checks/<topic>.py)
+# register themselves; no core module names them, so adding a lab changes no core file.
+TOPIC_MODULES = ({p.stem for p in (PACKAGE / "labs").glob("*.py")}
+                 | {p.stem for p in (PACKAGE / "checks").glob("*.py")}) - {"__init__", "access", "answers", "sandbox", "verdicts"}
+CORE = [name for name in MODULES if not name.startswith(("kjlab.labs.", "kjlab.checks."))
+        or name.split(".")[-1] in {"access", "answers", "sandbox", "verdicts"}]
+CORE_EXEMPT = {"kjlab.aliases"}  # the old module names, kept for one release, map to the new ones
+
+
+def _identifiers(path: Path) -> set[str]:
+    found = set()
+    for n in ast.walk(ast.parse(path.read_text())):
+        if isinstance(n, ast.Name):
+            found.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            found.add(n.attr)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(n.name)
+        elif isinstance(n, ast.arg):
+            found.add(n.arg)
+        elif isinstance(n, ast.keyword) and n.arg:
+            found.add(n.arg)
+        elif isinstance(n, ast.alias):
+            found.update(n.name.split(".") + ([n.asname] if n.asname else []))
+        elif isinstance(n, ast.ImportFrom) and n.module:
+            found.update(n.module.split("."))
+    return found
+
+
+def test_the_lists_are_not_empty():
+    assert {"cronjobs", "disruptions", "termination"} <= TOPIC_MODULES
+    assert {"kjlab.lab", "kjlab.checks", "kjlab.labs", "kjlab.runs.record", "kjlab.api.kube", "kjlab.commands"} <= set(CORE)
+
+
+def test_no_core_module_names_a_lab():
+    named = {name: sorted(_identifiers(MODULES[name]) & TOPIC_MODULES) for name in CORE if name not in CORE_EXEMPT}
+    named = {k: v for k, v in named.items() if v}
+    assert not named, f"core modules naming a lab or check module (register it from its own module instead): {named}"
+
+
+def test_every_folder_of_modules_is_a_package():
+    """setuptools' packages.find (pyproject) installs only folders with an __init__.py: a folder
+    without one works in an editable install and is missing from a wheel."""
+    missing = sorted(str(d.relative_to(PACKAGE.parent)) for d in {p.parent for p in PACKAGE.rglob("*.py")}
+                     if not (d / "__init__.py").exists())
+    assert not missing, f"folders without __init__.py: {missing}"

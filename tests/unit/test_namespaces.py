@@ -2,7 +2,8 @@
 
 import pytest
 
-from kjlab import holders, kube, namespaces
+from kjlab.api import holders, kube
+from kjlab.actions import namespaces
 from kjlab.errors import KjlabError
 
 
@@ -66,7 +67,7 @@ def test_holders(monkeypatch):
 
 @pytest.mark.parametrize("name", ["kube-system", "default", "kube-node-lease"])
 def test_the_config_issue_controller_refuses_a_system_namespace_before_any_request(no_api, name):
-    from kjlab.controller import ConfigIssueController
+    from kjlab.labs.config_issue import ConfigIssueController
 
     with pytest.raises(KjlabError) as e:
         ConfigIssueController("kwok-kjlab", name, echo=False).start()
@@ -74,7 +75,7 @@ def test_the_config_issue_controller_refuses_a_system_namespace_before_any_reque
 
 
 def test_the_config_issue_controller_acts_only_on_a_jobs_pods():
-    from kjlab.controller import ConfigIssueController
+    from kjlab.labs.config_issue import ConfigIssueController
 
     stuck = {"status": {"containerStatuses": [{"name": "main", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}}
     ctl = ConfigIssueController("kwok-kjlab", "some-run", echo=False)

@@ -5,20 +5,20 @@ The runs in tests/data/runs were recorded on the kwok engine from the lab Jobs i
 not from the recordings.
 """
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from kjlab import examples
-from kjlab.result import Recording, RunResult
+from kjlab.runs.result import Recording, RunResult
+from kjlab.runs import saved as saved_runs
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
 
 
 def load(name: str) -> RunResult:
-    data = json.loads((RUNS / f"{name}.json").read_text())
+    data = saved_runs.load(RUNS / f"{name}.json")
     return RunResult.from_dict(data["summary"], data["rows"])
 
 
@@ -184,7 +184,7 @@ def test_a_pod_that_never_ran_is_active_but_not_running():
 def test_the_back_off_cap_measured_on_v1_36_is_ten_minutes():
     """7 pods of the backoff-cap Job fail at once: the formula gives 10 s x 2^6 = 640 s, the docs' cap
     6 min, the v1.36 source's cap (MaxJobPodFailureBackOff) 10 min. The recorded run tells them apart."""
-    from kjlab.result import BACKOFF_CAP_SECONDS
+    from kjlab.runs.result import BACKOFF_CAP_SECONDS
 
     run, s = load("backoff-cap"), spec("backoff-cap")
     life = run.recording.pod_lifecycles()

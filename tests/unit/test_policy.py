@@ -1,6 +1,6 @@
 """The rule matcher that explains verdicts, fed with pods as the API serves them."""
 
-from kjlab.policy import first_match
+from kjlab.api.policy import first_match
 
 FAILJOB = {"rules": [{"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}]}
 IGNORE = {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]}

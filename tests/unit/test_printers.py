@@ -2,7 +2,7 @@
 
 import pytest
 
-from kjlab.printers import job_status, pod_status
+from kjlab.api.printers import job_status, pod_status
 
 
 def pod(phase="Running", containers=(), init=(), conditions=(), deleting=False, reason=None, init_specs=None):

@@ -6,9 +6,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from kjlab import policy, probes
-from kjlab.record import endpointslice_row, event_row, pod_row
-from kjlab.result import Recording
+from kjlab.api import policy
+from kjlab.labs import probes
+from kjlab.labs.probes import endpointslice_row
+from kjlab.runs.record import event_row, pod_row
+from kjlab.runs.result import Recording
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 

@@ -2,20 +2,21 @@
 from it holds on data the kubelet produced, not only on rows written by hand."""
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 
-from kjlab import policy, probes
-from kjlab.result import Recording
+from kjlab.api import policy
+from kjlab.labs import probes
+from kjlab.runs.result import Recording
+from kjlab.runs import saved as saved_runs
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "runs" / "probes-kind.json"
 
 
 @pytest.fixture(scope="module")
 def runs():
-    saved = json.loads(DATA.read_text())
+    saved = saved_runs.load(DATA)
     return {name: (Recording(run["rows"]), dt.datetime.fromisoformat(run["started_at"])) for name, run in saved.items()}
 
 

@@ -1,16 +1,16 @@
 """The CLI's live status line, fed with a run recorded on the cluster."""
 
 import io
-import json
 from pathlib import Path
 
-from kjlab.progress import RunProgress
+from kjlab.view.progress import RunProgress
+from kjlab.runs import saved as saved_runs
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
 
 
 def test_a_line_per_change_when_not_on_a_terminal():
-    data = json.loads((RUNS / "failjob-policy.json").read_text())
+    data = saved_runs.load(RUNS / "failjob-policy.json")
     out = io.StringIO()
     progress = RunProgress(data["summary"]["job"], stream=out)
     for row in data["rows"]:
@@ -24,7 +24,7 @@ def test_a_line_per_change_when_not_on_a_terminal():
 
 
 def test_each_step_is_said_once_in_words():
-    data = json.loads((RUNS / "config-issue-policy.json").read_text())
+    data = saved_runs.load(RUNS / "config-issue-policy.json")
     out = io.StringIO()
     progress = RunProgress(data["summary"]["job"], stream=out)
     for row in data["rows"]:

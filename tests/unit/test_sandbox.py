@@ -8,7 +8,7 @@ import time
 import pytest
 
 import procs
-from kjlab import sandbox
+from kjlab.checks import sandbox
 
 ROOT = os.geteuid() == 0
 root_only = pytest.mark.skipif(not ROOT, reason="the uid drop, private mounts and network need root")
@@ -218,7 +218,7 @@ def helper(x):
 
 
 def test_modules_values_and_helper_functions_go_along():
-    import kjlab.ops as ops  # noqa: F401 -- a module global of the function below
+    import kjlab.actions.ops as ops  # noqa: F401 -- a module global of the function below
 
     def step():
         print(helper(2), LIMIT, os.sep, ops.__name__)
@@ -226,9 +226,9 @@ def test_modules_values_and_helper_functions_go_along():
     code = sandbox.from_function(step)
     assert "import os" in code.source and "LIMIT = 3" in code.source
     assert "def helper" in code.source  # this test module is not importable in the child: sent by source
-    assert "import kjlab.ops as ops" in code.source
+    assert "import kjlab.actions.ops as ops" in code.source
     out = sandbox.run(code, limits=FAST)
-    assert out.status == "returned" and "6 3 / kjlab.ops" in out.output
+    assert out.status == "returned" and "6 3 / kjlab.actions.ops" in out.output
 
 
 def test_an_object_cannot_go_along_and_the_learner_is_told_what_to_do():

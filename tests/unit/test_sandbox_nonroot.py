@@ -13,7 +13,7 @@ import time
 import pytest
 
 import procs
-from kjlab import sandbox
+from kjlab.checks import sandbox
 
 SANDBOX = os.path.abspath(sandbox.__file__)
 SYSTEM_PYTHON = "/usr/bin/python3"

@@ -4,20 +4,20 @@
 controller must do: ignore the pod while `old` owns it, adopt it once it is an orphan, delete one
 of its own pods to get back to parallelism 2, and count the adopted pod's success as its own."""
 
-import json
 from pathlib import Path
 
 import pytest
 
-from kjlab import selectors
-from kjlab.result import Recording, RunResult
+from kjlab.labs import manual_selector as selectors
+from kjlab.runs.result import Recording, RunResult
+from kjlab.runs import saved as saved_runs
 
 RUN = Path(__file__).resolve().parents[1] / "data" / "runs" / "careless-selector.json"
 
 
 @pytest.fixture(scope="module")
 def run():
-    data = json.loads(RUN.read_text())
+    data = saved_runs.load(RUN)
     return RunResult.from_dict(data["summary"], data["rows"])
 
 

@@ -1,7 +1,7 @@
 import yaml
 import pytest
 
-from kjlab.cluster import stages
+from kjlab.cluster.kwok import stages
 
 
 def _docs(text):

@@ -1,4 +1,4 @@
-"""kjlab.watch.follow against a scripted fake of a list call: the one place the watch's fault
+"""kjlab.api.watch.follow against a scripted fake of a list call: the one place the watch's fault
 handling (dropped, expired, duplicated, refused, stopped) is tested without a cluster."""
 
 import json
@@ -8,7 +8,7 @@ import pytest
 import urllib3
 from kubernetes import client
 
-from kjlab import watch
+from kjlab.api import watch
 from kjlab.errors import KjlabError
 
 
@@ -181,3 +181,23 @@ def test_the_deadline_ends_a_quiet_watch(clock):
 
     assert list(watch.follow(call, "ns", deadline=clock[0] + 25, label_selector="app=x")) == []
     assert calls == [26]  # the watch request itself ends near the deadline
+
+
+def test_follow_lines_yields_each_line_as_it_arrives_and_releases_the_connection():
+    class Response:
+        released = False
+
+        def stream(self, amt=None, decode_content=False):
+            yield from (b"first li", b"ne\nsecond\n", b"third\n")
+
+        def release_conn(self):
+            Response.released = True
+
+    calls = []
+
+    def read_log(pod, namespace, **kwargs):
+        calls.append((pod, namespace, kwargs))
+        return Response()
+
+    assert list(watch.follow_lines(read_log, "web-a", "ns")) == ["first line", "second", "third"]
+    assert calls == [("web-a", "ns", {"follow": True, "_preload_content": False})] and Response.released

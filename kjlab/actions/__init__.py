@@ -1,0 +1,1 @@
+"""What a person does with kubectl (ops), in namespaces kjlab made (namespaces)."""

@@ -1,0 +1,443 @@
+"""The kwok engine: the real v1.36 control plane (etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler) run as local processes by ``kwokctl --runtime binary``, with nodes and pods
+driven by kwok's Stages in place of a kubelet (kjlab/cluster/kwok/kwok_stages)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import yaml
+from kubernetes import client
+
+from kjlab.api import kube
+from kjlab.cluster import nodes, tools
+from kjlab.cluster.kwok import stages
+from kjlab.cluster.names import CLUSTER_NAME
+from kjlab.errors import KjlabError
+from kjlab.paths import kubeconfig_path, state_dir
+
+ENGINE = "kwok"
+
+
+def kwok_root() -> Path:
+    """kwokctl's work directory, kept under kjlab's state so `down` can leave nothing behind."""
+    return state_dir() / "kwok"
+
+
+def workdir() -> Path:
+    """kwokctl's own directory for the cluster (pids, logs, certificates, etcd data)."""
+    return kwok_root() / "clusters" / CLUSTER_NAME
+
+
+def _env(bindir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # kwokctl finds kubectl on PATH; the version it configures components for is KWOK_KUBE_VERSION.
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    env["KWOK_KUBE_VERSION"] = tools.kube_version()
+    env["KWOK_WORKDIR"] = str(kwok_root())
+    return env
+
+
+def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
+    """kwokctl's --config: where each binary is (so nothing is downloaded) plus the full Stage set."""
+    versions = tools.pinned_versions()
+    options = {
+        "runtime": "binary",
+        "kubeVersion": versions["KUBERNETES_VERSION"],
+        "etcdVersion": versions["ETCD_VERSION"],
+        "kwokVersion": versions["KWOK_VERSION"],
+        "kubeApiserverBinary": str(bindir / "kube-apiserver"),
+        "kubeControllerManagerBinary": str(bindir / "kube-controller-manager"),
+        "kubeSchedulerBinary": str(bindir / "kube-scheduler"),
+        "kubectlBinary": str(bindir / "kubectl"),
+        "etcdBinary": str(bindir / "etcd"),
+        "kwokControllerBinary": str(bindir / "kwok"),
+        "nodeLeaseDurationSeconds": 40,
+        # Every component listens on loopback only: the lab cluster is for this machine.
+        "bindAddress": "127.0.0.1",
+    }
+    # One lab control plane has nobody to hand leadership to: with leader election on, a 12-15 s
+    # stall of etcd or the API server (a laptop suspend, a busy machine) makes the controller
+    # manager and the scheduler exit for good ("leaderelection lost").
+    no_leader_election = [{"key": "leader-elect", "value": "false"}]
+    patches = [{"name": name, "extraArgs": no_leader_election}
+               for name in ("kube-controller-manager", "kube-scheduler")]
+    etcd_port, peer_port = _free_ports(2)
+    options.update({"etcdPort": etcd_port, "etcdPeerPort": peer_port})
+    patches = _merge_patches(patches, authenticated_patches(workdir() / "pki", etcd_port, peer_port))
+    head = yaml.safe_dump(
+        {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options,
+         "componentsPatches": patches},
+        sort_keys=True,
+    )
+    return head + "---\n" + stages.render(time_scale=time_scale, kube_version=versions["KUBERNETES_VERSION"],
+                                          strict=strict)
+
+
+# --- Every port of the cluster requires authentication (issue 14) -------------------------------
+# kwokctl runs etcd on plain HTTP without client authentication, and leaves /metrics of the
+# controller manager and the scheduler, and all of kwok's own server, open to anyone: on a machine
+# with several users (a classroom hub), any local user could write another user's etcd. Each
+# cluster's own CA (kwokctl's pki/, made per cluster) now guards etcd's client and peer ports
+# (TLS, client certificates required); the API server takes no anonymous requests; the
+# controller manager and the scheduler serve only their health checks without credentials (their
+# /metrics and /configz go through the API server's authorization); kwok's server (no
+# authentication at all: metrics, pprof, debugging handlers, plain HTTP on the same port) is
+# not started. `kubectl logs` is answered by kjlab's own log endpoint instead
+# (kjlab/cluster/kwok/log_endpoint.py): loopback only, TLS with a client certificate of the
+# cluster's CA required, container logs and nothing else (exec, attach need real containers: kind).
+
+def _free_ports(count: int) -> list[int]:
+    """Ports for etcd, from the kernel's ephemeral range (bind to port 0): kwokctl allocates its
+    own ports downward from 32767, below that range, so the two never pick the same port; the
+    sockets stay open until all are picked so the kernel hands out distinct ones."""
+    import socket
+
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def authenticated_patches(pki: Path, etcd_port: int, peer_port: int) -> list[dict]:
+    """kwokctl componentsPatches that put authentication on every component's port."""
+    cert, key, ca = str(pki / "admin.crt"), str(pki / "admin.key"), str(pki / "ca.crt")
+
+    def args(pairs: dict[str, str], override: bool) -> list[dict]:
+        return [{"key": k, "value": v, "override": override} for k, v in pairs.items()]
+
+    client_url, peer_url = f"https://127.0.0.1:{etcd_port}", f"https://127.0.0.1:{peer_port}"
+    return [
+        {"name": "etcd", "extraArgs": args({  # kwokctl's own http:// URLs, replaced
+            "listen-client-urls": client_url, "advertise-client-urls": client_url,
+            "listen-peer-urls": peer_url, "initial-advertise-peer-urls": peer_url,
+            "initial-cluster": f"node0={peer_url}"}, True) + args({
+            "cert-file": cert, "key-file": key, "trusted-ca-file": ca, "client-cert-auth": "true",
+            "peer-cert-file": cert, "peer-key-file": key, "peer-trusted-ca-file": ca,
+            "peer-client-cert-auth": "true"}, False)},
+        {"name": "kube-apiserver", "extraArgs": args({"etcd-servers": client_url}, True) + args({
+            "etcd-cafile": ca, "etcd-certfile": cert, "etcd-keyfile": key, "anonymous-auth": "false",
+            # `kubectl logs`: the API server reaches a node's log endpoint (kjlab's, below) with
+            # the cluster's own client certificate, at the node's InternalDNS name (localhost):
+            # the nodes' InternalIPs are kind's, on no network of this machine.
+            "kubelet-client-certificate": cert, "kubelet-client-key": key,
+            "kubelet-preferred-address-types": "InternalDNS,InternalIP,Hostname"}, False)},
+        # Without these two kubeconfigs they take every request as anonymous (no client CA, no
+        # TokenReview): with them, the cluster's own credentials read /metrics, nobody else's do.
+        *({"name": name, "extraArgs": args({"authorization-always-allow-paths": "/healthz,/readyz,/livez"}, True)
+           + args({"authentication-kubeconfig": str(pki.parent / "kubeconfig.yaml"),
+                   "authorization-kubeconfig": str(pki.parent / "kubeconfig.yaml")}, False)}
+          for name in ("kube-controller-manager", "kube-scheduler")),
+        {"name": "kwok-controller", "extraArgs": args({"server-address": "", "node-port": "0"}, True)},
+    ]
+
+
+def _merge_patches(*groups: list[dict]) -> list[dict]:
+    """One patch entry per component: kwokctl applies only the first entry with a given name."""
+    merged: dict[str, dict] = {}
+    for group in groups:
+        for patch in group:
+            merged.setdefault(patch["name"], {"name": patch["name"], "extraArgs": []})["extraArgs"] += patch["extraArgs"]
+    return list(merged.values())
+
+
+def _private(path: Path) -> None:
+    """The state directory holds the cluster's CA key, client keys and etcd's data: its owner's only.
+    kwokctl makes its directories group-readable (0750), which on a machine whose learners
+    share a group would let them read each other's keys."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def _run(args: list[str], bindir: Path, progress, timeout: float) -> None:
+    proc = subprocess.Popen(args, env=_env(bindir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = _readable(line.rstrip())
+            if line:
+                tail = (tail + [line])[-15:]
+                progress(f"  kwokctl: {line}")
+        proc.wait(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    if proc.returncode != 0:
+        raise KjlabError(
+            f"`{' '.join(Path(a).name if i == 0 else a for i, a in enumerate(args))}` failed:\n    "
+            + "\n    ".join(tail),
+            "kjlab down, then kjlab up again (kjlab doctor shows what is missing)",
+        )
+
+
+def _readable(line: str) -> str:
+    """kwokctl logs JSON; a learner wants the message and how long it took."""
+    import json
+
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict) or "msg" not in record:
+        return line
+    text = record["msg"]
+    if record.get("level") not in (None, "INFO"):
+        text = f"{record['level']}: {text}"
+    if record.get("err"):
+        text += f": {record['err']}"
+    elapsed = record.get("elapsed")
+    if isinstance(elapsed, dict) and elapsed.get("human"):
+        text += f" ({elapsed['human']})"
+    return text
+
+
+def exists() -> bool:
+    """kwokctl has (possibly half-created) state for the lab cluster."""
+    return workdir().exists()
+
+
+def create(bindir: Path, time_scale: float, progress=print, strict: bool = True) -> None:
+    # kwokctl's config goes in kjlab's state directory, not /tmp: an `up` killed with SIGKILL
+    # leaves no kubeconfig material where other users can see it, and the next `up` replaces it.
+    config_path = state_dir() / "kwokctl-config.yaml"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    _private(state_dir())  # issue 14: keys and etcd data are their owner's only
+    _private(kwok_root())
+    fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(kwokctl_config(bindir, time_scale, strict))
+    try:
+        with _machine_lock(progress):
+            _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
+                  "--kubeconfig", str(kubeconfig_path()), "--wait", "2m", "--timeout", "3m"],
+                 bindir, progress, timeout=240)
+    finally:
+        config_path.unlink(missing_ok=True)
+
+
+# kwokctl picks free ports when it writes a cluster's config and binds them only when the
+# components start: two users' `up` at the same moment picked the same API server port. One
+# lock per machine (an empty file every user can open; flock needs no write access) serialises
+# that window. It is held for the few seconds of `kwokctl create`. It lives with the system's
+# other lock files (/run/lock), not in /tmp, where only a machine without /run/lock puts it.
+MACHINE_LOCK = (Path("/run/lock") if os.access("/run/lock", os.W_OK | os.X_OK) else Path(tempfile.gettempdir())) \
+    / "kjlab-kwokctl-ports.lock"
+
+
+@contextlib.contextmanager
+def _machine_lock(progress):
+    try:
+        fd = os.open(MACHINE_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:  # somebody else's file we cannot open: go on unserialised, as kwokctl would
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("  waiting for another kjlab up on this machine to pick its ports")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def delete(bindir: Path, progress=print) -> None:
+    """Stop every component, remove kwokctl's directory and the kubeconfig context."""
+    stop_log_endpoint()
+    _run([str(bindir / "kwokctl"), "delete", "cluster", "--name", CLUSTER_NAME,
+          "--kubeconfig", str(kubeconfig_path())], bindir, progress, timeout=120)
+    # kwokctl leaves its (now empty) root behind; nothing else of kjlab's lives there.
+    shutil.rmtree(kwok_root(), ignore_errors=True)
+
+
+# kwokctl's names for the processes of a binary-runtime cluster (its pids/<name>.pid files),
+# and kjlab's log endpoint, whose pid file sits beside theirs.
+LOG_ENDPOINT = "kjlab-log-endpoint"
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller", LOG_ENDPOINT)
+
+
+def _log_endpoint_files() -> tuple[Path, Path]:
+    return workdir() / "pids" / f"{LOG_ENDPOINT}.pid", workdir() / f"{LOG_ENDPOINT}.port"
+
+
+def start_log_endpoint(context: str, time_scale: float | None = None, timeout: float = 20.0) -> int:
+    """Start the cluster's log endpoint (kjlab/cluster/kwok/log_endpoint.py); its port. A restart
+    (repair) asks for the port it had, which the nodes' status names, and the time scale the
+    cluster was created with."""
+    import sys
+    import time
+
+    pid_file, port_file = _log_endpoint_files()
+    scale_file = workdir() / f"{LOG_ENDPOINT}.time-scale"
+    if time_scale is None:
+        time_scale = float(scale_file.read_text()) if scale_file.exists() else 1.0
+    scale_file.write_text(repr(time_scale))
+    previous = port_file.read_text().strip() if port_file.exists() else "0"
+    port_file.unlink(missing_ok=True)
+    pki = workdir() / "pki"
+    log = open(workdir() / "logs" / f"{LOG_ENDPOINT}.log", "ab")
+    with log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kjlab.cluster.kwok.log_endpoint", "--context", context, "--ca", str(pki / "ca.crt"),
+             "--cert", str(pki / "admin.crt"), "--key", str(pki / "admin.key"), "--time-scale", repr(time_scale),
+             "--port", previous, "--port-file", str(port_file)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)  # outlives `kjlab up`
+    pid_file.write_text(str(proc.pid))
+    # reaped by a thread of this process (a notebook kernel, a test run lives on): else, once stopped,
+    # it would stay a zombie that `kjlab status` and `kjlab down` take for a running endpoint
+    threading.Thread(target=proc.wait, name="kjlab-log-endpoint-reaper", daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not port_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise KjlabError(f"the kwok cluster's log endpoint did not start (see {workdir() / 'logs' / LOG_ENDPOINT}.log)",
+                             "kjlab down, then kjlab up again")
+        time.sleep(0.05)
+    return int(port_file.read_text())
+
+
+def stop_log_endpoint() -> None:
+    import signal
+
+    pid_file, _ = _log_endpoint_files()
+    try:
+        pid = int(pid_file.read_text().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:  # only our own process, not a reused pid
+            command = f.read()  # an endpoint started before the module moved has its old name
+            if b"kjlab.cluster.kwok.log_endpoint" in command or b"kjlab.cluster.log_endpoint" in command:
+                os.kill(pid, signal.SIGTERM)
+    except (ValueError, OSError):
+        pass
+    pid_file.unlink(missing_ok=True)
+
+
+def components() -> dict[str, bool]:
+    """Each component of the cluster and whether its process runs."""
+    state = {}
+    for name in COMPONENTS:
+        try:
+            pid = int((workdir() / "pids" / f"{name}.pid").read_text().strip())
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as f:  # a zombie is dead too
+                state[name] = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (ValueError, OSError):
+            state[name] = False
+    return state
+
+
+def repair(bindir: Path, progress=print, context: str = "kwok-" + CLUSTER_NAME) -> None:
+    """Start the components that are not running; the running ones and etcd's data stay as they
+    are (kwokctl skips a component whose process runs)."""
+    alive_now = components()
+    for name, alive in alive_now.items():
+        if not alive:  # kwokctl takes a killed, not yet reaped process (a zombie) for a running one
+            (workdir() / "pids" / f"{name}.pid").unlink(missing_ok=True)
+    if not all(alive for name, alive in alive_now.items() if name != LOG_ENDPOINT):
+        _run([str(bindir / "kwokctl"), "start", "cluster", "--name", CLUSTER_NAME], bindir, progress, timeout=120)
+    if not alive_now[LOG_ENDPOINT]:
+        start_log_endpoint(context)
+
+
+def own_kubeconfig() -> str | None:
+    """The admin kubeconfig kwokctl keeps in the cluster's directory (its components use it), or None."""
+    try:
+        return (workdir() / "kubeconfig.yaml").read_text()
+    except OSError:
+        return None
+
+
+def pids() -> list[int]:
+    """PIDs of the cluster's running components (from kwokctl's pid files)."""
+    found = []
+    for pidfile in workdir().glob("pids/*.pid"):
+        try:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, 0)
+            found.append(pid)
+        except (ValueError, OSError):
+            continue
+    return found
+
+
+def memory_bytes() -> int:
+    """Resident memory of the running components (etcd, apiserver, controllers, kwok)."""
+    total = 0
+    for pid in pids():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+class KwokProvider:
+    """The kwok engine behind kjlab.cluster.provider.Provider: kwokctl's binary runtime plus
+    Node objects for the simulated workers (kwok drives any node it is told to manage)."""
+
+    name = ENGINE
+    scales_time = True   # the Stages' delays are the simulation's own, so they can be scaled
+    has_strict_mode = True  # the Stage set is chosen at create time: strict or lenient (issue 10)
+    nodes_ready_timeout = 90.0
+
+    def prepare(self, progress) -> Path:
+        return tools.ensure_built(progress)
+
+    def exists(self) -> bool:
+        return exists()
+
+    def leftover_is_ours(self) -> bool:
+        # kwokctl's files live under kjlab's own state directory: whatever is there is kjlab's.
+        return exists()
+
+    def create(self, prepared: Path, workers: int, time_scale: float, progress, context: str,
+               strict: bool = True) -> None:
+        create(prepared, time_scale, progress, strict=strict)
+        _create_nodes(context, workers, start_log_endpoint(context, time_scale))
+
+    def finished_creating(self) -> None:
+        pass
+
+    def delete(self, progress, remove_images: bool = False) -> None:
+        delete(tools.bin_dir(), progress or (lambda _m: None))
+
+    def components(self) -> dict[str, bool]:
+        return components()
+
+    def repair(self, progress) -> None:
+        if not all(components().values()):
+            repair(tools.ensure_built(progress), progress or (lambda _m: None))
+
+    def memory_bytes(self) -> int:
+        return memory_bytes()
+
+    def own_kubeconfig(self) -> str | None:
+        return own_kubeconfig()
+
+
+def _create_nodes(context: str, workers: int, kubelet_port: int) -> None:
+    api = kube.core(context)
+    for manifest in nodes.kwok_node_manifests(workers, kubelet_port):
+        try:
+            api.create_node(manifest)
+        except client.ApiException as e:
+            if e.status != 409:  # a retried up finds its nodes there
+                raise
+
+
+PROVIDER = KwokProvider()

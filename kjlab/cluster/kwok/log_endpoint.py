@@ -1,0 +1,294 @@
+"""The kwok engine's container-log endpoint: the one kubelet API a simulated node answers.
+
+``kubectl logs`` asks the API server, which asks the pod's node at the address and port in the
+Node's status (``InternalDNS`` ``localhost``, ``daemonEndpoints.kubeletEndpoint.Port``, both set
+by kjlab's node Stage). This process answers ``GET /containerLogs/<ns>/<pod>/<container>`` for
+every node of one cluster, and nothing else (no exec, attach, port-forward, metrics, pprof).
+
+Why not kwok's own server (which serves Logs/ClusterLogs files): in v0.8.0 it takes no client
+authentication at all, serves plain HTTP on the same port, and serves pprof and the other
+debugging handlers beside the logs; a classroom machine runs many learners' clusters, and every
+port of a cluster must require that cluster's credentials (kjlab/cluster/kwok/__init__.py, issue 14).
+This endpoint listens on 127.0.0.1 only and takes only TLS connections whose client certificate
+is signed by the cluster's own CA (the API server presents one: --kubelet-client-certificate).
+
+What it serves is what the script prints (kjlab/cluster/kwok/container_logs.py), after a first line
+saying the kubelet is simulated, cut at the container's run: a running container's output up to
+now, a finished one's up to its end; ``follow`` streams the lines as their time comes and ends
+when the container does; ``previous`` serves the run before (``lastState.terminated``).
+
+Run by ``kjlab up --engine kwok`` as ``python -m kjlab.cluster.kwok.log_endpoint`` (kjlab/cluster/kwok/__init__.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import os
+import re
+import ssl
+import sys
+import threading
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
+
+from kjlab.api import kube
+from kjlab.api.watch import SYNCED, follow
+from kjlab.cluster.kwok import container_logs, grammar
+
+_PATH = re.compile(r"\A/containerLogs/([^/]+)/([^/]+)/([^/]+)\Z")
+
+
+def _time(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _status(pod: dict, name: str) -> dict:
+    status = pod.get("status") or {}
+    for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if cs.get("name") == name:
+            return cs
+    return {}
+
+
+def _spec(pod: dict, name: str) -> dict | None:
+    spec = pod.get("spec") or {}
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        if c.get("name") == name:
+            return c
+    return None
+
+
+def run_of(pod: dict, name: str, previous: bool) -> dict | str:
+    """The run to show: {started, finished or None, exit code or None}, or why there is none in
+    the kubelet's words (its validateContainerLogStatus, v1.36)."""
+    pod_name = (pod.get("metadata") or {}).get("name")
+    cs = _status(pod, name)
+    state, last = cs.get("state") or {}, cs.get("lastState") or {}
+    if previous:
+        chosen = last.get("terminated")
+        if not chosen:
+            return f'previous terminated container "{name}" in pod "{pod_name}" not found'
+    elif state.get("running"):
+        return {"started": _time(state["running"].get("startedAt")), "finished": None, "exit": None}
+    elif state.get("terminated") or last.get("terminated"):  # or waiting to restart: the last run
+        chosen = state.get("terminated") if (state.get("terminated") or {}).get("startedAt") else last.get("terminated")
+    elif state.get("waiting"):
+        reason = state["waiting"].get("reason")
+        why = {"ErrImagePull": "image can't be pulled", "ImagePullBackOff": "trying and failing to pull image"}
+        return f'container "{name}" in pod "{pod_name}" is waiting to start: {why.get(reason, reason)}'
+    else:
+        return f'container "{name}" in pod "{pod_name}" is waiting to start - no logs yet'
+    if not chosen or not chosen.get("startedAt"):  # ended without running (e.g. deleted while pending)
+        return f'container "{name}" in pod "{pod_name}" is terminated'
+    return {"started": _time(chosen["startedAt"]), "finished": _time(chosen.get("finishedAt")),
+            "exit": chosen.get("exitCode")}
+
+
+def available(container: dict, run: dict, scale: float, now: datetime) -> bytes:
+    """The output of `run` written by `now` (all of it once a script ran to its end)."""
+    start, finished = run["started"], run["finished"]
+    killed = run["exit"] in (137, 143)
+    forever = bool(re.search(grammar.FOREVER, grammar.script(container)))
+    if finished is None:
+        exited_after, cut = None, (now - start).total_seconds()
+    elif killed or forever:  # ended from outside: what it wrote until then
+        exited_after, cut = (finished - start).total_seconds(), (finished - start).total_seconds()
+    else:  # it ran its script to the end (the API keeps whole seconds: do not cut on them)
+        exited_after, cut = (finished - start).total_seconds(), float("inf")
+    chunks = container_logs.output(container, scale, start, exited_after=exited_after, killed=killed)
+    return b"".join(container_logs.until(chunks, cut))
+
+
+def _tail(data: bytes, lines: int | None, limit: int | None) -> bytes:
+    if lines is not None:
+        data = b"".join(data.splitlines(keepends=True)[-lines:]) if lines > 0 else b""
+    if limit is not None:
+        data = data[:limit]
+    return data
+
+
+class PodCache:
+    """One pod's latest state, fed by a watch while a `logs -f` stream is open."""
+
+    def __init__(self, context: str, namespace: str, name: str, pod: dict):
+        self.pod, self.gone = pod, False
+        self.changed = threading.Condition()
+        self._stop = threading.Event()
+        self._args = (context, namespace, name, pod["metadata"].get("resourceVersion"))
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        """Follow the pod (kjlab.api.watch: re-lists after 410, resumes after a drop) until it is
+        gone or the stream closes; a pod missing from the first list is gone already."""
+        context, namespace, name, _ = self._args
+        seen = False
+        try:
+            for change in follow(kube.core(context).list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
+                                 stop=self._stop, synced=True, what=f"pod {name}"):
+                with self.changed:
+                    if change.type == SYNCED:
+                        self.gone = self.gone or not seen
+                    elif change.type == "DELETED":
+                        self.gone = True
+                    else:
+                        seen, self.pod = True, change.object
+                    self.changed.notify_all()
+                if self.gone:
+                    return
+        except Exception:  # the API server stayed away: the stream ends as if the pod were gone
+            with self.changed:
+                self.gone = True
+                self.changed.notify_all()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # a class's learners' notebooks may ask at once
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake in the connection's own thread: a client that connects and says
+        # nothing blocks nobody else.
+        try:
+            request.settimeout(10)
+            request.do_handshake()
+            request.settimeout(None)
+        except (ssl.SSLError, OSError):
+            request.close()
+            return
+        super().finish_request(request, client_address)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kjlab-simulated-kubelet"
+    context = ""
+    scale = 1.0
+
+    def log_message(self, format, *args):  # noqa: A002 -- the stdlib's name
+        sys.stderr.write("%s %s\n" % (self.log_date_time_string(), format % args))
+
+    def _error(self, code: int, message: str) -> None:
+        body = message.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+    def do_GET(self):  # noqa: N802 -- the stdlib's name
+        url = urlsplit(self.path)
+        m = _PATH.match(url.path)
+        if not m:
+            return self._error(404, "404 page not found: only container logs are simulated on kwok")
+        namespace, name, container_name = m.groups()
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        follow = query.get("follow") == "true"
+        previous = query.get("previous") == "true"
+        tail = int(query["tailLines"]) if query.get("tailLines", "").lstrip("-").isdigit() else None
+        limit = int(query["limitBytes"]) if query.get("limitBytes", "").isdigit() else None
+        api = kube.core(self.context)
+        try:
+            pod = kube.raw(api.read_namespaced_pod, name, namespace)
+        except Exception as e:
+            return self._error(404, f'pods "{name}" not found ({e.__class__.__name__})')
+        container = _spec(pod, container_name)
+        if container is None:
+            return self._error(400, f'container {container_name} is not valid for pod {name}')
+        run = run_of(pod, container_name, previous)
+        if isinstance(run, str):
+            return self._error(400, run)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            self._chunk(container_logs.BANNER.encode())
+            if not follow or run["finished"] is not None:
+                self._chunk(_tail(available(container, run, self.scale, datetime.now(timezone.utc)), tail, limit))
+            else:
+                self._follow(pod, container, container_name, run, tail, limit)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass
+        self.close_connection = True
+
+    def _follow(self, pod: dict, container: dict, container_name: str, run: dict, tail, limit) -> None:
+        """Stream the run's output as it comes; end when the run ends (or the pod is gone)."""
+        namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        cache = PodCache(self.context, namespace, name, pod)
+        sent = None
+        try:
+            while True:
+                with cache.changed:
+                    current, gone = cache.pod, cache.gone
+                now = datetime.now(timezone.utc)
+                latest = run_of(current, container_name, False)
+                same = isinstance(latest, dict) and latest["started"] == run["started"]
+                ended = gone or not same or latest["finished"] is not None
+                if ended and same:
+                    run = latest
+                elif ended:  # restarted: the run we followed is now the last state
+                    last = run_of(current, container_name, True)
+                    run = last if isinstance(last, dict) and last["started"] == run["started"] \
+                        else {**run, "finished": now, "exit": 137}
+                data = available(container, run, self.scale, now)
+                if sent is None:  # the first answer honours tail/limit, as the kubelet's does
+                    first = _tail(data, tail, limit)
+                    self._chunk(first)
+                    sent = len(data)
+                elif len(data) > sent:
+                    self._chunk(data[sent:])
+                    sent = len(data)
+                if ended or (limit is not None):
+                    return
+                with cache.changed:
+                    cache.changed.wait(timeout=0.5)
+        finally:
+            cache.stop()
+
+
+def serve(context: str, ca: str, cert: str, key: str, scale: float, port_file: str, port: int = 0) -> None:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    tls.verify_mode = ssl.CERT_REQUIRED  # only holders of this cluster's credentials
+    tls.load_verify_locations(ca)
+    Handler.context, Handler.scale = context, scale
+    try:
+        server = _Server(("127.0.0.1", port), Handler)
+    except OSError:  # the old port is taken: a new one (the nodes still name the old one: kjlab down && kjlab up)
+        server = _Server(("127.0.0.1", 0), Handler)
+    server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    port = server.server_address[1]
+    tmp = port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(port))
+    os.replace(tmp, port_file)  # the port appears whole: kjlab up reads it
+    server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m kjlab.cluster.kwok.log_endpoint", description=__doc__.split("\n")[0])
+    parser.add_argument("--context", required=True)
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--port", type=int, default=0, help="the port to ask for first (0: any)")
+    parser.add_argument("--port-file", required=True)
+    args = parser.parse_args(argv)
+    serve(args.context, args.ca, args.cert, args.key, args.time_scale, args.port_file, args.port)
+
+
+if __name__ == "__main__":
+    main()

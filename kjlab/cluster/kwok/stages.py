@@ -1,0 +1,114 @@
+"""The simulated kubelet: KWOK Stage files shipped as package data, rendered per cluster."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import yaml
+
+from kjlab.cluster.kwok import grammar
+
+# Images the lab preloads (and kind loads with `kind load docker-image`): these pull, any
+# other image fails with ErrImagePull / ImagePullBackOff, as on an air-gapped cluster.
+# Matching is on the repository: tag and digest are ignored, docker.io/library/ is implied.
+PULLABLE_IMAGES = (
+    "bash",
+    "busybox",
+    "alpine",
+    "debian",
+    "ubuntu",
+    "python",
+    "perl",
+    "nginx",
+    "registry.k8s.io/pause",
+)
+
+STAGE_FILES = ("node.yaml", "pod.yaml")
+
+
+def image_repository(image: str) -> str:
+    """'docker.io/library/bash:5' -> 'bash' (the same normalisation the Stage's jq applies)."""
+    import re
+
+    image = re.sub(r"@.*$", "", image)
+    image = re.sub(r":[^:/]*$", "", image)
+    image = re.sub(r"^docker\.io/", "", image)
+    return re.sub(r"^library/", "", image)
+
+
+def is_pullable(image: str, pullable=PULLABLE_IMAGES) -> bool:
+    return image_repository(image) in pullable
+
+
+def _grammar_placeholders() -> dict[str, str]:
+    """The grammar's regexes (kjlab/cluster/kwok/grammar.py, their one definition) as the Stage files
+    need them: jq inside single-quoted YAML ('' for '), Go template strings inside block scalars."""
+    yq = lambda text: text.replace("'", "''")  # noqa: E731 -- a YAML single-quoted scalar
+    return {
+        "__NOT_SIMULATED_JQ__": yq(grammar.jq_not_simulated()),
+        "__FOREVER_JQ__": yq(grammar.jq_string(grammar.FOREVER)),
+        "__OUTPUT_JQ__": yq(grammar.jq_string(grammar.OUTPUT)),
+        "__OUTPUT_GO__": grammar.jq_string(grammar.OUTPUT),
+        "__GRAMMAR_GO__": grammar.jq_string(grammar.GRAMMAR),
+        "__READS_INDEX_GO__": grammar.jq_string(grammar.READS_INDEX),
+    }
+
+
+# Lenient mode (kjlab up --engine kwok --no-strict): a pod outside the grammar runs with what the
+# Stages read from its script anyway, and this Warning says so. kwok does not render event
+# messages, so it cannot name the command; `kjlab scenario run`/`check` name it (grammar.not_simulated).
+LENIENT_WARNING = (
+    "kwok simulates the kubelet and cannot run a command of this pod (it is outside the grammar in the kjlab "
+    "README, \"What the simulated kubelet runs\"). Assumed: it runs for the sum of its literal sleeps and exits "
+    "with its last literal exit code (0 when none). `kjlab up --engine kind` runs it on a real kubelet.")
+
+
+def _lenient(docs: list[dict]) -> list[dict]:
+    """Strict Stages out; the create Stage also for pods outside the grammar, with the warning."""
+    import copy
+
+    out = []
+    for doc in docs:
+        if (doc["metadata"].get("labels") or {}).get("kjlab.io/mode") == "strict":
+            continue
+        out.append(doc)
+        if doc["metadata"]["name"] == "kjlab-pod-create":
+            assumed = copy.deepcopy(doc)
+            assumed["metadata"]["name"] = "kjlab-pod-create-assumed"
+            for expr in assumed["spec"]["selector"]["matchExpressions"]:
+                if expr["key"] == grammar.jq_not_simulated():
+                    expr["values"] = ["true"]
+            assumed["spec"]["steps"].insert(0, {"event": {"type": "Warning", "reason": "NotSimulated",
+                                                          "message": LENIENT_WARNING}})
+            out.append(assumed)
+    return out
+
+
+def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLABLE_IMAGES,
+           strict: bool = True) -> str:
+    """The full Stage set as one multi-document YAML string, ready for kwokctl's --config.
+    strict: a container outside the grammar waits (NotSimulated) instead of running as guessed."""
+    if not 0 < time_scale <= 10:
+        raise ValueError(f"time scale must be in (0, 10], got {time_scale}")
+    pullable_jq = ", ".join(json.dumps(p) for p in pullable)  # jq: IN("a", "b")
+    pullable_tpl = " ".join(json.dumps(p) for p in pullable)  # Go template: (list "a" "b")
+    docs = []
+    for name in STAGE_FILES:
+        text = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(name).read_text()
+        text = (
+            text.replace("__TIME_SCALE__", repr(float(time_scale)))
+            .replace("__PULLABLE_LIST__", pullable_tpl)
+            .replace("__PULLABLE__", pullable_jq)
+            .replace("__KUBE_VERSION__", kube_version)
+        )
+        for key, value in _grammar_placeholders().items():
+            text = text.replace(key, value)
+        docs.append(text)
+    rendered = "\n---\n".join(docs)
+    # Fail here, not inside kwok, when a placeholder or YAML is off.
+    assert "__" not in "".join(l for l in rendered.splitlines() if not l.lstrip().startswith("#"))
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    if not strict:
+        rendered = yaml.safe_dump_all(_lenient(docs), sort_keys=False, width=1 << 20)
+    return rendered

@@ -1,0 +1,301 @@
+"""CronJobs (lab 09): the lab's CronJobs as package data, a recorded session that waits for
+minute boundaries with a live line, and the questions a lab asks of the recording.
+
+The CronJob controller is the real upstream one on both engines; it only ever starts a Job at a
+schedule time, and schedules have a one-minute resolution. So a lab cannot be quicker than the
+minutes it shows: a session starts every CronJob of a lesson at once, so they share those
+minutes, and waits for exactly the boundaries it needs (``wait_for_boundary``) -- never a fixed
+sleep -- showing what the controller did so far while it waits.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import time
+from importlib import resources
+
+import pandas as pd
+import yaml
+
+from kjlab.actions import namespaces, ops
+from kjlab.api import kube
+from kjlab.api import readers
+from kjlab.errors import KjlabError
+from kjlab.labs import session
+from kjlab.runs.record import Recorder, register_kind
+from kjlab.runs.result import Recording
+
+FILES = {"policy": "cron-policy.yaml", "missed": "cron-missed.yaml", "history": "cron-history.yaml"}
+# The annotations the controllers write on the Jobs a CronJob makes (kubernetes batch/v1 API).
+SCHEDULED = "batch.kubernetes.io/cronjob-scheduled-timestamp"   # the schedule time a Job is for
+MANUAL = "cronjob.kubernetes.io/instantiate"                    # "manual": kubectl create job --from
+# How long after a minute boundary the controller may take to act on it (it syncs each CronJob
+# at its next schedule time; the Job and its first pod follow within a second or two).
+SETTLE_SECONDS = 8
+
+
+def source(name: str) -> str:
+    if name not in FILES:
+        raise KjlabError(f"unknown lab CronJob '{name}' (choose one of: {', '.join(FILES)})", "kjlab.labs.cronjobs.source('policy')")
+    return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
+
+
+def render(name: str, cronjob_name: str | None = None, script: str | None = None, **spec) -> dict:
+    """The lab CronJob ``name`` as a dict; ``cronjob_name`` renames it, ``script`` replaces its
+    container's `bash -c` script (e.g. ``"sleep 1 && exit 1"``), ``spec`` sets top-level fields of
+    its spec (``concurrencyPolicy="Forbid"``, ``startingDeadlineSeconds=50`` ...)."""
+    doc = copy.deepcopy(yaml.safe_load(source(name)))
+    if cronjob_name:
+        doc["metadata"]["name"] = cronjob_name
+    if script is not None:
+        doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] = ["bash", "-c", script]
+    doc["spec"].update(spec)
+    return doc
+
+
+def owner(job: dict) -> str | None:
+    """The CronJob that owns a Job (its controller ownerReference), or None."""
+    for ref in readers.meta(job).get("ownerReferences") or []:
+        if ref.get("kind") == "CronJob":
+            return ref.get("name")
+    return None
+
+
+def next_boundary(after: dt.datetime) -> dt.datetime:
+    """The first whole minute strictly after ``after`` (when a `* * * * *` schedule fires)."""
+    return after.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+
+
+def _utc(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- the recording ------------------------------------------------------------------------------
+
+class CronRecording(Recording):
+    """A recording of a namespace with CronJobs: the Jobs each CronJob made (or that were made
+    from it), when they ran and how they ended or were removed, and the controller's events."""
+
+    def _offset(self) -> dt.timedelta | None:
+        """Wall clock minus recording time (``t``), to put the API's timestamps on the run's axis."""
+        row = next((r for r in self.rows if r.get("time") is not None), None)
+        if row is None:
+            return None
+        when = row["time"] if isinstance(row["time"], dt.datetime) else dt.datetime.fromisoformat(str(row["time"]))
+        return when - dt.timedelta(seconds=row["t"])
+
+    def at(self, text: str | None) -> float | None:
+        """An API timestamp (RFC 3339) as seconds on the recording's axis."""
+        when, offset = _utc(text), self._offset()
+        return None if when is None or offset is None else round((when - offset).total_seconds(), 1)
+
+    def cron_jobs(self):
+        """One row per Job a CronJob owned: the CronJob, the schedule time it was for (``scheduled``;
+        none for a Job made with `kubectl create job --from`, ``manual`` True), when it was created,
+        when it finished and how, and when it was deleted (``deleted_while``: 'active' when it was
+        deleted before it finished -- concurrencyPolicy Replace -- 'finished' when the history
+        limits removed it)."""
+        jobs: dict[str, dict] = {}
+        for r in self.of("job"):
+            obj, name = r.get("object"), r["name"]
+            if obj is not None and owner(obj) is None:
+                continue
+            if name not in jobs:
+                if obj is None:
+                    continue
+                ann = readers.annotations(obj)
+                jobs[name] = {"job": name, "cronjob": owner(obj), "manual": ann.get(MANUAL) == "manual",
+                              "scheduled": self.at(ann.get(SCHEDULED)), "created": r["t"], "finished": None,
+                              "outcome": None, "deleted": None, "deleted_while": None}
+            row = jobs[name]
+            if obj is not None and row["finished"] is None and readers.finished(obj):
+                row["finished"], row["outcome"] = r["t"], readers.finished(obj)
+            if (r.get("event") == "DELETED" or (obj is not None and readers.deleting(obj))) and row["deleted"] is None:
+                row["deleted"] = r["t"]
+                row["deleted_while"] = "finished" if row["finished"] is not None else "active"
+        columns = ["job", "cronjob", "manual", "scheduled", "created", "finished", "outcome", "deleted", "deleted_while"]
+        return pd.DataFrame(list(jobs.values()), columns=columns).sort_values(["cronjob", "created"], ignore_index=True)
+
+    def cron_events(self, cronjob: str | None = None):
+        """The CronJob controller's events (SuccessfulCreate, JobAlreadyActive, SuccessfulDelete,
+        MissSchedule, SawCompletedJob ...), in order, with the CronJob each is about."""
+        rows = [{"t": r["t"], "cronjob": r["name"].split("/", 1)[1], "reason": r.get("reason"), "message": r.get("message")}
+                for r in self.of("event") if (r.get("name") or "").startswith("cronjob/")]
+        frame = pd.DataFrame(rows, columns=["t", "cronjob", "reason", "message"])
+        return frame[frame["cronjob"] == cronjob].reset_index(drop=True) if cronjob else frame
+
+    def max_active(self, cronjob: str, until: float | None = None) -> int:
+        """The most Jobs of ``cronjob`` active at one moment (created, not yet finished or deleted)."""
+        jobs = self.cron_jobs()
+        jobs = jobs[jobs["cronjob"] == cronjob]
+        end = until if until is not None else max((r["t"] for r in self.rows), default=0)
+        spans = []
+        for _, j in jobs.iterrows():
+            stops = [v for v in (j["finished"], j["deleted"]) if v is not None and not pd.isna(v)]
+            spans.append((j["created"], min(stops + [end])))
+        # the count only rises at a creation: look there
+        return max((sum(1 for a, b in spans if a <= t < b) for t, _ in spans), default=0)
+
+    def cron_summary(self):
+        """Per CronJob: Jobs made by the schedule and by hand, the most active at once, schedules
+        held back (JobAlreadyActive), Jobs replaced (deleted while active), schedules missed
+        (MissSchedule), finished Jobs removed by the history limits, and the Jobs left at the end."""
+        jobs, events = self.cron_jobs(), self.cron_events()
+        names = list(dict.fromkeys(list(jobs["cronjob"]) + [r["name"] for r in self.of("cronjob")]))
+        rows = []
+        for name in names:
+            mine, ev = jobs[jobs["cronjob"] == name], events[events["cronjob"] == name]
+            rows.append({"cronjob": name, "scheduled jobs": int((~mine["manual"]).sum()), "manual jobs": int(mine["manual"].sum()),
+                         "max active at once": self.max_active(name),
+                         "held back (JobAlreadyActive)": int((ev["reason"] == "JobAlreadyActive").sum()),
+                         "replaced (deleted while active)": int((mine["deleted_while"] == "active").sum()),
+                         "missed (MissSchedule)": int((ev["reason"] == "MissSchedule").sum()),
+                         "removed by history limit": int((mine["deleted_while"] == "finished").sum()),
+                         "jobs left": int(mine["deleted"].isna().sum())})
+        return pd.DataFrame(rows).set_index("cronjob") if rows else pd.DataFrame()
+
+
+# --- a session ----------------------------------------------------------------------------------
+
+class CronSession:
+    """One namespace, recorded from the start (pods, Jobs, events and CronJobs), where a lab creates
+    CronJobs, acts on them, and waits for minute boundaries; ``stop()`` returns the CronRecording."""
+
+    def __init__(self, context: str, namespace: str, echo: bool = True, live: bool = True):
+        self.context, self.namespace, self.echo = context, namespace, echo
+        namespaces.fresh(context, namespace, progress=print if echo else None)
+        namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
+        self.recorder = Recorder(context, namespace, kinds=("cronjob",)).start()
+        self.created_at: dt.datetime | None = None
+        self.live = live
+        self._line = None
+
+    def _new_line(self) -> None:
+        """A live line in the current cell (the one that waits), when running under IPython."""
+        self._line = None
+        if not self.live:
+            return
+        try:
+            import ipywidgets as widgets
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is not None:
+            self._line = widgets.HTML(value="")
+            display(self._line)
+
+    def create(self, doc: dict) -> dict:
+        """`kubectl create -f cronjob.yaml` (refusals in the API's own words)."""
+        created = ops.apply_cronjob(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+        self.created_at = dt.datetime.now(dt.timezone.utc)
+        return created
+
+    def create_all(self, docs, margin: float = 5) -> list[dict]:
+        """Create several CronJobs inside one minute (waiting out the few seconds before a boundary
+        first), so they all see the same schedule times."""
+        left = (next_boundary(dt.datetime.now(dt.timezone.utc)) - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        if left < margin:
+            time.sleep(left + 1)
+        return [self.create(doc) for doc in docs]
+
+    def patch(self, name: str, patch: dict) -> dict:
+        return ops.patch_cronjob(self.context, self.namespace, name, patch, recorder=self.recorder, echo=self.echo)
+
+    def job_from(self, cronjob: str, job: str) -> dict:
+        return ops.create_job_from_cronjob(self.context, self.namespace, cronjob, job, recorder=self.recorder, echo=self.echo)
+
+    def now(self) -> float:
+        """Seconds on the recording's axis."""
+        return round(time.monotonic() - self.recorder._t0, 1)
+
+    def wait_for_boundary(self, n: int = 1, plus: float = SETTLE_SECONDS, after: dt.datetime | None = None) -> float:
+        """Wait until ``plus`` seconds after the ``n``-th whole minute after ``after`` (default: when
+        the last CronJob was created), showing what the controller did so far; returns the
+        boundary's time on the recording's axis."""
+        start = after or self.created_at or dt.datetime.now(dt.timezone.utc)
+        boundary = next_boundary(start) + dt.timedelta(minutes=n - 1)
+        until = boundary + dt.timedelta(seconds=plus)
+        waited = time.monotonic()
+        self._new_line()
+        while True:
+            now = dt.datetime.now(dt.timezone.utc)
+            left = (until - now).total_seconds()
+            self._show(f"waiting for {boundary:%H:%M:%S} UTC (+{plus:.0f} s): {max(0, left):.0f} s left")
+            if left <= 0:
+                break
+            time.sleep(min(2.0, left))
+        if self.echo:
+            print(f"waited {time.monotonic() - waited:.0f} s for the schedule time {boundary:%H:%M:%S} UTC (+{plus:.0f} s)")
+        return self.recording().at(boundary.isoformat())
+
+    def _show(self, text: str) -> None:
+        if self._line is None:
+            return
+        jobs = self.recording().cron_jobs()
+        per = ", ".join(f"{c}: {len(g)} job(s), {int((g['finished'].isna() & g['deleted'].isna()).sum())} active"
+                        for c, g in jobs.groupby("cronjob")) or "no Job yet"
+        self._line.value = f"<code>{text} · {per}</code>"
+
+    def recording(self) -> CronRecording:
+        return CronRecording(self.recorder.rows)
+
+    def stop(self) -> CronRecording:
+        time.sleep(1.0)  # the last updates of the moment arrive before the recording stops
+        self.recorder.stop()
+        if self._line is not None:
+            self._line.value = f"<code>recording stopped at {self.now():.0f} s</code>"
+        return self.recording()
+
+
+def plot_jobs(recording: CronRecording, cronjobs_shown=None, boundaries=(), title: str = ""):
+    """The Jobs of some CronJobs on one time axis: a bar per Job from its creation to its end (or
+    deletion, hatched; or the end of the recording), dotted lines at the schedule times."""
+    import matplotlib.pyplot as plt
+
+    jobs = recording.cron_jobs()
+    if cronjobs_shown:
+        jobs = jobs[jobs["cronjob"].isin(cronjobs_shown)]
+    end = max((r["t"] for r in recording.rows), default=0)
+    fig, ax = plt.subplots(figsize=(9, 0.45 * max(3, len(jobs)) + 1))
+    for i, (_, j) in enumerate(jobs.iterrows()):
+        stop = next((v for v in (j["finished"], j["deleted"]) if v is not None and not pd.isna(v)), end)
+        deleted_active = j["deleted_while"] == "active"
+        ax.barh(i, stop - j["created"], left=j["created"], color="tab:red" if deleted_active else "tab:blue",
+                hatch="//" if deleted_active else None, alpha=0.8)
+        label = "deleted while active" if deleted_active else (j["outcome"] or "still running")
+        ax.text(stop + 1, i, label, va="center", fontsize=8)
+    ax.set_yticks(range(len(jobs)), [f"{c} / {j}" for c, j in zip(jobs["cronjob"], jobs["job"])])
+    for b in boundaries:
+        ax.axvline(b, color="grey", linestyle=":")
+    ax.set_xlabel("seconds since the recording started (dotted: whole minutes, the schedule times)")
+    ax.invert_yaxis()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def cronjob_row(event: str, cj: dict) -> dict:
+    status = cj.get("status") or {}
+    spec = cj.get("spec") or {}
+    return {
+        "kind": "cronjob", "name": readers.name(cj), "event": event,
+        "active": len(status.get("active") or []),
+        "detail": f"suspend={bool(spec.get('suspend'))} lastScheduleTime={status.get('lastScheduleTime')} "
+                  f"lastSuccessfulTime={status.get('lastSuccessfulTime')}",
+        "deleting": readers.deleting(cj),
+        "resource_version": readers.resource_version(cj),
+    }
+
+
+register_kind("cronjob", lambda context: kube.batch(context).list_namespaced_cron_job, cronjob_row)
+
+
+@session("cron")
+def _cron(lab, name: str) -> CronSession:
+    """A recorded namespace ``<prefix>-<name>`` for CronJobs: create, patch, create a Job from a
+    CronJob, wait for minute boundaries with a live line; ``stop()`` gives the recording."""
+    return CronSession(lab.context, f"{lab.prefix}-{name}")

@@ -1,0 +1,494 @@
+"""Probes, lifecycle hooks and graceful termination (lab 13): the pods that show them, one recorded
+namespace to run them in, and the questions the lab asks of the recording.
+
+Probes, hooks and signals are the kubelet's work, on real containers: the kwok engine runs no
+process, so nothing here is simulated there. ``needs_real_kubelet`` says so in a notebook and the
+lab skips those steps visibly (``kjlab up --engine kind`` runs them).
+
+Every pod here uses ``docker.io/library/python:3`` (bash, and a small Python web server to probe).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import subprocess
+import threading
+import time
+
+import pandas as pd
+from kubernetes import client
+
+from kjlab.api import kube, readers, wait, watch
+from kjlab.actions import namespaces, ops
+from kjlab.cluster import kubectl as kubectl_command, provider
+from kjlab.cluster import tools
+from kjlab.cluster.registry import guard
+from kjlab.errors import KjlabError
+from kjlab.labs import session
+from kjlab.runs.record import Recorder, register_kind
+from kjlab.runs.result import Recording
+
+IMAGE = "docker.io/library/python:3"
+PORT = 8080
+# A liveness kill is a graceful stop: a process that ignores SIGTERM (python or bash as PID 1) keeps
+# the restart waiting for the whole grace period, so the probe pods get a short one.
+PROBE_GRACE_SECONDS = 2
+
+
+_explained = False
+
+
+def needs_real_kubelet(engine: str | None, what: str) -> bool:
+    """True when ``engine`` runs real containers; otherwise prints, visibly, that ``what`` is
+    skipped and why (the first time at length), so a notebook cell does nothing else and still
+    runs green."""
+    global _explained
+    if provider.kubelet(engine).real:
+        return True
+    why = (" (probes, hooks and signals act on real processes; kwok simulates the kubelet and runs none)"
+           if not _explained else "")
+    _explained = True
+    print(f"SKIPPED on the kwok engine: {what} needs a real kubelet{why}. Run it on kind: kjlab up --engine kind")
+    return False
+
+
+# --- the pods ----------------------------------------------------------------------------------
+
+def _pod(name: str, script: str, grace: int | None = PROBE_GRACE_SECONDS, labels: dict | None = None,
+         restart_policy: str = "Always", **container) -> dict:
+    spec = {"restartPolicy": restart_policy,
+            "containers": [{"name": "main", "image": IMAGE, "command": ["bash", "-c", script], **container}]}
+    if grace is not None:
+        spec["terminationGracePeriodSeconds"] = grace
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+
+
+# A web server of a few lines (socket and os only): the images built offline for kind carry
+# Debian's python3-minimal, which has no http.server. GET /<name> answers 200 while /srv/<name>
+# exists, 404 otherwise; each request is logged, like http.server does.
+WEB_SERVER = f"""\
+import os, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", {PORT}))
+s.listen(16)
+print("serving /srv on port {PORT}", flush=True)
+while True:
+    c, _ = s.accept()
+    try:
+        c.settimeout(2)
+        line = c.recv(4096).split(b"\\r\\n", 1)[0].decode(errors="replace")
+        parts = line.split()
+        found = len(parts) > 1 and os.path.isfile("/srv/" + os.path.basename(parts[1]))
+        status = "200 OK" if found else "404 Not Found"
+        c.sendall(("HTTP/1.0 " + status + "\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n").encode())
+        print(line, status, flush=True)
+    except OSError:
+        pass
+    finally:
+        c.close()
+"""
+
+
+def _serve(files: str) -> str:
+    """A web server on PORT that serves ``files`` (created first) from /srv; the pod needs
+    ``_web_env()`` (the server's code, in an environment variable to keep the quoting simple)."""
+    return f'mkdir -p /srv && cd /srv && touch {files} && exec python3 -c "$WEB_SERVER"'
+
+
+def _web_env() -> list[dict]:
+    return [{"name": "WEB_SERVER", "value": WEB_SERVER}]
+
+
+def _http(path: str) -> dict:
+    return {"httpGet": {"path": path, "port": PORT}}
+
+
+def liveness_pods(fail_after: int = 8) -> list[dict]:
+    """Three pods, one per liveness mechanism, each probed every 2 s and restarted after 2 failures:
+    ``live-http`` (GET /healthz: fails once someone removes the file, 404), ``live-tcp`` (a socket
+    that stops listening after ``fail_after`` s while the process goes on), ``live-exec``
+    (``cat /tmp/healthy``: the script removes the file after ``fail_after`` s)."""
+    every = {"periodSeconds": 2, "failureThreshold": 2, "timeoutSeconds": 1}
+    tcp = (f"exec python3 -c \"import socket, time; s = socket.socket(); s.bind(('', {PORT})); s.listen(); "
+           f"print('listening on {PORT}', flush=True); time.sleep({fail_after}); s.close(); "
+           f"print('closed the socket, still running', flush=True); time.sleep(10**6)\"")
+    exec_ = (f"touch /tmp/healthy; echo healthy; sleep {fail_after}; rm /tmp/healthy; echo 'removed /tmp/healthy'; "
+             "sleep 100000")
+    return [
+        _pod("live-http", _serve("healthz"), env=_web_env(), livenessProbe={**_http("/healthz"), **every}),
+        _pod("live-tcp", tcp, livenessProbe={"tcpSocket": {"port": PORT}, **every}),
+        _pod("live-exec", exec_, livenessProbe={"exec": {"command": ["cat", "/tmp/healthy"]}, **every}),
+    ]
+
+
+def readiness_pods(names=("web-a", "web-b")) -> list[dict]:
+    """Web servers behind the Service ``web`` (label app=web), ready while they serve /ready."""
+    probe = {**_http("/ready"), "periodSeconds": 1, "failureThreshold": 1, "successThreshold": 1}
+    return [_pod(n, _serve("ready"), env=_web_env(), labels={"app": "web"}, readinessProbe=copy.deepcopy(probe)) for n in names]
+
+
+def service(name: str = "web", selector: dict | None = None) -> dict:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"selector": selector or {"app": name}, "ports": [{"port": 80, "targetPort": PORT}]}}
+
+
+def slow_start_pods(start_seconds: int = 15) -> list[dict]:
+    """Two web servers that take ``start_seconds`` to listen, both with the same liveness probe
+    (every 2 s, 3 failures): ``slow-liveness-only`` has nothing else, ``slow-with-startup`` has a
+    startup probe allowing 30 s, which holds liveness back until the server answers once."""
+    script = f"echo 'loading ...'; sleep {start_seconds}; echo 'serving'; " + _serve("healthz")
+    liveness = {**_http("/healthz"), "periodSeconds": 2, "failureThreshold": 3}
+    startup = {**_http("/healthz"), "periodSeconds": 2, "failureThreshold": 15}
+    return [_pod("slow-liveness-only", script, env=_web_env(), livenessProbe=copy.deepcopy(liveness)),
+            _pod("slow-with-startup", script, env=_web_env(), livenessProbe=copy.deepcopy(liveness), startupProbe=startup)]
+
+
+GATE = "example.com/load-balancer-ready"
+
+
+def gated_pod() -> dict:
+    """A ready web server whose pod is Ready only once the condition GATE is True: nobody but the
+    API client that owns the gate (here: kjlab, through the status subresource) sets it."""
+    pod = _pod("gated", _serve("ready"), env=_web_env(), readinessProbe={**_http("/ready"), "periodSeconds": 1})
+    pod["spec"]["readinessGates"] = [{"conditionType": GATE}]
+    return pod
+
+
+def _stamp(who: str) -> str:
+    """A bash line printing ``<who> at <epoch seconds>`` into the container's log (PID 1's stdout, so
+    a hook, which runs beside the main process, lands in the same log)."""
+    return f'echo "{who} at $(date +%s.%N)" > /proc/1/fd/1'
+
+
+def hook_pods(post_start_seconds: int = 2, pre_stop_seconds: int = 3) -> list[dict]:
+    """``hooks``: postStart and preStop both print a timestamp into the log and take a while; the
+    main process prints when it starts and when SIGTERM reaches it. ``bad-post-start`` and
+    ``bad-pre-stop``: hooks that fail (exit 1)."""
+    main = (_stamp("main started") + "; trap '" + _stamp("main got SIGTERM").replace("'", "") +
+            "; exit 143' TERM; while true; do sleep 1 & wait $!; done")
+    ok = _pod("hooks", main, grace=10, lifecycle={
+        "postStart": {"exec": {"command": ["bash", "-c", f"{_stamp('postStart began')}; sleep {post_start_seconds}; "
+                                                         f"{_stamp('postStart ended')}"]}},
+        "preStop": {"exec": {"command": ["bash", "-c", f"{_stamp('preStop began')}; sleep {pre_stop_seconds}; "
+                                                       f"{_stamp('preStop ended')}"]}}})
+    fail = {"exec": {"command": ["bash", "-c", "echo 'the hook fails'; exit 1"]}}
+    loop = "trap 'exit 143' TERM; while true; do sleep 1 & wait $!; done"
+    return [ok, _pod("bad-post-start", loop, grace=2, restart_policy="Never", lifecycle={"postStart": fail}),
+            _pod("bad-pre-stop", loop, grace=10, lifecycle={"preStop": fail})]
+
+
+def worker_pod(name: str, script: str, grace: int) -> dict:
+    """A bash ``script`` as PID 1 with ``restartPolicy: Never``, like a Job's pod (exercise 13)."""
+    return _pod(name, script, grace=grace, restart_policy="Never")
+
+
+def sigterm_pods(grace: int = 10) -> list[dict]:
+    """Two workers with ``restartPolicy: Never`` (like a Job's pods) and the same grace period:
+    ``handles-term`` traps SIGTERM, cleans up and exits 143; ``ignores-term`` is bash as PID 1
+    without a trap, which the kernel does not stop on SIGTERM: only SIGKILL ends it."""
+    handles = ("trap 'echo \"SIGTERM: saving work, exiting 143\"; exit 143' TERM; echo working; "
+               "while true; do sleep 1 & wait $!; done")
+    ignores = "echo 'working (no trap)'; while true; do sleep 1; done"
+    return [worker_pod("handles-term", handles, grace), worker_pod("ignores-term", ignores, grace)]
+
+
+# --- one recorded namespace ------------------------------------------------------------------------
+
+class PodSession:
+    """A namespace recorded from the start (pods, events, EndpointSlices, and the logs kjlab
+    follows), where a lab creates pods and Services, acts on them and waits for what the kubelet
+    does; ``stop()`` returns the Recording."""
+
+    def __init__(self, context: str, namespace: str, echo: bool = True):
+        self.context, self.namespace, self.echo = context, namespace, echo
+        namespaces.fresh(context, namespace, progress=print if echo else None)
+        namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
+        self.recorder = Recorder(context, namespace, kinds=("endpointslice",)).start()
+        self._changed = threading.Condition()
+        self.recorder.subscribe(self._notify)
+        self._logs: list[threading.Thread] = []
+
+    def _notify(self, _row) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def now(self) -> float:
+        """Seconds on the recording's axis."""
+        return round(time.monotonic() - self.recorder._t0, 1)
+
+    @property
+    def recording(self) -> Recording:
+        return self.recorder.recording()
+
+    def create(self, *docs: dict) -> None:
+        """`kubectl create -f` each pod or Service."""
+        for doc in docs:
+            if doc["kind"] == "Service":
+                name = doc["metadata"]["name"]
+                guard(self.context, f"create service {name}")
+                try:
+                    kube.core(self.context).create_namespaced_service(self.namespace, doc)
+                except client.ApiException as e:
+                    raise KjlabError(f"creating service {name} failed: {ops.api_message(e)}", "check the manifest") from None
+                command = f"kubectl create -f {name}-service.yaml -n {self.namespace}"
+                if self.echo:
+                    print(f"$ {command}\nservice/{name} created")
+                self.recorder.step("create", f"service/{name}", "", command)
+            else:
+                ops.apply(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+
+    def exec(self, pod: str, *command: str) -> int:
+        """`kubectl exec POD -- COMMAND` (printed, and recorded as a step at the moment it is sent:
+        kubectl takes a second or two to return, and the kubelet may act before it does)."""
+        args = ["exec", "-n", self.namespace, pod, "--", *command]
+        argv = kubectl_command.argv(args, self.context, str(tools.kubectl_path()))
+        shown = f"kubectl exec {pod} -n {self.namespace} -- {' '.join(command)}"
+        self.recorder.step("exec", f"pod/{pod}", " ".join(command), shown)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
+        printed = (proc.stdout + proc.stderr).rstrip()
+        if self.echo:
+            print(f"$ {shown}" + (f"\n{printed}" if printed else ""))
+        if proc.returncode:
+            raise KjlabError(f"{shown} failed: {printed or f'exit code {proc.returncode}'}",
+                             f"look at the pod: kjlab kubectl describe pod {pod} -n {self.namespace}")
+        return proc.returncode
+
+    def wait_running(self, *pods: str, settle: float = 1.0, timeout: float = 90) -> None:
+        """Wait until each pod's container runs, then ``settle`` seconds more, so their scripts have
+        set their traps and files before kjlab acts on them."""
+        self.wait(lambda r: all(running_at(r, p) is not None for p in pods), f"{', '.join(pods)} running",
+                  timeout=timeout)
+        time.sleep(settle)
+
+    def patch_condition(self, pod: str, type_: str, status: str = "True", reason: str | None = None) -> None:
+        ops.patch_pod_condition(self.context, self.namespace, pod, type_, status, reason=reason,
+                                recorder=self.recorder, echo=self.echo)
+
+    def delete(self, *pods: str) -> None:
+        """`kubectl delete pod POD --wait=false` for each: the pod's own grace period applies."""
+        for pod in pods:
+            ops.delete_pod(self.context, self.namespace, pod, recorder=self.recorder, echo=self.echo)
+
+    def follow_log(self, pod: str) -> None:
+        """Record every line ``pod`` prints from now until its container ends (`kubectl logs -f`)."""
+        def read():
+            try:
+                for line in watch.follow_lines(kube.core(self.context).read_namespaced_pod_log, pod, self.namespace):
+                    self.recorder.log(pod, line)
+            except Exception as e:  # the pod went away: its log ends with it
+                self.recorder.log(pod, f"(kjlab stopped following the log: {type(e).__name__})")
+
+        t = threading.Thread(target=read, name=f"kjlab-log-{pod}", daemon=True)
+        t.start()
+        self._logs.append(t)
+
+    def wait(self, predicate, what: str, timeout: float = 90, show=("event",)):
+        """Wait until ``predicate(recording)`` returns something truthy (and return it), printing
+        each new row of the kinds in ``show`` as it is recorded, so a learner sees the kubelet act."""
+        with wait.announced(what, timeout) as elapsed:
+            found = self._wait(predicate, what, timeout, show, elapsed)
+        return found
+
+    def _wait(self, predicate, what: str, timeout: float, show, elapsed):
+        shown = len(self.recorder.rows)
+        while True:
+            rows = self.recorder.rows
+            for row in rows[shown:]:
+                if row["kind"] in show:
+                    print(f"  [{row['t']:5.1f} s] {describe(row)}", flush=True)
+            shown = len(rows)
+            found = predicate(Recording(rows))
+            if found:
+                return found
+            left = timeout - elapsed()
+            if left <= 0:
+                raise KjlabError(f"timed out after {timeout:.0f} s waiting for {what}",
+                                 f"look with `kjlab kubectl get pods,events -n {self.namespace}`")
+            with self._changed:
+                self._changed.wait(min(left, 1.0))
+
+    def stop(self) -> Recording:
+        self.recorder.stop()
+        return self.recording
+
+
+def describe(row: dict) -> str:
+    """One recorded row in a line: events as kubectl describe shows them, the rest briefly."""
+    if row["kind"] == "event":
+        return f"{row.get('level')} {row.get('reason')} {row['name']}: {row.get('message')}"
+    if row["kind"] == "pod":
+        return f"pod/{row['name']} {row.get('status')} ({row.get('phase')})"
+    return f"{row['kind']} {row['name']}: {row.get('detail') or row.get('event')}"
+
+
+# --- what the recording says --------------------------------------------------------------------
+
+PROBE_REASONS = ("Unhealthy", "Killing", "Started", "FailedPostStartHook", "FailedPreStopHook",
+                 "BackOff", "Created")
+
+
+def events(recording: Recording, reasons=PROBE_REASONS, pod: str | None = None) -> pd.DataFrame:
+    """The kubelet's events for the pods, in the order recorded (a repeated event is one row per
+    change of its count)."""
+    rows = [{"t": r["t"], "pod": r["name"].split("/", 1)[-1], "reason": r.get("reason"), "message": r.get("message")}
+            for r in recording.of("event")
+            if r["name"].startswith("pod/") and r.get("reason") in reasons
+            and (pod is None or r["name"] == f"pod/{pod}")]
+    return pd.DataFrame(rows, columns=["t", "pod", "reason", "message"])
+
+
+def first_event(recording: Recording, pod: str, reason: str, contains: str = "") -> dict | None:
+    frame = events(recording, (reason,), pod)
+    frame = frame[frame["message"].fillna("").str.contains(contains, regex=False)]
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def restarts(recording: Recording, pod: str) -> int:
+    """The pod's last recorded restartCount (0 if never seen)."""
+    last = recording.last_pods().get(pod)
+    return readers.restart_count(last) if last else 0
+
+
+def ready_changes(recording: Recording, pod: str) -> pd.DataFrame:
+    """When the pod's Ready and ContainersReady conditions changed, as recorded."""
+    rows, last = [], None
+    for r in recording.of("pod"):
+        if r["name"] != pod or not r.get("object"):
+            continue
+        now = tuple((readers.condition(r["object"], c) or {}).get("status") for c in ("ContainersReady", "Ready"))
+        if now != last:
+            rows.append({"t": r["t"], "ContainersReady": now[0], "Ready": now[1],
+                         "gate": (readers.condition(r["object"], GATE) or {}).get("status")})
+            last = now
+    return pd.DataFrame(rows, columns=["t", "ContainersReady", "Ready", "gate"])
+
+
+def is_ready(recording: Recording, pod: str) -> bool:
+    last = recording.last_pods().get(pod)
+    return bool(last and readers.is_true(last, "Ready"))
+
+
+def endpoints(recording: Recording, service_name: str = "web") -> pd.DataFrame:
+    """The Service's EndpointSlice over time: one row per endpoint per recorded change, with the
+    conditions the EndpointSlice controller wrote (ready, serving, terminating)."""
+    rows = []
+    for r in recording.of("endpointslice"):
+        if r["name"] != service_name or r.get("event") == "DELETED":
+            continue
+        for e in (r.get("object") or {}).get("endpoints") or []:
+            c = e.get("conditions") or {}
+            rows.append({"t": r["t"], "pod": (e.get("targetRef") or {}).get("name"),
+                         "addresses": ",".join(e.get("addresses") or []),
+                         "ready": c.get("ready"), "serving": c.get("serving"), "terminating": c.get("terminating")})
+    return pd.DataFrame(rows, columns=["t", "pod", "addresses", "ready", "serving", "terminating"])
+
+
+def endpoint_ready(recording: Recording, pod: str, service_name: str = "web") -> bool | None:
+    """Whether the Service's latest EndpointSlice lists ``pod`` as ready (None: not listed)."""
+    frame = endpoints(recording, service_name)
+    if frame.empty:
+        return None
+    last = frame[frame["t"] == frame["t"].max()]
+    mine = last[last["pod"] == pod]
+    return None if mine.empty else bool(mine.iloc[0]["ready"])
+
+
+_STAMP = re.compile(r"^(?P<who>.+) at (?P<epoch>\d+\.\d+)$")
+
+
+def log_stamps(recording: Recording, pod: str, started_at: dt.datetime) -> pd.DataFrame:
+    """The lines ``<who> at <epoch>`` a pod printed (its hooks and its main process), placed on the
+    recording's axis by the container's own clock (the node's clock is the machine's)."""
+    rows = []
+    for r in recording.of("log"):
+        m = _STAMP.match(r.get("detail") or "") if r["name"] == pod else None
+        if m:
+            rows.append({"t": round(float(m["epoch"]) - started_at.timestamp(), 2), "pod": pod, "what": m["who"]})
+    return pd.DataFrame(rows, columns=["t", "pod", "what"])
+
+
+def _terminated_row(recording: Recording, pod: str, after: float) -> dict | None:
+    for r in recording.of("pod"):
+        if r["name"] == pod and r["t"] >= after and r.get("object") and readers.terminated(r["object"]):
+            return r
+    return None
+
+
+def running_at(recording: Recording, pod: str) -> float | None:
+    """When the pod was first recorded with its container running."""
+    return next((r["t"] for r in recording.of("pod")
+                 if r["name"] == pod and r.get("object") and readers.state(r["object"])[0] == "running"), None)
+
+
+def terminations(recording: Recording) -> pd.DataFrame:
+    """For each pod kjlab deleted: when, when its container was recorded terminated, with which
+    exit code and reason, the seconds in between, and the grace period it had."""
+    rows = []
+    for step in recording.of("step"):
+        if step.get("action") != "delete" or not step["name"].startswith("pod/"):
+            continue
+        pod = step["name"].split("/", 1)[1]
+        ended = _terminated_row(recording, pod, step["t"])
+        fields = readers.terminated(ended["object"]) if ended else {}
+        grace = next(((r["object"].get("spec") or {}).get("terminationGracePeriodSeconds")
+                      for r in recording.of("pod") if r["name"] == pod and r.get("object")), None)
+        rows.append({"pod": pod, "deleted": step["t"], "terminated": ended["t"] if ended else None,
+                     "seconds": round(ended["t"] - step["t"], 1) if ended else None,
+                     "exit_code": fields.get("exitCode"), "reason": fields.get("reason"),
+                     "phase": readers.phase(ended["object"]) if ended else None, "grace": grace,
+                     "gone": recording.gone_at("pod", pod)})
+    return pd.DataFrame(rows, columns=["pod", "deleted", "terminated", "seconds", "exit_code", "reason", "phase",
+                                       "grace", "gone"])
+
+
+def terminated_pod(recording: Recording, pod: str) -> dict | None:
+    """The pod object as recorded once its container had terminated (for kjlab.policy)."""
+    row = _terminated_row(recording, pod, 0)
+    return row["object"] if row else None
+
+
+def hook_timeline(recording: Recording, pod: str, started_at: dt.datetime) -> pd.DataFrame:
+    """One pod's life with its hooks: what its container printed (``log_stamps``) beside what the
+    API showed (created, reported Running, deleted, container terminated), in time order."""
+    ends = terminations(recording)
+    mine = ends[ends["pod"] == pod]
+    created = next((s["t"] for s in recording.of("step") if s.get("action") == "create" and s["name"] == f"pod/{pod}"), None)
+    api = {"created": created, "Running (reported by the kubelet)": running_at(recording, pod),
+           "kubectl delete": mine["deleted"].iloc[0] if len(mine) else None,
+           "container terminated": mine["terminated"].iloc[0] if len(mine) else None}
+    rows = [{**r, "source": "the container's log"} for r in log_stamps(recording, pod, started_at).to_dict("records")]
+    rows += [{"t": t, "pod": pod, "what": what, "source": "the API (recorded)"} for what, t in api.items() if t is not None]
+    frame = pd.DataFrame(rows, columns=["t", "pod", "what", "source"])
+    return frame.sort_values("t", kind="stable").reset_index(drop=True)
+
+
+def endpointslice_row(event: str, eps: dict) -> dict:
+    """A Service's EndpointSlice: which pods are in it and whether each is ready (lab 13)."""
+    ready = [f"{(e.get('targetRef') or {}).get('name')}:"
+             f"{'ready' if (e.get('conditions') or {}).get('ready') else 'not ready'}"
+             for e in eps.get("endpoints") or []]
+    return {
+        "kind": "endpointslice", "name": readers.labels(eps).get("kubernetes.io/service-name") or readers.name(eps),
+        "event": event, "detail": ", ".join(ready) or "no endpoints",
+        "resource_version": readers.resource_version(eps),
+    }
+
+
+register_kind("endpointslice", lambda context: kube.discovery(context).list_namespaced_endpoint_slice, endpointslice_row)
+
+
+@session("needs_kind")
+def _needs_kind(lab, what: str) -> bool:
+    """True on an engine with a real kubelet; on kwok prints that ``what`` is skipped and why
+    (probes, hooks and signals act on real processes)."""
+    return needs_real_kubelet(lab.engine, what)
+
+
+@session("pods")
+def _pods(lab, name: str) -> PodSession:
+    """A recorded namespace ``<prefix>-<name>`` for pods and Services: create, exec, patch a
+    condition, delete, follow logs, wait on the recording; ``stop()`` gives the recording."""
+    return PodSession(lab.context, f"{lab.prefix}-{name}")

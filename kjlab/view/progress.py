@@ -1,0 +1,79 @@
+"""A live status line for runs started from a terminal: the Job's counters and STATUS as they
+change, so `kjlab scenario run failjob --no-policy` is never nine silent minutes.
+
+Fed by the recorder (the same rows the notebook dashboard reads, through its pure model); drawn
+with tqdm on a terminal, one plain line per change otherwise (CI logs, pipes).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from tqdm import tqdm
+
+from kjlab.view.dashboard_model import DashboardModel
+
+
+# What a recorded step says to someone watching a run (the recorder's action names are terse).
+STEP_WORDS = {"learner": "your function was called on", "create": "created", "drain": "drained",
+              "uncordon": "uncordoned", "patch": "patched", "delete": "deleted"}
+
+
+def step_line(step: dict) -> str:
+    return f"kjlab: {STEP_WORDS.get(step['action'], step['action'])} {step['target']}".rstrip()
+
+
+def describe(model: DashboardModel, with_step: bool = True) -> str:
+    """One line: STATUS, active, succeeded out of completions, failed against the limit, last step."""
+    c = model.counters()
+    parts = [model.job_status() or "Pending", f"active {c['active']}",
+             f"succeeded {c['succeeded']}" + (f"/{c['completions']}" if c.get("completions") else ""),
+             f"failed {c['failed']}" + (f" (backoffLimit {c['backoffLimit']})" if c.get("backoffLimit") is not None else "")]
+    if c.get("failedIndexes"):
+        parts.append(f"failedIndexes {c['failedIndexes']}")
+    if with_step and model.steps:
+        parts.append(step_line(model.steps[-1]))
+    return " · ".join(parts)
+
+
+class RunProgress:
+    """``attach(recorder)`` as a run's ``on_start``; ``finish()`` when the run returns."""
+
+    def __init__(self, job_name: str | None, stream=None):
+        self.stream = stream or sys.stderr
+        self.model = DashboardModel(job_name=job_name)
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.bar = tqdm(total=None, bar_format="{desc} [{elapsed}]", desc=f"{job_name}: waiting for the Job",
+                        file=self.stream, leave=True) if self.live else None
+        self._last = ""
+        self._steps_shown = 0
+        # Rows arrive from three watch threads at once: one line at a time, or two run together.
+        self._lock = threading.Lock()
+
+    def attach(self, recorder) -> "RunProgress":
+        recorder.subscribe(self.row)
+        return self
+
+    def row(self, row: dict) -> None:
+        with self._lock:
+            self.model.feed(row)
+            if self.bar is not None:
+                line = describe(self.model)
+                if line != self._last:
+                    self._last = line
+                    self.bar.set_description_str(f"{self.model.job_name}: {line}")
+                return
+            # A plain stream (a notebook, a log): each new step once, then the counters when they change.
+            out = [f"  {step_line(s)}" for s in self.model.steps[self._steps_shown:]]
+            self._steps_shown = len(self.model.steps)
+            line = describe(self.model, with_step=False)
+            if line != self._last:
+                self._last = line
+                out.append(f"  {line}")
+            if out:
+                print("\n".join(out), file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
