@@ -70,7 +70,8 @@ def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
                for name in ("kube-controller-manager", "kube-scheduler")]
     etcd_port, peer_port = _free_ports(2)
     options.update({"etcdPort": etcd_port, "etcdPeerPort": peer_port})
-    patches = _merge_patches(patches, authenticated_patches(workdir() / "pki", etcd_port, peer_port))
+    patches = _merge_patches(patches, authenticated_patches(workdir() / "pki", etcd_port, peer_port),
+                             light_patches())
     head = yaml.safe_dump(
         {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options,
          "componentsPatches": patches},
@@ -149,8 +150,76 @@ def _merge_patches(*groups: list[dict]) -> list[dict]:
     merged: dict[str, dict] = {}
     for group in groups:
         for patch in group:
-            merged.setdefault(patch["name"], {"name": patch["name"], "extraArgs": []})["extraArgs"] += patch["extraArgs"]
+            entry = merged.setdefault(patch["name"], {"name": patch["name"], "extraArgs": []})
+            entry["extraArgs"] += patch.get("extraArgs", [])
+            if patch.get("extraEnvs"):
+                entry.setdefault("extraEnvs", []).extend(patch["extraEnvs"])
     return list(merged.values())
+
+
+# --- A lighter lab cluster (issue 27) -----------------------------------------------------------
+# Each setting below cut a measured figure (bench/cluster.py; NOTE-27.md has the table): resident
+# memory (RSS) of each component of an idle cluster, before -> after, on kwok with 2 workers.
+# Every lab passes with them; the controllers and API groups left are the ones labs use.
+
+# The controllers labs and kjlab use (lab: what of it): job, cronjob (09), replicaset, deployment,
+# daemonset (11), disruption (PDBs: 02, 12), taint-eviction (NoExecute: 12), node-lifecycle (drain,
+# NotReady nodes: 12), garbage-collector (ownerReferences: 11, cleanup), ttl-after-finished (08),
+# namespace (each run's own namespace), endpoint/endpointslice (Services: 11), serviceaccount (a
+# namespace's default ServiceAccount, which the ServiceAccount admission plugin requires of every
+# pod), pod-garbage-collector (pods of a deleted node), service-cidr (Service IPs), root-ca-cert
+# publisher (kube-root-ca.crt, as on kind). Left out: volumes, certificates, HPA, StatefulSet,
+# ReplicationController, quota, bootstrap tokens, the DRA and storage-version controllers.
+CONTROLLERS = ("job-controller", "cronjob-controller", "replicaset-controller", "deployment-controller",
+               "daemonset-controller", "disruption-controller", "taint-eviction-controller",
+               "node-lifecycle-controller", "garbage-collector-controller", "ttl-after-finished-controller",
+               "namespace-controller", "endpoints-controller", "endpointslice-controller",
+               "serviceaccount-controller", "pod-garbage-collector-controller", "service-cidr-controller",
+               "root-ca-certificate-publisher-controller")
+
+# Admission plugins on by default that act on nothing labs create (quotas, limit ranges, volumes,
+# storage and ingress classes, runtime classes, certificates, webhooks and admission policies):
+# each keeps informers and, for the policies, CEL type-checking state. Kept: NamespaceLifecycle,
+# ServiceAccount, DefaultTolerationSeconds (the 300 s NoExecute tolerations lab 12 shows),
+# Priority (PriorityClass preemption, lab 12), TaintNodesByCondition, PodSecurity.
+DISABLED_ADMISSION = ("LimitRanger", "DefaultStorageClass", "PersistentVolumeClaimResize", "ResourceQuota",
+                      "StorageObjectInUseProtection", "RuntimeClass", "CertificateApproval", "CertificateSigning",
+                      "ClusterTrustBundleAttest", "CertificateSubjectRestriction", "DefaultIngressClass",
+                      "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ValidatingAdmissionPolicy",
+                      "MutatingAdmissionPolicy")
+
+# API groups no lab, no kjlab call and no component left running uses: their storage, watch
+# caches, OpenAPI and discovery documents, and the garbage collector's monitors of them.
+# storage.k8s.io and resource.k8s.io stay: the scheduler waits for their informers.
+DISABLED_APIS = ("autoscaling/v1", "autoscaling/v2", "certificates.k8s.io/v1", "node.k8s.io/v1",
+                 "admissionregistration.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1")
+
+# Go's garbage collector: GOGC=100 (the default) lets the heap grow to twice what is live before
+# collecting; these processes are mostly idle, so a tighter target costs little CPU.
+GO_GC = {"kube-apiserver": "50", "kube-controller-manager": "50", "kube-scheduler": "50",
+         "kwok-controller": "50", "etcd": "50"}
+
+
+def light_patches() -> list[dict]:
+    """componentsPatches for a lighter cluster (issue 27): the figures are in the comments above."""
+    def args(pairs: dict[str, str]) -> list[dict]:  # flags kwokctl does not set: added, not overridden
+        return [{"key": k, "value": v, "override": False} for k, v in pairs.items()]
+
+    patches = {
+        "kube-apiserver": args({
+            "disable-admission-plugins": ",".join(DISABLED_ADMISSION),
+            "runtime-config": ",".join(f"{api}=false" for api in DISABLED_APIS),
+            # API Priority and Fairness: one learner's cluster has one client that matters
+            "enable-priority-and-fairness": "false",
+        }),
+        "kube-controller-manager": args({"controllers": ",".join(CONTROLLERS)}),
+        "etcd": args({}),
+        "kube-scheduler": [],
+        "kwok-controller": [],
+    }
+    return [{"name": name, "extraArgs": extra,
+             "extraEnvs": [{"name": "GOGC", "value": GO_GC[name]}] if name in GO_GC else []}
+            for name, extra in patches.items()]
 
 
 def _private(path: Path) -> None:
@@ -291,8 +360,9 @@ def start_log_endpoint(context: str, time_scale: float | None = None, timeout: f
     pki = workdir() / "pki"
     log = open(workdir() / "logs" / f"{LOG_ENDPOINT}.log", "ab")
     with log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kjlab.cluster.log_endpoint", "--context", context, "--ca", str(pki / "ca.crt"),
+        proc = subprocess.Popen(  # a file, not -m: it loads no kubernetes client (18 MiB, not 46: issue 27)
+            [sys.executable, str(Path(__file__).with_name("log_endpoint.py")),
+             "--server", kube.api_client(context).configuration.host, "--ca", str(pki / "ca.crt"),
              "--cert", str(pki / "admin.crt"), "--key", str(pki / "admin.key"), "--time-scale", repr(time_scale),
              "--port", previous, "--port-file", str(port_file)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)  # outlives `kjlab up`
@@ -316,7 +386,7 @@ def stop_log_endpoint() -> None:
     try:
         pid = int(pid_file.read_text().strip())
         with open(f"/proc/{pid}/cmdline", "rb") as f:  # only our own process, not a reused pid
-            if b"kjlab.cluster.log_endpoint" in f.read():
+            if b"log_endpoint" in f.read():
                 os.kill(pid, signal.SIGTERM)
     except (ValueError, OSError):
         pass
