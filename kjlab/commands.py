@@ -10,7 +10,11 @@ import time
 
 import yaml
 
-from kjlab import answers, check, cluster, examples, exercises, files, sandbox, scenarios
+# kjlab.check, .scenarios (pandas) and .exercises (nbformat) are reached through the package's lazy
+# attributes (kjlab.check ...): `kjlab up` paid 2-3 s to import them and never used them (issue 27).
+
+import kjlab
+from kjlab import answers, cluster, examples, files, sandbox
 from kjlab.cluster import doctor, kubectl, tools
 from kjlab.controller import ConfigIssueController
 from kjlab.errors import KjlabError
@@ -66,7 +70,7 @@ def dispatch(args) -> int:
     if args.command == "scenario":
         return _scenario(args)
     if args.command == "exercises":
-        changed = exercises.build(check=args.check)
+        changed = kjlab.exercises.build(check=args.check)
         for path in changed:
             print(("out of date: " if args.check else "wrote ") + path)
         if args.check and changed:
@@ -107,7 +111,7 @@ def _scenario(args) -> int:
     progress = RunProgress(job_name)
     with out:
         try:
-            result = scenarios.run(
+            result = kjlab.scenarios.run(
                 args.name, policy=not args.no_policy, fast=args.fast, context=args.context, namespace=args.namespace,
                 keep=args.keep, manifest=args.manifest,
                 drain_when_running=True if args.drain_when_running else None,
@@ -143,12 +147,12 @@ def load_answer(exercise: str, path: str, untrusted: bool = False):
 
 def _check(args) -> int:
     if args.list or not args.exercise:
-        for ex in check.EXERCISES.values():
+        for ex in kjlab.check.EXERCISES.values():
             print(f"{ex.name:<20} {ex.title}  (answer: {ex.answer})")
         return 0
     if not args.answer:
         raise KjlabError("give your answer with --answer FILE", f"kjlab check {args.exercise} --answer my-answer.yaml")
-    verdict = check.run(args.exercise, load_answer(args.exercise, args.answer, args.untrusted), context=args.context)
+    verdict = kjlab.check.run(args.exercise, load_answer(args.exercise, args.answer, args.untrusted), context=args.context)
     return 0 if verdict.passed else 1
 
 
