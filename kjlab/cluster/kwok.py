@@ -215,7 +215,10 @@ def light_patches() -> list[dict]:
             "enable-priority-and-fairness": "false",
         }),
         "kube-controller-manager": args({"controllers": ",".join(CONTROLLERS)}),
-        "etcd": args({}),
+        # etcd keeps the raft entries since its last snapshot in memory (10000 by default, plus
+        # 5000 kept for a slow follower, of which a one-member etcd has none): a lab writes a
+        # few thousand entries, so these bound what etcd holds while it runs.
+        "etcd": args({"snapshot-count": "1000", "snapshot-catchup-entries": "500"}),
         "kube-scheduler": [],
         "kwok-controller": [],
     }
@@ -296,10 +299,41 @@ def create(bindir: Path, time_scale: float, progress=print, strict: bool = True)
     try:
         with _machine_lock(progress):
             _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
-                  "--kubeconfig", str(kubeconfig_path()), "--wait", "2m", "--timeout", "3m"],
+                  "--kubeconfig", str(kubeconfig_path()), "--timeout", "3m"],
                  bindir, progress, timeout=240)
     finally:
         config_path.unlink(missing_ok=True)
+    # kwokctl's own --wait polls every 0.5 s, each time through a kubectl process: kjlab asks the
+    # API server's /readyz (etcd, every post-start hook: RBAC, the system namespaces) every 0.1 s.
+    _wait_ready(timeout=120)
+    progress("  the API server is ready")
+
+
+def _wait_ready(timeout: float) -> None:
+    import http.client
+    import ssl
+    import time
+
+    pki = workdir() / "pki"
+    tls = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    tls.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+    server = yaml.safe_load((workdir() / "kubeconfig.yaml").read_text())["clusters"][0]["cluster"]["server"]
+    host, port = server.split("://", 1)[1].rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = http.client.HTTPSConnection(host, int(port), context=tls, timeout=2)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        if time.monotonic() > deadline:
+            raise KjlabError(f"the kwok cluster's API server was not ready within {timeout:.0f}s "
+                             f"(see {workdir() / 'logs' / 'kube-apiserver.log'})", "kjlab down, then kjlab up again")
+        time.sleep(0.1)
 
 
 # kwokctl picks free ports when it writes a cluster's config and binds them only when the
