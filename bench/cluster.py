@@ -53,6 +53,19 @@ def _component_pids(state: Path) -> dict[str, int]:
     return pids
 
 
+def anon(state: Path) -> dict[str, float]:
+    """MiB of private memory (RssAnon: heap, stacks) per component, and 'total': what the
+    settings change; the rest of RSS is the binaries' pages, shared by every cluster on the machine."""
+    per = {}
+    for name, pid in sorted(_component_pids(state).items()):
+        try:
+            line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("RssAnon:"))
+            per[name] = int(line.split()[1]) / 1024
+        except (OSError, StopIteration):
+            per[name] = 0.0
+    return {**per, "total": sum(per.values())}
+
+
 def memory(state: Path) -> dict[str, float]:
     """MiB resident per component, and 'total'."""
     per = {name: _rss_mib(pid) for name, pid in sorted(_component_pids(state).items())}
@@ -89,7 +102,7 @@ def kjlab(code: Path, state: Path, *args: str, timeout: float = 300) -> tuple[fl
     """Run the kjlab command of checkout ``code``: wall seconds from the command to its exit, output."""
     started = time.monotonic()
     out = subprocess.run([PYTHON, "-m", "kjlab.cli", *args], env=_env(code, state), capture_output=True,
-                         text=True, timeout=timeout)
+                         text=True, timeout=timeout, cwd=code)  # cwd: `-m` puts it first on sys.path
     took = time.monotonic() - started
     if out.returncode != 0:
         raise SystemExit(f"kjlab {' '.join(args)} failed ({code}):\n{out.stdout}\n{out.stderr}")
@@ -105,7 +118,7 @@ def run_lab(code: Path, state: Path, lab: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
         out = subprocess.run([PYTHON, "-c", script, str(notebook), str(Path(tmp) / "out.ipynb"), str(notebook.parent),
-                              lab], env=_env(code, state), capture_output=True, text=True, timeout=1200)
+                              lab], env=_env(code, state), capture_output=True, text=True, timeout=1200, cwd=code)
         took = time.monotonic() - started
     if out.returncode != 0:
         raise SystemExit(f"lab {lab} failed ({code}):\n{out.stderr[-3000:]}")
@@ -116,9 +129,11 @@ def one_round(name: str, code: Path, state: Path, idle: float, labs: list[str]) 
     kjlab(code, state, "down", "--engine", "kwok")
     figures: dict = {"load_before": os.getloadavg()[0]}
     figures["up_s"], _ = kjlab(code, state, "up", "--engine", "kwok")
+    figures["anon_after_start"] = anon(state)
     figures["after_start"] = memory(state)
     time.sleep(idle)
     figures["idle"] = memory(state)
+    figures["anon_idle"] = anon(state)
     for lab in labs:
         with Peak(state) as peak:
             figures[f"lab{lab}_s"] = run_lab(code, state, lab)
@@ -155,12 +170,12 @@ def report(results: dict[str, list[dict]], labs: list[str]) -> None:
     line("kjlab up --engine kwok (command to prompt)", lambda r: r["up_s"])
     line("kjlab down", lambda r: r["down_s"])
     components = sorted({c for rs in results.values() for r in rs for c in r["idle"]} - {"total"})
-    for when in ["after_start", "idle"] + [f"lab{lab}_peak" for lab in labs]:
-        line(f"memory {when}: total", lambda r, w=when: r[w].get("total"))
+    for when in ["after_start", "idle", "anon_after_start", "anon_idle"] + [f"lab{lab}_peak" for lab in labs]:
+        line(f"memory {when}: total", lambda r, w=when: r[w].get("total") if w in r else None)
         for c in components:
-            line(f"  {c}", lambda r, w=when, c=c: r[w].get(c))
+            line(f"  {c}", lambda r, w=when, c=c: r[w].get(c) if w in r else None)
     for lab in labs:
-        line(f"lab {lab} run (papermill, FAST)", lambda r, lab=lab: r[f"lab{lab}_s"])
+        line(f"lab {lab} run (papermill, FAST)", lambda r, lab=lab: r.get(f"lab{lab}_s"))
     line("load average (1 min) at start of round", lambda r: r["load_before"])
 
 
@@ -179,7 +194,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--idle", type=float, default=300, help="seconds idle before the idle reading")
     parser.add_argument("--labs", default="01,06,11", help="comma-separated lab numbers ('' for none)")
+    parser.add_argument("--lab-rounds", type=int, help="run the labs in the first N rounds only (default: all)")
     parser.add_argument("--before", type=Path, help="a checkout to compare with, run interleaved")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the variants of a round at the same time (lab memory peaks in one time window; "
+                             "their up times then compete for the CPU)")
     parser.add_argument("--json", type=Path, help="also write every round's figures here")
     parser.add_argument("--cold-build", action="store_true")
     args = parser.parse_args()
@@ -195,12 +214,22 @@ def main() -> int:
             for i in range(args.rounds):
                 order = list(variants) if i % 2 == 0 else list(reversed(variants))  # interleaved, alternating
                 print(f"round {i + 1}/{args.rounds} (load {os.getloadavg()[0]:.1f})", flush=True)
-                for name in order:
-                    results[name].append(one_round(name, variants[name], states[name], args.idle, labs))
+                with_labs = labs if args.lab_rounds is None or i < args.lab_rounds else []
+                if args.parallel:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    with ThreadPoolExecutor(len(order)) as pool:
+                        done = {name: pool.submit(one_round, name, variants[name], states[name], args.idle, with_labs)
+                                for name in order}
+                    for name in order:
+                        results[name].append(done[name].result())
+                else:
+                    for name in order:
+                        results[name].append(one_round(name, variants[name], states[name], args.idle, with_labs))
         finally:
             for name in variants:
                 subprocess.run([PYTHON, "-m", "kjlab.cli", "down", "--engine", "kwok"],
-                               env=_env(variants[name], states[name]), capture_output=True)
+                               env=_env(variants[name], states[name]), capture_output=True, cwd=variants[name])
             if args.json:
                 args.json.write_text(json.dumps(results, indent=1))
     report(results, labs)
