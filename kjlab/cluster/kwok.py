@@ -329,12 +329,12 @@ def _wait_ready(timeout: float) -> None:
     host, port = server.split("://", 1)[1].rsplit(":", 1)
     deadline = time.monotonic() + timeout
     while True:
+        conn = http.client.HTTPSConnection(host, int(port), context=tls, timeout=2)
         try:
-            conn = http.client.HTTPSConnection(host, int(port), context=tls, timeout=2)
             conn.request("GET", "/readyz")
             if conn.getresponse().status == 200:
                 return
-        except OSError:
+        except (OSError, http.client.HTTPException):  # not listening yet, or hung up mid-start
             pass
         finally:
             conn.close()
