@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -10,9 +11,10 @@ import time
 
 import yaml
 
-from kjlab.checks import answers, sandbox
-from kjlab import checks as check, cluster, examples, exercises, files, labs
-from kjlab.runs import scenarios
+# The checks (pandas), scenarios and exercises (nbformat) are reached through the package's lazy
+# attributes (kjlab.check ...): `kjlab up` paid 2-3 s to import them and never used them.
+import kjlab
+from kjlab import cluster, examples, files
 from kjlab.cluster import doctor, kubectl, provider, tools
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR, kubeconfig_path
@@ -66,7 +68,7 @@ def dispatch(args) -> int:
     if args.command == "scenario":
         return _scenario(args)
     if args.command == "exercises":
-        changed = exercises.build(check=args.check)
+        changed = kjlab.exercises.build(check=args.check)
         for path in changed:
             print(("out of date: " if args.check else "wrote ") + path)
         if args.check and changed:
@@ -107,7 +109,7 @@ def _scenario(args) -> int:
     progress = RunProgress(job_name)
     with out:
         try:
-            result = scenarios.run(
+            result = kjlab.scenarios.run(
                 args.name, policy=not args.no_policy, fast=args.fast, context=args.context, namespace=args.namespace,
                 keep=args.keep, manifest=args.manifest,
                 drain_when_running=True if args.drain_when_running else None,
@@ -129,10 +131,11 @@ def _scenario(args) -> int:
 def load_answer(exercise: str, path: str, untrusted: bool = False):
     """An answer from a file, never executed here: a .py file's text (it runs in the sandbox, and
     only when ``kjlab.answers.may_run`` allows it), a prediction mapping, or YAML text."""
+    answers = kjlab.check.answers
     text = answers.read(path)
     if path.endswith(".py"):
         answers.may_run(path, untrusted)
-        return sandbox.Code(source=text, function="mark_and_delete", origin=path)
+        return kjlab.check.sandbox.Code(source=text, function="mark_and_delete", origin=path)
     if exercise.startswith("predict"):
         try:
             return answers.load_yaml(text, path)
@@ -143,17 +146,17 @@ def load_answer(exercise: str, path: str, untrusted: bool = False):
 
 def _check(args) -> int:
     if args.list or not args.exercise:
-        for ex in check.EXERCISES.values():
+        for ex in kjlab.check.EXERCISES.values():
             print(f"{ex.name:<20} {ex.title}  (answer: {ex.answer})")
         return 0
     if not args.answer:
         raise KjlabError("give your answer with --answer FILE", f"kjlab check {args.exercise} --answer my-answer.yaml")
-    verdict = check.run(args.exercise, load_answer(args.exercise, args.answer, args.untrusted), context=args.context)
+    verdict = kjlab.check.run(args.exercise, load_answer(args.exercise, args.answer, args.untrusted), context=args.context)
     return 0 if verdict.passed else 1
 
 
 def _controller(args) -> int:
-    ctl = labs.CONTROLLERS[args.kind](args.context or cluster.lab_context(), args.namespace).start()
+    ctl = importlib.import_module("kjlab.labs").CONTROLLERS[args.kind](args.context or cluster.lab_context(), args.namespace).start()
     try:
         while ctl.running:
             time.sleep(0.5)

@@ -71,7 +71,8 @@ def kwokctl_config(bindir: Path, time_scale: float, strict: bool = True) -> str:
                for name in ("kube-controller-manager", "kube-scheduler")]
     etcd_port, peer_port = _free_ports(2)
     options.update({"etcdPort": etcd_port, "etcdPeerPort": peer_port})
-    patches = _merge_patches(patches, authenticated_patches(workdir() / "pki", etcd_port, peer_port))
+    patches = _merge_patches(patches, authenticated_patches(workdir() / "pki", etcd_port, peer_port),
+                             light_patches())
     head = yaml.safe_dump(
         {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options,
          "componentsPatches": patches},
@@ -150,8 +151,57 @@ def _merge_patches(*groups: list[dict]) -> list[dict]:
     merged: dict[str, dict] = {}
     for group in groups:
         for patch in group:
-            merged.setdefault(patch["name"], {"name": patch["name"], "extraArgs": []})["extraArgs"] += patch["extraArgs"]
+            entry = merged.setdefault(patch["name"], {"name": patch["name"], "extraArgs": []})
+            entry["extraArgs"] += patch.get("extraArgs", [])
+            if patch.get("extraEnvs"):
+                entry.setdefault("extraEnvs", []).extend(patch["extraEnvs"])
     return list(merged.values())
+
+
+# --- A lighter lab cluster -------------------------------------------------------------------------
+# Each setting below cut a measured figure (bench/cluster.py): resident memory (RSS) of each
+# component of an idle cluster, before -> after, on kwok with 2 workers.
+
+# What stays whole, although switching it off was measured to save memory: every controller of the
+# controller manager (the labs' 17 alone: 106 -> 87 MiB RSS), every default admission plugin and API
+# group (15 plugins and 6 groups off, with APF: apiserver 248 -> 221 MiB). A learner's own experiment
+# (a StatefulSet, a ResourceQuota, a LimitRange, an HPA) must behave on kwok as on kind, or say that it
+# does not -- silently doing nothing would teach something false. API Priority and Fairness is off:
+# it changes nothing a learner can see on a cluster with one client (the flowcontrol API still answers).
+
+# Go's garbage collector: GOGC=100 (the default) lets the heap grow to twice what is live before
+# collecting. The other four have live heaps of 7-15 MiB: GOGC=50 took 0.3 MiB off the
+# scheduler's private memory, 1.2 off kwok's, 6 off etcd's (with its snapshot settings) and 16 off
+# the controller manager's (measured together with a shorter --controllers list, since dropped: above). The API server's live heap is about 75 MiB
+# (half of it OpenAPI documents, says pprof): its private memory was 164 MiB at GOGC=100, 130 at
+# 50, 113 at 25, for 1.0-1.1 % of a core idle at each. GOMEMLIMIT is not set: at 100 MiB the API
+# server spent 52 % of a core collecting.
+GO_GC = {"kube-apiserver": "25", "kube-controller-manager": "50", "kube-scheduler": "50",
+         "kwok-controller": "50", "etcd": "50"}
+
+
+def light_patches() -> list[dict]:
+    """componentsPatches for a lighter cluster (issue 27): the figures are in the comments above."""
+    def args(pairs: dict[str, str]) -> list[dict]:  # flags kwokctl does not set: added, not overridden
+        return [{"key": k, "value": v, "override": False} for k, v in pairs.items()]
+
+    patches = {
+        "kube-apiserver": args({
+            # API Priority and Fairness: one learner's cluster has one client that matters
+            "enable-priority-and-fairness": "false",
+        }),
+        "kube-controller-manager": [],
+        # etcd keeps the raft entries since its last snapshot in memory (10000 by default, plus
+        # 5000 kept for a slow follower, of which a one-member etcd has none): a lab writes a
+        # few thousand entries, so these bound what etcd holds while it runs (its peak in labs
+        # 01, 06, 11: 57 MiB before, 49 MiB with these and GOGC=50).
+        "etcd": args({"snapshot-count": "1000", "snapshot-catchup-entries": "500"}),
+        "kube-scheduler": [],
+        "kwok-controller": [],
+    }
+    return [{"name": name, "extraArgs": extra,
+             "extraEnvs": [{"name": "GOGC", "value": GO_GC[name]}] if name in GO_GC else []}
+            for name, extra in patches.items()]
 
 
 def _private(path: Path) -> None:
@@ -220,13 +270,47 @@ def create(bindir: Path, time_scale: float, progress=print, strict: bool = True)
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(kwokctl_config(bindir, time_scale, strict))
+    # The API client for the nodes and the status is loaded while kwokctl works: its first use
+    # imports the generated CoreV1Api (0.7 s on 2 busy cores), off `kjlab up`'s path (issue 27).
+    threading.Thread(target=lambda: client.CoreV1Api, name="kjlab-warm-client", daemon=True).start()
     try:
         with _machine_lock(progress):
             _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
-                  "--kubeconfig", str(kubeconfig_path()), "--wait", "2m", "--timeout", "3m"],
+                  "--kubeconfig", str(kubeconfig_path()), "--timeout", "3m"],
                  bindir, progress, timeout=240)
     finally:
         config_path.unlink(missing_ok=True)
+    # kwokctl's own --wait polls every 0.5 s, each time through a kubectl process: kjlab asks the
+    # API server's /readyz (etcd, every post-start hook: RBAC, the system namespaces) every 0.1 s.
+    _wait_ready(timeout=120)
+    progress("  the API server is ready")
+
+
+def _wait_ready(timeout: float) -> None:
+    import http.client
+    import ssl
+    import time
+
+    pki = workdir() / "pki"
+    tls = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    tls.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+    server = yaml.safe_load((workdir() / "kubeconfig.yaml").read_text())["clusters"][0]["cluster"]["server"]
+    host, port = server.split("://", 1)[1].rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = http.client.HTTPSConnection(host, int(port), context=tls, timeout=2)
+        try:
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return
+        except (OSError, http.client.HTTPException):  # not listening yet, or hung up mid-start
+            pass
+        finally:
+            conn.close()
+        if time.monotonic() > deadline:
+            raise KjlabError(f"the kwok cluster's API server was not ready within {timeout:.0f}s "
+                             f"(see {workdir() / 'logs' / 'kube-apiserver.log'})", "kjlab down, then kjlab up again")
+        time.sleep(0.1)
 
 
 # kwokctl picks free ports when it writes a cluster's config and binds them only when the
@@ -292,8 +376,9 @@ def start_log_endpoint(context: str, time_scale: float | None = None, timeout: f
     pki = workdir() / "pki"
     log = open(workdir() / "logs" / f"{LOG_ENDPOINT}.log", "ab")
     with log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kjlab.cluster.kwok.log_endpoint", "--context", context, "--ca", str(pki / "ca.crt"),
+        proc = subprocess.Popen(  # a file, not -m: it loads no kubernetes client (18 MiB, not 46: issue 27)
+            [sys.executable, str(Path(__file__).with_name("log_endpoint.py")),
+             "--server", kube.api_client(context).configuration.host, "--ca", str(pki / "ca.crt"),
              "--cert", str(pki / "admin.crt"), "--key", str(pki / "admin.key"), "--time-scale", repr(time_scale),
              "--port", previous, "--port-file", str(port_file)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)  # outlives `kjlab up`
@@ -317,8 +402,7 @@ def stop_log_endpoint() -> None:
     try:
         pid = int(pid_file.read_text().strip())
         with open(f"/proc/{pid}/cmdline", "rb") as f:  # only our own process, not a reused pid
-            command = f.read()  # an endpoint started before the module moved has its old name
-            if b"kjlab.cluster.kwok.log_endpoint" in command or b"kjlab.cluster.log_endpoint" in command:
+            if b"log_endpoint" in f.read():
                 os.kill(pid, signal.SIGTERM)
     except (ValueError, OSError):
         pass

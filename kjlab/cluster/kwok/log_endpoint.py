@@ -8,7 +8,7 @@ every node of one cluster, and nothing else (no exec, attach, port-forward, metr
 Why not kwok's own server (which serves Logs/ClusterLogs files): in v0.8.0 it takes no client
 authentication at all, serves plain HTTP on the same port, and serves pprof and the other
 debugging handlers beside the logs; a classroom machine runs many learners' clusters, and every
-port of a cluster must require that cluster's credentials (kjlab/cluster/kwok/__init__.py, issue 14).
+port of a cluster must require that cluster's credentials (kjlab/cluster/kwok/__init__.py).
 This endpoint listens on 127.0.0.1 only and takes only TLS connections whose client certificate
 is signed by the cluster's own CA (the API server presents one: --kubelet-client-certificate).
 
@@ -17,23 +17,42 @@ saying the kubelet is simulated, cut at the container's run: a running container
 now, a finished one's up to its end; ``follow`` streams the lines as their time comes and ends
 when the container does; ``previous`` serves the run before (``lastState.terminated``).
 
-Run by ``kjlab up --engine kwok`` as ``python -m kjlab.cluster.kwok.log_endpoint`` (kjlab/cluster/kwok/__init__.py).
+Run by ``kjlab up --engine kwok`` as ``python kjlab/cluster/kwok/log_endpoint.py``
+(kjlab/cluster/kwok/__init__.py), a file rather than a module, so that it loads the standard library
+only (about 18 MiB resident, 46 MiB with the kubernetes client). That is also why it follows a pod
+with a small watch loop of its own instead of kjlab/api/watch.py, which needs the client: the one
+watch outside api/watch.py, in a process of its own.
 """
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__" and not __package__:
+    # Run as a file by `kjlab up` (kjlab/cluster/kwok/__init__.py): load container_logs and grammar
+    # without the __init__ of kjlab, kjlab.cluster and kjlab.cluster.kwok, which import the kubernetes
+    # client: 46 MiB resident with it, 18 MiB with the standard library only.
+    import types
+    from pathlib import Path
+
+    _here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]  # no shadowing by our files
+    for _name, _dir in (("kjlab", _here.parent.parent), ("kjlab.cluster", _here.parent), ("kjlab.cluster.kwok", _here)):
+        _pkg = types.ModuleType(_name)
+        _pkg.__path__ = [str(_dir)]
+        sys.modules[_name] = _pkg
+
 import argparse
+import http.client
 import http.server
+import json
 import os
 import re
 import ssl
-import sys
 import threading
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from kjlab.api import kube
-from kjlab.api.watch import SYNCED, follow
 from kjlab.cluster.kwok import container_logs, grammar
 
 _PATH = re.compile(r"\A/containerLogs/([^/]+)/([^/]+)/([^/]+)\Z")
@@ -110,38 +129,87 @@ def _tail(data: bytes, lines: int | None, limit: int | None) -> bytes:
     return data
 
 
+class Api:
+    """The two calls the endpoint makes to the API server (read a pod, watch one), with the
+    cluster's own client certificate, in the standard library: the kubernetes client would
+    triple this process's memory."""
+
+    def __init__(self, server: str, ca: str, cert: str, key: str):
+        url = urlsplit(server)
+        self.host, self.port = url.hostname, url.port or 443
+        self.tls = ssl.create_default_context(cafile=ca)
+        self.tls.load_cert_chain(cert, key)
+
+    def _get(self, path: str, timeout: float):
+        conn = http.client.HTTPSConnection(self.host, self.port, context=self.tls, timeout=timeout)
+        conn.request("GET", path, headers={"Accept": "application/json"})
+        return conn, conn.getresponse()
+
+    def read_pod(self, namespace: str, name: str) -> dict:
+        conn, resp = self._get(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", 10)
+        try:
+            body = resp.read()
+            if resp.status != 200:
+                raise LookupError(f"HTTP {resp.status}")
+            return json.loads(body)
+        finally:
+            conn.close()
+
+    def watch_pod(self, namespace: str, name: str, resource_version: str | None, timeout_seconds: int):
+        """The pod's watch events ({"type", "object"}) until the server ends the watch."""
+        query = {"watch": "1", "fieldSelector": f"metadata.name={name}", "timeoutSeconds": str(timeout_seconds),
+                 **({"resourceVersion": resource_version} if resource_version else {})}
+        conn, resp = self._get(f"/api/v1/namespaces/{quote(namespace)}/pods?{urlencode(query)}", timeout_seconds + 10)
+        try:
+            if resp.status != 200:
+                raise LookupError(f"HTTP {resp.status}")
+            for line in resp:
+                if line.strip():
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":  # e.g. 410 Gone: list again
+                        raise LookupError(str(event.get("object")))
+                    yield event
+        finally:
+            conn.close()
+
+
 class PodCache:
     """One pod's latest state, fed by a watch while a `logs -f` stream is open."""
 
-    def __init__(self, context: str, namespace: str, name: str, pod: dict):
+    def __init__(self, api: Api, namespace: str, name: str, pod: dict):
         self.pod, self.gone = pod, False
         self.changed = threading.Condition()
         self._stop = threading.Event()
-        self._args = (context, namespace, name, pod["metadata"].get("resourceVersion"))
+        self._args = (api, namespace, name, pod["metadata"].get("resourceVersion"))
         threading.Thread(target=self._watch, daemon=True).start()
 
     def _watch(self) -> None:
-        """Follow the pod (kjlab.api.watch: re-lists after 410, resumes after a drop) until it is
-        gone or the stream closes; a pod missing from the first list is gone already."""
-        context, namespace, name, _ = self._args
-        seen = False
-        try:
-            for change in follow(kube.core(context).list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
-                                 stop=self._stop, synced=True, what=f"pod {name}"):
-                with self.changed:
-                    if change.type == SYNCED:
-                        self.gone = self.gone or not seen
-                    elif change.type == "DELETED":
+        api, namespace, name, rv = self._args
+        while not self._stop.is_set():
+            try:
+                for event in api.watch_pod(namespace, name, rv, timeout_seconds=30):
+                    obj = event["object"]
+                    rv = (obj.get("metadata") or {}).get("resourceVersion", rv)
+                    with self.changed:
+                        if event["type"] == "DELETED":
+                            self.gone = True
+                        else:
+                            self.pod = obj
+                        self.changed.notify_all()
+                    if self._stop.is_set() or self.gone:
+                        return
+            except Exception:  # a dropped watch: list again, as any watcher does
+                try:
+                    fresh = api.read_pod(namespace, name)
+                    rv = fresh["metadata"]["resourceVersion"]
+                    with self.changed:
+                        self.pod = fresh
+                        self.changed.notify_all()
+                except Exception:
+                    with self.changed:
                         self.gone = True
-                    else:
-                        seen, self.pod = True, change.object
-                    self.changed.notify_all()
-                if self.gone:
+                        self.changed.notify_all()
                     return
-        except Exception:  # the API server stayed away: the stream ends as if the pod were gone
-            with self.changed:
-                self.gone = True
-                self.changed.notify_all()
 
     def stop(self) -> None:
         self._stop.set()
@@ -167,7 +235,7 @@ class _Server(http.server.ThreadingHTTPServer):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kjlab-simulated-kubelet"
-    context = ""
+    api: Api | None = None
     scale = 1.0
 
     def log_message(self, format, *args):  # noqa: A002 -- the stdlib's name
@@ -197,9 +265,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         previous = query.get("previous") == "true"
         tail = int(query["tailLines"]) if query.get("tailLines", "").lstrip("-").isdigit() else None
         limit = int(query["limitBytes"]) if query.get("limitBytes", "").isdigit() else None
-        api = kube.core(self.context)
         try:
-            pod = kube.raw(api.read_namespaced_pod, name, namespace)
+            pod = self.api.read_pod(namespace, name)
         except Exception as e:
             return self._error(404, f'pods "{name}" not found ({e.__class__.__name__})')
         container = _spec(pod, container_name)
@@ -226,7 +293,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _follow(self, pod: dict, container: dict, container_name: str, run: dict, tail, limit) -> None:
         """Stream the run's output as it comes; end when the run ends (or the pod is gone)."""
         namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        cache = PodCache(self.context, namespace, name, pod)
+        cache = PodCache(self.api, namespace, name, pod)
         sent = None
         try:
             while True:
@@ -258,12 +325,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             cache.stop()
 
 
-def serve(context: str, ca: str, cert: str, key: str, scale: float, port_file: str, port: int = 0) -> None:
+def serve(server_url: str, ca: str, cert: str, key: str, scale: float, port_file: str, port: int = 0) -> None:
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
     tls.verify_mode = ssl.CERT_REQUIRED  # only holders of this cluster's credentials
     tls.load_verify_locations(ca)
-    Handler.context, Handler.scale = context, scale
+    Handler.api, Handler.scale = Api(server_url, ca, cert, key), scale
     try:
         server = _Server(("127.0.0.1", port), Handler)
     except OSError:  # the old port is taken: a new one (the nodes still name the old one: kjlab down && kjlab up)
@@ -278,8 +345,8 @@ def serve(context: str, ca: str, cert: str, key: str, scale: float, port_file: s
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m kjlab.cluster.kwok.log_endpoint", description=__doc__.split("\n")[0])
-    parser.add_argument("--context", required=True)
+    parser = argparse.ArgumentParser(prog="log_endpoint.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--server", required=True, help="the API server's URL (https://127.0.0.1:PORT)")
     parser.add_argument("--ca", required=True)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
@@ -287,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="the port to ask for first (0: any)")
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args(argv)
-    serve(args.context, args.ca, args.cert, args.key, args.time_scale, args.port_file, args.port)
+    serve(args.server, args.ca, args.cert, args.key, args.time_scale, args.port_file, args.port)
 
 
 if __name__ == "__main__":
