@@ -31,8 +31,13 @@ def foreign_context(lab, tmp_path, monkeypatch):
     return "prod-eu-1"
 
 
-def test_guard_refuses_a_context_kjlab_did_not_create(foreign_context):
+def test_guard_refuses_a_context_kjlab_did_not_create(foreign_context, monkeypatch):
+    with pytest.raises(KjlabError) as e:  # creating a namespace there is refused too, before any request
+        namespaces.create(foreign_context, prefix="guard")
+    assert "refusing to create namespace guard-" in e.value.message and "context 'prod-eu-1'" in e.value.message
+    monkeypatch.setenv(registry.ALLOW_ENV, foreign_context)  # made with the opt-in, to try the delete
     name = namespaces.create(foreign_context, prefix="guard")
+    monkeypatch.delenv(registry.ALLOW_ENV)
     try:
         with pytest.raises(KjlabError) as e:
             namespaces.delete(foreign_context, name)
