@@ -29,7 +29,7 @@ def _needs_kind(name: str, context: str) -> Verdict | None:
                     "and runs none", "run it on kind: kjlab up --engine kind (then run this cell again)"])
 
 
-@exercise("exit-on-sigterm", f"Make the worker exit 0 within {SIGTERM_WITHIN} s of `kubectl delete pod` "
+@exercise("exit-on-sigterm", f"Make the worker stop with a non-zero code within {SIGTERM_WITHIN} s of `kubectl delete pod` "
           f"(its grace period is {SIGTERM_GRACE} s)", "the worker's bash script",
           notebook="13-exit-on-sigterm")
 def check_exit_on_sigterm(context: str, answer) -> Verdict:
@@ -62,12 +62,22 @@ def check_exit_on_sigterm(context: str, answer) -> Verdict:
         code = ended_early.get("exitCode")
         return Verdict(name, False, "the worker ended by itself before it was deleted",
                        [f"the container ended with exit code {code} about 2 s after it started, before kjlab deleted "
-                        "the pod: the worker must keep working until it is stopped (a loop), and exit 0 when "
-                        "SIGTERM comes"], evidence={"exit_code": code})
+                        "the pod: the worker must keep working until it is stopped (a loop), and exit non-zero "
+                        "when SIGTERM comes"], evidence={"exit_code": code})
     end = probes.terminations(rec).iloc[0]
     code, seconds = int(end["exit_code"]), float(end["seconds"])
+    ok, reasons = sigterm_reasons(code, seconds, end["phase"], answer)
+    return Verdict(name, ok, f"the worker stopped with exit code {code} within {SIGTERM_WITHIN} s of the delete" if ok
+                   else "the worker did not stop as asked (see why below)", reasons,
+                   evidence={"exit_code": code, "seconds": seconds, "phase": end["phase"]})
+
+
+def sigterm_reasons(code: int, seconds: float, phase, answer: str) -> tuple[bool, list[str]]:
+    """Exercise 13's verdict on a deleted worker's end: passed when it exited within SIGTERM_WITHIN s with a
+    non-zero code other than 137. Exit 0 fails: a deleted pod whose containers all exit 0 ends Succeeded
+    (v1.36 pkg/kubelet/kubelet_pods.go getPhase), so a Job would count the interrupted work as done."""
     reasons = [f"the container ended {seconds:.1f} s after `kubectl delete pod` with exit code {code} "
-               f"(grace period {SIGTERM_GRACE} s; the pod ended {end['phase']})"]
+               f"(grace period {SIGTERM_GRACE} s; the pod ended {phase})"]
     traps = "trap" in answer and ("TERM" in answer or "15" in answer)
     if code == 137:
         reasons.append("it was still running when the grace period ran out, so the kubelet sent SIGKILL (128 + 9 = 137)")
@@ -75,18 +85,17 @@ def check_exit_on_sigterm(context: str, answer) -> Verdict:
             reasons.append("your script traps TERM, but bash runs a trap only after the command in the foreground "
                            "returns: run long commands in the background and `wait` for them (`sleep 600 & wait $!`)")
         else:
-            reasons.append("bash running as PID 1 ignores SIGTERM unless it traps it: add `trap 'exit 0' TERM`")
-    elif code != 0:
-        reasons.append(f"the task asks for exit code 0, yours was {code}"
-                       + (" (143 = 128 + 15, the conventional code for SIGTERM)" if code == 143 else "")
-                       + ": end the trap with `exit 0`")
+            reasons.append("bash running as PID 1 ignores SIGTERM unless it traps it: add `trap 'exit 143' TERM`")
+    elif code == 0:
+        reasons.append("exit code 0 makes a deleted pod Succeeded: a Job would count the interrupted work as a "
+                       "completion and never run it again. Exit non-zero (`exit 143`, 128 + 15, the convention "
+                       "for SIGTERM) so the pod ends Failed")
     elif seconds > SIGTERM_WITHIN:
-        reasons.append(f"exit code 0, but {seconds:.1f} s after the delete, more than {SIGTERM_WITHIN} s: bash runs a "
-                       "trap only after the command in the foreground returns; keep foreground commands short or "
+        reasons.append(f"exit code {code}, but {seconds:.1f} s after the delete, more than {SIGTERM_WITHIN} s: bash runs "
+                       "a trap only after the command in the foreground returns; keep foreground commands short or "
                        "`wait` for background ones")
-    ok = code == 0 and seconds <= SIGTERM_WITHIN
+    ok = code not in (0, 137) and seconds <= SIGTERM_WITHIN
     if ok:
-        reasons.append("the trap ran on SIGTERM and the worker exited 0 well inside the grace period")
-    return Verdict(name, ok, f"the worker exited 0 within {SIGTERM_WITHIN} s of the delete" if ok
-                   else "the worker did not stop as asked (see why below)", reasons,
-                   evidence={"exit_code": code, "seconds": seconds, "phase": end["phase"]})
+        reasons.append(f"the trap ran on SIGTERM and the worker exited {code} (non-zero: the pod ends Failed, the "
+                       "interrupted work is not counted as done) well inside the grace period")
+    return ok, reasons

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import random
 import re
+from collections import Counter
 from importlib import resources
+from pathlib import Path
 
 import ipywidgets as w
 import yaml
@@ -52,6 +56,73 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(w for w in words if w)
 
 
+def shown_choices(q: dict, seed=None) -> list[tuple[int, dict]]:
+    """A choice question's choices in the order one showing of it uses: (index in the file, choice),
+    shuffled each time (so the place of the right answer tells nothing); the same ``seed``, the
+    same order. Grading goes by the index in the file, whatever the order shown."""
+    order = list(enumerate(q["choices"]))
+    (random.Random(seed) if seed is not None else random.SystemRandom()).shuffle(order)
+    return order
+
+
+SOURCE = re.compile(r"^(https://kubernetes\.io/docs/\S+|kubernetes/kubernetes@v1\.36\.4:[\w./-]+)$")
+
+
+def source_href(q: dict) -> str:
+    """The link to a question's source: a kubernetes.io page, or a file of kubernetes/kubernetes at v1.36.4."""
+    src = q["source"]
+    if src.startswith("kubernetes/kubernetes@"):
+        tag, path = src.split("@", 1)[1].split(":", 1)
+        return f"https://github.com/kubernetes/kubernetes/blob/{tag}/{path}"
+    return src
+
+
+def problems(q: dict, root: Path | None = None) -> list[str]:
+    """What is wrong with one question file entry, each naming the question (empty: nothing).
+    ``root`` is the repository whose notebooks the proof links name."""
+    qid = q.get("id", "<no id>")
+    found = []
+    if not SOURCE.match(str(q.get("source") or "")):
+        found.append(f"{qid}: no source (a https://kubernetes.io/docs/... page or "
+                     f"kubernetes/kubernetes@v1.36.4:<path>), got {q.get('source')!r}")
+    if q.get("kind") == "choice":
+        right = sum(bool(c.get("correct")) for c in q.get("choices") or [])
+        if right != 1:
+            found.append(f"{qid}: {right} correct choices, should be exactly 1")
+    elif not q.get("answers"):
+        found.append(f"{qid}: a short question without accepted answers")
+    notebook, _, cell = str(q.get("proof", "")).partition("#")
+    path = (root or Path(__file__).resolve().parents[2]) / notebook
+    cells = [c.get("id") for c in json.loads(path.read_text())["cells"]] if notebook and path.is_file() else []
+    if not cell or cell not in cells:
+        found.append(f"{qid}: proof {q.get('proof')!r} names no existing notebook cell")
+    return found
+
+
+def _right(q: dict) -> int:
+    return next(i for i, c in enumerate(q["choices"]) if c.get("correct"))
+
+
+def giveaways(qs: list[dict] | None = None) -> dict:
+    """How much a test-wise reader could guess without knowing Kubernetes (choice questions, in file
+    order, before shuffling): the share whose right choice is the strictly longest text, the right
+    answer's place counted per position, and right answers whose text another question shares."""
+    qs = questions() if qs is None else qs
+    choice = [q for q in qs if q["kind"] == "choice"]
+    longest = 0
+    for q in choice:
+        lengths = [len(c["text"]) for c in q["choices"]]
+        right = lengths[_right(q)]
+        longest += all(right > n for i, n in enumerate(lengths) if i != _right(q))
+    positions = Counter(_right(q) for q in choice)
+    texts = Counter(_norm(q["choices"][_right(q)]["text"]) for q in choice)
+    return {"questions": len(qs), "choice": len(choice),
+            "longest_right": longest, "longest_share": longest / len(choice) if choice else 0.0,
+            "positions": dict(sorted(positions.items())),
+            "top_position_share": max(positions.values()) / len(choice) if choice else 0.0,
+            "shared_answers": sorted(t for t, n in texts.items() if n > 1)}
+
+
 def proof_href(q: dict) -> str:
     """The link to the cell that proves the answer, relative to labs/05 (where the quiz runs).
     ``#cell-id=<id>`` is JupyterLab's fragment for a cell: the notebook opens scrolled to it."""
@@ -69,20 +140,27 @@ def feedback_markdown(q: dict, ok: bool, feedback: str) -> str:
     emoji font shows an empty box), the feedback, and the link to the proving cell."""
     mark = "**Correct.**" if ok else "**Not quite.**"
     return (f"{mark} {_VERDICT_WORD.sub('', feedback)}\n\n"
-            f"<small>proof on the cluster: [{q['proof']}]({proof_href(q)})</small>")
+            f"<small>proof on the cluster: [{q['proof']}]({proof_href(q)}) · "
+            f"source: [{q['source']}]({source_href(q)})</small>")
 
 
-def widget(qid: str):
-    """An ipywidgets card for one question: choose or type, press Check, read the feedback."""
+def _field(q: dict, seed=None):
+    """The answer field of a card: the choices in a shuffled order (each valued by its index in the
+    file, which grading uses), or a text box."""
+    if q["kind"] == "choice":
+        return w.RadioButtons(options=[(c["text"], i) for i, c in shown_choices(q, seed)], value=None,
+                              layout=w.Layout(width="auto"))
+    return w.Text(placeholder="your answer")
+
+
+def widget(qid: str, seed=None):
+    """An ipywidgets card for one question: choose or type, press Check, read the feedback.
+    The choices are shuffled each time the card is built; ``seed`` fixes the order (tests)."""
     q = question(qid)
     # An Output area, not an HTML widget: Markdown shown in it is rendered by JupyterLab, whose link
     # handler opens a relative notebook link inside the same JupyterLab and honours #cell-id=.
     out = w.Output()
-    if q["kind"] == "choice":
-        field = w.RadioButtons(options=[(c["text"], i) for i, c in enumerate(q["choices"])], value=None,
-                               layout=w.Layout(width="auto"))
-    else:
-        field = w.Text(placeholder="your answer")
+    field = _field(q, seed)
     button = w.Button(description="Check")
 
     def on_click(_):
@@ -133,7 +211,8 @@ def score(answers: dict) -> dict:
             ok, feedback = False, "not answered"
         else:
             ok, feedback = grade(qid, answer)
-        results.append({"id": qid, "topic": q["topic"], "correct": ok, "feedback": feedback, "proof": q["proof"]})
+        results.append({"id": qid, "topic": q["topic"], "correct": ok, "feedback": feedback, "proof": q["proof"],
+                        "source": q["source"]})
     right = sum(r["correct"] for r in results)
     return {"right": right, "total": len(results), "results": results}
 
@@ -144,23 +223,20 @@ def score_markdown(result: dict) -> str:
     lines = [f"**{result['right']} of {result['total']}**", ""]
     for k, r in enumerate(result["results"], 1):
         mark = "right" if r["correct"] else "wrong"
-        lines.append(f"{k}. **{mark}**: {_VERDICT_WORD.sub('', r['feedback'])} ([proof]({proof_href(r)}))")
+        lines.append(f"{k}. **{mark}**: {_VERDICT_WORD.sub('', r['feedback'])} ([proof]({proof_href(r)}), "
+                     f"[source]({source_href(r)}))")
     return "\n".join(lines)
 
 
 def mock_widget(n: int = 10, seed: int | None = None):
-    """A mock interview in the notebook: ``n`` questions drawn at random, answered without feedback,
+    """A mock interview in the notebook: ``n`` questions drawn at random (choices shuffled), answered without feedback,
     then one Score button that grades them all (kjlab.quiz.score) and links each to its proof."""
     ids = mock_interview(n, seed)
     fields = {}
     cards = []
     for i, qid in enumerate(ids, 1):
         q = question(qid)
-        if q["kind"] == "choice":
-            field = w.RadioButtons(options=[(c["text"], k) for k, c in enumerate(q["choices"])], value=None,
-                                   layout=w.Layout(width="auto"))
-        else:
-            field = w.Text(placeholder="your answer")
+        field = _field(q, None if seed is None else f"{seed}:{qid}")
         fields[qid] = field
         cards.append(w.VBox([w.HTML(f"<b>{i}. {q['question']}</b> <small>({q['topic']})</small>"), field]))
     out = w.Output()  # Markdown in an Output area: JupyterLab opens its proof links at the cell

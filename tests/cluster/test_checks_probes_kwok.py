@@ -5,7 +5,7 @@ from kjlab import check
 
 
 def test_exit_on_sigterm_says_it_needs_kind(lab):
-    v = check.run("exit-on-sigterm", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done",
+    v = check.run("exit-on-sigterm", "trap 'exit 143' TERM; while true; do sleep 1 & wait $!; done",
                   context=lab["context"], echo=False)
     assert not v.passed and v.solved, v
     assert "needs real containers" in v.headline and "kjlab up --engine kind" in str(v), v

@@ -12,19 +12,20 @@ explained = load("cluster/verdicts.py").explained
 
 
 def test_trap_with_wait_written_differently_passes(lab):
-    v = check.run("exit-on-sigterm", "trap 'exit 0' SIGTERM\nsleep infinity &\nwait $!\n", context=lab["context"],
+    v = check.run("exit-on-sigterm", "trap 'exit 3' SIGTERM\nsleep infinity &\nwait $!\n", context=lab["context"],
                   echo=False)
     assert v.passed, v
-    explained(v, "with exit code 0", "the pod ended Succeeded", "the worker exited 0 well inside the grace period")
+    explained(v, "with exit code 3", "the pod ended Failed", "the worker exited 3 (non-zero")
     assert v.evidence["seconds"] <= check.SIGTERM_WITHIN
 
 
 WRONG = {  # answer -> what the verdict must say about it
     "no-trap": ("while true; do echo working; sleep 1; done",
                 ["with exit code 137", "the kubelet sent SIGKILL", "bash running as PID 1 ignores SIGTERM unless it traps it"]),
-    "exits-143": ("trap 'exit 143' TERM\nwhile true; do sleep 1 & wait $!; done",
-                  ["with exit code 143", "the task asks for exit code 0, yours was 143", "end the trap with `exit 0`"]),
-    "foreground-sleep": ("trap 'exit 0' TERM\nsleep 600",
+    "exits-0": ("trap 'exit 0' TERM\nwhile true; do sleep 1 & wait $!; done",
+                ["with exit code 0", "the pod ended Succeeded", "exit code 0 makes a deleted pod Succeeded",
+                 "a Job would count the interrupted work as a completion"]),
+    "foreground-sleep": ("trap 'exit 143' TERM\nsleep 600",
                          ["with exit code 137", "bash runs a trap only after the command in the foreground returns",
                           "sleep 600 & wait $!"]),
     "ends-by-itself": ("echo done; exit 0",

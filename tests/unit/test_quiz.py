@@ -53,6 +53,77 @@ def test_proof_links_to_an_existing_lab_cell(q):
     assert cell_id in [c["id"] for c in nb["cells"]], q["proof"]
 
 
+def test_every_entry_passes_the_file_rules():
+    assert [p for q in QUESTIONS for p in quiz.problems(q, ROOT)] == []
+
+
+GOOD = {"id": "good", "topic": "Jobs", "kind": "choice", "question": "?",
+        "choices": [{"text": "a", "correct": True, "feedback": "Right."}, {"text": "b", "feedback": "No."}],
+        "proof": "labs/04-failindex.ipynb#proof-index", "source": "https://kubernetes.io/docs/concepts/workloads/controllers/job/"}
+
+
+@pytest.mark.parametrize("change,says", [
+    ({"source": None}, "no source"),
+    ({"source": "https://example.org/jobs"}, "no source"),
+    ({"source": "kubernetes/kubernetes@v1.30.0:pkg/controller/job/job_controller.go"}, "no source"),
+    ({"choices": [{"text": "a", "correct": True, "feedback": "."}, {"text": "b", "correct": True, "feedback": "."}]},
+     "2 correct choices"),
+    ({"proof": "labs/04-failindex.ipynb#no-such-cell"}, "names no existing notebook cell"),
+    ({"proof": "labs/99-missing.ipynb#proof-index"}, "names no existing notebook cell"),
+])
+def test_a_bad_entry_fails_naming_the_question(change, says):
+    assert quiz.problems(GOOD, ROOT) == []
+    found = quiz.problems({**GOOD, **change, "id": "bad-one"}, ROOT)
+    assert len(found) == 1 and found[0].startswith("bad-one: ") and says in found[0], found
+
+
+def test_sources_link_to_the_page_or_the_tagged_file():
+    assert quiz.source_href(GOOD) == GOOD["source"]
+    src = {"source": "kubernetes/kubernetes@v1.36.4:pkg/kubelet/kubelet_pods.go"}
+    assert quiz.source_href(src) == "https://github.com/kubernetes/kubernetes/blob/v1.36.4/pkg/kubelet/kubelet_pods.go"
+
+
+# --- giveaways: what a test-wise reader could guess without knowing Kubernetes ----------------------
+
+def test_giveaways_are_measured_as_defined():
+    def q(qid, texts, right):
+        return {"id": qid, "kind": "choice",
+                "choices": [{"text": t, "feedback": ".", **({"correct": True} if i == right else {})} for i, t in enumerate(texts)]}
+    bank = [q("a", ["long answer", "x", "y"], 0), q("b", ["x", "long answer.", "y"], 1),
+            q("c", ["same", "four", "y"], 2), q("d", ["abc", "abc", "z"], 0),
+            {"id": "e", "kind": "short", "answers": ["x"]}]
+    g = quiz.giveaways(bank)
+    assert (g["questions"], g["choice"]) == (5, 4)
+    assert g["longest_right"] == 2  # a and b; d's right choice ties, c's is the shortest
+    assert g["positions"] == {0: 2, 1: 1, 2: 1} and g["top_position_share"] == 0.5
+    assert g["shared_answers"] == ["long answer"]  # "long answer." is the same words
+
+
+def test_the_bank_gives_little_away():
+    g = quiz.giveaways()
+    assert g["longest_share"] <= 0.40, g
+    assert g["top_position_share"] <= 0.40, g
+    assert g["shared_answers"] == [], g
+
+
+def test_choices_are_shuffled_per_showing_and_a_seed_fixes_the_order():
+    q = quiz.question("first-match")
+    orders = {tuple(i for i, _ in quiz.shown_choices(q, seed)) for seed in range(20)}
+    assert len(orders) >= 4  # 3 choices: 6 orders possible
+    assert quiz.shown_choices(q, 5) == quiz.shown_choices(q, 5)
+    assert sorted(i for i, _ in quiz.shown_choices(q)) == [0, 1, 2]
+    box = quiz.widget("first-match", seed=5)
+    assert [v for _, v in box.children[1].options] == [i for i, _ in quiz.shown_choices(q, 5)]
+    right = next(i for i, c in enumerate(q["choices"]) if c.get("correct"))
+    assert quiz.grade("first-match", box.children[1].options[[v for _, v in box.children[1].options].index(right)][1])[0]
+
+
+def test_mock_interview_cards_are_shuffled_reproducibly():
+    a, b = quiz.mock_widget(10, seed=2), quiz.mock_widget(10, seed=2)
+    opts = lambda box: [c.children[1].options for c in box.children[:-2] if hasattr(c.children[1], "options")]
+    assert opts(a) == opts(b) and opts(a)
+
+
 @pytest.mark.parametrize("topic,words", REQUIRED_TOPICS.items())
 def test_topics_covered(topic, words):
     text = [json.dumps(q) for q in QUESTIONS]
@@ -72,15 +143,15 @@ def test_grading_gives_per_answer_feedback():
 
 
 def test_widget_builds():
-    box = quiz.widget("backoff-timing")
-    assert box.children[0].value.startswith("<b>After pod failures")
+    box = quiz.widget("deadline-vs-backoff")
+    assert box.children[0].value == f"<b>{quiz.question('deadline-vs-backoff')['question']}</b>"
 
 
 def test_the_correct_choice_is_not_always_in_the_same_place():
     positions = [next(i for i, c in enumerate(q["choices"]) if c.get("correct"))
                  for q in quiz.questions() if q["kind"] == "choice"]
     most = max(positions.count(p) for p in set(positions))
-    assert len(set(positions)) >= 3 and most <= len(positions) // 2, positions
+    assert len(set(positions)) >= 3 and most <= len(positions) * 0.4, positions
 
 
 def test_short_answers_accept_any_separator_and_order():
@@ -88,6 +159,18 @@ def test_short_answers_accept_any_separator_and_order():
         assert quiz.grade("completion-modes", answer)[0], answer
     assert not quiz.grade("completion-modes", "Indexed")[0]
     assert not quiz.grade("completion-modes", "Indexed/Parallel")[0]
+
+
+@pytest.mark.parametrize("answer", ["failed", "  FAILED  ", "Failed.", "failed ."])
+def test_short_answers_accept_case_spaces_and_a_trailing_period(answer):
+    assert quiz.grade("evicted-phase", answer)[0]
+
+
+def test_short_answers_with_other_words_are_wrong():
+    assert quiz.grade("disruption-reasons-ignore", "  ignore on   DisruptionTarget. ")[0]
+    assert not quiz.grade("disruption-reasons-ignore", "Ignore on ConfigIssue.")[0]
+    assert not quiz.grade("evicted-phase", "Failed or Succeeded")[0]
+    assert not quiz.grade("evicted-phase", "Fail")[0]
 
 
 def test_proof_link_opens_the_proving_cell():
@@ -154,4 +237,4 @@ def test_feedback_says_the_verdict_once_and_links_the_cell():
     ok, feedback = quiz.grade(q["id"], right)
     text = quiz.feedback_markdown(q, ok, feedback)
     assert text.startswith("**Correct.** ") and not text.startswith("**Correct.** Right")
-    assert f"]({quiz.proof_href(q)})" in text
+    assert f"]({quiz.proof_href(q)})" in text and f"]({quiz.source_href(q)})" in text
