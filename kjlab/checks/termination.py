@@ -87,9 +87,10 @@ def sigterm_reasons(code: int, seconds: float, phase, answer: str) -> tuple[bool
         else:
             reasons.append("bash running as PID 1 ignores SIGTERM unless it traps it: add `trap 'exit 143' TERM`")
     elif code == 0:
-        reasons.append("exit code 0 makes a deleted pod Succeeded: a Job would count the interrupted work as a "
-                       "completion and never run it again. Exit non-zero (`exit 143`, 128 + 15, the convention "
-                       "for SIGTERM) so the pod ends Failed")
+        reasons.append("exit code 0 makes a deleted pod Succeeded: a Job with a pod failure policy (or "
+                       "podReplacementPolicy Failed) counts the interrupted work as a completion and never runs it "
+                       "again, and without one it is a race with the Job controller. Exit non-zero (`exit 143`, "
+                       "128 + 15, the convention for SIGTERM) so the pod ends Failed")
     elif seconds > SIGTERM_WITHIN:
         reasons.append(f"exit code {code}, but {seconds:.1f} s after the delete, more than {SIGTERM_WITHIN} s: bash runs "
                        "a trap only after the command in the foreground returns; keep foreground commands short or "

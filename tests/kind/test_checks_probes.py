@@ -24,7 +24,7 @@ WRONG = {  # answer -> what the verdict must say about it
                 ["with exit code 137", "the kubelet sent SIGKILL", "bash running as PID 1 ignores SIGTERM unless it traps it"]),
     "exits-0": ("trap 'exit 0' TERM\nwhile true; do sleep 1 & wait $!; done",
                 ["with exit code 0", "the pod ended Succeeded", "exit code 0 makes a deleted pod Succeeded",
-                 "a Job would count the interrupted work as a completion"]),
+                 "a Job with a pod failure policy (or podReplacementPolicy Failed) counts the interrupted work as a completion"]),
     "foreground-sleep": ("trap 'exit 143' TERM\nsleep 600",
                          ["with exit code 137", "bash runs a trap only after the command in the foreground returns",
                           "sleep 600 & wait $!"]),
