@@ -29,8 +29,10 @@ _LAZY = {
     "ConfigIssueController": ("kjlab.labs.config_issue", "ConfigIssueController"),
     "show_comparison": ("kjlab.widgets", "show_comparison"),
     "show_timeline": ("kjlab.widgets", "show_timeline"),
+    # modules, by their old names too (a notebook's `kjlab.policy`, `kjlab.probes` ...: every moved one)
     **{name: (_aliases.MOVED.get(f"kjlab.{name}", f"kjlab.{name}"), None) for name in (
-        "check", "cluster", "cronjobs", "disruptions", "examples", "exercises", "lifecycle", "ops", "quiz", "readers", "scenarios", "selectors", "wait", "widgets")},
+        "check", "cluster", "examples", "exercises", "quiz", "widgets",
+        *(old.split(".", 1)[1] for old in _aliases.MOVED if old.count(".") == 1))},
 }
 
 __all__ = ["KjlabError", "__version__", *_LAZY]

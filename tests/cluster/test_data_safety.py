@@ -1,7 +1,11 @@
-"""kjlab never destroys what it did not make (issue 31), on the running kwok lab cluster: an `up`
-that finds kjlab's kubeconfig gone, broken, or its record lost keeps the cluster and the learner's
-objects in it; two `up` at once; the config-issue controller in a namespace kjlab did not make; a
-node a killed drain left cordoned; a run whose marker ConfigMap was deleted under it."""
+"""kjlab never destroys what it did not make (issue 31): an `up` that finds kjlab's kubeconfig gone,
+broken, or its record lost keeps the cluster and the learner's objects in it; two `up` at once; the
+config-issue controller in a namespace kjlab did not make; a node a killed drain left cordoned; a run
+whose marker ConfigMap was deleted under it.
+
+These tests break kjlab's own kubeconfig and record on purpose, so they run on a kwok cluster of this
+module's own, in a state directory of its own: the session's cluster, and the other suites that share
+its state directory (the kind suite reads the same clusters.json), never see the damage."""
 
 import json
 import os
@@ -30,10 +34,24 @@ def _kjlab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([*KJLAB, *args], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture(scope="module")
+def own(tmp_path_factory):
+    """A kwok lab cluster of this module's own (2 workers, the defaults), in its own state directory."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KJLAB_STATE", str(tmp_path_factory.mktemp("data-safety") / "state"))
+        mp.delenv("KJLAB_KUBECONFIG", raising=False)
+        mp.setenv("KJLAB_CONTEXT", "kwok-kjlab")
+        cluster.up(engine="kwok", progress=None)
+        try:
+            yield {"context": "kwok-kjlab"}
+        finally:
+            cluster.down(engine="kwok", progress=None)
+
+
 @pytest.fixture
-def users_secret(lab):
+def users_secret(own):
     """A namespace and a Secret of the learner's own, made with the API (not by kjlab)."""
-    context = lab["context"]
+    context = own["context"]
     name = f"learners-{secrets.token_hex(3)}"
     core = kube.core(context)
     core.create_namespace({"metadata": {"name": name}})
@@ -128,8 +146,8 @@ def _cordon_in_a_process(context: str, draining: bool) -> subprocess.Popen:
     return proc
 
 
-def test_a_node_a_killed_drain_left_cordoned_is_named_and_uncordoned_by_up(lab):
-    context = lab["context"]
+def test_a_node_a_killed_drain_left_cordoned_is_named_and_uncordoned_by_up(own):
+    context = own["context"]
     proc = _cordon_in_a_process(context, draining=True)  # a drain's own cordon, as ops.drain makes it
     try:
         node = kube.raw(kube.core(context).read_node, NODE)
@@ -151,8 +169,8 @@ def test_a_node_a_killed_drain_left_cordoned_is_named_and_uncordoned_by_up(lab):
         ops.uncordon(context, NODE, echo=False)
 
 
-def test_a_cordon_made_on_purpose_stays_when_its_process_is_gone(lab):
-    context = lab["context"]
+def test_a_cordon_made_on_purpose_stays_when_its_process_is_gone(own):
+    context = own["context"]
     proc = _cordon_in_a_process(context, draining=False)
     try:
         proc.send_signal(signal.SIGKILL)
@@ -165,8 +183,8 @@ def test_a_cordon_made_on_purpose_stays_when_its_process_is_gone(lab):
         ops.uncordon(context, NODE, echo=False)
 
 
-def test_a_finished_drain_leaves_the_node_cordoned_without_its_name(lab, ns):
-    context = lab["context"]
+def test_a_finished_drain_leaves_the_node_cordoned_without_its_name(own):
+    context = own["context"]
     try:
         ops.drain(context, NODE, echo=False, pod_selector="kjlab-test=none")
         node = kube.raw(kube.core(context).read_node, NODE)
@@ -196,8 +214,8 @@ def test_up_leaves_alone_another_cluster_found_under_the_lab_clusters_name(users
     assert _secret_still_there(context, namespace)
 
 
-def test_a_run_whose_marker_was_deleted_still_cleans_up_its_namespace(lab):
-    context = lab["context"]
+def test_a_run_whose_marker_was_deleted_still_cleans_up_its_namespace(own):
+    context = own["context"]
     if not registry.entry(context).get("cluster_id"):
         pytest.skip("this cluster was created before kjlab recorded its kube-system uid: kjlab down && kjlab up")
     name = namespaces.create(context, prefix="test-marker")
@@ -209,7 +227,7 @@ def test_a_run_whose_marker_was_deleted_still_cleans_up_its_namespace(lab):
     assert not cluster.health.problems(context)
 
 
-def test_two_ups_at_once_with_no_cluster_make_one_and_both_succeed(lab, tmp_path):
+def test_two_ups_at_once_with_no_cluster_make_one_and_both_succeed(own, tmp_path):
     env = {**os.environ, "KJLAB_STATE": str(tmp_path / "state")}
     env.pop("KJLAB_KUBECONFIG", None)
     procs = [subprocess.Popen([*KJLAB, "up", "--engine", "kwok", "--workers", "1"], stdout=subprocess.PIPE,
