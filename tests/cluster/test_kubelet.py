@@ -189,7 +189,9 @@ def test_on_failure_restarts_the_container_in_the_same_pod(lab, ns):
 def test_indexed_job_exit_codes_follow_the_index_branch(lab, ns, command, codes):
     ctx = lab["context"]
     job = client.V1Job(metadata=client.V1ObjectMeta(name="idx"), spec=client.V1JobSpec(
-        completions=3, parallelism=3, completion_mode="Indexed", backoff_limit=0,
+        # backoffLimit leaves room for every index to end once: with 0, the first failure fails the Job, and
+        # an index still running then is deleted (137) -- a race with what this test reads
+        completions=3, parallelism=3, completion_mode="Indexed", backoff_limit=6,
         template=client.V1PodTemplateSpec(spec=client.V1PodSpec(restart_policy="Never", containers=[
             client.V1Container(name="main", image="python:3", command=command)]))))
     kube.batch(ctx).create_namespaced_job(ns, job)

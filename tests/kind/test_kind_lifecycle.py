@@ -32,7 +32,9 @@ def docker(*args):
 
 
 def test_up_removes_a_cluster_left_half_created_by_a_killed_up(lab):
-    # What a killed `kjlab up` leaves: node containers, kjlab's "creating" mark, no registry entry.
+    # What a killed `kjlab up` leaves: node containers, kjlab's "creating" mark, no registry entry, and no
+    # marker ConfigMap (an `up` writes it last): a cluster that answers *with* the marker is never deleted.
+    kube.core(CONTEXT).delete_namespaced_config_map(registry.MARKER_NAME, registry.MARKER_NAMESPACE)
     registry.forget(CONTEXT)
     kind._update_state(creating=True)
     assert kind.exists() and kind.creating()
