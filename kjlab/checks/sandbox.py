@@ -579,7 +579,7 @@ def _supervise() -> None:
             except OSError:
                 pass
         _kill_all_below(os.getpid())
-    if state["workdir"] and outcome.status in ("interrupted", "supervisor-error"):
+    if state["workdir"]:  # read once nothing of the answer can write to it any more
         outcome.output = _tail(os.path.join(state["workdir"], "output"))
     if state["workdir"]:
         import shutil
@@ -736,11 +736,8 @@ def _supervised(spec: dict, state: dict) -> Outcome:
             child.wait(timeout=2)
         except subprocess.TimeoutExpired:
             pass
-    if child.poll() is None:
-        child.kill()  # process 1 of its PID namespace: the kernel kills the rest
-    _kill_all_below(os.getpid())
-    return Outcome(status, detail, _tail(os.path.join(workdir, "output")), round(seconds, 3), user, private,
-                   network is not None, lim, private_pids=pids)
+    # what is left is killed, and the output read, once, by _supervise
+    return Outcome(status, detail, "", round(seconds, 3), user, private, network is not None, lim, private_pids=pids)
 
 
 def _how_it_ended(ended: str, code: int | None, cpu: int) -> str:
