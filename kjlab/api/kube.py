@@ -75,7 +75,7 @@ def _usable(path: str, context: str) -> str:
     if not broken:
         return path
     good = [p for p in parts if p not in broken]
-    if any(_has_context(p, context) for p in good):
+    if any(has_context(p, context) for p in good):
         return os.pathsep.join(good)
     ours = str(kubeconfig_path())
     fixes = ["kjlab up rebuilds kjlab's own from the cluster's state (the broken file is kept beside it)"
@@ -83,13 +83,17 @@ def _usable(path: str, context: str) -> str:
     raise KjlabError("; ".join(f"the kubeconfig {p} {why}" for p, why in broken.items()), "; ".join(fixes))
 
 
-def _has_context(path: str, context: str) -> bool:
+def has_context(path: str, context: str) -> bool:
+    """The file at ``path`` is a kubeconfig (of a usable shape) with ``context`` in it."""
+    if shape_problem(path):
+        return False
     try:
         with open(path, "rb") as f:
             data = yaml.safe_load(f.read(4 << 20)) or {}
     except (OSError, yaml.YAMLError):
         return False
-    return any(isinstance(c, dict) and c.get("name") == context for c in data.get("contexts") or [])
+    return isinstance(data, dict) and any(isinstance(c, dict) and c.get("name") == context
+                                          for c in data.get("contexts") or [])
 
 
 @functools.lru_cache(maxsize=16)

@@ -21,10 +21,7 @@ SECTIONS = ("clusters", "users", "contexts")
 
 def has_context(path: Path, context: str) -> bool:
     """``path`` is a usable kubeconfig with ``context`` in it."""
-    if kube.shape_problem(str(path)) or not path.exists():
-        return False
-    data = yaml.safe_load(path.read_text()) or {}
-    return any(isinstance(c, dict) and c.get("name") == context for c in data.get("contexts") or [])
+    return kube.has_context(str(path), context)
 
 
 def set_aside(path: Path) -> Path | None:
