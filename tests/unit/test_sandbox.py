@@ -338,7 +338,11 @@ def test_ctrl_c_during_a_check_stops_every_process_of_the_answer(tmp_path):
                                        "    sandbox.run(code, limits=sandbox.Limits(call_seconds=30, load_seconds=20))\n"
                                        "except KeyboardInterrupt:\n"
                                        "    print('interrupted', flush=True)\n")
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    # A shell that starts CI in the background leaves SIGINT ignored in every process below it, and
+    # Python then installs no KeyboardInterrupt handler: the caller gets SIGINT's default back, as a
+    # learner's kernel has it.
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert procs.started(token), "the answer's sleeper never started"
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)

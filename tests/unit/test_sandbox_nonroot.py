@@ -47,7 +47,9 @@ results = {}
 results["closed"] = run("    os.close(int(sys.argv[3]))\n    time.sleep(60)\n", TOKEN + "1")
 results["rearm"] = run("    while True:\n        os.write(int(sys.argv[3]), b'loaded\\n')\n        time.sleep(0.5)\n",
                        TOKEN + "2")
-# Ctrl-C: SIGINT to ourselves once the sleeper runs
+# Ctrl-C: SIGINT to ourselves once the sleeper runs. A shell that starts CI in the background leaves
+# SIGINT ignored in every process below it, and Python then installs no KeyboardInterrupt handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 def interrupt():
     time.sleep(3)
     os.kill(os.getpid(), signal.SIGINT)
