@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
 
     down = sub.add_parser("down", help="remove the lab cluster completely")
     down.add_argument("--engine", choices=["kind", "kwok"], help="only this engine's cluster")
+    down.add_argument("--purge", action="store_true",
+                      help="kind: also remove the images kjlab added to Docker (node image, lab images); "
+                           "by default they stay for the next up")
 
     st = sub.add_parser("status", help="engine, context, server version, nodes")
     st.add_argument("--json", action="store_true", help="print one JSON object")

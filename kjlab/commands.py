@@ -49,7 +49,7 @@ def dispatch(args) -> int:
         _print_status(info)
         return 0
     if args.command == "down":
-        cluster.down(engine=args.engine)
+        cluster.down(engine=args.engine, purge=args.purge)
         return 0
     if args.command == "status":
         info = cluster.status(args.context)

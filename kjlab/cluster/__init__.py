@@ -254,16 +254,19 @@ def _wait_nodes_ready(context: str, count: int, timeout: float) -> None:
 
 
 
-def down(engine: str | None = None, progress=print) -> list[str]:
+def down(engine: str | None = None, progress=print, purge: bool = False) -> list[str]:
     """Remove the lab cluster(s) kjlab created: processes, kwokctl's files, the kubeconfig context.
 
-    Only clusters named ``kjlab`` that kjlab itself recorded are touched. Returns the contexts removed.
+    Only clusters named ``kjlab`` that kjlab itself recorded are touched. The images kjlab added to
+    Docker (kind's node image, the lab images) stay for the next `up`, as kind itself keeps them:
+    rebuilding the node image takes about a minute here, and a laptop would pull ~1 GB again;
+    ``purge`` removes them too. Returns the contexts removed.
     """
     with _one_at_a_time("down", progress or (lambda _message: None)):
-        return _down(engine, progress)
+        return _down(engine, progress, purge)
 
 
-def _down(engine: str | None, progress) -> list[str]:
+def _down(engine: str | None, progress, purge: bool = False) -> list[str]:
     removed = []
     for name in ([engine] if engine else list(ENGINES)):
         context = context_for(name)
@@ -272,6 +275,8 @@ def _down(engine: str | None, progress) -> list[str]:
         if not (known or engine_.leftover_is_ours()):
             if engine_.exists():
                 _say(progress, f"leaving the {name} cluster '{CLUSTER_NAME}' alone: kjlab did not create it")
+            elif purge:
+                engine_.purge(progress)
             continue
         busy = _unfinished_jobs(context) if known else []
         if busy:
@@ -281,7 +286,7 @@ def _down(engine: str | None, progress) -> list[str]:
                            "is gone (fix there: kjlab up, then run the cell again)")
         _say(progress, f"deleting the {name} lab cluster (context {context})")
         started = time.monotonic()
-        engine_.delete(progress, remove_images=True)
+        engine_.delete(progress, remove_images=purge)
         registry.forget(context)
         removed.append(context)
         _say(progress, f"deleted in {time.monotonic() - started:.1f}s")

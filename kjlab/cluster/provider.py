@@ -39,7 +39,10 @@ class Provider(Protocol):
         """The cluster is recorded as kjlab's: no longer a half-created one."""
 
     def delete(self, progress: Progress, remove_images: bool = False) -> None:
-        """Remove the cluster; ``remove_images`` also what kjlab added to the engine (`down` only)."""
+        """Remove the cluster; ``remove_images`` also what kjlab added to the engine (`down --purge`)."""
+
+    def purge(self, progress: Progress) -> None:
+        """With no cluster left: remove what kjlab added to the engine (`down --purge` after a `down`)."""
 
     def components(self) -> dict[str, bool]:
         """Each control-plane process kjlab can see and whether it runs ({} where the engine hides them)."""

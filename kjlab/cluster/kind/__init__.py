@@ -567,9 +567,11 @@ def finished_creating() -> None:
     _update_state(creating=False)
 
 
-def delete(progress=print, remove_images: bool = True) -> None:
-    """Remove the cluster's containers, kind's network when kjlab created it and nothing else uses
-    it, and the images kjlab itself added to Docker. The offline build cache (~/.cache/kjlab) stays."""
+def delete(progress=print, remove_images: bool = False) -> None:
+    """Remove the cluster's containers and kind's network when kjlab created it and nothing else uses
+    it. The images kjlab added to Docker stay unless ``remove_images`` (`kjlab down --purge`): kind
+    itself keeps them, and the next `up` would otherwise rebuild the node image (or, on a laptop,
+    pull ~1 GB again). The offline build cache (~/.cache/kjlab) always stays."""
     state = load_state()
     found = find_kind()
     if found.path:
@@ -590,22 +592,53 @@ def delete(progress=print, remove_images: bool = True) -> None:
         if users.returncode == 0 and users.stdout.strip() == "0":
             _docker("network", "rm", KIND_NETWORK)
     if remove_images:
-        own = local_build_images()
-        removed = [img for img in [*state.get("added_images", []), *own] if _docker("rmi", img).returncode == 0]
-        if removed:
-            _say(progress, f"removed {len(removed)} images kjlab added to Docker (node image, lab images"
-                           f"{', offline build images' if own else ''})")
-        cache = cache_dir() / "kind"
-        if cache.exists():
-            _say(progress, f"kept the offline build cache {cache} (the next kjlab up rebuilds the node image from "
-                           f"it in minutes; rm -rf it to free the disk)")
-    if remove_images:
-        try:
-            _state_file().unlink()
-        except FileNotFoundError:
-            pass
-    else:  # a retry reuses the images; `down` removes them later
-        _save_state({k: v for k, v in state.items() if k in ("added_images", "network_created")})
+        purge(progress)
+        return
+    own = _own_images(state)
+    sizes = image_sizes(own)
+    if sizes:  # the next `up` finds them; `down --purge` removes them later
+        _say(progress, f"kept {len(sizes)} images kjlab added to Docker ({_megabytes(sum(sizes.values()))}) for "
+                       f"the next kjlab up; kjlab down --engine kind --purge removes them")
+    _save_state({k: v for k, v in state.items() if k in ("added_images", "network_created")})
+
+
+def _own_images(state: dict) -> list[str]:
+    return list(dict.fromkeys([*state.get("added_images", []), *local_build_images()]))
+
+
+def purge(progress=print) -> None:
+    """Remove the images kjlab added to Docker (recorded by `up`, or labelled by the offline build);
+    the cluster itself must be gone. Says how much disk that freed."""
+    state = load_state()
+    own = _own_images(state)
+    sizes = image_sizes(own)
+    removed = [img for img in own if _docker("rmi", img).returncode == 0]
+    _say(progress, f"removed {len(removed)} images kjlab added to Docker (node image, lab images"
+                   f"{', offline build images' if len(own) > len(state.get('added_images', [])) else ''}):"
+                   f" {_megabytes(sum(sizes.get(i, 0) for i in removed))} freed" if removed
+                   else "no image of kjlab's in Docker to remove")
+    cache = cache_dir() / "kind"
+    if cache.exists():
+        _say(progress, f"kept the offline build cache {cache} (the next kjlab up rebuilds the node image from "
+                       f"it in minutes; rm -rf it to free the disk)")
+    try:
+        _state_file().unlink()
+    except FileNotFoundError:
+        pass
+
+
+def image_sizes(refs: list[str]) -> dict[str, int]:
+    """Bytes each image present in Docker takes (images missing from Docker are left out)."""
+    sizes = {}
+    for ref in refs:
+        out = _docker("image", "inspect", "--format", "{{.Size}}", ref)
+        if out.returncode == 0 and out.stdout.strip().isdigit():
+            sizes[ref] = int(out.stdout.strip())
+    return sizes
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.0f} MB"
 
 
 LOCAL_BUILD_LABEL = "io.kjlab.local-build=true"
@@ -695,6 +728,10 @@ class KindProvider:
 
     def delete(self, progress, remove_images: bool = False) -> None:
         delete(progress, remove_images=remove_images)
+
+    def purge(self, progress) -> None:
+        if not exists():
+            purge(progress)
 
     def components(self) -> dict[str, bool]:
         return {}  # inside the node containers; the API server's answer speaks for them

@@ -500,6 +500,9 @@ class KwokProvider:
     def delete(self, progress, remove_images: bool = False) -> None:
         delete(tools.bin_dir(), progress or (lambda _m: None))
 
+    def purge(self, progress) -> None:
+        pass  # kwok adds nothing to an engine: its binaries live in the build cache
+
     def components(self) -> dict[str, bool]:
         return components()
 
