@@ -144,6 +144,13 @@ def test_a_quiz_proof_link_opens_the_proving_cell(jupyterlab):
             page.click("li.lm-Menu-item:has-text('Run All Cells')")
             card = page.locator(".widget-vbox:has(> .widget-button:text-is('Check'))").first
             card.wait_for(timeout=120_000)
+            # A button's click reaches the kernel only once it is idle: Run All Cells is still running the
+            # lab's later cells (about a minute and a half; longer on a loaded machine), so wait for them.
+            page.wait_for_function(
+                "() => { const i = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) "
+                ".jp-Notebook-ExecutionIndicator'); return i && i.dataset.status === 'idle' && "
+                "![...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]"
+                ".some(p => p.textContent.includes('*')) }", timeout=600_000, polling=1000)
             radios = card.locator("input[type=radio]")
             if radios.count():
                 radios.first.check()
@@ -151,7 +158,11 @@ def test_a_quiz_proof_link_opens_the_proving_cell(jupyterlab):
                 card.locator("input[type=text]").fill("x")
             card.locator(".widget-button:text-is('Check')").click()
             link = card.locator("a:has-text('.ipynb#')").first
-            link.wait_for(timeout=30_000)
+            try:
+                link.wait_for(timeout=30_000)
+            except Exception:  # keep what the card showed instead
+                page.screenshot(path=str(ARTIFACTS / "05-proof-link-missing.png"), full_page=True)
+                raise
             notebook, cell_id = link.text_content().strip().split("#")
             link.click()
             name = notebook.rsplit("/", 1)[1]
