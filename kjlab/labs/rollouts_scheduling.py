@@ -27,6 +27,7 @@ from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
+from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
 
@@ -126,6 +127,59 @@ def budget_percentages(lab, timeout: float = 60) -> list[dict]:
                      "unhealthyPodEvictionPolicy": spec.get("unhealthyPodEvictionPolicy"),
                      **{k: status.get(k) for k in ("expectedPods", "desiredHealthy", "currentHealthy", "disruptionsAllowed")}})
     return rows
+
+
+# --- unhealthyPodEvictionPolicy ----------------------------------------------------------------
+
+def _evict(context: str, namespace: str, pod: str) -> str:
+    """One request to the Eviction API for ``pod``: "accepted", or the status code and the API's message."""
+    guard(context, f"evict pod {pod}")
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": namespace}}
+    try:
+        kube.core(context).create_namespaced_pod_eviction(pod, namespace, body)
+        answer = "accepted"
+    except ApiException as e:
+        if e.status != 429:
+            raise KjlabError(f"evicting pod {namespace}/{pod} failed: {ops.api_message(e)}",
+                             f"look at it: kjlab kubectl get pod {pod} -n {namespace}") from None
+        answer = f"{e.status} {ops.api_message(e)}"
+    print(f"# POST /api/v1/namespaces/{namespace}/pods/{pod}/eviction (what kubectl drain sends per pod)\n{answer}")
+    return answer
+
+
+@session("unhealthy_eviction")
+def unhealthy_eviction(lab, timeout: float = 60) -> tuple[list[dict], dict]:
+    """Two ready ``guarded`` pods and ``unready`` (Running, Ready=False) under ``guard``
+    (minAvailable 3, so the budget is not met). Evict ``unready`` with the default policy, then with
+    ``unhealthyPodEvictionPolicy: AlwaysAllow``. Returns (one row per attempt, the budget's status
+    before the first)."""
+    context, namespace = lab.context, lab.namespace("unhealthy")
+    _create(context, namespace, manifest("Deployment", "guarded"))
+    _create(context, namespace, manifest("Pod", "unready"))
+    _create(context, namespace, manifest("PodDisruptionBudget", "guard"))
+    wait.pod(context, namespace, _running, "pod unready to run", timeout=timeout, name="unready")
+    if lab.engine == "kwok":  # kwok runs no probes and reports a running pod Ready; a real kubelet keeps it False
+        wait.pod(context, namespace, lambda p: readers.is_true(p, "Ready"), "kwok to report unready Ready",
+                 timeout=timeout, name="unready")
+        ops.patch_pod_condition(context, namespace, "unready", "Ready", "False", reason="ReadinessProbeFailed")
+    api = client.PolicyV1Api(kube.api_client(context))
+    status = None
+    with wait.announced("the budget to count 2 healthy pods of 3 expected", timeout):
+        for change in follow(api.list_namespaced_pod_disruption_budget, namespace, deadline=time.monotonic() + timeout,
+                             field_selector="metadata.name=guard", what="the budget guard"):
+            st = (change.object or {}).get("status") or {}
+            if st.get("expectedPods") == 3 and st.get("currentHealthy") == 2:
+                status = st
+                break
+    if status is None:
+        raise KjlabError(f"the budget did not count 2 healthy pods of 3 within {timeout:.0f}s",
+                         f"look at it: kjlab kubectl get pdb guard -n {namespace} -o yaml")
+    rows = [{"unhealthyPodEvictionPolicy": "(unset: IfHealthyBudget)", "answer": _evict(context, namespace, "unready")}]
+    api.patch_namespaced_pod_disruption_budget("guard", namespace, {"spec": {"unhealthyPodEvictionPolicy": "AlwaysAllow"}})
+    print(f"$ kubectl patch pdb guard -n {namespace} --type=merge -p "
+          "'{\"spec\":{\"unhealthyPodEvictionPolicy\":\"AlwaysAllow\"}}'\npoddisruptionbudget.policy/guard patched")
+    rows.append({"unhealthyPodEvictionPolicy": "AlwaysAllow", "answer": _evict(context, namespace, "unready")})
+    return rows, status
 
 
 # --- drain refusals -----------------------------------------------------------------------------
