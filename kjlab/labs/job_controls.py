@@ -1,0 +1,203 @@
+"""More Job controls (lab 14): the pod failure policy's other forms (NotIn, an explicit Count, a
+named container, a condition with status False), the work-queue pattern, an elastic Indexed Job,
+a scheduling gate, ``spec.managedBy``, ``kubectl wait`` and a CronJob's Job names.
+
+Every Job is package data (examples/job-controls.yaml, one document each); the steps a person
+would take on them (patch a condition, scale an Indexed Job, remove a gate) run while the Job is
+recorded, through ``after_apply``. Everything that decides an outcome here is the real control
+plane on both engines: the Job, CronJob and scheduler code and the API server's validation.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import subprocess
+import time
+from importlib import resources
+
+import yaml
+
+from kjlab.actions import ops
+from kjlab.api import kube, readers, wait
+from kjlab.api.watch import follow
+from kjlab.cluster import kubectl as kubectl_command
+from kjlab.cluster import tools
+from kjlab.cluster.registry import guard
+from kjlab.errors import KjlabError
+from kjlab.labs import session
+from kjlab.runs.scenarios import stuck_in
+
+FILE = "job-controls.yaml"
+SCHEDULED_AT = "batch.kubernetes.io/cronjob-scheduled-timestamp"   # set on each Job a CronJob creates
+
+
+def manifests() -> dict[str, dict]:
+    """Every document of the file, by ``metadata.name``."""
+    text = resources.files("kjlab.examples").joinpath(FILE).read_text()
+    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+
+
+def manifest(name: str) -> dict:
+    docs = manifests()
+    if name not in docs:
+        raise KjlabError(f"lab 14 has no Job named '{name}' (choose one of: {', '.join(docs)})",
+                         "kjlab.labs.job_controls.manifest('notin')")
+    return copy.deepcopy(docs[name])
+
+
+def source(name: str) -> str:
+    """The manifest as YAML, for the notebook to print."""
+    return yaml.safe_dump(manifest(name), sort_keys=False)
+
+
+def _job_pods(job_name: str) -> str:
+    return f"batch.kubernetes.io/job-name={job_name}"
+
+
+@session("control")
+def run(lab, name: str, **options):
+    """Run the Job ``name`` of the file in namespace ``<prefix>-<name>``; returns the RunResult."""
+    return lab.run(manifest=manifest(name), namespace=f"{lab.prefix}-{name}", **options)
+
+
+@session("condition_false")
+def condition_false(lab, timeout: float = 90):
+    """The ``condition-false`` Job: once its pod is stuck in ImagePullBackOff, patch the pod's
+    ``ConfigChecked`` condition to status False through the status subresource, then delete the pod
+    (a deleted pending pod ends Failed), so the Job's rule ``{type: ConfigChecked, status: "False"}``
+    is evaluated. Returns the RunResult."""
+    def step(context, namespace, job_name, recorder):
+        pod = wait.pod(context, namespace, stuck_in("ImagePullBackOff"),
+                       f"a pod of Job {job_name} in ImagePullBackOff", timeout=timeout,
+                       label_selector=_job_pods(job_name))
+        name = readers.name(pod)
+        ops.patch_pod_condition(context, namespace, name, "ConfigChecked", "False", reason="ImageNotFound",
+                                message="the image does not exist", recorder=recorder)
+        ops.delete_pod(context, namespace, name, recorder=recorder)
+
+    return run(lab, "condition-false", after_apply=step)
+
+
+@session("elastic")
+def elastic(lab, to: int = 2, timeout: float = 90):
+    """The ``elastic`` Indexed Job: once all its pods are ready (``status.ready``), try to lower
+    ``completions`` alone (refused), then ``completions`` and ``parallelism`` together to ``to``.
+    Returns ``(refusal, RunResult)``."""
+    refusal = {}
+
+    def step(context, namespace, job_name, recorder):
+        size = manifest("elastic")["spec"]["parallelism"]
+        wait.job(context, namespace, job_name, lambda j: readers.counter(j, "ready") >= size,
+                 f"status.ready = {size} (every pod of Job {job_name} ready)", timeout=timeout)
+        try:
+            ops.patch_job(context, namespace, job_name, {"spec": {"completions": to}}, recorder=recorder)
+        except KjlabError as e:
+            refusal["text"] = str(e).splitlines()[0]
+            print(f"refused: {e}")
+        ops.patch_job(context, namespace, job_name, {"spec": {"completions": to, "parallelism": to}},
+                      recorder=recorder)
+
+    result = run(lab, "elastic", after_apply=step)
+    return refusal.get("text"), result
+
+
+def gated_condition(pod: dict) -> dict | None:
+    """The pod's ``PodScheduled=False`` condition with reason ``SchedulingGated``, if it has one."""
+    c = readers.condition(pod, "PodScheduled")
+    return c if c and c.get("status") == "False" and c.get("reason") == "SchedulingGated" else None
+
+
+@session("gated")
+def gated(lab, timeout: float = 60):
+    """The ``gated`` Job: wait until the scheduler marks its pod ``SchedulingGated``, then remove the
+    gate (`kubectl patch pod NAME --type=merge -p '{"spec":{"schedulingGates":null}}'`). Returns the
+    RunResult."""
+    def step(context, namespace, job_name, recorder):
+        pod = wait.pod(context, namespace, gated_condition, f"the pod of Job {job_name} to be SchedulingGated",
+                       timeout=timeout, label_selector=_job_pods(job_name))
+        name = readers.name(pod)
+        guard(context, f"remove the scheduling gates of pod {name}")
+        patch = {"spec": {"schedulingGates": None}}
+        kube.core(context).patch_namespaced_pod(name, namespace, patch, _content_type=kube.MERGE)
+        command = f"kubectl patch pod {name} -n {namespace} --type=merge -p '{{\"spec\":{{\"schedulingGates\":null}}}}'"
+        print(f"$ {command}\npod/{name} patched")
+        recorder.step("patch", f"pod/{name}", "schedulingGates removed", command)
+
+    return run(lab, "gated", after_apply=step)
+
+
+@session("managed_by")
+def managed_by(lab):
+    """``managed-here`` is run and recorded; ``managed-elsewhere`` (``spec.managedBy`` another
+    controller) is created beside it first. When the first has completed -- the built-in controller
+    has had every chance to act -- returns ``(RunResult of managed-here, managed-elsewhere as the
+    API has it, its pods, the API's answer to changing its managedBy)``."""
+    def step(context, namespace, job_name, recorder):
+        ops.apply(context, namespace, manifest("managed-elsewhere"), recorder=recorder)
+
+    here = run(lab, "managed-here", after_apply=step)
+    context, namespace = lab.context, f"{lab.prefix}-managed-here"
+    other = kube.raw(kube.batch(context).read_namespaced_job, "managed-elsewhere", namespace)
+    pods = kube.raw(kube.core(context).list_namespaced_pod, namespace,
+                    label_selector=_job_pods("managed-elsewhere"))["items"]
+    try:
+        ops.patch_job(context, namespace, "managed-elsewhere", {"spec": {"managedBy": "kubernetes.io/job-controller"}})
+        refusal = None
+    except KjlabError as e:
+        refusal = str(e)
+        print(f"refused: {e}")
+    return here, other, pods, refusal
+
+
+@session("kubectl_wait")
+def kubectl_wait(lab, namespace: str, job: str, condition: str, timeout_s: int = 5) -> tuple[int, str]:
+    """`kubectl wait --for=condition=<condition> job/<job> --timeout=<timeout_s>s`: prints the command
+    and its output, returns ``(exit status, output)``."""
+    args = ["wait", f"--for=condition={condition}", f"job/{job}", "-n", namespace, f"--timeout={timeout_s}s"]
+    argv = kubectl_command.argv(args, lab.context, str(tools.kubectl_path()))
+    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(),
+                          timeout=timeout_s + 30)
+    output = (proc.stdout + proc.stderr).rstrip()
+    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {proc.returncode})")
+    return proc.returncode, output
+
+
+def cron_jobs(jobs: list[dict]) -> list[dict]:
+    """Each Job a CronJob created: its name, the scheduled time it carries, that time in whole
+    minutes since the epoch, and when it completed (the rows lab 14 shows)."""
+    rows = []
+    for job in jobs:
+        scheduled = readers.annotations(job).get(SCHEDULED_AT)
+        at = dt.datetime.fromisoformat(scheduled.replace("Z", "+00:00")) if scheduled else None
+        rows.append({"job": readers.name(job), "scheduled": scheduled,
+                     "minutes since epoch": int(at.timestamp()) // 60 if at else None,
+                     "completionTime": (job.get("status") or {}).get("completionTime")})
+    return rows
+
+
+@session("cron_names")
+def cron_names(lab, timeout: float = 150):
+    """Create the ``every-minute`` CronJob, wait until a Job of it has succeeded and the CronJob
+    shows ``status.lastSuccessfulTime``, then suspend it (no more Jobs). Returns ``(CronJob, rows
+    of cron_jobs())``."""
+    context = lab.context
+    namespace = lab.namespace("cron")
+    doc = manifest("every-minute")
+    ops.apply_cronjob(context, namespace, doc)
+    name = doc["metadata"]["name"]
+    cronjob = None
+    with wait.announced(f"CronJob {name} to show status.lastSuccessfulTime (its first Job starts at the next minute)",
+                        timeout):
+        for change in follow(kube.batch(context).list_namespaced_cron_job, namespace,
+                             field_selector=f"metadata.name={name}", deadline=time.monotonic() + timeout,
+                             what=f"CronJob {name}"):
+            if change.object and (change.object.get("status") or {}).get("lastSuccessfulTime"):
+                cronjob = change.object
+                break
+    if cronjob is None:
+        raise KjlabError(f"CronJob {name} showed no lastSuccessfulTime within {timeout:.0f}s",
+                         f"look at it: kjlab kubectl get cronjob,jobs -n {namespace}")
+    ops.patch_cronjob(context, namespace, name, {"spec": {"suspend": True}})
+    jobs = kube.raw(kube.batch(context).list_namespaced_job, namespace)["items"]
+    return cronjob, cron_jobs(sorted(jobs, key=readers.name))

@@ -1,0 +1,77 @@
+"""Labs 14 and 15's plumbing that needs no cluster: their package data and the readers of what
+the cluster answered (the outcomes themselves are asserted by the notebooks' check cells)."""
+
+import pytest
+
+from kjlab.errors import KjlabError
+from kjlab.labs import job_controls, rollouts_scheduling as rs
+from kjlab.runs.result import Recording
+
+
+def test_job_controls_manifests_are_jobs_and_one_cronjob():
+    docs = job_controls.manifests()
+    assert {d["kind"] for d in docs.values()} == {"Job", "CronJob"}
+    assert docs["work-queue"]["spec"].get("completions") is None and docs["work-queue"]["spec"]["parallelism"] > 1
+    elastic = docs["elastic"]["spec"]
+    assert elastic["completionMode"] == "Indexed" and elastic["completions"] == elastic["parallelism"]
+    assert docs["managed-elsewhere"]["spec"]["managedBy"] != "kubernetes.io/job-controller"
+    assert "managedBy" not in docs["managed-here"]["spec"]
+    # every Job with a policy can have one: restartPolicy Never
+    for d in docs.values():
+        if d["kind"] == "Job" and d["spec"].get("podFailurePolicy"):
+            assert d["spec"]["template"]["spec"]["restartPolicy"] == "Never", d["metadata"]["name"]
+
+
+def test_an_unknown_name_names_the_known_ones():
+    with pytest.raises(KjlabError, match="notin"):
+        job_controls.manifest("nope")
+    with pytest.raises(KjlabError, match="Deployment/recreate"):
+        rs.manifest("Deployment", "nope")
+    assert job_controls.manifest("notin") is not job_controls.manifest("notin")  # a copy each time
+
+
+def test_cron_rows_read_the_scheduled_minute():
+    job = {"metadata": {"name": "every-minute-29942471",
+                        "annotations": {job_controls.SCHEDULED_AT: "2026-12-06T09:11:00Z"}},
+           "status": {"completionTime": "2026-12-06T09:11:03Z"}}
+    zoned = {"metadata": {"name": "x", "annotations": {job_controls.SCHEDULED_AT: "2026-12-06T10:11:00+01:00"}}}
+    rows = job_controls.cron_jobs([job, zoned, {"metadata": {"name": "manual"}}])
+    assert rows[0]["minutes since epoch"] == 29942471 and rows[0]["completionTime"] == "2026-12-06T09:11:03Z"
+    assert rows[1]["minutes since epoch"] == 29942471  # the same instant in another zone
+    assert rows[2]["minutes since epoch"] is None
+
+
+def test_gated_condition_is_podscheduled_false_schedulinggated_only():
+    def pod(status, reason):
+        return {"status": {"conditions": [{"type": "PodScheduled", "status": status, "reason": reason}]}}
+    assert job_controls.gated_condition(pod("False", "SchedulingGated"))
+    assert not job_controls.gated_condition(pod("False", "Unschedulable"))
+    assert not job_controls.gated_condition(pod("True", None))
+    assert not job_controls.gated_condition({"status": {}})
+
+
+def _deployment(generation, observed, greeting, progressing=None):
+    obj = {"metadata": {"name": "surge", "generation": generation},
+           "spec": {"template": {"spec": {"containers": [{"name": "main", "env": [{"name": "GREETING", "value": greeting}]}]}}},
+           "status": {"observedGeneration": observed, "conditions": [progressing] if progressing else []}}
+    return {"kind": "deployment", "name": "surge", "object": obj, "t": 0.0}
+
+
+def test_template_seen_waits_for_the_change_and_its_observation():
+    assert not rs.template_seen(Recording([]), "surge", {"GREETING": "bonjour"})
+    assert not rs.template_seen(Recording([_deployment(2, 2, "hello")]), "surge", {"GREETING": "bonjour"})
+    assert not rs.template_seen(Recording([_deployment(3, 2, "bonjour")]), "surge", {"GREETING": "bonjour"})
+    assert rs.template_seen(Recording([_deployment(3, 3, "bonjour")]), "surge", {"GREETING": "bonjour"})
+
+
+def test_progressing_reads_the_last_recorded_condition():
+    stalled = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}
+    rec = Recording([_deployment(2, 2, "x", {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"}),
+                     _deployment(2, 2, "x", stalled)])
+    assert rs.progressing(rec, "surge") == stalled
+    assert rs.progressing(Recording([]), "surge") is None
+
+
+def test_taint_keys_are_per_namespace():
+    assert rs.taint_key("lab15-taints") == "lab15-taints.kjlab.io/dedicated"
+    assert rs.taint_key("a") != rs.taint_key("b")
