@@ -16,6 +16,21 @@ import threading
 _notes: list[str] = []
 _running: list[str] = []   # what an interrupt leaves going on purpose (a background run)
 _lock = threading.Lock()
+# Background runs of this process (thread -> what it is and how to stop it): an interrupt leaves
+# them going, and the line says so while they live.
+_background: dict[threading.Thread, str] = {}
+
+
+class Stopped(BaseException):
+    """Raised inside a background run's thread to end it (a newer run took its namespace over)."""
+
+
+def background(thread: threading.Thread, what: str) -> None:
+    """Register a background run's thread, described for the interrupt line."""
+    with _lock:
+        for t in [t for t in _background if not t.is_alive() and t is not thread]:
+            del _background[t]
+        _background[thread] = what
 
 
 def note(what: str) -> None:
@@ -43,7 +58,8 @@ def take() -> str:
 def message() -> str:
     done = take()
     with _lock:
-        running = "; ".join(_running)
+        running = "; ".join(_running + [what for t, what in _background.items() if t.is_alive()
+                                         and what not in _running])
         _running.clear()
     parts = ([f"cleaned up: {done}"] if done else []) + ([f"still running: {running}"] if running else [])
     return "kjlab: interrupted; " + ("; ".join(parts) or "nothing of kjlab's was left running")

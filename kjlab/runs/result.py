@@ -289,9 +289,12 @@ class Recording:
                 continue
             last[r["name"]] = now
             rows.append({"t": r["t"], "pod": r["name"], "phase": now[0],
-                         "container": f"{which}:{now[2]}" if now[2] else which, "restartCount": now[3],
+                         "container": f"{which}:{now[2]}" if now[2] else which or "(no status yet)",
+                         "restartCount": now[3],
                          "last exit code": readers.last_exit_code(pod)})
-        return pd.DataFrame(rows, columns=["t", "pod", "phase", "container", "restartCount", "last exit code"])
+        # Exit codes are integers, and "none yet" is <NA> rather than NaN beside a float 1.0.
+        return pd.DataFrame(rows, columns=["t", "pod", "phase", "container", "restartCount", "last exit code"]
+                            ).astype({"restartCount": "int64", "last exit code": "Int64"})
 
     TRACKING = "batch.kubernetes.io/job-tracking"
 

@@ -12,6 +12,7 @@ import threading
 
 from tqdm import tqdm
 
+from kjlab.runs.result import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS
 from kjlab.view.dashboard_model import DashboardModel
 
 
@@ -35,6 +36,44 @@ def describe(model: DashboardModel, with_step: bool = True) -> str:
     if with_step and model.steps:
         parts.append(step_line(model.steps[-1]))
     return " · ".join(parts)
+
+
+FINISHED = ("Complete", "Failed")
+DECIDED = ("FailureTarget", "SuccessCriteriaMet")
+
+
+def waiting_for(model: DashboardModel, now: float) -> str:
+    """What a run is waiting for at ``now`` (seconds on the recording's clock, the one its tables
+    use), in words: a minutes-long back-off must not look like a hung cell.
+
+    The back-off is the Job controller's: 10 s x 2^(n-1) after n failures since the last success,
+    at most 10 minutes (pkg/controller/job/backoff_utils.go), counted from the last failure."""
+    if model.job is None:
+        return "waiting for the Job to appear"
+    true = {c["type"] for c in (model.job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
+    if true & set(FINISHED):
+        return ""
+    if true & set(DECIDED):
+        return "the outcome is decided; waiting for the last pods to terminate before the Job's final condition"
+    c = model.counters()
+    if true & {"Suspended"}:
+        return "the Job is suspended; waiting for it to be resumed"
+    live = [p for p in model.pods.values() if not p.deleted and p.phase in ("Pending", "Running")]
+    if c["active"] or live:
+        return f"waiting for {c['active'] or len(live)} active pod(s) to end"
+    if not c["failed"] or model.last_failed_t is None:
+        return "waiting for the Job controller to create pods"
+    n = c["failed"]
+    formula = BACKOFF_BASE_SECONDS * 2 ** (n - 1) if n < 30 else BACKOFF_CAP_SECONDS
+    backoff = min(formula, BACKOFF_CAP_SECONDS)
+    how = (f"{n} failure(s) -> 10 s x 2^{n - 1} = {formula} s"
+           + (f", capped at {BACKOFF_CAP_SECONDS} s" if formula > BACKOFF_CAP_SECONDS else "")
+           if not c["succeeded"] else f"{n} failure(s), some before a success -> at most {backoff} s")
+    due = model.last_failed_t + backoff
+    when = (f"next pod due at about {due:.0f} s ({due - now:.0f} s from now)" if due > now
+            else f"due at about {due:.0f} s; the controller creates it at its next sync")
+    return (f"waiting for the Job controller's back-off before it creates the next pod: {how}, "
+            f"counted from the last failure at {model.last_failed_t:.0f} s; {when}")
 
 
 class RunProgress:

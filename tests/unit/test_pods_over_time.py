@@ -239,3 +239,10 @@ def test_suspend_deletes_running_pods_without_counting_them():
     patched = next(st for st in run.steps if "nodeSelector" in st["detail"])
     assert patched["t"] < resumed and set(after["node"]) == {"kjlab-worker2"}  # changed while suspended
     assert len(after) == s["completions"]  # the stopped pods' work is done again
+
+
+def test_restart_history_has_whole_exit_codes_and_no_nan():
+    history = load("retry-onfailure").recording.restart_history()
+    assert str(history["last exit code"].dtype) == "Int64" and str(history["restartCount"].dtype) == "int64"
+    shown = history.to_string() + history.to_html()
+    assert "NaN" not in shown and "1.0" not in shown, shown
