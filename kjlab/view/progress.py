@@ -47,7 +47,8 @@ def waiting_for(model: DashboardModel, now: float) -> str:
     use), in words: a minutes-long back-off must not look like a hung cell.
 
     The back-off is the Job controller's: 10 s x 2^(n-1) after n failures since the last success,
-    at most 10 minutes (pkg/controller/job/backoff_utils.go), counted from the last failure."""
+    at most 10 minutes (DefaultJobPodFailureBackOff, MaxJobPodFailureBackOff in
+    pkg/controller/job/job_controller.go; backoff_utils.go), counted from the last failure."""
     if model.job is None:
         return "waiting for the Job to appear"
     true = {c["type"] for c in (model.job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
