@@ -26,8 +26,8 @@ COLUMNS = [
     "level", "action", "detail", "kubectl", "resource_version", "object",
 ]
 
-BACKOFF_BASE_SECONDS = 10   # the Job controller's pod re-creation back-off: 10 s x 2^(n-1) ...
-BACKOFF_CAP_SECONDS = 600   # ... capped at 10 min in v1.36 (the docs still say 6 min)
+# the Job controller's pod re-creation back-off: 10 s x 2^(n-1), capped at 10 min in v1.36
+from kjlab.api.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS  # noqa: E402,F401
 
 
 def _iso(t) -> str | None:

@@ -12,7 +12,7 @@ import threading
 
 from tqdm import tqdm
 
-from kjlab.runs.result import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS
+from kjlab.api import backoff
 from kjlab.view.dashboard_model import DashboardModel
 
 
@@ -46,9 +46,7 @@ def waiting_for(model: DashboardModel, now: float) -> str:
     """What a run is waiting for at ``now`` (seconds on the recording's clock, the one its tables
     use), in words: a minutes-long back-off must not look like a hung cell.
 
-    The back-off is the Job controller's: 10 s x 2^(n-1) after n failures since the last success,
-    at most 10 minutes (DefaultJobPodFailureBackOff, MaxJobPodFailureBackOff in
-    pkg/controller/job/job_controller.go; backoff_utils.go), counted from the last failure."""
+    The back-off is the Job controller's (kjlab.api.backoff), counted from the last failure."""
     if model.job is None:
         return "waiting for the Job to appear"
     true = {c["type"] for c in (model.job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
@@ -65,12 +63,11 @@ def waiting_for(model: DashboardModel, now: float) -> str:
     if not c["failed"] or model.last_failed_t is None:
         return "waiting for the Job controller to create pods"
     n = c["failed"]
-    formula = BACKOFF_BASE_SECONDS * 2 ** (n - 1) if n < 30 else BACKOFF_CAP_SECONDS
-    backoff = min(formula, BACKOFF_CAP_SECONDS)
+    formula, wait = backoff.formula_seconds(min(n, 32)), backoff.seconds(n)
     how = (f"{n} failure(s) -> 10 s x 2^{n - 1} = {formula} s"
-           + (f", capped at {BACKOFF_CAP_SECONDS} s" if formula > BACKOFF_CAP_SECONDS else "")
-           if not c["succeeded"] else f"{n} failure(s), some before a success -> at most {backoff} s")
-    due = model.last_failed_t + backoff
+           + (f", capped at {backoff.BACKOFF_CAP_SECONDS} s" if formula > backoff.BACKOFF_CAP_SECONDS else "")
+           if not c["succeeded"] else f"{n} failure(s), some before a success -> at most {wait} s")
+    due = model.last_failed_t + wait
     when = (f"next pod due at about {due:.0f} s ({due - now:.0f} s from now)" if due > now
             else f"due at about {due:.0f} s; the controller creates it at its next sync")
     return (f"waiting for the Job controller's back-off before it creates the next pod: {how}, "
