@@ -166,9 +166,11 @@ def right_answer_text(q: dict) -> str:
 
 
 # Radio labels wrap inside their card: a long choice must not run out of the card and push its own
-# radio button out of sight (ipywidgets lays each label out on one line, with a fixed width).
+# radio button out of sight (ipywidgets lays each label out on one line of fixed height, in a box of
+# fixed width). ipywidgets puts the button after the text: row-reverse shows it first.
 CARD_CSS = ("<style>.kjlab-quiz .widget-radio-box label{white-space:normal;width:auto;max-width:100%;"
-            "height:auto;line-height:1.4;display:flex;align-items:flex-start;gap:0.4em;margin:0.15em 0}"
+            "height:auto;line-height:1.4;display:flex;flex-direction:row-reverse;justify-content:flex-end;"
+            "align-items:flex-start;gap:0.4em;margin:0.15em 0}"
             ".kjlab-quiz .widget-radio-box label input{flex:none;margin-top:0.3em}"
             ".kjlab-quiz .widget-radio-box{width:auto;max-width:100%}"
             ".kjlab-quiz .widget-radio{width:auto;max-width:100%}</style>")
