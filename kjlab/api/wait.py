@@ -20,11 +20,13 @@ class Vanished(KjlabError):
 
 
 @contextlib.contextmanager
-def announced(what: str, timeout: float, echo: bool = True, digits: int = 0) -> Iterator[Callable[[], float]]:
+def announced(what: str, timeout: float, echo: bool = True, digits: int = 0,
+              bound: str | None = None) -> Iterator[Callable[[], float]]:
     """The one "waiting for X (at most N s) ..." line before a wait and "  ... after S s" once it is
-    over (not when it raises: the error says it); yields the seconds elapsed so far, as a function."""
+    over (not when it raises: the error says it); yields the seconds elapsed so far, as a function.
+    ``bound`` says how the wait is bounded instead of "at most N s"."""
     if echo:
-        print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
+        print(f"waiting for {what} ({bound or f'at most {timeout:.0f} s'}) ...", flush=True)
     started = time.monotonic()
     yield lambda: time.monotonic() - started
     if echo:
