@@ -492,7 +492,11 @@ class ControllerSession:
         """`kubectl set env deployment/NAME K=V`: a change of the pod template, so a new revision."""
         patch = {"spec": {"template": {"spec": {"containers": [
             {"name": container, "env": [{"name": k, "value": str(v)} for k, v in env.items()]}]}}}}
-        return self.patch_deployment(deployment, patch)
+        # the same change kubectl set env makes (a strategic merge of the container's env): shown as that
+        command = (f"kubectl set env deployment/{deployment} -c {container} "
+                   + " ".join(f"{k}={v}" for k, v in env.items()) + f" -n {self.namespace}")
+        return ops.patch_deployment(self.context, self.namespace, deployment, patch, echo=self.echo,
+                                    recorder=self.recorder, shown_as=(command, f"deployment.apps/{deployment} env updated"))
 
     def kubectl(self, *args: str, record: bool = True) -> str:
         """Run kubectl itself (e.g. `rollout undo`, which kubectl does on the client side), print

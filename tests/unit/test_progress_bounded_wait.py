@@ -57,3 +57,26 @@ def test_changes_for_ever_end_at_the_limit():
         s.wait_until(lambda rec: False, "the replacement pod to run", timeout=0.4, limit=1.0)
     assert 0.9 <= time.monotonic() - started < 2.0
     assert "kept changing but it did not happen" in e.value.message
+
+
+def test_set_env_shows_the_kubectl_set_env_the_lab_taught(capsys, monkeypatch):
+    """Issue 26 item 7: lab 11's text teaches `kubectl set env`; the cell shows that command (the
+    same strategic merge of the container's env), not a `kubectl patch`."""
+    from types import SimpleNamespace
+
+    from kjlab.actions import ops
+    from kjlab.api import kube
+
+    sent = {}
+    monkeypatch.setattr(ops, "guard", lambda *a, **k: None)
+    monkeypatch.setattr(kube, "apps", lambda context: SimpleNamespace(patch_namespaced_deployment="patch"))
+    monkeypatch.setattr(kube, "raw", lambda call, name, namespace, body, **kw: sent.update(body=body) or {})
+    s = session(echo=True)
+    s.context = "kwok-kjlab"
+    s.recorder = SimpleNamespace(step=lambda *a, **k: sent.update(step=a))
+    s.set_env("api", "main", GREETING="bonjour")
+    out = capsys.readouterr().out
+    assert "kubectl set env deployment/api -c main GREETING=bonjour -n lab11-test" in out, out
+    assert "deployment.apps/api env updated" in out and "kubectl patch" not in out
+    assert sent["body"]["spec"]["template"]["spec"]["containers"] == [
+        {"name": "main", "env": [{"name": "GREETING", "value": "bonjour"}]}]
