@@ -94,13 +94,26 @@ def finishing(what: str):
             signal.signal(sig, handler)
 
 
+def out_of_order(name: str | None) -> str:
+    """The line under a NameError in a lab: a name a cell above defines, in a cell run out of order."""
+    what = f"`{name}` is" if name else "a name here is"
+    return (f"kjlab: {what} made by a cell above this one, which has not run in this kernel (or ran before a "
+            "restart): run the notebook from the top (Run > Run All Cells, or the cells above this one)")
+
+
 def _ipython_handler(shell, etype, evalue, tb, tb_offset=None):
+    if issubclass(etype, NameError):  # the usual traceback, then what to do about it
+        shell.showtraceback((etype, evalue, tb), tb_offset=tb_offset)
+        print(out_of_order(getattr(evalue, "name", None)), file=sys.stderr)
+        return None
     print(message(), file=sys.stderr)
 
 
 def install_in_ipython() -> None:
-    """In a notebook kernel, show interrupts as :func:`message` (a no-op outside IPython)."""
+    """In a notebook kernel, show interrupts as :func:`message`, and under a NameError (a cell run
+    out of order) say to run the notebook from the top (a no-op outside IPython). IPython keeps one
+    custom handler: both go through :func:`_ipython_handler`."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython else None
     if shell is not None:
-        shell.set_custom_exc((KeyboardInterrupt,), _ipython_handler)
+        shell.set_custom_exc((KeyboardInterrupt, NameError), _ipython_handler)
