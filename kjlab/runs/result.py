@@ -528,16 +528,25 @@ class RunResult:
         return compare(self, *others)
 
 
+def run_names(runs) -> list[str]:
+    """A name per run for a comparison: its scenario (with or without the policy), and where two
+    runs would share a name (one example run two ways, e.g. lab 06's podReplacementPolicy), its
+    namespace too."""
+    names = [f"{r.scenario} {'with' if r.policy else 'without'} policy" if r.has_policy or not r.policy else r.scenario
+             for r in runs]
+    return [f"{n} ({r.namespace})" if names.count(n) > 1 else n for n, r in zip(names, runs)]
+
+
 def compare(*runs: RunResult):
     """Runs side by side, one row each; a run kjlab stopped while the Job still retried says so in
     words rather than leave NaN in the table."""
     rows = [{
-        "run": f"{r.scenario} {'with' if r.policy else 'without'} policy" if r.has_policy or not r.policy else r.scenario,
+        "run": name,
         "outcome": r.outcome if r.outcome != "Running" else "still Running (kjlab stopped watching)",
         "reason": r.reason or "-", "failed": r.failed, "succeeded": r.succeeded,
         "duration": f"{r.duration_s:.0f} s" if r.duration_s is not None else "not finished",
         "pods created": r.pods_created,
-    } for r in runs]
+    } for name, r in zip(run_names(runs), runs)]
     return pd.DataFrame(rows).set_index("run")
 
 

@@ -202,7 +202,10 @@ def comparison_figure(results):
     axes = fig.subplots(len(results), 1, sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     for i, (ax, r, d) in enumerate(zip(axes, results, datas)):
         d.end = end
-        draw(ax, d, job=r.job, title=r.headline(), legend=i == 0)
+        title = r.headline()
+        if hasattr(r, "namespace") and [x.headline().split(":")[0] for x in results].count(title.split(":")[0]) > 1:
+            title = f"{title} [namespace {r.namespace}]"  # one example run two ways: tell the panels apart
+        draw(ax, d, job=r.job, title=title, legend=i == 0)
         if i < len(results) - 1:
             ax.set_xlabel("")
     return fig

@@ -246,3 +246,15 @@ def test_restart_history_has_whole_exit_codes_and_no_nan():
     assert str(history["last exit code"].dtype) == "Int64" and str(history["restartCount"].dtype) == "int64"
     shown = history.to_string() + history.to_html()
     assert "NaN" not in shown and "1.0" not in shown, shown
+
+
+def test_two_runs_of_one_example_get_distinct_names_in_a_comparison():
+    """Issue 26 item 7: lab 06 compares `replacement` run two ways; the table tells them apart."""
+    import dataclasses
+
+    a, b = load("replacement"), load("replacement-failed")
+    b = dataclasses.replace(b, scenario=a.scenario, namespace="lab06-replace-failed")  # as lab 06 runs it
+    table = a.compare(b)
+    assert table.index.is_unique and len(table) == 2, table
+    assert all(r.namespace in name for r, name in zip((a, b), table.index)), table.index
+    assert list(load("retry-never").compare(load("retry-onfailure")).index) == ["retry-never", "retry-onfailure"]
