@@ -118,8 +118,10 @@ def check_index_budget(context: str, answer) -> Verdict:
     pods = r.recording.pod_lifecycles()
     per_index = pods.groupby("index").size()
     bad = {i: int(per_index.get(i, 0)) for i in (1, 2)}
-    reasons = [f"pods per failing index: index 1: {bad[1]}, index 2: {bad[2]}; the Job ended {r.outcome}"
-               + (f" with {r.reason}" if r.reason else "") + f"; failedIndexes={r.failed_indexes}"]
+    reasons = [f"pods per failing index: index 1: {bad[1]}, index 2: {bad[2]}; "
+               + ("the Job had not ended when the check stopped watching" if r.outcome == "Running"
+                  else f"the Job ended {r.outcome}" + (f" with {r.reason}" if r.reason else ""))
+               + f"; failedIndexes={r.failed_indexes}"]
     ok = r.outcome == "Failed" and r.reason == "MaxFailedIndexesExceeded" and bad == {1: 2, 2: 2}
     if r.reason == "BackoffLimitExceeded":
         reasons.append(f"backoffLimit counts the failures of all indexes together: {r.failed} failures ended the "
@@ -162,7 +164,8 @@ def check_give_up_in_time(context: str, answer) -> Verdict:
     created = r.recording.first_step("create")["t"]
     decided = next((c["t"] - created for c in r.recording.job_conditions()
                     if c["type"] in ("FailureTarget", "Failed") and c["status"] == "True"), None)
-    reasons = [f"the Job ended {r.outcome}" + (f" with {r.reason}" if r.reason else f" (still active after {wait_s} s)")
+    reasons = [(f"the Job had not ended: still active after {wait_s} s" if r.outcome == "Running"
+                else f"the Job ended {r.outcome}" + (f" with {r.reason}" if r.reason else ""))
                + (f", decided {decided:.0f} s after it was created" if decided is not None else "")
                + f"; status.failed={r.failed}, pods created={r.pods_created}"]
     limit = job["spec"].get("activeDeadlineSeconds")

@@ -73,7 +73,8 @@ WRONG_BUDGETS = {
 WRONG_GIVE_UP = {
     "backoff-limit": ("backoffLimit: 1", ["with BackoffLimitExceeded", "backoffLimit counts failed pods, not time",
                                           "A bound on the Job's time is activeDeadlineSeconds"]),
-    "ttl": ("ttlSecondsAfterFinished: 15", ["still active after 30 s", "ttlSecondsAfterFinished counts from the moment "
+    "ttl": ("ttlSecondsAfterFinished: 15", ["the Job had not ended: still active after 30 s",
+                                            "ttlSecondsAfterFinished counts from the moment "
                                             "the Job has finished"]),
     "deadline-too-long": ("activeDeadlineSeconds: 60", ["still active after 30 s",
                                                         "your activeDeadlineSeconds is 60 s, more than 15 s"]),
@@ -89,6 +90,7 @@ def test_wrong_answer_is_explained(lab, exercise, case):
     v = check.run(exercise, answer, context=lab["context"], echo=False)
     assert not v.passed
     explained(v, *phrases)
+    assert "ended Running" not in str(v), str(v)  # a Job that had not ended is not said to have ended
 
 
 def test_give_up_as_a_whole_job_with_a_shorter_deadline_passes(lab):
