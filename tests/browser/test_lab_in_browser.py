@@ -90,6 +90,17 @@ def jupyterlab(tmp_path, lab):
         server.kill()
 
 
+def run_all(browser, jupyterlab, notebook: str, viewport: dict):
+    """A page of ``browser`` at ``viewport`` with ``notebook`` open in JupyterLab, Run All Cells pressed."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(f"{jupyterlab['url']}/lab/tree/{notebook}?token={jupyterlab['token']}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    time.sleep(2)  # let the kernel settle before running
+    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+    return page
+
+
 def test_lab01_dashboard_shows_failed_in_chromium(jupyterlab, lab):
     from playwright.sync_api import sync_playwright
 
@@ -139,12 +150,7 @@ def test_a_quiz_proof_link_opens_the_proving_cell(jupyterlab):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{jupyterlab['url']}/lab/tree/labs/05-interview-prep.ipynb?token={jupyterlab['token']}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            time.sleep(2)
-            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-            page.click("li.lm-Menu-item:has-text('Run All Cells')")
+            page = run_all(browser, jupyterlab, "labs/05-interview-prep.ipynb", {"width": 1400, "height": 1000})
             card = page.locator(".widget-vbox:has(> .widget-button:text-is('Check'))").first
             card.wait_for(timeout=120_000)
             radios = card.locator("input[type=radio]")
@@ -214,12 +220,7 @@ def test_no_quiz_choice_overflows_its_card_at_1280_px(jupyterlab):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{jupyterlab['url']}/lab/tree/labs/05-interview-prep.ipynb?token={jupyterlab['token']}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            time.sleep(2)
-            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-            page.click("li.lm-Menu-item:has-text('Run All Cells')")
+            page = run_all(browser, jupyterlab, "labs/05-interview-prep.ipynb", {"width": 1280, "height": 900})
             page.locator(".widget-button:text-is('Score')").wait_for(timeout=180_000)
             time.sleep(2)
             measured = page.evaluate(OVERFLOW_JS)
