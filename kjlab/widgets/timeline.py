@@ -159,8 +159,9 @@ def draw(ax, data: TimelineData, job: str | None = None, title: str | None = Non
         if kind == "condition":
             colour, style = LINE_STYLES[label.split(" → ")[-1]]
             ax.axvline(t, color=colour, linestyle=style, linewidth=1.2, zorder=1)
-            # Job conditions are labelled at the top, kjlab's steps at the bottom, inside the axes
-            ax.text(t, 0.98, label, transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
+            # Job conditions are labelled at the top, kjlab's steps at the bottom, inside the axes;
+            # two conditions at one moment go on two lines, so a short panel does not cut the label
+            ax.text(t, 0.98, label.replace(" → ", "\n→ "), transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
                     va="top", ha="right", color=colour, clip_on=True, zorder=6,
                     bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.5})
         else:

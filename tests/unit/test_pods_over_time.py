@@ -258,3 +258,25 @@ def test_two_runs_of_one_example_get_distinct_names_in_a_comparison():
     assert table.index.is_unique and len(table) == 2, table
     assert all(r.namespace in name for r, name in zip((a, b), table.index)), table.index
     assert list(load("retry-never").compare(load("retry-onfailure")).index) == ["retry-never", "retry-onfailure"]
+
+
+def test_condition_labels_fit_in_their_panel():
+    """Issue 26 item 7: lab 06's comparison cut `SuccessCriteriaMet → Complete` to `uccessCriteriaMet`:
+    every label drawn inside a panel lies inside it (matplotlib clips what does not)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from kjlab.widgets.timeline import comparison_figure
+
+    fig = comparison_figure([load("replacement"), load("replacement-failed")])
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    checked = 0
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            if "SuccessCriteriaMet" in text.get_text():
+                extent = text.get_window_extent(renderer)
+                checked += 1
+                assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, (text.get_text(), extent, box)
+    assert checked == 2
