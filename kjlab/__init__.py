@@ -29,6 +29,7 @@ _LAZY = {
     "ConfigIssueController": ("kjlab.labs.config_issue", "ConfigIssueController"),
     "show_comparison": ("kjlab.widgets", "show_comparison"),
     "show_timeline": ("kjlab.widgets", "show_timeline"),
+    "explain_empty": ("kjlab.view.tables", "explain_empty"),
     # modules, by their old names too (a notebook's `kjlab.policy`, `kjlab.probes` ...: every moved one)
     **{name: (_aliases.MOVED.get(f"kjlab.{name}", f"kjlab.{name}"), None) for name in (
         "check", "cluster", "examples", "exercises", "quiz", "widgets",

@@ -17,7 +17,7 @@ import kjlab
 from kjlab import cluster, examples, files
 from kjlab.cluster import doctor, kubectl, provider, tools
 from kjlab.errors import KjlabError
-from kjlab.paths import REPO_DIR, kubeconfig_path
+from kjlab.paths import REPO_DIR, jupyterlab_args, kubeconfig_path
 from kjlab.view.progress import RunProgress
 
 
@@ -85,7 +85,7 @@ def dispatch(args) -> int:
         # The repo's root, so labs/, exercises/ and solutions/ are all one click away; the file
         # browser opens in labs/.
         argv = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={REPO_DIR}",
-                "--ServerApp.default_url=/lab/tree/labs"]
+                "--ServerApp.default_url=/lab/tree/labs", *jupyterlab_args()]
         if args.no_browser:
             argv.append("--no-browser")
         if os.geteuid() == 0:  # containers and CI machines run as root; JupyterLab refuses without this

@@ -13,6 +13,7 @@ dashboard a notebook wants.
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import threading
 import time
@@ -22,9 +23,9 @@ from IPython.display import display
 
 from kjlab import checks as check, cluster, examples, interrupts, labs
 from kjlab.actions import namespaces, ops
-from kjlab.view import progress
+from kjlab.view import progress, tables
 from kjlab.runs import scenarios
-from kjlab.api import wait
+from kjlab.api import wait, watch
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.view.dashboard_model import DashboardModel
@@ -89,68 +90,132 @@ def _dashboard(scenario: str | None, policy: bool, manifest=None, note: str = ""
     return board
 
 
-# How often a wait on a background run looks at the Job's counters.
+# How often a wait on a background run redraws its line (the time and what it waits for move on).
 POLL_SECONDS = 5
+# How long a newer run waits for a background run it replaces to stop (it is told to stop at once:
+# its watches end within watch.STOP_POLL_SECONDS, its recorder within about as long again).
+STOP_SECONDS = 30
+
+
+def _in_kernel() -> bool:
+    """In a notebook kernel a display can be updated in place (one line that keeps moving)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class _Line:
+    """One status line: redrawn in place in a notebook, printed once per change elsewhere."""
+
+    def __init__(self):
+        self._handle = None
+        self._last = ""
+
+    def show(self, text: str, changed_part: str) -> None:
+        if _in_kernel():
+            from IPython.display import DisplayHandle, Pretty
+
+            if self._handle is None:
+                self._handle = DisplayHandle()
+                self._handle.display(Pretty(text))
+            else:
+                self._handle.update(Pretty(text))
+        elif changed_part != self._last:
+            print(text, flush=True)
+        self._last = changed_part
 
 
 class Background:
     """A run going on in a thread, so a notebook can go on while a long run (minutes) proceeds.
 
     Nothing is printed from the thread (output would land in whichever cell runs then); its
-    dashboard, if any, updates in the cell that started it.
+    dashboard, if any, updates in the cell that started it. An interrupted cell leaves it going
+    (the interrupt line says so); a newer run in the same namespace stops it and takes over.
     """
 
     def __init__(self, dashboard: bool = False, **kwargs):
         self.kwargs = kwargs
+        self.namespace = kwargs.get("namespace")
         self._result: RunResult | None = None
         self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._recorder = None
         board = _dashboard(kwargs.get("scenario"), kwargs.get("policy", True), kwargs.get("manifest"),
                            " (running in the background)") if dashboard else None
         self.model = DashboardModel()  # what result() prints while it waits
 
         def started(recorder):
+            self._recorder = recorder
             recorder.subscribe(self.model.feed)
             if board:
                 board.attach(recorder)
 
         def work():
+            watch.stop_this_thread_with(self._stop)
             try:
                 self._result = scenarios.run(echo=False, on_start=started, **kwargs)
             except BaseException as e:  # re-raised in result()
                 self._error = e
             finally:
+                namespaces.stoppable(threading.current_thread(), None)
                 if board:
                     board.finish()
 
         self._thread = threading.Thread(target=work, name="kjlab-background-run", daemon=True)
+        namespaces.stoppable(self._thread, self.stop)
+        interrupts.background(self._thread, f"the background run of {kwargs.get('scenario')} in namespace "
+                                            f"{self.namespace} (its Job goes on; running its cell again stops "
+                                            "it and starts afresh; lab.cleanup() deletes it)")
         self._thread.start()
 
     @property
     def done(self) -> bool:
         return not self._thread.is_alive()
 
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """End the run's thread (its Job stays in its namespace): its watches end at once and
+        :class:`interrupts.Stopped` is raised in it; waits until it has ended (``timeout`` at most)."""
+        self._stop.set()
+        ident = self._thread.ident
+        if self._thread.is_alive() and ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(interrupts.Stopped))
+        self._thread.join(timeout)
+
+    def elapsed(self) -> float | None:
+        """Seconds on the run's own clock (the recording's: the one its tables use)."""
+        return self._recorder.elapsed() if self._recorder is not None else None
+
+    def status_line(self) -> str:
+        """The Job's counters and what the run waits for now, at the time on the run's clock."""
+        now = self.elapsed()
+        line = progress.describe(self.model)
+        waiting = progress.waiting_for(self.model, now) if now is not None else "starting"
+        stamp = f"[{now:4.0f} s] " if now is not None else ""
+        return f"{stamp}{line}" + (f"\n{' ' * len(stamp)}{waiting}" if waiting else "")
+
     def result(self, timeout: float | None = None) -> RunResult:
-        """Wait for the run and return its RunResult; meanwhile the Job's counters are printed here
-        as they change (its dashboard may be far up the notebook)."""
+        """Wait for the run and return its RunResult; meanwhile one line here says the Job's counters
+        and what the run waits for, on the run's clock (its dashboard may be far up the notebook)."""
         started = time.monotonic()
-        shown = ""
-        try:
-            while self._thread.is_alive():
-                self._thread.join(POLL_SECONDS)
-                if timeout is not None and time.monotonic() - started >= timeout and self._thread.is_alive():
-                    raise KjlabError(f"the background run was still going after {timeout:.0f}s",
-                                     "wait longer: .result()")
-                line = progress.describe(self.model)
-                if self._thread.is_alive() and line != shown:
-                    shown = line
-                    print(f"[{time.monotonic() - started:4.0f} s] {line}", flush=True)
-        except KeyboardInterrupt:
-            # Only the waiting stops: the Job goes on in its namespace until it ends or is deleted.
-            interrupts.still_running(f"the background run in namespace {self.kwargs.get('namespace')} "
-                                     "(lab.cleanup() deletes it)")
-            raise
+        line = _Line()
+        while self._thread.is_alive():
+            self._thread.join(POLL_SECONDS)
+            if timeout is not None and time.monotonic() - started >= timeout and self._thread.is_alive():
+                raise KjlabError(f"the background run was still going after {timeout:.0f}s",
+                                 "wait longer: .result()")
+            if self._thread.is_alive():
+                line.show(self.status_line(), progress.describe(self.model) + progress.waiting_for(
+                    self.model, float("inf")))
+        if isinstance(self._error, interrupts.Stopped):
+            raise KjlabError(f"this background run in namespace {self.namespace} was stopped: a newer run took "
+                             "its namespace over", "use the newer run's result (run its cell again for a fresh one)")
         if self._error:
             raise self._error
+        if self._result is not None and line._handle is not None:
+            line.show(f"[{self._result.duration_s or 0:4.0f} s] {self._result.headline()}", "")
         return self._result
 
     def __repr__(self) -> str:
@@ -170,6 +235,7 @@ class Lab:
     def __init__(self, context: str | None = None, namespace: str = "lab", fast: bool = False,
                  engine: str = "auto", dashboard: bool = True):
         namespaces.check_name(namespace)
+        tables.show_in_full()  # a lab's tables are read cell by cell: none cut at 50 characters
         self.context = connect(context, engine)
         # kind (a real kubelet) or kwok (simulated): steps that need real containers (logs) check it
         self.engine = cluster.status(self.context).get("engine")

@@ -44,3 +44,15 @@ def kubeconfig_search_path() -> str:
     """kjlab's kubeconfig first, then the learner's, as one KUBECONFIG-style list: a lab context
     comes from kjlab's file even when the learner's has an old entry of the same name."""
     return os.pathsep.join([str(kubeconfig_path()), user_kubeconfig()])
+
+
+# The settings every learner's JupyterLab starts with (`kjlab lab`, the classroom hub), as
+# JupyterLab's own overrides.json: no "get notified about official Jupyter news?" toast over the
+# first lab, no update check (@jupyterlab/apputils-extension:notification). A learner's own
+# settings still win.
+JUPYTERLAB_SETTINGS_DIR = PACKAGE_DIR / "jupyterlab" / "settings"
+
+
+def jupyterlab_args() -> list[str]:
+    """The JupyterLab server option that applies those settings (the directory of overrides.json)."""
+    return [f"--LabApp.app_settings_dir={JUPYTERLAB_SETTINGS_DIR}"]

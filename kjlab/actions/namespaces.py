@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+from typing import Callable
 
 from kubernetes import client
 
@@ -29,9 +30,23 @@ HOLDER_ANNOTATION = "kjlab.io/holder"
 SYSTEM = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
 _RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
-# Namespaces held by runs of this process; another process's runs are known by the holder annotation.
-_held: set[str] = set()
+# Namespaces held by runs of this process (name -> the thread whose run holds it); another
+# process's runs are known by the holder annotation.
+_held: dict[str, threading.Thread] = {}
 _held_lock = threading.Lock()
+# Threads whose run a newer run may stop to take its namespace over (a notebook's background run:
+# an interrupted cell leaves it going, and running the cell again must work at once).
+_stoppable: dict[threading.Thread, Callable[[], None]] = {}
+
+
+def stoppable(thread: threading.Thread, stop: Callable[[], None] | None) -> None:
+    """Say that ``stop()`` ends ``thread``'s run (blocking until it has released its namespace),
+    so :func:`fresh` of the same name stops it instead of refusing; ``None`` forgets it."""
+    with _held_lock:
+        if stop is None:
+            _stoppable.pop(thread, None)
+        else:
+            _stoppable[thread] = stop
 
 
 def check_name(name: str) -> None:
@@ -113,11 +128,7 @@ def fresh(context: str, name: str, timeout: float = 90, progress=print) -> str:
     run is deleted first (idempotent cells); one kjlab did not make, or one a live run holds, is
     refused in one line."""
     check_name(name)
-    with _held_lock:
-        if name in _held:
-            raise KjlabError(f"namespace '{name}' is in use by another run in this process",
-                             "wait for that run to end, or choose another name (namespace=...)")
-        _held.add(name)
+    _hold(name, progress)
     try:
         existing = _read(context, name)
         if existing is not None:
@@ -139,10 +150,38 @@ def fresh(context: str, name: str, timeout: float = 90, progress=print) -> str:
         raise
 
 
-def release(name: str) -> None:
-    """The run that held ``name`` is over (its namespace may stay, e.g. with keep=True)."""
+def _hold(name: str, progress=None) -> None:
+    """Hold ``name`` for this thread's run. A live run of this process holding it is refused in
+    one line -- unless it is a background run that may be stopped: then it is stopped first (its
+    Job stays until the namespace is deleted below), so a re-run takes over at once."""
+    me = threading.current_thread()
     with _held_lock:
-        _held.discard(name)
+        holder = _held.get(name)
+        if holder is None or holder is me or not holder.is_alive():
+            _held[name] = me
+            return
+        stop = _stoppable.get(holder)
+    if stop is None:
+        raise KjlabError(f"namespace '{name}' is in use by another run in this process",
+                         "wait for that run to end, or choose another name (namespace=...)")
+    if progress:
+        progress(f"stopping the earlier background run in namespace {name}, which this run replaces")
+    stop()
+    with _held_lock:
+        holder = _held.get(name)
+        if holder is not None and holder is not me and holder.is_alive():
+            raise KjlabError(f"namespace '{name}' is still held by an earlier background run that did not stop",
+                             "interrupt the kernel again and re-run the cell, or choose another name (namespace=...)")
+        _held[name] = me
+
+
+def release(name: str) -> None:
+    """The run that held ``name`` is over (its namespace may stay, e.g. with keep=True). Only the
+    holder's own thread releases it: a stopped run's late release must not free its successor's."""
+    with _held_lock:
+        holder = _held.get(name)
+        if holder is threading.current_thread() or holder is None or not holder.is_alive():
+            _held.pop(name, None)
 
 
 def _wait_default_service_account(context: str, name: str, timeout: float = 15) -> None:

@@ -492,9 +492,12 @@ def patch_job(context: str, namespace: str, job: str, patch: dict, echo: bool = 
 
 
 def _patch(context: str, namespace: str, kind: str, name: str, patch: dict, call, echo: bool, recorder,
-                 allow_context: str | None, group: str = "batch", strategic: bool = False) -> dict:
+                 allow_context: str | None, group: str = "batch", strategic: bool = False,
+                 shown_as: tuple[str, str] | None = None) -> dict:
     """`kubectl patch KIND NAME --type=merge -p '<patch>'` through ``call`` (the typed client's patch);
-    ``strategic``: kubectl's default strategic merge instead (containers matched by name)."""
+    ``strategic``: kubectl's default strategic merge instead (containers matched by name).
+    ``shown_as``: (command, its output) when the patch is what another kubectl command does
+    (`kubectl set env` ...), so the learner sees the command the lab taught."""
     guard(context, f"patch {kind} {name}", allow_context)
     try:
         patched = kube.raw(call, name, namespace, patch,
@@ -504,7 +507,10 @@ def _patch(context: str, namespace: str, kind: str, name: str, patch: dict, call
                          f"look at it: kjlab kubectl get {kind} {name} -n {namespace} -o yaml") from None
     text = json.dumps(patch, separators=(",", ":"))
     command = f"kubectl patch {kind} {name} -n {namespace}{'' if strategic else ' --type=merge'} -p '{text}'"
-    _show(echo, command, [f"{kind}.{group}/{name} patched"])
+    said = f"{kind}.{group}/{name} patched"
+    if shown_as:
+        command, said = shown_as
+    _show(echo, command, [said])
     _step(recorder, "patch", f"{kind}/{name}", text, command)
     return patched
 
@@ -650,12 +656,12 @@ def label_node(context: str, node: str, labels: dict, echo: bool = True, recorde
 
 
 def patch_deployment(context: str, namespace: str, deployment: str, patch: dict, echo: bool = True, recorder=None,
-                     allow_context: str | None = None) -> dict:
+                     allow_context: str | None = None, shown_as: tuple[str, str] | None = None) -> dict:
     """`kubectl patch deployment NAME -p '<patch>'` (strategic merge, as kubectl does: a container
     is matched by its name, so a patch may name just the one container it changes)."""
     return _patch(context, namespace, "deployment", deployment, patch,
                         kube.apps(context).patch_namespaced_deployment, echo, recorder, allow_context,
-                        group="apps", strategic=True)
+                        group="apps", strategic=True, shown_as=shown_as)
 
 
 def annotate_pod(context: str, namespace: str, pod: str, annotations: dict, echo: bool = True, recorder=None,

@@ -20,25 +20,27 @@ class Vanished(KjlabError):
 
 
 @contextlib.contextmanager
-def announced(what: str, timeout: float, echo: bool = True, digits: int = 0) -> Iterator[Callable[[], float]]:
+def announced(what: str, timeout: float, echo: bool = True, digits: int = 0,
+              bound: str | None = None) -> Iterator[Callable[[], float]]:
     """The one "waiting for X (at most N s) ..." line before a wait and "  ... after S s" once it is
-    over (not when it raises: the error says it); yields the seconds elapsed so far, as a function."""
+    over (not when it raises: the error says it); yields the seconds elapsed so far, as a function.
+    ``bound`` says how the wait is bounded instead of "at most N s"."""
     if echo:
-        print(f"waiting for {what} (at most {timeout:.0f} s) ...", flush=True)
+        print(f"waiting for {what} ({bound or f'at most {timeout:.0f} s'}) ...", flush=True)
     started = time.monotonic()
     yield lambda: time.monotonic() - started
     if echo:
         print(f"  ... after {time.monotonic() - started:.{digits}f} s", flush=True)
 
 def _until(list_fn, predicate: Callable, what: str, timeout: float, describe: Callable, vanished: str | None = None,
-           **kwargs) -> dict:
+           stop=None, **kwargs) -> dict:
     """Follow the objects ``list_fn(**kwargs)`` lists until ``predicate(obj)`` holds for one.
 
     ``vanished``: the awaited object must exist; the message for a KjlabError when it is (or
     gets) deleted -- a Job deleted mid-run ends the wait at once.
     """
     last, present = None, set()
-    for change in follow(list_fn, deadline=time.monotonic() + timeout, what=what, synced=True, **kwargs):
+    for change in follow(list_fn, deadline=time.monotonic() + timeout, what=what, synced=True, stop=stop, **kwargs):
         if change.type == SYNCED:
             if vanished and not present:  # the awaited object exists when a wait starts
                 raise Vanished(vanished, "run it again; kjlab deletes nothing a run is waiting for")
@@ -67,9 +69,12 @@ def pod(context: str, namespace: str, predicate: Callable, what: str, timeout: f
     return _until(kube.core(context).list_namespaced_pod, predicate, what, timeout, readers.describe_pod, **kwargs)
 
 
-def job(context: str, namespace: str, name: str, predicate: Callable, what: str, timeout: float = 120) -> dict:
+def job(context: str, namespace: str, name: str, predicate: Callable, what: str, timeout: float = 120,
+        stop=None) -> dict:
+    """Wait until the Job satisfies ``predicate``; a set ``stop`` (threading.Event) ends the wait
+    early, as a timeout (the caller knows why it set it)."""
     return _until(kube.batch(context).list_namespaced_job, predicate, what, timeout, readers.describe_job,
-                  vanished=f"Job {name} was deleted while kjlab waited for {what}",
+                  vanished=f"Job {name} was deleted while kjlab waited for {what}", stop=stop,
                   namespace=namespace, field_selector=f"metadata.name={name}")
 
 

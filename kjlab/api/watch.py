@@ -39,6 +39,16 @@ _now = time.monotonic
 _sleep = time.sleep
 
 
+# A thread's own stop event (kjlab.lab's background runs): every follow in that thread that was
+# given no ``stop`` of its own ends when it is set, so the run can be stopped within seconds.
+_local = threading.local()
+
+
+def stop_this_thread_with(stop: threading.Event | None) -> None:
+    """Make ``stop`` the stop event of every later follow in this thread that names none."""
+    _local.stop = stop
+
+
 @dataclass
 class Change:
     """One change of a watched collection: ``type`` is ADDED, MODIFIED or DELETED, ``object`` the
@@ -68,6 +78,7 @@ class Follow:
                  listed: threading.Event | None = None, what: str = "the cluster", synced: bool = False, **kwargs):
         self.list_call, self.args, self.kwargs = list_call, args, kwargs
         self.synced = synced
+        stop = stop if stop is not None else getattr(_local, "stop", None)
         self.stop, self.deadline, self.listed, self.what = stop, deadline, listed, what
         self.restarts = 0
         self._seen: set[tuple[str, str]] = set()  # (uid, resourceVersion) already yielded

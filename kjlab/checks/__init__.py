@@ -198,6 +198,16 @@ def _disrupted(result) -> list[dict]:
     return [p for p in _failed_pods(result) if readers.is_true(p, "DisruptionTarget")]
 
 
+# Container waiting reasons that decide a check's run: the container cannot run (kwok's simulated
+# kubelet cannot run its command: kjlab/cluster/kwok/grammar.py), so waiting longer shows nothing.
+CANNOT_RUN = ("NotSimulated",)
+
+
+def cannot_run(result) -> list[dict]:
+    """The run's 'decided' steps (t, detail): a pod whose container could not run (none: [])."""
+    return [s for s in result.recording.steps() if s.get("action") == "decided"]
+
+
 def _run(context: str, exercise_name: str, doc: dict, timeout: float, waits_for: str, **plan):
     """Run a Job for a check (its own namespace, deleted afterwards); unfinished runs come back too.
 
@@ -205,12 +215,17 @@ def _run(context: str, exercise_name: str, doc: dict, timeout: float, waits_for:
     change (kjlab.progress), so a check is never a silent minute."""
     print(f"check: {waits_for} (at most {timeout:.0f} s) ...", flush=True)
     progress = RunProgress(doc["metadata"]["name"], stream=sys.stdout)
+    # A container that cannot run never will: the outcome is decided, the check stops there.
+    plan.setdefault("decided_when_waiting", CANNOT_RUN)
     try:
         result = scenarios.run(manifest=doc, context=context, namespace=_namespace(exercise_name), echo=False,
                                timeout=timeout, allow_unfinished=True, on_start=progress.attach, **plan)
     finally:
         progress.finish()
-    if result.outcome == "Running":
+    stuck = cannot_run(result)
+    if stuck:
+        print(f"check: stopped after {stuck[0]['t']:.1f} s (not {timeout:.0f} s): {stuck[0]['detail']}", flush=True)
+    elif result.outcome == "Running":
         print(f"check: after {timeout:.0f} s the Job was still Running; the check reads what happened so far",
               flush=True)
     else:

@@ -52,12 +52,19 @@ def check_drain_budget(context: str, answer) -> Verdict:
             return Verdict(name, False, "the API does not accept this PodDisruptionBudget",
                            [f"the API rejected it: {refused.message}"] + [
                                hint for key, hint in BUDGET_HINTS.items() if key in refused.message])
+        # each stage says what it waits for: a drain a budget blocks is half a minute of retries
+        print("  waiting for the 3 web pods to be ready ...", flush=True)
         session.wait_ready("app=web", 3)
         status = _budget_status(context, namespace)
+        print(f"  your budget allows {status.get('disruptionsAllowed', 0)} disruption(s) now; draining kjlab-worker: "
+              "the Eviction API answers 429 to what the budget refuses, and the drain retries every 5 s "
+              f"(at most {BUDGET_DRAIN_SECONDS} s) ...", flush=True)
         try:
             drained = session.drain("kjlab-worker", pod_selector="app=web", timeout=BUDGET_DRAIN_SECONDS)
+            print(f"  the drain finished after {drained.seconds:.0f} s", flush=True)
         except KjlabError as e:
             stuck = e.message
+            print(f"  the drain did not finish: {stuck}", flush=True)
         rec = session.stop()
     finally:
         try:

@@ -6,7 +6,7 @@ Notebooks: solutions/06-indexed-shards, 07-index-budget, 08-give-up-in-time.
 from __future__ import annotations
 
 from kjlab import examples
-from kjlab.checks import Verdict, _explain_rejection, _load, _run, _validate, exercise
+from kjlab.checks import Verdict, _explain_rejection, _load, _run, _validate, cannot_run, exercise
 from kjlab.errors import KjlabError
 
 
@@ -49,12 +49,16 @@ def check_indexed_shards(context: str, answer) -> Verdict:
     sources = r.recording.index_sources()
     indexes = sorted(int(i) for i in sources["annotation"].dropna())
     at_once = r.recording.max_running()
+    parallelism = job["spec"].get("parallelism", 1)  # the answer's (the API's default: 1)
+    mode = job["spec"].get("completionMode", "NonIndexed")
+    stuck = cannot_run(r)
     reasons, ok = [], True
     if not indexes:
         ok = False
-        reasons.append("the pods got no index (no batch.kubernetes.io/job-completion-index annotation, no "
-                       "JOB_COMPLETION_INDEX): completionMode is NonIndexed, the default; a pod cannot tell "
-                       "which shard is its own. Set completionMode: Indexed")
+        reasons.append(f"the pods got no index (no batch.kubernetes.io/job-completion-index annotation, no "
+                       f"JOB_COMPLETION_INDEX): completionMode is {mode}"
+                       + (", the default" if "completionMode" not in job["spec"] else "")
+                       + "; a pod cannot tell which shard is its own. Set completionMode: Indexed")
     else:
         reasons.append(f"pods got indexes {sorted(set(indexes))} (annotation, label, JOB_COMPLETION_INDEX, "
                        f"hostname shards-<index>)")
@@ -66,18 +70,28 @@ def check_indexed_shards(context: str, answer) -> Verdict:
         if (per_index > 1).any():
             ok = False
             reasons.append(f"some indexes ran more than once: {per_index[per_index > 1].to_dict()}")
-    reasons.append(f"at most {at_once} pod(s) ran at the same moment (read from the recorded timeline)")
+    if stuck:
+        ok = False
+        reasons.append(f"no pod could run, so the check stopped at {stuck[0]['t']:.1f} s: {stuck[0]['detail']}"
+                       + ("; the given container reads JOB_COMPLETION_INDEX, which only a pod of an Indexed Job "
+                          "has" if not indexes else ""))
+    reasons.append(f"at most {at_once} pod(s) ran at the same moment (read from the recorded timeline); "
+                   f"your parallelism: {parallelism}")
     if at_once > SHARDS_AT_ONCE:
         ok = False
         reasons.append(f"that is more than {SHARDS_AT_ONCE}: `parallelism` bounds how many pods run at once")
-    elif at_once < SHARDS_AT_ONCE:
+    elif parallelism < SHARDS_AT_ONCE:
         ok = False
-        reasons.append(f"{SHARDS_AT_ONCE} may run at once; with parallelism {at_once} the work takes longer "
+        reasons.append(f"{SHARDS_AT_ONCE} may run at once; with parallelism {parallelism} the work takes longer "
                        f"than it needs to")
+    elif at_once < SHARDS_AT_ONCE and not stuck:
+        ok = False
+        reasons.append(f"parallelism {parallelism} allows {SHARDS_AT_ONCE}, but at most {at_once} ran at once")
     if r.outcome != "Complete":
         ok = False
         reasons.append(f"the Job did not complete: outcome {r.outcome}"
-                       + (f" ({r.reason}: {r.message})" if r.reason else " within 60 s"))
+                       + (f" ({r.reason}: {r.message})" if r.reason else
+                          " when the check stopped" if stuck else " within 60 s"))
     else:
         reasons.append(f"the Job completed: succeeded={r.succeeded}, completedIndexes="
                        f"{r.job_status.get('completedIndexes')}")
@@ -104,8 +118,10 @@ def check_index_budget(context: str, answer) -> Verdict:
     pods = r.recording.pod_lifecycles()
     per_index = pods.groupby("index").size()
     bad = {i: int(per_index.get(i, 0)) for i in (1, 2)}
-    reasons = [f"pods per failing index: index 1: {bad[1]}, index 2: {bad[2]}; the Job ended {r.outcome}"
-               + (f" with {r.reason}" if r.reason else "") + f"; failedIndexes={r.failed_indexes}"]
+    reasons = [f"pods per failing index: index 1: {bad[1]}, index 2: {bad[2]}; "
+               + ("the Job had not ended when the check stopped watching" if r.outcome == "Running"
+                  else f"the Job ended {r.outcome}" + (f" with {r.reason}" if r.reason else ""))
+               + f"; failedIndexes={r.failed_indexes}"]
     ok = r.outcome == "Failed" and r.reason == "MaxFailedIndexesExceeded" and bad == {1: 2, 2: 2}
     if r.reason == "BackoffLimitExceeded":
         reasons.append(f"backoffLimit counts the failures of all indexes together: {r.failed} failures ended the "
@@ -148,7 +164,8 @@ def check_give_up_in_time(context: str, answer) -> Verdict:
     created = r.recording.first_step("create")["t"]
     decided = next((c["t"] - created for c in r.recording.job_conditions()
                     if c["type"] in ("FailureTarget", "Failed") and c["status"] == "True"), None)
-    reasons = [f"the Job ended {r.outcome}" + (f" with {r.reason}" if r.reason else f" (still active after {wait_s} s)")
+    reasons = [(f"the Job had not ended: still active after {wait_s} s" if r.outcome == "Running"
+                else f"the Job ended {r.outcome}" + (f" with {r.reason}" if r.reason else ""))
                + (f", decided {decided:.0f} s after it was created" if decided is not None else "")
                + f"; status.failed={r.failed}, pods created={r.pods_created}"]
     limit = job["spec"].get("activeDeadlineSeconds")

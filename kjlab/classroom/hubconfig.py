@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+from kjlab import paths
 from kjlab.classroom import accounts, auth, shared
 
 # What each learner gets in their HOME (their own copies: edits and saved notebooks are theirs and
@@ -76,7 +77,8 @@ def configure(c) -> None:
     c.Spawner.notebook_dir = f"~/{WORK_DIR}"
     c.Spawner.default_url = "/lab/tree/labs/01-failjob.ipynb"
     # No "get notified about Jupyter news?" prompt and no update check for every learner.
-    c.Spawner.args = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    c.Spawner.args = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                      *paths.jupyterlab_args()]
     c.Spawner.start_timeout = 120  # many learners starting at once on a small machine
     c.Spawner.http_timeout = 120
     c.Spawner.environment = {

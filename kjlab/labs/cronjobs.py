@@ -266,7 +266,9 @@ def plot_jobs(recording: CronRecording, cronjobs_shown=None, boundaries=(), titl
         deleted_active = j["deleted_while"] == "active"
         ax.barh(i, stop - j["created"], left=j["created"], color="tab:red" if deleted_active else "tab:blue",
                 hatch="//" if deleted_active else None, alpha=0.8)
-        label = "deleted while active" if deleted_active else (j["outcome"] or "still running")
+        # a Job still running when the recording ended has no outcome: NaN in the table, words here
+        outcome = j["outcome"] if isinstance(j["outcome"], str) and j["outcome"] else "still running"
+        label = "deleted while active" if deleted_active else outcome
         ax.text(stop + 1, i, label, va="center", fontsize=8)
     ax.set_yticks(range(len(jobs)), [f"{c} / {j}" for c, j in zip(jobs["cronjob"], jobs["job"])])
     for b in boundaries:

@@ -22,6 +22,7 @@ from kubernetes import client
 
 from kjlab.api import kube, readers, wait, watch
 from kjlab.actions import namespaces, ops
+from kjlab import cluster
 from kjlab.cluster import kubectl as kubectl_command, provider
 from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
@@ -49,8 +50,11 @@ def needs_real_kubelet(engine: str | None, what: str) -> bool:
         return True
     why = (" (probes, hooks and signals act on real processes; kwok simulates the kubelet and runs none)"
            if not _explained else "")
+    how = (": start Docker, run `kjlab up --engine kind` in a terminal (no `kjlab down` needed first), then run "
+           "this notebook again from the top (Kernel > Restart Kernel and Run All Cells)" if not _explained
+           else ": kjlab up --engine kind, then run the notebook from the top")
     _explained = True
-    print(f"SKIPPED on the kwok engine: {what} needs a real kubelet{why}. Run it on kind: kjlab up --engine kind")
+    print(f"SKIPPED on the kwok engine: {what} needs a real kubelet{why}. Run it on kind{how}")
     return False
 
 
@@ -484,7 +488,16 @@ register_kind("endpointslice", lambda context: kube.discovery(context).list_name
 def _needs_kind(lab, what: str) -> bool:
     """True on an engine with a real kubelet; on kwok prints that ``what`` is skipped and why
     (probes, hooks and signals act on real processes)."""
-    return needs_real_kubelet(lab.engine, what)
+    real = needs_real_kubelet(lab.engine, what)
+    if not real:
+        try:
+            newest = cluster.lab_context()
+        except KjlabError:
+            newest = lab.context
+        if newest != lab.context:
+            print(f"  (the newest lab cluster is {newest} now, but this notebook's `lab` is bound to {lab.context}: "
+                  "run the notebook again from the top, or this step stays skipped)")
+    return real
 
 
 @session("pods")

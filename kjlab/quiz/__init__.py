@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import re
@@ -135,21 +136,54 @@ def proof_href(q: dict) -> str:
 _VERDICT_WORD = re.compile(r"^(Right|Yes|Correct|No|Wrong)[.,!]\s*")
 
 
+# The notebooks are committed without outputs: a proof link opens a cell that has not run yet.
+RUN_IT = "open it and run that notebook from the top: the proving cell shows its output once it has run"
+
+
 def feedback_markdown(q: dict, ok: bool, feedback: str) -> str:
     """What the card shows after Check: the verdict in words (no emoji: a machine without an
-    emoji font shows an empty box), the feedback, and the link to the proving cell."""
+    emoji font shows an empty box), the feedback, and the link to the proving cell (with what to
+    do there: it has no output until its notebook has run)."""
     mark = "**Correct.**" if ok else "**Not quite.**"
     return (f"{mark} {_VERDICT_WORD.sub('', feedback)}\n\n"
-            f"<small>proof on the cluster: [{q['proof']}]({proof_href(q)}) · "
+            f"<small>proof on the cluster: [{q['proof']}]({proof_href(q)}) ({RUN_IT}) · "
             f"source: [{q['source']}]({source_href(q)})</small>")
+
+
+def question_html(text: str) -> str:
+    """A question's text for an HTML label: escaped, its `code` spans as <code> (no raw backticks)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def choice_label(text: str) -> str:
+    """A choice as a radio button's label, which is plain text: its `code` spans without the backticks."""
+    return re.sub(r"`([^`]+)`", r"\1", text)
+
+
+def right_answer_text(q: dict) -> str:
+    """The right answer as a learner reads it: the correct choice, or the first accepted short answer."""
+    return choice_label(q["choices"][_right(q)]["text"] if q["kind"] == "choice" else str(q["answers"][0]))
+
+
+# Radio labels wrap inside their card: a long choice must not run out of the card and push its own
+# radio button out of sight (ipywidgets lays each label out on one line of fixed height, in a box of
+# fixed width). ipywidgets puts the button after the text: row-reverse shows it first.
+CARD_CSS = ("<style>.kjlab-quiz .widget-radio-box label{white-space:normal;width:auto;max-width:100%;"
+            "height:auto;line-height:1.4;display:flex;flex-direction:row-reverse;justify-content:flex-end;"
+            "align-items:flex-start;gap:0.4em;margin:0.15em 0}"
+            ".kjlab-quiz .widget-radio-box label input{flex:none;margin-top:0.3em}"
+            ".kjlab-quiz .widget-radio-box{width:auto;max-width:100%}"
+            ".kjlab-quiz .widget-radio{width:auto;max-width:100%}</style>")
 
 
 def _field(q: dict, seed=None):
     """The answer field of a card: the choices in a shuffled order (each valued by its index in the
     file, which grading uses), or a text box."""
     if q["kind"] == "choice":
-        return w.RadioButtons(options=[(c["text"], i) for i, c in shown_choices(q, seed)], value=None,
-                              layout=w.Layout(width="auto"))
+        field = w.RadioButtons(options=[(choice_label(c["text"]), i) for i, c in shown_choices(q, seed)], value=None,
+                               layout=w.Layout(width="auto", max_width="100%"))
+        field.add_class("kjlab-quiz")
+        return field
     return w.Text(placeholder="your answer")
 
 
@@ -172,7 +206,9 @@ def widget(qid: str, seed=None):
             display(Markdown(feedback_markdown(q, *grade(qid, field.value))))
 
     button.on_click(on_click)
-    return w.VBox([w.HTML(f"<b>{q['question']}</b>"), field, button, out])
+    card = w.VBox([w.HTML(CARD_CSS + f"<b>{question_html(q['question'])}</b>"), field, button, out])
+    card.add_class("kjlab-quiz")
+    return card
 
 
 # --- mock interview: a few questions drawn at random, scored at the end -------------------------
@@ -211,8 +247,9 @@ def score(answers: dict) -> dict:
             ok, feedback = False, "not answered"
         else:
             ok, feedback = grade(qid, answer)
-        results.append({"id": qid, "topic": q["topic"], "correct": ok, "feedback": feedback, "proof": q["proof"],
-                        "source": q["source"]})
+        results.append({"id": qid, "topic": q["topic"], "question": q["question"], "answer": answer,
+                        "right answer": right_answer_text(q), "correct": ok, "feedback": feedback,
+                        "proof": q["proof"], "source": q["source"]})
     right = sum(r["correct"] for r in results)
     return {"right": right, "total": len(results), "results": results}
 
@@ -220,11 +257,14 @@ def score(answers: dict) -> dict:
 def score_markdown(result: dict) -> str:
     """A scored mock interview (kjlab.quiz.score) as Markdown: the total, then each answer's
     verdict, feedback and proof link."""
-    lines = [f"**{result['right']} of {result['total']}**", ""]
+    lines = [f"**{result['right']} of {result['total']}** (each proof opens a lab cell: run its notebook from "
+             "the top to see its output)", ""]
     for k, r in enumerate(result["results"], 1):
-        mark = "right" if r["correct"] else "wrong"
-        lines.append(f"{k}. **{mark}**: {_VERDICT_WORD.sub('', r['feedback'])} ([proof]({proof_href(r)}), "
-                     f"[source]({source_href(r)}))")
+        mark = "right" if r["correct"] else "not answered" if r["feedback"] == "not answered" else "wrong"
+        said = "" if r["correct"] else f" The right answer: **{r['right answer']}**."
+        lines.append(f"{k}. *{r['question']}*  \n   **{mark}**.{said} "
+                     + ("" if r["feedback"] == "not answered" else _VERDICT_WORD.sub("", r["feedback"]) + " ")
+                     + f"([proof]({proof_href(r)}), [source]({source_href(r)}))")
     return "\n".join(lines)
 
 
@@ -238,7 +278,9 @@ def mock_widget(n: int = 10, seed: int | None = None):
         q = question(qid)
         field = _field(q, None if seed is None else f"{seed}:{qid}")
         fields[qid] = field
-        cards.append(w.VBox([w.HTML(f"<b>{i}. {q['question']}</b> <small>({q['topic']})</small>"), field]))
+        cards.append(w.VBox([w.HTML(CARD_CSS + f"<b>{i}. {question_html(q['question'])}</b> <small>({q['topic']})</small>"),
+                             field]))
+        cards[-1].add_class("kjlab-quiz")
     out = w.Output()  # Markdown in an Output area: JupyterLab opens its proof links at the cell
     button = w.Button(description="Score")
 

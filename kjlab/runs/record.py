@@ -113,6 +113,10 @@ class Recorder:
             listed.wait(timeout=10)
         return self
 
+    def elapsed(self) -> float:
+        """Seconds since the recording began: the clock of every row's ``t`` (and of the tables)."""
+        return time.monotonic() - self._t0
+
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:

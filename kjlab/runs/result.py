@@ -26,8 +26,8 @@ COLUMNS = [
     "level", "action", "detail", "kubectl", "resource_version", "object",
 ]
 
-BACKOFF_BASE_SECONDS = 10   # the Job controller's pod re-creation back-off: 10 s x 2^(n-1) ...
-BACKOFF_CAP_SECONDS = 600   # ... capped at 10 min in v1.36 (the docs still say 6 min)
+# the Job controller's pod re-creation back-off: 10 s x 2^(n-1), capped at 10 min in v1.36
+from kjlab.api.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS  # noqa: E402,F401
 
 
 def _iso(t) -> str | None:
@@ -289,9 +289,12 @@ class Recording:
                 continue
             last[r["name"]] = now
             rows.append({"t": r["t"], "pod": r["name"], "phase": now[0],
-                         "container": f"{which}:{now[2]}" if now[2] else which, "restartCount": now[3],
+                         "container": f"{which}:{now[2]}" if now[2] else which or "(no status yet)",
+                         "restartCount": now[3],
                          "last exit code": readers.last_exit_code(pod)})
-        return pd.DataFrame(rows, columns=["t", "pod", "phase", "container", "restartCount", "last exit code"])
+        # Exit codes are integers, and "none yet" is <NA> rather than NaN beside a float 1.0.
+        return pd.DataFrame(rows, columns=["t", "pod", "phase", "container", "restartCount", "last exit code"]
+                            ).astype({"restartCount": "int64", "last exit code": "Int64"})
 
     TRACKING = "batch.kubernetes.io/job-tracking"
 
@@ -525,16 +528,25 @@ class RunResult:
         return compare(self, *others)
 
 
+def run_names(runs) -> list[str]:
+    """A name per run for a comparison: its scenario (with or without the policy), and where two
+    runs would share a name (one example run two ways, e.g. lab 06's podReplacementPolicy), its
+    namespace too."""
+    names = [f"{r.scenario} {'with' if r.policy else 'without'} policy" if r.has_policy or not r.policy else r.scenario
+             for r in runs]
+    return [f"{n} ({r.namespace})" if names.count(n) > 1 else n for n, r in zip(names, runs)]
+
+
 def compare(*runs: RunResult):
     """Runs side by side, one row each; a run kjlab stopped while the Job still retried says so in
     words rather than leave NaN in the table."""
     rows = [{
-        "run": f"{r.scenario} {'with' if r.policy else 'without'} policy" if r.has_policy or not r.policy else r.scenario,
+        "run": name,
         "outcome": r.outcome if r.outcome != "Running" else "still Running (kjlab stopped watching)",
         "reason": r.reason or "-", "failed": r.failed, "succeeded": r.succeeded,
         "duration": f"{r.duration_s:.0f} s" if r.duration_s is not None else "not finished",
         "pods created": r.pods_created,
-    } for r in runs]
+    } for name, r in zip(run_names(runs), runs)]
     return pd.DataFrame(rows).set_index("run")
 
 

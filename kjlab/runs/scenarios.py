@@ -8,6 +8,7 @@ manifest minus its podFailurePolicy, for the comparison.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from kjlab import examples, interrupts
@@ -51,7 +52,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         until_deleted: bool | None = None, suspend_when_running: float | None = None,
         while_suspended: dict | None = None, timeout: float = TIMEOUT_SECONDS,
         echo: bool = True, on_start=None, allow_unfinished: bool = False,
-        after_apply=None) -> RunResult:
+        after_apply=None, decided_when_waiting: tuple[str, ...] = ()) -> RunResult:
     """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
 
     ``fast`` shortens the script's `sleep` (kjlab.examples.FAST_SLEEP); nothing else changes.
@@ -63,6 +64,9 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     outcome is already decided (FailureTarget) at the timeout gets ``POD_GRACE_SECONDS`` more, since
     its Failed condition waits for its last pods to terminate.
     ``after_apply(context, namespace, job_name, recorder)`` runs once the Job exists (a learner's step).
+    ``decided_when_waiting``: container waiting reasons that decide the run (e.g. ``NotSimulated``: a
+    container that cannot run never will); the wait for the outcome ends as soon as a pod shows one,
+    noted in the recording as a ``decided`` step, and the result so far is returned.
     ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy).
     ``until_deleted``: once the Job has finished, go on recording until it is deleted (its
     ``ttlSecondsAfterFinished`` plus a margin at most).
@@ -99,15 +103,16 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     namespaces.fresh(context, namespace, progress=print if echo else None)
     try:
         return _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start,
-                       allow_unfinished, after_apply)
+                       allow_unfinished, after_apply, decided_when_waiting)
     finally:
         namespaces.release(namespace)
 
 
 def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start, allow_unfinished,
-            after_apply) -> RunResult:
+            after_apply, decided_when_waiting=()) -> RunResult:
     job_name = doc["metadata"]["name"]
     recorder = Recorder(context, namespace).start()
+    decided = _decided_when_waiting(recorder, decided_when_waiting)
     drain = patch = None
     started = time.monotonic()
     try:
@@ -133,7 +138,7 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
                                    timeout=_left(started, timeout))
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
-            final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished)
+            final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished, decided)
         if plan.get("until_deleted") and _terminal(final):
             # the TTL-after-finished controller deletes the Job (and, through the garbage collector, its pods)
             ttl = (doc["spec"].get("ttlSecondsAfterFinished") or 0) + TTL_MARGIN_SECONDS
@@ -175,14 +180,41 @@ POD_GRACE_SECONDS = 45
 TTL_MARGIN_SECONDS = 30
 
 
-def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished):
+def _decided_when_waiting(recorder: Recorder, reasons: tuple[str, ...]) -> threading.Event:
+    """An event set (and noted in the recording, once) when a pod's container waits with one of ``reasons``."""
+    decided = threading.Event()
+
+    def look(row: dict) -> None:
+        pod = row.get("object")
+        if decided.is_set() or row.get("kind") != "pod" or not pod or readers.deleting(pod):
+            return
+        for cs in readers.container_statuses(pod):
+            waiting = (cs.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in reasons:
+                decided.set()
+                recorder.note("decided", f"pod {row['name']}: container {cs.get('name')} waits with "
+                                         f"{waiting['reason']} ({waiting.get('message') or 'no message'}); "
+                                         "it cannot run, so the run stops here")
+                return
+
+    if reasons:
+        recorder.subscribe(look)
+    return decided
+
+
+def _wait_terminal(context, namespace, job_name, timeout, allow_unfinished, decided=None):
     what = f"Job {job_name} to finish"
     try:
-        return wait.job(context, namespace, job_name, _terminal, what, timeout=timeout)
+        return wait.job(context, namespace, job_name, _terminal, what, timeout=timeout, stop=decided)
     except wait.Vanished:
         raise
     except KjlabError as timed_out:
         error = timed_out
+    if decided is not None and decided.is_set():
+        if not allow_unfinished:
+            raise KjlabError(f"a pod of Job {job_name} cannot run (see the recording's 'decided' step)",
+                             "look with `kjlab kubectl describe pods -n <namespace>`")
+        return _read_job(context, namespace, job_name)
     job = _read_job(context, namespace, job_name)
     if any(readers.is_true(job, t) for t in DECIDED):
         try:

@@ -67,6 +67,9 @@ class DashboardModel:
     job_conditions: list[dict] = field(default_factory=list)
     rows_seen: int = 0
     last_time: dt.datetime | None = None
+    # when (the recording's t, s) a pod was last seen turning Failed: the Job controller's
+    # back-off before its next pod counts from about then
+    last_failed_t: float | None = None
 
     def feed(self, row: dict) -> None:
         self.rows_seen += 1
@@ -98,6 +101,9 @@ class DashboardModel:
                                "detail": row.get("detail"), "kubectl": row.get("kubectl")})
 
     def _pod(self, row: dict, obj: dict) -> None:
+        before = self.pods.get(row["name"])
+        if readers.phase(obj) == "Failed" and (before is None or before.phase != "Failed") and row.get("t") is not None:
+            self.last_failed_t = row["t"]
         ended = readers.latest_terminations(obj)
         conds = [f"{c['type']}" + (f" ({c['reason']})" if c.get("reason") else "")
                  for c in readers.true_conditions(obj, NOTEWORTHY_CONDITIONS)]

@@ -51,7 +51,7 @@ def render_html(model: DashboardModel, title: str = "") -> str:
     conditions = [{"t (s)": x.get("t"), "type": x["type"], "status": x["status"], "reason": x.get("reason") or "",
                    "message": x.get("message") or ""} for x in model.job_conditions]
     events = [{"t (s)": e["t"], "type": e["level"], "object": e["object"], "reason": e["reason"],
-               "from": e.get("from") or "", "message": (e["message"] or "")[:120]} for e in model.events]
+               "from": e.get("from") or "", "message": e["message"] or ""} for e in model.events]  # in full: it wraps
     steps = [{"t (s)": s["t"], "kjlab did": f"{s['action']} {s['target']}", "detail": s["detail"] or "",
               "kubectl": s["kubectl"] or ""} for s in model.steps]
     return (

@@ -159,8 +159,9 @@ def draw(ax, data: TimelineData, job: str | None = None, title: str | None = Non
         if kind == "condition":
             colour, style = LINE_STYLES[label.split(" → ")[-1]]
             ax.axvline(t, color=colour, linestyle=style, linewidth=1.2, zorder=1)
-            # Job conditions are labelled at the top, kjlab's steps at the bottom, inside the axes
-            ax.text(t, 0.98, label, transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
+            # Job conditions are labelled at the top, kjlab's steps at the bottom, inside the axes;
+            # two conditions at one moment go on two lines, so a short panel does not cut the label
+            ax.text(t, 0.98, label.replace(" → ", "\n→ "), transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
                     va="top", ha="right", color=colour, clip_on=True, zorder=6,
                     bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.5})
         else:
@@ -202,7 +203,10 @@ def comparison_figure(results):
     axes = fig.subplots(len(results), 1, sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     for i, (ax, r, d) in enumerate(zip(axes, results, datas)):
         d.end = end
-        draw(ax, d, job=r.job, title=r.headline(), legend=i == 0)
+        title = r.headline()
+        if hasattr(r, "namespace") and [x.headline().split(":")[0] for x in results].count(title.split(":")[0]) > 1:
+            title = f"{title} [namespace {r.namespace}]"  # one example run two ways: tell the panels apart
+        draw(ax, d, job=r.job, title=title, legend=i == 0)
         if i < len(results) - 1:
             ax.set_xlabel("")
     return fig

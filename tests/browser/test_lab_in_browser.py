@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from kjlab import paths
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -66,7 +68,8 @@ def jupyterlab(tmp_path, lab):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+         # kjlab's settings overrides, as `kjlab lab` passes them (they keep the news toast away)
+         *paths.jupyterlab_args()]
         + (["--allow-root"] if os.geteuid() == 0 else []),
         env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"))
     deadline = time.monotonic() + 60
@@ -85,6 +88,17 @@ def jupyterlab(tmp_path, lab):
         server.wait(15)
     except subprocess.TimeoutExpired:
         server.kill()
+
+
+def run_all(browser, jupyterlab, notebook: str, viewport: dict):
+    """A page of ``browser`` at ``viewport`` with ``notebook`` open in JupyterLab, Run All Cells pressed."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(f"{jupyterlab['url']}/lab/tree/{notebook}?token={jupyterlab['token']}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    time.sleep(2)  # let the kernel settle before running
+    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+    return page
 
 
 def test_lab01_dashboard_shows_failed_in_chromium(jupyterlab, lab):
@@ -136,12 +150,7 @@ def test_a_quiz_proof_link_opens_the_proving_cell(jupyterlab):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{jupyterlab['url']}/lab/tree/labs/05-interview-prep.ipynb?token={jupyterlab['token']}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            time.sleep(2)
-            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-            page.click("li.lm-Menu-item:has-text('Run All Cells')")
+            page = run_all(browser, jupyterlab, "labs/05-interview-prep.ipynb", {"width": 1400, "height": 1000})
             card = page.locator(".widget-vbox:has(> .widget-button:text-is('Check'))").first
             card.wait_for(timeout=120_000)
             # A button's click reaches the kernel only once it is idle: Run All Cells is still running the
@@ -183,3 +192,60 @@ def test_a_quiz_proof_link_opens_the_proving_cell(jupyterlab):
     assert box is not None and 0 <= box["y"] < 1000, f"the proving cell ({cell_id}: {first_line!r}) is not in view"
     if index > 5:  # deep in the notebook: only a scroll to the fragment brings it into view
         assert title is None or title["y"] + title["height"] < 0, "the notebook stayed at its top"
+
+
+# Measured in the browser on every choice of lab 05's cards: the label's right edge against the
+# output area its card is in (and text cut inside the label), and whether its radio button lies
+# inside that area and inside its own label's box.
+OVERFLOW_JS = """() => {
+  const out = [];
+  for (const card of document.querySelectorAll('.jp-Notebook .widget-vbox.kjlab-quiz, .jp-Notebook .widget-vbox:has(> .widget-radio)')) {
+    // the output area the card sits in: a card grown by its content is no bound of its own
+    const area = card.closest('.jp-OutputArea-output') || card.closest('.jp-Cell') || card;
+    const box = area.getBoundingClientRect();
+    const title = (card.querySelector('.widget-html') || {}).textContent || '';
+    for (const label of card.querySelectorAll('.widget-radio-box label')) {
+      const r = label.getBoundingClientRect();
+      const input = label.querySelector('input');
+      const i = input ? input.getBoundingClientRect() : r;
+      out.push({question: title.slice(0, 80), choice: label.textContent.slice(0, 80),
+                overflow: Math.round(Math.max(r.right - box.right, label.scrollWidth - label.clientWidth)),
+                radio_inside: i.left >= box.left - 1 && i.right <= box.right + 1 && i.width > 0
+                              && i.top >= r.top - 1 && i.bottom <= r.bottom + 1});
+    }
+  }
+  return out;
+}"""
+
+
+def test_no_quiz_choice_overflows_its_card_at_1280_px(jupyterlab):
+    """Issue 26 item 3: at 1280 px, every choice of every card of lab 05 stays inside its card and
+    its radio button shows; no Jupyter news toast covers the page (kjlab's settings overrides)."""
+    from playwright.sync_api import sync_playwright
+
+    from kjlab import paths, quiz
+
+    labs = jupyterlab["dir"] / "labs"
+    shutil.copytree(ROOT / "labs", labs)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = run_all(browser, jupyterlab, "labs/05-interview-prep.ipynb", {"width": 1280, "height": 900})
+            page.locator(".widget-button:text-is('Score')").wait_for(timeout=180_000)
+            time.sleep(2)
+            measured = page.evaluate(OVERFLOW_JS)
+            # the screenshot shows the card with the longest choice
+            page.evaluate("""() => { const labels = [...document.querySelectorAll('.widget-radio-box label')];
+                const longest = labels.sort((a, b) => b.textContent.length - a.textContent.length)[0];
+                if (longest) longest.scrollIntoView({block: 'center'}); }""")
+            time.sleep(1)
+            page.screenshot(path=str(ARTIFACTS / "05-quiz-1280.png"))
+            toast = page.locator(".Toastify__toast:has-text('Jupyter news')").count()
+        finally:
+            browser.close()
+    choices = sum(len(q["choices"]) for q in quiz.questions() if q["kind"] == "choice")
+    assert len(measured) >= choices, f"measured {len(measured)} choices, the bank has {choices} (+ the mock interview's)"
+    over = [m for m in measured if m["overflow"] > 1 or not m["radio_inside"]]
+    assert not over, f"{len(over)} choices overflow their card at 1280 px: {over[:5]}"
+    assert "app_settings_dir" in " ".join(paths.jupyterlab_args()) and toast == 0, "the Jupyter news toast showed"

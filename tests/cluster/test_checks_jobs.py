@@ -30,6 +30,26 @@ WRONG_SHARDS = {  # answer -> what the verdict must say about it
 }
 
 
+def test_a_nonindexed_answer_stops_when_its_pods_cannot_run_and_says_only_what_is_true(lab):
+    """Issue 26 item 4: `completions: 6, parallelism: 2` (NonIndexed). The given container reads
+    JOB_COMPLETION_INDEX, which a NonIndexed pod lacks: on kwok the simulated kubelet cannot run it
+    (NotSimulated), so the outcome is decided at once; the verdict names that and the answer's own
+    parallelism, and says nothing the answer did not do."""
+    import time
+
+    started = time.monotonic()
+    v = check.run("indexed-shards", "completions: 6\nparallelism: 2", context=lab["context"], echo=False)
+    took = time.monotonic() - started
+    assert not v.passed
+    text = str(v)
+    explained(v, "completionMode is NonIndexed, the default", "your parallelism: 2", "Set completionMode: Indexed")
+    assert "with parallelism 0" not in text and "parallelism 0" not in text, text
+    if lab["context"].startswith("kwok-"):
+        explained(v, "no pod could run, so the check stopped at", "NotSimulated", "JOB_COMPLETION_INDEX")
+        assert "within 60 s" not in text, text
+        assert took < 45, f"the check took {took:.0f} s: it did not stop when the pods could not run"
+
+
 # --- index-budget -----------------------------------------------------------------------------------
 
 def test_budget_written_differently_passes(lab):
@@ -53,7 +73,8 @@ WRONG_BUDGETS = {
 WRONG_GIVE_UP = {
     "backoff-limit": ("backoffLimit: 1", ["with BackoffLimitExceeded", "backoffLimit counts failed pods, not time",
                                           "A bound on the Job's time is activeDeadlineSeconds"]),
-    "ttl": ("ttlSecondsAfterFinished: 15", ["still active after 30 s", "ttlSecondsAfterFinished counts from the moment "
+    "ttl": ("ttlSecondsAfterFinished: 15", ["the Job had not ended: still active after 30 s",
+                                            "ttlSecondsAfterFinished counts from the moment "
                                             "the Job has finished"]),
     "deadline-too-long": ("activeDeadlineSeconds: 60", ["still active after 30 s",
                                                         "your activeDeadlineSeconds is 60 s, more than 15 s"]),
@@ -69,6 +90,7 @@ def test_wrong_answer_is_explained(lab, exercise, case):
     v = check.run(exercise, answer, context=lab["context"], echo=False)
     assert not v.passed
     explained(v, *phrases)
+    assert "ended Running" not in str(v), str(v)  # a Job that had not ended is not said to have ended
 
 
 def test_give_up_as_a_whole_job_with_a_shorter_deadline_passes(lab):

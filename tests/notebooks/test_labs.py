@@ -1,5 +1,6 @@
 """Every notebook is executed by papermill against the lab cluster; its own check cells assert the outcome."""
 
+import json
 import os
 from pathlib import Path
 
@@ -44,6 +45,21 @@ def execute(path: Path, context: str, out: Path, namespace: str) -> None:
                     os.environ[k] = v
 
 
+def cut_table_cells(executed: Path) -> list[str]:
+    """The cells of the HTML tables in an executed notebook's outputs that end in '...'."""
+    import re
+
+    cut = []
+    for cell in json.loads(executed.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            html = "".join((output.get("data") or {}).get("text/html", []))
+            for td in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S):
+                text = re.sub(r"<[^>]+>", "", td).strip()
+                if text.endswith("..."):
+                    cut.append(f"{cell.get('id')}: {text[-60:]}")
+    return cut
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebook_executes(lab, path):
     out = ARTIFACTS / f"{path.parent.name}-{path.name}"
@@ -56,9 +72,12 @@ def test_notebook_executes(lab, path):
         from kjlab import lab as kjlab_lab
 
         kjlab_lab.cleanup(lab["context"], namespace)
+    cut = cut_table_cells(out)
+    assert not cut, f"{path.name}: table cells cut to '...' (pandas' display.max_colwidth): {cut[:5]}"
+    assert "Empty DataFrame" not in json.dumps(json.loads(out.read_text())["cells"]), \
+        f"{path.name}: a bare 'Empty DataFrame' (say why it is empty: kjlab.explain_empty)"
     if path.parent.name == "exercises":
         # As generated (no answers), every check must run and say so, not crash.
-        import json
         import re
 
         text = json.dumps(json.loads(out.read_text())["cells"])

@@ -119,3 +119,22 @@ def test_lab_cronjobs_are_in_the_simulated_kubelets_grammar(name):
     # `sleep N`, `date`, `exit N` joined by && only (kjlab/cluster/kwok/grammar.py on issue-10)
     for statement in script.split("-c", 1)[1].split("&&"):
         assert statement.strip().split()[0] in {"sleep", "date", "exit"}, statement
+
+
+def test_the_plot_says_still_running_not_nan(rec, monkeypatch):
+    """Issue 26 item 7: a Job still running at the end of the recording has no outcome (NaN in the
+    table); its bar's label says so in words."""
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = rec.cron_jobs()
+    table.loc[table.index[0], "outcome"] = math.nan
+    for column in ("finished", "deleted"):
+        table.loc[table.index[0], column] = None
+    table.loc[table.index[0], "deleted_while"] = None
+    monkeypatch.setattr(type(rec), "cron_jobs", lambda self: table)
+    fig = cronjobs.plot_jobs(rec)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "still running" in labels and "nan" not in labels, labels

@@ -1,5 +1,8 @@
 """Namespace names: what a run refuses before it makes any API call."""
 
+import threading
+import time
+
 import pytest
 
 from kjlab.api import holders, kube
@@ -38,15 +41,64 @@ def test_a_63_character_name_is_fine():
     namespaces.check_name("a" * 63)
 
 
+def _holding(name: str, stopped: threading.Event, release: threading.Event, stoppable: bool):
+    """A thread that holds ``name`` like a run, until ``release`` (or a stop, when stoppable)."""
+    def run():
+        namespaces._hold(name)
+        try:
+            release.wait(30)
+        finally:
+            namespaces.release(name)
+            namespaces.stoppable(threading.current_thread(), None)
+
+    t = threading.Thread(target=run, daemon=True)
+
+    def stop():
+        stopped.set()
+        release.set()
+        t.join(5)
+
+    if stoppable:
+        namespaces.stoppable(t, stop)
+    t.start()
+    for _ in range(100):
+        if namespaces._held.get(name) is t:
+            break
+        time.sleep(0.01)
+    return t
+
+
 def test_a_namespace_held_by_a_run_of_this_process_is_refused(no_api):
-    namespaces._held.add("busy-run")
+    stopped, release = threading.Event(), threading.Event()
+    _holding("busy-run", stopped, release, stoppable=False)
     try:
         with pytest.raises(KjlabError) as e:
             namespaces.fresh("kwok-kjlab", "busy-run")
         assert "in use by another run in this process" in e.value.message
+        assert not stopped.is_set()
     finally:
-        namespaces.release("busy-run")
+        release.set()
+    for _ in range(100):
+        if "busy-run" not in namespaces._held:
+            break
+        time.sleep(0.01)
     assert "busy-run" not in namespaces._held
+
+
+def test_a_background_run_holding_the_namespace_is_stopped_and_taken_over():
+    """An interrupted cell left its background run going: the cell run again stops it and holds
+    the name itself, and the stopped run's late release does not free it."""
+    stopped, release = threading.Event(), threading.Event()
+    old = _holding("taken-over", stopped, release, stoppable=True)
+    said = []
+    namespaces._hold("taken-over", progress=said.append)
+    try:
+        assert stopped.is_set() and not old.is_alive()
+        assert namespaces._held.get("taken-over") is threading.current_thread()
+        assert said and "stopping the earlier background run in namespace taken-over" in said[0]
+    finally:
+        namespaces.release("taken-over")
+    assert "taken-over" not in namespaces._held
 
 
 def test_holders(monkeypatch):

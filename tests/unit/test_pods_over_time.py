@@ -239,3 +239,44 @@ def test_suspend_deletes_running_pods_without_counting_them():
     patched = next(st for st in run.steps if "nodeSelector" in st["detail"])
     assert patched["t"] < resumed and set(after["node"]) == {"kjlab-worker2"}  # changed while suspended
     assert len(after) == s["completions"]  # the stopped pods' work is done again
+
+
+def test_restart_history_has_whole_exit_codes_and_no_nan():
+    history = load("retry-onfailure").recording.restart_history()
+    assert str(history["last exit code"].dtype) == "Int64" and str(history["restartCount"].dtype) == "int64"
+    shown = history.to_string() + history.to_html()
+    assert "NaN" not in shown and "1.0" not in shown, shown
+
+
+def test_two_runs_of_one_example_get_distinct_names_in_a_comparison():
+    """Issue 26 item 7: lab 06 compares `replacement` run two ways; the table tells them apart."""
+    import dataclasses
+
+    a, b = load("replacement"), load("replacement-failed")
+    b = dataclasses.replace(b, scenario=a.scenario, namespace="lab06-replace-failed")  # as lab 06 runs it
+    table = a.compare(b)
+    assert table.index.is_unique and len(table) == 2, table
+    assert all(r.namespace in name for r, name in zip((a, b), table.index)), table.index
+    assert list(load("retry-never").compare(load("retry-onfailure")).index) == ["retry-never", "retry-onfailure"]
+
+
+def test_condition_labels_fit_in_their_panel():
+    """Issue 26 item 7: lab 06's comparison cut `SuccessCriteriaMet → Complete` to `uccessCriteriaMet`:
+    every label drawn inside a panel lies inside it (matplotlib clips what does not)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from kjlab.widgets.timeline import comparison_figure
+
+    fig = comparison_figure([load("replacement"), load("replacement-failed")])
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    checked = 0
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            if "SuccessCriteriaMet" in text.get_text():
+                extent = text.get_window_extent(renderer)
+                checked += 1
+                assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, (text.get_text(), extent, box)
+    assert checked == 2

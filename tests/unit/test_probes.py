@@ -107,9 +107,29 @@ def test_kwok_skips_visibly_and_kind_runs(capsys, monkeypatch):
     first = capsys.readouterr().out
     assert "SKIPPED" in first and "the liveness step" in first and "kjlab up --engine kind" in first
     assert "runs none" in first
+    # issue 26 item 6: what the learner has to do, all of it
+    assert "start Docker" in first and "no `kjlab down` needed first" in first and "from the top" in first
     probes.needs_real_kubelet("kwok", "the next step")
     again = capsys.readouterr().out
     assert "SKIPPED" in again and "runs none" not in again  # the why is said once
+    assert "from the top" in again
+
+
+def test_a_skipped_step_says_when_its_lab_is_bound_to_an_older_cluster(capsys, monkeypatch):
+    """After `kjlab up --engine kind`, a skipped cell run again on its own still skips: it says why."""
+    from types import SimpleNamespace
+
+    from kjlab import cluster
+
+    monkeypatch.setattr(probes, "_explained", True)
+    monkeypatch.setattr(cluster, "lab_context", lambda: "kind-kjlab")
+    lab = SimpleNamespace(engine="kwok", context="kwok-kjlab")
+    assert probes._needs_kind(lab, "the hooks step") is False
+    out = capsys.readouterr().out
+    assert "the newest lab cluster is kind-kjlab" in out and "bound to kwok-kjlab" in out and "from the top" in out
+    monkeypatch.setattr(cluster, "lab_context", lambda: "kwok-kjlab")
+    probes._needs_kind(lab, "the hooks step")
+    assert "newest" not in capsys.readouterr().out
 
 
 # --- the recording ----------------------------------------------------------------------------

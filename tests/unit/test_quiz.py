@@ -178,7 +178,21 @@ def test_grading_gives_per_answer_feedback():
 
 def test_widget_builds():
     box = quiz.widget("deadline-vs-backoff")
-    assert box.children[0].value == f"<b>{quiz.question('deadline-vs-backoff')['question']}</b>"
+    assert box.children[0].value.endswith(f"<b>{quiz.question('deadline-vs-backoff')['question']}</b>")
+
+
+def test_no_raw_backticks_in_what_a_card_shows():
+    """Issue 26 item 3: question texts go into HTML, choices into plain-text radio labels; neither shows `."""
+    with_code = [q for q in QUESTIONS if "`" in q["question"]]
+    assert with_code  # the bank has such questions, so this can fail
+    for q in QUESTIONS:
+        card = quiz.widget(q["id"], seed=1)
+        shown = card.children[0].value.split("</style>", 1)[1]
+        assert "`" not in shown, (q["id"], shown)
+        if q["kind"] == "choice":
+            assert not [label for label, _ in card.children[1].options if "`" in label], q["id"]
+    assert "<code>kubectl get pods</code>" in quiz.question_html(with_code[0]["question"])
+    assert quiz.question_html("a < b `x`") == "a &lt; b <code>x</code>"
 
 
 def test_the_correct_choice_is_not_always_in_the_same_place():
@@ -265,6 +279,23 @@ def test_mock_widget_builds_and_scores():
     assert text.startswith("**0 of 10**") and text.count("not answered") == 10 and text.count("[proof](") == 10
 
 
+def test_score_lines_restate_the_question_and_the_right_answer():
+    drawn = quiz.mock_interview(10, seed=3)
+    answers = {qid: (0 if quiz.question(qid)["kind"] == "choice" else "certainly not this") for qid in drawn}
+    result = quiz.score(answers)
+    text = quiz.score_markdown(result)
+    lines = [line for line in text.split("\n") if line and line[0].isdigit()]
+    assert len(lines) == 10
+    for r, line in zip(result["results"], lines):
+        q = quiz.question(r["id"])
+        assert q["question"] in line, line
+        right = (q["choices"][next(i for i, c in enumerate(q["choices"]) if c.get("correct"))]["text"]
+                 if q["kind"] == "choice" else q["answers"][0])
+        if not r["correct"]:
+            assert f"The right answer: **{right.replace('`', '')}**" in text, (r["id"], text)
+    assert "run its notebook from the top" in text
+
+
 def test_feedback_says_the_verdict_once_and_links_the_cell():
     q = next(q for q in quiz.questions() if q["kind"] == "choice")
     right = next(i for i, c in enumerate(q["choices"]) if c.get("correct"))
@@ -272,3 +303,5 @@ def test_feedback_says_the_verdict_once_and_links_the_cell():
     text = quiz.feedback_markdown(q, ok, feedback)
     assert text.startswith("**Correct.** ") and not text.startswith("**Correct.** Right")
     assert f"]({quiz.proof_href(q)})" in text and f"]({quiz.source_href(q)})" in text
+    # the committed notebooks have no outputs: the link says to run the proving notebook
+    assert "run that notebook from the top" in text

@@ -174,3 +174,15 @@ def test_no_template_text_reaches_the_dashboard(name):
         model.feed(row)
     html = render_html(model, "t")
     assert "{{" not in html and "}}" not in html
+
+
+def test_an_event_message_is_shown_in_full():
+    """Issue 26 item 7: the dashboard cut event messages at 120 characters (lab 09's CronJob events)."""
+    from kjlab.view.dashboard_model import DashboardModel
+    from kjlab.widgets.dashboard import render_html
+
+    message = "Saw a job that the controller did not create or forgot: " + "x" * 150 + " END-OF-MESSAGE"
+    model = DashboardModel()
+    model.feed({"kind": "event", "t": 1.0, "level": "Warning", "name": "cron", "reason": "UnexpectedJob",
+                "message": message, "source": "cronjob-controller"})
+    assert "END-OF-MESSAGE" in render_html(model)
