@@ -53,7 +53,7 @@ import threading
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from kjlab.cluster.kwok import container_logs, grammar
+from kjlab.cluster.kwok import container_logs, event_references, grammar
 
 _PATH = re.compile(r"\A/containerLogs/([^/]+)/([^/]+)/([^/]+)\Z")
 
@@ -145,8 +145,8 @@ class Api:
         conn.request("GET", path, headers={"Accept": "application/json"})
         return conn, conn.getresponse()
 
-    def read_pod(self, namespace: str, name: str) -> dict:
-        conn, resp = self._get(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", 10)
+    def get_json(self, path: str) -> dict:
+        conn, resp = self._get(path, 10)
         try:
             body = resp.read()
             if resp.status != 200:
@@ -155,11 +155,25 @@ class Api:
         finally:
             conn.close()
 
-    def watch_pod(self, namespace: str, name: str, resource_version: str | None, timeout_seconds: int):
-        """The pod's watch events ({"type", "object"}) until the server ends the watch."""
-        query = {"watch": "1", "fieldSelector": f"metadata.name={name}", "timeoutSeconds": str(timeout_seconds),
+    def read_pod(self, namespace: str, name: str) -> dict:
+        return self.get_json(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}")
+
+    def patch(self, path: str, body: bytes, content_type: str) -> None:
+        conn = http.client.HTTPSConnection(self.host, self.port, context=self.tls, timeout=10)
+        try:
+            conn.request("PATCH", path, body=body, headers={"Content-Type": content_type, "Accept": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise LookupError(f"HTTP {resp.status}")
+        finally:
+            conn.close()
+
+    def watch(self, path: str, resource_version: str | None, timeout_seconds: int):
+        """The watch events ({"type", "object"}) of a list path (with its query) until the server ends the watch."""
+        query = {"watch": "1", "timeoutSeconds": str(timeout_seconds),
                  **({"resourceVersion": resource_version} if resource_version else {})}
-        conn, resp = self._get(f"/api/v1/namespaces/{quote(namespace)}/pods?{urlencode(query)}", timeout_seconds + 10)
+        conn, resp = self._get(f"{path}{'&' if '?' in path else '?'}{urlencode(query)}", timeout_seconds + 10)
         try:
             if resp.status != 200:
                 raise LookupError(f"HTTP {resp.status}")
@@ -171,6 +185,11 @@ class Api:
                     yield event
         finally:
             conn.close()
+
+    def watch_pod(self, namespace: str, name: str, resource_version: str | None, timeout_seconds: int):
+        """The pod's watch events ({"type", "object"}) until the server ends the watch."""
+        path = f"/api/v1/namespaces/{quote(namespace)}/pods?{urlencode({'fieldSelector': f'metadata.name={name}'})}"
+        return self.watch(path, resource_version, timeout_seconds)
 
 
 class PodCache:
@@ -331,6 +350,7 @@ def serve(server_url: str, ca: str, cert: str, key: str, scale: float, port_file
     tls.verify_mode = ssl.CERT_REQUIRED  # only holders of this cluster's credentials
     tls.load_verify_locations(ca)
     Handler.api, Handler.scale = Api(server_url, ca, cert, key), scale
+    event_references.start(Handler.api)  # the simulated kubelet's events, as `kubectl events --for` selects them
     try:
         server = _Server(("127.0.0.1", port), Handler)
     except OSError:  # the old port is taken: a new one (the nodes still name the old one: kjlab down && kjlab up)
