@@ -3,8 +3,12 @@ as a real v1.36 kubelet, or visibly not simulated. The real kubectl binary, thro
 server; kwok only (on kind these are the real kubelet's answers, tests/compare lists what still
 needs a kind run)."""
 
+import json
 import time
 
+import pytest
+
+from kjlab.api import kube, readers, wait
 from test_kubectl_logs import kubectl, run_pod, wait_for
 
 
@@ -36,3 +40,98 @@ def test_kubectl_events_for_a_pod_shows_the_simulated_kubelets_events(lab, ns):
     refs = kubectl(ctx, "-n", ns, "get", "events", "-o",
                    "jsonpath={range .items[*]}{.involvedObject.kind}/{.involvedObject.apiVersion}{'\\n'}{end}").stdout
     assert refs.split() and set(refs.split()) == {"Pod/v1"}, refs
+
+
+# --- deletion on a real kubelet's timing ---------------------------------------------------------
+
+HOLD = "kjlab.io/test-hold"  # keeps the ended pod readable; the ns fixture removes it if a test fails
+
+
+def _held_pod(name, command, image="docker.io/library/bash:5", grace=4):
+    spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": grace,
+            "containers": [{"name": "main", "image": image, **({"command": command} if command else {})}]}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "finalizers": [HOLD]}, "spec": spec}
+
+
+@pytest.mark.parametrize("case,command,image,grace,phase,code,at_least,at_most", [
+    # bash and sleep as PID 1 have no SIGTERM handler: SIGKILL when the grace period ends
+    ("sleep-pid1", ["sleep", "3600"], "docker.io/library/bash:5", 4, "Failed", 137, 3.8, 12),
+    ("bash-pid1", ["bash", "-c", "sleep 3600 && exit 0"], "docker.io/library/bash:5", 4, "Failed", 137, 3.8, 12),
+    # the kubelet gives at least 2 s (kuberuntime_manager.go minimumGracePeriodInSeconds)
+    ("grace-1", ["sleep", "3600"], "docker.io/library/bash:5", 1, "Failed", 137, 1.8, 10),
+    # a script that ends inside the grace period ends by itself, with its own code
+    ("ends-inside", ["bash", "-c", "sleep 2 && exit 3"], "docker.io/library/bash:5", 30, "Failed", 3, 0, 10),
+    ("ends-0-inside", ["sleep", "2"], "docker.io/library/bash:5", 30, "Succeeded", 0, 0, 10),
+    # pause's entrypoint exits 0 on SIGTERM (build/pause/linux/pause.c), at once; nginx's quits on its
+    # STOPSIGNAL (SIGQUIT) the same way (the issue's 32 s nginx delete; nginx is not preloaded on kind,
+    # pause is every kind node's sandbox image, so that is the one tested)
+    ("pause", None, "registry.k8s.io/pause:3.10", 30, "Succeeded", 0, 0, 5),
+])
+def test_a_deleted_running_pod_ends_on_a_real_kubelets_timing(lab, ns, case, command, image, grace, phase, code,
+                                                               at_least, at_most):
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    core.create_namespaced_pod(ns, _held_pod("p", command, image, grace))
+    wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", "pod p to run", timeout=30, name="p")
+    started = time.monotonic()
+    core.delete_namespaced_pod("p", ns)
+    ended = wait.pod(ctx, ns, lambda p: readers.phase(p) in ("Failed", "Succeeded"),
+                     f"deleted pod p ({case}) to end", timeout=at_most + 10, name="p")
+    took = time.monotonic() - started
+    t = readers.terminated(ended)
+    assert (readers.phase(ended), t["exitCode"]) == (phase, code), ended["status"]
+    assert t["reason"] == ("Completed" if code == 0 else "Error"), t
+    assert at_least <= took <= at_most, f"{case}: ended {took:.1f}s after the delete"
+    core.patch_namespaced_pod("p", ns, {"metadata": {"finalizers": None}}, _content_type=kube.MERGE)
+
+
+# --- exec, attach, port-forward, cp, debug: one readable line ---------------------------------------
+
+def test_exec_attach_port_forward_cp_and_debug_answer_one_readable_line(lab, ns):
+    ctx = lab["context"]
+    run_pod(ctx, ns, "p", "sleep", "600")
+    wait_for(ctx, ns, "p", "{.status.phase}", "Running")
+    cannot = "the simulated kubelet (kwok) cannot"
+    for args, what in ((["exec", "p", "--", "ls"], "exec into containers"),
+                       (["cp", "p:/etc/hosts", "/tmp/kjlab-test-cp-hosts"], "exec into containers"),
+                       (["attach", "p"], "attach to containers"),
+                       (["debug", "-it", "p", "--image=docker.io/library/bash:5"],
+                        "run ephemeral (debug) containers")):
+        out = kubectl(ctx, "-n", ns, *args, timeout=40, check=False)
+        assert out.returncode != 0, (args, out)
+        errors = [line for line in out.stderr.splitlines() if line.startswith(("error:", "Error from server"))]
+        assert len(errors) == 1 and f"{cannot} {what}; use kjlab up --engine kind" in errors[0], (args, out.stderr)
+        assert "<html" not in (out.stdout + out.stderr).lower(), out
+    # the debug container is ended, visibly: its status and a Warning say why
+    eph = json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o", "jsonpath={.status.ephemeralContainerStatuses}").stdout)
+    assert eph and eph[0]["state"]["terminated"]["reason"] == "NotSimulated", eph
+    import socket
+    import subprocess
+
+    from kjlab.cluster import tools
+    from kjlab.paths import kubeconfig_path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(tools.kubectl_path()), "--kubeconfig", str(kubeconfig_path()), "--context", ctx,
+                             "-n", ns, "port-forward", "p", f"{port}:80"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        # it fails when it opens its stream to the kubelet: at once, or at the first connection
+        _until("port-forward to end", lambda: proc.poll() is not None or (_connects(port) and False), timeout=20)
+        _, err = proc.communicate(timeout=5)
+    finally:
+        proc.kill()
+    assert f"{cannot} forward ports to pods; use kjlab up --engine kind" in err and "<html" not in err.lower(), err
+
+
+def _connects(port):
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.recv(1)
+        return True
+    except OSError:
+        return False

@@ -3,7 +3,9 @@
 ``kubectl logs`` asks the API server, which asks the pod's node at the address and port in the
 Node's status (``InternalDNS`` ``localhost``, ``daemonEndpoints.kubeletEndpoint.Port``, both set
 by kjlab's node Stage). This process answers ``GET /containerLogs/<ns>/<pod>/<container>`` for
-every node of one cluster, and nothing else (no exec, attach, port-forward, metrics, pprof).
+every node of one cluster. exec, attach, port-forward (so kubectl cp, run -it, debug's fallback) get
+one plain-text line saying the simulated kubelet cannot do them (HTTP 400, passed on by the API
+server, printed by kubectl after "error:"); nothing else is served (no metrics, no pprof).
 
 Why not kwok's own server (which serves Logs/ClusterLogs files): in v0.8.0 it takes no client
 authentication at all, serves plain HTTP on the same port, and serves pprof and the other
@@ -56,6 +58,11 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from kjlab.cluster.kwok import container_logs, event_references, grammar
 
 _PATH = re.compile(r"\A/containerLogs/([^/]+)/([^/]+)/([^/]+)\Z")
+# The kubelet API's streaming verbs (pkg/kubelet/server/server.go) and what the simulation cannot do.
+_NOT_SIMULATED = {
+    "exec": "exec into containers", "run": "exec into containers", "attach": "attach to containers",
+    "portForward": "forward ports to pods",
+}
 
 
 def _time(value) -> datetime | None:
@@ -254,6 +261,10 @@ class _Server(http.server.ThreadingHTTPServer):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kjlab-simulated-kubelet"
+    # Whatever the standard library answers itself (a method it has no handler for, a malformed
+    # request) is one plain line too, never its HTML page: the API server passes the body on.
+    error_message_format = "the simulated kubelet (kwok): %(code)d %(message)s\n"
+    error_content_type = "text/plain; charset=utf-8"
     api: Api | None = None
     scale = 1.0
 
@@ -273,7 +284,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
 
+    def _not_simulated(self) -> bool:
+        """exec, attach, port-forward (and kubectl cp, which execs tar; kubectl run -it, which
+        attaches) need a container: one line saying so, with the status the API server passes on
+        (kubectl prints the line after "error: ")."""
+        verb = urlsplit(self.path).path.lstrip("/").split("/", 1)[0]
+        if verb not in _NOT_SIMULATED:
+            return False
+        self._error(400, f"the simulated kubelet (kwok) cannot {_NOT_SIMULATED[verb]}; use kjlab up --engine kind")
+        self.close_connection = True
+        return True
+
+    def do_POST(self):  # noqa: N802 -- the stdlib's name; SPDY upgrades (exec, attach, port-forward) are POSTs
+        if not self._not_simulated():
+            self._error(405, "the simulated kubelet (kwok) answers only GET /containerLogs/...")
+            self.close_connection = True
+
     def do_GET(self):  # noqa: N802 -- the stdlib's name
+        if self._not_simulated():  # websocket upgrades are GETs
+            return
         url = urlsplit(self.path)
         m = _PATH.match(url.path)
         if not m:
@@ -289,6 +318,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except Exception as e:
             return self._error(404, f'pods "{name}" not found ({e.__class__.__name__})')
         container = _spec(pod, container_name)
+        if container is None and any(c.get("name") == container_name
+                                     for c in (pod.get("spec") or {}).get("ephemeralContainers") or []):
+            return self._error(400, "the simulated kubelet (kwok) cannot run ephemeral (debug) containers; "
+                                    "use kjlab up --engine kind")
         if container is None:
             return self._error(400, f'container {container_name} is not valid for pod {name}')
         run = run_of(pod, container_name, previous)

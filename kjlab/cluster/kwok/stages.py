@@ -26,6 +26,13 @@ PULLABLE_IMAGES = (
 
 STAGE_FILES = ("node.yaml", "pod.yaml")
 
+# Images whose own entrypoint (no command, no args) runs until stopped and stops at once on the
+# signal the runtime sends (the image's STOPSIGNAL, else SIGTERM), exiting 0: nginx quits on
+# SIGQUIT, pause exits 0 on SIGTERM (kubernetes build/pause/linux/pause.c). A deleted pod of theirs
+# ends at once, not at the end of its grace period. Any other entrypoint is taken to ignore SIGTERM
+# as PID 1 (a shell, sleep, python without a handler): SIGKILL, 137, when the grace period ends.
+STOPS_ON_SIGNAL = ("nginx", "registry.k8s.io/pause")
+
 
 def image_repository(image: str) -> str:
     """'docker.io/library/bash:5' -> 'bash' (the same normalisation the Stage's jq applies)."""
@@ -48,11 +55,30 @@ def _grammar_placeholders() -> dict[str, str]:
     return {
         "__NOT_SIMULATED_JQ__": yq(grammar.jq_not_simulated()),
         "__FOREVER_JQ__": yq(grammar.jq_string(grammar.FOREVER)),
+        "__FOREVER_GO__": grammar.jq_string(grammar.FOREVER),
         "__OUTPUT_JQ__": yq(grammar.jq_string(grammar.OUTPUT)),
         "__OUTPUT_GO__": grammar.jq_string(grammar.OUTPUT),
         "__GRAMMAR_GO__": grammar.jq_string(grammar.GRAMMAR),
         "__READS_INDEX_GO__": grammar.jq_string(grammar.READS_INDEX),
+        "__STOPS_ON_SIGNAL_JQ__": ", ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
+        "__STOPS_ON_SIGNAL_GO__": " ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
     }
+
+
+def _snippet(text: str, placeholder: str, file: str) -> str:
+    """A Go template file of kwok_stages/ in place of each line holding only `placeholder`,
+    indented as that line (the Stages' templates are YAML block scalars)."""
+    if placeholder not in text:
+        return text
+    body = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(file).read_text().rstrip("\n")
+    out = []
+    for line in text.split("\n"):
+        if line.strip() == placeholder:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + b if b else b for b in body.split("\n"))
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 # Lenient mode (kjlab up --engine kwok --no-strict): a pod outside the grammar runs with what the
@@ -96,6 +122,7 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     docs = []
     for name in STAGE_FILES:
         text = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(name).read_text()
+        text = _snippet(text, "__EXIT_CODE_GO__", "exit_code.gotpl")
         text = (
             text.replace("__TIME_SCALE__", repr(float(time_scale)))
             .replace("__PULLABLE_LIST__", pullable_tpl)
