@@ -135,3 +135,26 @@ def _connects(port):
         return True
     except OSError:
         return False
+
+
+# --- kubectl logs --timestamps / --since-time ----------------------------------------------------------
+
+def test_logs_timestamps_and_since_are_honoured(lab, ns):
+    from datetime import datetime, timedelta
+
+    ctx = lab["context"]
+    run_pod(ctx, ns, "p", "bash", "-c", "echo early; sleep 3; echo late; sleep 600")
+    wait_for(ctx, ns, "p", "{.status.phase}", "Running")
+    started = datetime.fromisoformat(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o",
+                                             "jsonpath={.status.containerStatuses[0].state.running.startedAt}")
+                                     .stdout.replace("Z", "+00:00"))
+    _until("the second line", lambda: "late" in kubectl(ctx, "-n", ns, "logs", "p").stdout.splitlines(), timeout=20)
+    stamped = kubectl(ctx, "-n", ns, "logs", "--timestamps", "p").stdout.splitlines()[1:]  # after the banner
+    times = {line.split(" ", 1)[1]: datetime.fromisoformat(line.split(" ", 1)[0].replace("Z", "+00:00"))
+             for line in stamped}
+    assert set(times) == {"early", "late"}, stamped
+    assert abs((times["late"] - times["early"]).total_seconds() - 3) < 0.01, times
+    assert abs((times["early"] - started).total_seconds()) < 1, (times, started)
+    since = (started + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shown = kubectl(ctx, "-n", ns, "logs", f"--since-time={since}", "p").stdout.splitlines()
+    assert shown[1:] == ["late"] and "simulated kubelet" in shown[0], shown

@@ -52,7 +52,7 @@ import os
 import re
 import ssl
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from kjlab.cluster.kwok import container_logs, event_references, grammar
@@ -113,8 +113,9 @@ def run_of(pod: dict, name: str, previous: bool) -> dict | str:
             "exit": chosen.get("exitCode")}
 
 
-def available(container: dict, run: dict, scale: float, now: datetime) -> bytes:
-    """The output of `run` written by `now` (all of it once a script ran to its end)."""
+def written(container: dict, run: dict, scale: float, now: datetime) -> list[tuple[datetime, bytes]]:
+    """The output of `run` written by `now` (all of it once a script ran to its end), each chunk
+    with the time it was written."""
     start, finished = run["started"], run["finished"]
     killed = run["exit"] in (137, 143)
     forever = bool(re.search(grammar.FOREVER, grammar.script(container)))
@@ -124,8 +125,38 @@ def available(container: dict, run: dict, scale: float, now: datetime) -> bytes:
         exited_after, cut = (finished - start).total_seconds(), (finished - start).total_seconds()
     else:  # it ran its script to the end (the API keeps whole seconds: do not cut on them)
         exited_after, cut = (finished - start).total_seconds(), float("inf")
-    chunks = container_logs.output(container, scale, start, exited_after=exited_after, killed=killed)
-    return b"".join(container_logs.until(chunks, cut))
+    out = []
+    for t, data in container_logs.output(container, scale, start, exited_after=exited_after, killed=killed):
+        if t > cut:
+            break
+        out.append((start + timedelta(seconds=t), data))
+    return out
+
+
+def available(container: dict, run: dict, scale: float, now: datetime) -> bytes:
+    """The output of `run` written by `now`, as bytes."""
+    return b"".join(data for _, data in written(container, run, scale, now))
+
+
+def _stamp(at: datetime) -> bytes:
+    """The kubelet's --timestamps prefix: RFC 3339 with nanoseconds, UTC (time.RFC3339Nano)."""
+    at = at.astimezone(timezone.utc)
+    fraction = f"{at.microsecond * 1000:09d}".rstrip("0")  # Go drops trailing zeros, and the dot with them
+    return (at.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z ").encode()
+
+
+def render(chunks: list[tuple[datetime, bytes]], timestamps: bool, since: datetime | None) -> bytes:
+    """Lines written at or after `since`, each prefixed with its time when `timestamps` (what
+    `kubectl logs --timestamps --since/--since-time` ask the kubelet for: its ReadLogs)."""
+    lines: list[tuple[datetime, bytes]] = []
+    for at, data in chunks:
+        for piece in data.splitlines(keepends=True):
+            if lines and not lines[-1][1].endswith(b"\n"):  # the rest of a line begun by `echo -n`
+                lines[-1] = (lines[-1][0], lines[-1][1] + piece)
+            else:
+                lines.append((at, piece))
+    return b"".join((_stamp(at) if timestamps else b"") + line
+                    for at, line in lines if since is None or at >= since)
 
 
 def _tail(data: bytes, lines: int | None, limit: int | None) -> bytes:
@@ -134,6 +165,20 @@ def _tail(data: bytes, lines: int | None, limit: int | None) -> bytes:
     if limit is not None:
         data = data[:limit]
     return data
+
+
+def _since(query: dict, now: datetime) -> datetime | None:
+    """The first time to show, from sinceSeconds or sinceTime (kubectl --since / --since-time)."""
+    if query.get("sinceSeconds"):
+        if not query["sinceSeconds"].isdigit():
+            raise ValueError(f"sinceSeconds={query['sinceSeconds']!r}")
+        return now - timedelta(seconds=int(query["sinceSeconds"]))
+    if query.get("sinceTime"):
+        try:
+            return _time(query["sinceTime"])
+        except ValueError:
+            raise ValueError(f"sinceTime={query['sinceTime']!r}") from None
+    return None
 
 
 class Api:
@@ -313,6 +358,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         previous = query.get("previous") == "true"
         tail = int(query["tailLines"]) if query.get("tailLines", "").lstrip("-").isdigit() else None
         limit = int(query["limitBytes"]) if query.get("limitBytes", "").isdigit() else None
+        timestamps = query.get("timestamps") == "true"
+        try:
+            since = _since(query, datetime.now(timezone.utc))
+        except ValueError as e:
+            return self._error(400, f"the simulated kubelet (kwok) cannot read {e}")
         try:
             pod = self.api.read_pod(namespace, name)
         except Exception as e:
@@ -331,18 +381,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        options = (timestamps, since)
         try:
-            self._chunk(container_logs.BANNER.encode())
+            # the banner says the kubelet is simulated whatever the options (--since never hides it)
+            now = datetime.now(timezone.utc)
+            self._chunk(render([(run["started"] or now, container_logs.BANNER.encode())], timestamps, None))
             if not follow or run["finished"] is not None:
-                self._chunk(_tail(available(container, run, self.scale, datetime.now(timezone.utc)), tail, limit))
+                self._chunk(_tail(render(written(container, run, self.scale, now), *options), tail, limit))
             else:
-                self._follow(pod, container, container_name, run, tail, limit)
+                self._follow(pod, container, container_name, run, tail, limit, options)
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass
         self.close_connection = True
 
-    def _follow(self, pod: dict, container: dict, container_name: str, run: dict, tail, limit) -> None:
+    def _follow(self, pod: dict, container: dict, container_name: str, run: dict, tail, limit, options) -> None:
         """Stream the run's output as it comes; end when the run ends (or the pod is gone)."""
         namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         cache = PodCache(self.api, namespace, name, pod)
@@ -361,7 +414,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     last = run_of(current, container_name, True)
                     run = last if isinstance(last, dict) and last["started"] == run["started"] \
                         else {**run, "finished": now, "exit": 137}
-                data = available(container, run, self.scale, now)
+                data = render(written(container, run, self.scale, now), *options)
                 if sent is None:  # the first answer honours tail/limit, as the kubelet's does
                     first = _tail(data, tail, limit)
                     self._chunk(first)
