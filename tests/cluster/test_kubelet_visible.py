@@ -158,3 +158,51 @@ def test_logs_timestamps_and_since_are_honoured(lab, ns):
     since = (started + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     shown = kubectl(ctx, "-n", ns, "logs", f"--since-time={since}", "p").stdout.splitlines()
     assert shown[1:] == ["late"] and "simulated kubelet" in shown[0], shown
+
+
+# --- the grammar: the docs' shell text, or the token it refuses --------------------------------------
+
+def test_the_docs_echo_runs_and_a_refused_script_names_its_token(lab, ns):
+    ctx = lab["context"]
+    run_pod(ctx, ns, "app", "sh", "-c", "echo The app is running! && sleep 3600")
+    wait_for(ctx, ns, "app", "{.status.phase}", "Running")
+    assert kubectl(ctx, "-n", ns, "logs", "app").stdout.splitlines()[1:] == ["The app is running!"]
+    run_pod(ctx, ns, "arith", "bash", "-c", "exit $((40+2))")
+    wait_for(ctx, ns, "arith", "{.status.containerStatuses[0].state.waiting.reason}", "NotSimulated")
+    out = kubectl(ctx, "-n", ns, "logs", "arith", check=False)
+    assert out.returncode != 0 and "refuses `$((40+2))` in `exit $((40+2))`" in out.stderr, out
+
+
+# --- init containers: run only when they succeed at once, else visibly NotSimulated ----------------
+
+def _init_pod(name, init_command, restart="Never"):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "restartPolicy": restart, "terminationGracePeriodSeconds": 1,
+        "initContainers": [{"name": "setup", "image": "docker.io/library/bash:5", "command": init_command}],
+        "containers": [{"name": "main", "image": "docker.io/library/bash:5", "command": ["sleep", "600"]}]}}
+
+
+@pytest.mark.parametrize("case,command", [
+    ("slow", ["bash", "-c", "sleep 30"]),       # a real kubelet: Init:0/1 for 30 s
+    ("fails", ["bash", "-c", "sleep 1 && exit 1"]),  # a real kubelet: Init:Error, the pod Failed
+])
+def test_an_init_container_that_takes_time_or_fails_is_not_faked(lab, ns, case, command):
+    ctx = lab["context"]
+    kube.core(ctx).create_namespaced_pod(ns, _init_pod("p", command))
+    wait_for(ctx, ns, "p", "{.status.initContainerStatuses[0].state.waiting.reason}", "NotSimulated")
+    shown = kubectl(ctx, "-n", ns, "get", "pod", "p", "--no-headers").stdout.split()
+    assert shown[2] == "Init:NotSimulated", shown  # kubectl's STATUS column, not Running/Completed
+    message = kubectl(ctx, "-n", ns, "get", "pod", "p", "-o",
+                      "jsonpath={.status.initContainerStatuses[0].state.waiting.message}").stdout
+    assert "succeeds at once" in message and "--engine kind" in message, message
+    events = kubectl(ctx, "-n", ns, "events", "--for", "pod/p").stdout
+    assert "NotSimulated" in events, events
+
+
+def test_an_init_container_that_succeeds_at_once_completes(lab, ns):
+    ctx = lab["context"]
+    kube.core(ctx).create_namespaced_pod(ns, _init_pod("p", ["sh", "-c", "echo init done; touch /tmp/ready"]))
+    wait_for(ctx, ns, "p", "{.status.phase}", "Running")
+    state = json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o",
+                               "jsonpath={.status.initContainerStatuses[0].state}").stdout)
+    assert state["terminated"]["exitCode"] == 0 and state["terminated"]["reason"] == "Completed", state

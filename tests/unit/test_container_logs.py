@@ -118,3 +118,8 @@ def test_timestamps_and_since_are_applied_per_line():
     assert _since({"sinceSeconds": "10"}, T0 + timedelta(seconds=12)) == T0 + timedelta(seconds=2)
     assert _since({"sinceTime": "2026-01-01T00:00:00Z"}, T0).year == 2026
     assert _since({}, T0) is None
+
+
+def test_the_docs_echo_with_an_exclamation_mark_prints_it():
+    chunks = list(itertools.islice(logs.output(sh("echo The app is running! && sleep 3600"), 1.0, T0), 1))
+    assert chunks[0] == (0.0, b"The app is running!\n")

@@ -375,6 +375,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if container is None:
             return self._error(400, f'container {container_name} is not valid for pod {name}')
         run = run_of(pod, container_name, previous)
+        indexed = "batch.kubernetes.io/job-completion-index" in ((pod.get("metadata") or {}).get("annotations") or {})
+        if isinstance(run, str) and grammar.refused(container, indexed):  # the token, where a learner looks
+            return self._error(400, f'container "{container_name}" in pod "{name}" is not run by the simulated '
+                                    f"kubelet (kwok): its grammar refuses {grammar.refused(container, indexed)}; "
+                                    "use kjlab up --engine kind")
         if isinstance(run, str):
             return self._error(400, run)
         self.send_response(200)

@@ -59,6 +59,7 @@ def _grammar_placeholders() -> dict[str, str]:
         "__OUTPUT_JQ__": yq(grammar.jq_string(grammar.OUTPUT)),
         "__OUTPUT_GO__": grammar.jq_string(grammar.OUTPUT),
         "__GRAMMAR_GO__": grammar.jq_string(grammar.GRAMMAR),
+        "__INIT_GRAMMAR_GO__": grammar.jq_string(grammar.INIT_GRAMMAR),
         "__READS_INDEX_GO__": grammar.jq_string(grammar.READS_INDEX),
         "__STOPS_ON_SIGNAL_JQ__": ", ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
         "__STOPS_ON_SIGNAL_GO__": " ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
