@@ -206,3 +206,68 @@ def test_an_init_container_that_succeeds_at_once_completes(lab, ns):
     state = json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o",
                                "jsonpath={.status.initContainerStatuses[0].state}").stdout)
     assert state["terminated"]["exitCode"] == 0 and state["terminated"]["reason"] == "Completed", state
+
+
+# --- readiness gates and probes ----------------------------------------------------------------------
+
+GATE = "example.com/load-balancer-ready"
+
+
+def _condition(ctx, ns, name, kind):
+    pod = kube.raw(kube.core(ctx).read_namespaced_pod, name, ns)
+    return next((c for c in (pod.get("status") or {}).get("conditions") or [] if c["type"] == kind), None)
+
+
+def test_a_readiness_gate_holds_ready_until_its_condition_is_true(lab, ns):
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    core.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gated"}, "spec": {
+        "readinessGates": [{"conditionType": GATE}],
+        "containers": [{"name": "main", "image": "docker.io/library/bash:5", "command": ["sleep", "600"]}]}})
+    wait_for(ctx, ns, "gated", "{.status.phase}", "Running")
+    ready = _until("the Ready condition", lambda: _condition(ctx, ns, "gated", "Ready"))
+    assert (ready["status"], ready.get("reason")) == ("False", "ReadinessGatesNotReady"), ready
+    # the kubelet's words (pkg/kubelet/status/generate.go)
+    assert ready["message"] == f'corresponding condition of pod readiness gate "{GATE}" does not exist.', ready
+    assert _condition(ctx, ns, "gated", "ContainersReady")["status"] == "True"
+    core.patch_namespaced_pod_status("gated", ns, {"status": {"conditions": [
+        {"type": GATE, "status": "True", "lastTransitionTime": kube.now_rfc3339()}]}}, _content_type=kube.STRATEGIC_MERGE)
+    _until("Ready=True once the gate is True", lambda: _condition(ctx, ns, "gated", "Ready")["status"] == "True")
+    core.patch_namespaced_pod_status("gated", ns, {"status": {"conditions": [
+        {"type": GATE, "status": "False", "lastTransitionTime": kube.now_rfc3339()}]}}, _content_type=kube.STRATEGIC_MERGE)
+    back = _until("Ready=False once the gate is False", lambda: (c := _condition(ctx, ns, "gated", "Ready"))["status"] == "False" and c)
+    assert back["message"] == f'the status of pod readiness gate "{GATE}" is not "True", but False', back
+
+
+def test_a_status_patch_does_not_restart_the_scripts_sleep(lab, ns):
+    """A condition set through the status subresource while the script sleeps (a gate, ConfigIssue):
+    the container still ends its sleep counted from its own start."""
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    run_pod(ctx, ns, "p", "bash", "-c", "sleep 5 && exit 0")
+    wait_for(ctx, ns, "p", "{.status.phase}", "Running")
+    time.sleep(2.5)
+    core.patch_namespaced_pod_status("p", ns, {"status": {"conditions": [
+        {"type": GATE, "status": "True", "lastTransitionTime": kube.now_rfc3339()}]}}, _content_type=kube.STRATEGIC_MERGE)
+    ended = wait.pod(ctx, ns, readers.ended, "pod p to end", timeout=20, name="p")
+    t = readers.terminated(ended)
+    from datetime import datetime
+
+    ran = (datetime.fromisoformat(t["finishedAt"].replace("Z", "+00:00"))
+           - datetime.fromisoformat(t["startedAt"].replace("Z", "+00:00"))).total_seconds()
+    assert 4 <= ran <= 6, f"ran {ran}s for `sleep 5` (a restarted sleep would be 7 s or more)"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("readinessProbe", {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 5}),
+    ("lifecycle", {"preStop": {"exec": {"command": ["sh", "-c", "sleep 5"]}}}),
+])
+def test_a_pod_with_a_probe_or_hook_says_it_is_not_run(lab, ns, field, value):
+    ctx = lab["context"]
+    kube.core(ctx).create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probed"}, "spec": {
+        "containers": [{"name": "main", "image": "docker.io/library/bash:5", "command": ["sleep", "600"], field: value}]}})
+    shown = _until("the probe-not-run Warning in `kubectl events --for pod/probed`",
+                   lambda: "probe not run" in (out := kubectl(ctx, "-n", ns, "events", "--for", "pod/probed").stdout) and out)
+    line = next(x for x in shown.splitlines() if "probe not run" in x)
+    assert "Warning" in line and "NotSimulated" in line and "--engine kind" in line, line
+    wait_for(ctx, ns, "probed", "{.status.phase}", "Running")

@@ -61,6 +61,7 @@ def _grammar_placeholders() -> dict[str, str]:
         "__GRAMMAR_GO__": grammar.jq_string(grammar.GRAMMAR),
         "__INIT_GRAMMAR_GO__": grammar.jq_string(grammar.INIT_GRAMMAR),
         "__READS_INDEX_GO__": grammar.jq_string(grammar.READS_INDEX),
+        "__PROBES_JQ__": yq(PROBES_JQ),
         "__STOPS_ON_SIGNAL_JQ__": ", ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
         "__STOPS_ON_SIGNAL_GO__": " ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
     }
@@ -112,6 +113,30 @@ def _lenient(docs: list[dict]) -> list[dict]:
     return out
 
 
+# Probes and lifecycle hooks need a process to probe or to run a hook in: the simulated kubelet runs
+# neither. A pod that declares one says so when its containers start (issue 25).
+PROBES_JQ = ('[(.spec.containers // [])[], (.spec.initContainers // [])[] | (.livenessProbe, .readinessProbe, '
+             '.startupProbe, .lifecycle.postStart, .lifecycle.preStop) | select(. != null)] | length > 0')
+PROBES_WARNING = (
+    "probe not run (simulated kubelet): kwok runs no liveness, readiness or startup probe and no postStart or "
+    "preStop hook; this pod's containers are Ready as soon as they start and no probe restarts them. "
+    "`kjlab up --engine kind` runs them on a real kubelet.")
+
+
+def _probes_not_run(docs: list[dict]) -> dict:
+    """kjlab-pod-ready (which pod.yaml keeps to pods without probes or hooks) for a pod with them:
+    first a Warning (reason NotSimulated) that they are not run."""
+    import copy
+
+    warned = copy.deepcopy(next(d for d in docs if d["metadata"]["name"] == "kjlab-pod-ready"))
+    warned["metadata"]["name"] = "kjlab-pod-ready-probes-not-run"
+    for expr in warned["spec"]["selector"]["matchExpressions"]:
+        if expr["key"] == PROBES_JQ:
+            expr["values"] = ["true"]
+    warned["spec"]["steps"].insert(0, {"event": {"type": "Warning", "reason": "NotSimulated", "message": PROBES_WARNING}})
+    return warned
+
+
 def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLABLE_IMAGES,
            strict: bool = True) -> str:
     """The full Stage set as one multi-document YAML string, ready for kwokctl's --config.
@@ -124,6 +149,7 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     for name in STAGE_FILES:
         text = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(name).read_text()
         text = _snippet(text, "__EXIT_CODE_GO__", "exit_code.gotpl")
+        text = _snippet(text, "__READY_CONDITION_GO__", "ready_condition.gotpl")
         text = (
             text.replace("__TIME_SCALE__", repr(float(time_scale)))
             .replace("__PULLABLE_LIST__", pullable_tpl)
@@ -137,6 +163,8 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     # Fail here, not inside kwok, when a placeholder or YAML is off.
     assert "__" not in "".join(l for l in rendered.splitlines() if not l.lstrip().startswith("#"))
     docs = [d for d in yaml.safe_load_all(rendered) if d]
+    warned = _probes_not_run(docs)
+    rendered += "\n---\n" + yaml.safe_dump(warned, sort_keys=False, width=1 << 20)
     if not strict:
-        rendered = yaml.safe_dump_all(_lenient(docs), sort_keys=False, width=1 << 20)
+        rendered = yaml.safe_dump_all(_lenient(docs + [warned]), sort_keys=False, width=1 << 20)
     return rendered
