@@ -271,3 +271,36 @@ def test_a_pod_with_a_probe_or_hook_says_it_is_not_run(lab, ns, field, value):
     line = next(x for x in shown.splitlines() if "probe not run" in x)
     assert "Warning" in line and "NotSimulated" in line and "--engine kind" in line, line
     wait_for(ctx, ns, "probed", "{.status.phase}", "Running")
+
+
+# --- images: one rule (kjlab/cluster/kwok/stages.py), visible per pod ---------------------------------------
+
+def _waiting(ctx, ns, name):
+    return json.loads(kubectl(ctx, "-n", ns, "get", "pod", name, "-o",
+                              "jsonpath={.status.containerStatuses[0].state.waiting}").stdout or "{}")
+
+
+def test_images_follow_one_rule_and_say_so(lab, ns):
+    ctx = lab["context"]
+    core = kube.core(ctx)
+
+    def pod(name, image):
+        core.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+            "containers": [{"name": "main", "image": image, "command": ["sleep", "600"]}]}})
+
+    pod("typo", "docker.io/library/nginx:1.161")       # the Deployment page's stuck rollout
+    pod("elsewhere", "registry.k8s.io/e2e-test-images/agnhost:2.53")  # real, not preloaded
+    pod("other-tag", "registry.k8s.io/pause:3.10")      # a preloaded repository, a tag kjlab does not know
+    pod("lab", "docker.io/library/bash:5")              # the lab's own image
+    typo = _until("nginx:1.161 to fail its pull", lambda: _waiting(ctx, ns, "typo").get("reason") in
+                  ("ErrImagePull", "ImagePullBackOff") and _waiting(ctx, ns, "typo"))
+    assert typo["reason"] == "ErrImagePull" and typo["message"].endswith("docker.io/library/nginx:1.161: not found") \
+        or typo["reason"] == "ImagePullBackOff", typo
+    other = _until("agnhost to fail its pull", lambda: _waiting(ctx, ns, "elsewhere").get("reason") == "ErrImagePull"
+                   and _waiting(ctx, ns, "elsewhere"))
+    assert "pulls no image" in other["message"] and "does not exist" not in other["message"], other
+    wait_for(ctx, ns, "other-tag", "{.status.phase}", "Running")
+    wait_for(ctx, ns, "lab", "{.status.phase}", "Running")
+    unchecked = kubectl(ctx, "-n", ns, "events", "--for", "pod/other-tag").stdout
+    assert "cannot check whether this image exists" in unchecked, unchecked
+    assert "cannot check" not in kubectl(ctx, "-n", ns, "events", "--for", "pod/lab").stdout

@@ -377,9 +377,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         run = run_of(pod, container_name, previous)
         indexed = "batch.kubernetes.io/job-completion-index" in ((pod.get("metadata") or {}).get("annotations") or {})
         if isinstance(run, str) and grammar.refused(container, indexed):  # the token, where a learner looks
-            return self._error(400, f'container "{container_name}" in pod "{name}" is not run by the simulated '
-                                    f"kubelet (kwok): its grammar refuses {grammar.refused(container, indexed)}; "
-                                    "use kjlab up --engine kind")
+            return self._error(400, f"{run}: the simulated kubelet (kwok) does not run it, its grammar refuses "
+                                    f"{grammar.refused(container, indexed)}; use kjlab up --engine kind")
         if isinstance(run, str):
             return self._error(400, run)
         self.send_response(200)
