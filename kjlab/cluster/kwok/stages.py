@@ -7,6 +7,7 @@ from importlib import resources
 
 import yaml
 
+from kjlab.cluster.kind import preload_images  # the one list of the lab's images (tools/kind/lab-images.txt)
 from kjlab.cluster.kwok import grammar
 
 # Images the lab preloads (and kind loads with `kind load docker-image`): these pull, any
@@ -58,8 +59,6 @@ def normalised_reference(image: str) -> str:
 
 def present_images() -> tuple[str, ...]:
     """The exact images the lab preloads (kind's list), normalised."""
-    from kjlab.cluster.kind import preload_images
-
     return tuple(normalised_reference(i) for i in preload_images())
 
 
