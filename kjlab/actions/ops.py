@@ -195,9 +195,15 @@ def _warn_not_simulated(context: str, doc: dict, echo: bool, recorder) -> None:
     pod = doc if doc["kind"] == "Pod" else (doc.get("spec") or {}).get("template") or {}
     if doc["kind"] == "Job" and (doc.get("spec") or {}).get("completionMode") == "Indexed":
         pod = {**pod, "metadata": {"annotations": {"batch.kubernetes.io/job-completion-index": "0"}}}
+    spec = pod.get("spec") or {}
+    specs = {c["name"]: c for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
+    indexed = "batch.kubernetes.io/job-completion-index" in ((pod.get("metadata") or {}).get("annotations") or {})
     for container, script in grammar.not_simulated(pod):
+        why = grammar.refused(specs[container], indexed,
+                              init=any(c["name"] == container and not grammar.is_sidecar(c)
+                                       for c in spec.get("initContainers") or []))
         text = (f"NotSimulated: container {container} runs `{script}`, which kwok's simulated kubelet cannot "
-                "run (README: What the simulated kubelet runs); see it for real with `kjlab up --engine kind`")
+                f"run ({why}; README: What the simulated kubelet runs); see it for real with `kjlab up --engine kind`")
         if echo:
             print("warning: " + text)
         _step(recorder, "warning", f"{doc['kind'].lower()}/{doc['metadata']['name']}", text)

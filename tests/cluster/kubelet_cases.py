@@ -40,6 +40,10 @@ POD_CASES = {
     "logs-python": (_pod_spec(["python3", "-c", 'import sys\nprint("a")\nprint(\'b  c\')\nsys.exit(2)'], image=PY), None),
     "sidecar": (_pod_spec(["bash", "-c", "sleep 4"], grace=2, init=[
         {"name": "side", "image": BASH, "command": ["sleep", "infinity"], "restartPolicy": "Always"}]), None),
+    # issue 25: the docs' shell text (`!` is literal in sh -c), an init container that succeeds at once
+    "docs-echo": (_pod_spec(["sh", "-c", "echo The app is running! && sleep 1"]), None),
+    "init-instant": (_pod_spec(["bash", "-c", "sleep 1"], init=[
+        {"name": "setup", "image": BASH, "command": ["sh", "-c", "echo init done; touch /tmp/ready"]}]), None),
 }
 JOB_CASES = {
     "loop-deadline": {"activeDeadlineSeconds": 15, "backoffLimit": 0, "template": {"spec": _pod_spec(
@@ -117,7 +121,7 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
     return fingerprint(seen)
 
 
-LOGGED = ("echo-exit-text", "logs-shell", "logs-python")
+LOGGED = ("echo-exit-text", "logs-shell", "logs-python", "docs-echo")
 SIMULATED_BANNER = "[kjlab: simulated kubelet (kwok)"
 
 

@@ -38,5 +38,8 @@ def test_grammar_cases_behave_as_a_kubelet(lab, ns):
     assert seen["logs-shell"]["final"] == "main:terminated Error 3", seen["logs-shell"]
     assert seen["logs-python"]["logs"] == ["a", "b  c"], seen["logs-python"]
     assert seen["echo-exit-text"]["logs"] == ["to fail, run: exit 5"], seen["echo-exit-text"]
+    assert seen["docs-echo"]["logs"] == ["The app is running!"] and seen["docs-echo"]["phase"] == "Succeeded", \
+        seen["docs-echo"]
+    assert seen["init-instant"]["final"] == "setup:terminated Completed 0 main:terminated Completed 0", seen["init-instant"]
     assert seen["loop-deadline"]["condition"] == "Failed/DeadlineExceeded", seen["loop-deadline"]
     assert seen["index-modulo"] == {"condition": "Failed/FailedIndexes", "failedIndexes": "0,2"}, seen["index-modulo"]

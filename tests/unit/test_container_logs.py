@@ -104,3 +104,22 @@ def test_available_cuts_at_now_or_at_the_end_of_the_run():
     assert available(c, killed, 1.0, T0 + timedelta(seconds=99)) == b"a\nb\n"
     done = {"started": T0, "finished": T0 + timedelta(seconds=1), "exit": 0}  # whole seconds: never cut
     assert available(sh("echo a; sleep 1.4; echo b"), done, 1.0, T0) == b"a\nb\n"
+
+
+def test_timestamps_and_since_are_applied_per_line():
+    from kjlab.cluster.kwok.log_endpoint import _since, render, written
+
+    c = sh("echo -n a; echo b; sleep 2.5; echo c")
+    chunks = written(c, {"started": T0, "finished": None, "exit": None}, 1.0, T0 + timedelta(seconds=3))
+    assert render(chunks, False, None) == b"ab\nc\n"
+    stamped = render(chunks, True, None).decode().splitlines()
+    assert stamped == [f"{T0:%Y-%m-%dT%H:%M:%S}Z ab", f"{T0 + timedelta(seconds=2.5):%Y-%m-%dT%H:%M:%S}.5Z c"]
+    assert render(chunks, False, T0 + timedelta(seconds=1)) == b"c\n"
+    assert _since({"sinceSeconds": "10"}, T0 + timedelta(seconds=12)) == T0 + timedelta(seconds=2)
+    assert _since({"sinceTime": "2026-01-01T00:00:00Z"}, T0).year == 2026
+    assert _since({}, T0) is None
+
+
+def test_the_docs_echo_with_an_exclamation_mark_prints_it():
+    chunks = list(itertools.islice(logs.output(sh("echo The app is running! && sleep 3600"), 1.0, T0), 1))
+    assert chunks[0] == (0.0, b"The app is running!\n")

@@ -34,6 +34,12 @@ CASES = [
     (["python3", "-c", PY_MOD], True, True),
     (["python3", "-c", PY_ELIF], True, True),
     (["bash", "-c", 'if [ "$JOB_COMPLETION_INDEX" == 1 ]; then exit 42; else exit 0; fi'], True, True),
+    # Issue 25: shell text as the docs write it (`!` is literal in sh -c; files under /tmp).
+    (["sh", "-c", "echo The app is running! && sleep 3600"], False, True),
+    (["sh", "-c", "echo 'Hello, Kubernetes!' && sleep 5 && exit 0"], False, True),
+    (["/bin/sh", "-c", "touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600"], False, True),
+    (["sh", "-c", "touch /etc/healthy; sleep 30"], False, False),  # may fail for real: not simulated
+    (["sh", "-c", "echo {a,b}"], False, False),  # brace expansion
     # Issue 10's cases a simulation cannot reproduce: outside the grammar.
     (["perl", "-e", "exit 3"], False, False),
     (["bash", "-c", "cat /missing/file"], False, False),
@@ -49,6 +55,30 @@ CASES = [
     # Reading the index outside an Indexed Job (the variable is unset there).
     (["python3", "-c", PY_MOD], False, False),
 ]
+
+
+def test_an_init_container_is_simulated_only_when_it_succeeds_at_once():
+    def pod(command, sidecar=False):
+        init = {"name": "init", "image": "bash", "command": command, **({"restartPolicy": "Always"} if sidecar else {})}
+        return {"spec": {"initContainers": [init], "containers": [{"name": "main", "image": "bash",
+                                                                     "command": ["sleep", "1"]}]}}
+    assert grammar.not_simulated(pod(["sh", "-c", "echo init done; touch /tmp/ready"])) == []
+    assert grammar.not_simulated(pod(["sh", "-c", "echo hi && exit 0"])) == []
+    for command in (["sh", "-c", "sleep 30"], ["sh", "-c", "exit 1"], ["sleep", "infinity"], ["false"]):
+        assert grammar.not_simulated(pod(command)) == [("init", grammar.script({"command": command}))], command
+        assert "succeeds at once" in grammar.refused({"command": command}, init=True)
+    assert grammar.not_simulated(pod(["sleep", "infinity"], sidecar=True)) == []  # a sidecar runs beside main
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_jq_agrees_on_init_containers():
+    pods = [{"metadata": {}, "spec": {"initContainers": [{"name": "i", "command": c, **extra}],
+                                      "containers": [{"name": "m", "command": ["sleep", "1"]}]}}
+            for c, extra in ((["sh", "-c", "echo ok"], {}), (["sh", "-c", "sleep 3"], {}),
+                             (["sleep", "infinity"], {"restartPolicy": "Always"}), (["bash", "-c", "exit 1"], {}))]
+    out = subprocess.run(["jq", "-c", f"[.[] | {grammar.jq_not_simulated()}]"], input=json.dumps(pods), text=True,
+                         capture_output=True, check=True).stdout
+    assert json.loads(out) == [bool(grammar.not_simulated(p)) for p in pods] == [False, True, False, True]
 
 
 def _pod(command, indexed):
@@ -155,3 +185,19 @@ def test_the_exit_stage_reads_sleeps_and_loops_outside_echo_text(script, ends, m
     assert _jq(finite, pod) is ends
     if ms is not None:
         assert _jq(stage["spec"]["delay"]["durationFrom"]["jq"]["expression"], pod) == f"{ms}ms"
+
+
+@pytest.mark.parametrize("command,token", [
+    (["perl", "-e", "exit 3"], "the program `perl`"),
+    (["bash", "-c", "exit $((40+2))"], "`$((40+2))` in `exit $((40+2))`"),
+    (["bash", "-c", "RC=7; exit $RC"], "the variable assignment `RC=7`"),
+    (["bash", "-c", "sleep 10 | cat"], "`|` after `sleep 10`"),
+    (["sh", "-c", "until nslookup myservice; do echo waiting; sleep 2; done"], "the program `until`"),
+    (["python3", "-c", "import sys\n1/0"], "the Python line `1/0`"),
+])
+def test_a_refused_script_names_the_token(command, token):
+    assert token in grammar.refused({"command": command})
+
+
+def test_a_simulated_script_has_nothing_refused():
+    assert grammar.refused({"command": ["sh", "-c", "echo The app is running! && sleep 3600"]}) is None

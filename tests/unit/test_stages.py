@@ -60,3 +60,33 @@ def test_event_messages_are_never_template_text():
               for step in d["spec"].get("steps") or [] if "event" in step]
     assert len(events) >= 8
     assert [e["message"] for e in events if "{{" in e["message"] or "}}" in e["message"]] == []
+
+
+@pytest.mark.skipif(__import__("shutil").which("jq") is None, reason="jq is not installed")
+@pytest.mark.parametrize("strict", [True, False])
+def test_every_jq_expression_of_the_stages_compiles_and_runs(strict):
+    """A Stage whose jq does not compile makes kwok fail that Stage's init, and kwok v0.8.0 then
+    crashes on the half-initialised Stage (lifecycle.go Weight): every selector key and delay
+    expression must run on a pod (jq and kwok's gojq share the syntax used here)."""
+    import json
+    import subprocess
+
+    import yaml
+
+    pod = {"metadata": {"name": "p", "deletionTimestamp": "2026-01-01T00:00:30Z", "deletionGracePeriodSeconds": 30},
+           "spec": {"containers": [{"name": "main", "image": "docker.io/library/bash:5", "command": ["sleep", "5"]}],
+                    "readinessGates": [{"conditionType": "x"}]},
+           "status": {"phase": "Running", "containerStatuses": [
+               {"name": "main", "ready": True, "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}}
+    selectors, delays = [], []
+    for doc in yaml.safe_load_all(stages.render(strict=strict)):
+        if not doc or doc["spec"]["resourceRef"]["kind"] != "Pod":
+            continue
+        selectors += [e["key"] for e in doc["spec"]["selector"]["matchExpressions"]]
+        delays += [((doc["spec"].get("delay") or {}).get("durationFrom") or {}).get("jq", {}).get("expression")]
+    for expression in selectors:  # run on every pod: must answer
+        run = subprocess.run(["jq", expression], input=json.dumps(pod), text=True, capture_output=True)
+        assert run.returncode == 0, (expression[:200], run.stderr)
+    for expression in filter(None, delays):  # run only on the Stage's own pods: must compile (jq: 3 if not)
+        run = subprocess.run(["jq", expression], input=json.dumps(pod), text=True, capture_output=True)
+        assert run.returncode != 3 and "compile error" not in run.stderr, (expression[:200], run.stderr)

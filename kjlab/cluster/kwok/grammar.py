@@ -16,7 +16,8 @@ The grammar, as the README documents it:
 * ``sh -c SCRIPT`` / ``bash -c SCRIPT`` (also ``/bin/sh``, ``/bin/bash``): statements separated by
   ``;``, ``&&`` or new lines, each one of
   - ``sleep N`` (N a number, with an optional unit s, m, h, d), ``echo`` with literal words or
-    quoted strings (no ``$``, no backticks, no redirection), ``true``, ``:``, ``date``;
+    quoted strings (no ``$``, no backticks, no redirection; ``!`` is literal), ``true``, ``:``,
+    ``date``, ``touch``/``rm -f``/``mkdir -p`` of a path under ``/tmp`` (no output);
   - ``sleep infinity`` or ``tail -f FILE``: runs until deleted;
   - ``while true; do STATEMENTS; done`` (or ``while :``): runs until deleted;
   - an index branch, only in an Indexed Job's pod:
@@ -52,9 +53,15 @@ _SP = r"[ \t]"  # blanks inside one statement (a new line separates statements)
 
 # -- shell --------------------------------------------------------------------------------------
 # echo's words: literal, or quoted with nothing the shell would expand.
-_ECHO_WORD = r"""(?:"[^"$`\\\n]*"|'[^'\n]*'|[^\s"'$`|<>&;()\\*?!{}#]+)"""
+# `!` is a literal character in `sh -c`/`bash -c` (history expansion is for interactive shells),
+# so the docs' `echo The app is running!` is text.
+_ECHO_WORD = r"""(?:"[^"$`\\\n]*"|'[^'\n]*'|[^\s"'$`|<>&;()\\*?{}#]+)"""
 ECHO = rf"echo(?:{_SP}+{_ECHO_WORD})*"
-_SH_SIMPLE = rf"(?:sleep{_SP}+{NUM}[smhd]?|{ECHO}|true|:|date)"
+# Files under /tmp (the probe docs' `touch /tmp/healthy; ... rm -f /tmp/healthy`): they succeed
+# and print nothing; nothing simulated reads them (probes are not run: a Warning says so).
+_TMP = r"/tmp/[A-Za-z0-9_./-]+"
+_SH_FILES = rf"(?:touch{_SP}+{_TMP}|rm{_SP}+-f{_SP}+{_TMP}|mkdir{_SP}+-p{_SP}+{_TMP})"
+_SH_SIMPLE = rf"(?:sleep{_SP}+{NUM}[smhd]?|{ECHO}|true|:|date|{_SH_FILES})"
 _SH_FOREVER = rf"(?:sleep{_SP}+infinity|tail{_SP}+-f{_SP}+[A-Za-z0-9_./-]+)"
 _SH_SEP = r"(?:[ \t]*(?:;|&&|\n)\s*)"
 _SH_EXIT = rf"exit{_SP}+[0-9]+"
@@ -90,6 +97,14 @@ _PY_CMD = r"(?:/usr(?:/local)?/bin/)?python3?"
 _BARE = rf"(?:{_SH_SIMPLE}|{_SH_FOREVER}|{_SH_TERM})"
 GRAMMAR = rf"\A(?:{_SH_CMD} -c {SHELL}|{_PY_CMD} -c {PYTHON}|{_BARE})\z"
 
+# A regular init container (not a sidecar) is run only when its script succeeds at once: the Stages
+# take every init container as Completed (exit 0, no time) when the pod starts, so a script that
+# sleeps, fails or runs forever would be faked (issue 25: `Init:0/1` for 30 s, `Init:Error`); it
+# is NotSimulated instead. No command (the image decides) is not simulated either.
+_SH_INSTANT = rf"(?:{ECHO}|true|:|date|{_SH_FILES})"
+_INIT_SH = rf"\s*(?:{_SH_INSTANT}{_SH_SEP})*(?:{_SH_INSTANT}|exit{_SP}+0)(?:[ \t]*;)?\s*"
+INIT_GRAMMAR = rf"\A(?:{_SH_CMD} -c {_INIT_SH}|{_SH_INSTANT})\z"
+
 # Scripts the simulation runs until the pod is deleted (given that GRAMMAR matched).
 FOREVER = r"sleep[ \t]+infinity|tail[ \t]+-f|while[ \t]+(?:true|:|True)"
 # The output statements, removed before sleeps and exits are read, so `echo "exit 5"` is text.
@@ -108,11 +123,20 @@ def _py(regex: str) -> re.Pattern:
 
 
 _GRAMMAR = _py(GRAMMAR)
+_INIT_GRAMMAR = _py(INIT_GRAMMAR)
 
 
-def simulated(container: dict, indexed: bool = False) -> bool:
-    """True when the simulated kubelet runs this container's script (see the module doc)."""
+def is_sidecar(container: dict) -> bool:
+    """A restartable init container (restartPolicy Always): runs beside the main containers."""
+    return container.get("restartPolicy") == "Always"
+
+
+def simulated(container: dict, indexed: bool = False, init: bool = False) -> bool:
+    """True when the simulated kubelet runs this container's script (see the module doc);
+    `init`: it is a regular init container (INIT_GRAMMAR)."""
     text = script(container)
+    if init:
+        return bool(_INIT_GRAMMAR.match(text))
     if not text:
         return True  # the image's entrypoint: runs until deleted
     if re.search(READS_INDEX, text) and not indexed:
@@ -124,8 +148,57 @@ def not_simulated(pod: dict) -> list[tuple[str, str]]:
     """(container name, script) of each container in a pod spec the simulation would not run."""
     spec = pod.get("spec") or {}
     indexed = "batch.kubernetes.io/job-completion-index" in ((pod.get("metadata") or {}).get("annotations") or {})
-    return [(c["name"], script(c)) for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
-            if not simulated(c, indexed)]
+    return [(c["name"], script(c)) for c in spec.get("initContainers") or []
+            if not simulated(c, indexed, init=not is_sidecar(c))] + \
+        [(c["name"], script(c)) for c in spec.get("containers") or [] if not simulated(c, indexed)]
+
+
+_KNOWN_SH = {"sleep", "echo", "true", ":", "date", "tail", "exit", "false", "while", "do", "done", "if", "then",
+             "elif", "else", "fi", "[", "touch", "rm", "mkdir"}
+_SH_WORD = re.compile(r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s;&|"'])+|&&|\|\|?|;|&|\n""")
+_SH_EXPANDS = re.compile(r"[$`|<>*?{}\\()]")
+_PY_LINE = _py(rf"\A[ \t]*(?:{_PY_SIMPLE}|{_PY_EXIT}|while{_SP}+True{_SP}*:|(?:el)?if{_SP}+{_PY_COND}(?:{_SP}*{_PY_EXIT})?"
+               rf"|else{_SP}*:(?:{_SP}*{_PY_EXIT})?)[ \t]*\z")
+
+
+def refused(container: dict, indexed: bool = False, init: bool = False) -> str | None:
+    """Why the grammar refuses this container's script, naming the first token it does not take
+    (None when it is simulated): e.g. "`$((40+2))` in `exit $((40+2))`" or "the program `perl`"."""
+    if simulated(container, indexed, init):
+        return None
+    if init and simulated(container, indexed):
+        return ("an init container is run only when it succeeds at once (echo, true, date, touch/rm/mkdir under "
+                "/tmp, exit 0); this one would take time, fail or run on")
+    if init and not script(container):
+        return "an init container with no command: what the image's entrypoint does is not known"
+    text = script(container)
+    if re.search(READS_INDEX, text) and not indexed:
+        return "it reads JOB_COMPLETION_INDEX, which only an Indexed Job's pod has"
+    argv = (container.get("command") or []) + (container.get("args") or [])
+    py = re.match(r"\A(?:/usr(?:/local)?/bin/)?python3? -c ", text)
+    if py:
+        for line in text[py.end():].splitlines():
+            if line.strip() and not _PY_LINE.match(line):
+                return f"the Python line `{line.strip()}`"
+        return "the order of its Python lines (sys.exit only last; branches only in an Indexed Job)"
+    sh = re.match(r"\A(?:/usr)?(?:/bin/)?(?:ba)?sh -c ", text)
+    if not sh:
+        return f"the program `{argv[0]}`" if argv and argv[0] not in _KNOWN_SH else f"`{text}` as a bare command"
+    statement: list[str] = []
+    for token in _SH_WORD.findall(text[sh.end():]) + [";"]:
+        if token in (";", "&&", "\n"):
+            statement = []
+            continue
+        if token in ("|", "||", "&"):
+            return f"`{token}` after `{' '.join(statement)}`"
+        if not statement and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", token):
+            return f"the variable assignment `{token}`"
+        if not statement and token not in _KNOWN_SH:
+            return f"the program `{token}`"
+        if _SH_EXPANDS.search(token.replace("\"$JOB_COMPLETION_INDEX\"", "").replace("${JOB_COMPLETION_INDEX}", "")):
+            return f"`{token}` in `{' '.join(statement + [token])}` (expansions, pipes, redirections are not simulated)"
+        statement.append(token)
+    return "the order of its statements (exit or false only last, loops and branches as the README lists)"
 
 
 def jq_string(regex: str) -> str:
@@ -136,6 +209,8 @@ def jq_string(regex: str) -> str:
 def jq_not_simulated() -> str:
     """jq: true when some container of the pod is outside the grammar (same rule as not_simulated)."""
     indexed = '(.metadata.annotations // {} | has("batch.kubernetes.io/job-completion-index")) as $indexed | '
-    return (f"{indexed}[(.spec.initContainers // [])[], .spec.containers[] | ((.command // []) + (.args // [])) | join(\" \")"
-            f" | select(length > 0) | (test({jq_string(GRAMMAR)}) | not)"
-            f" or (test({jq_string(READS_INDEX)}) and ($indexed | not))] | any")
+    main = (f"((.command // []) + (.args // [])) | join(\" \") | select(length > 0) | (test({jq_string(GRAMMAR)}) | not)"
+            f" or (test({jq_string(READS_INDEX)}) and ($indexed | not))")
+    init = f"((.command // []) + (.args // [])) | join(\" \") | test({jq_string(INIT_GRAMMAR)}) | not"
+    return (f"{indexed}[((.spec.initContainers // [])[] | if .restartPolicy == \"Always\" then ({main}) else ({init}) end),"
+            f" (.spec.containers[] | {main})] | any")

@@ -3,7 +3,9 @@
 ``kubectl logs`` asks the API server, which asks the pod's node at the address and port in the
 Node's status (``InternalDNS`` ``localhost``, ``daemonEndpoints.kubeletEndpoint.Port``, both set
 by kjlab's node Stage). This process answers ``GET /containerLogs/<ns>/<pod>/<container>`` for
-every node of one cluster, and nothing else (no exec, attach, port-forward, metrics, pprof).
+every node of one cluster. exec, attach, port-forward (so kubectl cp, run -it, debug's fallback) get
+one plain-text line saying the simulated kubelet cannot do them (HTTP 400, passed on by the API
+server, printed by kubectl after "error:"); nothing else is served (no metrics, no pprof).
 
 Why not kwok's own server (which serves Logs/ClusterLogs files): in v0.8.0 it takes no client
 authentication at all, serves plain HTTP on the same port, and serves pprof and the other
@@ -50,12 +52,17 @@ import os
 import re
 import ssl
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from kjlab.cluster.kwok import container_logs, grammar
+from kjlab.cluster.kwok import container_logs, event_references, grammar
 
 _PATH = re.compile(r"\A/containerLogs/([^/]+)/([^/]+)/([^/]+)\Z")
+# The kubelet API's streaming verbs (pkg/kubelet/server/server.go) and what the simulation cannot do.
+_NOT_SIMULATED = {
+    "exec": "exec into containers", "run": "exec into containers", "attach": "attach to containers",
+    "portForward": "forward ports to pods",
+}
 
 
 def _time(value) -> datetime | None:
@@ -106,8 +113,9 @@ def run_of(pod: dict, name: str, previous: bool) -> dict | str:
             "exit": chosen.get("exitCode")}
 
 
-def available(container: dict, run: dict, scale: float, now: datetime) -> bytes:
-    """The output of `run` written by `now` (all of it once a script ran to its end)."""
+def written(container: dict, run: dict, scale: float, now: datetime) -> list[tuple[datetime, bytes]]:
+    """The output of `run` written by `now` (all of it once a script ran to its end), each chunk
+    with the time it was written."""
     start, finished = run["started"], run["finished"]
     killed = run["exit"] in (137, 143)
     forever = bool(re.search(grammar.FOREVER, grammar.script(container)))
@@ -117,8 +125,38 @@ def available(container: dict, run: dict, scale: float, now: datetime) -> bytes:
         exited_after, cut = (finished - start).total_seconds(), (finished - start).total_seconds()
     else:  # it ran its script to the end (the API keeps whole seconds: do not cut on them)
         exited_after, cut = (finished - start).total_seconds(), float("inf")
-    chunks = container_logs.output(container, scale, start, exited_after=exited_after, killed=killed)
-    return b"".join(container_logs.until(chunks, cut))
+    out = []
+    for t, data in container_logs.output(container, scale, start, exited_after=exited_after, killed=killed):
+        if t > cut:
+            break
+        out.append((start + timedelta(seconds=t), data))
+    return out
+
+
+def available(container: dict, run: dict, scale: float, now: datetime) -> bytes:
+    """The output of `run` written by `now`, as bytes."""
+    return b"".join(data for _, data in written(container, run, scale, now))
+
+
+def _stamp(at: datetime) -> bytes:
+    """The kubelet's --timestamps prefix: RFC 3339 with nanoseconds, UTC (time.RFC3339Nano)."""
+    at = at.astimezone(timezone.utc)
+    fraction = f"{at.microsecond * 1000:09d}".rstrip("0")  # Go drops trailing zeros, and the dot with them
+    return (at.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z ").encode()
+
+
+def render(chunks: list[tuple[datetime, bytes]], timestamps: bool, since: datetime | None) -> bytes:
+    """Lines written at or after `since`, each prefixed with its time when `timestamps` (what
+    `kubectl logs --timestamps --since/--since-time` ask the kubelet for: its ReadLogs)."""
+    lines: list[tuple[datetime, bytes]] = []
+    for at, data in chunks:
+        for piece in data.splitlines(keepends=True):
+            if lines and not lines[-1][1].endswith(b"\n"):  # the rest of a line begun by `echo -n`
+                lines[-1] = (lines[-1][0], lines[-1][1] + piece)
+            else:
+                lines.append((at, piece))
+    return b"".join((_stamp(at) if timestamps else b"") + line
+                    for at, line in lines if since is None or at >= since)
 
 
 def _tail(data: bytes, lines: int | None, limit: int | None) -> bytes:
@@ -127,6 +165,20 @@ def _tail(data: bytes, lines: int | None, limit: int | None) -> bytes:
     if limit is not None:
         data = data[:limit]
     return data
+
+
+def _since(query: dict, now: datetime) -> datetime | None:
+    """The first time to show, from sinceSeconds or sinceTime (kubectl --since / --since-time)."""
+    if query.get("sinceSeconds"):
+        if not query["sinceSeconds"].isdigit():
+            raise ValueError(f"sinceSeconds={query['sinceSeconds']!r}")
+        return now - timedelta(seconds=int(query["sinceSeconds"]))
+    if query.get("sinceTime"):
+        try:
+            return _time(query["sinceTime"])
+        except ValueError:
+            raise ValueError(f"sinceTime={query['sinceTime']!r}") from None
+    return None
 
 
 class Api:
@@ -145,8 +197,8 @@ class Api:
         conn.request("GET", path, headers={"Accept": "application/json"})
         return conn, conn.getresponse()
 
-    def read_pod(self, namespace: str, name: str) -> dict:
-        conn, resp = self._get(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", 10)
+    def get_json(self, path: str) -> dict:
+        conn, resp = self._get(path, 10)
         try:
             body = resp.read()
             if resp.status != 200:
@@ -155,11 +207,25 @@ class Api:
         finally:
             conn.close()
 
-    def watch_pod(self, namespace: str, name: str, resource_version: str | None, timeout_seconds: int):
-        """The pod's watch events ({"type", "object"}) until the server ends the watch."""
-        query = {"watch": "1", "fieldSelector": f"metadata.name={name}", "timeoutSeconds": str(timeout_seconds),
+    def read_pod(self, namespace: str, name: str) -> dict:
+        return self.get_json(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}")
+
+    def patch(self, path: str, body: bytes, content_type: str) -> None:
+        conn = http.client.HTTPSConnection(self.host, self.port, context=self.tls, timeout=10)
+        try:
+            conn.request("PATCH", path, body=body, headers={"Content-Type": content_type, "Accept": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise LookupError(f"HTTP {resp.status}")
+        finally:
+            conn.close()
+
+    def watch(self, path: str, resource_version: str | None, timeout_seconds: int):
+        """The watch events ({"type", "object"}) of a list path (with its query) until the server ends the watch."""
+        query = {"watch": "1", "timeoutSeconds": str(timeout_seconds),
                  **({"resourceVersion": resource_version} if resource_version else {})}
-        conn, resp = self._get(f"/api/v1/namespaces/{quote(namespace)}/pods?{urlencode(query)}", timeout_seconds + 10)
+        conn, resp = self._get(f"{path}{'&' if '?' in path else '?'}{urlencode(query)}", timeout_seconds + 10)
         try:
             if resp.status != 200:
                 raise LookupError(f"HTTP {resp.status}")
@@ -171,6 +237,11 @@ class Api:
                     yield event
         finally:
             conn.close()
+
+    def watch_pod(self, namespace: str, name: str, resource_version: str | None, timeout_seconds: int):
+        """The pod's watch events ({"type", "object"}) until the server ends the watch."""
+        path = f"/api/v1/namespaces/{quote(namespace)}/pods?{urlencode({'fieldSelector': f'metadata.name={name}'})}"
+        return self.watch(path, resource_version, timeout_seconds)
 
 
 class PodCache:
@@ -235,6 +306,10 @@ class _Server(http.server.ThreadingHTTPServer):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kjlab-simulated-kubelet"
+    # Whatever the standard library answers itself (a method it has no handler for, a malformed
+    # request) is one plain line too, never its HTML page: the API server passes the body on.
+    error_message_format = "the simulated kubelet (kwok): %(code)d %(message)s\n"
+    error_content_type = "text/plain; charset=utf-8"
     api: Api | None = None
     scale = 1.0
 
@@ -254,7 +329,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
 
+    def _not_simulated(self) -> bool:
+        """exec, attach, port-forward (and kubectl cp, which execs tar; kubectl run -it, which
+        attaches) need a container: one line saying so, with the status the API server passes on
+        (kubectl prints the line after "error: ")."""
+        verb = urlsplit(self.path).path.lstrip("/").split("/", 1)[0]
+        if verb not in _NOT_SIMULATED:
+            return False
+        self._error(400, f"the simulated kubelet (kwok) cannot {_NOT_SIMULATED[verb]}; use kjlab up --engine kind")
+        self.close_connection = True
+        return True
+
+    def do_POST(self):  # noqa: N802 -- the stdlib's name; SPDY upgrades (exec, attach, port-forward) are POSTs
+        if not self._not_simulated():
+            self._error(405, "the simulated kubelet (kwok) answers only GET /containerLogs/...")
+            self.close_connection = True
+
     def do_GET(self):  # noqa: N802 -- the stdlib's name
+        if self._not_simulated():  # websocket upgrades are GETs
+            return
         url = urlsplit(self.path)
         m = _PATH.match(url.path)
         if not m:
@@ -265,32 +358,48 @@ class Handler(http.server.BaseHTTPRequestHandler):
         previous = query.get("previous") == "true"
         tail = int(query["tailLines"]) if query.get("tailLines", "").lstrip("-").isdigit() else None
         limit = int(query["limitBytes"]) if query.get("limitBytes", "").isdigit() else None
+        timestamps = query.get("timestamps") == "true"
+        try:
+            since = _since(query, datetime.now(timezone.utc))
+        except ValueError as e:
+            return self._error(400, f"the simulated kubelet (kwok) cannot read {e}")
         try:
             pod = self.api.read_pod(namespace, name)
         except Exception as e:
             return self._error(404, f'pods "{name}" not found ({e.__class__.__name__})')
         container = _spec(pod, container_name)
+        if container is None and any(c.get("name") == container_name
+                                     for c in (pod.get("spec") or {}).get("ephemeralContainers") or []):
+            return self._error(400, "the simulated kubelet (kwok) cannot run ephemeral (debug) containers; "
+                                    "use kjlab up --engine kind")
         if container is None:
             return self._error(400, f'container {container_name} is not valid for pod {name}')
         run = run_of(pod, container_name, previous)
+        indexed = "batch.kubernetes.io/job-completion-index" in ((pod.get("metadata") or {}).get("annotations") or {})
+        if isinstance(run, str) and grammar.refused(container, indexed):  # the token, where a learner looks
+            return self._error(400, f"{run}: the simulated kubelet (kwok) does not run it, its grammar refuses "
+                                    f"{grammar.refused(container, indexed)}; use kjlab up --engine kind")
         if isinstance(run, str):
             return self._error(400, run)
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        options = (timestamps, since)
         try:
-            self._chunk(container_logs.BANNER.encode())
+            # the banner says the kubelet is simulated whatever the options (--since never hides it)
+            now = datetime.now(timezone.utc)
+            self._chunk(render([(run["started"] or now, container_logs.BANNER.encode())], timestamps, None))
             if not follow or run["finished"] is not None:
-                self._chunk(_tail(available(container, run, self.scale, datetime.now(timezone.utc)), tail, limit))
+                self._chunk(_tail(render(written(container, run, self.scale, now), *options), tail, limit))
             else:
-                self._follow(pod, container, container_name, run, tail, limit)
+                self._follow(pod, container, container_name, run, tail, limit, options)
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass
         self.close_connection = True
 
-    def _follow(self, pod: dict, container: dict, container_name: str, run: dict, tail, limit) -> None:
+    def _follow(self, pod: dict, container: dict, container_name: str, run: dict, tail, limit, options) -> None:
         """Stream the run's output as it comes; end when the run ends (or the pod is gone)."""
         namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         cache = PodCache(self.api, namespace, name, pod)
@@ -309,7 +418,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     last = run_of(current, container_name, True)
                     run = last if isinstance(last, dict) and last["started"] == run["started"] \
                         else {**run, "finished": now, "exit": 137}
-                data = available(container, run, self.scale, now)
+                data = render(written(container, run, self.scale, now), *options)
                 if sent is None:  # the first answer honours tail/limit, as the kubelet's does
                     first = _tail(data, tail, limit)
                     self._chunk(first)
@@ -331,6 +440,7 @@ def serve(server_url: str, ca: str, cert: str, key: str, scale: float, port_file
     tls.verify_mode = ssl.CERT_REQUIRED  # only holders of this cluster's credentials
     tls.load_verify_locations(ca)
     Handler.api, Handler.scale = Api(server_url, ca, cert, key), scale
+    event_references.start(Handler.api)  # the simulated kubelet's events, as `kubectl events --for` selects them
     try:
         server = _Server(("127.0.0.1", port), Handler)
     except OSError:  # the old port is taken: a new one (the nodes still name the old one: kjlab down && kjlab up)

@@ -7,6 +7,7 @@ from importlib import resources
 
 import yaml
 
+from kjlab.cluster.kind import preload_images  # the one list of the lab's images (tools/kind/lab-images.txt)
 from kjlab.cluster.kwok import grammar
 
 # Images the lab preloads (and kind loads with `kind load docker-image`): these pull, any
@@ -26,6 +27,51 @@ PULLABLE_IMAGES = (
 
 STAGE_FILES = ("node.yaml", "pod.yaml")
 
+# The one image rule of the simulated kubelet (README, "What the simulated kubelet runs"):
+# * an image the lab preloads (tools/kind/lab-images.txt, the list kind loads into its nodes) is present;
+# * another tag of a repository in PULLABLE_IMAGES is taken as present too, with a Warning that the
+#   simulated kubelet cannot check whether that tag exists;
+# * a reference the course material uses knowing it does not exist (KNOWN_MISSING: the docs' typo
+#   tags, the Job page's non-existing repository) fails as a real pull does, with containerd's words;
+# * anything else fails to pull, saying that the simulated kubelet pulls nothing (never a false
+#   "repository does not exist").
+KNOWN_MISSING = {  # repository:tag as the Stages normalise it -> what containerd says after the reference
+    "non-existing-repo/non-existing-image:example":  # kubernetes.io, Job page (pod failure policy)
+        "pull access denied, repository does not exist or may require authorization",
+    "nginx:1.161": "docker.io/library/nginx:1.161: not found",  # kubernetes.io, Deployment page (stuck rollout)
+    "nginx:1.91": "docker.io/library/nginx:1.91: not found",  # CKAD exercises, wrong-image task
+}
+IMAGES_UNCHECKED_WARNING = (
+    "the simulated kubelet (kwok) cannot check whether this image exists: it takes every tag of a preloaded "
+    "repository (README: What the simulated kubelet runs) as present, and only the lab's own images are known. "
+    "`kjlab up --engine kind` pulls it for real.")
+
+
+def normalised_reference(image: str) -> str:
+    """'docker.io/library/bash:5' -> 'bash:5', 'registry.k8s.io/pause' -> 'registry.k8s.io/pause:latest' (the Stages' jq does the same)."""
+    import re
+
+    image = re.sub(r"@.*$", "", image)
+    if not re.search(r":[^:/]*$", image):
+        image += ":latest"
+    return re.sub(r"^library/", "", re.sub(r"^docker\.io/", "", image))
+
+
+def present_images() -> tuple[str, ...]:
+    """The exact images the lab preloads (kind's list), normalised."""
+    return tuple(normalised_reference(i) for i in preload_images())
+
+
+_REFS_JQ = ('[.spec.containers[], (.spec.initContainers // [])[] | .image | sub("@.*$"; "") '
+            '| (if test(":[^:/]*$") then . else . + ":latest" end) | sub("^docker\\\\.io/"; "") | sub("^library/"; "")]')
+
+# Images whose own entrypoint (no command, no args) runs until stopped and stops at once on the
+# signal the runtime sends (the image's STOPSIGNAL, else SIGTERM), exiting 0: nginx quits on
+# SIGQUIT, pause exits 0 on SIGTERM (kubernetes build/pause/linux/pause.c). A deleted pod of theirs
+# ends at once, not at the end of its grace period. Any other entrypoint is taken to ignore SIGTERM
+# as PID 1 (a shell, sleep, python without a handler): SIGKILL, 137, when the grace period ends.
+STOPS_ON_SIGNAL = ("nginx", "registry.k8s.io/pause")
+
 
 def image_repository(image: str) -> str:
     """'docker.io/library/bash:5' -> 'bash' (the same normalisation the Stage's jq applies)."""
@@ -38,7 +84,9 @@ def image_repository(image: str) -> str:
 
 
 def is_pullable(image: str, pullable=PULLABLE_IMAGES) -> bool:
-    return image_repository(image) in pullable
+    """Whether the simulated kubelet takes this image as present (its repository is preloaded and
+    the reference is not one known not to exist)."""
+    return image_repository(image) in pullable and normalised_reference(image) not in KNOWN_MISSING
 
 
 def _grammar_placeholders() -> dict[str, str]:
@@ -48,11 +96,33 @@ def _grammar_placeholders() -> dict[str, str]:
     return {
         "__NOT_SIMULATED_JQ__": yq(grammar.jq_not_simulated()),
         "__FOREVER_JQ__": yq(grammar.jq_string(grammar.FOREVER)),
+        "__FOREVER_GO__": grammar.jq_string(grammar.FOREVER),
         "__OUTPUT_JQ__": yq(grammar.jq_string(grammar.OUTPUT)),
         "__OUTPUT_GO__": grammar.jq_string(grammar.OUTPUT),
         "__GRAMMAR_GO__": grammar.jq_string(grammar.GRAMMAR),
+        "__INIT_GRAMMAR_GO__": grammar.jq_string(grammar.INIT_GRAMMAR),
         "__READS_INDEX_GO__": grammar.jq_string(grammar.READS_INDEX),
+        "__PROBES_JQ__": yq(PROBES_JQ),
+        "__KNOWN_MISSING_GO__": " ".join(f"{json.dumps(k)} {json.dumps(v)}" for k, v in KNOWN_MISSING.items()),
+        "__STOPS_ON_SIGNAL_JQ__": ", ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
+        "__STOPS_ON_SIGNAL_GO__": " ".join(json.dumps(p) for p in STOPS_ON_SIGNAL),
     }
+
+
+def _snippet(text: str, placeholder: str, file: str) -> str:
+    """A Go template file of kwok_stages/ in place of each line holding only `placeholder`,
+    indented as that line (the Stages' templates are YAML block scalars)."""
+    if placeholder not in text:
+        return text
+    body = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(file).read_text().rstrip("\n")
+    out = []
+    for line in text.split("\n"):
+        if line.strip() == placeholder:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + b if b else b for b in body.split("\n"))
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 # Lenient mode (kjlab up --engine kwok --no-strict): a pod outside the grammar runs with what the
@@ -73,9 +143,9 @@ def _lenient(docs: list[dict]) -> list[dict]:
         if (doc["metadata"].get("labels") or {}).get("kjlab.io/mode") == "strict":
             continue
         out.append(doc)
-        if doc["metadata"]["name"] == "kjlab-pod-create":
+        if doc["metadata"]["name"] in ("kjlab-pod-create", "kjlab-pod-create-unchecked"):
             assumed = copy.deepcopy(doc)
-            assumed["metadata"]["name"] = "kjlab-pod-create-assumed"
+            assumed["metadata"]["name"] = doc["metadata"]["name"] + "-assumed"
             for expr in assumed["spec"]["selector"]["matchExpressions"]:
                 if expr["key"] == grammar.jq_not_simulated():
                     expr["values"] = ["true"]
@@ -85,6 +155,45 @@ def _lenient(docs: list[dict]) -> list[dict]:
     return out
 
 
+# Probes and lifecycle hooks need a process to probe or to run a hook in: the simulated kubelet runs
+# neither. A pod that declares one says so when its containers start (issue 25).
+PROBES_JQ = ('[(.spec.containers // [])[], (.spec.initContainers // [])[] | (.livenessProbe, .readinessProbe, '
+             '.startupProbe, .lifecycle.postStart, .lifecycle.preStop) | select(. != null)] | length > 0')
+PROBES_WARNING = (
+    "probe not run (simulated kubelet): kwok runs no liveness, readiness or startup probe and no postStart or "
+    "preStop hook; this pod's containers are Ready as soon as they start and no probe restarts them. "
+    "`kjlab up --engine kind` runs them on a real kubelet.")
+
+
+def _probes_not_run(docs: list[dict]) -> dict:
+    """kjlab-pod-ready (which pod.yaml keeps to pods without probes or hooks) for a pod with them:
+    first a Warning (reason NotSimulated) that they are not run."""
+    import copy
+
+    warned = copy.deepcopy(next(d for d in docs if d["metadata"]["name"] == "kjlab-pod-ready"))
+    warned["metadata"]["name"] = "kjlab-pod-ready-probes-not-run"
+    for expr in warned["spec"]["selector"]["matchExpressions"]:
+        if expr["key"] == PROBES_JQ:
+            expr["values"] = ["true"]
+    warned["spec"]["steps"].insert(0, {"event": {"type": "Warning", "reason": "NotSimulated", "message": PROBES_WARNING}})
+    return warned
+
+
+def _unchecked(docs: list[dict], images_exact: str) -> dict:
+    """kjlab-pod-create (which pod.yaml keeps to pods whose images the lab preloads, tags included)
+    for a pod with another tag of a preloaded repository: first a Warning that it is not checked."""
+    import copy
+
+    warned = copy.deepcopy(next(d for d in docs if d["metadata"]["name"] == "kjlab-pod-create"))
+    warned["metadata"]["name"] = "kjlab-pod-create-unchecked"
+    for expr in warned["spec"]["selector"]["matchExpressions"]:
+        if expr["key"] == images_exact:
+            expr["values"] = ["false"]
+    warned["spec"]["steps"].insert(0, {"event": {"type": "Warning", "reason": "NotSimulated",
+                                                 "message": IMAGES_UNCHECKED_WARNING}})
+    return warned
+
+
 def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLABLE_IMAGES,
            strict: bool = True) -> str:
     """The full Stage set as one multi-document YAML string, ready for kwokctl's --config.
@@ -92,13 +201,21 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     if not 0 < time_scale <= 10:
         raise ValueError(f"time scale must be in (0, 10], got {time_scale}")
     pullable_jq = ", ".join(json.dumps(p) for p in pullable)  # jq: IN("a", "b")
+    missing_jq = ", ".join(json.dumps(m) for m in KNOWN_MISSING)
+    images_present = (f'{_REFS_JQ} | all((sub(":[^:/]*$"; "") | IN({pullable_jq})) and (IN({missing_jq}) | not))')
+    images_exact = f'{_REFS_JQ} | all(IN({", ".join(json.dumps(i) for i in present_images())}))'
+
     pullable_tpl = " ".join(json.dumps(p) for p in pullable)  # Go template: (list "a" "b")
     docs = []
     for name in STAGE_FILES:
         text = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(name).read_text()
+        text = _snippet(text, "__EXIT_CODE_GO__", "exit_code.gotpl")
+        text = _snippet(text, "__READY_CONDITION_GO__", "ready_condition.gotpl")
         text = (
             text.replace("__TIME_SCALE__", repr(float(time_scale)))
             .replace("__PULLABLE_LIST__", pullable_tpl)
+            .replace("__IMAGES_PRESENT_JQ__", images_present.replace("'", "''"))
+            .replace("__IMAGES_EXACT_JQ__", images_exact.replace("'", "''"))
             .replace("__PULLABLE__", pullable_jq)
             .replace("__KUBE_VERSION__", kube_version)
         )
@@ -109,6 +226,8 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     # Fail here, not inside kwok, when a placeholder or YAML is off.
     assert "__" not in "".join(l for l in rendered.splitlines() if not l.lstrip().startswith("#"))
     docs = [d for d in yaml.safe_load_all(rendered) if d]
+    added = [_probes_not_run(docs), _unchecked(docs, images_exact)]
+    rendered += "".join("\n---\n" + yaml.safe_dump(d, sort_keys=False, width=1 << 20) for d in added)
     if not strict:
-        rendered = yaml.safe_dump_all(_lenient(docs), sort_keys=False, width=1 << 20)
+        rendered = yaml.safe_dump_all(_lenient(docs + added), sort_keys=False, width=1 << 20)
     return rendered
