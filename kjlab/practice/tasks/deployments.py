@@ -123,7 +123,7 @@ SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"},
 
 
 def setup_service(view):
-    kube.create(view.context, view.namespace, SERVICE)
+    kube.core(view.context).create_namespaced_service(view.namespace, SERVICE)
 
 
 def _ready_endpoints(view) -> int:

@@ -202,9 +202,13 @@ def check_toleration(view):
     if not ok_tol:
         problems.append(f"no toleration of the pod matches the taint {TAINT['key']}={TAINT['value']}:{TAINT['effect']} "
                         "(key, value with operator Equal -- or Exists -- and effect)")
-    if not _tied_to(pod, TAINTED) and spec.get("nodeName") != TAINTED:
-        problems.append(f"nothing in the pod ties it to {TAINTED}: a toleration only allows a node, it does not "
-                        "choose it; use a nodeSelector (kubernetes.io/hostname) or node affinity")
+    # spec.nodeName is also where the scheduler binds a pod: it ties the pod only when the learner set it,
+    # i.e. when no scheduler placed the pod (no Scheduled event)
+    placed = any(e.get("reason") == "Scheduled" for e in view.events("batch-runner"))
+    if not _tied_to(pod, TAINTED) and (spec.get("nodeName") != TAINTED or placed):
+        problems.append(f"nothing in the pod ties it to {TAINTED} (it is on {readers.node_name(pod)} because the "
+                        "scheduler chose it): a toleration only allows a node, it does not choose it; use a "
+                        "nodeSelector (kubernetes.io/hostname) or node affinity")
     found = []
     if not problems:
         _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps),
