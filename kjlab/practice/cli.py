@@ -80,6 +80,7 @@ def _run(args) -> int:
                 print(f" {mark} {t.id:<26} {t.minutes:>2} min  {t.title}{note}")
         return 0
     if args.action == "start":
+        registry.get(args.task)  # an unknown task is said before anything looks for the cluster
         context = _context(args)
         task, state = session.start(args.task, context, engine=_engine(context))
         _show(task, state["namespace"])
@@ -103,13 +104,14 @@ def _run(args) -> int:
             print(f"# declarative\n{task.declarative.strip()}")
         return 0
     if args.action == "reset":
+        session.current_task()
         context = _context(args)
         task, state = session.reset(context)
         print(f"namespace {state['namespace']} rebuilt for task {task.id}")
         return 0
     if args.action == "check":
-        context = _context(args)
         task, _ = session.current_task()
+        context = _context(args)
         verdict = session.check(context, task)
         print(verdict)
         print(f"(checked in {verdict.evidence['check_seconds']:.1f} s)")

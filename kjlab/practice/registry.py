@@ -21,15 +21,22 @@ def register(t: Task) -> Task:
     return t
 
 
+_discovered = False
+
+
 def _discover() -> None:
+    """Import every task module once (a module imported before -- by a test -- is not registered twice:
+    Python imports it once)."""
+    global _discovered
     from kjlab.practice import tasks
     for m in pkgutil.iter_modules(tasks.__path__):
         if not m.name.startswith("_"):
             importlib.import_module(f"{tasks.__name__}.{m.name}")
+    _discovered = True
 
 
 def all_tasks() -> list[Task]:
-    if not TASKS:
+    if not _discovered:
         _discover()
     rank = {t: i for i, t in enumerate(TOPICS)}
     return sorted(TASKS.values(), key=lambda t: (rank.get(t.topic, len(TOPICS)), t.topic))  # stable within a topic

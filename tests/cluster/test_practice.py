@@ -198,3 +198,36 @@ def _record_time(task_id, route, seconds, passed):
     if path:
         with open(path, "a") as f:
             f.write(json.dumps({"task": task_id, "route": route, "seconds": round(seconds, 2), "passed": passed}) + "\n")
+
+
+def test_deleted_namespace_is_named_and_reset_rebuilds_it(lab):
+    from kjlab.actions import namespaces
+
+    context = lab["context"]
+    task, state = session.start("cronjob-history", context, engine="kwok")
+    namespaces.delete(context, state["namespace"])
+    verdict = session.check(context, task)
+    assert not verdict.passed
+    assert f"namespace {state['namespace']} is" in verdict.headline and "kjlab practice reset" in str(verdict)
+    session.reset(context)
+    verdict = session.check(context, task)  # the prepared CronJob is back: the check reads it again
+    assert "CronJob report: successfulJobsHistoryLimit=3" in str(verdict)  # the defaulted CronJob, not "missing"
+
+
+def test_an_interrupted_check_says_so_in_one_line(lab, tmp_path):
+    import signal
+    import sys
+
+    context = lab["context"]
+    task, _ = session.start("job-deadline", context, engine="kwok")
+    (tmp_path / "answer.yaml").write_text(task.declarative)
+    assert _learner_types(context, task, "kubectl apply -f answer.yaml", tmp_path).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "kjlab.cli", "practice", "check"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "KJLAB_CONTEXT": context})
+    for line in proc.stdout:  # the check has started waiting for the Job's deadline
+        if line.startswith("check: waiting"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert err.startswith("kjlab: check interrupted") and "Traceback" not in err
