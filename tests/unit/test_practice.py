@@ -136,3 +136,14 @@ def test_env_without_a_lab_context_says_kjlab_up(tmp_path, monkeypatch):
     from kjlab.errors import KjlabError
     with pytest.raises(KjlabError, match="no context kind-kjlab"):
         env.write_kubeconfig(tmp_path / "p", "kind-kjlab", "ns")
+
+
+def test_readme_lists_every_task_as_registered():
+    import re
+    from kjlab.paths import REPO_DIR
+
+    text = (REPO_DIR / "README.md").read_text()
+    section = text.split("## Practise with kubectl", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| (\w+) \| (\d+) \| (.+?) \| (.+?) \|$", section, re.M)
+    assert [(r[0], r[1], int(r[2]), r[3], r[4]) for r in rows] == [
+        (t.id, t.topic, t.minutes, t.title, ", ".join(t.engines)) for t in registry.all_tasks()]
