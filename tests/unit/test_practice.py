@@ -147,3 +147,30 @@ def test_readme_lists_every_task_as_registered():
     rows = re.findall(r"^\| `([a-z0-9-]+)` \| (\w+) \| (\d+) \| (.+?) \| (.+?) \|$", section, re.M)
     assert [(r[0], r[1], int(r[2]), r[3], r[4]) for r in rows] == [
         (t.id, t.topic, t.minutes, t.title, ", ".join(t.engines)) for t in registry.all_tasks()]
+
+
+@pytest.mark.parametrize("elapsed,text", [(0, "00:00 of 04:00"), (192.7, "03:12 of 04:00"),
+                                          (260, "04:20 of 04:00 (over by 00:20)")])
+def test_clock_text(elapsed, text):
+    from kjlab.practice.widget import clock_text
+    assert clock_text(elapsed, 4) == text
+
+
+def test_the_check_button_shows_the_verdict():
+    from kjlab.checks import Verdict
+    from kjlab.practice.widget import PracticePanel
+
+    task = registry.get("pdb")
+    seen = []
+
+    def fake_check(context, t):
+        seen.append((context, t.id))
+        return Verdict("practice:pdb", False, "not yet", ["the budget counts 0 pods <not web's>"])
+
+    p = PracticePanel(task, {"started": 100.0}, "kwok-kjlab", check=fake_check, now=lambda: 130.0)
+    assert p.clock.value == "00:30 of 03:00"
+    assert "practice-pdb" in p.statement.value
+    p.check_button.click()
+    assert seen == [("kwok-kjlab", "pdb")]
+    assert "NOT YET" in p.verdict.value and "&lt;not web&#x27;s&gt;" in p.verdict.value
+    assert not p.check_button.disabled

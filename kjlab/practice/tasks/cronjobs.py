@@ -119,12 +119,15 @@ spec:
 
 # --- create job --from -----------------------------------------------------------------------------------
 
-NIGHTLY = {
-    "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
-    "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {
-        "restartPolicy": "Never",
-        "containers": [{"name": "report", "image": "busybox", "command": ["sh", "-c", "sleep 2"]}]}}}}},
-}
+def prepared_cronjob(name: str, schedule: str) -> dict:
+    """A CronJob a task prepares: a 2 s busybox Job on ``schedule``."""
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
+            "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "report", "image": "busybox", "command": ["sh", "-c", "sleep 2"]}]}}}}}}
+
+
+NIGHTLY = prepared_cronjob("nightly", "0 2 * * *")
 
 
 def setup_nightly(view):
@@ -184,12 +187,7 @@ kubectl apply -f job.yaml
 
 # --- history limits ------------------------------------------------------------------------------------
 
-REPORT = {
-    "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report"},
-    "spec": {"schedule": "*/30 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
-        "restartPolicy": "Never",
-        "containers": [{"name": "report", "image": "busybox", "command": ["sh", "-c", "sleep 2"]}]}}}}},
-}
+REPORT = prepared_cronjob("report", "*/30 * * * *")
 
 
 def setup_report(view):
