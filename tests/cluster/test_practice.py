@@ -63,6 +63,7 @@ WRONG = {
     "job-indexed": [
         (job("shards", "sleep 2", completions=3, parallelism=3), "completionMode is NonIndexed"),
         (job("shards", "sleep 2", completions=2, parallelism=3, completionMode="Indexed"), "completions is 2"),
+        (job("shards", "sleep 2", completions=3, parallelism=1, completionMode="Indexed"), "parallelism is 1"),
     ],
     "job-backofflimit": [
         ('kubectl create job flaky --image=busybox -- sh -c "sleep 1 && exit 1"', "6 is the default"),

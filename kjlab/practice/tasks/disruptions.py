@@ -67,8 +67,7 @@ register(Task(
     id="pdb", topic="disruptions", minutes=3, title="A PodDisruptionBudget",
     statement="""
 In namespace {ns}, the Deployment `web` runs 3 pods. Create a PodDisruptionBudget named `web-pdb` so
-that voluntary disruptions (a drain, an eviction) can take down at most one of web's pods at a time,
-and still one at a time.
+that voluntary disruptions (a drain, an eviction) may take down one of web's pods at a time, never two.
 """,
     setup=setup_web3,
     check=check_pdb,

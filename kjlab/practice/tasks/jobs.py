@@ -76,8 +76,8 @@ register(Task(
     id="job-completions", topic="jobs", minutes=4, title="Completions and parallelism",
     statement="""
 In namespace {ns}, create a Job named `batch` that runs the image `busybox` with the command
-`sh -c "sleep 2"`. The Job is complete after 4 pods have succeeded, and no more than 2 of its pods
-may run at the same time.
+`sh -c "sleep 2"`. The Job is complete after 4 pods have succeeded, and it runs its pods 2 at a time
+(never more).
 """,
     check=check_completions,
     hint="`kubectl create job` has no flag for completions: generate YAML with --dry-run=client -o yaml, "
@@ -119,6 +119,9 @@ def check_indexed(view):
     if spec.get("completions") != 3:
         problems.append(f"completions is {spec.get('completions')}: an Indexed Job runs indexes 0 to completions-1, "
                         "and the task asks for 0, 1 and 2")
+    if (spec.get("parallelism") or 0) < 3:
+        problems.append(f"parallelism is {spec.get('parallelism')}: at most that many pods run at once, and the "
+                        "task lets all three indexes run together")
     if not problems:
         job = _run_to_end(view, "shards")
         done = (job.get("status") or {}).get("completedIndexes")
