@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from kjlab.errors import KjlabError
@@ -29,14 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _load(name: str):
+    """kjlab's modules load when a command runs (`kjlab practice --help` loads none of them)."""
+    return importlib.import_module(f"kjlab.{name}")
+
+
 def _context(args) -> str:
-    from kjlab.cluster import lab_context
-    return getattr(args, "context", None) or lab_context()
+    return getattr(args, "context", None) or _load("cluster").lab_context()
 
 
 def _engine(context: str) -> str | None:
-    from kjlab.cluster import registry as clusters
-    return (clusters.entry(context) or {}).get("engine")
+    return (_load("cluster.registry").entry(context) or {}).get("engine")
 
 
 def _show(task, namespace: str) -> None:
@@ -59,8 +63,7 @@ def main(argv: list[str]) -> int:
 
 
 def _run(args) -> int:
-    from kjlab.practice import registry, session
-
+    registry, session = _load("practice.registry"), _load("practice.session")
     if args.action == "list":
         context_engine = None
         try:
@@ -117,7 +120,7 @@ def _run(args) -> int:
         print(f"(checked in {verdict.evidence['check_seconds']:.1f} s)")
         return 0 if verdict.passed else 1
     if args.action == "env":
-        from kjlab.practice import env
+        env = _load("practice.env")
         context = _context(args)
         state = session.current() or {}
         namespace = state.get("namespace", "default")
@@ -132,7 +135,6 @@ def _run(args) -> int:
 
 def _write_env(context: str, namespace: str):
     """The practice kubeconfig follows the current task: a shell set up once keeps working."""
-    from kjlab.cluster import tools
-    from kjlab.practice import env, session
+    env, session = _load("practice.env"), _load("practice.session")
     directory = session.practice_dir()
-    return env.write_kubeconfig(directory, context, namespace), env.kubectl_dir(directory, tools.kubectl_path())
+    return env.write_kubeconfig(directory, context, namespace), env.kubectl_dir(directory, _load("cluster.tools").kubectl_path())

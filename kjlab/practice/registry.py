@@ -28,7 +28,7 @@ def _discover() -> None:
     """Import every task module once (a module imported before -- by a test -- is not registered twice:
     Python imports it once)."""
     global _discovered
-    from kjlab.practice import tasks
+    tasks = importlib.import_module("kjlab.practice.tasks")
     for m in pkgutil.iter_modules(tasks.__path__):
         if not m.name.startswith("_"):
             importlib.import_module(f"{tasks.__name__}.{m.name}")

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 from kjlab.actions import namespaces
+from kjlab.checks import Verdict
+from kjlab.checks import verdicts as results
 from kjlab.api import kube, wait
 from kjlab.errors import KjlabError
 from kjlab.paths import state_dir
@@ -111,9 +113,6 @@ def reset(context: str) -> tuple[Task, dict]:
 
 def check(context: str, task: Task | None = None):
     """Check the current task (or ``task``) on the cluster; returns the Verdict (not printed)."""
-    from kjlab.checks import Verdict
-    from kjlab.checks import verdicts as results
-
     if task is None:
         task, _ = current_task()
     name = task.namespace()

@@ -14,6 +14,7 @@ from typing import Callable
 
 import ipywidgets as w
 
+from kjlab.cluster import lab_context
 from kjlab.practice import session
 
 TICK_SECONDS = 1.0
@@ -79,7 +80,6 @@ def _verdict_html(verdict) -> str:
 def panel(task_id: str | None = None, context: str | None = None) -> PracticePanel:
     """``kjlab.practice.widget.panel("pdb")`` starts the task (a fresh namespace) and shows it;
     without a task, the current one."""
-    from kjlab.cluster import lab_context
     context = context or lab_context()
     task, state = session.start(task_id, context) if task_id else session.current_task()
     return PracticePanel(task, state, context).start_clock()

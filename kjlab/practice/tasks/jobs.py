@@ -16,7 +16,7 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
 
 from __future__ import annotations
 
-from kjlab.api import policy as policy_rules, readers
+from kjlab.api import kube, policy as policy_rules, readers
 from kjlab.practice.cluster_view import job_ended
 from kjlab.practice.model import Task
 from kjlab.practice.registry import register
@@ -360,7 +360,6 @@ SUSPEND_JOB = {
 
 
 def setup_suspend(view):
-    from kjlab.api import kube
     created = kube.create(view.context, view.namespace, SUSPEND_JOB)
     # the Job's uid, so the check can tell the same Job from one deleted and created again
     kube.core(view.context).create_namespaced_config_map(view.namespace, {
@@ -374,7 +373,6 @@ def _suspended_and_idle(jobs: list[dict]) -> bool:
 
 
 def check_suspend(view):
-    from kjlab.api import kube
     job = view.require("job", "nightly-batch")
     setup = kube.raw(kube.core(view.context).read_namespaced_config_map, "practice-setup", view.namespace)
     problems = []
