@@ -28,7 +28,7 @@ spec:
       restartPolicy: Never
       containers:
       - name: main
-        image: busybox
+        image: bash:5
         command: ["sh", "-c", "{command}"]
 """
 
@@ -49,16 +49,16 @@ spec:
   selector: {matchLabels: {app: api, tier: backend}}
   template:
     metadata: {labels: {app: api, tier: backend}}
-    spec: {containers: [{name: nginx, image: nginx}]}
+    spec: {containers: [{name: api, image: 'bash:5', command: [sleep, infinity]}]}
 END
 kubectl apply -f d.yaml"""
 
 # task -> [(what the learner typed, a phrase the explanation must contain)]
 WRONG = {
     "job-completions": [
-        ('kubectl create job batch --image=busybox -- sh -c "sleep 2"', "completions is 1"),
+        ('kubectl create job batch --image=bash:5 -- sh -c "sleep 2"', "completions is 1"),
         (job("batch", "sleep 2", completions=4, parallelism=4), "parallelism is 4"),
-        ('kubectl -n "$OTHER_NS" create job batch --image=busybox -- sh -c "sleep 2"', "is in namespace test-"),
+        ('kubectl -n "$OTHER_NS" create job batch --image=bash:5 -- sh -c "sleep 2"', "is in namespace test-"),
     ],
     "job-indexed": [
         (job("shards", "sleep 2", completions=3, parallelism=3), "completionMode is NonIndexed"),
@@ -66,7 +66,7 @@ WRONG = {
         (job("shards", "sleep 2", completions=3, parallelism=1, completionMode="Indexed"), "parallelism is 1"),
     ],
     "job-backofflimit": [
-        ('kubectl create job flaky --image=busybox -- sh -c "sleep 1 && exit 1"', "6 is the default"),
+        ('kubectl create job flaky --image=bash:5 -- sh -c "sleep 1 && exit 1"', "6 is the default"),
         (job("flaky", "sleep 1 && exit 1", backoffLimit=0), "backoffLimit is 0"),
     ],
     "job-failure-policy": [
@@ -85,14 +85,14 @@ WRONG = {
         ("kubectl delete pods -l job-name=nightly-batch --wait=false", "is replaced by the Job controller"),
     ],
     "cronjob-schedule": [
-        ('kubectl create cronjob backup --image=busybox --schedule="*/5 * * * *" -- sh -c "sleep 5"',
+        ('kubectl create cronjob backup --image=bash:5 --schedule="*/5 * * * *" -- sh -c "sleep 5"',
          "concurrencyPolicy is Allow"),
-        ('kubectl create cronjob backup --image=busybox --schedule="5 * * * *" --dry-run=client -o yaml -- sh -c '
+        ('kubectl create cronjob backup --image=bash:5 --schedule="5 * * * *" --dry-run=client -o yaml -- sh -c '
          '"sleep 5" | kubectl patch --local -f - --type=merge -p \'{"spec":{"concurrencyPolicy":"Forbid"}}\' -o yaml '
          '| kubectl create -f -', "runs at minute(s) [5]"),
     ],
     "cronjob-run-now": [
-        ('kubectl create job nightly-manual --image=busybox -- sh -c "sleep 2"', "no owner reference"),
+        ('kubectl create job nightly-manual --image=bash:5 -- sh -c "sleep 2"', "no owner reference"),
         ("kubectl patch cronjob nightly --type=merge -p '{\"spec\":{\"schedule\":\"* * * * *\"}}'",
          "there is no job called nightly-manual"),
     ],
@@ -103,11 +103,11 @@ WRONG = {
          "'{\"spec\":{\"successfulJobsHistoryLimit\":0,\"failedJobsHistoryLimit\":0}}'", "successfulJobsHistoryLimit is 0"),
     ],
     "deploy-undo": [
-        ("kubectl set image deployment/web web=nginx:1.28", "the last working revision ran 'nginx:1.27'"),
-        ("kubectl delete pods -l app=web --wait=false", "image is 'ngnix:1.27'"),
+        ("kubectl set image deployment/web web=python:3", "the last working revision ran 'bash:5'"),
+        ("kubectl delete pods -l app=web --wait=false", "image is 'bsah:5'"),
     ],
     "deploy-labels": [
-        ("kubectl create deployment api --image=nginx --replicas=2", "lack {'tier': 'backend'}"),
+        ("kubectl create deployment api --image=bash:5 --replicas=2 -- sleep infinity", "lack {'tier': 'backend'}"),
         (DEPLOY_API, "replicas is 1"),
     ],
     "pdb": [
@@ -119,17 +119,17 @@ WRONG = {
         ("kubectl drain kjlab-worker --ignore-daemonsets --timeout=90s", "kjlab-worker2 is schedulable"),
     ],
     "taint-toleration": [
-        ("kubectl run batch-runner --image=busybox --restart=Never "
+        ("kubectl run batch-runner --image=bash:5 --restart=Never "
          "--overrides='{\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\"kjlab-worker\"}}}' -- sleep 3600",
          "no toleration of the pod matches"),
-        ("kubectl run batch-runner --image=busybox --restart=Never --overrides='{\"spec\":{\"tolerations\":"
+        ("kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{\"tolerations\":"
          "[{\"key\":\"dedicated\",\"operator\":\"Exists\"}]}}' -- sleep 3600", "nothing in the pod ties it"),
     ],
     "priority": [
-        ("kubectl create priorityclass practice-urgent --value=1000000\nkubectl run urgent --image=nginx",
+        ("kubectl create priorityclass practice-urgent --value=1000000\nkubectl run urgent --image=bash:5 -- sleep infinity",
          "priorityClassName is None"),
         ("kubectl create priorityclass practice-urgent --value=1000\n"
-         "kubectl run urgent --image=nginx --overrides='{\"spec\":{\"priorityClassName\":\"practice-urgent\"}}'",
+         "kubectl run urgent --image=bash:5 --overrides='{\"spec\":{\"priorityClassName\":\"practice-urgent\"}}' -- sleep infinity",
          "value is 1000,"),
     ],
 }

@@ -76,8 +76,8 @@ def check_schedule(view):
                         "Allow starts a Job at every schedule time even while the last one runs, Replace deletes "
                         "the running one; Forbid skips the new run while one is active")
     containers = spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}]
-    if containers[0].get("image", "").split(":")[0] not in ("busybox", "docker.io/library/busybox", "docker.io/busybox"):
-        problems.append(f"the container's image is {containers[0].get('image')!r}, not busybox")
+    if containers[0].get("image", "").removeprefix("docker.io/library/") != "bash:5":
+        problems.append(f"the container's image is {containers[0].get('image')!r}, not bash:5")
     return verdict("cronjob-schedule", problems,
                    [f"CronJob backup: schedule {spec.get('schedule')!r}, concurrencyPolicy {spec.get('concurrencyPolicy')}"],
                    "every 5 minutes, and never two runs at once")
@@ -86,13 +86,13 @@ def check_schedule(view):
 register(Task(
     id="cronjob-schedule", topic="cronjobs", minutes=4, title="Schedule and concurrencyPolicy",
     statement="""
-In namespace {ns}, create a CronJob named `backup` that runs the image `busybox` with the command
+In namespace {ns}, create a CronJob named `backup` that runs the image `bash:5` with the command
 `sh -c "sleep 5"` every 5 minutes. A run must never start while the previous one is still running.
 """,
     check=check_schedule,
     hint="schedule \"*/5 * * * *\"; concurrencyPolicy Forbid (kubectl create cronjob has no flag for it).",
     imperative="""
-kubectl create cronjob backup --image=busybox --schedule="*/5 * * * *" --dry-run=client -o yaml -- sh -c "sleep 5" > cj.yaml
+kubectl create cronjob backup --image=bash:5 --schedule="*/5 * * * *" --dry-run=client -o yaml -- sh -c "sleep 5" > cj.yaml
 kubectl patch --local -f cj.yaml --type=merge -p '{"spec":{"concurrencyPolicy":"Forbid"}}' -o yaml | kubectl create -f -
 """,
     declarative="""
@@ -110,7 +110,7 @@ spec:
           restartPolicy: Never
           containers:
           - name: backup
-            image: busybox
+            image: bash:5
             command: ["sh", "-c", "sleep 5"]
 """,
     sources=(DEFAULTS, "pkg/controller/cronjob/cronjob_controllerv2.go:573"),
@@ -120,11 +120,11 @@ spec:
 # --- create job --from -----------------------------------------------------------------------------------
 
 def prepared_cronjob(name: str, schedule: str) -> dict:
-    """A CronJob a task prepares: a 2 s busybox Job on ``schedule``."""
+    """A CronJob a task prepares: a 2 s bash:5 Job on ``schedule``."""
     return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
             "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": {
                 "restartPolicy": "Never",
-                "containers": [{"name": "report", "image": "busybox", "command": ["sh", "-c", "sleep 2"]}]}}}}}}
+                "containers": [{"name": "report", "image": "bash:5", "command": ["sh", "-c", "sleep 2"]}]}}}}}}
 
 
 NIGHTLY = prepared_cronjob("nightly", "0 2 * * *")
@@ -240,7 +240,7 @@ spec:
           restartPolicy: Never
           containers:
           - name: report
-            image: busybox
+            image: bash:5
             command: ["sh", "-c", "sleep 2"]
 """,
     sources=(DEFAULTS, "pkg/controller/cronjob/cronjob_controllerv2.go:684-712"),

@@ -18,8 +18,8 @@ from kjlab.practice.model import Task
 from kjlab.practice.registry import register
 from kjlab.practice.verdicts import verdict
 
-GOOD_IMAGE = "nginx:1.27"
-BAD_IMAGE = "ngnix:1.27"  # a typo: no such repository, so its pods wait in ErrImagePull / ImagePullBackOff
+GOOD_IMAGE = "bash:5"
+BAD_IMAGE = "bsah:5"  # a typo: no such repository, so its pods wait in ErrImagePull / ImagePullBackOff
 
 
 def deployment(name: str, replicas: int, image: str, labels: dict) -> dict:
@@ -27,7 +27,7 @@ def deployment(name: str, replicas: int, image: str, labels: dict) -> dict:
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels}, "spec": {
                          "terminationGracePeriodSeconds": 1,
-                         "containers": [{"name": name, "image": image}]}}}}
+                         "containers": [{"name": name, "image": image, "command": ["sleep", "infinity"]}]}}}}
 
 
 def rolled_out(d: dict) -> bool:
@@ -110,6 +110,7 @@ spec:
       containers:
       - name: web
         image: {GOOD_IMAGE}
+        command: ["sleep", "infinity"]
 """,
     sources=("k8s.io/kubectl@v0.36.4 pkg/polymorphichelpers/rollback.go:99-160",
              "k8s.io/kubectl@v0.36.4 pkg/polymorphichelpers/rollout_status.go:59-92"),
@@ -159,13 +160,14 @@ register(Task(
     id="deploy-labels", topic="deployments", minutes=3, title="Labels a Service selects",
     statement="""
 In namespace {ns}, the Service `api` already exists. Create a Deployment named `api` with 2 replicas
-of the image `nginx` whose pods are the Service's endpoints. Do not change the Service.
+of the image `bash:5` running `sleep infinity`, whose pods are the Service's endpoints. Do not change
+the Service.
 """,
     setup=setup_service,
     check=check_labels,
     hint="kubectl describe service api shows its selector; the pod template's labels must include all of it.",
     imperative="""
-kubectl create deployment api --image=nginx --replicas=2 --dry-run=client -o yaml > d.yaml
+kubectl create deployment api --image=bash:5 --replicas=2 --dry-run=client -o yaml -- sleep infinity > d.yaml
 kubectl patch --local -f d.yaml --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"app":"api","tier":"backend"}}}}}' -o yaml | kubectl create -f -
 """,
     declarative="""
@@ -186,8 +188,9 @@ spec:
         tier: backend
     spec:
       containers:
-      - name: nginx
-        image: nginx
+      - name: api
+        image: bash:5
+        command: ["sleep", "infinity"]
 """,
     sources=("pkg/controller/endpointslice/endpointslice_controller.go:406",),
 ))

@@ -24,14 +24,14 @@ from kjlab.actions import ops
 from kjlab.api import kube, readers
 from kjlab.practice.model import Task
 from kjlab.practice.registry import register
-from kjlab.practice.tasks.deployments import deployment, rolled_out
+from kjlab.practice.tasks.deployments import GOOD_IMAGE, deployment, rolled_out
 from kjlab.practice.verdicts import verdict
 
 
 # --- PodDisruptionBudget ----------------------------------------------------------------------------------
 
 def setup_web3(view):
-    kube.create(view.context, view.namespace, deployment("web", 3, "nginx:1.27", {"app": "web"}))
+    kube.create(view.context, view.namespace, deployment("web", 3, GOOD_IMAGE, {"app": "web"}))
     view.settle("deployment", lambda ds: any(rolled_out(d) for d in ds), "web's 3 pods to be available",
                 quiet=30, cap=90)
 
@@ -96,7 +96,7 @@ MAINTAINED = "kjlab-worker2"
 
 
 def setup_drain(view):
-    d = deployment("web", 4, "nginx:1.27", {"app": "web"})
+    d = deployment("web", 4, GOOD_IMAGE, {"app": "web"})
     # spread over both workers, so the node to drain has pods to move
     d["spec"]["template"]["spec"]["topologySpreadConstraints"] = [{
         "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
@@ -226,7 +226,7 @@ register(Task(
     id="taint-toleration", topic="disruptions", minutes=4, title="Taints and tolerations",
     statement=f"""
 Node `{TAINTED}` is reserved for batch work: it carries the taint `dedicated=batch:NoSchedule`. In
-namespace {{ns}}, create a pod named `batch-runner` (image `busybox`, command `sleep 3600`) that
+namespace {{ns}}, create a pod named `batch-runner` (image `bash:5`, command `sleep 3600`) that
 runs on `{TAINTED}`. Do not remove the taint.
 """,
     setup=setup_taint,
@@ -235,7 +235,7 @@ runs on `{TAINTED}`. Do not remove the taint.
     hint="a toleration (key dedicated, operator Equal, value batch, effect NoSchedule) plus a nodeSelector "
          "kubernetes.io/hostname: " + TAINTED,
     imperative=f"""
-kubectl run batch-runner --image=busybox --restart=Never --overrides='{{"spec":{{"nodeSelector":{{"kubernetes.io/hostname":"{TAINTED}"}},"tolerations":[{{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}}]}}}}' -- sleep 3600
+kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{{"spec":{{"nodeSelector":{{"kubernetes.io/hostname":"{TAINTED}"}},"tolerations":[{{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}}]}}}}' -- sleep 3600
 """,
     declarative=f"""
 apiVersion: v1
@@ -251,7 +251,7 @@ spec:
     effect: NoSchedule
   containers:
   - name: batch-runner
-    image: busybox
+    image: bash:5
     command: ["sleep", "3600"]
 """,
     sources=("pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go:131",
@@ -301,14 +301,14 @@ register(Task(
     id="priority", topic="disruptions", minutes=3, title="A PriorityClass",
     statement=f"""
 Create a PriorityClass named `{PRIORITY_CLASS}` with value 1000000, then, in namespace {{ns}}, a pod
-named `urgent` (image `nginx`) that runs with that priority.
+named `urgent` (image `bash:5`, command `sleep infinity`) that runs with that priority.
 """,
     cleanup=delete_priority_class,
     check=check_priority,
     hint="kubectl create priorityclass NAME --value=N; the pod's spec.priorityClassName names it.",
     imperative=f"""
 kubectl create priorityclass {PRIORITY_CLASS} --value=1000000
-kubectl run urgent --image=nginx --overrides='{{"spec":{{"priorityClassName":"{PRIORITY_CLASS}"}}}}'
+kubectl run urgent --image=bash:5 --overrides='{{"spec":{{"priorityClassName":"{PRIORITY_CLASS}"}}}}' -- sleep infinity
 """,
     declarative=f"""
 apiVersion: scheduling.k8s.io/v1
@@ -324,8 +324,9 @@ metadata:
 spec:
   priorityClassName: {PRIORITY_CLASS}
   containers:
-  - name: nginx
-    image: nginx
+  - name: urgent
+    image: bash:5
+    command: ["sleep", "infinity"]
 """,
     sources=("plugin/pkg/admission/priority/admission.go:180", "plugin/pkg/admission/priority/admission.go:298"),
 ))

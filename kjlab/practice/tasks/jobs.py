@@ -75,7 +75,7 @@ def check_completions(view):
 register(Task(
     id="job-completions", topic="jobs", minutes=4, title="Completions and parallelism",
     statement="""
-In namespace {ns}, create a Job named `batch` that runs the image `busybox` with the command
+In namespace {ns}, create a Job named `batch` that runs the image `bash:5` with the command
 `sh -c "sleep 2"`. The Job is complete after 4 pods have succeeded, and it runs its pods 2 at a time
 (never more).
 """,
@@ -84,7 +84,7 @@ In namespace {ns}, create a Job named `batch` that runs the image `busybox` with
          "then set spec.completions and spec.parallelism before creating it (completions cannot be changed "
          "once the Job exists).",
     imperative="""
-kubectl create job batch --image=busybox --dry-run=client -o yaml -- sh -c "sleep 2" > job.yaml
+kubectl create job batch --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 2" > job.yaml
 kubectl patch --local -f job.yaml --type=merge -p '{"spec":{"completions":4,"parallelism":2}}' -o yaml | kubectl create -f -
 """,
     declarative="""
@@ -100,7 +100,7 @@ spec:
       restartPolicy: Never
       containers:
       - name: batch
-        image: busybox
+        image: bash:5
         command: ["sh", "-c", "sleep 2"]
 """,
     sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1798-1815"),
@@ -136,13 +136,13 @@ def check_indexed(view):
 register(Task(
     id="job-indexed", topic="jobs", minutes=4, title="An Indexed Job",
     statement="""
-In namespace {ns}, create a Job named `shards` (image `busybox`, command `sh -c "sleep 2"`) whose pods
+In namespace {ns}, create a Job named `shards` (image `bash:5`, command `sh -c "sleep 2"`) whose pods
 each get a completion index, 0, 1 and 2, one pod per index, all three allowed to run at once.
 """,
     check=check_indexed,
     hint="spec.completionMode: Indexed, with completions 3 and parallelism 3.",
     imperative="""
-kubectl create job shards --image=busybox --dry-run=client -o yaml -- sh -c "sleep 2" > job.yaml
+kubectl create job shards --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 2" > job.yaml
 kubectl patch --local -f job.yaml --type=merge -p '{"spec":{"completionMode":"Indexed","completions":3,"parallelism":3}}' -o yaml | kubectl apply -f -
 """,
     declarative="""
@@ -159,7 +159,7 @@ spec:
       restartPolicy: Never
       containers:
       - name: shard
-        image: busybox
+        image: bash:5
         command: ["sh", "-c", "sleep 2"]
 """,
     sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1418"),
@@ -190,13 +190,13 @@ def check_backoff(view):
 register(Task(
     id="job-backofflimit", topic="jobs", minutes=3, title="Retries: backoffLimit",
     statement="""
-In namespace {ns}, create a Job named `flaky` (image `busybox`, command `sh -c "sleep 1 && exit 1"`).
+In namespace {ns}, create a Job named `flaky` (image `bash:5`, command `sh -c "sleep 1 && exit 1"`).
 When its pod fails, Kubernetes may retry it once, no more: after the second failed pod the Job is failed.
 """,
     check=check_backoff,
     hint="backoffLimit counts retries, not pods.",
     imperative="""
-kubectl create job flaky --image=busybox --dry-run=client -o yaml -- sh -c "sleep 1 && exit 1" > job.yaml
+kubectl create job flaky --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 1 && exit 1" > job.yaml
 kubectl patch --local -f job.yaml --type=merge -p '{"spec":{"backoffLimit":1}}' -o yaml | kubectl create -f -
 """,
     declarative="""
@@ -211,7 +211,7 @@ spec:
       restartPolicy: Never
       containers:
       - name: flaky
-        image: busybox
+        image: bash:5
         command: ["sh", "-c", "sleep 1 && exit 1"]
 """,
     sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1089"),
@@ -252,7 +252,7 @@ def check_failure_policy(view):
 register(Task(
     id="job-failure-policy", topic="jobs", minutes=6, title="Pod failure policy: exit code 42 is fatal",
     statement="""
-In namespace {ns}, create a Job named `exit-rules` (image `busybox`, container name `main`, command
+In namespace {ns}, create a Job named `exit-rules` (image `bash:5`, container name `main`, command
 `sh -c "sleep 1 && exit 42"`, backoffLimit 6). Exit code 42 means the input is bad: when a pod's
 container `main` exits with 42, the whole Job must fail at once, without retries. Other failures are
 retried as usual.
@@ -261,7 +261,7 @@ retried as usual.
     hint="spec.podFailurePolicy with one rule: action FailJob, onExitCodes {containerName: main, operator: In, "
          "values: [42]}. A pod failure policy needs restartPolicy Never.",
     imperative="""
-kubectl create job exit-rules --image=busybox --dry-run=client -o yaml -- sh -c "sleep 1 && exit 42" > job.yaml
+kubectl create job exit-rules --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 1 && exit 42" > job.yaml
 kubectl patch --local -f job.yaml --type=json -o yaml -p '[{"op":"replace","path":"/spec/template/spec/containers/0/name","value":"main"},{"op":"add","path":"/spec/backoffLimit","value":6},{"op":"add","path":"/spec/podFailurePolicy","value":{"rules":[{"action":"FailJob","onExitCodes":{"containerName":"main","operator":"In","values":[42]}}]}}]' | kubectl create -f -
 """,
     declarative="""
@@ -283,7 +283,7 @@ spec:
       restartPolicy: Never
       containers:
       - name: main
-        image: busybox
+        image: bash:5
         command: ["sh", "-c", "sleep 1 && exit 42"]
 """,
     sources=("pkg/controller/job/pod_failure_policy.go:57", "pkg/apis/batch/validation/validation.go"),
@@ -320,14 +320,14 @@ def check_deadline(view):
 register(Task(
     id="job-deadline", topic="jobs", minutes=3, title="A time limit: activeDeadlineSeconds",
     statement="""
-In namespace {ns}, create a Job named `bounded` (image `busybox`, command `sh -c "sleep 600"`).
+In namespace {ns}, create a Job named `bounded` (image `bash:5`, command `sh -c "sleep 600"`).
 Kubernetes must stop it and mark it failed once it has been active for 10 seconds, whatever its
 retries would still allow.
 """,
     check=check_deadline,
     hint="spec.activeDeadlineSeconds (not ttlSecondsAfterFinished, which starts when the Job has finished).",
     imperative="""
-kubectl create job bounded --image=busybox --dry-run=client -o yaml -- sh -c "sleep 600" > job.yaml
+kubectl create job bounded --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 600" > job.yaml
 kubectl patch --local -f job.yaml --type=merge -p '{"spec":{"activeDeadlineSeconds":10}}' -o yaml | kubectl create -f -
 """,
     declarative="""
@@ -342,7 +342,7 @@ spec:
       restartPolicy: Never
       containers:
       - name: bounded
-        image: busybox
+        image: bash:5
         command: ["sh", "-c", "sleep 600"]
 """,
     sources=("pkg/controller/job/job_controller.go:1091-1092",),
@@ -355,7 +355,7 @@ SUSPEND_JOB = {
     "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "nightly-batch"},
     "spec": {"completions": 4, "parallelism": 2, "template": {"spec": {
         "restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
-        "containers": [{"name": "work", "image": "busybox", "command": ["sh", "-c", "sleep 300"]}]}}},
+        "containers": [{"name": "work", "image": "bash:5", "command": ["sh", "-c", "sleep 300"]}]}}},
 }
 
 
