@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     # Listed here for --help; main() hands their arguments to kjlab.classroom.cli, which parses them.
     sub.add_parser("hub", help="run the classroom JupyterHub (root): one private cluster per learner", add_help=False)
     sub.add_parser("class", help="the instructor's view: kjlab class report", add_help=False)
+    sub.add_parser("practice", help="hands-on tasks: you type kubectl, kjlab checks the cluster and explains",
+                   add_help=False)
     return p
 
 
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = _PipeSafe(sys.stdout)
     if argv[:1] in (["hub"], ["class"]):  # issue 14: the classroom commands live in kjlab.classroom
         return importlib.import_module("kjlab.classroom.cli").main(argv)
+    if argv[:1] == ["practice"]:  # issue 24: the practice commands live in kjlab.practice
+        return importlib.import_module("kjlab.practice.cli").main(argv[1:])
     if argv[:1] == ["kubectl"]:
         # Everything after `kubectl` is kubectl's, flags first included (`kjlab kubectl -n x get pods`).
         args = argparse.Namespace(command="kubectl", args=argv[1:])
