@@ -149,9 +149,9 @@ def raw(call, *args, **kwargs) -> dict:
         response.release_conn()
 
 
-def version(context: str) -> str:
+def version(context: str, timeout: float = 5) -> str:
     """The API server's gitVersion, e.g. v1.36.4."""
-    return client.VersionApi(api_client(context, patient=False)).get_code(_request_timeout=5).git_version
+    return client.VersionApi(api_client(context, patient=False)).get_code(_request_timeout=timeout).git_version
 
 
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict
