@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubernetes import client
 
 from kjlab.api import holders, kube, readers
 from kjlab.cluster import provider, registry
@@ -94,7 +93,9 @@ def readiness(context: str, timeout: float = READY_TIMEOUT) -> Problem | None:
     k8s.io/apiserver v0.36.4 pkg/server/options/etcd.go, pkg/storage/storagebackend/config.go
     DefaultReadinessTimeout), so a stopped or hung etcd is named here in about 2 s, where a list
     would wait out its own timeout. Its liveness check of etcd (`etcd`, the same 2 s, run one after
-    the other) is excluded: the readiness one says the same."""
+    the other) is excluded: the readiness one says the same. It probes etcd at most once a second
+    and answers the last result in between (factory/etcd3.go newETCD3Check): an etcd stopped within
+    the last second may still read as ready."""
     try:
         api = kube.api_client(context, patient=False)
         method, url, headers, _body, _post = api.param_serialize(
@@ -121,8 +122,7 @@ def readiness(context: str, timeout: float = READY_TIMEOUT) -> Problem | None:
 def stale_cordons(context: str) -> list[tuple[str, str]]:
     """(node, holder) of each node a kjlab drain cordoned whose process is gone before the drain ended."""
     try:
-        api = client.CoreV1Api(kube.api_client(context, patient=False))
-        listing = kube.raw(api.list_node, _request_timeout=READY_TIMEOUT)["items"]
+        listing = kube.get(context, "/api/v1/nodes", READY_TIMEOUT)["items"]
     except Exception:
         return []
     found = []

@@ -2,8 +2,7 @@
 not make, tracebacks, hangs, faults not named, bad input silently accepted. bench/faults.py replays
 the same cases (tests/faults/cases.py) and prints the table of outcomes.
 
-Tests that inject faults into components (SIGSTOP, SIGKILL) do it on a private one-worker kwok
-cluster in a state directory of their own, never on the session's cluster."""
+Tests that inject faults into components (SIGSTOP, SIGKILL) do it on a private kwok cluster in a state directory of their own, never on the session's cluster."""
 
 import os
 import shutil
@@ -14,7 +13,8 @@ import pytest
 
 @pytest.fixture(scope="module")
 def private(lab):
-    """A one-worker kwok cluster of this module's own (own state directory and kubeconfig)."""
+    """A kwok cluster of this module's own, with the default options, so `kjlab up` repairs it in place
+    (own state directory and kubeconfig)."""
     from kjlab import cluster
 
     saved = {k: os.environ.get(k) for k in ("KJLAB_STATE", "KJLAB_KUBECONFIG", "KJLAB_CONTEXT")}
@@ -23,7 +23,7 @@ def private(lab):
     os.environ.pop("KJLAB_KUBECONFIG", None)
     os.environ["KJLAB_CONTEXT"] = "kwok-kjlab"
     try:
-        cluster.up(engine="kwok", workers=1, progress=None)
+        cluster.up(engine="kwok", progress=None)
         yield "kwok-kjlab"
     finally:
         cluster.down(engine="kwok", progress=None)

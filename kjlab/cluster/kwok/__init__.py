@@ -465,6 +465,17 @@ def _started_at(pid: int) -> float | None:
         return None
 
 
+def _lease_seconds(pid: int) -> float:
+    """The kwok-controller's --node-lease-duration-seconds (kwokctl's binary runtime sets 200)."""
+    try:
+        for arg in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0"):
+            if arg.startswith("--node-lease-duration-seconds="):
+                return float(arg.split("=", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return 200.0
+
+
 def stale_node_leases(context: str, timeout: float = 2) -> list[tuple[str, str]]:
     """(node, holder) of each node lease last renewed before the running kwok-controller started:
     held by an instance that died. The new one does not take a lease another holder renewed until it
@@ -474,11 +485,10 @@ def stale_node_leases(context: str, timeout: float = 2) -> list[tuple[str, str]]
     on those nodes, while the nodes still look Ready."""
     pid = _pid("kwok-controller")
     started = _started_at(pid) if pid else None
-    if started is None:
-        return []
-    api = client.CoordinationV1Api(kube.api_client(context, patient=False))
+    if started is None or time.time() - started > _lease_seconds(pid) * 1.25:
+        return []  # by then a dead instance's leases have expired and the running one took them
     found = []
-    for lease in kube.raw(api.list_namespaced_lease, "kube-node-lease", _request_timeout=timeout)["items"]:
+    for lease in kube.get(context, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", timeout)["items"]:
         spec = lease.get("spec") or {}
         renewed = spec.get("renewTime")
         if not renewed:
