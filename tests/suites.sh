@@ -85,11 +85,11 @@ suite() { # name, pytest args...
 export KJLAB_TEST_STARTED="$(IFS=,; echo "${ours[*]:-}")"
 pids=() names=()
 if [ $kwok_ok = 1 ]; then
-  say "kwok suite: cluster and classroom tests (background)"
+  say "kwok suite: cluster, classroom and fault tests (background)"
   # The solutions and exercises run here, after the rest; without the second cluster the labs too.
-  shard1=(tests/cluster tests/classroom tests/notebooks/test_labs.py::test_notebook_executes)
+  shard1=(tests/cluster tests/classroom tests/faults tests/notebooks/test_labs.py::test_notebook_executes)
   folders=solutions,exercises
-  [ $kwok2_ok = 1 ] || { shard1=(tests/cluster tests/classroom tests/notebooks tests/browser); folders=labs,solutions,exercises; }
+  [ $kwok2_ok = 1 ] || { shard1=(tests/cluster tests/classroom tests/faults tests/notebooks tests/browser); folders=labs,solutions,exercises; }
   KJLAB_NOTEBOOK_FOLDERS=$folders suite kwok -m "cluster and not kind and not lifecycle" "${shard1[@]}" \
     --deselect "tests/cluster/test_scenarios.py::$LONG" &
   pids+=($!); names+=(kwok)

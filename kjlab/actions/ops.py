@@ -8,6 +8,7 @@ Destructive ops refuse to act on a cluster kjlab did not create (kjlab.cluster.r
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,9 +82,20 @@ def api_message(e: client.ApiException) -> str:
         if kind and name and message.startswith(f"{kind}."):
             # "Job.batch \"x\" is invalid: ..." -> "The Job \"x\" is invalid: ..." (kubectl's wording)
             message = f'The {kind.capitalize() if kind.islower() else kind} "{name}"' + message.split(f'"{name}"', 1)[1]
-        return message
+        return _elide_objects(message)
     except (ValueError, TypeError, AttributeError, IndexError):
         return f"{e.status} {e.reason}"
+
+
+# A quoted JSON string in an API message (escaped quotes included).
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _elide_objects(message: str, longest: int = 160) -> str:
+    """The message with every quoted value longer than ``longest`` cut to its start: a refused patch
+    quotes the whole patched object (`patch: Invalid value: "{\"apiVersion\":...}": json: cannot
+    unmarshal ...`), thousands of characters before the part that says what is wrong."""
+    return _QUOTED.sub(lambda m: m.group(0) if len(m.group(0)) <= longest else m.group(0)[:60] + '…"', message)
 
 
 def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = True,

@@ -149,9 +149,25 @@ def raw(call, *args, **kwargs) -> dict:
         response.release_conn()
 
 
-def version(context: str) -> str:
+def version(context: str, timeout: float = 5) -> str:
     """The API server's gitVersion, e.g. v1.36.4."""
-    return client.VersionApi(api_client(context, patient=False)).get_code(_request_timeout=5).git_version
+    return get(context, "/version", timeout)["gitVersion"]
+
+
+def get(context: str, path: str, timeout: float = 5) -> dict:
+    """GET ``path`` from the API server at once (no retries), as the API's JSON dict.
+
+    For the probes that must answer within seconds (status, health, the guard): the typed calls
+    import their response models first (V1Pod, V1Node: over a second on a loaded machine), a plain
+    GET imports none. Errors raise ApiException, as the typed calls do."""
+    api = api_client(context, patient=False)
+    method, url, headers, _body, _post = api.param_serialize(
+        method="GET", resource_path=path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+    response = api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+    response.read()
+    if not 200 <= response.status < 300:
+        raise client.ApiException(http_resp=response)
+    return json.loads(response.data)
 
 
 # Patches say their type: the generated client would otherwise pick JSON Patch, which a dict

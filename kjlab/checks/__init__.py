@@ -141,11 +141,16 @@ def _namespace(name: str) -> str:
 
 
 def _validate(context: str, doc: dict) -> str | None:
-    """Server-side dry run: the API's own rejection message, or None when it accepts the Job."""
-    ns = "default"
+    """Server-side dry run: the API's own rejection message, or None when it accepts the Job.
+
+    The answer goes as data with field validation Strict (``kube.create``), as manifests do: a
+    misspelt field or a string where a number belongs comes back in the API's words (`strict
+    decoding error: unknown field "spec.podFailurePolicy.rules[0].onExitCode"`), where the
+    client's typed models would raise their own validation error first, as a traceback."""
+    ns = "default"  # a dry run persists nothing; the check's namespace does not exist yet
+    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     try:
-        kube.batch(context).create_namespaced_job(ns, {**doc, "metadata": {**doc["metadata"], "namespace": ns}},
-                                                   dry_run="All")
+        kube.create(context, ns, {**doc, "metadata": {**metadata, "namespace": ns}}, dry_run=True)
     except client.ApiException as e:
         if e.status in (400, 422):
             return ops.api_message(e)
@@ -165,11 +170,15 @@ HINTS = {
     "specifying both OnExitCodes and OnPodConditions": "a rule has onExitCodes or onPodConditions, not both",
     "specifying one of OnExitCodes and OnPodConditions": "each rule needs onExitCodes or onPodConditions",
     "requires the backoffLimitPerIndex": "FailIndex only works with backoffLimitPerIndex set",
+    # schema errors of an answer (field validation Strict): the API names the field
+    "unknown field": "fix the spelling of the field it names (`kjlab kubectl explain job.spec` lists the fields)",
+    "cannot unmarshal string into Go struct field": "write that field as a number, without quotes",
+    "cannot unmarshal number into Go struct field": "write that field as a string: put it in quotes",
 }
 
 
-def _explain_rejection(message: str) -> list[str]:
-    reasons = [f"the API rejected the Job: {message}"]
+def _explain_rejection(message: str, kind: str = "Job") -> list[str]:
+    reasons = [f"the API rejected the {kind}: {message}"]
     for key, hint in HINTS.items():
         if key in message:
             reasons.append(hint)

@@ -37,7 +37,7 @@ def check_no_late_runs(context: str, answer) -> Verdict:
             session.create(cj)
         except KjlabError as refused:
             session.stop()
-            return Verdict(name, False, "the API does not accept this CronJob", _explain_rejection(refused.message))
+            return Verdict(name, False, "the API does not accept this CronJob", _explain_rejection(refused.message, "CronJob"))
         second = session.wait_for_boundary(2, plus=25)  # the first Job (75 s) has ended by then
         rec = session.stop()
     finally:

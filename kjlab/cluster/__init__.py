@@ -11,7 +11,6 @@ import os
 import time
 
 import yaml
-from kubernetes import client
 
 from kjlab.api import holders, kube, readers
 from kjlab.api.watch import SYNCED, follow
@@ -212,6 +211,13 @@ def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> 
     if not all(engine_.components().values()):
         engine_.repair(progress)
         _wait_answers(context, timeout=60)
+    # A kwok-controller killed with -9 leaves its node leases held for their 200 s: its successor
+    # runs no pod on those nodes until then, while they look Ready (kjlab.cluster.kwok.stale_node_leases).
+    released = engine_.release_node_leases(context, progress)
+    if released:
+        _wait_answers(context, timeout=60)
+        _say(progress, f"handed nodes {', '.join(released)} to the running kwok-controller (their leases were "
+                       "held by one that died)")
     for node, holder in health.stale_cordons(context):
         kube.core(context).patch_node(node, {"metadata": {"annotations": {holders.DRAINING: None}},
                                              "spec": {"unschedulable": False}}, _content_type=kube.STRATEGIC_MERGE)
@@ -311,18 +317,24 @@ def status(context: str | None = None) -> dict:
     info = {"context": context, "engine": known.get("engine", "context"), "options": known.get("options", {}),
             "kubeconfig": str(kubeconfig_path()) if known else None,
             "lab_cluster": bool(known), "running": False, "server_version": None, "nodes": []}
+    if known:  # the process table first: a stopped or dead API server or etcd is named without a request
+        info["problems"] = health.problems(context)
+        if any(p.blocks_reads for p in info["problems"]):
+            info["error"] = "; ".join(p.what for p in info["problems"] if p.blocks_reads)
+            info["problems"] = [{"what": p.what, "fix": p.fix} for p in info["problems"]]
+            return info
     try:
-        info["server_version"] = kube.version(context)
+        info["server_version"] = kube.version(context, timeout=health.READY_TIMEOUT)
     except KjlabError:
         raise
     except Exception as e:  # connection refused etc.: report, don't crash
         info["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
-        info["problems"] = [{"what": p.what, "fix": p.fix} for p in health.problems(context)]
+        info["problems"] = [{"what": p.what, "fix": p.fix} for p in info.get("problems", [])]
         return info
     info["running"] = True
-    info["problems"] = [{"what": p.what, "fix": p.fix} for p in health.problems(context)]
+    info["problems"] = [{"what": p.what, "fix": p.fix} for p in info.get("problems", [])]
     try:  # at once, without retries: with etcd stopped the API server answers /version but not this
-        listing = kube.raw(client.CoreV1Api(kube.api_client(context, patient=False)).list_node, _request_timeout=5)
+        listing = kube.get(context, "/api/v1/nodes", health.READY_TIMEOUT)
     except Exception as e:
         info["problems"].append({"what": f"the API server cannot list the nodes ({type(e).__name__}): etcd may "
                                          "not answer", "fix": "kjlab up (repairs it), or kjlab doctor"})

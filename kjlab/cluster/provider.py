@@ -50,6 +50,15 @@ class Provider(Protocol):
     def repair(self, progress: Progress) -> None:
         """Start the components that died; the cluster's state stays."""
 
+    def stopped(self) -> dict[str, int]:
+        """Components whose process is stopped (SIGSTOP, a debugger), with their pids ({} where hidden)."""
+
+    def stale_node_leases(self, context: str) -> list[tuple[str, str]]:
+        """(node, holder) of node leases a dead instance of the node agent still holds: no pod runs there."""
+
+    def release_node_leases(self, context: str, progress: Progress) -> list[str]:
+        """Hand those nodes to the running node agent at once; the nodes released."""
+
     def memory_bytes(self) -> int:
         """Memory the running cluster uses."""
 

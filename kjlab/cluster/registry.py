@@ -84,10 +84,9 @@ def write_marker(context: str, uid: str, engine: str) -> None:
         api.replace_namespaced_config_map(MARKER_NAME, MARKER_NAMESPACE, body)
 
 
-def read_marker(context: str) -> dict | None:
+def read_marker(context: str, timeout: float = 5) -> dict | None:
     try:
-        api = client.CoreV1Api(kube.api_client(context, patient=False))
-        return kube.raw(api.read_namespaced_config_map, MARKER_NAME, MARKER_NAMESPACE, _request_timeout=5).get("data")
+        return kube.get(context, f"/api/v1/namespaces/{MARKER_NAMESPACE}/configmaps/{MARKER_NAME}", timeout).get("data")
     except client.ApiException as e:
         if e.status == 404:
             return None

@@ -739,6 +739,15 @@ class KindProvider:
     def repair(self, progress) -> None:
         pass  # nothing kjlab can restart from outside; a broken kind cluster is recreated
 
+    def stopped(self) -> dict[str, int]:
+        return {}  # inside the node containers
+
+    def stale_node_leases(self, context: str) -> list[tuple[str, str]]:
+        return []  # each kind node's own kubelet renews its lease
+
+    def release_node_leases(self, context: str, progress) -> list[str]:
+        return []
+
     def own_kubeconfig(self) -> str | None:
         return own_kubeconfig()
 

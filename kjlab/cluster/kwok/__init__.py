@@ -5,12 +5,15 @@ driven by kwok's Stages in place of a kubelet (kjlab/cluster/kwok/kwok_stages)."
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import yaml
@@ -423,13 +426,125 @@ def components() -> dict[str, bool]:
     return state
 
 
+def _pid(name: str) -> int | None:
+    try:
+        return int((workdir() / "pids" / f"{name}.pid").read_text().strip())
+    except (ValueError, OSError):
+        return None
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state first), or [] when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def stopped() -> dict[str, int]:
+    """The components whose process runs but is stopped (SIGSTOP, a debugger: state T or t), with
+    their pids: alive for kwokctl, so no repair restarts them, yet they answer nothing."""
+    found = {}
+    for name in COMPONENTS:
+        pid = _pid(name)
+        if pid and (_stat(pid)[:1] or [""])[0] in ("T", "t"):
+            found[name] = pid
+    return found
+
+
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from /proc."""
+    fields = _stat(pid)
+    try:
+        ticks = int(fields[19])  # field 22 of /proc/PID/stat: starttime, in clock ticks after boot
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError, OSError, StopIteration):
+        return None
+
+
+def _lease_seconds(pid: int) -> float:
+    """The kwok-controller's --node-lease-duration-seconds (kwokctl's binary runtime sets 200)."""
+    try:
+        for arg in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0"):
+            if arg.startswith("--node-lease-duration-seconds="):
+                return float(arg.split("=", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return 200.0
+
+
+def stale_node_leases(context: str, timeout: float = 2) -> list[tuple[str, str]]:
+    """(node, holder) of each node lease last renewed before the running kwok-controller started:
+    held by an instance that died. The new one does not take a lease another holder renewed until it
+    expires (kwok v0.8.0 pkg/kwok/controllers/node_lease_controller.go tryAcquireOrRenew), and
+    retries only every quarter of the lease duration (controller.go: renewInterval =
+    leaseDuration / 4; kwokctl sets --node-lease-duration-seconds=200): until then it runs no pod
+    on those nodes, while the nodes still look Ready."""
+    pid = _pid("kwok-controller")
+    started = _started_at(pid) if pid else None
+    if started is None or time.time() - started > _lease_seconds(pid) * 1.25:
+        return []  # by then a dead instance's leases have expired and the running one took them
+    found = []
+    for lease in kube.get(context, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", timeout)["items"]:
+        spec = lease.get("spec") or {}
+        renewed = spec.get("renewTime")
+        if not renewed:
+            continue
+        when = dt.datetime.fromisoformat(renewed.replace("Z", "+00:00")).timestamp()
+        if when < started - 1:  # a second's slack: /proc's start time is in clock ticks
+            found.append((lease["metadata"]["name"], spec.get("holderIdentity") or "?"))
+    return found
+
+
+def release_node_leases(context: str, bindir: Path, progress) -> list[str]:
+    """Hand the nodes of a dead kwok-controller to the running one at once: delete the leases it
+    still holds, then restart the running kwok-controller, which creates a missing lease on its
+    first sync (instead of retrying a renew interval, 50 s, later). The nodes released."""
+    stale = stale_node_leases(context)
+    if not stale:
+        return []
+    _delete_node_leases(context, [node for node, _ in stale])
+    pid = _pid("kwok-controller")
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if pid else b""
+    except OSError:
+        cmdline = b""
+    if b"kwok-controller" in cmdline and str(workdir()).encode() in cmdline:  # our cluster's, not a reused pid
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10  # it ends within a second of SIGTERM
+        while _stat(pid)[:1] not in ([], ["Z"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (workdir() / "pids" / "kwok-controller.pid").unlink(missing_ok=True)
+    _run([str(bindir / "kwokctl"), "start", "cluster", "--name", CLUSTER_NAME], bindir, progress, timeout=120)
+    return [node for node, _ in stale]
+
+
+def _delete_node_leases(context: str, names: list[str]) -> None:
+    api = client.CoordinationV1Api(kube.api_client(context, patient=False))
+    for name in names:
+        try:
+            api.delete_namespaced_lease(name, "kube-node-lease", _request_timeout=5)
+        except client.ApiException as e:
+            if e.status != 404:
+                raise
+
+
 def repair(bindir: Path, progress=print, context: str = "kwok-" + CLUSTER_NAME) -> None:
     """Start the components that are not running; the running ones and etcd's data stay as they
-    are (kwokctl skips a component whose process runs)."""
+    are (kwokctl skips a component whose process runs). A dead kwok-controller's node leases are
+    deleted first when the API server answers, so the new one takes its nodes at once."""
     alive_now = components()
     for name, alive in alive_now.items():
         if not alive:  # kwokctl takes a killed, not yet reaped process (a zombie) for a running one
             (workdir() / "pids" / f"{name}.pid").unlink(missing_ok=True)
+    if not alive_now["kwok-controller"] and alive_now["kube-apiserver"] and alive_now["etcd"]:
+        with contextlib.suppress(Exception):  # not answering: release_node_leases after the start
+            api = client.CoordinationV1Api(kube.api_client(context, patient=False))
+            _delete_node_leases(context, [lease["metadata"]["name"] for lease in kube.raw(
+                api.list_namespaced_lease, "kube-node-lease", _request_timeout=5)["items"]])
     if not all(alive for name, alive in alive_now.items() if name != LOG_ENDPOINT):
         _run([str(bindir / "kwokctl"), "start", "cluster", "--name", CLUSTER_NAME], bindir, progress, timeout=120)
     if not alive_now[LOG_ENDPOINT]:
@@ -509,6 +624,15 @@ class KwokProvider:
     def repair(self, progress) -> None:
         if not all(components().values()):
             repair(tools.ensure_built(progress), progress or (lambda _m: None))
+
+    def stopped(self) -> dict[str, int]:
+        return stopped()
+
+    def stale_node_leases(self, context: str) -> list[tuple[str, str]]:
+        return stale_node_leases(context)
+
+    def release_node_leases(self, context: str, progress) -> list[str]:
+        return release_node_leases(context, tools.ensure_built(progress), progress or (lambda _m: None))
 
     def memory_bytes(self) -> int:
         return memory_bytes()
