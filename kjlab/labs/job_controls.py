@@ -110,7 +110,8 @@ def gated_condition(pod: dict) -> dict | None:
 
 @session("gated")
 def gated(lab, timeout: float = 60):
-    """The ``gated`` Job: wait until the scheduler marks its pod ``SchedulingGated``, then remove the
+    """The ``gated`` Job: wait until its pod has ``PodScheduled=False``/``SchedulingGated`` (the API server
+    sets it at create: pkg/registry/core/pod/strategy.go applySchedulingGatedCondition), then remove the
     gate (`kubectl patch pod NAME --type=merge -p '{"spec":{"schedulingGates":null}}'`). Returns the
     RunResult."""
     def step(context, namespace, job_name, recorder):
