@@ -17,15 +17,18 @@ import time
 from importlib import resources
 
 import yaml
+from kubernetes.client import ApiException
 
 from kjlab.actions import ops
 from kjlab.api import kube, readers, wait
+from kjlab.api.policy import Match, first_match
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
+from kjlab.runs.result import Recording
 from kjlab.runs.scenarios import stuck_in
 
 FILE = "job-controls.yaml"
@@ -110,7 +113,8 @@ def gated_condition(pod: dict) -> dict | None:
 
 @session("gated")
 def gated(lab, timeout: float = 60):
-    """The ``gated`` Job: wait until the scheduler marks its pod ``SchedulingGated``, then remove the
+    """The ``gated`` Job: wait until its pod has ``PodScheduled=False``/``SchedulingGated`` (the API server
+    sets it at create: pkg/registry/core/pod/strategy.go applySchedulingGatedCondition), then remove the
     gate (`kubectl patch pod NAME --type=merge -p '{"spec":{"schedulingGates":null}}'`). Returns the
     RunResult."""
     def step(context, namespace, job_name, recorder):
@@ -161,6 +165,41 @@ def kubectl_wait(lab, namespace: str, job: str, condition: str, timeout_s: int =
     output = (proc.stdout + proc.stderr).rstrip()
     print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {proc.returncode})")
     return proc.returncode, output
+
+
+REFUSALS = "api-refusals.yaml"
+
+
+def refused_pods() -> dict[str, dict]:
+    """The pods of api-refusals.yaml, by name: each breaks one create rule of the API server."""
+    text = resources.files("kjlab.examples").joinpath(REFUSALS).read_text()
+    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+
+
+@session("api_answers")
+def api_answers(lab) -> dict[str, str]:
+    """Send each of refused_pods() to the API server as a server-side dry run (nothing is created;
+    validation runs as for a real create) and return pod name -> the API's answer: its message,
+    or ``accepted``. kwok shows these as a real cluster does: no kubelet is involved."""
+    namespace = lab.namespace("api")
+    answers = {}
+    for name, doc in refused_pods().items():
+        try:
+            kube.create(lab.context, namespace, doc, dry_run=True)
+            answers[name] = "accepted"
+        except ApiException as e:
+            answers[name] = ops.api_message(e)
+        print(f"$ kubectl create --dry-run=server -f {name}.yaml -n {namespace}\n{answers[name]}")
+    return answers
+
+
+def first_failure(name: str, recording: Recording) -> tuple[dict[str, int], Match]:
+    """What the recap says of a Job's first failed pod: each terminated container's exit code, and
+    the rule of the Job's own pod failure policy that the controller applies to it (kjlab.policy),
+    both read from the recorded pod rather than stated."""
+    pod = recording.last_pods()[recording.failed_pods()[0]]
+    codes = {container: t.get("exitCode") for container, t in readers.terminations(pod, init=True)}
+    return codes, first_match(manifest(name)["spec"].get("podFailurePolicy"), pod)
 
 
 def cron_jobs(jobs: list[dict]) -> list[dict]:

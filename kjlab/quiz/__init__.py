@@ -92,11 +92,18 @@ def problems(q: dict, root: Path | None = None) -> list[str]:
             found.append(f"{qid}: {right} correct choices, should be exactly 1")
     elif not q.get("answers"):
         found.append(f"{qid}: a short question without accepted answers")
+    if "proof_pending" in q:
+        # an honest "no cluster proof yet", instead of a link to a cell that does not show the claim
+        if not str(q.get("proof_pending") or "").strip():
+            found.append(f"{qid}: proof_pending without a reason (say why there is no cluster proof yet)")
+        if q.get("proof"):
+            found.append(f"{qid}: both a proof and proof_pending; keep one")
+        return found
     notebook, _, cell = str(q.get("proof", "")).partition("#")
     path = (root or Path(__file__).resolve().parents[2]) / notebook
     cells = [c.get("id") for c in json.loads(path.read_text())["cells"]] if notebook and path.is_file() else []
     if not cell or cell not in cells:
-        found.append(f"{qid}: proof {q.get('proof')!r} names no existing notebook cell")
+        found.append(f"{qid}: proof {q.get('proof')!r} names no existing notebook cell (or give proof_pending: <why>)")
     return found
 
 
@@ -124,9 +131,12 @@ def giveaways(qs: list[dict] | None = None) -> dict:
             "shared_answers": sorted(t for t, n in texts.items() if n > 1)}
 
 
-def proof_href(q: dict) -> str:
-    """The link to the cell that proves the answer, relative to labs/05 (where the quiz runs).
+def proof_href(q: dict) -> str | None:
+    """The link to the cell that proves the answer, relative to labs/05 (where the quiz runs);
+    None for a question whose proof is pending (no cell shows it yet).
     ``#cell-id=<id>`` is JupyterLab's fragment for a cell: the notebook opens scrolled to it."""
+    if not q.get("proof"):
+        return None
     notebook, cell = q["proof"].split("#", 1)
     notebook = notebook.split("/", 1)[1] if notebook.startswith("labs/") else "../" + notebook
     return f"{notebook}#cell-id={cell}"
@@ -146,8 +156,15 @@ def feedback_markdown(q: dict, ok: bool, feedback: str) -> str:
     do there: it has no output until its notebook has run)."""
     mark = "**Correct.**" if ok else "**Not quite.**"
     return (f"{mark} {_VERDICT_WORD.sub('', feedback)}\n\n"
-            f"<small>proof on the cluster: [{q['proof']}]({proof_href(q)}) ({RUN_IT}) · "
-            f"source: [{q['source']}]({source_href(q)})</small>")
+            f"<small>{proof_markdown(q)} · source: [{q['source']}]({source_href(q)})</small>")
+
+
+def proof_markdown(q: dict) -> str:
+    """The proof part of a card: the link to the proving cell (with what to do there: it has no
+    output until its notebook has run), or why there is none yet."""
+    if not q.get("proof"):
+        return f"no cluster proof yet: {q['proof_pending']}"
+    return f"proof on the cluster: [{q['proof']}]({proof_href(q)}) ({RUN_IT})"
 
 
 def question_html(text: str) -> str:
@@ -249,7 +266,7 @@ def score(answers: dict) -> dict:
             ok, feedback = grade(qid, answer)
         results.append({"id": qid, "topic": q["topic"], "question": q["question"], "answer": answer,
                         "right answer": right_answer_text(q), "correct": ok, "feedback": feedback,
-                        "proof": q["proof"], "source": q["source"]})
+                        "proof": q.get("proof"), "proof_pending": q.get("proof_pending"), "source": q["source"]})
     right = sum(r["correct"] for r in results)
     return {"right": right, "total": len(results), "results": results}
 
@@ -262,9 +279,10 @@ def score_markdown(result: dict) -> str:
     for k, r in enumerate(result["results"], 1):
         mark = "right" if r["correct"] else "not answered" if r["feedback"] == "not answered" else "wrong"
         said = "" if r["correct"] else f" The right answer: **{r['right answer']}**."
+        proof = f"[proof]({proof_href(r)})" if r.get("proof") else f"no cluster proof yet: {r['proof_pending']}"
         lines.append(f"{k}. *{r['question']}*  \n   **{mark}**.{said} "
                      + ("" if r["feedback"] == "not answered" else _VERDICT_WORD.sub("", r["feedback"]) + " ")
-                     + f"([proof]({proof_href(r)}), [source]({source_href(r)}))")
+                     + f"({proof}, [source]({source_href(r)}))")
     return "\n".join(lines)
 
 

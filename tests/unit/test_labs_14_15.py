@@ -41,6 +41,31 @@ def test_cron_rows_read_the_scheduled_minute():
     assert rows[2]["minutes since epoch"] is None
 
 
+def _failed_pod(name, *codes):
+    statuses = [{"name": c, "state": {"terminated": {"exitCode": code}}} for c, code in codes]
+    obj = {"metadata": {"name": name}, "status": {"phase": "Failed", "containerStatuses": statuses}}
+    return {"kind": "pod", "name": name, "phase": "Failed", "object": obj, "t": 1.0}
+
+
+def test_first_failure_reads_the_recorded_pod_against_the_jobs_own_policy():
+    running = {"kind": "pod", "name": "p0", "phase": "Running", "object": {"metadata": {"name": "p0"}}, "t": 0.0}
+    codes, match = job_controls.first_failure("count-first", Recording([running, _failed_pod("p0", ("main", 3))]))
+    assert codes == {"main": 3} and (match.index, match.action) == (0, "Count")  # listed by both rules: the first wins
+    codes, match = job_controls.first_failure("named", Recording([_failed_pod("p1", ("helper", 42), ("main", 0))]))
+    assert codes == {"helper": 42, "main": 0} and match.index is None  # the rule names main, not helper
+    codes, match = job_controls.first_failure("notin", Recording([_failed_pod("p2", ("main", 3))]))
+    assert match.index is None  # 3 is the listed (retriable) code
+
+
+def test_the_refused_pods_each_break_the_rule_the_lab_names():
+    pods = job_controls.refused_pods()
+    probe = pods["liveness-three-successes"]["spec"]["containers"][0]["livenessProbe"]
+    assert probe["successThreshold"] != 1
+    gated = pods["gated-with-node"]["spec"]
+    assert gated["nodeName"] and gated["schedulingGates"]
+    assert all(p["kind"] == "Pod" for p in pods.values())
+
+
 def test_gated_condition_is_podscheduled_false_schedulinggated_only():
     def pod(status, reason):
         return {"status": {"conditions": [{"type": "PodScheduled", "status": status, "reason": reason}]}}
