@@ -80,11 +80,22 @@ def _print_report(state: dict, as_json: bool = False) -> None:
         print(f"\nreport: {session.exam_dir() / state['id'] / 'report.html'}")
 
 
+def _progress_to_stderr():
+    """The checks' progress lines go to stderr: stdout stays the report's (`finish --json` is JSON)."""
+    import contextlib
+    return contextlib.redirect_stdout(sys.stderr)
+
+
+def _expire(session, args):
+    with _progress_to_stderr():
+        return session.expire_if_due(args.context)
+
+
 def _run(args) -> int:
     session, exam_state = _load("exam.session"), _load("exam.state")
     if args.action == "start":
         # an exam whose time ran out is graded first; one still running refuses the start
-        expired = session.expire_if_due(args.context)
+        expired = _expire(session, args)
         if expired:
             print(f"time was up for {expired['id']}: graded (kjlab exam finish shows its report)\n")
         context = _context(args)
@@ -99,7 +110,7 @@ def _run(args) -> int:
         print()
         _show_task(state)
         return 0
-    expired = session.expire_if_due(args.context)
+    expired = _expire(session, args)
     if expired:
         print(f"time is up: {expired['id']} was graded\n", file=sys.stderr)
         if args.action == "task":
@@ -134,7 +145,8 @@ def _run(args) -> int:
             _print_report(session.load(last.with_name("exam.json")), args.json)
             return 0
         print(f"grading {len(state['tasks'])} tasks on the cluster ...", file=sys.stderr)
-        graded = session.finish(_context(args, state))
+        with _progress_to_stderr():
+            graded = session.finish(_context(args, state))
         _print_report(graded, args.json)
         return 0
     raise AssertionError(args.action)
