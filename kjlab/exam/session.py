@@ -87,6 +87,7 @@ def start(context: str, engine: str, minutes: int = 60, count: int = 12, topics:
         raise KjlabError("an exam needs at least 1 minute and 1 task", "kjlab exam start --minutes 60 --tasks 12")
     _claim(now())
     try:
+        _undo_practice(context)
         seed = int(now()) % 100_000 if seed is None else seed
         drawn = scoring.draw(registry.all_tasks(), engine, count, seed, topics)
         state = exam_state.new(drawn, minutes, seed, context, engine, topics, now())
@@ -101,6 +102,17 @@ def start(context: str, engine: str, minutes: int = 60, count: int = 12, topics:
     except BaseException:
         _current_file().unlink(missing_ok=True)
         raise
+
+
+def _undo_practice(context: str) -> None:
+    """A practice task's cordon or taint must not change the exam's tasks (as `kjlab practice start` does)."""
+    previous = practice.current() or {}
+    try:
+        task = registry.get(previous["task"]) if previous.get("task") else None
+    except KjlabError:
+        task = None
+    if task and task.cleanup:
+        task.cleanup(context)
 
 
 def _prepare(context: str, task_id: str) -> str:
