@@ -20,9 +20,9 @@ from typing import Callable
 from kjlab.checks import Verdict
 from kjlab.checks import verdicts as results
 from kjlab.errors import KjlabError
-from kjlab.exam import scoring, state as exam_state
+from kjlab.exam import report, scoring, state as exam_state
 from kjlab.paths import state_dir
-from kjlab.practice import registry, session as practice
+from kjlab.practice import env, registry, session as practice
 
 
 def exam_dir() -> Path:
@@ -121,7 +121,6 @@ def _prepare(context: str, task_id: str) -> str:
 
 def _point_shell(context: str, task_id: str) -> None:
     """The practice kubeconfig (`kjlab practice env`) gets the task's namespace: a shell set up once follows."""
-    from kjlab.practice import env
     env.write_kubeconfig(practice.practice_dir(), context, registry.get(task_id).namespace())
 
 
@@ -184,8 +183,6 @@ def finish(context: str, now: Callable[[], float] = time.time,
 
 
 def _archive(state: dict) -> Path:
-    from kjlab.exam import report
-
     directory = exam_dir() / state["id"]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "exam.json").write_text(json.dumps(state, indent=1))
