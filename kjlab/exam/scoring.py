@@ -8,7 +8,8 @@
 - ``summary``: the total, the share, pass or not, per topic, and the tasks over their time budget.
 
 A verdict record is a mapping as ``kjlab.checks.verdicts`` writes it (``exercise``, ``passed``,
-``summary``, ``reason``, ``time``), with ``practice:<task>`` (a learner's check) or ``exam:<task>`` (the exam's grading) as its exercise.
+``summary``, ``reason``, ``time``), with ``practice:<task>`` (a learner's check) or ``exam:<task>``
+(the exam's grading) as its exercise.
 """
 
 from __future__ import annotations

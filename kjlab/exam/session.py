@@ -69,7 +69,8 @@ def _claim(now: float) -> None:
             left = exam_state.remaining(other, now)
             when = time.strftime("%H:%M UTC", time.gmtime(other["started"]))
             status = f"{exam_state.mmss(left)} left" if left else "its time is up, not graded yet"
-            raise KjlabError(f"an exam is already running ({other['id']}, started {when}, {status}): one exam at a time",
+            raise KjlabError(f"an exam is already running ({other['id']}, started {when}, {status}): "
+                             "one exam at a time",
                              "kjlab exam status, or kjlab exam finish first") from None
         if now - float(other.get("claimed", now)) < STALE_CLAIM_SECONDS:
             raise KjlabError("another `kjlab exam start` is preparing an exam: one exam at a time",
@@ -197,7 +198,8 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def expire_if_due(context: str | None, now: Callable[[], float] = time.time, check: Callable = practice.check) -> dict | None:
+def expire_if_due(context: str | None, now: Callable[[], float] = time.time,
+                  check: Callable = practice.check) -> dict | None:
     """At any exam command: an exam whose time is up is graded now. Returns the graded state, or None."""
     state = running()
     if state and "deadline" in state and exam_state.over(state, now()):
