@@ -109,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("class", help="the instructor's view: kjlab class report", add_help=False)
     sub.add_parser("practice", help="hands-on tasks: you type kubectl, kjlab checks the cluster and explains",
                    add_help=False)
+    sub.add_parser("exam", help="a timed exam of practice tasks, graded all at once", add_help=False)
     return p
 
 
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module("kjlab.classroom.cli").main(argv)
     if argv[:1] == ["practice"]:  # issue 24: the practice commands live in kjlab.practice
         return importlib.import_module("kjlab.practice.cli").main(argv[1:])
+    if argv[:1] == ["exam"]:  # issue 24: the timed exam lives in kjlab.exam
+        return importlib.import_module("kjlab.exam.cli").main(argv[1:])
     if argv[:1] == ["kubectl"]:
         # Everything after `kubectl` is kubectl's, flags first included (`kjlab kubectl -n x get pods`).
         args = argparse.Namespace(command="kubectl", args=argv[1:])

@@ -8,7 +8,8 @@
 - ``summary``: the total, the share, pass or not, per topic, and the tasks over their time budget.
 
 A verdict record is a mapping as ``kjlab.checks.verdicts`` writes it (``exercise``, ``passed``,
-``summary``, ``reason``, ``time``), with ``practice:<task>`` as its exercise.
+``summary``, ``reason``, ``time``), with ``practice:<task>`` (a learner's check) or ``exam:<task>``
+(the exam's grading) as its exercise.
 """
 
 from __future__ import annotations
@@ -72,21 +73,25 @@ def recorded_at(record: dict) -> float:
     return calendar.timegm(time.strptime(record["time"], "%Y-%m-%dT%H:%M:%SZ"))
 
 
-def grade(drawn: list[Drawn], records: list[dict], started: float, ended: float) -> list[Graded]:
-    """Each drawn task's points from its last verdict recorded within [started, ended] (epoch seconds).
-    Time spent is the span between consecutive checks in the order they came."""
+def grade(drawn: list[Drawn], records: list[dict], started: float, ended: float, prefix: str = "practice:",
+          spent: dict[str, float] | None = None) -> list[Graded]:
+    """Each drawn task's points from its last verdict recorded within [started, ended] (epoch seconds),
+    among the records whose exercise is ``prefix``<task>. Time spent is ``spent`` when given (the exam
+    measures it from the learner's switches), else the span between consecutive checks in their order."""
     asked = {d.task_id for d in drawn}
     last: dict[str, dict] = {}
     for r in sorted(({**r, "t": recorded_at(r)} for r in records), key=lambda r: r["t"]):
         exercise = r.get("exercise", "")
-        task = exercise.removeprefix("practice:")
-        if exercise.startswith("practice:") and task in asked and started <= r["t"] <= ended:
+        task = exercise.removeprefix(prefix)
+        if exercise.startswith(prefix) and task in asked and started <= r["t"] <= ended:
             last[task] = r
     # time spent: from the previous distinct task's last check (or the start) to this one's
     spans, previous = {}, started
     for task, r in sorted(last.items(), key=lambda kv: kv[1]["t"]):
         spans[task] = r["t"] - previous
         previous = r["t"]
+    if spent is not None:
+        spans = spent
     out = []
     for d in drawn:
         r = last.get(d.task_id)

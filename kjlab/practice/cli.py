@@ -64,6 +64,10 @@ def main(argv: list[str]) -> int:
 
 def _run(args) -> int:
     registry, session = _load("practice.registry"), _load("practice.session")
+    exam = _load("exam.session").running()
+    if exam and args.action in ("start", "check", "reset", "hint", "solution", "show"):
+        raise KjlabError(f"an exam is running ({exam.get('id', 'being prepared')}): `kjlab practice {args.action}` "
+                         "waits until it is graded", "kjlab exam status; kjlab exam finish grades it")
     if args.action == "list":
         context_engine = None
         try:
@@ -124,6 +128,8 @@ def _run(args) -> int:
         context = _context(args)
         state = session.current() or {}
         namespace = state.get("namespace", "default")
+        if exam and exam.get("current"):  # the exam's current task (kjlab exam task K) is the shell's
+            namespace, state = registry.get(exam["current"]).namespace(), exam
         kubeconfig, bin_dir = _write_env(context, namespace)
         print(env.shell_lines(kubeconfig, bin_dir, env.shell_name(args.shell)))
         if not state:

@@ -31,6 +31,7 @@ class Task:
     engines: tuple[str, ...] = ENGINES
     kind_only_reason: str = ""      # why the simulated kubelet cannot run it (set => engines == ("kind",))
     sources: tuple[str, ...] = field(default_factory=tuple)  # v1.36.4 source lines behind its explanations
+    lab_cell: str = ""              # the lab section that proves the behaviour ("labs/NN-x.ipynb, cell <id>: title")
 
     def __post_init__(self):
         if self.kind_only_reason and self.engines != ("kind",):

@@ -111,27 +111,30 @@ def reset(context: str) -> tuple[Task, dict]:
     return task, state
 
 
-def check(context: str, task: Task | None = None):
-    """Check the current task (or ``task``) on the cluster; returns the Verdict (not printed)."""
+def check(context: str, task: Task | None = None, label: str = "practice",
+          rebuild: str = "kjlab practice reset"):
+    """Check the current task (or ``task``) on the cluster; returns the Verdict (not printed), recorded
+    as ``<label>:<task>`` (the exam grades with label ``exam``; ``rebuild`` is its command that rebuilds
+    a deleted namespace)."""
     if task is None:
         task, _ = current_task()
     name = task.namespace()
     started = time.monotonic()
     where = _namespace_state(context, name)
     if where != "present":
-        verdict = Verdict(f"practice:{task.id}", False, f"the task's namespace {name} is {where}",
+        verdict = Verdict(f"{label}:{task.id}", False, f"the task's namespace {name} is {where}",
                           [f"namespace {name} holds the task's objects; it was deleted"
                            + (" and is still being removed" if where == "terminating" else ""),
-                           "kjlab practice reset rebuilds it (the prepared objects come back; your work is gone)"])
+                           f"{rebuild} rebuilds it (the prepared objects come back; your work is gone)"])
     else:
         try:
             verdict = task.check(View(context, name))
         except Missing as e:
-            verdict = Verdict(f"practice:{task.id}", False, "an object the task asks for is missing", [str(e)])
+            verdict = Verdict(f"{label}:{task.id}", False, "an object the task asks for is missing", [str(e)])
         except KeyboardInterrupt:
             raise KjlabError("check interrupted: the check only reads the cluster, nothing was changed",
                              "kjlab practice check") from None
-    verdict.exercise = f"practice:{task.id}"
+    verdict.exercise = f"{label}:{task.id}"
     verdict.evidence = {**verdict.evidence, "check_seconds": round(time.monotonic() - started, 2)}
     results.record(verdict)
     return verdict

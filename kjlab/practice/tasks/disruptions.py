@@ -87,6 +87,7 @@ spec:
       app: web
 """,
     sources=("pkg/controller/disruption/disruption.go:813-850", "pkg/controller/disruption/disruption.go:996-1003"),
+    lab_cell="labs/12-disruptions.ipynb, cell budget-predict: A PodDisruptionBudget makes a drain wait",
 ))
 
 
@@ -256,6 +257,7 @@ spec:
 """,
     sources=("pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go:131",
              "k8s.io/api@v0.36.4 core/v1/toleration.go:52-77"),
+    lab_cell="labs/12-disruptions.ipynb, cell taint-predict: A NoExecute taint evicts the pods that do not tolerate it",
 ))
 
 
@@ -329,4 +331,5 @@ spec:
     command: ["sleep", "infinity"]
 """,
     sources=("plugin/pkg/admission/priority/admission.go:180", "plugin/pkg/admission/priority/admission.go:298"),
+    lab_cell="labs/12-disruptions.ipynb, cell preempt-predict: Scheduler preemption",
 ))

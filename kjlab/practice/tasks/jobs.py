@@ -104,6 +104,7 @@ spec:
         command: ["sh", "-c", "sleep 2"]
 """,
     sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1798-1815"),
+    lab_cell="labs/06-completions-parallelism.ipynb, cell cell-03: NonIndexed: any five successes",
 ))
 
 
@@ -163,6 +164,7 @@ spec:
         command: ["sh", "-c", "sleep 2"]
 """,
     sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1418"),
+    lab_cell="labs/06-completions-parallelism.ipynb, cell cell-10: Indexed: one success per index",
 ))
 
 
@@ -215,6 +217,7 @@ spec:
         command: ["sh", "-c", "sleep 1 && exit 1"]
 """,
     sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1089"),
+    lab_cell="labs/07-failure-and-retry.ipynb, cell cell-13: The back-off, measured",
 ))
 
 
@@ -346,6 +349,7 @@ spec:
         command: ["sh", "-c", "sleep 600"]
 """,
     sources=("pkg/controller/job/job_controller.go:1091-1092",),
+    lab_cell="labs/08-ending-early.ipynb, cell cell-03: activeDeadlineSeconds vs backoffLimit",
 ))
 
 
@@ -419,4 +423,5 @@ spec:
   suspend: true
 """,
     sources=("pkg/controller/job/job_controller.go:1165-1171",),
+    lab_cell="labs/08-ending-early.ipynb, cell suspend-md: suspend: pause a Job, change where it runs, resume it",
 ))
