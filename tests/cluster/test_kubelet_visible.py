@@ -367,14 +367,27 @@ def test_deleting_a_pod_that_never_initialized_leaves_its_containers_waiting(lab
 
 
 def test_an_unready_sidecar_is_listed_first_in_the_ready_conditions(lab, ns):
-    """status/generate.go lists restartable init containers before the main ones. The sidecar's
-    image fails to pull, so on a real node neither it nor main (PodInitializing) is ready."""
+    """status/generate.go lists restartable init containers before the main ones: while the pod's
+    containers are being created neither the sidecar nor main is ready. Read from a watch started
+    at the pod's creation (the state lasts until the containers start)."""
+    from kubernetes import watch as k8s_watch
+
     ctx = lab["context"]
-    kube.core(ctx).create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+    core = kube.core(ctx)
+    created = core.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
         "restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
-        "initContainers": [{"name": "side", "image": "kjlab.local/no-such-image:1", "restartPolicy": "Always",
+        "initContainers": [{"name": "side", "image": "docker.io/library/bash:5", "restartPolicy": "Always",
                             "command": ["sleep", "infinity"]}],
         "containers": [{"name": "main", "image": "docker.io/library/bash:5", "command": ["sleep", "600"]}]}})
-    for kind in ("Ready", "ContainersReady"):
-        wait_for(ctx, ns, "p", f'{{.status.conditions[?(@.type=="{kind}")].message}}',
-                 "containers with unready status: [side main]")
+    messages = {"Ready": [], "ContainersReady": []}
+    stream = k8s_watch.Watch()
+    for event in stream.stream(core.list_namespaced_pod, ns, field_selector="metadata.name=p",
+                               resource_version=created.metadata.resource_version, timeout_seconds=30):
+        conditions = {c.type: c for c in event["object"].status.conditions or []}
+        for kind in messages:
+            if kind in conditions and conditions[kind].message:
+                messages[kind].append(conditions[kind].message)
+        if getattr(conditions.get("Ready"), "status", None) == "True":
+            stream.stop()
+    for kind, seen in messages.items():
+        assert seen and set(seen) == {"containers with unready status: [side main]"}, messages
