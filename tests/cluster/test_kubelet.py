@@ -1,6 +1,8 @@
 """The simulated kubelet, seen through the real API server and controllers."""
 
 
+import time
+
 import pytest
 from kubernetes import client
 
@@ -80,8 +82,15 @@ def test_an_image_that_cannot_be_pulled(lab, ns):
     # A v1.36 kubelet appends the pull error (`...": ErrImagePull: failed to pull and unpack ...`)
     assert which == "waiting" and w["message"].startswith(f'Back-off pulling image "{image}"'), w
     assert readers.phase(backoff) == "Pending"
-    events = kube.raw(kube.core(ctx).list_namespaced_event, ns, field_selector="involvedObject.name=p")["items"]
-    assert any(e["type"] == "Warning" and "ImagePullBackOff" in e["message"] for e in events)
+    # the kubelet's event recorder writes asynchronously: the event may follow the status by a moment
+    deadline = time.monotonic() + 10
+    while True:
+        events = kube.raw(kube.core(ctx).list_namespaced_event, ns, field_selector="involvedObject.name=p")["items"]
+        if any(e["type"] == "Warning" and "ImagePullBackOff" in e["message"] for e in events) \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert any(e["type"] == "Warning" and "ImagePullBackOff" in e["message"] for e in events), events
 
 
 class PodWatch:

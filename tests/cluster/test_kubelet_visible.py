@@ -288,13 +288,16 @@ def test_images_follow_one_rule_and_say_so(lab, ns):
         core.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
             "containers": [{"name": "main", "image": image, "command": ["sleep", "600"]}]}})
 
-    pod("typo", "docker.io/library/nginx:1.161")       # the Deployment page's stuck rollout
+    pod("typo", "nginx:1.161")                         # the Deployment page's stuck rollout, as it spells it
     pod("elsewhere", "registry.k8s.io/e2e-test-images/agnhost:2.53")  # real, not preloaded
     pod("other-tag", "registry.k8s.io/pause:3.10")      # a preloaded repository, a tag kjlab does not know
     pod("lab", "docker.io/library/bash:5")              # the lab's own image
     typo = _until("nginx:1.161 to fail its pull", lambda: _waiting(ctx, ns, "typo").get("reason") in
                   ("ErrImagePull", "ImagePullBackOff") and _waiting(ctx, ns, "typo"))
-    assert typo["reason"] == "ErrImagePull" and typo["message"].endswith("docker.io/library/nginx:1.161: not found") \
+    # containerd names the reference normalised (ParseDockerRef), whatever the pod spec spelled
+    assert typo["reason"] == "ErrImagePull" and typo["message"] == (
+        'failed to pull and unpack image "docker.io/library/nginx:1.161": failed to resolve reference '
+        '"docker.io/library/nginx:1.161": docker.io/library/nginx:1.161: not found') \
         or typo["reason"] == "ImagePullBackOff", typo
     other = _until("agnhost to fail its pull", lambda: _waiting(ctx, ns, "elsewhere").get("reason") == "ErrImagePull"
                    and _waiting(ctx, ns, "elsewhere"))
@@ -304,3 +307,87 @@ def test_images_follow_one_rule_and_say_so(lab, ns):
     unchecked = kubectl(ctx, "-n", ns, "events", "--for", "pod/other-tag").stdout
     assert "cannot check whether this image exists" in unchecked, unchecked
     assert "cannot check" not in kubectl(ctx, "-n", ns, "events", "--for", "pod/lab").stdout
+
+
+# --- review of the simulated kubelet against v1.36.4 -------------------------------------------------
+
+def test_a_shell_builtin_without_a_shell_is_not_run(lab, ns):
+    """`exit` and `:` are shell builtins: with no shell a real node finds no such executable and the
+    container fails to start (StartError, 128); the simulation does not invent that, it refuses."""
+    ctx = lab["context"]
+    run_pod(ctx, ns, "bare-exit", "exit", "3")
+    wait_for(ctx, ns, "bare-exit", "{.status.containerStatuses[0].state.waiting.reason}", "NotSimulated")
+    out = kubectl(ctx, "-n", ns, "logs", "bare-exit", check=False)
+    assert out.returncode != 0 and "`exit` without a shell" in out.stderr, out
+
+
+def test_an_exit_code_is_its_low_8_bits(lab, ns):
+    """The wait status holds 8 bits: `exit 300` ends 44 in sh, sys.exit(256) ends 0 in Python."""
+    ctx = lab["context"]
+    run_pod(ctx, ns, "sh300", "sh", "-c", "exit 300")
+    run_pod(ctx, ns, "py256", "python3", "-c", "import sys\nsys.exit(256)", image="docker.io/library/python:3")
+    wait_for(ctx, ns, "sh300", "{.status.containerStatuses[0].state.terminated.exitCode}", "44")
+    wait_for(ctx, ns, "sh300", "{.status.phase}", "Failed")
+    wait_for(ctx, ns, "py256", "{.status.containerStatuses[0].state.terminated.exitCode}", "0")
+    wait_for(ctx, ns, "py256", "{.status.phase}", "Succeeded")
+
+
+def test_the_crash_loop_back_off_reads_as_a_go_duration(lab, ns):
+    """kuberuntime_manager.go formats the back-off (a time.Duration) with %s: 10s, 20s, 40s, 1m20s.
+    Takes the three back-offs before the fourth (70 s on a time scale of 1)."""
+    ctx = lab["context"]
+    run_pod(ctx, ns, "loop", "bash", "-c", "exit 1", restart="Always")
+    seen = set()
+
+    def reached():
+        message = kubectl(ctx, "-n", ns, "get", "pod", "loop", "-o",
+                          "jsonpath={.status.containerStatuses[0].state.waiting.message}", check=False).stdout
+        if message.startswith("back-off "):
+            seen.add(message.split()[1])
+        return "1m20s" in seen
+
+    _until("the fourth back-off (1m20s)", reached, timeout=150)
+    assert {"10s", "20s", "40s"} <= seen and not seen & {"80s", "160s", "300s"}, seen
+
+
+def test_deleting_a_pod_that_never_initialized_leaves_its_containers_waiting(lab, ns):
+    """status_manager.go TerminatePod marks main containers ContainerStatusUnknown (137) only once
+    the pod has initialized (hasPodInitialized); before that they stay Waiting, the pod Failed."""
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    spec = _init_pod("p", ["bash", "-c", "sleep 30"])  # waits Init:NotSimulated: never initialized
+    spec["metadata"]["finalizers"] = [HOLD]
+    core.create_namespaced_pod(ns, spec)
+    wait_for(ctx, ns, "p", "{.status.initContainerStatuses[0].state.waiting.reason}", "NotSimulated")
+    core.delete_namespaced_pod("p", ns)
+    ended = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Failed", "deleted pod p to fail", timeout=30, name="p")
+    main = ended["status"]["containerStatuses"][0]
+    assert "waiting" in main["state"] and "terminated" not in main["state"], ended["status"]
+    core.patch_namespaced_pod("p", ns, {"metadata": {"finalizers": None}}, _content_type=kube.MERGE)
+
+
+def test_an_unready_sidecar_is_listed_first_in_the_ready_conditions(lab, ns):
+    """status/generate.go lists restartable init containers before the main ones: while the pod's
+    containers are being created neither the sidecar nor main is ready. Read from a watch started
+    at the pod's creation (the state lasts until the containers start)."""
+    from kubernetes import watch as k8s_watch
+
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    created = core.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+        "restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+        "initContainers": [{"name": "side", "image": "docker.io/library/bash:5", "restartPolicy": "Always",
+                            "command": ["sleep", "infinity"]}],
+        "containers": [{"name": "main", "image": "docker.io/library/bash:5", "command": ["sleep", "600"]}]}})
+    messages = {"Ready": [], "ContainersReady": []}
+    stream = k8s_watch.Watch()
+    for event in stream.stream(core.list_namespaced_pod, ns, field_selector="metadata.name=p",
+                               resource_version=created.metadata.resource_version, timeout_seconds=30):
+        conditions = {c.type: c for c in event["object"].status.conditions or []}
+        for kind in messages:
+            if kind in conditions and conditions[kind].message:
+                messages[kind].append(conditions[kind].message)
+        if getattr(conditions.get("Ready"), "status", None) == "True":
+            stream.stop()
+    for kind, seen in messages.items():
+        assert seen and set(seen) == {"containers with unready status: [side main]"}, messages

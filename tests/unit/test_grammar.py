@@ -52,6 +52,13 @@ CASES = [
     (["bash", "-c", "false; exit 0"], False, False),     # false only last
     (["bash", "-c", "trap 'exit 3' TERM; sleep 100 & wait"], False, False),
     (["bash", "-c", "sleep 10 | cat"], False, False),
+    # Shell builtins without a shell: no such program, a real node cannot start the container.
+    (["exit", "3"], False, False),
+    ([":"], False, False),
+    (["exit", "0"], True, False),
+    (["true"], False, True),
+    (["date"], False, True),
+    (["tail", "-f", "/dev/null"], False, True),
     # Reading the index outside an Indexed Job (the variable is unset there).
     (["python3", "-c", PY_MOD], False, False),
 ]
@@ -68,6 +75,9 @@ def test_an_init_container_is_simulated_only_when_it_succeeds_at_once():
         assert grammar.not_simulated(pod(command)) == [("init", grammar.script({"command": command}))], command
         assert "succeeds at once" in grammar.refused({"command": command}, init=True)
     assert grammar.not_simulated(pod(["sleep", "infinity"], sidecar=True)) == []  # a sidecar runs beside main
+    for builtin in (["exit", "0"], [":"]):  # no such program: a real node cannot start it
+        assert grammar.not_simulated(pod(builtin)) == [("init", grammar.script({"command": builtin}))], builtin
+        assert "shell builtin" in grammar.refused({"command": builtin}, init=True)
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
@@ -75,10 +85,11 @@ def test_jq_agrees_on_init_containers():
     pods = [{"metadata": {}, "spec": {"initContainers": [{"name": "i", "command": c, **extra}],
                                       "containers": [{"name": "m", "command": ["sleep", "1"]}]}}
             for c, extra in ((["sh", "-c", "echo ok"], {}), (["sh", "-c", "sleep 3"], {}),
-                             (["sleep", "infinity"], {"restartPolicy": "Always"}), (["bash", "-c", "exit 1"], {}))]
+                             (["sleep", "infinity"], {"restartPolicy": "Always"}), (["bash", "-c", "exit 1"], {}),
+                             (["exit", "0"], {}))]
     out = subprocess.run(["jq", "-c", f"[.[] | {grammar.jq_not_simulated()}]"], input=json.dumps(pods), text=True,
                          capture_output=True, check=True).stdout
-    assert json.loads(out) == [bool(grammar.not_simulated(p)) for p in pods] == [False, True, False, True]
+    assert json.loads(out) == [bool(grammar.not_simulated(p)) for p in pods] == [False, True, False, True, True]
 
 
 def _pod(command, indexed):
@@ -194,6 +205,8 @@ def test_the_exit_stage_reads_sleeps_and_loops_outside_echo_text(script, ends, m
     (["bash", "-c", "sleep 10 | cat"], "`|` after `sleep 10`"),
     (["sh", "-c", "until nslookup myservice; do echo waiting; sleep 2; done"], "the program `until`"),
     (["python3", "-c", "import sys\n1/0"], "the Python line `1/0`"),
+    (["exit", "3"], "`exit` without a shell: it is a shell builtin"),
+    ([":"], "`:` without a shell"),
 ])
 def test_a_refused_script_names_the_token(command, token):
     assert token in grammar.refused({"command": command})

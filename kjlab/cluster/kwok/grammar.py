@@ -32,7 +32,10 @@ The grammar, as the README documents it:
     single ``sys.exit(M)``;
   - ``while True:`` with a body of the statements above: runs until deleted;
   - last, and only last: ``sys.exit(M)``.
-* A bare command vector of one such statement: ``sleep 30``, ``false``, ``echo hi``, ``true``.
+* A bare command vector (no shell) of one such statement that is a program: ``sleep 30``,
+  ``false``, ``echo hi``, ``true``, ``date``, ``tail -f FILE``, ``touch``/``rm -f``/``mkdir -p``.
+  Not ``exit M`` or ``:``: they are shell builtins, and a real node cannot start such a container
+  (StartError, exit code 128), which the simulation does not reproduce.
 * No command and no args (the image's own entrypoint): runs until deleted.
 
 Meaning: a container runs for the sum of its ``sleep``/``time.sleep`` (times the cluster's time
@@ -94,7 +97,11 @@ PYTHON = (rf"\s*(?:{_PY_SIMPLE}{_PY_NL})*"
 # -- the whole command --------------------------------------------------------------------------
 _SH_CMD = r"(?:/usr)?(?:/bin/)?(?:ba)?sh"
 _PY_CMD = r"(?:/usr(?:/local)?/bin/)?python3?"
-_BARE = rf"(?:{_SH_SIMPLE}|{_SH_FOREVER}|{_SH_TERM})"
+# Without a shell the argv's first word is exec'd: only real programs. `exit` and `:` are shell
+# builtins with no executable, so on a real node such a container fails to start (StartError,
+# exit code 128, "executable file not found in $PATH"); that is not simulated, so it is refused.
+_BARE_SIMPLE = rf"(?:sleep{_SP}+{NUM}[smhd]?|{ECHO}|true|date|{_SH_FILES})"
+_BARE = rf"(?:{_BARE_SIMPLE}|{_SH_FOREVER}|false)"
 GRAMMAR = rf"\A(?:{_SH_CMD} -c {SHELL}|{_PY_CMD} -c {PYTHON}|{_BARE})\z"
 
 # A regular init container (not a sidecar) is run only when its script succeeds at once: the Stages
@@ -103,7 +110,7 @@ GRAMMAR = rf"\A(?:{_SH_CMD} -c {SHELL}|{_PY_CMD} -c {PYTHON}|{_BARE})\z"
 # is NotSimulated instead. No command (the image decides) is not simulated either.
 _SH_INSTANT = rf"(?:{ECHO}|true|:|date|{_SH_FILES})"
 _INIT_SH = rf"\s*(?:{_SH_INSTANT}{_SH_SEP})*(?:{_SH_INSTANT}|exit{_SP}+0)(?:[ \t]*;)?\s*"
-INIT_GRAMMAR = rf"\A(?:{_SH_CMD} -c {_INIT_SH}|{_SH_INSTANT})\z"
+INIT_GRAMMAR = rf"\A(?:{_SH_CMD} -c {_INIT_SH}|{ECHO}|true|date|{_SH_FILES})\z"  # bare: programs only
 
 # Scripts the simulation runs until the pod is deleted (given that GRAMMAR matched).
 FOREVER = r"sleep[ \t]+infinity|tail[ \t]+-f|while[ \t]+(?:true|:|True)"
@@ -155,6 +162,7 @@ def not_simulated(pod: dict) -> list[tuple[str, str]]:
 
 _KNOWN_SH = {"sleep", "echo", "true", ":", "date", "tail", "exit", "false", "while", "do", "done", "if", "then",
              "elif", "else", "fi", "[", "touch", "rm", "mkdir"}
+_BUILTINS = {"exit", ":"}  # in _KNOWN_SH as statements, but no program of that name exists
 _SH_WORD = re.compile(r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s;&|"'])+|&&|\|\|?|;|&|\n""")
 _SH_EXPANDS = re.compile(r"[$`|<>*?{}\\()]")
 _PY_LINE = _py(rf"\A[ \t]*(?:{_PY_SIMPLE}|{_PY_EXIT}|while{_SP}+True{_SP}*:|(?:el)?if{_SP}+{_PY_COND}(?:{_SP}*{_PY_EXIT})?"
@@ -183,6 +191,10 @@ def refused(container: dict, indexed: bool = False, init: bool = False) -> str |
         return "the order of its Python lines (sys.exit only last; branches only in an Indexed Job)"
     sh = re.match(r"\A(?:/usr)?(?:/bin/)?(?:ba)?sh -c ", text)
     if not sh:
+        if argv and argv[0] in _BUILTINS:
+            return (f"`{argv[0]}` without a shell: it is a shell builtin, not a program, so a real node cannot start "
+                    f"the container (StartError, exit code 128, executable file not found in $PATH); "
+                    f"write `sh -c \"{text}\"`")
         return f"the program `{argv[0]}`" if argv and argv[0] not in _KNOWN_SH else f"`{text}` as a bare command"
     statement: list[str] = []
     for token in _SH_WORD.findall(text[sh.end():]) + [";"]:

@@ -32,7 +32,8 @@ STAGE_FILES = ("node.yaml", "pod.yaml")
 # * another tag of a repository in PULLABLE_IMAGES is taken as present too, with a Warning that the
 #   simulated kubelet cannot check whether that tag exists;
 # * a reference the course material uses knowing it does not exist (KNOWN_MISSING: the docs' typo
-#   tags, the Job page's non-existing repository) fails as a real pull does, with containerd's words;
+#   tags, the Job page's non-existing repository) fails as a real pull does, close to containerd's words
+#   (the reference normalised as containerd names it; the registry's part abridged);
 # * anything else fails to pull, saying that the simulated kubelet pulls nothing (never a false
 #   "repository does not exist").
 KNOWN_MISSING = {  # repository:tag as the Stages normalise it -> what containerd says after the reference
