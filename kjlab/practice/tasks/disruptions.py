@@ -223,7 +223,10 @@ def restore_labels(context: str) -> None:
     labels = json.loads(before)
     changed = {k: None for k in readers.labels(node) if k not in labels}
     changed.update({k: v for k, v in labels.items() if readers.labels(node).get(k) != v})
-    core.patch_node(TAINTED, {"metadata": {"labels": changed or None, "annotations": {LABELS_BEFORE: None}}})
+    metadata = {"annotations": {LABELS_BEFORE: None}}
+    if changed:  # (labels: None would remove every label)
+        metadata["labels"] = changed
+    core.patch_node(TAINTED, {"metadata": metadata})
 
 
 def tolerates(toleration: dict, taint: dict) -> bool:
