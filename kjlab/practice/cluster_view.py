@@ -25,6 +25,8 @@ _KINDS = {
                    "list_deployment_for_all_namespaces"),
     "pod": (kube.core, "read_namespaced_pod", "list_namespaced_pod", "list_pod_for_all_namespaces"),
     "service": (kube.core, "read_namespaced_service", "list_namespaced_service", "list_service_for_all_namespaces"),
+    "endpointslice": (kube.discovery, "read_namespaced_endpoint_slice", "list_namespaced_endpoint_slice",
+                      "list_endpoint_slice_for_all_namespaces"),
     "poddisruptionbudget": (lambda c: client.PolicyV1Api(kube.api_client(c)), "read_namespaced_pod_disruption_budget",
                             "list_namespaced_pod_disruption_budget", "list_pod_disruption_budget_for_all_namespaces"),
 }
