@@ -231,8 +231,7 @@ spec:
         image: bash:5
         command: ["sh", "-c", "sleep 1 && exit 1"]
 """,
-    sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1089",
-             "pkg/controller/job/job_controller.go:1690-1712"),
+    sources=(SOURCES_DEFAULTS, "pkg/controller/job/job_controller.go:1089"),
 ))
 
 
