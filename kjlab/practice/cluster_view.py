@@ -25,6 +25,8 @@ _KINDS = {
                    "list_deployment_for_all_namespaces"),
     "pod": (kube.core, "read_namespaced_pod", "list_namespaced_pod", "list_pod_for_all_namespaces"),
     "service": (kube.core, "read_namespaced_service", "list_namespaced_service", "list_service_for_all_namespaces"),
+    "endpointslice": (kube.discovery, "read_namespaced_endpoint_slice", "list_namespaced_endpoint_slice",
+                      "list_endpoint_slice_for_all_namespaces"),
     "poddisruptionbudget": (lambda c: client.PolicyV1Api(kube.api_client(c)), "read_namespaced_pod_disruption_budget",
                             "list_namespaced_pod_disruption_budget", "list_pod_disruption_budget_for_all_namespaces"),
 }
@@ -79,8 +81,14 @@ class View:
     def node(self, name: str) -> dict:
         return kube.raw(kube.core(self.context).read_node, name)
 
-    def events(self, involved: str | None = None) -> list[dict]:
-        kwargs = {"field_selector": f"involvedObject.name={involved}"} if involved else {}
+    def nodes(self) -> list[dict]:
+        return kube.raw(kube.core(self.context).list_node)["items"]
+
+    def events(self, involved: str | None = None, uid: str | None = None) -> list[dict]:
+        """Events of the namespace about ``involved`` (a name), or about the object with ``uid`` -- the
+        uid tells a pod from an earlier one of the same name (pkg/registry/core/event/strategy.go:123)."""
+        selector = f"involvedObject.uid={uid}" if uid else f"involvedObject.name={involved}" if involved else None
+        kwargs = {"field_selector": selector} if selector else {}
         return kube.raw(kube.core(self.context).list_namespaced_event, self.namespace, **kwargs)["items"]
 
     def settle(self, kind: str, done: Callable[[list[dict]], bool], what: str, quiet: float = 20,

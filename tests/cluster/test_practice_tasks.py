@@ -33,10 +33,11 @@ spec:
 """
 
 
-def job(name: str, command: str, **spec) -> str:
+def job(name: str, command: str, restart: str = "Never", **spec) -> str:
     """An `apply -f` answer: a Job with the given spec fields."""
     yaml_spec = "\n".join(f"  {k}: {json.dumps(v)}" for k, v in spec.items()) or "  {}"
-    body = JOB.format(name=name, spec=yaml_spec, command=command)
+    body = JOB.format(name=name, spec=yaml_spec, command=command).replace("restartPolicy: Never",
+                                                                          f"restartPolicy: {restart}")
     return f"cat > wrong.yaml <<'END'\n{body}\nEND\nkubectl apply -f wrong.yaml"
 
 
@@ -58,6 +59,8 @@ WRONG = {
     "job-completions": [
         ('kubectl create job batch --image=bash:5 -- sh -c "sleep 2"', "completions is 1"),
         (job("batch", "sleep 2", completions=4, parallelism=4), "parallelism is 4"),
+        (job("batch", "sleep 2", parallelism=2), "completions is None: the Job must finish after 4 successful pods; "
+         "left out while parallelism is set, it stays unset"),
         ('kubectl -n "$OTHER_NS" create job batch --image=bash:5 -- sh -c "sleep 2"', "is in namespace test-"),
     ],
     "job-indexed": [
@@ -68,16 +71,26 @@ WRONG = {
     "job-backofflimit": [
         ('kubectl create job flaky --image=bash:5 -- sh -c "sleep 1 && exit 1"', "6 is the default"),
         (job("flaky", "sleep 1 && exit 1", backoffLimit=0), "backoffLimit is 0"),
+        (job("flaky", "sleep 1 && exit 1", restart="OnFailure", backoffLimit=1), "restartPolicy is OnFailure"),
     ],
     "job-failure-policy": [
         (job("exit-rules", "sleep 1 && exit 42", backoffLimit=6), "without a podFailurePolicy"),
         (job("exit-rules", "sleep 1 && exit 42", backoffLimit=6, podFailurePolicy={"rules": [
             {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [1]}}]}),
          "no rule matched, so the failure is counted"),
+        # used to pass: the Job did fail at once on 42, but the rule fails it on every non-zero code
+        (job("exit-rules", "sleep 1 && exit 42", backoffLimit=6, podFailurePolicy={"rules": [
+            {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "NotIn", "values": [0]}}]}),
+         "for exit code 1 in container main, rule 0 (FailJob) matched"),
+        # used to pass: the statement says backoffLimit 6
+        (job("exit-rules", "sleep 1 && exit 42", backoffLimit=2, podFailurePolicy={"rules": [
+            {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}]}),
+         "backoffLimit is 2"),
     ],
     "job-deadline": [
         (job("bounded", "sleep 600", ttlSecondsAfterFinished=10), "ttlSecondsAfterFinished counts from"),
         (job("bounded", "sleep 600", activeDeadlineSeconds=60), "activeDeadlineSeconds is 60"),
+        (job("bounded", "sleep 600", activeDeadlineSeconds=5), "activeDeadlineSeconds is 5"),  # used to pass
     ],
     "job-suspend": [
         ("kubectl patch job nightly-batch --type=merge -p '{\"spec\":{\"parallelism\":0}}'",
@@ -135,6 +148,41 @@ WRONG = {
 }
 
 
+TOLERATE = '"tolerations":[{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}]'
+FORBID = ("--dry-run=client -o yaml -- sh -c \"sleep 5\" | kubectl patch --local -f - --type=merge "
+          "-p '{\"spec\":{\"concurrencyPolicy\":\"Forbid\"}}' -o yaml | kubectl create -f -")
+
+# task -> right answers other than the references, each one a checker used to reject
+RIGHT = {
+    "taint-toleration": [
+        # node affinity on the node's name (matchFields)
+        "kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{\"affinity\":{\"nodeAffinity\":"
+        "{\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{\"matchFields\":[{\"key\":"
+        "\"metadata.name\",\"operator\":\"In\",\"values\":[\"kjlab-worker\"]}]}]}}}," + TOLERATE
+        + "}}' --command -- sleep 3600",
+        # a label of the learner's on the node, and a nodeSelector for it
+        "kubectl label node kjlab-worker dedicated=batch\n"
+        "kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{\"nodeSelector\":"
+        "{\"dedicated\":\"batch\"}," + TOLERATE + "}}' --command -- sleep 3600",
+        # a first pod placed by the scheduler, deleted, then one of the same name bound by spec.nodeName:
+        # the first pod's Scheduled event is not about the second
+        "kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{" + TOLERATE
+        + "}}' --command -- sleep 3600\n"
+        "kubectl wait --for=condition=PodScheduled pod/batch-runner --timeout=60s\n"
+        "for i in $(seq 60); do kubectl get events --field-selector reason=Scheduled -o name | grep -q . && break; "
+        "sleep 1; done\n"
+        "kubectl delete pod batch-runner --grace-period=1 --wait=true\n"
+        "kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{\"nodeName\":"
+        "\"kjlab-worker\"," + TOLERATE + "}}' --command -- sleep 3600",
+    ],
+    "cronjob-schedule": [
+        'kubectl create cronjob backup --image=bash:5 --schedule="*/5 * * * ?" ' + FORBID,
+        'kubectl create cronjob backup --image=bash:5 --schedule="*/5 * 1-31 * *" ' + FORBID,
+        'kubectl create cronjob backup --image=bash:5 --schedule="*/5 * * * 0-6" ' + FORBID,
+    ],
+}
+
+
 def _cases():
     for task in registry.all_tasks():
         if not task.runs_on("kwok"):
@@ -143,6 +191,8 @@ def _cases():
         yield pytest.param(task.id, "declarative", None, id=f"{task.id}-declarative")
         for i, (_, phrase) in enumerate(WRONG.get(task.id, [])):
             yield pytest.param(task.id, f"wrong{i}", phrase, id=f"{task.id}-wrong{i}")
+        for i, _ in enumerate(RIGHT.get(task.id, [])):
+            yield pytest.param(task.id, f"right{i}", None, id=f"{task.id}-right{i}")
 
 
 def test_every_task_has_two_wrong_answers():
@@ -176,6 +226,8 @@ def test_task(lab, ns, tmp_path, task_id, route, phrase):
                 commands = "kubectl apply -f answer.yaml"
             else:
                 commands = task.declarative
+        elif route.startswith("right"):
+            commands = RIGHT[task_id][int(route[5:])]
         else:
             commands = WRONG[task_id][int(route[5:])][0]
         typed = _learner_types(context, task, commands, tmp_path, other_ns=ns)
@@ -232,3 +284,24 @@ def test_an_interrupted_check_says_so_in_one_line(lab, tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert err.startswith("kjlab: check interrupted") and "Traceback" not in err
+
+
+def test_taint_task_puts_the_nodes_labels_back(lab, tmp_path):
+    """A right answer may label the node: reset, or the next task, must not find the label."""
+    from kjlab.api import kube, readers
+    from kjlab.practice.tasks import disruptions
+
+    context = lab["context"]
+    before = readers.labels(kube.raw(kube.core(context).read_node, "kjlab-worker"))
+    task, _ = session.start("taint-toleration", context, engine="kwok")
+    try:
+        assert _learner_types(context, task, "kubectl label node kjlab-worker dedicated=batch extra=1",
+                              tmp_path).returncode == 0
+        session.reset(context)  # cleanup, then setup again
+        node = kube.raw(kube.core(context).read_node, "kjlab-worker")
+        assert {"dedicated", "extra"} & set(readers.labels(node)) == set()
+    finally:
+        task.cleanup(context)
+    node = kube.raw(kube.core(context).read_node, "kjlab-worker")
+    assert disruptions.LABELS_BEFORE not in readers.annotations(node)
+    assert readers.labels(node) == before and "kubernetes.io/hostname" in before

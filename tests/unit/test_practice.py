@@ -72,6 +72,10 @@ def test_solution_prints_both_routes(capsys, monkeypatch, tmp_path):
 @pytest.mark.parametrize("schedule,every5", [
     ("*/5 * * * *", True), ("0-59/5 * * * *", True), ("0,5,10,15,20,25,30,35,40,45,50,55 * * * *", True),
     ("5 * * * *", False), ("*/5 * * * 1", False), ("*/10 * * * *", False), ("bad", False), ("*/0 * * * *", False),
+    # the same times written otherwise (robfig/cron: ? is *, names, a day-of-month or -week that names every day)
+    ("*/5 * * * ?", True), ("*/5 * * * 0-6", True), ("*/5 * 1-31 * *", True), ("*/5 * * JAN-DEC SUN-SAT", True),
+    ("*/5 * 1-31 * 1", True),    # neither day field a star: either matching is enough, and every day of month does
+    ("*/5 * 1-30 * *", False), ("*/5 * * * 1-5", False), ("*/5 0-22 * * *", False), ("*/5 * * * 7", False),
 ])
 def test_every_five_minutes(schedule, every5):
     assert cronjobs.every_five_minutes(schedule) is every5
@@ -92,6 +96,47 @@ def test_describe_schedule_names_the_minutes():
 ])
 def test_toleration_matching(toleration, ok):
     assert disruptions.tolerates(toleration, disruptions.TAINT) is ok
+
+
+def _node(name, **labels):
+    return {"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, **labels}}}
+
+
+NODES = [_node("kjlab-control-plane"), _node("kjlab-worker", dedicated="batch"), _node("kjlab-worker2")]
+
+
+def _affinity(*terms):
+    return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": list(terms)}}}}
+
+
+@pytest.mark.parametrize("spec,scheduled,allowed", [
+    ({"nodeSelector": {"kubernetes.io/hostname": "kjlab-worker"}}, True, ["kjlab-worker"]),
+    ({"nodeSelector": {"dedicated": "batch"}}, True, ["kjlab-worker"]),
+    (_affinity({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["kjlab-worker"]}]}), True,
+     ["kjlab-worker"]),
+    (_affinity({"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "NotIn",
+                                      "values": ["kjlab-worker2"]}]}), True, ["kjlab-control-plane", "kjlab-worker"]),
+    (_affinity({}), True, []),                                            # an empty term matches no node
+    ({"nodeName": "kjlab-worker"}, False, ["kjlab-worker"]),              # set by the learner
+    ({"nodeName": "kjlab-worker"}, True, ["kjlab-control-plane", "kjlab-worker", "kjlab-worker2"]),  # by the scheduler
+])
+def test_allowed_nodes(spec, scheduled, allowed):
+    assert disruptions.allowed_nodes({"spec": spec}, NODES, scheduled) == allowed
+
+
+def test_failure_policy_problems():
+    from kjlab.practice.tasks.jobs import policy_problems
+
+    def spec(operator, values, backoff=6, container="main"):
+        return {"backoffLimit": backoff, "template": {"spec": {"containers": [{"name": container}]}},
+                "podFailurePolicy": {"rules": [{"action": "FailJob", "onExitCodes": {
+                    "containerName": "main", "operator": operator, "values": values}}]}}
+
+    assert policy_problems(spec("In", [42])) == []
+    assert "exit code 1" in " ".join(policy_problems(spec("NotIn", [0])))
+    assert "backoffLimit is 2" in " ".join(policy_problems(spec("In", [42], backoff=2)))
+    assert "not main" in " ".join(policy_problems(spec("In", [42], container="job")))
 
 
 def _lab_kubeconfig(tmp_path, monkeypatch):

@@ -21,26 +21,47 @@ from kjlab.practice.verdicts import verdict
 DEFAULTS = "pkg/apis/batch/v1/defaults.go:76-88"
 
 
-def minutes_of(field: str) -> set[int] | None:
-    """The minutes a cron minute field names (``*/5``, ``0,30``, ``10-20/5``, ``7``); None if it is not one."""
+# field bounds and names as the CronJob controller's parser (github.com/robfig/cron/v3@v3.0.1 parser.go)
+_BOUNDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
+           (1, 12, {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}),
+           (0, 6, {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}))
+
+
+def field_values(field: str, lo_bound: int = 0, hi_bound: int = 59, names: dict | None = None
+                 ) -> tuple[set[int], bool] | None:
+    """The values one cron field names (``*/5``, ``0,30``, ``10-20/5``, ``MON-FRI``, ``?``), and whether it
+    counts as a star (``*`` or ``?`` with no step above 1: robfig/cron parser.go getRange); None if invalid."""
     out: set[int] = set()
+    star = False
+    names = names or {}
+
+    def number(text: str) -> int:
+        return names[text.lower()] if text.lower() in names else int(text)
+
     for part in field.split(","):
-        rng, _, step = part.partition("/")
+        rng, slash, step = part.partition("/")
         try:
-            step_n = int(step) if step else 1
-            if rng == "*":
-                lo, hi = 0, 59
+            step_n = int(step) if slash else 1
+            if rng in ("*", "?"):
+                lo, hi = lo_bound, hi_bound
+                star = star or step_n == 1
             elif "-" in rng:
-                lo, hi = (int(x) for x in rng.split("-", 1))
+                lo, hi = (number(x) for x in rng.split("-", 1))
             else:
-                lo = int(rng)
-                hi = 59 if step else lo
+                lo = number(rng)
+                hi = hi_bound if slash else lo
         except ValueError:
             return None
-        if step_n < 1 or not 0 <= lo <= hi <= 59:
+        if step_n < 1 or not lo_bound <= lo <= hi <= hi_bound:
             return None
         out.update(range(lo, hi + 1, step_n))
-    return out
+    return out, star
+
+
+def minutes_of(field: str) -> set[int] | None:
+    """The minutes a cron minute field names; None if it is not one."""
+    got = field_values(field)
+    return got[0] if got else None
 
 
 def describe_schedule(schedule: str) -> str:
@@ -54,8 +75,22 @@ def describe_schedule(schedule: str) -> str:
 
 
 def every_five_minutes(schedule: str) -> bool:
+    """The schedule fires at minutes 0, 5, ... 55 of every hour of every day, however it is written
+    (``*/5 * * * ?``, ``*/5 * * * 0-6``, ``0-55/5 * 1-31 * *``): the fields are compared as value sets.
+    A day matches when day-of-month AND day-of-week match if either is a star, else when either
+    matches (robfig/cron spec.go dayMatches), so every day is named when both sets are full, or when
+    neither is a star and one of them is full."""
     fields = (schedule or "").split()
-    return len(fields) == 5 and fields[1:] == ["*"] * 4 and minutes_of(fields[0]) == set(range(0, 60, 5))
+    if len(fields) != 5:
+        return False
+    parsed = [field_values(f, lo, hi, names) for f, (lo, hi, names) in zip(fields, _BOUNDS)]
+    if any(p is None for p in parsed):
+        return False
+    (minutes, _), (hours, _), (dom, dom_star), (months, _), (dow, dow_star) = parsed
+    full = [set(range(lo, hi + 1)) for lo, hi, _ in _BOUNDS]
+    dom_full, dow_full = dom == full[2], dow == full[4]
+    every_day = (dom_full and dow_full) if (dom_star or dow_star) else (dom_full or dow_full)
+    return minutes == set(range(0, 60, 5)) and hours == full[1] and months == full[3] and every_day
 
 
 def _spec(obj: dict) -> dict:
@@ -70,7 +105,7 @@ def check_schedule(view):
     problems = []
     if not every_five_minutes(spec.get("schedule", "")):
         problems.append(f"{describe_schedule(spec.get('schedule', ''))}; the task asks for every 5 minutes "
-                        "(minute field */5, the other four *)")
+                        "(minute field */5, every hour of every day)")
     if spec.get("concurrencyPolicy") != "Forbid":
         problems.append(f"concurrencyPolicy is {spec.get('concurrencyPolicy')} (Allow is the default, {DEFAULTS}): "
                         "Allow starts a Job at every schedule time even while the last one runs, Replace deletes "
@@ -167,7 +202,8 @@ register(Task(
     id="cronjob-run-now", topic="cronjobs", minutes=2, title="Run a CronJob now: create job --from",
     statement="""
 In namespace {ns}, the CronJob `nightly` runs at 02:00. Run its work once now, as a Job named
-`nightly-manual` made from the CronJob, without changing the CronJob.
+`nightly-manual` made from the CronJob's template and belonging to the CronJob (the CronJob is the
+Job's controller owner, as for the Jobs its schedule creates), without changing the CronJob.
 """,
     setup=setup_nightly,
     check=check_run_now,

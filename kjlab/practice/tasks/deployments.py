@@ -127,10 +127,17 @@ def setup_service(view):
     kube.core(view.context).create_namespaced_service(view.namespace, SERVICE)
 
 
-def _ready_endpoints(view) -> int:
-    slices = kube.raw(kube.discovery(view.context).list_namespaced_endpoint_slice, view.namespace,
-                      label_selector="kubernetes.io/service-name=api")["items"]
+def _ready(slices: list[dict]) -> int:
     return sum(1 for s in slices for e in s.get("endpoints") or [] if (e.get("conditions") or {}).get("ready"))
+
+
+def _ready_endpoints(view) -> int:
+    """Service api's ready endpoints, once the EndpointSlice controller has caught up with the pods
+    (it updates the slices after the pods turn ready, so a single read right after the rollout can
+    still see fewer)."""
+    _, slices = view.settle("endpointslice", lambda ss: _ready(ss) >= 2, "Service api's 2 ready endpoints",
+                            quiet=10, cap=30, label_selector="kubernetes.io/service-name=api")
+    return _ready(slices)
 
 
 def check_labels(view):

@@ -13,15 +13,19 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
   k8s.io/api@v0.36.4 core/v1/toleration.go:52-77;
 - the Priority admission plugin sets spec.priority from the PriorityClass's value and refuses an
   unknown priorityClassName ("no PriorityClass with name %v was found") --
-  plugin/pkg/admission/priority/admission.go:180, :298.
+  plugin/pkg/admission/priority/admission.go:180, :298; a pod without priorityClassName gets the
+  globalDefault PriorityClass's value, else 0 -- admission.go:250, :282 (getDefaultPriority).
 """
 
 from __future__ import annotations
+
+import json
 
 from kubernetes import client
 
 from kjlab.actions import ops
 from kjlab.api import kube, readers
+from kjlab.errors import KjlabError
 from kjlab.practice.model import Task
 from kjlab.practice.registry import register
 from kjlab.practice.tasks.deployments import GOOD_IMAGE, deployment, rolled_out
@@ -105,6 +109,31 @@ def setup_drain(view):
     kube.create(view.context, view.namespace, d)
     view.settle("deployment", lambda ds: any(rolled_out(x) for x in ds), "web's 4 pods to be available",
                 quiet=30, cap=90)
+    ensure_web_on(view, MAINTAINED)
+
+
+def _web_on(pods: list[dict], node: str) -> list[dict]:
+    return [p for p in pods if readers.node_name(p) == node and readers.phase(p) == "Running"]
+
+
+def ensure_web_on(view, node: str) -> None:
+    """ScheduleAnyway only prefers a spread: when no web pod landed on ``node``, move one there (the
+    other worker cordoned while the Deployment replaces a deleted pod), since the statement says it has some."""
+    if _web_on(view.list("pod", "app=web"), node):
+        return
+    other = "kjlab-worker" if node != "kjlab-worker" else MAINTAINED
+    core = kube.core(view.context)
+    ops.cordon(view.context, other, echo=False)
+    try:
+        for pod in [p for p in view.list("pod", "app=web") if readers.node_name(p) == other][:1]:
+            core.delete_namespaced_pod(readers.name(pod), view.namespace, grace_period_seconds=0)
+        ok, _ = view.settle("pod", lambda ps: bool(_web_on(ps, node)), f"a web pod to run on {node}",
+                            quiet=30, cap=60, label_selector="app=web")
+    finally:
+        ops.uncordon(view.context, other, echo=False)
+    if not ok:
+        raise KjlabError(f"the drain task's setup could not run a web pod on {node}",
+                         "look with: kjlab kubectl get pods -A -o wide; then kjlab practice reset")
 
 
 def uncordon_workers(context: str) -> None:
@@ -145,17 +174,19 @@ state (kjlab practice reset undoes it).
     setup=setup_drain,
     cleanup=uncordon_workers,
     check=check_drain,
-    hint="kubectl drain NODE --ignore-daemonsets (it cordons, then evicts).",
+    hint="kubectl drain NODE --ignore-daemonsets (it cordons, then evicts). It refuses a node that also runs "
+         "a pod with emptyDir data (--delete-emptydir-data accepts losing it) or a pod no controller owns "
+         "(--force deletes it for good: nothing recreates it); its error names those pods.",
     imperative=f"""
-kubectl drain {MAINTAINED} --ignore-daemonsets --timeout=90s
+kubectl drain {MAINTAINED} --ignore-daemonsets --delete-emptydir-data --timeout=90s
 """,
     declarative=f"""
 # a node's schedulability is declared in its spec (this is what cordon sets); the pods on it are then
 # evicted one by one (kubectl drain does both)
 kubectl patch node {MAINTAINED} -p '{{"spec":{{"unschedulable":true}}}}'
-kubectl drain {MAINTAINED} --ignore-daemonsets --timeout=90s
+kubectl drain {MAINTAINED} --ignore-daemonsets --delete-emptydir-data --timeout=90s
 """,
-    sources=("k8s.io/kubectl@v0.36.4 pkg/drain/cordon.go:63-90",),
+    sources=("k8s.io/kubectl@v0.36.4 pkg/drain/cordon.go:63-90", "k8s.io/kubectl@v0.36.4 pkg/drain/filters.go"),
 ))
 
 
@@ -165,12 +196,38 @@ TAINTED = "kjlab-worker"
 TAINT = {"key": "dedicated", "value": "batch", "effect": "NoSchedule"}
 
 
+# The node's labels when the task began: a right answer may label the node (kubectl label node ... +
+# a nodeSelector), and the task's cleanup puts the labels back as they were.
+LABELS_BEFORE = "kjlab.practice/labels-before-task"
+
+
 def setup_taint(view):
+    node = view.node(TAINTED)
+    if LABELS_BEFORE not in readers.annotations(node):
+        kube.core(view.context).patch_node(TAINTED, {"metadata": {"annotations": {
+            LABELS_BEFORE: json.dumps(readers.labels(node), sort_keys=True)}}})
     ops.taint(view.context, TAINTED, TAINT["key"], TAINT["value"], TAINT["effect"], echo=False)
 
 
 def untaint(context: str) -> None:
     ops.untaint(context, TAINTED, TAINT["key"], TAINT["effect"], echo=False)
+    restore_labels(context)
+
+
+def restore_labels(context: str) -> None:
+    """Put the tainted node's labels back as setup found them (labels the learner added go)."""
+    core = kube.core(context)
+    node = kube.raw(core.read_node, TAINTED)
+    before = readers.annotations(node).get(LABELS_BEFORE)
+    if before is None:
+        return
+    labels = json.loads(before)
+    changed = {k: None for k in readers.labels(node) if k not in labels}
+    changed.update({k: v for k, v in labels.items() if readers.labels(node).get(k) != v})
+    metadata = {"annotations": {LABELS_BEFORE: None}}
+    if changed:  # (labels: None would remove every label)
+        metadata["labels"] = changed
+    core.patch_node(TAINTED, {"metadata": metadata})
 
 
 def tolerates(toleration: dict, taint: dict) -> bool:
@@ -183,15 +240,51 @@ def tolerates(toleration: dict, taint: dict) -> bool:
     return op == "Exists" or (op == "Equal" and (toleration.get("value") or "") == taint.get("value", ""))
 
 
-def _tied_to(pod: dict, node: str) -> bool:
+def _requirement(req: dict, values: dict) -> bool:
+    """One NodeSelectorRequirement against a node's labels (or fields) --
+    k8s.io/component-helpers@v0.36.4 scheduling/corev1/nodeaffinity/nodeaffinity.go."""
+    key, op, wanted = req.get("key"), req.get("operator"), req.get("values") or []
+    if op == "In":
+        return key in values and values[key] in wanted
+    if op == "NotIn":
+        return key not in values or values[key] not in wanted
+    if op == "Exists":
+        return key in values
+    if op == "DoesNotExist":
+        return key not in values
+    if op in ("Gt", "Lt") and key in values and len(wanted) == 1:
+        try:
+            have, limit = int(values[key]), int(wanted[0])
+        except ValueError:
+            return False
+        return have > limit if op == "Gt" else have < limit
+    return False
+
+
+def admits(pod: dict, node: dict) -> bool:
+    """The pod's nodeSelector and required node affinity allow ``node`` (terms are ORed, the
+    requirements of a term ANDed; matchFields knows metadata.name; an empty term matches nothing)."""
     spec = pod.get("spec") or {}
-    if (spec.get("nodeSelector") or {}).get("kubernetes.io/hostname") == node:
+    labels = readers.labels(node)
+    if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+        return False
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution")
+    if required is None:
         return True
-    terms = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-             .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
-    return bool(terms) and all(any(e.get("key") == "kubernetes.io/hostname" and e.get("operator") == "In"
-                                   and e.get("values") == [node] for e in t.get("matchExpressions") or [])
-                               for t in terms)
+    fields = {"metadata.name": readers.name(node)}
+    return any((t.get("matchExpressions") or t.get("matchFields"))
+               and all(_requirement(e, labels) for e in t.get("matchExpressions") or [])
+               and all(_requirement(f, fields) for f in t.get("matchFields") or [])
+               for t in required.get("nodeSelectorTerms") or [])
+
+
+def allowed_nodes(pod: dict, nodes: list[dict], scheduled: bool) -> list[str]:
+    """The nodes the pod's own spec lets it run on: its spec.nodeName when the learner set it (no
+    scheduler placed the pod), else every node its nodeSelector and required node affinity admit."""
+    pinned = None if scheduled else (pod.get("spec") or {}).get("nodeName")
+    return sorted(readers.name(n) for n in nodes
+                  if (pinned is None or readers.name(n) == pinned) and admits(pod, n))
 
 
 def check_toleration(view):
@@ -203,12 +296,16 @@ def check_toleration(view):
         problems.append(f"no toleration of the pod matches the taint {TAINT['key']}={TAINT['value']}:{TAINT['effect']} "
                         "(key, value with operator Equal -- or Exists -- and effect)")
     # spec.nodeName is also where the scheduler binds a pod: it ties the pod only when the learner set it,
-    # i.e. when no scheduler placed the pod (no Scheduled event)
-    placed = any(e.get("reason") == "Scheduled" for e in view.events("batch-runner"))
-    if not _tied_to(pod, TAINTED) and (spec.get("nodeName") != TAINTED or placed):
-        problems.append(f"nothing in the pod ties it to {TAINTED} (it is on {readers.node_name(pod)} because the "
-                        "scheduler chose it): a toleration only allows a node, it does not choose it; use a "
-                        "nodeSelector (kubernetes.io/hostname) or node affinity")
+    # i.e. when no scheduler placed this pod (no Scheduled event about its uid: a pod of the same name
+    # deleted before it has events of its own)
+    events = view.events(uid=readers.uid(pod))
+    placed = any(e.get("reason") == "Scheduled" for e in events)
+    allowed = allowed_nodes(pod, view.nodes(), placed)
+    if allowed != [TAINTED]:
+        problems.append(f"nothing in the pod ties it to {TAINTED}: its nodeSelector and node affinity allow "
+                        f"{', '.join(allowed) or 'no node'} (it is on {readers.node_name(pod)} because the "
+                        "scheduler chose it); a toleration only allows a node, it does not choose it; use a "
+                        "nodeSelector (kubernetes.io/hostname) or node affinity that only this node matches")
     found = []
     if not problems:
         _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps),
@@ -217,7 +314,7 @@ def check_toleration(view):
     found.append(f"pod batch-runner: phase {readers.phase(pod)}, node {readers.node_name(pod)}")
     if readers.phase(pod) != "Running" or readers.node_name(pod) != TAINTED:
         problems.append(f"the pod does not run on {TAINTED}")
-        unscheduled = [e for e in view.events("batch-runner") if e.get("reason") == "FailedScheduling"]
+        unscheduled = [e for e in view.events(uid=readers.uid(pod)) if e.get("reason") == "FailedScheduling"]
         if unscheduled:
             found.append(f"the scheduler said: {unscheduled[-1].get('message')}")
     return verdict("taint-toleration", problems, found, f"batch-runner tolerates the taint and runs on {TAINTED}")
@@ -236,7 +333,7 @@ runs on `{TAINTED}`. Do not remove the taint.
     hint="a toleration (key dedicated, operator Equal, value batch, effect NoSchedule) plus a nodeSelector "
          "kubernetes.io/hostname: " + TAINTED,
     imperative=f"""
-kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{{"spec":{{"nodeSelector":{{"kubernetes.io/hostname":"{TAINTED}"}},"tolerations":[{{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}}]}}}}' -- sleep 3600
+kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{{"spec":{{"nodeSelector":{{"kubernetes.io/hostname":"{TAINTED}"}},"tolerations":[{{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}}]}}}}' --command -- sleep 3600
 """,
     declarative=f"""
 apiVersion: v1
@@ -294,8 +391,8 @@ def check_priority(view):
         problems.append(f"the PriorityClass's value is {pc.get('value')}, the task asks for 1000000")
     if spec.get("priorityClassName") != PRIORITY_CLASS:
         problems.append(f"the pod's priorityClassName is {spec.get('priorityClassName')}: its priority was set "
-                        "from that (or 0 without one) when it was created; priority cannot be changed on a pod, "
-                        "so delete and create it again")
+                        "from that class when it was created (without one, from the globalDefault PriorityClass, "
+                        "else 0); priority cannot be changed on a pod, so delete and create it again")
     return verdict("priority", problems, found, f"pod urgent runs with priority {spec.get('priority')}")
 
 
@@ -310,7 +407,7 @@ named `urgent` (image `bash:5`, command `sleep infinity`) that runs with that pr
     hint="kubectl create priorityclass NAME --value=N; the pod's spec.priorityClassName names it.",
     imperative=f"""
 kubectl create priorityclass {PRIORITY_CLASS} --value=1000000
-kubectl run urgent --image=bash:5 --overrides='{{"spec":{{"priorityClassName":"{PRIORITY_CLASS}"}}}}' -- sleep infinity
+kubectl run urgent --image=bash:5 --overrides='{{"spec":{{"priorityClassName":"{PRIORITY_CLASS}"}}}}' --command -- sleep infinity
 """,
     declarative=f"""
 apiVersion: scheduling.k8s.io/v1

@@ -10,8 +10,15 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
   active longer than specified deadline" -- job_controller.go:1089-1092;
 - a pod failure policy's FailJob message "Container %s for pod %s/%s failed with exit code %v
   matching %v rule at index %d" -- pkg/controller/job/pod_failure_policy.go:57; no match = Count;
-- a suspended Job gets JobSuspended=True (reason JobSuspended) and its active pods are deleted --
-  job_controller.go:1165-1171.
+- a suspended Job gets the condition Suspended=True (type Suspended, reason JobSuspended --
+  pkg/apis/batch/types.go:604) and its active pods are deleted -- job_controller.go:1165-1171;
+- with restartPolicy OnFailure the failed containers restart in place and the Job fails once their
+  restart counts reach backoffLimit (pastBackoffLimitOnFailure, job_controller.go:1690-1712); only
+  with Never does each retry make a new pod;
+- completions is immutable for a NonIndexed Job; an Indexed Job may change it together with
+  parallelism (equal values) -- pkg/apis/batch/validation/validation.go:902-922;
+- completions and parallelism both default to 1 only when both are unset; parallelism alone set
+  leaves completions nil (any pod's success completes the Job) -- pkg/apis/batch/v1/defaults.go:37-43.
 """
 
 from __future__ import annotations
@@ -57,8 +64,12 @@ def check_completions(view):
     spec = _spec(job)
     problems = []
     if spec.get("completions") != 4:
-        problems.append(f"completions is {spec.get('completions')}: the Job must finish after 4 successful pods "
-                        "(left out together with parallelism, both default to 1: " + SOURCES_DEFAULTS + ")")
+        default = ("; left out together with parallelism, both default to 1" if spec.get("completions") == 1
+                   and spec.get("parallelism") == 1 else
+                   "; left out while parallelism is set, it stays unset: a work queue, complete once one pod "
+                   "has succeeded and none still runs" if spec.get("completions") is None else "")
+        problems.append(f"completions is {spec.get('completions')}: the Job must finish after 4 successful pods"
+                        f"{default} ({SOURCES_DEFAULTS})")
     if spec.get("parallelism") != 2:
         problems.append(f"parallelism is {spec.get('parallelism')}: the controller keeps at most parallelism pods "
                         "active at once (capped by the completions still missing), and the task asks for 2")
@@ -81,8 +92,8 @@ In namespace {ns}, create a Job named `batch` that runs the image `bash:5` with 
 """,
     check=check_completions,
     hint="`kubectl create job` has no flag for completions: generate YAML with --dry-run=client -o yaml, "
-         "then set spec.completions and spec.parallelism before creating it (completions cannot be changed "
-         "once the Job exists).",
+         "then set spec.completions and spec.parallelism before creating it (completions of a NonIndexed Job, the "
+         "default, cannot be changed once the Job exists).",
     imperative="""
 kubectl create job batch --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 2" > job.yaml
 kubectl patch --local -f job.yaml --type=merge -p '{"spec":{"completions":4,"parallelism":2}}' -o yaml | kubectl create -f -
@@ -173,27 +184,33 @@ spec:
 def check_backoff(view):
     job = view.require("job", "flaky")
     limit = _spec(job).get("backoffLimit")
+    restart = _spec(job).get("template", {}).get("spec", {}).get("restartPolicy")
     problems = []
     if limit != 1:
         default = " (6 is the default when it is left out, " + SOURCES_DEFAULTS + ")" if limit == 6 else ""
-        problems.append(f"backoffLimit is {limit}{default}: it is the number of retries, so the Job is marked "
-                        f"failed once {limit + 1 if isinstance(limit, int) else '?'} pods have failed; the task "
-                        "allows one retry (2 pods in all), i.e. backoffLimit 1")
-    else:
+        problems.append(f"backoffLimit is {limit}{default}: it is the number of retries, so with restartPolicy "
+                        f"Never the Job is marked failed once {limit + 1 if isinstance(limit, int) else '?'} pods "
+                        "have failed; the task allows one retry (2 pods in all), i.e. backoffLimit 1")
+    if restart != "Never":
+        problems.append(f"restartPolicy is {restart}: the task asks for Never, so each retry is a new pod; with "
+                        "OnFailure the container restarts in the same pod and the Job fails when the restart "
+                        "counts reach backoffLimit (job_controller.go:1690), with one failed pod")
+    if not problems:
         job = _run_to_end(view, "flaky", quiet=25)
         reason = (readers.true_condition(job, "Failed") or readers.true_condition(job, "FailureTarget") or {}).get("reason")
         if reason != "BackoffLimitExceeded" or readers.counter(job, "failed") != 2:
             problems.append(f"{_outcome(job)}; expected Failed with BackoffLimitExceeded after 2 failed pods "
                             f"(container command: {_command(job)!r} must exit non-zero)")
-    return verdict("job-backofflimit", problems, [f"Job flaky: backoffLimit={limit}"],
+    return verdict("job-backofflimit", problems, [f"Job flaky: backoffLimit={limit}, restartPolicy={restart}"],
                    "the failing pod was retried once, then the Job failed with BackoffLimitExceeded")
 
 
 register(Task(
     id="job-backofflimit", topic="jobs", minutes=3, title="Retries: backoffLimit",
     statement="""
-In namespace {ns}, create a Job named `flaky` (image `bash:5`, command `sh -c "sleep 1 && exit 1"`).
-When its pod fails, Kubernetes may retry it once, no more: after the second failed pod the Job is failed.
+In namespace {ns}, create a Job named `flaky` (image `bash:5`, command `sh -c "sleep 1 && exit 1"`,
+restartPolicy `Never`). When its pod fails, Kubernetes may retry it once, no more: after the second
+failed pod the Job is failed.
 """,
     check=check_backoff,
     hint="backoffLimit counts retries, not pods.",
@@ -229,18 +246,48 @@ def _failed_twice_or_ended(jobs: list[dict]) -> bool:
     return any(readers.finished(j) or readers.counter(j, "failed") >= 2 for j in jobs)
 
 
+def failed_pod(container: str, exit_code: int) -> dict:
+    """A pod as the Job controller sees it after ``container`` exited with ``exit_code``: to ask the
+    learner's policy what it would do with a failure the task's command never produces."""
+    return {"status": {"phase": "Failed", "containerStatuses": [
+        {"name": container, "state": {"terminated": {"exitCode": exit_code}}}]}}
+
+
+def policy_problems(spec: dict) -> list[str]:
+    """What the statement asks of the Job's spec, read before it runs: backoffLimit 6, container main,
+    a FailJob rule for exit 42 and none for other codes (read with the controller's first-match rule)."""
+    policy = spec.get("podFailurePolicy")
+    problems = []
+    if spec.get("backoffLimit") != 6:
+        problems.append(f"backoffLimit is {spec.get('backoffLimit')}: the task asks for 6, so that other failures "
+                        "are retried as usual")
+    names = [c.get("name") for c in spec.get("template", {}).get("spec", {}).get("containers") or []]
+    if "main" not in names:
+        problems.append(f"the container is named {', '.join(map(str, names))}, not main")
+    on_42 = policy_rules.first_match(policy, failed_pod("main", 42))
+    if policy and on_42.action != "FailJob":
+        problems.append(f"for exit code 42 in container main, {on_42.why}: the Job would not fail at once")
+    on_1 = policy_rules.first_match(policy, failed_pod("main", 1))
+    if on_1.action == "FailJob":
+        problems.append(f"for exit code 1 in container main, {on_1.why}: the Job would fail at once on any "
+                        "other failure too, which the task says must be retried")
+    return problems
+
+
 def check_failure_policy(view):
     job = view.require("job", "exit-rules")
     policy = _spec(job).get("podFailurePolicy")
     found = [f"Job exit-rules: backoffLimit={_spec(job).get('backoffLimit')}, podFailurePolicy="
              + (str(len(policy.get('rules') or [])) + " rule(s)" if policy else "none")]
-    problems = []
+    problems = policy_problems(_spec(job))
+    if problems:  # the spec already says the answer is wrong: no need to wait for its pods
+        return verdict("job-failure-policy", problems, found, "")
     job = _run_to_end(view, "exit-rules", quiet=25, done=_failed_twice_or_ended)
     target = readers.true_condition(job, "FailureTarget") or readers.true_condition(job, "Failed") or {}
     if target.get("reason") != "PodFailurePolicy" or readers.counter(job, "failed") != 1:
         problems.append(f"{_outcome(job)}; expected the Job to fail at the first pod's exit code 42 "
                         "(reason PodFailurePolicy, failed=1)")
-        failed = [p for p in view.list("pod", f"job-name=exit-rules") if readers.phase(p) == "Failed"]
+        failed = [p for p in view.list("pod", "job-name=exit-rules") if readers.phase(p) == "Failed"]
         for pod in failed[:1]:
             found.append(f"pod {readers.name(pod)}: {policy_rules.first_match(policy, pod).why}")
         if not policy:
@@ -304,9 +351,9 @@ def check_deadline(view):
     spec = _spec(job)
     deadline = spec.get("activeDeadlineSeconds")
     problems = []
-    if not deadline or deadline > 10:
+    if deadline != 10:
         problems.append(f"activeDeadlineSeconds is {deadline}: it is the Job's time limit, counted from its start; "
-                        "the task asks for at most 10 s")
+                        "the task asks for 10 s")
         if spec.get("ttlSecondsAfterFinished") is not None:
             problems.append("ttlSecondsAfterFinished counts from the moment the Job has finished: it deletes a "
                             "finished Job, it never ends a running one")
