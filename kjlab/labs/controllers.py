@@ -583,6 +583,8 @@ def plot_rollout(recording: WorkloadRecording, deployment: str, steps=(), title:
 
     from matplotlib.ticker import MaxNLocator
 
+    from kjlab.widgets.line_labels import place_line_labels
+
     frame = recording.rollout(deployment)
     revisions = dict(zip(*recording.revisions(deployment)[["replicaset", "revisions"]].T.values))
     fig, ax = plt.subplots(figsize=(9, 3.6))
@@ -595,12 +597,14 @@ def plot_rollout(recording: WorkloadRecording, deployment: str, steps=(), title:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for t, label in steps:
         ax.axvline(t, color="grey", linestyle=":")
-        ax.text(t, ax.get_ylim()[1], label, fontsize=8, va="top", rotation=90)
     ax.set_xlabel("seconds since the recording started")
     ax.set_ylabel("pods")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
+    # after the layout: labels are measured against the axes' final size
+    place_line_labels(ax, [(t, label, "top", "dimgrey") for t, label in steps], fontsize=8,
+                      bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.5})
     return fig
 
 
