@@ -33,6 +33,7 @@ from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
 from kjlab.runs.record import Recorder, register_kind
 from kjlab.runs.result import Recording
+from kjlab.view.line_labels import place_line_labels
 
 FILES = {"replicaset": "controllers-replicaset.yaml", "deployment": "controllers-deployment.yaml",
          "daemonset": "controllers-daemonset.yaml"}
@@ -582,8 +583,6 @@ def plot_rollout(recording: WorkloadRecording, deployment: str, steps=(), title:
     import matplotlib.pyplot as plt
 
     from matplotlib.ticker import MaxNLocator
-
-    from kjlab.widgets.line_labels import place_line_labels
 
     frame = recording.rollout(deployment)
     revisions = dict(zip(*recording.revisions(deployment)[["replicaset", "revisions"]].T.values))

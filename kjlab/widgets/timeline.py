@@ -16,7 +16,7 @@ from matplotlib.patches import Patch
 
 from kjlab.api import readers
 from kjlab.api.printers import pod_status
-from kjlab.widgets.line_labels import place_line_labels
+from kjlab.view.line_labels import place_line_labels
 
 STATE_COLOURS = {
     "Pending": "#c7c7c7",

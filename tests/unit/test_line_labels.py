@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 from kjlab.labs import controllers  # noqa: E402
 from kjlab.runs import saved as saved_runs  # noqa: E402
 from kjlab.runs.result import Recording  # noqa: E402
-from kjlab.widgets.line_labels import GID, overlaps_and_cuts  # noqa: E402
+from kjlab.view.line_labels import GID, overlaps_and_cuts  # noqa: E402
 from kjlab.widgets.timeline import comparison_figure, timeline_figure  # noqa: E402
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
