@@ -87,9 +87,10 @@ def tour(page, url: str, token: str, notebook: str, out: Path, timeout: float) -
     from PIL import Image
 
     started = time.monotonic()
-    page.goto(f"{url}/lab/tree/{notebook}?token={token}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    # ?reset: a fresh workspace, so the tab of the notebook before is not restored beside this one
+    page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
+    page.wait_for_selector(".jp-NotebookPanel:visible .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     for _ in range(5):  # a click before the kernel is connected runs nothing: press again
         page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
         page.click("li.lm-Menu-item:has-text('Run All Cells')")

@@ -54,8 +54,8 @@ def place_line_labels(ax, items, fontsize: float = 6, bbox: dict | None = None) 
     """Draw ``items`` ((x, label, end, colour); end "bottom" or "top") as rotated labels along their
     vertical lines at data x, inside ``ax``: beside its line at its end, else on the line's other side,
     else at the other end; on two lines (split at " + " or " → ") or in a smaller font if that fits.
-    A label that fits nowhere joins the label of the line before it ("patch + delete"). Returns the
-    Text artists."""
+    A label that fits nowhere joins the label of the line before it ("patch + delete"); if that does
+    not fit either, the label is hidden (hidden_labels). Returns the visible Text artists."""
     renderer = _renderer(ax.figure)
     frame = ax.get_window_extent(renderer)
     placed, texts, labels = [], [], []
@@ -63,19 +63,34 @@ def place_line_labels(ax, items, fontsize: float = 6, bbox: dict | None = None) 
         text = ax.text(x, 0, label, transform=ax.get_xaxis_transform(), rotation=90, fontsize=fontsize, color=colour,
                        clip_on=True, zorder=6, gid=GID, bbox=bbox)
         text.set_in_layout(False)  # inside the axes: the layout need not make room for it
-        if _fit(text, label, end, fontsize, renderer, frame, placed) or not texts:
+        if _fit(text, label, end, fontsize, renderer, frame, placed):
             placed.append(text.get_window_extent(renderer))
             texts.append(text)
             labels.append((label, end))
             continue
-        text.remove()
+        if not texts:
+            text.set_visible(False)  # the axes are too small for it: unlabelled (hidden_labels)
+            continue
         previous, (before, its_end) = texts[-1], labels[-1]
+        state = (previous.get_text(), previous.get_fontsize(), previous.get_position(), previous.get_horizontalalignment(),
+                 previous.get_verticalalignment())
         joined = f"{before} + {label}"
-        placed.pop()
-        if not _fit(previous, joined, its_end, fontsize, renderer, frame, placed):
-            previous.set_text(joined.replace(" + ", "\n+ "))  # best effort: the figure is too small for it
-        placed.append(previous.get_window_extent(renderer))
-        labels[-1] = (joined, its_end)
+        kept = placed.pop()
+        if _fit(previous, joined, its_end, fontsize, renderer, frame, placed):
+            text.remove()
+            labels[-1] = (joined, its_end)
+            placed.append(previous.get_window_extent(renderer))
+            continue
+        # No room even joined (lines a pixel or two apart in a short panel): the line stays unlabelled
+        # rather than its label drawn over another; hidden_labels() lists it for the caller.
+        text_, size, position, ha, va = state
+        previous.set_text(text_)
+        previous.set_fontsize(size)
+        previous.set_position(position)
+        previous.set_horizontalalignment(ha)
+        previous.set_verticalalignment(va)
+        placed.append(kept)
+        text.set_visible(False)
     return texts
 
 
@@ -84,8 +99,13 @@ def overlaps_and_cuts(ax) -> tuple[list, list]:
     measured as the figure is drawn."""
     renderer = _renderer(ax.figure)
     frame = ax.get_window_extent(renderer)
-    labels = [t for t in ax.texts if t.get_gid() == GID]
+    labels = [t for t in ax.texts if t.get_gid() == GID and t.get_visible()]
     boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in labels]
     pairs = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
     cut = [label for label, box in boxes if not _inside(box, frame)]
     return pairs, cut
+
+
+def hidden_labels(ax) -> list[str]:
+    """The labels ``place_line_labels`` found no room for on ``ax`` (their lines are drawn unlabelled)."""
+    return [t.get_text() for t in ax.texts if t.get_gid() == GID and not t.get_visible()]

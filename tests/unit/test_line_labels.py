@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 from kjlab.labs import controllers  # noqa: E402
 from kjlab.runs import saved as saved_runs  # noqa: E402
 from kjlab.runs.result import Recording  # noqa: E402
-from kjlab.view.line_labels import GID, overlaps_and_cuts  # noqa: E402
+from kjlab.view.line_labels import GID, hidden_labels, overlaps_and_cuts  # noqa: E402
 from kjlab.widgets.timeline import comparison_figure, timeline_figure  # noqa: E402
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
@@ -87,3 +87,22 @@ def test_lab11_rollout_labels_as_the_lab_draws_them(workloads):
     fig = controllers.plot_rollout(workloads, "api", steps, title="Deployment api")
     assert sorted(labels_of(fig)) == sorted(label for _, label in steps)
     assert_readable(fig)
+
+
+def test_lines_a_moment_apart_in_a_short_panel_are_never_labelled_over_each_other(disruptions):
+    # As lab 02's run without the policy: drain, evictions and uncordon within a second or two, conditions
+    # beside them, in a two-lane panel of a comparison. The recorded drain's steps and the taint run's
+    # Job conditions are moved to within 1.5 s of each other.
+    budget = disruptions["budget"].rows
+    pods = sorted({r["name"] for r in budget if r.get("kind") == "pod"})[:2]
+    steps = [r for r in budget if r.get("kind") == "step"]
+    crowded = [r for r in budget if r.get("kind") == "pod" and r["name"] in pods]
+    crowded += [{**r, "t": 1.0 + 0.3 * i} for i, r in enumerate(steps)]
+    crowded += [{**r, "t": 1.2} for r in disruptions["taint"].rows if r.get("kind") == "job"]
+    fig = comparison_figure([Panel("taint", disruptions["taint"]), Panel("crowded", Recording(crowded))])
+    assert_readable(fig)
+    crowded_ax = fig.axes[1]
+    shown = " ".join(t.get_text() for t in crowded_ax.texts if t.get_gid() == GID and t.get_visible())
+    assert shown  # some labels have room
+    for label in hidden_labels(crowded_ax):
+        assert label not in shown.replace("\n", " ")
