@@ -92,8 +92,12 @@ def tour(page, url: str, token: str, notebook: str, out: Path, timeout: float) -
     page.wait_for_selector(".jp-NotebookPanel:visible .jp-Cell", timeout=60_000)
     page.wait_for_selector(".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     for _ in range(5):  # a click before the kernel is connected runs nothing: press again
-        page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        try:
+            page.keyboard.press("Escape")  # a menu or dialog left open would swallow the click
+            page.click("div.lm-MenuBar-itemLabel:text-is('Run')", timeout=30_000)
+            page.click("li.lm-Menu-item:has-text('Run All Cells')", timeout=30_000)
+        except Exception:  # noqa: BLE001 -- a busy machine: try again
+            continue
         time.sleep(3)
         if any(re.search(r"[*0-9]", p) for p in page.evaluate(PROMPTS)):
             break
