@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup venv tools lab test unit down clean-notebooks hub
+.PHONY: setup venv tools jupyterlab-settings lab test unit down clean-notebooks hub
 
-setup: venv tools
+setup: venv tools jupyterlab-settings
 
 venv: $(BIN)/kjlab
 
@@ -15,6 +15,10 @@ $(BIN)/kjlab: pyproject.toml
 	@bash tools/step.sh "setup 1/2: Python packages into $(VENV) (pip; first time only)" \
 	  sh -c '$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e ".[lab,test,hub]"'
 	touch $@
+
+# kjlab's JupyterLab settings (no news toast) into the venv, where a plain `jupyter lab` reads them too
+jupyterlab-settings: venv
+	@$(BIN)/python -c 'from kjlab import paths; print("JupyterLab settings:", paths.install_jupyterlab_settings())'
 
 # Downloads the pinned release binaries when the release host answers, else builds them (KJLAB_TOOLS=download|build).
 tools:
@@ -28,7 +32,7 @@ lab: setup
 test: setup
 	bash tests/suites.sh
 
-unit: venv
+unit: venv jupyterlab-settings
 	$(BIN)/python -m pytest -q -m "not cluster" --ignore=tests/compare
 
 down: venv

@@ -99,6 +99,8 @@ def generate(solution: dict, name: str) -> dict:
             cell["outputs"], cell["execution_count"] = [], None
         elif cell["cell_type"] == "markdown":
             source = MD_SOLUTION.sub("", source)
+            if not source.strip():
+                continue  # it held only the solution's explanation: an empty cell shows JupyterLab's placeholder
         cell["source"] = source
         cells.append(cell)
     first_md = next((c for c in cells if c["cell_type"] == "markdown"), None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -46,13 +48,25 @@ def kubeconfig_search_path() -> str:
     return os.pathsep.join([str(kubeconfig_path()), user_kubeconfig()])
 
 
-# The settings every learner's JupyterLab starts with (`kjlab lab`, the classroom hub), as
-# JupyterLab's own overrides.json: no "get notified about official Jupyter news?" toast over the
-# first lab, no update check (@jupyterlab/apputils-extension:notification). A learner's own
-# settings still win.
+# The settings every learner's JupyterLab starts with, as a JupyterLab overrides file
+# (overrides.d/kjlab.json): no "get notified about official Jupyter news?" toast over the first lab,
+# no update check (@jupyterlab/apputils-extension:notification). A learner's own settings still win.
+# `kjlab lab` and the classroom hub pass this directory; `make setup` (and Binder's postBuild) also copy
+# the file into the environment, where a plain `jupyter lab` reads it (install_jupyterlab_settings).
 JUPYTERLAB_SETTINGS_DIR = PACKAGE_DIR / "jupyterlab" / "settings"
 
 
 def jupyterlab_args() -> list[str]:
-    """The JupyterLab server option that applies those settings (the directory of overrides.json)."""
+    """The JupyterLab server option that applies those settings (the directory of overrides.d/)."""
     return [f"--LabApp.app_settings_dir={JUPYTERLAB_SETTINGS_DIR}"]
+
+
+def install_jupyterlab_settings(prefix: str | Path = sys.prefix) -> Path:
+    """Copy kjlab's settings file to ``{prefix}/share/jupyter/lab/settings/overrides.d/kjlab.json``: the
+    JupyterLab of that environment reads every overrides.d/*.json there (jupyterlab_server's
+    settings_utils._get_overrides), so a plain ``jupyter lab`` starts without the news toast too. A
+    file of kjlab's own name: the learner's overrides.json beside it is left as it is."""
+    target = Path(prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "kjlab.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(JUPYTERLAB_SETTINGS_DIR / "overrides.d" / "kjlab.json", target)
+    return target

@@ -529,7 +529,8 @@ def _patch(context: str, namespace: str, kind: str, name: str, patch: dict, call
     if shown_as:
         command, said = shown_as
     _show(echo, command, [said])
-    _step(recorder, "patch", f"{kind}/{name}", text, command)
+    # on the timeline by the command's own name ("set env"), as the learner typed it
+    _step(recorder, " ".join(command.split()[1:3]) if shown_as else "patch", f"{kind}/{name}", text, command)
     return patched
 
 

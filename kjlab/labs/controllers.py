@@ -33,6 +33,7 @@ from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
 from kjlab.runs.record import Recorder, register_kind
 from kjlab.runs.result import Recording
+from kjlab.view.line_labels import place_line_labels
 
 FILES = {"replicaset": "controllers-replicaset.yaml", "deployment": "controllers-deployment.yaml",
          "daemonset": "controllers-daemonset.yaml"}
@@ -595,12 +596,14 @@ def plot_rollout(recording: WorkloadRecording, deployment: str, steps=(), title:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for t, label in steps:
         ax.axvline(t, color="grey", linestyle=":")
-        ax.text(t, ax.get_ylim()[1], label, fontsize=8, va="top", rotation=90)
     ax.set_xlabel("seconds since the recording started")
     ax.set_ylabel("pods")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
+    # after the layout: labels are measured against the axes' final size
+    place_line_labels(ax, [(t, label, "top", "dimgrey") for t, label in steps], fontsize=8,
+                      bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.5})
     return fig
 
 

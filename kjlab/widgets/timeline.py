@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 
 from kjlab.api import readers
 from kjlab.api.printers import pod_status
+from kjlab.view.line_labels import place_line_labels
 
 STATE_COLOURS = {
     "Pending": "#c7c7c7",
@@ -122,7 +123,9 @@ def _short(pod: str, job: str | None) -> str:
     return pod
 
 
-def draw(ax, data: TimelineData, job: str | None = None, title: str | None = None, legend: bool = True) -> None:
+def draw(ax, data: TimelineData, job: str | None = None, title: str | None = None, legend: bool = True) -> list:
+    """Draw one run on ``ax``; returns the labels of its vertical lines for ``place_line_labels``, which
+    measures them once the whole figure is laid out."""
     n = len(data.lanes)
     dense = n > 20
     for i, lane in enumerate(data.lanes):
@@ -155,19 +158,16 @@ def draw(ax, data: TimelineData, job: str | None = None, title: str | None = Non
             merged[-1] = (merged[-1][0], "condition", merged[-1][2] + " → " + label)
         else:
             merged.append((t, kind, label))
+    labels = []
     for t, kind, label in merged:
         if kind == "condition":
             colour, style = LINE_STYLES[label.split(" → ")[-1]]
             ax.axvline(t, color=colour, linestyle=style, linewidth=1.2, zorder=1)
-            # Job conditions are labelled at the top, kjlab's steps at the bottom, inside the axes;
-            # two conditions at one moment go on two lines, so a short panel does not cut the label
-            ax.text(t, 0.98, label.replace(" → ", "\n→ "), transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
-                    va="top", ha="right", color=colour, clip_on=True, zorder=6,
-                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.5})
+            # Job conditions are labelled at the top, kjlab's steps at the bottom (where they fit)
+            labels.append((t, label, "top", colour))
         else:
             ax.axvline(t, color=STEP_COLOUR, linestyle="--", linewidth=0.8, zorder=1)
-            ax.text(t, 0.02, label, transform=ax.get_xaxis_transform(),
-                    rotation=90, fontsize=6, va="bottom", ha="right", color=STEP_COLOUR, clip_on=True, zorder=6)
+            labels.append((t, label, "bottom", STEP_COLOUR))
     ax.set_yticks(range(n))
     ax.set_yticklabels([_short(l.pod, job) for l in reversed(data.lanes)], fontsize=6 if dense else 8)
     ax.set_ylim(-0.7, max(n, 1) - 0.3)
@@ -181,6 +181,11 @@ def draw(ax, data: TimelineData, job: str | None = None, title: str | None = Non
                     Line2D([], [], marker="s", color="#ff7f0e", linestyle="none", label="ConfigIssue"),
                     Line2D([], [], marker="x", color="black", linestyle="none", label="deleted")]
         ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return labels
+
+
+def _label_lines(ax, labels) -> None:
+    place_line_labels(ax, labels, fontsize=6, bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5})
 
 
 def timeline_figure(result, title: str | None = None):
@@ -190,7 +195,9 @@ def timeline_figure(result, title: str | None = None):
     job = getattr(result, "job", None) or next((r["name"] for r in rows if r.get("kind") == "job"), None)
     height = min(2 + 0.28 * max(len(data.lanes), 1), 16)
     fig = Figure(figsize=(10, height), layout="constrained")
-    draw(fig.add_subplot(), data, job=job, title=title or (result.headline() if hasattr(result, "headline") else None))
+    ax = fig.add_subplot()
+    labels = draw(ax, data, job=job, title=title or (result.headline() if hasattr(result, "headline") else None))
+    _label_lines(ax, labels)
     return fig
 
 
@@ -201,14 +208,17 @@ def comparison_figure(results):
     heights = [1 + 0.28 * max(len(d.lanes), 1) for d in datas]
     fig = Figure(figsize=(10, min(sum(heights) + 1, 20)), layout="constrained")
     axes = fig.subplots(len(results), 1, sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
+    labels = []
     for i, (ax, r, d) in enumerate(zip(axes, results, datas)):
         d.end = end
         title = r.headline()
         if hasattr(r, "namespace") and [x.headline().split(":")[0] for x in results].count(title.split(":")[0]) > 1:
             title = f"{title} [namespace {r.namespace}]"  # one example run two ways: tell the panels apart
-        draw(ax, d, job=r.job, title=title, legend=i == 0)
+        labels.append(draw(ax, d, job=r.job, title=title, legend=i == 0))
         if i < len(results) - 1:
             ax.set_xlabel("")
+    for ax, panel_labels in zip(axes, labels):  # once every panel is drawn: the layout is final
+        _label_lines(ax, panel_labels)
     return fig
 
 

@@ -45,3 +45,12 @@ def test_a_learners_changed_notebook_is_backed_up(tmp_path):
     backups = list(ex.glob("01-failjob-policy.backup-*.ipynb"))
     assert len(backups) == 1 and json.loads(backups[0].read_text()) == {"my": "work"}
     assert exercises.build(solutions=sol, exercises=ex) == []  # second run: nothing to do
+
+
+def test_no_exercise_has_an_empty_markdown_cell():
+    """A markdown cell that held only the solution's explanation is left out: an empty one shows
+    JupyterLab's "Type Markdown and LaTeX" placeholder at the end of the exercise."""
+    for exercise in sorted((REPO_DIR / "exercises").glob("*.ipynb")):
+        cells = json.loads(exercise.read_text())["cells"]
+        empty = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and not "".join(c["source"]).strip()]
+        assert empty == [], f"{exercise.name}: empty markdown cells {empty}"
