@@ -210,12 +210,12 @@ def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> 
     _say(progress, f"repairing the lab cluster: {health.describe(found)}")
     if not all(engine_.components().values()):
         engine_.repair(progress)
-        _wait_answers(context, timeout=60)
+        _wait_answers(context, timeout=120, progress=progress)
     # A kwok-controller killed with -9 leaves its node leases held for their 200 s: its successor
     # runs no pod on those nodes until then, while they look Ready (kjlab.cluster.kwok.stale_node_leases).
     released = engine_.release_node_leases(context, progress)
     if released:
-        _wait_answers(context, timeout=60)
+        _wait_answers(context, timeout=120, progress=progress)
         _say(progress, f"handed nodes {', '.join(released)} to the running kwok-controller (their leases were "
                        "held by one that died)")
     for node, holder in health.stale_cordons(context):
@@ -228,11 +228,19 @@ def _repair(engine_: provider.Provider, context: str, known: dict, progress) -> 
     _say(progress, f"still wrong: {health.describe(left)}" if left else "repaired")
 
 
-def _wait_answers(context: str, timeout: float) -> None:
+def _wait_answers(context: str, timeout: float, progress=None) -> None:
+    """Wait until the API server answers and is ready: a restarted one answers before its post-start
+    hooks (RBAC, the system priority classes) have run, and `status` reads /readyz, so a cell that
+    connects right after a repair would otherwise be told the cluster does not answer."""
     deadline = time.monotonic() + timeout
-    while not reachable(context):
-        if time.monotonic() > deadline:
+    said = False
+    while True:
+        not_ready = health.readiness(context) if reachable(context) else "not answering"
+        if not_ready is None or time.monotonic() > deadline:
             return
+        if not said and progress:
+            _say(progress, f"waiting for the restarted API server to be ready (at most {timeout:.0f} s)")
+            said = True
         time.sleep(0.3)
 
 
