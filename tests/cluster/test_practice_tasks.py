@@ -275,8 +275,11 @@ def test_an_interrupted_check_says_so_in_one_line(lab, tmp_path):
     task, _ = session.start("job-deadline", context, engine="kwok")
     (tmp_path / "answer.yaml").write_text(task.declarative)
     assert _learner_types(context, task, "kubectl apply -f answer.yaml", tmp_path).returncode == 0
+    # A shell that starts CI in the background leaves SIGINT ignored below it, and Python then installs
+    # no KeyboardInterrupt handler: the command gets SIGINT's default back, as a learner's terminal has it.
     proc = subprocess.Popen([sys.executable, "-m", "kjlab.cli", "practice", "check"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "KJLAB_CONTEXT": context})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "KJLAB_CONTEXT": context},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:  # the check has started waiting for the Job's deadline
         if line.startswith("check: waiting"):
             break
