@@ -76,3 +76,18 @@ def _delete_and_wait_for_pods(context, name):
             core.patch_namespaced_pod(readers.name(pod), name, {"metadata": {"finalizers": None}},
                                       _content_type=kube.STRATEGIC_MERGE)
     namespaces.delete_and_clear(context, name)
+
+
+@pytest.fixture(scope="module")
+def practice_namespaces_removed(lab):
+    """Remove what practice tasks and exams left on the shared cluster once a module is done: their
+    last namespaces stay for the learner to look at, and their pods would sit on the nodes that later
+    tests and notebooks drain (lab 12 counted an exam's leftover pod among its evictions)."""
+    yield
+    from kjlab.actions import namespaces
+    from kjlab.api import kube
+
+    for ns in kube.raw(kube.core(lab["context"]).list_namespace)["items"]:
+        name = ns["metadata"]["name"]
+        if name.startswith("practice-"):
+            namespaces.delete_and_clear(lab["context"], name)

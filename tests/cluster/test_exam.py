@@ -10,8 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kjlab.exam import session as exam_session
 from kjlab.practice import registry
+
+pytestmark = pytest.mark.usefixtures("practice_namespaces_removed")
 
 KJLAB = str(Path(sys.executable).with_name("kjlab"))
 SEED, TOPICS = "1", ["cronjobs", "deployments"]

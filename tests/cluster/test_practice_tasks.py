@@ -16,6 +16,8 @@ from kjlab.cluster import tools
 from kjlab.practice import env as practice_env
 from kjlab.practice import registry, session
 
+pytestmark = pytest.mark.usefixtures("practice_namespaces_removed")
+
 JOB = """
 apiVersion: batch/v1
 kind: Job
