@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Callable
+
 
 class KjlabError(Exception):
     """An error a learner can cause or fix, shown as one message without a traceback.
@@ -26,3 +29,16 @@ class KjlabError(Exception):
         if self.fix:
             lines.append(f"  fix: {self.fix}")
         return lines
+
+
+def exit_code(run: Callable[[], int], stopped: str = "kjlab: stopped") -> int:
+    """Run a subcommand's body the way every `kjlab` subcommand ends: a KjlabError as one line
+    (status 1), Ctrl-C as ``stopped`` (status 130), never a traceback."""
+    try:
+        return run()
+    except KjlabError as e:
+        print(f"kjlab: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(stopped, file=sys.stderr)
+        return 130

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from pathlib import Path
 
-from kjlab.errors import KjlabError
+from kjlab.errors import exit_code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,15 +29,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    try:
-        # Loaded only when the command runs: `kjlab --help` and the other commands load neither.
-        if args.command == "hub":
-            hub = importlib.import_module("kjlab.classroom.hub")
-            return hub.run(args.class_list, args.ip, args.port, args.state or hub.DEFAULT_STATE)
-        return importlib.import_module("kjlab.classroom.report").main(args)
-    except KjlabError as e:
-        print(f"kjlab: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("kjlab: stopped", file=sys.stderr)
-        return 130
+    return exit_code(lambda: _run(args))
+
+
+def _run(args) -> int:
+    # Loaded only when the command runs: `kjlab --help` and the other commands load neither.
+    if args.command == "hub":
+        hub = importlib.import_module("kjlab.classroom.hub")
+        return hub.run(args.class_list, args.ip, args.port, args.state or hub.DEFAULT_STATE)
+    return importlib.import_module("kjlab.classroom.report").main(args)

@@ -8,7 +8,7 @@ import importlib
 import sys
 import time
 
-from kjlab.errors import KjlabError
+from kjlab.errors import KjlabError, exit_code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,14 +35,7 @@ def _load(name: str):
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    try:
-        return _run(args)
-    except KjlabError as e:
-        print(f"kjlab: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("kjlab: stopped (the exam's clock goes on: kjlab exam status)", file=sys.stderr)
-        return 130
+    return exit_code(lambda: _run(args), stopped="kjlab: stopped (the exam's clock goes on: kjlab exam status)")
 
 
 def _context(args, state: dict | None = None) -> str:

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from kjlab.errors import KjlabError
+from kjlab.errors import KjlabError, exit_code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,14 +52,7 @@ def _show(task, namespace: str) -> None:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    try:
-        return _run(args)
-    except KjlabError as e:
-        print(f"kjlab: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("kjlab: stopped", file=sys.stderr)
-        return 130
+    return exit_code(lambda: _run(args))
 
 
 def _run(args) -> int:
