@@ -259,6 +259,23 @@ def _matches(policy: dict | None, result) -> list[str]:
     return [f"pod {readers.name(p)}: {policy_rules.first_match(policy, p).why}" for p in _failed_pods(result)]
 
 
+def _retried_until_the_limit(context: str, exercise_name: str, policy: dict | None, code: int):
+    """Run a Job whose pod exits ``code`` under ``policy`` with backoffLimit 1: a failure the policy
+    counts is retried once, then the Job fails with BackoffLimitExceeded. Returns (ok, the run, the
+    verdict's lines about it)."""
+    ran = _run(context, exercise_name, _bash_job(f"exits-with-{code}", f"sleep 1 && exit {code}", policy,
+                                                 backoff_limit=1), timeout=45,
+               waits_for=f"a Job whose pod exits with {code}, under your policy: it should be retried until "
+                         "backoffLimit 1")
+    ok = ran.outcome == "Failed" and ran.reason == "BackoffLimitExceeded" and ran.failed == 2
+    if ok:
+        return ok, ran, [f"exit code {code}: counted and retried until backoffLimit (failed=2 with backoffLimit 1), "
+                         "reason BackoffLimitExceeded"]
+    return ok, ran, [f"exit code {code} should be counted and retried (backoffLimit 1: two failures, then "
+                     f"BackoffLimitExceeded); instead: outcome {ran.outcome}, reason {ran.reason}, "
+                     f"failed={ran.failed}, pods={ran.pods_created}", *_matches(policy, ran)]
+
+
 # What mark_and_delete may do, in the check's namespace only (RBAC Role of its ServiceAccount).
 STEP_RULES = [
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch", "delete"]},

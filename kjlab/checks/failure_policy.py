@@ -11,7 +11,8 @@ import sys
 import yaml
 
 from kjlab import examples
-from kjlab.checks import Verdict, _bash_job, _disrupted, _example_with_policy, _explain_rejection, _load, _matches, _namespace, _run, _validate, exercise
+from kjlab.checks import (Verdict, _disrupted, _example_with_policy, _explain_rejection, _load, _matches,
+                          _namespace, _retried_until_the_limit, _run, _validate, exercise)
 from kjlab.runs import scenarios
 from kjlab.view.progress import RunProgress
 
@@ -36,17 +37,8 @@ def check_failjob_policy(context: str, answer) -> Verdict:
                        f"outcome {bug.outcome}, reason {bug.reason}, failed={bug.failed}")
         reasons += _matches(pol, bug)
 
-    other = _run(context, name, _bash_job("exits-with-1", "sleep 1 && exit 1", pol, backoff_limit=1), timeout=45,
-                 waits_for="a Job whose pod exits with 1, under your policy: it should be retried until backoffLimit 1")
-    ok_other = other.outcome == "Failed" and other.reason == "BackoffLimitExceeded" and other.failed == 2
-    if ok_other:
-        reasons.append("exit code 1: counted and retried until backoffLimit (failed=2 with backoffLimit 1), "
-                       "reason BackoffLimitExceeded")
-    else:
-        reasons.append(f"exit code 1 should be counted and retried (backoffLimit 1: two failures, then "
-                       f"BackoffLimitExceeded); instead: outcome {other.outcome}, reason {other.reason}, "
-                       f"failed={other.failed}, pods={other.pods_created}")
-        reasons += _matches(pol, other)
+    ok_other, other, lines = _retried_until_the_limit(context, name, pol, 1)
+    reasons += lines
     passed = ok_bug and ok_other
     return Verdict(name, passed, "exit code 42 fails the Job at once and other failures are counted" if passed
                    else "the cluster did not do what the exercise asks (see why below)", reasons,

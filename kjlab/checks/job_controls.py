@@ -6,7 +6,8 @@ Notebook: solutions/14-retry-only-code-3.
 
 from __future__ import annotations
 
-from kjlab.checks import Verdict, _bash_job, _explain_rejection, _matches, _policy_from, _run, _validate, exercise
+from kjlab.checks import (Verdict, _bash_job, _explain_rejection, _matches, _policy_from, _retried_until_the_limit,
+                          _run, _validate, exercise)
 
 
 @exercise("retry-only-code-3", "Retry exit code 3 only; fail the Job at once on any other failure",
@@ -32,17 +33,8 @@ def check_retry_only_code_3(context: str, answer) -> Verdict:
                        f"outcome {ran_bug.outcome}, reason {ran_bug.reason}, failed={ran_bug.failed}")
         reasons += _matches(pol, ran_bug)
 
-    transient = _run(context, name, _bash_job("exits-with-3", "sleep 1 && exit 3", pol, backoff_limit=1), timeout=45,
-                     waits_for="a Job whose pod exits with 3, under your policy: it should be retried until backoffLimit 1")
-    ok_transient = transient.outcome == "Failed" and transient.reason == "BackoffLimitExceeded" and transient.failed == 2
-    if ok_transient:
-        reasons.append("exit code 3: counted and retried until backoffLimit (failed=2 with backoffLimit 1), "
-                       "reason BackoffLimitExceeded")
-    else:
-        reasons.append(f"exit code 3 should be counted and retried (backoffLimit 1: two failures, then "
-                       f"BackoffLimitExceeded); instead: outcome {transient.outcome}, reason {transient.reason}, "
-                       f"failed={transient.failed}, pods={transient.pods_created}")
-        reasons += _matches(pol, transient)
+    ok_transient, transient, lines = _retried_until_the_limit(context, name, pol, 3)
+    reasons += lines
     passed = ok_bug and ok_transient
     return Verdict(name, passed, "exit code 3 is retried and any other failure fails the Job at once" if passed
                    else "the cluster did not do what the exercise asks (see why below)", reasons,
