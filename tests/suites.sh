@@ -139,5 +139,9 @@ for path in sys.argv[1:]:
         totals["error" if word.startswith("error") else word] += int(count)
 print(f"all stages: {totals['passed']} passed, {totals['failed'] + totals['error']} failed, {totals['skipped']} skipped")
 PYEOF
-if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]} (logs in artifacts/test-*.log)"; exit 1; fi
+# The failed tests by name, last: a CI page often shows only the end of the output.
+if [ ${#failed[@]} -gt 0 ]; then
+  grep -hE '^(FAILED|ERROR) ' artifacts/test-*.log | cut -c1-240 | sed 's/^/  /' || true
+  echo "FAILED: ${failed[*]} (logs in artifacts/test-*.log)"; exit 1
+fi
 echo "all test stages passed"
