@@ -328,11 +328,15 @@ def uncordon(context: str, node: str, echo: bool = True, recorder=None, allow_co
 
 def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptydir_data: bool = False,
           force: bool = False, grace_period: int = -1, timeout: float = 120, echo: bool = True,
-          recorder=None, allow_context: str | None = None, pod_selector: str | None = None) -> DrainResult:
+          recorder=None, allow_context: str | None = None, pod_selector: str | None = None,
+          namespace: str | None = None) -> DrainResult:
     """Drain a node like `kubectl drain NODE --ignore-daemonsets --grace-period=N`.
 
     ``pod_selector`` is kubectl's ``--pod-selector``: only the node's pods with those labels are
     evicted (a run drains its own Job's pods, never another run's or a lab's leftovers).
+    ``namespace`` goes further than kubectl can (`kubectl drain` has no namespace flag: it takes the
+    node's pods in every namespace): only that namespace's pods are evicted, so a lab's drain never
+    evicts a learner's practice pods that carry the same labels. The command shown says so.
 
     Cordons, evicts every evictable pod through the Eviction API (so each gets DisruptionTarget,
     reason EvictionByEvictionAPI), retries an HTTP 429 from a PodDisruptionBudget every 5 s,
@@ -352,6 +356,8 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
     if pod_selector:
         flags.append(f"--pod-selector={pod_selector}")
     command = f"kubectl drain {node} " + " ".join(flags)
+    if namespace:
+        command = command.strip() + f"  # kjlab evicts only namespace {namespace}'s pods"
     guard(context, f"drain node {node}", allow_context)
     core = kube.core(context)
     _node_or_error(core, node)
@@ -363,8 +369,9 @@ def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptyd
         cordoned_here = cordon(context, node, echo=False, allow_context=allow_context, draining=True)
         if echo:
             print(f"node/{node} cordoned")
-        pods = kube.raw(core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={node}",
-                        label_selector=pod_selector or None)["items"]
+        on_node = {"field_selector": f"spec.nodeName={node}", "label_selector": pod_selector or None}
+        pods = (kube.raw(core.list_namespaced_pod, namespace, **on_node) if namespace
+                else kube.raw(core.list_pod_for_all_namespaces, **on_node))["items"]
         evict, ignored, refusals = drain_plan(pods, ignore_daemonsets, delete_emptydir_data, force)
         if refusals:
             raise KjlabError("cannot drain node " + node + ":\n    " + "\n    ".join(refusals),

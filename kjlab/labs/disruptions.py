@@ -230,7 +230,7 @@ class Disruptions:
     # -- disrupting --
     def drain(self, node: str, pod_selector: str, timeout: float = 120) -> ops.DrainResult:
         return ops.drain(self.context, node, pod_selector=pod_selector, timeout=timeout, echo=self.echo,
-                         recorder=self.recorder)
+                         recorder=self.recorder, namespace=self.namespace)
 
     def uncordon(self, node: str) -> None:
         ops.uncordon(self.context, node, echo=self.echo, recorder=self.recorder)

@@ -145,6 +145,27 @@ def test_unmanaged_and_emptydir_pods_need_their_flags(lab, ns, uncordon_after):
     assert f"{ns}/bare" in result.evicted
 
 
+def test_a_drain_limited_to_a_namespace_leaves_the_same_labels_elsewhere(lab, ns, uncordon_after):
+    """Lab 12 drains `app=web` in its own namespace: a practice task's `web` pods on the node (same
+    label, another namespace) must be neither evicted nor counted (they were, before `namespace=`)."""
+    from kjlab.actions import namespaces
+
+    ctx = lab["context"]
+    apps = client.AppsV1Api(kube.api_client(ctx))
+    other = namespaces.create(ctx, prefix="test-other")
+    try:
+        for where in (ns, other):
+            apps.create_namespaced_replica_set(where, replicaset("web", {"app": "web"}))
+            running(ctx, where, "app=web")
+        theirs = readers.name(kube.raw(kube.core(ctx).list_namespaced_pod, other, label_selector="app=web")["items"][0])
+        result = ops.drain(ctx, NODE, grace_period=0, echo=False, pod_selector="app=web", namespace=ns)
+        assert [p.split("/")[0] for p in result.evicted] == [ns], result.evicted
+        left = kube.raw(kube.core(ctx).list_namespaced_pod, other, label_selector="app=web")["items"]
+        assert [readers.name(p) for p in left if not readers.deleting(p)] == [theirs]
+    finally:
+        namespaces.delete_and_clear(ctx, other)
+
+
 def test_drain_with_nothing_to_evict(lab, uncordon_after):
     result = ops.drain(lab["context"], "kjlab-control-plane", echo=False)
     assert result.evicted == [] and unschedulable(lab["context"], "kjlab-control-plane")
