@@ -26,6 +26,7 @@ from kjlab.actions import ops
 from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
+from kjlab.cluster import provider
 from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
@@ -158,7 +159,7 @@ def unhealthy_eviction(lab, timeout: float = 60) -> tuple[list[dict], dict]:
     _create(context, namespace, manifest("Pod", "unready"))
     _create(context, namespace, manifest("PodDisruptionBudget", "guard"))
     wait.pod(context, namespace, _running, "pod unready to run", timeout=timeout, name="unready")
-    if lab.engine == "kwok":  # kwok runs no probes and reports a running pod Ready; a real kubelet keeps it False
+    if not provider.kubelet(lab.engine).real:  # a simulated kubelet runs no probes and reports a running pod Ready
         wait.pod(context, namespace, lambda p: readers.is_true(p, "Ready"), "kwok to report unready Ready",
                  timeout=timeout, name="unready")
         ops.patch_pod_condition(context, namespace, "unready", "Ready", "False", reason="ReadinessProbeFailed")
