@@ -1,0 +1,61 @@
+"""Answers to the pods practice tasks (kjlab/practice/tasks/pods.py and probes.py) that the cluster
+tests type: wrong ones with the phrase their explanation must contain, and right ones other than the
+task's two references."""
+
+CRASH_REPORT = ('code=$(kubectl get pod billing -o jsonpath=\'{{.status.containerStatuses[0].{code}}}\')\n'
+                'line=$(kubectl logs billing --previous | {line})\n'
+                'kubectl create configmap crash-report --from-literal=exitCode="$code" --from-literal=lastLine="$line"')
+
+
+def _run(name: str, container_extra: str, run_flags: str = "") -> str:
+    """kubectl run with the whole container in --overrides (a JSON merge patch: its container list
+    replaces run's, so the container is written in full)."""
+    return (f"kubectl run {name} --image=bash:5 {run_flags}--overrides='{{\"spec\":{{\"containers\":[{{\"name\":"
+            f"\"{name}\",\"image\":\"bash:5\",\"command\":[\"sleep\",\"infinity\"],{container_extra}}}]}}}}'")
+
+
+ENV_LOG_LEVEL = '{"name":"LOG_LEVEL","valueFrom":{"configMapKeyRef":{"name":"app-config","key":"LOG_LEVEL"}}}'
+
+# task -> [(what the learner typed, a phrase the explanation must contain)]
+WRONG = {
+    "pod-restart-policy": [
+        ('kubectl run retry --image=bash:5 --command -- sh -c "sleep 2 && exit 1"', "restartPolicy is Always (the default"),
+        ('kubectl run retry --image=bash:5 --restart=Never --command -- sh -c "sleep 2 && exit 1"',
+         "restartPolicy is Never: a container that has run is never started again"),
+    ],
+    "pod-crash-report": [
+        (CRASH_REPORT.format(code="restartCount", line="tail -n 1"), "the container's last run ended with exit code"),
+        (CRASH_REPORT.format(code="lastState.terminated.exitCode", line="grep connecting"),
+         "the last line the container printed before it ended was 'fatal: password authentication failed"),
+    ],
+    "pod-qos-guaranteed": [
+        (_run("db", '"resources":{"requests":{"cpu":"100m","memory":"64Mi"}}'), "has no cpu limit"),
+        (_run("db", '"resources":{"requests":{"cpu":"100m","memory":"64Mi"},"limits":{"cpu":"200m","memory":"64Mi"}}'),
+         "cpu limit 200m differs from its request 100m"),
+        ("kubectl run db --image=bash:5 --command -- sleep infinity", "QoS class BestEffort (no requests or limits"),
+    ],
+    "pod-env-config": [
+        ("kubectl run app --image=bash:5 --env=LOG_LEVEL=debug --env=DB_PASSWORD=s3cr3t-for-practice "
+         "--command -- sleep infinity", "LOG_LEVEL is written into the pod as the literal 'debug'"),
+        (_run("app", '"env":[' + ENV_LOG_LEVEL + ',{"name":"DB_PASSWORD","valueFrom":{"configMapKeyRef":'
+              '{"name":"app-config","key":"password"}}}]'),
+         "DB_PASSWORD comes from configMap app-config, key password; the task says secret db-credentials"),
+        (_run("app", '"env":[' + ENV_LOG_LEVEL + '],"envFrom":[{"prefix":"DB_","secretRef":{"name":"db-credentials"}}]'),
+         "the container has no variable DB_PASSWORD (envFrom makes one variable per key"),
+    ],
+    "pod-labels": [
+        ("kubectl label pods --all env=production tier=frontend --overwrite\n"
+         "kubectl annotate pods -l app=web owner=team-checkout", "pod db-1 now has labels"),
+        ("kubectl label pods -l app=web env=production tier=frontend owner=team-checkout --overwrite",
+         "owner is a label on it"),
+    ],
+}
+
+# task -> right answers other than the references, each one a checker used to reject
+RIGHT: dict[str, list[str]] = {
+    # a limit alone: the API server sets the request to it
+    "pod-qos-guaranteed": [_run("db", '"resources":{"limits":{"cpu":"100m","memory":"64Mi"}}')],
+    # every key of the ConfigMap as a variable, LOG_LEVEL among them
+    "pod-env-config": [_run("app", '"envFrom":[{"configMapRef":{"name":"app-config"}}],"env":[{"name":"DB_PASSWORD",'
+                                   '"valueFrom":{"secretKeyRef":{"name":"db-credentials","key":"password"}}}]')],
+}
