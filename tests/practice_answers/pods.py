@@ -19,7 +19,8 @@ ENV_LOG_LEVEL = '{"name":"LOG_LEVEL","valueFrom":{"configMapKeyRef":{"name":"app
 # task -> [(what the learner typed, a phrase the explanation must contain)]
 WRONG = {
     "pod-restart-policy": [
-        ('kubectl run retry --image=bash:5 --command -- sh -c "sleep 2 && exit 1"', "restartPolicy is Always (the default"),
+        ('kubectl run retry --image=bash:5 --command -- sh -c "sleep 2 && exit 1"',
+         "restartPolicy is Always (the default"),
         ('kubectl run retry --image=bash:5 --restart=Never --command -- sh -c "sleep 2 && exit 1"',
          "restartPolicy is Never: a container that has run is never started again"),
     ],
@@ -40,7 +41,8 @@ WRONG = {
         (_run("app", '"env":[' + ENV_LOG_LEVEL + ',{"name":"DB_PASSWORD","valueFrom":{"configMapKeyRef":'
               '{"name":"app-config","key":"password"}}}]'),
          "DB_PASSWORD comes from configMap app-config, key password; the task says secret db-credentials"),
-        (_run("app", '"env":[' + ENV_LOG_LEVEL + '],"envFrom":[{"prefix":"DB_","secretRef":{"name":"db-credentials"}}]'),
+        (_run("app", '"env":[' + ENV_LOG_LEVEL + '],'
+              '"envFrom":[{"prefix":"DB_","secretRef":{"name":"db-credentials"}}]'),
          "the container has no variable DB_PASSWORD (envFrom makes one variable per key"),
     ],
     "pod-labels": [

@@ -32,13 +32,15 @@ WRONG = {
     "probe-readiness": [
         (_run("shop", "bash:5", SHOP + '"livenessProbe":{"exec":{"command":["cat","/tmp/ready"]},"periodSeconds":2}',
               labels="--labels=app=shop "), "has no readinessProbe: a liveness probe restarts the container"),
-        (_run("shop", "bash:5", SHOP + '"readinessProbe":{"exec":{"command":["cat","/etc/hostname"]},"periodSeconds":2}',
+        (_run("shop", "bash:5",
+              SHOP + '"readinessProbe":{"exec":{"command":["cat","/etc/hostname"]},"periodSeconds":2}',
               labels="--labels=app=shop "), "pod shop is Ready although /tmp/ready does not exist"),
         (_run("shop", "bash:5", SHOP + '"readinessProbe":{"exec":{"command":["cat","/tmp/ready"]},"periodSeconds":2}'),
          "Service shop selects app=shop"),
     ],
     "probe-init": [
-        (INIT_POD % f'"containers":[{PREPARE_C}}},{APP_C}]', "prepare is not an init container: it is a regular container"),
+        (INIT_POD % f'"containers":[{PREPARE_C}}},{APP_C}]',
+         "prepare is not an init container: it is a regular container"),
         (INIT_POD % f'"initContainers":[{PREPARE_C},"restartPolicy":"Always"}}],"containers":[{APP_C}]',
          "prepare has restartPolicy Always: that makes it a sidecar"),
     ],

@@ -328,7 +328,10 @@ def setup_env(view):
     core.create_namespaced_secret(view.namespace, {"metadata": {"name": "db-credentials"}, "stringData": DB_SECRET})
 
 
-def _env_source(c: dict, var: str, keys: dict[tuple[str, str], set[str]]) -> tuple[str, str | None, str | None, str | None]:
+Keys = dict[tuple[str, str], set[str]]  # (kind, name) of a ConfigMap or Secret -> the keys it holds
+
+
+def _env_source(c: dict, var: str, keys: Keys) -> tuple[str, str | None, str | None, str | None]:
     """Where ``var`` comes from in container ``c``: ("value", None, None, literal), ("configMap"|"secret",
     name, key, None), ("envFrom configMap"|"envFrom secret", name, key, None) or ("missing", ...).
     ``keys``: (kind, name) -> the keys that object holds (envFrom makes a variable of each key only)."""
@@ -349,7 +352,7 @@ def _env_source(c: dict, var: str, keys: dict[tuple[str, str], set[str]]) -> tup
     return "missing", None, None, None
 
 
-def env_problems(c: dict, keys: dict[tuple[str, str], set[str]]) -> list[str]:
+def env_problems(c: dict, keys: Keys) -> list[str]:
     """What keeps container ``c`` from reading LOG_LEVEL from ConfigMap app-config's key LOG_LEVEL and
     DB_PASSWORD from Secret db-credentials' key password (``keys``: (kind, name) -> the keys it holds)."""
     problems = []

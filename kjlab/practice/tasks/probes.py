@@ -73,8 +73,9 @@ def liveness_problems(c: dict) -> list[str]:
                         + ": the task asks for a check every 2 seconds")
     window = probe_field(probe, "periodSeconds") * probe_field(probe, "failureThreshold")
     if window > 10:
-        problems.append(f"the kubelet restarts the container after failureThreshold ({probe_field(probe, 'failureThreshold')}) "
-                        f"failures in a row, {window} s after the file is gone; the task allows 10 s")
+        problems.append(f"the kubelet restarts the container after failureThreshold "
+                        f"({probe_field(probe, 'failureThreshold')}) failures in a row, {window} s after the file is "
+                        "gone; the task allows 10 s")
     return problems
 
 
@@ -114,7 +115,8 @@ still runs, but /tmp/healthy is gone. Add a probe that runs `cat /tmp/healthy` i
 2 seconds, so that the kubelet restarts the container within 10 seconds of the file disappearing.
 """,
     check=check_liveness,
-    hint="livenessProbe.exec.command, periodSeconds, failureThreshold (kubectl explain pod.spec.containers.livenessProbe).",
+    hint="livenessProbe.exec.command, periodSeconds, failureThreshold "
+         "(kubectl explain pod.spec.containers.livenessProbe).",
     imperative=f"""
 kubectl run hung --image=bash:5 --overrides='{{"spec":{{"terminationGracePeriodSeconds":2,"containers":[{{"name":"hung","image":"bash:5","command":["sh","-c","{HUNG_SCRIPT}"],"livenessProbe":{{"exec":{{"command":["cat","/tmp/healthy"]}},"periodSeconds":2,"failureThreshold":1}}}}]}}}}'
 """,
@@ -136,8 +138,10 @@ spec:
       failureThreshold: 1
 """,
     engines=("kind",), kind_only_reason=NO_PROBES,
-    sources=(SOURCE_WORKER, "pkg/kubelet/kuberuntime/kuberuntime_manager.go:1345-1364", "pkg/kubelet/prober/prober.go:123"),
-    lab_cell="labs/13-probes-and-termination.ipynb, cell liveness-md: Liveness: restart a container that stopped working",
+    sources=(SOURCE_WORKER, "pkg/kubelet/kuberuntime/kuberuntime_manager.go:1345-1364",
+             "pkg/kubelet/prober/prober.go:123"),
+    lab_cell="labs/13-probes-and-termination.ipynb, cell liveness-md: Liveness: restart a container that stopped "
+             "working",
 ))
 
 
@@ -178,16 +182,16 @@ def readiness_problems(pod: dict, slices: list[dict]) -> list[str]:
     ready endpoint of the Service."""
     problems = []
     if readers.phase(pod) != "Running":
-        problems.append(f"pod shop is not running ({readers.describe_pod(pod)})")
+        problems.append(f"pod {readers.name(pod)} is not running ({readers.describe_pod(pod)})")
     if readers.is_true(pod, "Ready"):
-        problems.append("pod shop is Ready although /tmp/ready does not exist: its readiness probe does not test the "
-                        "file")
+        problems.append(f"pod {readers.name(pod)} is Ready although /tmp/ready does not exist: its readiness "
+                        "probe does not test the file")
     if readers.restart_count(pod):
         problems.append(f"the container was restarted {readers.restart_count(pod)} time(s): something other than a "
                         f"readiness probe is failing it ({SOURCE_WORKER})")
-    e = endpoint_of(slices, "shop")
+    e = endpoint_of(slices, readers.name(pod))
     if e is not None and (e.get("conditions") or {}).get("ready"):
-        problems.append("pod shop is a ready endpoint of Service shop: the Service sends it traffic")
+        problems.append(f"pod {readers.name(pod)} is a ready endpoint of Service shop: the Service sends it traffic")
     return problems
 
 
@@ -200,7 +204,8 @@ def check_readiness(view):
         # long enough for the first probes to have run once the container started
         wait = min(30, probe_field(probe, "initialDelaySeconds") + 2 * probe_field(probe, "periodSeconds") + 3)
         pod = _pod_settle(view, "shop", lambda ps: any(readers.is_true(p, "Ready") for p in ps),
-                          f"pod shop to run and its readiness probe to run ({wait} s without change)", quiet=wait, cap=60)
+                          f"pod shop to run and its readiness probe to run ({wait} s without change)",
+                          quiet=wait, cap=60)
         slices = view.list("endpointslice", "kubernetes.io/service-name=shop")
         e = endpoint_of(slices, "shop")
         found.append(f"{readers.describe_pod(pod)}, Ready={readers.is_true(pod, 'Ready')}; endpoint in Service shop: "
@@ -259,7 +264,8 @@ def init_spec_problems(pod: dict) -> list[str]:
     inits = {c.get("name"): c for c in spec.get("initContainers") or []}
     regular = {c.get("name") for c in spec.get("containers") or []}
     if "prepare" not in inits:
-        where = " it is a regular container, and a pod's regular containers start together" if "prepare" in regular else ""
+        where = (" it is a regular container, and a pod's regular containers start together"
+                 if "prepare" in regular else "")
         return [f"prepare is not an init container:{where} (spec.initContainers run, each to its end, before them)"]
     if inits["prepare"].get("restartPolicy") == "Always":
         return ["prepare has restartPolicy Always: that makes it a sidecar, which the kubelet starts and then starts "
@@ -269,19 +275,18 @@ def init_spec_problems(pod: dict) -> list[str]:
     return []
 
 
-def init_problems(pod: dict) -> list[str]:
-    """From the pod's status: prepare ended 0 before app started, and app has not failed."""
-    init = next((cs for cs in readers.container_statuses(pod, init=True) if cs.get("name") == "prepare"), {})
-    ended = (init.get("state") or {}).get("terminated") or {}
+def init_problems(pod: dict, init: str = "prepare", main: str = "app") -> list[str]:
+    """From the pod's status: ``init`` ended 0 before ``main`` started, and ``main`` has not failed."""
+    status = next((cs for cs in readers.container_statuses(pod, init=True) if cs.get("name") == init), {})
+    ended = (status.get("state") or {}).get("terminated") or {}
     if ended.get("exitCode") != 0:
-        return [f"init container prepare has not completed ({init.get('state')})"]
-    app = readers.container_status(pod, "app") or {}
-    started = ((app.get("state") or {}).get("running") or {}).get("startedAt")
-    if not started or readers.restart_count(pod, "app"):
-        return [f"container app is not running since its first start ({readers.describe_pod(pod)}, restartCount "
-                f"{readers.restart_count(pod, 'app')}): did it find /work/ready (the volume mounted in both)?"]
-    if started < ended.get("finishedAt", ""):
-        return [f"container app started at {started}, before prepare ended at {ended.get('finishedAt')}"]
+        return [f"init container {init} has not completed ({status.get('state')})"]
+    started = (((readers.container_status(pod, main) or {}).get("state") or {}).get("running") or {}).get("startedAt")
+    if not started or readers.restart_count(pod, main):
+        return [f"container {main} is not running since its first start ({readers.describe_pod(pod)}, restartCount "
+                f"{readers.restart_count(pod, main)}): did it find /work/ready (the volume mounted in both)?"]
+    if started < ended.get("finishedAt", ""):  # RFC 3339 in UTC: ordered as text
+        return [f"container {main} started at {started}, before {init} ended at {ended.get('finishedAt')}"]
     return []
 
 
