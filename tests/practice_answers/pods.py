@@ -61,3 +61,12 @@ RIGHT: dict[str, list[str]] = {
     "pod-env-config": [_run("app", '"envFrom":[{"configMapRef":{"name":"app-config"}}],"env":[{"name":"DB_PASSWORD",'
                                    '"valueFrom":{"secretKeyRef":{"name":"db-credentials","key":"password"}}}]')],
 }
+
+WRONG["pod-config-error"] = [
+    # a ConfigMap named after the key: the pod still reads key colour of web-config
+    ("kubectl create configmap colour --from-literal=colour=blue", "which holds only color"),
+    # the pod made again with the key that exists: works, but the task says not to change the pod
+    ("kubectl get pod web -o yaml | sed 's/key: colour/key: color/' | kubectl replace --force -f -",
+     "pod web is not the one the task prepared"),
+    ("kubectl patch configmap web-config --type=merge -p '{\"data\":{\"colour\":\"red\"}}'", "is 'red'; the task says blue"),
+]

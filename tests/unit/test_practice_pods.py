@@ -101,6 +101,21 @@ def test_labels_and_annotations():
     assert "pod db-1 now has labels" in " ".join(pods.label_problems(everything))
 
 
+MISSING_CONFIG = _recorded("pod-statuses-kind", "pod", "missing-config")  # CreateContainerConfigError
+
+
+def test_create_container_config_error_is_explained_by_what_the_config_map_holds():
+    # recorded: the ConfigMap itself is missing, and the kubelet says so in the waiting message
+    assert MISSING_CONFIG["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CreateContainerConfigError"
+    assert pods.config_refs(MISSING_CONFIG) == [("SETTING", "no-such-config", "setting")]
+    gone = pods.config_error_problems(MISSING_CONFIG, {"no-such-config": None})
+    assert 'ConfigMap no-such-config, which does not exist (the kubelet: configmap "no-such-config" not found)' in gone[0]
+    web = pods.config_error_pod()
+    assert "which holds only color" in pods.config_error_problems(web, {"web-config": {"color": "blue"}})[0]
+    assert "is 'red'; the task says blue" in pods.config_error_problems(web, {"web-config": {"colour": "red"}})[0]
+    assert pods.config_error_problems(web, {"web-config": {"color": "blue", "colour": "blue"}}) == []
+
+
 # --- probes.py: liveness ---------------------------------------------------------------------------------
 
 def _container(**probes_):
@@ -285,5 +300,6 @@ def test_kind_only_tasks_say_why():
     from kjlab.practice import registry
 
     kind_only = [t for t in registry.all_tasks() if t.topic == "pods" and not t.runs_on("kwok")]
-    assert {t.id for t in kind_only} == {"probe-liveness", "probe-readiness", "probe-init", "probe-oom"}
+    assert {t.id for t in kind_only} == {"pod-config-error", "probe-liveness", "probe-readiness", "probe-init",
+                                         "probe-oom"}
     assert all("simulated kubelet" in t.kind_only_reason for t in kind_only)

@@ -1,7 +1,9 @@
 """Practice tasks on pods: restart policy, a crashed container's exit code and logs, QoS class,
-environment from a ConfigMap and a Secret, labels and annotations. All run on kwok: they need
+environment from a ConfigMap and a Secret, labels and annotations -- these run on kwok: they need
 exits and restarts in place (simulated), logs of the previous run (simulated), and what the API
-server computes or stores (qosClass, env references, labels) -- nothing the simulated kubelet lacks.
+server computes or stores (qosClass, env references, labels), nothing the simulated kubelet lacks.
+One more, a pod waiting in CreateContainerConfigError, needs a real kubelet (kind): the simulated
+one does not resolve env references. (Probes, init containers, OOM: probes.py, kind only.)
 
 What the explanations say about Kubernetes v1.36.4, and where it is written:
 - restartPolicy defaults to Always -- pkg/apis/core/v1/defaults.go:219-221; `kubectl run` also
@@ -507,4 +509,103 @@ for p in web-1 web-2; do
 done
 """,
     sources=("pkg/apis/core/validation/validation.go:5701", "pkg/apis/core/validation/validation.go:5840"),
+))
+
+
+# --- STATUS CreateContainerConfigError: a missing ConfigMap key (kind only) --------------------------
+
+def config_error_pod() -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+            "spec": {"terminationGracePeriodSeconds": 2, "containers": [{
+                "name": "web", "image": "bash:5", "command": ["sleep", "infinity"],
+                "env": [{"name": "COLOUR", "valueFrom": {"configMapKeyRef": {"name": "web-config", "key": "colour"}}}]}]}}
+
+
+def setup_config_error(view):
+    kube.core(view.context).create_namespaced_config_map(view.namespace, {
+        "metadata": {"name": "web-config"}, "data": {"color": "blue"}})
+    created = kube.create(view.context, view.namespace, config_error_pod())
+    _setup_record(view, **{"pod-uid": readers.uid(created)})
+    view.settle("pod", lambda ps: any(readers.waiting_in(p, "CreateContainerConfigError") for p in ps),
+                "pod web's container to wait in CreateContainerConfigError", quiet=30, cap=60,
+                field_selector="metadata.name=web")
+
+
+def config_refs(pod: dict) -> list[tuple[str, str, str]]:
+    """(variable, ConfigMap, key) of every env valueFrom.configMapKeyRef the pod's containers read."""
+    return [(e.get("name"), e["valueFrom"]["configMapKeyRef"].get("name"), e["valueFrom"]["configMapKeyRef"].get("key"))
+            for c in (pod.get("spec") or {}).get("containers") or [] for e in c.get("env") or []
+            if "configMapKeyRef" in (e.get("valueFrom") or {})]
+
+
+def config_error_problems(pod: dict, maps: dict[str, dict]) -> list[str]:
+    """``maps``: ConfigMap name -> its data (None when it does not exist). Every key the pod reads must
+    be there, and the one it reads its colour from must say blue."""
+    problems = []
+    for var, name, key in config_refs(pod):
+        data = maps.get(name)
+        if data is None:
+            problems.append(f"the pod reads {var} from ConfigMap {name}, which does not exist (the kubelet: "
+                            f"configmap \"{name}\" not found)")
+        elif key not in data:
+            problems.append(f"the pod reads {var} from key {key} of ConfigMap {name}, which holds only "
+                            f"{', '.join(sorted(data)) or 'no key'}: the kubelet cannot build the container's "
+                            f"environment (couldn't find key {key}, pkg/kubelet/kubelet_pods.go:895), so the container "
+                            "waits in CreateContainerConfigError and is never started")
+        elif data[key] != "blue":
+            problems.append(f"key {key} of ConfigMap {name} is {data[key]!r}; the task says blue")
+    return problems
+
+
+def _data(cm: dict | None) -> dict | None:
+    return None if cm is None else (cm.get("data") or {})
+
+
+def check_config_error(view):
+    pod = view.require("pod", "web")
+    setup = config_map(view, "practice-setup") or {"data": {}}
+    problems = []
+    if readers.uid(pod) != setup["data"].get("pod-uid"):
+        problems.append("pod web is not the one the task prepared (it was deleted and created again): the task says "
+                        "to fix it without changing the pod")
+    maps = {name: _data(config_map(view, name)) for _, name, _ in config_refs(pod)}
+    found = [readers.describe_pod(pod), f"ConfigMaps the pod reads: {maps}"]
+    problems += config_error_problems(pod, maps)
+    if not problems:
+        pod = view.settle("pod", lambda ps: any(readers.state(p)[0] == "running" for p in ps),
+                          "the kubelet to retry and start web's container", quiet=30, cap=90,
+                          field_selector="metadata.name=web")[1][0]
+        if readers.state(pod)[0] != "running":
+            problems.append(f"the container has not started ({readers.describe_pod(pod)})")
+    return verdict("pod-config-error", problems, found,
+                   "web's container started once its ConfigMap held the key it reads")
+
+
+register(Task(
+    id="pod-config-error", topic="pods", minutes=4, title="STATUS CreateContainerConfigError: a missing key",
+    statement="""
+In namespace {ns}, the Pod `web` does not start. Find out why from its STATUS and events, and fix it
+without deleting or changing the pod: the setting it reads must have the value `blue`.
+""",
+    setup=setup_config_error,
+    check=check_config_error,
+    hint="kubectl get pod web (STATUS), kubectl describe pod web (the Failed event says what is missing); "
+         "kubectl get configmap web-config -o yaml. The kubelet retries: fix what the pod reads, not the pod.",
+    imperative="""
+kubectl patch configmap web-config --type=merge -p '{"data":{"colour":"blue"}}'
+""",
+    declarative="""
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+data:
+  color: blue
+  colour: blue
+""",
+    engines=("kind",),
+    kind_only_reason="the simulated kubelet (kwok) does not resolve env references: CreateContainerConfigError is "
+                     "not simulated",
+    sources=("pkg/kubelet/kubelet_pods.go:895", "pkg/kubelet/kuberuntime/kuberuntime_container.go:69"),
+    lab_cell="labs/10-pod-lifecycle.ipynb, cell cell-03: The zoo: one pod per STATUS",
 ))
