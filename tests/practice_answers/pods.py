@@ -70,3 +70,16 @@ WRONG["pod-config-error"] = [
      "pod web is not the one the task prepared"),
     ("kubectl patch configmap web-config --type=merge -p '{\"data\":{\"colour\":\"red\"}}'", "is 'red'; the task says blue"),
 ]
+
+WRONG["pod-pending"] = [
+    # made again as it was: the same request, still no node
+    ("kubectl get pod report -o yaml | kubectl replace --force -f -", "requests cpu 64: the task allows at most 200m"),
+    ("kubectl get pod report -o yaml | sed 's/cpu: \"64\"/cpu: 500m/' | kubectl replace --force -f -",
+     "requests cpu 500m: the task allows at most 200m"),
+]
+RIGHT["pod-pending"] = [
+    # a limit of 200m, without a request: the request is set to it
+    "kubectl delete pod report\n"
+    "kubectl run report --image=bash:5 --overrides='{\"spec\":{\"containers\":[{\"name\":\"report\",\"image\":\"bash:5\","
+    "\"command\":[\"sleep\",\"infinity\"],\"resources\":{\"limits\":{\"cpu\":\"200m\",\"memory\":\"64Mi\"}}}]}}'",
+]

@@ -101,6 +101,23 @@ def test_labels_and_annotations():
     assert "pod db-1 now has labels" in " ".join(pods.label_problems(everything))
 
 
+def test_pending_names_the_request_and_the_schedulers_words():
+    pod = pods.pending_pod()
+    pod["status"] = {"phase": "Pending", "conditions": [{
+        "type": "PodScheduled", "status": "False", "reason": "Unschedulable", "lastProbeTime": None,
+        "lastTransitionTime": "2026-12-06T12:56:00Z",
+        "message": "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+                   "2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for "
+                   "scheduling, 2 No preemption victims found for incoming pod."}]}
+    problem = pods.pending_problems(pod)[0]
+    assert "requests cpu 64: the task allows at most 200m; the scheduler says: 0/3 nodes are available" in problem
+    assert pods.pending_problems(pods.pending_pod("200m")) == []
+    assert pods.pending_problems(pods.pending_pod("0.2")) == []
+    other = pods.pending_pod("100m")
+    other["spec"]["containers"][0]["command"] = ["sleep", "60"]
+    assert "keep its image and command" in pods.pending_problems(other)[0]
+
+
 MISSING_CONFIG = _recorded("pod-statuses-kind", "pod", "missing-config")  # CreateContainerConfigError
 
 

@@ -512,6 +512,87 @@ done
 ))
 
 
+
+# --- STATUS Pending: a request no node can hold ----------------------------------------------------
+
+PENDING_CPU = "64"  # more CPU than any node of either engine has to allocate
+
+
+def pending_pod(cpu: str = PENDING_CPU) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "report"},
+            "spec": {"terminationGracePeriodSeconds": 2, "containers": [{
+                "name": "report", "image": "bash:5", "command": ["sleep", "infinity"],
+                "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}}
+
+
+def _unschedulable(pod: dict) -> dict | None:
+    cond = readers.condition(pod, "PodScheduled") or {}
+    return cond if cond.get("status") == "False" and cond.get("reason") == "Unschedulable" else None
+
+
+def setup_pending(view):
+    kube.create(view.context, view.namespace, pending_pod())
+    view.settle("pod", lambda ps: any(_unschedulable(p) for p in ps), "the scheduler to find no node for report",
+                quiet=20, cap=60, field_selector="metadata.name=report")
+
+
+def pending_problems(pod: dict) -> list[str]:
+    """Read before waiting: the request the task allows, and the pod otherwise as it was."""
+    c = container(pod, "report")
+    cpu = ((c.get("resources") or {}).get("requests") or {}).get("cpu")
+    problems = []
+    if cpu is not None and parse_quantity(cpu) > parse_quantity("200m"):
+        why = _unschedulable(pod)
+        problems.append(f"container report requests cpu {cpu}: the task allows at most 200m"
+                        + (f"; the scheduler says: {why.get('message')} (\"Insufficient cpu\": no node has that "
+                           "much CPU left to allocate, pkg/scheduler/framework/plugins/noderesources/fit.go:702)"
+                           if why else ""))
+    if c.get("image") != "bash:5" or c.get("command") != ["sleep", "infinity"]:
+        problems.append(f"the container is {c.get('image')} {c.get('command')}: the task says keep its image and "
+                        "command")
+    return problems
+
+
+def check_pending(view):
+    pod = view.require("pod", "report")
+    found = [f"{readers.describe_pod(pod)}, requests {(container(pod).get('resources') or {}).get('requests')}"]
+    problems = pending_problems(pod)
+    if not problems:
+        _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps),
+                              "report to be scheduled and run", quiet=20, cap=60, field_selector="metadata.name=report")
+        pod = pods[0] if pods else pod
+        if readers.phase(pod) != "Running":
+            why = _unschedulable(pod)
+            problems.append(f"pod report is not running ({readers.describe_pod(pod)})"
+                            + (f"; the scheduler says: {why.get('message')}" if why else ""))
+    return verdict("pod-pending", problems, found, "report is scheduled and runs with a CPU request a node can hold")
+
+
+register(Task(
+    id="pod-pending", topic="pods", minutes=4, title="STATUS Pending: a request no node can hold",
+    statement="""
+In namespace {ns}, the Pod `report` stays Pending. Find out why, and make it run: it needs no more
+than 200m of CPU. Keep its name, image and command.
+""",
+    setup=setup_pending,
+    check=check_pending,
+    hint="kubectl describe pod report: the FailedScheduling event (and the PodScheduled condition) say why. A pod's "
+         "requests cannot be edited in place: create it again (kubectl replace --force -f FILE).",
+    imperative="""
+kubectl delete pod report
+kubectl run report --image=bash:5 --overrides='{"spec":{"containers":[{"name":"report","image":"bash:5","command":["sleep","infinity"],"resources":{"requests":{"cpu":"200m","memory":"64Mi"}}}]}}'
+""",
+    declarative="""
+# the pod's own manifest with the smaller request; replace --force deletes the pod and creates it from the file
+kubectl get pod report -o yaml > report.yaml
+sed -i 's/cpu: "64"/cpu: 200m/' report.yaml
+kubectl replace --force -f report.yaml
+""",
+    sources=("pkg/scheduler/framework/plugins/noderesources/fit.go:702",
+             "pkg/apis/core/validation/validation.go:5840"),
+    lab_cell="labs/10-pod-lifecycle.ipynb, cell cell-03: The zoo: one pod per STATUS",
+))
+
 # --- STATUS CreateContainerConfigError: a missing ConfigMap key (kind only) --------------------------
 
 def config_error_pod() -> dict:
