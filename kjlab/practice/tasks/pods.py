@@ -65,6 +65,19 @@ def _setup_record(view, **data) -> None:
         "metadata": {"name": "practice-setup"}, "data": {k: str(v) for k, v in data.items()}})
 
 
+def running_problems(view, pod: dict) -> list[str]:
+    """Wait (bounded by progress) for ``pod`` to run; what is wrong if it does not."""
+    name = readers.name(pod)
+    _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps), f"pod {name} to run",
+                          quiet=20, cap=60, field_selector=f"metadata.name={name}")
+    last = pods[0] if pods else pod
+    if readers.phase(last) == "Running":
+        return []
+    why = (readers.condition(last, "PodScheduled") or {}).get("message")
+    return [f"pod {name} is not running ({readers.describe_pod(last)})"
+            + (f"; the scheduler says: {why}" if why else "")]
+
+
 def _pod_line(pod: dict) -> str:
     cs = readers.container_status(pod) or {}
     last = readers.last_exit_code(pod)
@@ -276,10 +289,7 @@ def check_qos(view):
     found = [f"pod db: qosClass {(pod.get('status') or {}).get('qosClass')}, resources "
              f"{container(pod).get('resources') or {}}"]
     if not problems:
-        _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps), "pod db to run",
-                              quiet=20, cap=40, field_selector="metadata.name=db")
-        if not any(readers.phase(p) == "Running" for p in pods):
-            problems.append(f"pod db is not running ({readers.describe_pod(pods[0] if pods else pod)})")
+        problems = running_problems(view, pod)
     return verdict("pod-qos-guaranteed", problems, found, "pod db runs with QoS class Guaranteed")
 
 
@@ -390,10 +400,7 @@ def check_env(view):
     problems = env_problems(c, {("configMap", "app-config"): set(cm.get("data") or {}),
                                 ("secret", "db-credentials"): set(secret.get("data") or {})})
     if not problems:
-        _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps), "pod app to run",
-                              quiet=20, cap=40, field_selector="metadata.name=app")
-        if not any(readers.phase(p) == "Running" for p in pods):
-            problems.append(f"pod app is not running ({readers.describe_pod(pods[0] if pods else pod)})")
+        problems = running_problems(view, pod)
     return verdict("pod-env-config", problems, found,
                    "LOG_LEVEL comes from ConfigMap app-config and DB_PASSWORD from Secret db-credentials")
 
@@ -558,13 +565,7 @@ def check_pending(view):
     found = [f"{readers.describe_pod(pod)}, requests {(container(pod).get('resources') or {}).get('requests')}"]
     problems = pending_problems(pod)
     if not problems:
-        _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps),
-                              "report to be scheduled and run", quiet=20, cap=60, field_selector="metadata.name=report")
-        pod = pods[0] if pods else pod
-        if readers.phase(pod) != "Running":
-            why = _unschedulable(pod)
-            problems.append(f"pod report is not running ({readers.describe_pod(pod)})"
-                            + (f"; the scheduler says: {why.get('message')}" if why else ""))
+        problems = running_problems(view, pod)
     return verdict("pod-pending", problems, found, "report is scheduled and runs with a CPU request a node can hold")
 
 
@@ -599,7 +600,8 @@ def config_error_pod() -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
             "spec": {"terminationGracePeriodSeconds": 2, "containers": [{
                 "name": "web", "image": "bash:5", "command": ["sleep", "infinity"],
-                "env": [{"name": "COLOUR", "valueFrom": {"configMapKeyRef": {"name": "web-config", "key": "colour"}}}]}]}}
+                "env": [{"name": "COLOUR",
+                         "valueFrom": {"configMapKeyRef": {"name": "web-config", "key": "colour"}}}]}]}}
 
 
 def setup_config_error(view):
