@@ -20,7 +20,12 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
   pkg/kubelet/kuberuntime/kuberuntime_container.go:69; envFrom takes every key of the ConfigMap as a
   variable of the same name (after its prefix) -- pkg/kubelet/kubelet_pods.go:775;
 - a pod update may change its metadata (labels, annotations) but only a few spec fields (image,
-  tolerations, activeDeadlineSeconds ...) -- pkg/apis/core/validation/validation.go:5701,5840.
+  tolerations, activeDeadlineSeconds ...) -- pkg/apis/core/validation/validation.go:5701,5840;
+- a pod stays Pending (PodScheduled=False, reason Unschedulable) while no node has its requests left
+  to allocate, "Insufficient cpu" -- pkg/scheduler/framework/plugins/noderesources/fit.go:702.
+Checked on kwok, not simulated there: a pod's image changed in place is not pulled again (the Stages
+match a pod without a podIP only), so an ErrImagePull fix-in-place task would fail a right answer on
+kwok; env references are not resolved (so pod-config-error is kind only).
 """
 
 from __future__ import annotations
@@ -416,7 +421,7 @@ Do not copy the values into the pod.
     setup=setup_env,
     check=check_env,
     hint="env[].valueFrom.configMapKeyRef / secretKeyRef {name, key} (kubectl explain pod.spec.containers.env."
-         "valueFrom); kubectl set env --from=secret/NAME --keys=... --prefix=... works on a Deployment.",
+         "valueFrom); on a Deployment, kubectl set env --from=secret/NAME --keys=KEY --prefix=P_ writes such references.",
     imperative="""
 kubectl run app --image=bash:5 --overrides='{"spec":{"containers":[{"name":"app","image":"bash:5","command":["sleep","infinity"],"env":[{"name":"LOG_LEVEL","valueFrom":{"configMapKeyRef":{"name":"app-config","key":"LOG_LEVEL"}}},{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":"db-credentials","key":"password"}}}]}]}}'
 """,

@@ -8,7 +8,7 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
   does -- pkg/kubelet/prober/worker.go:380-390; the kubelet kills it with the message "Container %s
   failed liveness probe, will be restarted" -- pkg/kubelet/kuberuntime/kuberuntime_manager.go:1345-1364,
   after the Warning "Liveness probe failed: ..." (reason Unhealthy) -- pkg/kubelet/prober/prober.go:123;
-- probe defaults: periodSeconds 10, failureThreshold 3 -- pkg/apis/core/v1/defaults.go (SetDefaults_Probe);
+- probe defaults: periodSeconds 10, failureThreshold 3 -- pkg/apis/core/v1/defaults.go:233-245;
 - a pod's Ready condition is False while a container is not ready ("ContainersNotReady") --
   pkg/kubelet/status/generate.go:50-111; an EndpointSlice marks a pod's endpoint ready only when the
   pod is Ready -- k8s.io/endpointslice@v0.36.4 utils.go:39;
