@@ -106,7 +106,8 @@ def test_pending_names_the_request_and_the_schedulers_words():
     pod["status"] = {"phase": "Pending", "conditions": [{
         "type": "PodScheduled", "status": "False", "reason": "Unschedulable", "lastProbeTime": None,
         "lastTransitionTime": "2026-12-06T12:56:00Z",
-        "message": "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+        "message": "0/3 nodes are available: 1 node(s) had untolerated taint "
+                   "{node-role.kubernetes.io/control-plane: }, "
                    "2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for "
                    "scheduling, 2 No preemption victims found for incoming pod."}]}
     problem = pods.pending_problems(pod)[0]
@@ -123,10 +124,12 @@ MISSING_CONFIG = _recorded("pod-statuses-kind", "pod", "missing-config")  # Crea
 
 def test_create_container_config_error_is_explained_by_what_the_config_map_holds():
     # recorded: the ConfigMap itself is missing, and the kubelet says so in the waiting message
-    assert MISSING_CONFIG["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CreateContainerConfigError"
+    waiting = MISSING_CONFIG["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "CreateContainerConfigError"
     assert pods.config_refs(MISSING_CONFIG) == [("SETTING", "no-such-config", "setting")]
     gone = pods.config_error_problems(MISSING_CONFIG, {"no-such-config": None})
-    assert 'ConfigMap no-such-config, which does not exist (the kubelet: configmap "no-such-config" not found)' in gone[0]
+    # the explanation quotes the kubelet as the recorded waiting message does
+    assert f"which does not exist (the kubelet: {waiting['message']})" in gone[0]
     web = pods.config_error_pod()
     assert "which holds only color" in pods.config_error_problems(web, {"web-config": {"color": "blue"}})[0]
     assert "is 'red'; the task says blue" in pods.config_error_problems(web, {"web-config": {"colour": "red"}})[0]

@@ -404,8 +404,10 @@ def check_oom(view):
              f"{readers.describe_pod(pod)}, restartCount {readers.restart_count(pod)}"]
     problems = oom_spec_problems(pod)
     if not problems:
+        # a container resized in place may wait out its crash-loop back-off (10 s, doubling) first, with
+        # nothing changing meanwhile (not measured yet on kind); a pod made again starts at once
         pod = _pod_settle(view, "hog", lambda ps: any(readers.state(p, "hog")[0] == "running" for p in ps),
-                          "hog's container to run with its new limit", quiet=30, cap=90)
+                          "hog's container to run with its new limit", quiet=60, cap=120)
         before = readers.restart_count(pod)
         print("check: watching hog's container for 8 s (it allocates its memory at once) ...", flush=True)
         time.sleep(8)
