@@ -69,7 +69,8 @@ def liveness_problems(c: dict) -> list[str]:
     problems = []
     if probe_field(probe, "periodSeconds") != 2:
         problems.append(f"periodSeconds is {probe_field(probe, 'periodSeconds')}"
-                        + (" (the default)" if probe.get("periodSeconds") is None else "")
+                        + (" (the default)" if probe_field(probe, "periodSeconds") == PROBE_DEFAULTS["periodSeconds"]
+                           else "")
                         + ": the task asks for a check every 2 seconds")
     window = probe_field(probe, "periodSeconds") * probe_field(probe, "failureThreshold")
     if window > 10:
