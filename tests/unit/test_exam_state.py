@@ -209,7 +209,8 @@ def test_left_out_tasks_are_named_in_the_report():
     rep = report.build(state)
     assert "probe (a liveness probe needs a real container)" in rep["left_out_note"]
     assert "left out" in report.render_text(rep)
-    nothing = exam_state.graded(exam_state.new(scoring.draw(registry.all_tasks(), "kwok", 1, 1), 10, 1, CONTEXT,
+    on_kwok = registry.for_engine("kwok")[0]
+    nothing = exam_state.graded(exam_state.new(scoring.draw(on_kwok, "kwok", 1, 1), 10, 1, CONTEXT,
                                                "kwok", (), T0), {}, T0, T0)
     assert "none was left out" in report.build(nothing)["left_out_note"]
 
