@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import time
 from importlib import resources
 
@@ -21,6 +22,7 @@ import yaml
 from kjlab.actions import namespaces, ops
 from kjlab.api import kube
 from kjlab.api import readers
+from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
 from kjlab.runs.record import Recorder, register_kind
@@ -44,13 +46,15 @@ def source(name: str) -> str:
 def render(name: str, cronjob_name: str | None = None, script: str | None = None, **spec) -> dict:
     """The lab CronJob ``name`` as a dict; ``cronjob_name`` renames it, ``script`` replaces its
     container's `bash -c` script (e.g. ``"sleep 1 && exit 1"``), ``spec`` sets top-level fields of
-    its spec (``concurrencyPolicy="Forbid"``, ``startingDeadlineSeconds=50`` ...)."""
+    its spec (``concurrencyPolicy="Forbid"``, ``startingDeadlineSeconds=50`` ...); a value of None
+    removes the field (``startingDeadlineSeconds=None``: no deadline)."""
     doc = copy.deepcopy(yaml.safe_load(source(name)))
     if cronjob_name:
         doc["metadata"]["name"] = cronjob_name
     if script is not None:
         doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] = ["bash", "-c", script]
     doc["spec"].update(spec)
+    doc["spec"] = {k: v for k, v in doc["spec"].items() if v is not None}
     return doc
 
 
@@ -65,6 +69,20 @@ def owner(job: dict) -> str | None:
 def next_boundary(after: dt.datetime) -> dt.datetime:
     """The first whole minute strictly after ``after`` (when a `* * * * *` schedule fires)."""
     return after.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+
+
+def missed_times(last: dt.datetime, now: dt.datetime, period: float = 60) -> int:
+    """How many schedule times of a schedule firing every ``period`` s on whole multiples of it (``*
+    * * * *``: every whole minute) the v1.36 CronJob controller counts as missed at ``now``, when the
+    last one it ran (``status.lastScheduleTime``, else the creation time) was ``last`` and no
+    ``startingDeadlineSeconds`` narrows the window: pkg/controller/cronjob/utils.go,
+    ``mostRecentScheduleTime`` (t1 the first schedule time after ``last``; (now - t1) // period + 1).
+    More than 100 add the Warning ``TooManyMissedTimes``; the controller still starts only the most
+    recent one."""
+    t1 = dt.datetime.fromtimestamp((last.timestamp() // period + 1) * period, dt.timezone.utc)
+    if now < t1:
+        return 0
+    return int((now - t1).total_seconds() // period) + 1
 
 
 def _utc(text: str | None) -> dt.datetime | None:
@@ -139,6 +157,45 @@ class CronRecording(Recording):
         # the count only rises at a creation: look there
         return max((sum(1 for a, b in spans if a <= t < b) for t, _ in spans), default=0)
 
+    def resumed(self, cronjob: str) -> dict | None:
+        """The CronJob as it was when it was resumed: when kjlab's watch first saw ``suspend: false``
+        after ``true`` (``t``, and the wall clock ``at``), and the ``lastScheduleTime`` it had then
+        (None: it had never run; the controller then counts from its creation)."""
+        before = None
+        for r in self.of("cronjob"):
+            obj = r.get("object")
+            if r["name"] != cronjob or obj is None:
+                continue
+            if (obj.get("spec") or {}).get("suspend"):
+                before = obj
+            elif before is not None:
+                offset = self._offset()
+                status = before.get("status") or {}
+                return {"t": r["t"], "at": offset + dt.timedelta(seconds=r["t"]) if offset is not None else None,
+                        "lastScheduleTime": status.get("lastScheduleTime"),
+                        "creationTimestamp": readers.meta(before).get("creationTimestamp")}
+        return None
+
+    def resumes(self, names, period: float = 60):
+        """For each CronJob (a schedule every ``period`` s, no ``startingDeadlineSeconds``) that was
+        resumed: the time the controller counts from (``lastScheduleTime``, else creation), the
+        missed times it counted at the resume (``missed_times``), the Jobs it started for schedule
+        times before the resume, and its ``TooManyMissedTimes`` warnings."""
+        jobs, events, rows = self.cron_jobs(), self.cron_events(), []
+        for name in names:
+            r = self.resumed(name)
+            if r is None:
+                raise KjlabError(f"the recording never saw CronJob {name} resumed (suspend true, then false)",
+                                 "run the cell that resumes it first")
+            since = r["lastScheduleTime"] or r["creationTimestamp"]
+            mine = jobs[(jobs["cronjob"] == name) & ~jobs["manual"]]
+            rows.append({"cronjob": name, "counted from": since, "resumed at (s)": r["t"],
+                         "missed times at the resume": missed_times(_utc(since), r["at"], period) if r["at"] else None,
+                         "jobs for missed times": int((mine["scheduled"] < r["t"]).sum()),
+                         "TooManyMissedTimes events": int(((events["cronjob"] == name)
+                                                           & (events["reason"] == "TooManyMissedTimes")).sum())})
+        return pd.DataFrame(rows).set_index("cronjob")
+
     def cron_summary(self):
         """Per CronJob: Jobs made by the schedule and by hand, the most active at once, schedules
         held back (JobAlreadyActive), Jobs replaced (deleted while active), schedules missed
@@ -204,6 +261,24 @@ class CronSession:
 
     def patch(self, name: str, patch: dict) -> dict:
         return ops.patch_cronjob(self.context, self.namespace, name, patch, recorder=self.recorder, echo=self.echo)
+
+    def set_last_schedule_time(self, name: str, ago: dt.timedelta) -> str:
+        """Set the CronJob's ``status.lastScheduleTime`` to the whole minute ``ago`` before now,
+        through the status subresource: the CronJob then looks as if it had last run then (a
+        CronJob suspended over a weekend) without waiting for it. The controller writes this field
+        only when it starts a Job, and a suspended CronJob starts none, so the value stays until the
+        resume (pkg/controller/cronjob/cronjob_controllerv2.go, ``syncCronJob``)."""
+        guard(self.context, f"patch the status of cronjob {name}")
+        when = (dt.datetime.now(dt.timezone.utc) - ago).replace(second=0, microsecond=0)
+        patch = {"status": {"lastScheduleTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+        kube.raw(kube.batch(self.context).patch_namespaced_cron_job_status, name, self.namespace, patch,
+                 _content_type="application/merge-patch+json")
+        text = json.dumps(patch, separators=(",", ":"))
+        command = f"kubectl patch cronjob {name} -n {self.namespace} --subresource=status --type=merge -p '{text}'"
+        if self.echo:
+            print(f"$ {command}\ncronjob.batch/{name} patched")
+        self.recorder.step("patch", f"cronjob/{name}", text, command)
+        return patch["status"]["lastScheduleTime"]
 
     def job_from(self, cronjob: str, job: str) -> dict:
         return ops.create_job_from_cronjob(self.context, self.namespace, cronjob, job, recorder=self.recorder, echo=self.echo)

@@ -14,9 +14,12 @@ from __future__ import annotations
 import copy
 import subprocess
 import time
+from collections import Counter
 from decimal import Decimal
 from importlib import resources
+from typing import NamedTuple
 
+import pandas as pd
 import yaml
 from kubernetes import client
 from kubernetes.client import ApiException
@@ -31,6 +34,7 @@ from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
+from kjlab.labs.controllers import ControllerSession, WorkloadRecording, controller_of
 
 FILE = "rollouts-scheduling.yaml"
 LAB_LABEL = "kjlab.io/lab=rollouts-scheduling"   # on the PriorityClasses, which outlive namespaces
@@ -91,6 +95,133 @@ def daemon_tolerations(lab, timeout: float = 60) -> tuple[list, list]:
     pod = wait.pod(lab.context, namespace, lambda p: readers.phase(p) is not None,
                    "the DaemonSet's pod to be created", timeout=timeout, label_selector="app=agent")
     return doc["spec"]["template"]["spec"].get("tolerations") or [], pod["spec"].get("tolerations") or []
+
+
+# --- DaemonSet updateStrategy ------------------------------------------------------------------
+
+REVISION_HASH = "controller-revision-hash"  # the label of each pod: the hash of the template it was made from
+UPDATE_DAEMONSETS = ("roll-unavailable", "roll-surge", "on-delete")
+
+
+class DaemonUpdate(NamedTuple):
+    recording: WorkloadRecording
+    changed: float   # when kjlab changed the three templates (the recording's time axis)
+    deleted: float   # when kjlab deleted one pod of on-delete
+    refusal: str     # the API's answer to maxSurge and maxUnavailable both non-zero
+
+
+def daemon_rollout(recording, daemonset: str) -> pd.DataFrame:
+    """The DaemonSet's pods over time, one row per change of one of them: the pods that existed (not
+    being deleted), how many of those were Ready, the most on one node, and how many came from each
+    template (``revision 1``, ``revision 2``: the ``controller-revision-hash`` values in the order
+    they appeared). Rows where nothing counted changed are dropped."""
+    owner, hashes, live, rows = f"daemonset/{daemonset}", [], {}, []
+    for r in recording.of("pod"):
+        obj = r.get("object")
+        if obj is None or controller_of(obj) != owner:
+            continue
+        h = readers.labels(obj).get(REVISION_HASH)
+        if h and h not in hashes:
+            hashes.append(h)
+        if r.get("event") == "DELETED" or readers.deleting(obj):
+            live.pop(r["name"], None)
+        else:
+            live[r["name"]] = obj
+        on_node = Counter(readers.node_name(p) for p in live.values() if readers.node_name(p))
+        rows.append({"t": r["t"], "pods": len(live), "ready": sum(readers.is_true(p, "Ready") for p in live.values()),
+                     "most on one node": max(on_node.values(), default=0),
+                     **{f"revision {i + 1}": sum(readers.labels(p).get(REVISION_HASH) == x for p in live.values())
+                        for i, x in enumerate(hashes)}})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.fillna(0).astype({c: int for c in frame.columns if c != "t"})
+    values = frame.drop(columns=["t"])
+    return frame[(values != values.shift()).any(axis=1)].reset_index(drop=True)
+
+
+def daemon_update_bounds(recording, daemonset: str, start: float, end: float | None = None) -> dict:
+    """Between ``start`` (a template change) and ``end``: the most pods of the DaemonSet at once,
+    the most on one node, the fewest Ready (maxSurge bounds the first two, maxUnavailable the
+    third), and how many pods came from the newest template at ``end``."""
+    frame = daemon_rollout(recording, daemonset)
+    if frame.empty:
+        raise KjlabError(f"the recording has no pod of DaemonSet {daemonset}", "run the cell that creates it first")
+    window = pd.concat([frame[frame["t"] <= start].tail(1),
+                        frame[(frame["t"] > start) & ((frame["t"] <= end) if end is not None else True)]])
+    revisions = [c for c in frame.columns if c.startswith("revision ")]
+    return {"most pods": int(window["pods"].max()), "most on one node": int(window["most on one node"].max()),
+            "fewest ready": int(window["ready"].min()),
+            "from the new template": int(window.iloc[-1][revisions[-1]]) if len(revisions) > 1 else 0}
+
+
+def daemon_status(recording, daemonset: str) -> dict:
+    """The DaemonSet's last recorded status and generation: what `kubectl get ds` prints
+    (DESIRED, UP-TO-DATE = ``updatedNumberScheduled``, AVAILABLE)."""
+    obj = next((r["object"] for r in reversed(recording.of("daemonset"))
+                if r["name"] == daemonset and r.get("object") is not None), None)
+    if obj is None:
+        return {}
+    status = obj.get("status") or {}
+    return {"generation": readers.meta(obj).get("generation", 0), "observedGeneration": status.get("observedGeneration", 0),
+            **{k: status.get(k, 0) for k in ("desiredNumberScheduled", "updatedNumberScheduled", "numberAvailable")}}
+
+
+def daemon_updated(recording, daemonset: str) -> bool:
+    """What `kubectl rollout status daemonset/NAME` waits for: the controller has seen the latest
+    spec, every node it wants has an up-to-date available pod, and no other pod is left."""
+    st, frame = daemon_status(recording, daemonset), daemon_rollout(recording, daemonset)
+    return (bool(st) and st["desiredNumberScheduled"] > 0 and st["observedGeneration"] >= st["generation"]
+            and st["updatedNumberScheduled"] == st["numberAvailable"] == st["desiredNumberScheduled"]
+            and not frame.empty and frame.iloc[-1]["pods"] == st["desiredNumberScheduled"])
+
+
+def _refused_both(context: str, namespace: str) -> str:
+    """A DaemonSet with maxSurge 1 and maxUnavailable 1, as a server-side dry run: the API's answer."""
+    doc = manifest("DaemonSet", "roll-surge")
+    doc["metadata"]["name"] = "both"
+    doc["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"] = 1
+    try:
+        kube.create(context, namespace, doc, dry_run=True)
+        answer = "accepted"
+    except ApiException as e:
+        answer = f"{e.status} {ops.api_message(e)}"
+    print(f"$ kubectl create --dry-run=server -f both.yaml -n {namespace}   # maxSurge 1 and maxUnavailable 1\n{answer}")
+    return answer
+
+
+@session("daemon_update")
+def daemon_update(lab, timeout: float = 60) -> DaemonUpdate:
+    """Three DaemonSets on both workers, recorded from the start: ``roll-unavailable``
+    (maxUnavailable 1), ``roll-surge`` (maxSurge 1), ``on-delete`` (OnDelete). kjlab changes all three
+    templates at once (`kubectl set env`), waits until both rolling ones are updated and on-delete's
+    controller has seen its new spec, then deletes on-delete's pod on kjlab-worker and waits for its
+    replacement. Last, the API's answer to both maxSurge and maxUnavailable set."""
+    session = ControllerSession(lab.context, f"{lab.prefix}-daemon-update")  # makes the namespace afresh
+    try:
+        for name in UPDATE_DAEMONSETS:
+            session.create(manifest("DaemonSet", name))
+        session.wait_until(lambda r: all(daemon_updated(r, n) for n in UPDATE_DAEMONSETS),
+                           "each DaemonSet to run an available pod on both workers", timeout)
+        changed = session.now()
+        for name in UPDATE_DAEMONSETS:
+            session.kubectl("set", "env", f"daemonset/{name}", "GREETING=bonjour")
+        session.wait_until(lambda r: daemon_updated(r, "roll-unavailable") and daemon_updated(r, "roll-surge")
+                           and daemon_status(r, "on-delete")["observedGeneration"] >= daemon_status(r, "on-delete")["generation"],
+                           "both rolling DaemonSets to finish, and on-delete's controller to see its new template", timeout)
+        last = session.recording().last_pods()
+        victim = next(n for n, p in sorted(last.items()) if controller_of(p) == "daemonset/on-delete"
+                      and readers.node_name(p) == "kjlab-worker" and not readers.deleting(p))
+        deleted = session.now()
+        session.delete_pod(victim)
+        session.wait_until(lambda r: victim not in r.owned_by("daemonset/on-delete")
+                           and daemon_status(r, "on-delete")["updatedNumberScheduled"] == 1
+                           and daemon_status(r, "on-delete")["numberAvailable"] == 2,
+                           f"on-delete to replace {victim} (UP-TO-DATE 1, AVAILABLE 2)", timeout)
+        refusal = _refused_both(lab.context, session.namespace)
+    finally:
+        recording = session.stop()
+    return DaemonUpdate(recording, changed, deleted, refusal)
 
 
 # --- budgets as percentages ---------------------------------------------------------------------

@@ -53,6 +53,8 @@ REQUIRED_TOPICS = {  # topic -> words one of its questions must mention
     "rollout pause/resume": ["rollout pause", "rollout resume"],
     "surge rounding": ["maxSurge: 25%"],
     "DaemonSet updateStrategy": ["OnDelete"],
+    "DaemonSet maxSurge": ["DaemonSet", "maxSurge: 1"],
+    "resuming a suspended CronJob": ["suspended", "TooManyMissedTimes"],
     "DaemonSet tolerations": ["DaemonSet", "node.kubernetes.io/not-ready"],
     "PDB unhealthyPodEvictionPolicy": ["unhealthyPodEvictionPolicy"],
     "PDB percentages": ["maxUnavailable: 50%"],
