@@ -21,9 +21,9 @@ shared by every task, and an uncordon removes kubectl's entry together with the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
 
 from kjlab.exam import state as exam_state
+from kjlab.practice.cluster_view import View
 
 # The control plane's managers (their writes follow the learner's earlier answer, e.g. the Job
 # controller creating pods after the deadline) and kjlab's own (the task's setup, the check's moves).
@@ -60,11 +60,8 @@ def learner_changes(objects: list[tuple[str, dict]], deadline: float) -> list[st
     return found
 
 
-def changes(context: str, namespace: str, deadline: float,
-            view_factory: Callable | None = None) -> list[str]:
+def changes(context: str, namespace: str, deadline: float) -> list[str]:
     """The learner's writes after ``deadline`` in ``namespace``, read from the cluster."""
-    from kjlab.practice.cluster_view import View
-
-    view = (view_factory or View)(context, namespace)
+    view = View(context, namespace)
     objects = [(kind, obj) for kind in KINDS for obj in view.list(kind)]
     return learner_changes(objects, deadline)

@@ -28,7 +28,6 @@ from kjlab.actions import ops
 from kjlab.api import kube, readers
 from kjlab.practice.model import Task
 from kjlab.practice.registry import register
-from kjlab.practice.tasks.disruptions import uncordon_workers
 from kjlab.practice.tasks.deployments import GOOD_IMAGE, deployment, rolled_out
 from kjlab.practice.verdicts import verdict
 
@@ -138,6 +137,12 @@ PROBE = "schedule-probe"
 
 def setup_cordoned(view):
     ops.cordon(view.context, MAINTAINED, echo=False)
+
+
+def uncordon_workers(context: str) -> None:
+    """The task's node, and the other worker a learner may have cordoned instead."""
+    for name in ("kjlab-worker", MAINTAINED):
+        ops.uncordon(context, name, echo=False)
 
 
 def _probe(view) -> dict:
