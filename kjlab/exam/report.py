@@ -36,6 +36,11 @@ def build(state: dict) -> dict:
             "graded_late_by": round(late), "started": state["started"], "deadline": state["deadline"]}
 
 
+# What a late grading can and cannot tell (kjlab.exam.after_deadline).
+LATE_RULE = ("a task you wrote to after the deadline scores 0 (its objects' managedFields say who wrote when); "
+             "objects deleted after the deadline cannot be told apart and are graded as found")
+
+
 def render_text(rep: dict) -> str:
     s = rep["summary"]
     lines = [f"{rep['id']} (seed {rep['seed']}, {rep['minutes']} min, {rep['engine']}): "
@@ -60,7 +65,7 @@ def render_text(rep: dict) -> str:
     lines += ["", rep["left_out_note"]]
     if rep["graded_late_by"]:
         lines.append(f"graded {exam_state.mmss(rep['graded_late_by'])} after time was up, at the first exam command "
-                     "since: the cluster is not frozen at the deadline, so work typed after it was graded too")
+                     f"since: {LATE_RULE}")
     return "\n".join(lines)
 
 
@@ -97,8 +102,8 @@ def render_html(rep: dict) -> str:
         + f"<p>Imperative:</p><pre>{esc(r['imperative'])}</pre><p>Declarative:</p><pre>{esc(r['declarative'])}</pre>"
         + (f"<p>The lab that proves it: {esc(r['lab_cell'])}</p>" if r["lab_cell"] else "")
         for r in rep["rows"])
-    late = (f"<p>Graded {exam_state.mmss(rep['graded_late_by'])} after time was up (work typed after the deadline "
-            "was graded too).</p>" if rep["graded_late_by"] else "")
+    late = (f"<p>Graded {exam_state.mmss(rep['graded_late_by'])} after time was up: {esc(LATE_RULE)}.</p>"
+            if rep["graded_late_by"] else "")
     return (f"<!doctype html><meta charset=utf-8><title>kjlab {esc(rep['id'])}</title>"
             f"<h1>{esc(rep['id'])}</h1><p>seed {rep['seed']}, {rep['minutes']} min, engine {esc(rep['engine'])}: "
             f"<b>{s['points']}/{s['of']} points ({s['share']:.0%}) -- {'PASS' if s['passed'] else 'NOT PASSED'}</b> "

@@ -1,6 +1,6 @@
 """The running exam on disk and on the cluster: start (draw, prepare the first task), switch tasks
-(the practice kubeconfig follows), finish (grade every task at once), and the time-out that finishes
-it at the next exam command.
+(the practice kubeconfig follows), finish (grade every task at once, once), and the time-out that finishes
+it at the next exam command, where a task written to after the deadline scores 0 (after_deadline).
 
 One exam at a time: ``<state dir>/exam/current.json`` is created exclusively, so a second
 `kjlab exam start` -- even one racing the first -- is refused. A graded exam moves to
@@ -11,6 +11,8 @@ or a cluster that restarted), as `kjlab practice reset` does.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -20,7 +22,7 @@ from typing import Callable
 from kjlab.checks import Verdict
 from kjlab.checks import verdicts as results
 from kjlab.errors import KjlabError
-from kjlab.exam import report, scoring, state as exam_state
+from kjlab.exam import after_deadline, report, scoring, state as exam_state
 from kjlab.paths import state_dir
 from kjlab.practice import env, registry, session as practice
 
@@ -155,32 +157,92 @@ def _require_running() -> dict:
     return state
 
 
+@contextlib.contextmanager
+def _grading():
+    """One grading at a time: a time-out noticed by two commands at once (or by the timer and a command)
+    grades the exam once; the second waits for the first and gets its result."""
+    exam_dir().mkdir(parents=True, exist_ok=True)
+    with open(exam_dir() / "grading.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _graded_meanwhile(exam_id: str | None) -> dict | None:
+    """The exam ``exam_id`` as graded by another command while this one waited, or None."""
+    last = last_report()
+    if exam_id is None or last is None:
+        return None
+    try:
+        done = load(last.with_name("exam.json"))
+    except (OSError, ValueError):
+        return None
+    return done if done.get("id") == exam_id else None
+
+
+def _changed_after(context: str, namespace: str, deadline: float) -> list[str]:
+    return after_deadline.changes(context, namespace, deadline)
+
+
 def finish(context: str, now: Callable[[], float] = time.time,
            check: Callable = practice.check) -> dict:
     """Grade every task at once (one check each; a task never opened is not checked), record the
-    verdicts for the class report, write the report, and end the exam."""
-    state = _require_running()
-    grading_started = now()
-    verdicts: dict[str, dict] = {}
-    for t in state["tasks"]:
-        task = registry.get(t["task"])
-        if t["task"] not in state["prepared"]:
-            continue
-        number = state["tasks"].index(t) + 1
-        verdict = check(context, task, label="exam", rebuild=f"kjlab exam task {number}")
-        verdicts[t["task"]] = {"passed": bool(verdict.passed), "headline": verdict.headline,
-                               "reasons": list(verdict.reasons), "t": now()}
-    for t in state["tasks"]:
-        task = registry.get(t["task"])
-        if task.cleanup and t["task"] in state["prepared"]:
-            task.cleanup(context)  # a cordon or taint of a task must not outlive the exam
-    state = exam_state.graded(state, verdicts, grading_started, now())
-    _, summary = exam_state.results(state)
-    results.record(Verdict("exam", summary["passed"],
-                           f"{summary['points']}/{summary['of']} points ({summary['share']:.0%}) in {state['id']}",
-                           [f"{topic}: {p['points']}/{p['of']}" for topic, p in summary["topics"].items()]))
-    _archive(state)
-    return state
+    verdicts for the class report, write the report, and end the exam. Graded once: a second call
+    (another command, at the same time or later) returns the first grading.
+
+    Once the deadline has passed, a task whose namespace the learner wrote to after it scores 0
+    without a check (kjlab.exam.after_deadline): its objects are looked at before the checks (a late
+    grading) and again after them (writes while the checks ran)."""
+    seen = running()
+    with _grading():
+        state = running()
+        if not state or "deadline" not in state:
+            done = _graded_meanwhile((seen or {}).get("id"))
+            if done:
+                return done
+            state = _require_running()
+        grading_started = now()
+        deadline = state["deadline"]
+        prepared = [t["task"] for t in state["tasks"] if t["task"] in state["prepared"]]
+
+        def late_writes() -> dict[str, list[str]]:
+            found = {}
+            for task_id in prepared:
+                writes = _changed_after(context, registry.get(task_id).namespace(), deadline)
+                if writes:
+                    found[task_id] = writes
+            return found
+
+        voided = late_writes() if grading_started > deadline else {}
+        verdicts: dict[str, dict] = {}
+        for t in state["tasks"]:
+            task = registry.get(t["task"])
+            if t["task"] not in prepared or t["task"] in voided:
+                continue
+            number = state["tasks"].index(t) + 1
+            verdict = check(context, task, label="exam", rebuild=f"kjlab exam task {number}")
+            verdicts[t["task"]] = {"passed": bool(verdict.passed), "headline": verdict.headline,
+                                   "reasons": list(verdict.reasons), "t": now()}
+        if now() > deadline:
+            for task_id, writes in late_writes().items():
+                voided.setdefault(task_id, writes)
+        for task_id, writes in voided.items():
+            verdicts[task_id] = {"passed": False, "headline": "changed after time was up: not counted",
+                                 "reasons": [*writes, "an answer changed after the deadline does not count"],
+                                 "t": now(), "after_deadline": True}
+        for t in state["tasks"]:
+            task = registry.get(t["task"])
+            if task.cleanup and t["task"] in state["prepared"]:
+                task.cleanup(context)  # a cordon or taint of a task must not outlive the exam
+        state = exam_state.graded(state, verdicts, grading_started, now())
+        _, summary = exam_state.results(state)
+        results.record(Verdict("exam", summary["passed"],
+                               f"{summary['points']}/{summary['of']} points ({summary['share']:.0%}) in {state['id']}",
+                               [f"{topic}: {p['points']}/{p['of']}" for topic, p in summary["topics"].items()]))
+        _archive(state)
+        return state
 
 
 def _archive(state: dict) -> Path:

@@ -42,7 +42,7 @@ def exam_env(tmp_path, monkeypatch):
         "users": [{"name": CONTEXT, "user": {"token": "t"}}],
         "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT}}]}))
     monkeypatch.setenv("KJLAB_KUBECONFIG", str(kubeconfig))
-    cluster = {"namespaces": set(), "prepared": []}
+    cluster = {"namespaces": set(), "prepared": [], "late": {}}
 
     def prepare(context, task_id):
         ns = registry.get(task_id).namespace()
@@ -51,6 +51,8 @@ def exam_env(tmp_path, monkeypatch):
         return ns
 
     monkeypatch.setattr(session, "_prepare", prepare)
+    # the learner's writes after the deadline, per namespace (kjlab.exam.after_deadline reads them on a cluster)
+    monkeypatch.setattr(session, "_changed_after", lambda context, name, deadline: cluster["late"].get(name, []))
     monkeypatch.setattr(session.practice, "_namespace_state",
                         lambda context, name: "present" if name in cluster["namespaces"] else "gone")
     return cluster
