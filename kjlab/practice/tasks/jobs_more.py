@@ -27,8 +27,9 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
   job_controller.go:1114-1130; without one an Indexed Job is complete when every index succeeded;
 - parallelism is mutable and the controller keeps min(parallelism, completions - succeeded) pods
   active -- job_controller.go:1798-1815; completions of a NonIndexed Job is immutable --
-  validation.go:902-906; a Job has no scale subresource, so `kubectl scale` has no Job among its
-  kinds -- k8s.io/kubectl@v0.36.4 pkg/cmd/scale/scale.go:50-70.
+  validation.go:902-906; a Job has no scale subresource (pkg/registry/batch/job/storage/storage.go:38-41:
+  the Job and its status only), so `kubectl scale job` gets "the server could not find the requested
+  resource" (kubectl scale's kinds: k8s.io/kubectl@v0.36.4 pkg/cmd/scale/scale.go:43).
 """
 
 from __future__ import annotations
