@@ -26,13 +26,13 @@ WRONG = {
          "| kubectl create -f -", "deleted and created again"),
     ],
     "job-ignore-disruption": [
-        (job("resilient", "sleep 30", backoffLimit=0), "there is no pod failure policy, so every failure is counted"),
-        (job("resilient", "sleep 30", backoffLimit=0, podFailurePolicy={"rules": [
+        (job("resilient", "sleep 600", backoffLimit=0), "there is no pod failure policy, so every failure is counted"),
+        (job("resilient", "sleep 600", backoffLimit=0, podFailurePolicy={"rules": [
             {"action": "Ignore", "onExitCodes": {"containerName": "main", "operator": "In", "values": [137]}}]}),
          "(an OOM kill), rule 0 (Ignore) matched"),
-        (job("resilient", "sleep 30", backoffLimit=0, podFailurePolicy={"rules": [
+        (job("resilient", "sleep 600", backoffLimit=0, podFailurePolicy={"rules": [
             {"action": "Count", "onPodConditions": [{"type": "DisruptionTarget"}]}]}), "rule 0 (Count) matched"),
-        (job("resilient", "sleep 30", backoffLimit=2, podFailurePolicy={"rules": [IGNORE_DISRUPTION]}),
+        (job("resilient", "sleep 600", backoffLimit=2, podFailurePolicy={"rules": [IGNORE_DISRUPTION]}),
          "backoffLimit is 2"),
     ],
     "job-per-index": [
@@ -61,7 +61,7 @@ WRONG = {
 RIGHT = {
     "job-ignore-disruption": [
         # an explicit status, and a FailJob rule for every exit code after the Ignore rule
-        job("resilient", "sleep 30", backoffLimit=0, podFailurePolicy={"rules": [
+        job("resilient", "sleep 600", backoffLimit=0, podFailurePolicy={"rules": [
             {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             {"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": [0]}}]}),
     ],

@@ -240,7 +240,7 @@ register(Task(
     id="job-ignore-disruption", topic="jobs", minutes=6, title="Pod failure policy: ignore disruptions",
     statement="""
 In namespace {ns}, create a Job named `resilient` (image `bash:5`, one container named `main`, command
-`sh -c "sleep 30"`, restartPolicy `Never`, backoffLimit 0). Its pods may be evicted (a node drain).
+`sh -c "sleep 600"`, restartPolicy `Never`, backoffLimit 0). Its pods may be evicted (a node drain).
 Such a disruption must not count as a failure: the Job replaces the evicted pod and carries on. Any
 other failure of its pod (an exit code, an OOM kill) still fails the Job at once.
 """,
@@ -248,7 +248,7 @@ other failure of its pod (an exit code, an OOM kill) still fails the Job at once
     hint="spec.podFailurePolicy: a rule with action Ignore and onPodConditions [{type: DisruptionTarget}]: the "
          "Eviction API marks the pods it evicts with that condition.",
     imperative="""
-kubectl create job resilient --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 30" > job.yaml
+kubectl create job resilient --image=bash:5 --dry-run=client -o yaml -- sh -c "sleep 600" > job.yaml
 kubectl patch --local -f job.yaml --type=json -o yaml -p '[{"op":"replace","path":"/spec/template/spec/containers/0/name","value":"main"},{"op":"add","path":"/spec/backoffLimit","value":0},{"op":"add","path":"/spec/podFailurePolicy","value":{"rules":[{"action":"Ignore","onPodConditions":[{"type":"DisruptionTarget"}]}]}}]' | kubectl create -f -
 """,
     declarative="""
@@ -269,7 +269,7 @@ spec:
       containers:
       - name: main
         image: bash:5
-        command: ["sh", "-c", "sleep 30"]
+        command: ["sh", "-c", "sleep 600"]
 """,
     sources=("pkg/registry/core/pod/storage/eviction.go:341-349", "pkg/controller/job/pod_failure_policy.go:36-90",
              "pkg/apis/batch/v1/defaults.go:62-67"),
