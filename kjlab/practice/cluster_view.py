@@ -23,6 +23,8 @@ _KINDS = {
     "cronjob": (kube.batch, "read_namespaced_cron_job", "list_namespaced_cron_job", "list_cron_job_for_all_namespaces"),
     "deployment": (kube.apps, "read_namespaced_deployment", "list_namespaced_deployment",
                    "list_deployment_for_all_namespaces"),
+    "replicaset": (kube.apps, "read_namespaced_replica_set", "list_namespaced_replica_set", "list_replica_set_for_all_namespaces"),
+    "daemonset": (kube.apps, "read_namespaced_daemon_set", "list_namespaced_daemon_set", "list_daemon_set_for_all_namespaces"),
     "pod": (kube.core, "read_namespaced_pod", "list_namespaced_pod", "list_pod_for_all_namespaces"),
     "service": (kube.core, "read_namespaced_service", "list_namespaced_service", "list_service_for_all_namespaces"),
     "endpointslice": (kube.discovery, "read_namespaced_endpoint_slice", "list_namespaced_endpoint_slice",

@@ -169,8 +169,8 @@ def _identifiers(path: Path) -> set[str]:
             found.add(n.arg)
         elif isinstance(n, ast.alias):
             found.update(n.name.split(".") + ([n.asname] if n.asname else []))
-        elif isinstance(n, ast.ImportFrom) and n.module:
-            found.update(n.module.split("."))
+        elif isinstance(n, ast.ImportFrom) and n.module and not n.module.startswith("kjlab.practice.tasks."):
+            found.update(n.module.split("."))  # (a practice task module sharing a lab's name is no lab)
     return found
 
 
