@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from kjlab.actions import namespaces, ops
-from kjlab.api import kube
+from kjlab.api import kube, wait
 from kjlab.api import readers
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
@@ -306,6 +306,30 @@ class CronSession:
         if self.echo:
             print(f"waited {time.monotonic() - waited:.0f} s for the schedule time {boundary:%H:%M:%S} UTC (+{plus:.0f} s)")
         return self.recording().at(boundary.isoformat())
+
+    def wait_for_jobs(self, cronjob: str, count: int, what: str, quiet: float = 60, cap: float = 300) -> float:
+        """Wait until ``cronjob`` has made ``count`` Jobs (a held-back Forbid run starts only when the
+        running one ends, and a busy node stretches that Job). Bounded by progress: while one of the
+        CronJob's Jobs is still active the wait goes on (up to ``cap`` s); once none is, it gives the
+        controller ``quiet`` s more. Returns the time on the recording's axis."""
+        started = time.monotonic()
+        quiet_since = started
+        self._new_line()
+        with wait.announced(what, cap, echo=self.echo,
+                            bound=f"while a Job of {cronjob} runs, then {quiet:.0f} s; at most {cap:.0f} s"):
+            while True:
+                jobs = self.recording().cron_jobs()
+                mine = jobs[jobs["cronjob"] == cronjob] if len(jobs) else jobs
+                if len(mine) >= count:
+                    return self.now()
+                if len(mine) and (mine["finished"].isna() & mine["deleted"].isna()).any():
+                    quiet_since = time.monotonic()
+                now = time.monotonic()
+                if now - quiet_since > quiet or now - started > cap:
+                    raise KjlabError(f"{cronjob} made {len(mine)} Job(s), not {count}, within {now - started:.0f} s "
+                                     f"({what})", f"kjlab kubectl get cronjob,jobs,events -n {self.namespace}")
+                self._show(f"waiting for {what}: {now - started:.0f} s")
+                time.sleep(1.0)
 
     def _show(self, text: str) -> None:
         if self._line is None:

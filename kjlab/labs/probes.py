@@ -289,27 +289,36 @@ class PodSession:
         t.start()
         self._logs.append(t)
 
-    def wait(self, predicate, what: str, timeout: float = 90, show=("event",)):
+    def wait(self, predicate, what: str, timeout: float = 90, show=("event",), cap_factor: float = 4):
         """Wait until ``predicate(recording)`` returns something truthy (and return it), printing
-        each new row of the kinds in ``show`` as it is recorded, so a learner sees the kubelet act."""
-        with wait.announced(what, timeout) as elapsed:
-            found = self._wait(predicate, what, timeout, show, elapsed)
+        each new row of the kinds in ``show`` as it is recorded, so a learner sees the kubelet act.
+        Bounded by progress: it gives up after ``timeout`` s in which nothing new was recorded (a busy
+        node starts containers slowly, but it does start them), and after ``cap_factor`` x ``timeout``
+        s in all."""
+        cap = timeout * cap_factor
+        with wait.announced(what, cap, bound=f"{timeout:.0f} s without a change, at most {cap:.0f} s") as elapsed:
+            found = self._wait(predicate, what, timeout, cap, show, elapsed)
         return found
 
-    def _wait(self, predicate, what: str, timeout: float, show, elapsed):
+    def _wait(self, predicate, what: str, timeout: float, cap: float, show, elapsed):
         shown = len(self.recorder.rows)
+        changed_at = elapsed()
         while True:
             rows = self.recorder.rows
             for row in rows[shown:]:
                 if row["kind"] in show:
                     print(f"  [{row['t']:5.1f} s] {describe(row)}", flush=True)
+            if len(rows) > shown:
+                changed_at = elapsed()
             shown = len(rows)
             found = predicate(Recording(rows))
             if found:
                 return found
-            left = timeout - elapsed()
+            now = elapsed()
+            left = min(timeout - (now - changed_at), cap - now)
             if left <= 0:
-                raise KjlabError(f"timed out after {timeout:.0f} s waiting for {what}",
+                why = (f"nothing changed for {timeout:.0f} s" if now < cap else f"{cap:.0f} s passed")
+                raise KjlabError(f"{why} while waiting for {what}",
                                  f"look with `kjlab kubectl get pods,events -n {self.namespace}`")
             with self._changed:
                 self._changed.wait(min(left, 1.0))
