@@ -16,7 +16,8 @@ $(BIN)/kjlab: pyproject.toml
 	  sh -c '$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e ".[lab,test,hub]"'
 	touch $@
 
-# kjlab's JupyterLab settings (no news toast) into the venv, where a plain `jupyter lab` reads them too
+# kjlab's JupyterLab settings (no news toast) and terminal extension (terminals set up for `kjlab practice`)
+# into the venv, where a plain `jupyter lab` reads them too
 jupyterlab-settings: venv
 	@$(BIN)/python -c 'from kjlab import paths; print("JupyterLab settings:", paths.install_jupyterlab_settings())'
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -56,17 +58,45 @@ def kubeconfig_search_path() -> str:
 JUPYTERLAB_SETTINGS_DIR = PACKAGE_DIR / "jupyterlab" / "settings"
 
 
+# JupyterLab's terminals, set up for the practice tasks with no line typed (kjlab/jupyterlab/terminal.py).
+TERMINAL_RC = PACKAGE_DIR / "jupyterlab" / "terminal.bashrc"
+TERMINAL_EXTENSION = "kjlab.jupyterlab.terminal"
+
+
+def terminal_shell_command(prefix: str | Path = sys.prefix) -> list[str]:
+    """What the server runs for a terminal: bash, interactive and not a login shell (so /etc/profile
+    does not reset PATH), reading kjlab's terminal.bashrc, told the bin directory of the Python
+    environment ``prefix`` (the one running JupyterLab: its kjlab, jupyter, python)."""
+    return ["env", f"KJLAB_ENV_BIN={Path(prefix) / 'bin'}", "bash", "--rcfile", str(TERMINAL_RC), "-i"]
+
+
 def jupyterlab_args() -> list[str]:
-    """The JupyterLab server option that applies those settings (the directory of overrides.d/)."""
-    return [f"--LabApp.app_settings_dir={JUPYTERLAB_SETTINGS_DIR}"]
+    """The JupyterLab server options that apply those settings (the directory of overrides.d/) and
+    start the terminals with kjlab's shell command. A string shell command: jupyter_server_terminals
+    splits it with shlex; a JSON list does not parse on the command line."""
+    return [f"--LabApp.app_settings_dir={JUPYTERLAB_SETTINGS_DIR}",
+            f"--ServerApp.terminado_settings=shell_command={shlex.join(terminal_shell_command())}"]
 
 
 def install_jupyterlab_settings(prefix: str | Path = sys.prefix) -> Path:
     """Copy kjlab's settings file to ``{prefix}/share/jupyter/lab/settings/overrides.d/kjlab.json``: the
     JupyterLab of that environment reads every overrides.d/*.json there (jupyterlab_server's
     settings_utils._get_overrides), so a plain ``jupyter lab`` starts without the news toast too. A
-    file of kjlab's own name: the learner's overrides.json beside it is left as it is."""
+    file of kjlab's own name: the learner's overrides.json beside it is left as it is. Also enables kjlab's
+    terminal extension there (install_terminal_settings)."""
     target = Path(prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "kjlab.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(JUPYTERLAB_SETTINGS_DIR / "overrides.d" / "kjlab.json", target)
+    install_terminal_settings(prefix)
+    return target
+
+
+def install_terminal_settings(prefix: str | Path = sys.prefix) -> Path:
+    """Enable kjlab's terminal extension for the Jupyter server of ``prefix``: a file of kjlab's own name,
+    ``{prefix}/etc/jupyter/jupyter_server_config.d/kjlab.json``, which that server reads for the extensions
+    to load (a learner's jupyter_server_config.json is left as it is, and a shell command set there wins).
+    The extension, not the file, holds the shell command: it reads the running server's sys.prefix."""
+    target = Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "kjlab.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {TERMINAL_EXTENSION: True}}}, indent=2) + "\n")
     return target

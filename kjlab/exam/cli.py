@@ -58,8 +58,10 @@ def _show_task(state: dict, note: str = "") -> None:
     if note:
         print(f"note: {note}\n")
     print(task.text())
-    print('\nshell: eval "$(kjlab practice env)"  (it follows the current task)   '
-          "next: kjlab exam task K | kjlab exam status | kjlab exam finish")
+    set_up = _load("practice.env").follows(_load("practice.session").practice_dir())
+    shell = ("shell: this one's kubectl follows the current task" if set_up
+             else 'shell: eval "$(kjlab practice env)"  (it follows the current task)')
+    print(f"\n{shell}   next: kjlab exam task K | kjlab exam status | kjlab exam finish")
 
 
 def _print_report(state: dict, as_json: bool = False) -> None:

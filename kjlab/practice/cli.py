@@ -47,7 +47,10 @@ def _show(task, namespace: str) -> None:
     print(f"task {task.id} ({task.topic}, {task.minutes} min): {task.title}")
     print(f"namespace: {namespace}\n")
     print(task.text())
-    print('\nshell: eval "$(kjlab practice env)"   then type kubectl (alias k); `kjlab practice check` when done')
+    if _load("practice.env").follows(_load("practice.session").practice_dir()):
+        print(f"\nshell: this one's kubectl (alias k) is in {namespace} now; `kjlab practice check` when done")
+    else:
+        print('\nshell: eval "$(kjlab practice env)"   then type kubectl (alias k); `kjlab practice check` when done')
 
 
 def main(argv: list[str]) -> int:
@@ -126,8 +129,7 @@ def _run(args) -> int:
         kubeconfig, bin_dir = _write_env(context, namespace)
         print(env.shell_lines(kubeconfig, bin_dir, env.shell_name(args.shell)))
         if not state:
-            print("kjlab: no task started yet: the namespace is `default` until `kjlab practice start TASK`",
-                  file=sys.stderr)
+            print(env.no_task_line(), file=sys.stderr)
         return 0
     raise AssertionError(args.action)
 

@@ -71,3 +71,16 @@ def shell_lines(kubeconfig: Path, bin_dir: Path, shell: str) -> str:
 
 def shell_name(explicit: str | None = None) -> str:
     return explicit or os.path.basename(os.environ.get("SHELL", "bash")) or "bash"
+
+
+def follows(directory: Path) -> bool:
+    """Whether the shell that runs kjlab is set up already: its KUBECONFIG is the practice kubeconfig
+    (``directory``/kubeconfig), which follows the current task -- as in JupyterLab's terminal, set up
+    by kjlab/jupyterlab/terminal.bashrc, or any shell after `eval "$(kjlab practice env)"`."""
+    return os.environ.get("KUBECONFIG") == str(directory / "kubeconfig")
+
+
+def no_task_line() -> str:
+    return ("kjlab: no practice task yet: `kjlab practice list` shows them, `kjlab practice start TASK` starts one"
+            " (kubectl here follows it)")
+

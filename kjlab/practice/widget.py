@@ -1,7 +1,7 @@
 """The practice task in a notebook: its statement, a clock against its time budget, and a Check
 button that runs the same check as `kjlab practice check` and shows the verdict below it.
 
-The learner still types kubectl in a terminal (JupyterLab's, after `eval "$(kjlab practice env)"`);
+The learner still types kubectl in a terminal (JupyterLab's comes up set up: kjlab/jupyterlab/terminal.bashrc);
 the panel only reads the current task from the state dir and checks it.
 """
 

@@ -1,8 +1,10 @@
 """Issue 24's hands-on loop as a learner does it in the browser: JupyterLab's terminal in headless
-Chromium (Debian's package, driven by Playwright by path, as test_lab_in_browser.py does), where the
-learner sets the shell up with `eval "$(kjlab practice env)"` and types kubectl for the task
-job-completions -- first a wrong answer, then a right one -- and a notebook whose practice widget's
-Check button shows the verdict: the explanation of the wrong answer, then PASS.
+Chromium (Debian's package, driven by Playwright by path, as test_lab_in_browser.py does), opened after
+the task job-completions has started: it comes up set up, with no line typed (kjlab's terminal.bashrc,
+with the shell command `kjlab lab` passes -- paths.jupyterlab_args; a plain `jupyter lab` gets the same from
+kjlab's server extension, tests/unit/test_jupyterlab_terminal.py): kubectl in the task's namespace, alias
+k with completion. The learner types kubectl -- first a wrong answer, then a right one -- and a notebook's
+practice widget's Check button shows the verdict: the explanation of the wrong answer, then PASS.
 
 The terminal's text is read from xterm's accessibility tree (JupyterLab's terminal setting
 screenReaderMode, set through the server's settings API): the terminal itself paints on a canvas.
@@ -49,13 +51,6 @@ MARK_STALE_JS = """(sel) => { const els = document.querySelectorAll(sel + ' .wid
 NEW_VERDICT_JS = """(sel) => { const els = document.querySelectorAll(sel + ' .widget-html-content');
   const el = els[els.length - 1];
   return el && !el.querySelector('[data-stale]') && /^(PASS|NOT YET)/.test(el.textContent.trim()); }"""
-
-
-@pytest.fixture(autouse=True)
-def bash_terminals(monkeypatch):
-    """The server's terminals run bash (so `kjlab practice env` gives bash's completion lines). Autouse
-    fixtures come before the others, so the server starts with it."""
-    monkeypatch.setenv("SHELL", "/bin/bash")
 
 
 def screen_reader_mode(jupyterlab) -> None:
@@ -153,12 +148,13 @@ def test_learner_types_kubectl_in_jupyterlab_terminal_and_checks_in_the_notebook
                 " return i && i.dataset.status === 'idle'; }", timeout=120_000, polling=500)
 
             terminal = open_terminal(page)
-            # The learner's first lines: kjlab's environment (a server without a terminal of its own starts
-            # login shells, whose /etc/profile resets PATH), and the lab's directory for job.yaml.
-            terminal.run(f". {Path(sys.executable).parent / 'activate'} && cd {jupyterlab['dir']}")
-            setup_rc, _ = terminal.run('eval "$(kjlab practice env)"')
+            first_screen = terminal.text()
+            # nothing typed before: what the terminal came up with
             _, context_screen = terminal.run("kubectl config view --minify -o jsonpath='{..namespace}'; echo")
-            _, completion_screen = terminal.run("complete -p k")
+            _, kjlab_screen = terminal.run("command -v kjlab")
+            _, alias_screen = terminal.run("alias k; complete -p k")
+            # a directory for job.yaml: File > New > Terminal starts in the server's working directory
+            terminal.run(f"cd {jupyterlab['dir']}")
             wrong_rc, _ = terminal.run(WRONG[0])
             page.screenshot(path=str(ARTIFACTS / "practice-terminal-wrong.png"))
             wrong = press_check(page, "practice-check-wrong.png")
@@ -173,9 +169,12 @@ def test_learner_types_kubectl_in_jupyterlab_terminal_and_checks_in_the_notebook
             raise
         finally:
             browser.close()
-    assert setup_rc == 0, "eval \"$(kjlab practice env)\" failed in JupyterLab's terminal"
-    assert namespace in context_screen, f"the terminal's kubectl is not in the task's namespace {namespace}"
-    assert "__start_kubectl" in completion_screen, "alias k has no kubectl completion in the terminal"
+    assert "kjlab:" not in first_screen, f"the terminal's set-up said something: {first_screen}"
+    assert re.search(rf"^{re.escape(namespace)}$", context_screen, re.M), (
+        f"the terminal's kubectl is not in the task's namespace {namespace}: {context_screen}")
+    assert str(Path(sys.prefix) / "bin" / "kjlab") in kjlab_screen, kjlab_screen
+    assert "alias k='kubectl'" in alias_screen, alias_screen
+    assert "__start_kubectl" in alias_screen, "alias k has no kubectl completion in the terminal"
     assert wrong_rc == 0 and all(rc == 0 for rc in right_rcs), (wrong_rc, right_rcs)
     assert wrong.startswith("NOT YET") and WRONG[1] in wrong, wrong
     assert "4/2" in jobs_screen
