@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from jupyter_page import run_all_cells  # noqa: E402
 from test_lab_in_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 from kjlab import paths  # noqa: E402
@@ -72,7 +73,6 @@ def copy_notebook(src: Path, work: Path) -> str:
     return f"{src.parent.name}/{src.name}"
 
 
-PROMPTS = "() => [...document.querySelectorAll('.jp-Cell.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent)"
 # every cell has run, or Run All stopped at an error; and the kernel is idle
 FINISHED = """() => {
   const prompts = [...document.querySelectorAll('.jp-Cell.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
@@ -90,17 +90,7 @@ def tour(page, url: str, token: str, notebook: str, out: Path, timeout: float) -
     # ?reset: a fresh workspace, so the tab of the notebook before is not restored beside this one
     page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
     page.wait_for_selector(".jp-NotebookPanel:visible .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    for _ in range(5):  # a click before the kernel is connected runs nothing: press again
-        try:
-            page.keyboard.press("Escape")  # a menu or dialog left open would swallow the click
-            page.click("div.lm-MenuBar-itemLabel:text-is('Run')", timeout=30_000)
-            page.click("li.lm-Menu-item:has-text('Run All Cells')", timeout=30_000)
-        except Exception:  # noqa: BLE001 -- a busy machine: try again
-            continue
-        time.sleep(3)
-        if any(re.search(r"[*0-9]", p) for p in page.evaluate(PROMPTS)):
-            break
+    run_all_cells(page)
     finished = True
     try:
         page.wait_for_function(FINISHED, timeout=timeout * 1000, polling=2000)

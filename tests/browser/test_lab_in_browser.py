@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_page import run_all_cells
 from kjlab import paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,9 +96,7 @@ def run_all(browser, jupyterlab, notebook: str, viewport: dict):
     page = browser.new_page(viewport=viewport)
     page.goto(f"{jupyterlab['url']}/lab/tree/{notebook}?token={jupyterlab['token']}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    time.sleep(2)  # let the kernel settle before running
-    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+    run_all_cells(page)
     return page
 
 
@@ -115,11 +114,7 @@ def test_lab01_dashboard_shows_failed_in_chromium(jupyterlab, lab):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{jupyterlab['url']}/lab/tree/01-failjob.ipynb?token={jupyterlab['token']}")
             page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                                   ".jp-Toolbar-kernelStatus", timeout=60_000)
-            time.sleep(2)  # let the kernel settle before running
-            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-            page.click("li.lm-Menu-item:has-text('Run All Cells')")
+            run_all_cells(page)
             status = page.locator("[data-kjlab='job-status']").last
             status.wait_for(timeout=180_000)
             page.wait_for_function(

@@ -14,10 +14,8 @@ time. The screenshots are kept in artifacts/browser/.
 """
 
 import json
-import os
 import re
 import sys
-import time
 import urllib.request
 from pathlib import Path
 

@@ -1,7 +1,7 @@
 """Answers to the cronjobs practice tasks that the cluster test types: wrong ones with the phrase their
 explanation must contain, and right ones other than the task's two references."""
 
-from practice_answers.shapes import FORBID, job
+from practice_answers.shapes import FORBID
 
 # task -> [(what the learner typed, a phrase the explanation must contain)]
 WRONG = {
