@@ -130,6 +130,7 @@ def _up(engine: str, workers: int, time_scale: float, progress, strict: bool) ->
         engine_.create(prepared, workers, time_scale, progress, context, strict=strict)
         _say(progress, "waiting for the nodes to be Ready")
         _wait_nodes_ready(context, workers + 1, timeout=engine_.nodes_ready_timeout)
+        _start_what_exited(engine_, context, progress)
         entry = registry.record(context, chosen, wanted, cluster_id=registry.cluster_id(context))
         registry.write_marker(context, entry["uid"], chosen)
         engine_.finished_creating()
@@ -143,6 +144,25 @@ def _up(engine: str, workers: int, time_scale: float, progress, strict: bool) ->
         raise
     _say(progress, f"ready in {time.monotonic() - started:.1f}s: context {context}")
     return status(context)
+
+
+def _start_what_exited(engine_: provider.Provider, context: str, progress, tries: int = 3) -> None:
+    """A component can exit while a new cluster starts: kube-controller-manager gives the API server
+    10 s to be healthy and exits otherwise (cmd/kube-controller-manager/app/controllermanager.go:567),
+    and on a loaded machine the API server takes longer. The nodes still turn Ready (that is the kwok
+    controller), so without this the lab would have no Job controller. Start what exited again, as a
+    repair does; the cluster's state stays."""
+    for _ in range(tries):
+        dead = [name for name, alive in engine_.components().items() if not alive]
+        if not dead:
+            return
+        _say(progress, f"{', '.join(dead)} exited while the cluster started (a busy machine): starting it again")
+        engine_.repair(progress)
+        _wait_answers(context, timeout=120, progress=progress)
+    dead = [name for name, alive in engine_.components().items() if not alive]
+    if dead:
+        raise KjlabError(f"{', '.join(dead)} of the new {engine_.name} cluster exited {tries + 1} times while it started",
+                         f"look at its log ({engine_.name}: kjlab status names the log files), then kjlab up again")
 
 
 def _restore_kubeconfig(engine_: provider.Provider, context: str, known: dict, progress) -> None:
