@@ -168,8 +168,8 @@ def daemon_status(recording, daemonset: str) -> dict:
 
 
 def daemon_updated(recording, daemonset: str) -> bool:
-    """What `kubectl rollout status daemonset/NAME` waits for: the controller has seen the latest
-    spec, every node it wants has an up-to-date available pod, and no other pod is left."""
+    """What `kubectl rollout status daemonset/NAME` waits for (rollout_status.go:107-114), plus no pod
+    left beyond one per node; unlike kubectl, also for OnDelete."""
     st, frame = daemon_status(recording, daemonset), daemon_rollout(recording, daemonset)
     return (bool(st) and st["desiredNumberScheduled"] > 0 and st["observedGeneration"] >= st["generation"]
             and st["updatedNumberScheduled"] == st["numberAvailable"] == st["desiredNumberScheduled"]

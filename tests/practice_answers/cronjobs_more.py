@@ -21,7 +21,7 @@ WRONG = {
          '-o yaml | kubectl create -f -', "does not name Monday to Friday"),
         ('kubectl create cronjob berlin-report --image=bash:5 --schedule="30 9 * * 1-5" --dry-run=client -o yaml -- '
          'sh -c "sleep 2" | kubectl patch --local -f - --type=merge -p \'{"spec":{"timeZone":"CET"}}\' '
-         '-o yaml | kubectl create -f -', "timeZone is 'CET'"),
+         '-o yaml | kubectl create -f -', "timeZone is 'CET': the task names the time zone Europe/Berlin"),
     ],
     "cronjob-replace": [
         ('kubectl create cronjob sync --image=bash:5 --schedule="*/2 * * * *" --dry-run=client -o yaml -- sh -c '

@@ -23,6 +23,10 @@ WRONG = {
          "restartPolicy is Always (the default"),
         ('kubectl run retry --image=bash:5 --restart=Never --command -- sh -c "sleep 2 && exit 1"',
          "restartPolicy is Never: a container that has run is never started again"),
+        # the pod's policy right, but the container's own (ContainerRestartRules) overrides it
+        ('kubectl run retry --image=bash:5 --restart=OnFailure --overrides=\'{"spec":{"containers":[{"name":"retry",'
+         '"image":"bash:5","restartPolicy":"Always","command":["sh","-c","sleep 2 && exit 1"]}]}}\'',
+         "container retry's restartPolicy is Always (it overrides the pod's"),
     ],
     "pod-crash-report": [
         (CRASH_REPORT.format(code="restartCount", line="tail -n 1"), "the container's last run ended with exit code"),
@@ -78,6 +82,9 @@ WRONG["pod-pending"] = [
      "requests cpu 500m: the task allows at most 200m"),
 ]
 RIGHT["pod-pending"] = [
+    # the requests changed in place through the resize subresource (in-place resize, GA in 1.35)
+    "kubectl patch pod report --subresource resize -p '{\"spec\":{\"containers\":[{\"name\":\"report\","
+    "\"resources\":{\"requests\":{\"cpu\":\"200m\"}}}]}}'",
     # a limit of 200m, without a request: the request is set to it
     "kubectl delete pod report\n"
     "kubectl run report --image=bash:5 --overrides='{\"spec\":{\"containers\":[{\"name\":\"report\",\"image\":\"bash:5\","

@@ -38,6 +38,19 @@ def test_restart_policy(policy, phrase):
     assert (problems == []) if phrase is None else phrase in problems[0]
 
 
+@pytest.mark.parametrize("pod_policy,container_policy,effective", [
+    ("Never", "OnFailure", "OnFailure"), ("OnFailure", "Always", "Always"), ("OnFailure", None, "OnFailure")])
+def test_a_containers_own_restart_policy_overrides_the_pods(pod_policy, container_policy, effective):
+    c = {"name": "retry", **({"restartPolicy": container_policy} if container_policy else {})}
+    policy, where = pods.effective_restart_policy({"spec": {"restartPolicy": pod_policy, "containers": [c]}}, c)
+    assert policy == effective
+    problems = pods.restart_policy_problems(policy, where)
+    if effective == "Always":
+        assert "container retry's restartPolicy is Always (it overrides the pod's" in problems[0]
+    else:
+        assert problems == []
+
+
 def test_crash_report_reads_the_exit_code_and_the_last_printed_line():
     log = ("[kjlab: simulated kubelet (kwok) — the lines below are what the script prints; run it for real with "
            "kjlab up --engine kind]\nconnecting to orders-db:5432\nfatal: password authentication failed\n")
@@ -314,6 +327,10 @@ def test_oom_fixed():
     no_limit = copy.deepcopy(fixed)
     no_limit["spec"]["containers"][0]["resources"] = {}
     assert "has no memory limit" in probes.oom_spec_problems(no_limit)[0]
+    # the limit raised, the request left as it was: the task asks for both
+    low_request = copy.deepcopy(fixed)
+    low_request["spec"]["containers"][0]["resources"]["requests"]["memory"] = "100Mi"
+    assert probes.oom_spec_problems(low_request) == ["the memory request is 100Mi; the task asks for 256Mi"]
 
 
 def test_kind_only_tasks_say_why():

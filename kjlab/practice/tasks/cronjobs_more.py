@@ -122,7 +122,7 @@ def check_timezone(view):
         problems.append(f"timeZone is {spec.get('timeZone')!r}: " + (
             "without it the schedule is read in the kube-controller-manager's local time zone, so the hour is "
             "Berlin's only when that zone is Berlin's (and UTC+1 or UTC+2 moves with daylight saving time)"
-            if spec.get("timeZone") is None else "the task asks for Berlin's time, Europe/Berlin in the tz database"))
+            if spec.get("timeZone") is None else "the task names the time zone Europe/Berlin"))
     containers = _template(cj).get("containers") or [{}]
     if containers[0].get("image", "").removeprefix("docker.io/library/") != "bash:5":
         problems.append(f"the container's image is {containers[0].get('image')!r}, not bash:5")
@@ -133,8 +133,8 @@ register(Task(
     id="cronjob-timezone", topic="cronjobs", minutes=3, title="A schedule in a time zone",
     statement="""
 In namespace {ns}, create a CronJob named `berlin-report` (image `bash:5`, command `sh -c "sleep 2"`)
-that runs at 09:30 Berlin time, Monday to Friday, summer and winter, whatever time zone the cluster's
-controllers run in.
+that runs at 09:30 Monday to Friday in the time zone `Europe/Berlin` (summer and winter alike),
+whatever time zone the cluster's controllers run in.
 """,
     check=check_timezone,
     hint="spec.timeZone takes a tz database name (Europe/Berlin); the schedule then reads in that zone. "

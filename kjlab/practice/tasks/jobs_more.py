@@ -19,7 +19,7 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
   maxFailedIndexes fail the Job at once (MaxFailedIndexesExceeded), else the Job fails with
   FailedIndexes once every index has succeeded or failed -- pkg/controller/job/indexed_job_utils.go:80-112,
   job_controller.go:1102-1110; with backoffLimitPerIndex set, backoffLimit defaults to MaxInt32 --
-  pkg/apis/batch/v1/defaults.go:45-46; both are immutable -- validation.go:631;
+  pkg/apis/batch/v1/defaults.go:45-46; backoffLimitPerIndex is immutable (maxFailedIndexes is not) -- validation.go:631;
 - a successPolicy rule with succeededIndexes is met when all those indexes succeeded (or
   succeededCount of them); a rule with succeededCount alone, when that many indexes succeeded, any
   of them; the Job then gets SuccessCriteriaMet (reason SuccessPolicy) and Complete, and its

@@ -9,7 +9,9 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
 - restartPolicy defaults to Always -- pkg/apis/core/v1/defaults.go:219-221; `kubectl run` also
   defaults --restart to Always -- k8s.io/kubectl@v0.36.4 pkg/cmd/run/run.go:191;
 - Never: a container that ran is not started again; OnFailure: not after exit 0; Always: after any
-  exit -- pkg/kubelet/container/helpers.go:86-120 (ShouldContainerBeRestarted);
+  exit -- pkg/kubelet/container/helpers.go:86-120 (ShouldContainerBeRestarted); a container's own
+  restartPolicy (ContainerRestartRules, beta and on in 1.36) overrides the pod's --
+  pkg/api/v1/pod/util.go:419-458 (ContainerShouldRestart);
 - the previous run of a restarted container is status.containerStatuses[].lastState.terminated, and
   `kubectl logs --previous` reads that run's log -- pkg/kubelet/kubelet_pods.go:1541-1560;
 - a limit with no request sets the request to the limit -- pkg/apis/core/v1/defaults.go:164-180;
@@ -21,6 +23,7 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
   variable of the same name (after its prefix) -- pkg/kubelet/kubelet_pods.go:775;
 - a pod update may change its metadata (labels, annotations) but only a few spec fields (image,
   tolerations, activeDeadlineSeconds ...) -- pkg/apis/core/validation/validation.go:5701,5840;
+  resources change through the resize subresource -- validation.go:6306 (ValidatePodResize);
 - a pod stays Pending (PodScheduled=False, reason Unschedulable) while no node has its requests left
   to allocate, "Insufficient cpu" -- pkg/scheduler/framework/plugins/noderesources/fit.go:702.
 Checked on kwok, not simulated there: a pod's image changed in place is not pulled again (the Stages
@@ -42,6 +45,7 @@ from kjlab.practice.registry import register
 from kjlab.practice.verdicts import verdict
 
 SOURCE_RESTART = "pkg/kubelet/container/helpers.go:86-120"
+SOURCE_CONTAINER_RESTART = "pkg/api/v1/pod/util.go:419-458"
 SOURCE_DEFAULT_RESTART = "pkg/apis/core/v1/defaults.go:219-221"
 SOURCE_QOS = "pkg/apis/core/helper/qos/qos.go:89-171"
 SOURCE_LIMIT_DEFAULT = "pkg/apis/core/v1/defaults.go:164-180"
@@ -94,17 +98,29 @@ def _pod_line(pod: dict) -> str:
 
 # --- restartPolicy ---------------------------------------------------------------------------------
 
-def restart_policy_problems(policy: str | None) -> list[str]:
-    """What is wrong with ``policy`` for a container that must start again after a failure, never after exit 0."""
+def effective_restart_policy(pod: dict, c: dict) -> tuple[str | None, str]:
+    """The restart policy the kubelet applies to container ``c`` of ``pod``, and where it comes from: the
+    container's own restartPolicy if it has one, else the pod's (ContainerShouldRestart,
+    pkg/api/v1/pod/util.go:419-458)."""
+    if c.get("restartPolicy"):
+        return c["restartPolicy"], f"container {c.get('name')}'s restartPolicy"
+    return ((pod or {}).get("spec") or {}).get("restartPolicy"), "restartPolicy"
+
+
+def restart_policy_problems(policy: str | None, where: str = "restartPolicy") -> list[str]:
+    """What is wrong with ``policy`` (read from ``where``) for a container that must start again after a
+    failure, never after exit 0."""
     if policy == "OnFailure":
         return []
     if policy == "Always":
-        return [f"restartPolicy is Always (the default when it is left out, {SOURCE_DEFAULT_RESTART}, and kubectl "
-                "run's default): the kubelet would start the container again after exit 0 too"]
+        default = (f" (the default when it is left out, {SOURCE_DEFAULT_RESTART}, and kubectl run's default)"
+                   if where == "restartPolicy" else f" (it overrides the pod's, {SOURCE_CONTAINER_RESTART})")
+        return [f"{where} is Always{default}: the kubelet would start the container again after exit 0 too"]
     if policy == "Never":
-        return ["restartPolicy is Never: a container that has run is never started again, so the failed pod ends "
-                f"Failed ({SOURCE_RESTART})"]
-    return [f"restartPolicy is {policy}"]
+        over = "" if where == "restartPolicy" else f", and it overrides the pod's ({SOURCE_CONTAINER_RESTART})"
+        return [f"{where} is Never: a container that has run is never started again, so the failed pod ends "
+                f"Failed ({SOURCE_RESTART}){over}"]
+    return [f"{where} is {policy}"]
 
 
 def restarted_or_ended(pods: list[dict]) -> bool:
@@ -113,7 +129,8 @@ def restarted_or_ended(pods: list[dict]) -> bool:
 
 def check_restart_policy(view):
     pod = view.require("pod", "retry")
-    problems = restart_policy_problems(pod["spec"].get("restartPolicy"))
+    problems = [p for c in (pod["spec"].get("containers") or [])
+                for p in restart_policy_problems(*effective_restart_policy(pod, c))]
     if not problems:
         _, pods = view.settle("pod", restarted_or_ended, "pod retry's container to fail and start again",
                               quiet=20, cap=40, field_selector="metadata.name=retry")
@@ -122,7 +139,7 @@ def check_restart_policy(view):
             problems.append(f"the container was not started again (its command: "
                             f"{' '.join(container(pod).get('command') or [])!r}, which the task says fails)")
     return verdict("pod-restart-policy", problems, [_pod_line(pod)],
-                   "the failed container was started again in the same pod (restartPolicy OnFailure)")
+                   "the failed container was started again in the same pod (effective restart policy OnFailure)")
 
 
 register(Task(
@@ -133,7 +150,8 @@ When its container fails (exits non-zero), the kubelet must start it again in th
 has exited 0 it must not be started again.
 """,
     check=check_restart_policy,
-    hint="spec.restartPolicy: Always (the default), OnFailure or Never; kubectl run has --restart.",
+    hint="spec.restartPolicy: Always (the default), OnFailure or Never; kubectl run has --restart. A container's own "
+         "restartPolicy, if set, overrides the pod's.",
     imperative="""
 kubectl run retry --image=bash:5 --restart=OnFailure --command -- sh -c "sleep 2 && exit 1"
 """,
@@ -149,7 +167,8 @@ spec:
     image: bash:5
     command: ["sh", "-c", "sleep 2 && exit 1"]
 """,
-    sources=(SOURCE_RESTART, SOURCE_DEFAULT_RESTART, "k8s.io/kubectl@v0.36.4 pkg/cmd/run/run.go:191"),
+    sources=(SOURCE_RESTART, SOURCE_CONTAINER_RESTART, SOURCE_DEFAULT_RESTART,
+             "k8s.io/kubectl@v0.36.4 pkg/cmd/run/run.go:191"),
     lab_cell="labs/10-pod-lifecycle.ipynb, cell cell-03: The zoo: one pod per STATUS",
 ))
 
@@ -302,8 +321,8 @@ register(Task(
     id="pod-qos-guaranteed", topic="pods", minutes=3, title="Requests and limits: QoS class Guaranteed",
     statement="""
 In namespace {ns}, create a Pod named `db` (image `bash:5`, command `sleep infinity`) that requests
-100m of CPU and 64Mi of memory, and whose QoS class is `Guaranteed` (the class a node evicts last
-when it runs short of memory).
+100m of CPU and 64Mi of memory, and whose QoS class is `Guaranteed` (its memory use can never
+exceed its request, so among pods of the same priority a node under memory pressure evicts it last).
 """,
     check=check_qos,
     hint="kubectl get pod db -o jsonpath='{.status.qosClass}'. Guaranteed: every container has cpu and memory "
@@ -582,8 +601,11 @@ than 200m of CPU. Keep its name, image and command.
 """,
     setup=setup_pending,
     check=check_pending,
-    hint="kubectl describe pod report: the FailedScheduling event (and the PodScheduled condition) say why. A pod's "
-         "requests cannot be edited in place: create it again (kubectl replace --force -f FILE).",
+    hint="kubectl describe pod report: the FailedScheduling event (and the PodScheduled condition) say why. "
+         "kubectl edit/apply cannot change a pod's requests; the resize subresource can, even on a Pending pod "
+         "(kubectl patch pod report --subresource resize -p '{\"spec\":{\"containers\":[{\"name\":\"report\","
+         "\"resources\":{\"requests\":{\"cpu\":\"200m\"}}}]}}'), or create the pod again "
+         "(kubectl replace --force -f FILE).",
     imperative="""
 kubectl delete pod report
 kubectl run report --image=bash:5 --overrides='{"spec":{"containers":[{"name":"report","image":"bash:5","command":["sleep","infinity"],"resources":{"requests":{"cpu":"200m","memory":"64Mi"}}}]}}'
@@ -595,7 +617,8 @@ sed -i 's/cpu: "64"/cpu: 200m/' report.yaml
 kubectl replace --force -f report.yaml
 """,
     sources=("pkg/scheduler/framework/plugins/noderesources/fit.go:702",
-             "pkg/apis/core/validation/validation.go:5840"),
+             "pkg/apis/core/validation/validation.go:5840",
+             "pkg/apis/core/validation/validation.go:6306"),
     lab_cell="labs/10-pod-lifecycle.ipynb, cell cell-03: The zoo: one pod per STATUS",
 ))
 

@@ -15,8 +15,9 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
 - init containers run one after another, each to a successful end, before the regular containers
   start; an init container with restartPolicy Always is a sidecar, started (not ended) before them --
   pkg/kubelet/kuberuntime/kuberuntime_container.go:1061 (computeInitContainerActions);
-- a container killed for exceeding its memory limit is terminated with reason OOMKilled (exit code
-  137) -- pkg/kubelet/kuberuntime/helpers.go:172-175; a pod's resources change only through the
+- a container killed for exceeding its memory limit: the runtime reports reason OOMKilled (exit code
+  137 = 128+SIGKILL), which the kubelet copies into the container status --
+  pkg/kubelet/kuberuntime/kuberuntime_container.go:760, pkg/kubelet/kubelet_pods.go:2364; a pod's resources change only through the
   resize subresource, otherwise the pod is created again -- pkg/apis/core/validation/validation.go:5840.
 """
 
@@ -384,6 +385,9 @@ def oom_spec_problems(pod: dict) -> list[str]:
         return [f"container hog has no memory limit{why}; the task asks for 256Mi"]
     if limit_q != parse_quantity("256Mi"):
         return [f"the memory limit is {limit}{why}; the container needs about 170Mi and the task asks for 256Mi"]
+    request, request_q = _memory(pod, "requests")
+    if request_q != parse_quantity("256Mi"):
+        return [f"the memory request is {request}; the task asks for 256Mi"]
     command = container(pod, "hog").get("command") or []
     if HOG_SCRIPT not in command:
         return [f"the command is {command}: the task says keep it"]
@@ -439,5 +443,6 @@ sed -i 's/100Mi/256Mi/g' hog.yaml
 kubectl replace --force -f hog.yaml
 """,
     engines=("kind",), kind_only_reason=NO_OOM,
-    sources=("pkg/kubelet/kuberuntime/helpers.go:172-175", "pkg/apis/core/validation/validation.go:5840"),
+    sources=("pkg/kubelet/kuberuntime/kuberuntime_container.go:760", "pkg/kubelet/kubelet_pods.go:2364",
+             "pkg/apis/core/validation/validation.go:5840"),
 ))

@@ -134,8 +134,8 @@ register(Task(
     id="deploy-rolling", topic="deployments", minutes=3, title="A rolling update that never loses capacity",
     statement="""
 In namespace {ns}, the Deployment `web` runs 4 pods. Change how it rolls out: during an update, all 4
-pods must stay available (never fewer) and at most one extra pod may exist at a time. Keep 4
-replicas. The check then restarts `web` and watches the rollout.
+pods must stay available (never fewer), and at most one pod more than 4 (not counting pods already
+terminating) may exist at a time. Keep 4 replicas. The check then restarts `web` and watches the rollout.
 """,
     setup=setup_rolling,
     check=check_rolling,
