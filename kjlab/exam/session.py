@@ -114,7 +114,13 @@ def _undo_practice(context: str) -> None:
         task = registry.get(previous["task"]) if previous.get("task") else None
     except KjlabError:
         task = None
-    if task and task.cleanup:
+    if task:
+        _cleanup(context, task)
+
+
+def _cleanup(context: str, task) -> None:
+    """Undo what ``task`` changed outside its namespace (a node's cordon, taint or labels, a PriorityClass)."""
+    if task.cleanup:
         task.cleanup(context)
 
 
@@ -233,9 +239,8 @@ def finish(context: str, now: Callable[[], float] = time.time,
                                  "reasons": [*writes, "an answer changed after the deadline does not count"],
                                  "t": now(), "after_deadline": True}
         for t in state["tasks"]:
-            task = registry.get(t["task"])
-            if task.cleanup and t["task"] in state["prepared"]:
-                task.cleanup(context)  # a cordon or taint of a task must not outlive the exam
+            if t["task"] in state["prepared"]:
+                _cleanup(context, registry.get(t["task"]))  # a cordon or taint of a task must not outlive the exam
         state = exam_state.graded(state, verdicts, grading_started, now())
         _, summary = exam_state.results(state)
         results.record(Verdict("exam", summary["passed"],

@@ -51,6 +51,9 @@ def exam_env(tmp_path, monkeypatch):
         return ns
 
     monkeypatch.setattr(session, "_prepare", prepare)
+    # a task's cleanup (a node's cordon, a PriorityClass) is a request to a cluster: recorded instead
+    cluster["cleaned"] = []
+    monkeypatch.setattr(session, "_cleanup", lambda context, task: cluster["cleaned"].append(task.id))
     # the learner's writes after the deadline, per namespace (kjlab.exam.after_deadline reads them on a cluster)
     monkeypatch.setattr(session, "_changed_after", lambda context, name, deadline: cluster["late"].get(name, []))
     monkeypatch.setattr(session.practice, "_namespace_state",
@@ -223,6 +226,7 @@ def test_html_report_is_self_contained_with_a_chart_per_topic(exam_env):
     for k in ("2", "3"):
         session.switch(CONTEXT, k, now=clock)
     graded = session.finish(CONTEXT, now=clock, check=_check_passing({state["tasks"][0]["task"]}))
+    assert sorted(exam_env["cleaned"]) == sorted(t["task"] for t in state["tasks"])  # every opened task undone
     page = (session.exam_dir() / graded["id"] / "report.html").read_text()
     assert page.count("<rect") == 2 * len({t["topic"] for t in state["tasks"]})  # a track and a bar per topic
     assert not re.search(r"<script|<link|src=|url\(", page)
