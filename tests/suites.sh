@@ -3,9 +3,10 @@
 #   1. unit tests (no cluster)
 #   2. the lab clusters, one after the other (both write the kubeconfig and kjlab's state file):
 #      kwok always; kind when it can run here (Docker answers, kind and a node image can be had)
-#   3. the kwok suite in two shards (the labs, the browser test, the test that labs never break each
-#      other, the practice tasks and the fault tests on a second kwok cluster of their own, under artifacts/state-kwok2; the solutions and
-#      exercises after the cluster and classroom tests) and the kind suite: three concurrent pytest processes,
+#   3. the kwok suite in three shards (the labs, the browser test, the test that labs never break each
+#      other and the fault tests on a second kwok cluster of their own, under artifacts/state-kwok2; the
+#      practice tasks on a third, artifacts/state-kwok3; the solutions and exercises after the cluster
+#      and classroom tests) and the kind suite: four concurrent pytest processes,
 #      each on its own cluster (on one cluster the tests stay serial: a drain evicts every pod on its
 #      node). The kwok suite alone took ~54 min serially; most of it is the Job controller's back-off
 #      waiting, not CPU, so the shards overlap well on two cores.
@@ -51,7 +52,7 @@ bring_up() {
     failed+=("up-$1"); return 1
   fi
 }
-kwok_ok=1; kind_ok=1; kwok2_ok=1
+kwok_ok=1; kind_ok=1; kwok2_ok=1; kwok3_ok=1
 bring_up kwok || kwok_ok=0
 # The second kwok cluster: its own state directory (kubeconfig, registry, kwok's workdir), so it is
 # the same `kwok-kjlab` context in a kubeconfig of its own; always this run's, always fresh.
@@ -63,6 +64,17 @@ if KJLAB_STATE="$KWOK2_STATE" $KJLAB up --engine kwok 2>&1 | tee artifacts/test-
   say "second kwok cluster up in $(( SECONDS - t2 ))s"
 else
   failed+=(up-kwok2); kwok2_ok=0
+fi
+# A third kwok cluster for the practice tasks (40 tasks, ~180 answers typed and checked: ~20 min, mostly
+# the Job controller's back-off and waits, little CPU), so neither of the other shards grows by that much.
+KWOK3_STATE="$PWD/artifacts/state-kwok3"
+rm -rf "$KWOK3_STATE"
+say "kjlab up --engine kwok (third cluster, for the practice tasks)"
+t3=$SECONDS
+if KJLAB_STATE="$KWOK3_STATE" $KJLAB up --engine kwok 2>&1 | tee artifacts/test-up-kwok3.log; [ "${PIPESTATUS[0]}" = 0 ]; then
+  say "third kwok cluster up in $(( SECONDS - t3 ))s"
+else
+  failed+=(up-kwok3); kwok3_ok=0
 fi
 kind_why="$($PY -c 'from kjlab.cluster import engine; r = engine.kind_readiness(); print("yes" if r.ok else r.why)')"
 if [ "$kind_why" = yes ]; then
@@ -93,15 +105,23 @@ if [ $kwok_ok = 1 ]; then
           --ignore=tests/cluster/test_practice_tasks.py)
   folders=solutions,exercises
   [ $kwok2_ok = 1 ] || { shard1=(tests/cluster tests/classroom tests/faults tests/notebooks tests/browser); folders=labs,solutions,exercises; }
+  [ $kwok2_ok = 1 ] || [ $kwok3_ok = 0 ] || shard1+=(--ignore=tests/cluster/test_practice_tasks.py)
   KJLAB_NOTEBOOK_FOLDERS=$folders suite kwok -m "cluster and not kind and not lifecycle" "${shard1[@]}" \
     --deselect "tests/cluster/test_scenarios.py::$LONG" &
   pids+=($!); names+=(kwok)
 fi
 if [ $kwok2_ok = 1 ]; then
   say "kwok suite: the labs, the browser test, the practice tasks and the fault tests, on the second kwok cluster (background)"
+  practice=(); [ $kwok3_ok = 1 ] || practice=(tests/cluster/test_practice_tasks.py)
   KJLAB_STATE="$KWOK2_STATE" KJLAB_TEST_STARTED=kwok KJLAB_NOTEBOOK_FOLDERS=labs suite kwok-notebooks \
-    -m "cluster and not kind and not lifecycle" tests/notebooks tests/browser tests/cluster/test_practice_tasks.py tests/faults &
+    -m "cluster and not kind and not lifecycle" tests/notebooks tests/browser "${practice[@]}" tests/faults &
   pids+=($!); names+=(kwok-notebooks)
+fi
+if [ $kwok3_ok = 1 ]; then
+  say "kwok suite: the practice tasks, on the third kwok cluster (background)"
+  KJLAB_STATE="$KWOK3_STATE" KJLAB_TEST_STARTED=kwok suite kwok-practice \
+    -m "cluster and not kind and not lifecycle" tests/cluster/test_practice_tasks.py &
+  pids+=($!); names+=(kwok-practice)
 fi
 if [ $kind_ok = 1 ]; then
   say "kind suite (background)"
@@ -124,9 +144,13 @@ if [ $kwok2_ok = 1 ]; then
   say "kjlab down --engine kwok (second cluster)"
   KJLAB_STATE="$KWOK2_STATE" $KJLAB down --engine kwok || failed+=(down-kwok2)
 fi
+if [ $kwok3_ok = 1 ]; then
+  say "kjlab down --engine kwok (third cluster)"
+  KJLAB_STATE="$KWOK3_STATE" $KJLAB down --engine kwok || failed+=(down-kwok3)
+fi
 say "done"
 # One closing line over every stage, in pytest's words (each stage's own line is in its log).
-$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kind.log artifacts/test-final.log <<'PYEOF'
+$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kwok-practice.log artifacts/test-kind.log artifacts/test-final.log <<'PYEOF'
 import re, sys
 totals = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
 for path in sys.argv[1:]:
