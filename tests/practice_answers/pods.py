@@ -81,6 +81,13 @@ WRONG["pod-pending"] = [
     ("kubectl get pod report -o yaml | sed 's/cpu: \"64\"/cpu: 500m/' | kubectl replace --force -f -",
      "requests cpu 500m: the task allows at most 200m"),
 ]
+# the pod Never, its container OnFailure: the container's own policy wins (ContainerRestartRules, beta and
+# on in v1.36); kwok does not run it, and the verdict passes saying so
+RIGHT["pod-restart-policy"] = [
+    "kubectl run retry --image=bash:5 --restart=Never --overrides='{\"spec\":{\"containers\":[{\"name\":\"retry\","
+    "\"image\":\"bash:5\",\"restartPolicy\":\"OnFailure\",\"command\":[\"sh\",\"-c\",\"sleep 2 && exit 1\"]}]}}'",
+]
+
 RIGHT["pod-pending"] = [
     # the requests changed in place through the resize subresource (in-place resize, GA in 1.35)
     "kubectl patch pod report --subresource resize -p '{\"spec\":{\"containers\":[{\"name\":\"report\","
