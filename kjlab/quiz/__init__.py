@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import random
@@ -17,14 +18,28 @@ from IPython.display import Markdown, display
 KINDS = ("choice", "short")
 
 
+_parsed: dict[str, list[dict]] = {}
+
+
+def _bank() -> list[dict]:
+    """The parsed bank, read once per content of questions.yaml: parsing its 130 KB took about 0.7 s on
+    a busy machine, and lab 05 asked for it once per card (101 s for one cell in CI)."""
+    text = resources.files("kjlab.quiz").joinpath("questions.yaml").read_text()
+    if text not in _parsed:
+        _parsed.clear()
+        _parsed[text] = yaml.safe_load(text)
+    return _parsed[text]
+
+
 def questions() -> list[dict]:
-    return yaml.safe_load(resources.files("kjlab.quiz").joinpath("questions.yaml").read_text())
+    """Every question, as a copy the caller may change."""
+    return copy.deepcopy(_bank())
 
 
 def question(qid: str) -> dict:
-    for q in questions():
+    for q in _bank():
         if q["id"] == qid:
-            return q
+            return copy.deepcopy(q)
     raise KeyError(qid)
 
 
