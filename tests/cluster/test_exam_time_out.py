@@ -45,11 +45,11 @@ def test_an_answer_typed_after_the_deadline_does_not_count(lab, tmp_path):
 
     from kjlab.exam import session as exam_session
     from kjlab.practice import registry
-    from test_exam import SEED, TOPICS, _kjlab, _learner_types
+    from test_exam import TOPICS, WANTED, _kjlab, _learner_types, _seed_drawing
 
     assert exam_session.running() is None, "an exam is running in this state dir: kjlab exam finish first"
     try:
-        _kjlab("exam", "start", "--minutes", "10", "--tasks", "2", "--topics", *TOPICS, "--seed", SEED)
+        _kjlab("exam", "start", "--minutes", "10", "--tasks", "2", "--topics", *TOPICS, "--seed", _seed_drawing(WANTED))
         tasks = [t["task"] for t in exam_session.running()["tasks"]]
         _kjlab("exam", "task", str(tasks.index("deploy-undo") + 1))
         _learner_types("kubectl rollout undo deployment/web", tmp_path)
