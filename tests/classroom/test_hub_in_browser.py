@@ -10,11 +10,10 @@ import pwd
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-
-from browser.jupyter_page import run_all_cells
 
 from .hubfixture import running_hub
 
@@ -87,7 +86,11 @@ def test_two_learners_in_chromium_and_the_report_shows_both(hub):
                 notebook = lab01_with_check(f"kjlab-{login}", answer)
                 page.goto(f"{hub.base}/user/kjlab-{login}/lab/tree/{notebook}")
                 page.wait_for_selector(".jp-Notebook", timeout=60_000)
-                run_all_cells(page)
+                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                                       ".jp-Toolbar-kernelStatus", timeout=60_000)
+                time.sleep(2)  # let the kernel settle before running
+                page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+                page.click("li.lm-Menu-item:has-text('Run All Cells')")
                 pages[login] = page
             outputs = {}
             for login, page in pages.items():  # both run at once; wait for each one's verdict
