@@ -152,14 +152,17 @@ def _start_what_exited(engine_: provider.Provider, context: str, progress, tries
     and on a loaded machine the API server takes longer. The nodes still turn Ready (that is the kwok
     controller), so without this the lab would have no Job controller. Start what exited again, as a
     repair does; the cluster's state stays."""
+    def exited() -> list[str]:
+        return [name for name, alive in engine_.components().items() if not alive]
+
     for _ in range(tries):
-        dead = [name for name, alive in engine_.components().items() if not alive]
+        dead = exited()
         if not dead:
             return
         _say(progress, f"{', '.join(dead)} exited while the cluster started (a busy machine): starting it again")
         engine_.repair(progress)
         _wait_answers(context, timeout=120, progress=progress)
-    dead = [name for name, alive in engine_.components().items() if not alive]
+    dead = exited()
     if dead:
         raise KjlabError(f"{', '.join(dead)} of the new {engine_.name} cluster exited {tries + 1} times while it started",
                          f"look at its log ({engine_.name}: kjlab status names the log files), then kjlab up again")
