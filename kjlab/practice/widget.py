@@ -16,6 +16,7 @@ import ipywidgets as w
 
 from kjlab.cluster import lab_context
 from kjlab.practice import session
+from kjlab.quiz import question_html
 
 TICK_SECONDS = 1.0
 
@@ -35,7 +36,7 @@ class PracticePanel:
         self.task, self.state, self.context, self._check, self._now = task, state, context, check, now
         self.statement = w.HTML(f"<b>{html.escape(task.id)}</b> ({html.escape(task.topic)}, {task.minutes} min): "
                                 f"{html.escape(task.title)}<pre style='white-space:pre-wrap'>"
-                                f"{html.escape(task.text())}</pre>")
+                                f"{question_html(task.text())}</pre>")  # `code` spans as code, not raw backticks
         self.clock = w.Label(self.clock_value())
         self.check_button = w.Button(description="Check", button_style="primary")
         self.verdict = w.HTML()

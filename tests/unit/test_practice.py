@@ -219,3 +219,11 @@ def test_the_check_button_shows_the_verdict():
     assert seen == [("kwok-kjlab", "pdb")]
     assert "NOT YET" in p.verdict.value and "&lt;not web&#x27;s&gt;" in p.verdict.value
     assert not p.check_button.disabled
+
+
+def test_the_panel_shows_code_spans_as_code_not_backticks():
+    from kjlab.practice import widget
+
+    task = registry.get("job-completions")
+    panel = widget.PracticePanel(task, {"started": 0.0}, "kwok-kjlab", check=lambda *a, **k: None, now=lambda: 1.0)
+    assert "<code>batch</code>" in panel.statement.value and "`" not in panel.statement.value
