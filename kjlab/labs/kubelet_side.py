@@ -1,0 +1,255 @@
+"""What else only a real kubelet decides (lab 13, ``labs/13-probes-and-termination.ipynb``, its
+section "More that only the kubelet decides"): the objects, and the questions the lab asks of the
+recording. Each answers an interview question whose proof needs real containers
+(``kjlab/quiz/questions.yaml``: pod-level-deadline, native-sidecar-job, run-container-error,
+logs-previous, probe-timeout, pod-ready-to-start).
+
+What the v1.36.4 kubelet does, and where:
+- a pod's own ``activeDeadlineSeconds``: pkg/kubelet/active_deadline.go:31-32 fails the pod with
+  reason ``DeadlineExceeded`` and message ``Pod was active on the node longer than the specified
+  deadline``; the Job controller counts it as a failed pod like any other (a new pod within
+  backoffLimit).
+- a native sidecar (an init container with ``restartPolicy: Always``) in a Job's pod: once no
+  regular container is left to run, kuberuntime_manager.go:1377-1381 kills the pod, sidecars too,
+  and does not restart them; the pod's phase comes from its regular containers
+  (kubelet_pods.go getPhase), so the pod succeeds and the Job completes.
+- a container whose command cannot be run: kuberuntime_container.go:296 returns
+  ``ErrRunContainer`` ("RunContainerError", container/sync_result.go:87), the reason the container
+  waits with until the next attempt, which follows the restart back-off (``CrashLoopBackOff``);
+  the runtime records the failed start as ``StartError``, exit code 128.
+- ``kubectl logs --previous`` reads the log of the container's previous instance
+  (staging/src/k8s.io/kubectl/pkg/cmd/logs/logs.go, ``Previous``).
+- a probe's ``timeoutSeconds`` defaults to 1 (pkg/apis/core/v1/defaults.go:234-236); an answer
+  that comes later is a failed probe (pkg/probe/http/http.go: the client's timeout).
+- ``PodReadyToStartContainers`` (feature gate beta and on since v1.29,
+  pkg/features/kube_features.go:1807-1810) is set True once the sandbox and its network are up,
+  before the containers start (pkg/kubelet/status/generate.go).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pandas as pd
+
+from kjlab.api import readers
+from kjlab.cluster import kubectl as kubectl_command, tools
+from kjlab.runs.result import Recording
+
+IMAGE = "docker.io/library/python:3"
+DEADLINE_SECONDS = 4
+SLOW_ANSWER_SECONDS = 3
+# The crasher runs this long before it exits 3: long enough to catch it running again after a
+# restart, when `kubectl logs` and `kubectl logs --previous` show different runs.
+CRASH_AFTER_SECONDS = 8
+# The sidecar stops at SIGTERM (a trap), so the pod ends as soon as the kubelet stops it, not at
+# the end of a grace period; the grace period only bounds a sidecar that would not stop.
+SIDECAR_GRACE_SECONDS = 5
+
+# A web server that answers every request after SLOW_ANSWER_SECONDS (socket and time only: the
+# images built offline for kind carry Debian's python3-minimal, which has no http.server).
+SLOW_SERVER = f"""\
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 8080))
+s.listen(16)
+print("listening on 8080; every answer takes {SLOW_ANSWER_SECONDS} s", flush=True)
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(4096)
+        time.sleep({SLOW_ANSWER_SECONDS})
+        c.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n")
+        print("answered a probe after {SLOW_ANSWER_SECONDS} s", flush=True)
+    except OSError:
+        pass
+    finally:
+        c.close()
+"""
+
+
+def _container(name: str, script: str | None = None, command: list[str] | None = None, **fields) -> dict:
+    return {"name": name, "image": IMAGE, "command": command or ["bash", "-c", script], **fields}
+
+
+def _pod(name: str, spec: dict) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+
+def _job(name: str, template_spec: dict, backoff_limit: int) -> dict:
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"backoffLimit": backoff_limit, "template": {"spec": template_spec}}}
+
+
+def objects() -> list[dict]:
+    """The five objects of the step, created at once:
+
+    - ``pod-deadline`` (a Job): its pod template sets ``activeDeadlineSeconds: DEADLINE_SECONDS``;
+      the container sleeps longer; backoffLimit 1, so the Job makes a second pod, then fails.
+    - ``with-sidecar`` (a Job): a native sidecar that never ends by itself, and a main container
+      that works 3 s and exits 0.
+    - ``cannot-start``: a command that does not exist in the image.
+    - ``crasher``: prints a line with the time, exits 3 CRASH_AFTER_SECONDS later, again and again
+      (restartPolicy Always).
+    - ``slow-answer``: a web server that answers after SLOW_ANSWER_SECONDS, with a liveness probe
+      that leaves ``timeoutSeconds`` out (default 1 s).
+    """
+    deadline = _job("pod-deadline", {
+        "restartPolicy": "Never", "activeDeadlineSeconds": DEADLINE_SECONDS, "terminationGracePeriodSeconds": 2,
+        "containers": [_container("main", "echo 'working for 10 minutes'; sleep 600")]}, backoff_limit=1)
+    sidecar = _job("with-sidecar", {
+        "restartPolicy": "Never", "terminationGracePeriodSeconds": SIDECAR_GRACE_SECONDS,
+        "initContainers": [_container(
+            "log-shipper", "trap 'echo \"log-shipper: SIGTERM, stopping\"; exit 0' TERM; echo 'log-shipper: running'; "
+            "while true; do sleep 1 & wait $!; done", restartPolicy="Always")],
+        "containers": [_container("main", "echo 'main: working 3 s'; sleep 3; echo 'main: done, exit 0'")]},
+        backoff_limit=0)
+    cannot_start = _pod("cannot-start", {
+        "restartPolicy": "Always", "containers": [_container("main", command=["/no/such/program"])]})
+    crasher = _pod("crasher", {
+        "restartPolicy": "Always", "terminationGracePeriodSeconds": 2,
+        "containers": [_container("main", f'echo "this run started at $(date +%T); it exits 3 after {CRASH_AFTER_SECONDS} s"; '
+                                          f'sleep {CRASH_AFTER_SECONDS}; exit 3')]})
+    slow = _pod("slow-answer", {
+        "restartPolicy": "Always", "terminationGracePeriodSeconds": 2,
+        "containers": [_container("main", 'exec python3 -c "$SLOW_SERVER"', env=[{"name": "SLOW_SERVER", "value": SLOW_SERVER}],
+                                  livenessProbe={"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 2,
+                                                 "failureThreshold": 2})]})
+    return [deadline, sidecar, cannot_start, crasher, slow]
+
+
+# --- what the recording says --------------------------------------------------------------------
+
+def _pods_of(recording: Recording, job: str) -> list[str]:
+    names = []
+    for r in recording.of("pod"):
+        labels = readers.meta(r.get("object") or {}).get("labels") or {}
+        if labels.get("job-name") == job and r["name"] not in names:
+            names.append(r["name"])
+    return names
+
+
+def _job_condition(recording: Recording, job: str, type_: str) -> dict | None:
+    last = next((r.get("object") for r in reversed(recording.of("job")) if r["name"] == job and r.get("object")), None)
+    return readers.true_condition(last, type_) if last else None
+
+
+def _ever(recording: Recording, pod: str, test) -> dict | None:
+    """The first recorded state of ``pod`` for which ``test(pod object)`` is truthy."""
+    return next((r for r in recording.of("pod") if r["name"] == pod and r.get("object") and test(r["object"])), None)
+
+
+def deadline_failed(recording: Recording) -> dict | None:
+    """The first pod of ``pod-deadline`` recorded Failed by the kubelet's deadline, or None."""
+    for pod in _pods_of(recording, "pod-deadline"):
+        row = _ever(recording, pod, lambda o: (o.get("status") or {}).get("reason") == "DeadlineExceeded")
+        if row:
+            return row
+    return None
+
+
+def waiting_reasons(recording: Recording, pod: str) -> list[str]:
+    """The container's waiting reasons, in the order recorded (each change once)."""
+    seen: list[str] = []
+    for r in recording.of("pod"):
+        if r["name"] != pod or not r.get("object"):
+            continue
+        which, fields = readers.state(r["object"])
+        reason = fields.get("reason") if which == "waiting" else None
+        if reason and (not seen or seen[-1] != reason):
+            seen.append(reason)
+    return seen
+
+
+def _terminated(pod: dict) -> dict | None:
+    """The container's terminated state: its current one, else its last one."""
+    cs = readers.container_status(pod) or {}
+    return (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
+
+
+def start_error(recording: Recording, pod: str = "cannot-start") -> dict | None:
+    """The first recorded end of a container that could not start (reason, exit code, message)."""
+    row = _ever(recording, pod, _terminated)
+    return _terminated(row["object"]) if row else None
+
+
+def running_again(recording: Recording, pod: str = "crasher") -> bool:
+    """``pod``'s container is running after at least one restart (its previous run has ended)."""
+    last = recording.last_pods().get(pod)
+    return bool(last and readers.restart_count(last) >= 1 and readers.state(last)[0] == "running")
+
+
+def conditions_order(recording: Recording, pod: str) -> list[str]:
+    """The pod's conditions in the order they first became True, as recorded."""
+    order: list[str] = []
+    for r in recording.of("pod"):
+        if r["name"] != pod or not r.get("object"):
+            continue
+        for c in readers.conditions(r["object"]):
+            if c.get("status") == "True" and c.get("type") not in order:
+                order.append(c["type"])
+    return order
+
+
+def sandbox_ready_never_ran(recording: Recording, pod: str = "cannot-start") -> dict | None:
+    """The first recorded state of ``pod`` with PodReadyToStartContainers True, when its container
+    has never run (its sandbox and network were ready; its command never started), or None."""
+    if _ever(recording, pod, lambda o: readers.state(o)[0] == "running"):
+        return None
+    return _ever(recording, pod, lambda o: readers.is_true(o, "PodReadyToStartContainers"))
+
+
+def done(recording: Recording) -> bool:
+    """Everything the step waits for: the deadline Job failed (after its second pod), the sidecar
+    Job complete, the start error recorded, the crasher restarted, the slow pod restarted by its probe."""
+    last = recording.last_pods()
+    return bool(_job_condition(recording, "pod-deadline", "Failed")
+                and _job_condition(recording, "with-sidecar", "Complete")
+                and start_error(recording) is not None
+                and readers.restart_count(last.get("crasher") or {}) >= 1
+                and readers.restart_count(last.get("slow-answer") or {}) >= 1)
+
+
+def outcomes(recording: Recording) -> pd.DataFrame:
+    """One row per object: what the kubelet did, read from the recording."""
+    rows = []
+    failed = deadline_failed(recording)
+    deadline_pods = _pods_of(recording, "pod-deadline")
+    rows.append({"object": "job/pod-deadline", "what happened":
+                 (f"pod {failed['name']}: {failed['object']['status'].get('reason')} "
+                  f"({failed['object']['status'].get('message')}); pods made: {len(deadline_pods)}; Job "
+                  f"{(_job_condition(recording, 'pod-deadline', 'Failed') or {}).get('reason', 'not failed')}")
+                 if failed else "no pod failed by its deadline"})
+    sidecar_pods = _pods_of(recording, "with-sidecar")
+    sidecar_last = recording.last_pods().get(sidecar_pods[0]) if sidecar_pods else None
+    shipper = next((cs for cs in readers.container_statuses(sidecar_last or {}, init=True)), None)
+    shipper_state = ((shipper or {}).get("state") or {}).get("terminated") or {}
+    rows.append({"object": "job/with-sidecar", "what happened":
+                 f"pod {(sidecar_last or {}).get('status', {}).get('phase')}; sidecar ended with exit code "
+                 f"{shipper_state.get('exitCode')}; Job "
+                 f"{'Complete' if _job_condition(recording, 'with-sidecar', 'Complete') else 'not complete'}"})
+    err = start_error(recording) or {}
+    rows.append({"object": "pod/cannot-start", "what happened":
+                 f"waiting reasons {' -> '.join(waiting_reasons(recording, 'cannot-start')) or 'none'}; its runs: "
+                 f"{err.get('reason')}, exit code {err.get('exitCode')}; PodReadyToStartContainers "
+                 f"{'True, though the container never ran' if sandbox_ready_never_ran(recording) else 'not True before a run'}"})
+    last = recording.last_pods()
+    rows.append({"object": "pod/crasher", "what happened":
+                 f"restarts: {readers.restart_count(last.get('crasher') or {})}; waiting reasons "
+                 f"{' -> '.join(waiting_reasons(recording, 'crasher')) or 'none'}"})
+    unhealthy = next((r for r in recording.of("event") if r["name"] == "pod/slow-answer" and r.get("reason") == "Unhealthy"), None)
+    rows.append({"object": "pod/slow-answer", "what happened":
+                 f"restarts: {readers.restart_count(last.get('slow-answer') or {})}; first Unhealthy: "
+                 f"{unhealthy.get('message') if unhealthy else 'none'}"})
+    return pd.DataFrame(rows, columns=["object", "what happened"])
+
+
+def logs(context: str, namespace: str, pod: str, previous: bool = False) -> str:
+    """`kubectl logs POD [--previous]`, printed as typed, and returned."""
+    args = ["logs", pod, "-n", namespace] + (["--previous"] if previous else [])
+    argv = kubectl_command.argv(args, context, str(tools.kubectl_path()))
+    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
+    out = (proc.stdout + proc.stderr).rstrip()
+    print(f"$ kubectl {' '.join(args)}\n{out}")
+    return out

@@ -1,0 +1,93 @@
+"""kjlab.labs.kubelet_side's readings of a recording (lab 13's "More that only the kubelet decides"),
+fed with rows shaped as the recorder writes them; the states follow what a v1.36 kubelet reports."""
+
+from kjlab.labs import kubelet_side
+from kjlab.runs.result import Recording
+
+
+def _pod_row(t, name, waiting=None, running=False, terminated=None, last=None, restarts=0, conditions=(),
+             labels=None, status=None):
+    state = ({"waiting": {"reason": waiting}} if waiting else {"running": {}} if running
+             else {"terminated": terminated} if terminated else {})
+    cs = {"name": "main", "state": state, "restartCount": restarts, "lastState": {"terminated": last} if last else {}}
+    obj = {"metadata": {"name": name, "labels": labels or {}},
+           "status": {"containerStatuses": [cs], "conditions": [{"type": c, "status": "True"} for c in conditions],
+                      **(status or {})}}
+    return {"t": t, "kind": "pod", "name": name, "object": obj}
+
+
+def _job_row(t, name, condition):
+    return {"t": t, "kind": "job", "name": name,
+            "object": {"metadata": {"name": name}, "status": {"conditions": [{"type": condition, "status": "True",
+                                                                              "reason": "BackoffLimitExceeded"}]}}}
+
+
+START_ERROR = {"reason": "StartError", "exitCode": 128, "message": "exec: \"/no/such/program\": not found"}
+
+
+def test_waiting_reasons_keep_each_change_once_in_order():
+    rec = Recording([_pod_row(0, "cannot-start", waiting="ContainerCreating"),
+                     _pod_row(1, "cannot-start", waiting="RunContainerError", last=START_ERROR),
+                     _pod_row(2, "cannot-start", waiting="RunContainerError", last=START_ERROR),
+                     _pod_row(3, "cannot-start", waiting="CrashLoopBackOff", last=START_ERROR),
+                     _pod_row(4, "other", waiting="CrashLoopBackOff")])
+    assert kubelet_side.waiting_reasons(rec, "cannot-start") == ["ContainerCreating", "RunContainerError", "CrashLoopBackOff"]
+    assert kubelet_side.start_error(rec) == START_ERROR
+
+
+def test_start_error_reads_the_current_terminated_state_too():
+    rec = Recording([_pod_row(0, "cannot-start", terminated=START_ERROR)])
+    assert kubelet_side.start_error(rec)["exitCode"] == 128
+    assert kubelet_side.start_error(Recording([_pod_row(0, "cannot-start", waiting="ContainerCreating")])) is None
+
+
+def test_sandbox_ready_only_counts_for_a_container_that_never_ran():
+    ready = ("PodScheduled", "Initialized", "PodReadyToStartContainers")
+    never_ran = Recording([_pod_row(0, "cannot-start", waiting="ContainerCreating"),
+                           _pod_row(1, "cannot-start", waiting="RunContainerError", conditions=ready)])
+    assert kubelet_side.sandbox_ready_never_ran(never_ran)["t"] == 1
+    ran = Recording([_pod_row(0, "cannot-start", running=True, conditions=ready)])
+    assert kubelet_side.sandbox_ready_never_ran(ran) is None
+    not_ready = Recording([_pod_row(0, "cannot-start", waiting="ContainerCreating", conditions=("PodScheduled",))])
+    assert kubelet_side.sandbox_ready_never_ran(not_ready) is None
+
+
+def test_running_again_needs_a_restart_and_a_running_container():
+    assert not kubelet_side.running_again(Recording([_pod_row(0, "crasher", running=True)]))
+    assert not kubelet_side.running_again(Recording([_pod_row(0, "crasher", waiting="CrashLoopBackOff", restarts=1)]))
+    assert kubelet_side.running_again(Recording([_pod_row(0, "crasher", waiting="CrashLoopBackOff", restarts=1),
+                                                 _pod_row(1, "crasher", running=True, restarts=1)]))
+
+
+def test_deadline_failed_finds_the_jobs_pod_failed_by_the_kubelet():
+    label = {"job-name": "pod-deadline"}
+    failed = {"phase": "Failed", "reason": "DeadlineExceeded",
+              "message": "Pod was active on the node longer than the specified deadline"}
+    rec = Recording([_pod_row(0, "pod-deadline-a", running=True, labels=label),
+                     _pod_row(1, "elsewhere", running=True, status=failed),  # not the Job's pod
+                     _pod_row(5, "pod-deadline-a", terminated={"exitCode": 137}, labels=label, status=failed),
+                     _job_row(20, "pod-deadline", "Failed")])
+    assert kubelet_side.deadline_failed(rec)["name"] == "pod-deadline-a"
+    row = kubelet_side.outcomes(rec).set_index("object").loc["job/pod-deadline", "what happened"]
+    assert "DeadlineExceeded" in row and "pods made: 1" in row and "BackoffLimitExceeded" in row
+    assert kubelet_side.deadline_failed(Recording([_pod_row(0, "pod-deadline-a", running=True, labels=label)])) is None
+
+
+def test_done_waits_for_every_outcome():
+    label = {"job-name": "pod-deadline"}
+    failed = {"reason": "DeadlineExceeded", "message": "m"}
+    rows = [_pod_row(0, "pod-deadline-a", labels=label, status=failed), _job_row(1, "pod-deadline", "Failed"),
+            _job_row(2, "with-sidecar", "Complete"), _pod_row(3, "cannot-start", waiting="CrashLoopBackOff", last=START_ERROR),
+            _pod_row(4, "crasher", running=True, restarts=1)]
+    assert not kubelet_side.done(Recording(rows))  # slow-answer not restarted yet
+    assert kubelet_side.done(Recording(rows + [_pod_row(5, "slow-answer", running=True, restarts=1)]))
+
+
+def test_objects_are_what_the_lab_says():
+    by_name = {o["metadata"]["name"]: o for o in kubelet_side.objects()}
+    assert by_name["pod-deadline"]["spec"]["template"]["spec"]["activeDeadlineSeconds"] == kubelet_side.DEADLINE_SECONDS
+    assert "activeDeadlineSeconds" not in by_name["pod-deadline"]["spec"]  # the pod's deadline, not the Job's
+    sidecar = by_name["with-sidecar"]["spec"]["template"]["spec"]["initContainers"][0]
+    assert sidecar["restartPolicy"] == "Always"
+    probe = by_name["slow-answer"]["spec"]["containers"][0]["livenessProbe"]
+    assert "timeoutSeconds" not in probe  # the default (1 s) is the point
