@@ -215,3 +215,13 @@ def test_down_keeps_kjlabs_images_and_purge_removes_them_saying_how_much(monkeyp
     assert images == {"somebody/else:1": 1}  # never an image kjlab did not add
     assert said[0].endswith(": 715 MB freed") and said[0].startswith("removed 2 images")
     assert not kind._state_file().exists()
+
+
+def test_baked_images_label_is_read_as_image_to_docker_id():
+    from kjlab.cluster import kind
+
+    label = ("docker.io/library/bash:5=sha256:" + "a" * 64 + " docker.io/library/python:3=sha256:" + "b" * 64
+             + " broken-entry docker.io/x:1=")
+    assert kind.parse_baked(label) == {"docker.io/library/bash:5": "sha256:" + "a" * 64,
+                                       "docker.io/library/python:3": "sha256:" + "b" * 64}
+    assert kind.parse_baked("") == {}

@@ -551,7 +551,11 @@ def create(workers: int, progress=print, prepared: Prepared | None = None) -> No
         raise KjlabError("kind create cluster failed:\n    " + "\n    ".join(tail[-8:]),
                          "kjlab doctor shows what is missing; then kjlab up --engine kind again "
                          "(kjlab removes the half-created cluster first)")
+    baked = baked_images(prepared.image.ref)
     for image in preload_images():
+        if baked.get(image) and baked[image] == image_id(image):
+            _say(progress, f"{image}: already in every node (baked into the node image by the offline build)")
+            continue
         started = time.monotonic()
         _say(progress, f"loading {image} into the nodes (kind load docker-image)")
         code, tail = _stream([str(prepared.kind), "load", "docker-image", image, "--name", CLUSTER_NAME],
@@ -560,6 +564,29 @@ def create(workers: int, progress=print, prepared: Prepared | None = None) -> No
             raise KjlabError(f"could not load {image} into the kind nodes:\n    " + "\n    ".join(tail[-4:]),
                              "kjlab down && kjlab up --engine kind")
         _say(progress, f"  loaded in {time.monotonic() - started:.0f}s")
+
+
+BAKED_LABEL = "io.kjlab.preloaded-image-ids"
+
+
+def parse_baked(label: str) -> dict[str, str]:
+    """``image=sha256:... image=sha256:...`` (the offline node image's label) as {image: Docker ID}."""
+    pairs = (item.rpartition("=") for item in label.split())
+    return {image: digest for image, _, digest in pairs if image and digest.startswith("sha256:")}
+
+
+def baked_images(node_image: str) -> dict[str, str]:
+    """The lab images the offline build put into ``node_image`` (tools/kind/build.sh puts them in the
+    release tarball, so every node's containerd has them), with the Docker ID each had then. A
+    published kindest/node has none: its nodes get the lab images by `kind load`."""
+    out = _docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{BAKED_LABEL}"}}}}', node_image)
+    return parse_baked(out.stdout.strip()) if out.returncode == 0 else {}
+
+
+def image_id(image: str) -> str | None:
+    """Docker's ID of ``image``, or None when Docker does not have it."""
+    out = _docker("image", "inspect", "--format", "{{.Id}}", image)
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
 
 
 def finished_creating() -> None:
