@@ -2,7 +2,7 @@
 section "More that only the kubelet decides"): the objects, and the questions the lab asks of the
 recording. Each answers an interview question whose proof needs real containers
 (``kjlab/quiz/questions.yaml``: pod-level-deadline, native-sidecar-job, run-container-error,
-logs-previous, probe-timeout, pod-ready-to-start).
+logs-previous, probe-timeout, pod-ready-to-start, ephemeral-debug), and exercise 13's "why not exit 0".
 
 What the v1.36.4 kubelet does, and where:
 - a pod's own ``activeDeadlineSeconds``: pkg/kubelet/active_deadline.go:31-32 fails the pod with
@@ -21,6 +21,14 @@ What the v1.36.4 kubelet does, and where:
   (staging/src/k8s.io/kubectl/pkg/cmd/logs/logs.go, ``Previous``).
 - a probe's ``timeoutSeconds`` defaults to 1 (pkg/apis/core/v1/defaults.go:234-236); an answer
   that comes later is a failed probe (pkg/probe/http/http.go: the client's timeout).
+- ``kubectl debug POD --target=C`` adds an ephemeral container through the pod's
+  ``ephemeralcontainers`` subresource (kubectl/pkg/cmd/debug/debug.go); ``spec.containers`` of a
+  pod cannot change (pkg/apis/core/validation/validation.go, ValidatePodUpdate). With ``--target``
+  it shares C's process namespace, so its PID 1 is C's process.
+- a Job's pod deleted while it runs (kubectl delete, a drain): with a ``podFailurePolicy`` the Job
+  controller waits for the pod's final phase (job_controller.go ``isPodFailed``), and a deleted
+  pod whose containers all exit 0 ends Succeeded (kubelet_pods.go getPhase): the Job counts the
+  interrupted work as done. Exit 143 ends it Failed: counted as a failure, run again.
 - ``PodReadyToStartContainers`` (feature gate beta and on since v1.29,
   pkg/features/kube_features.go:1807-1810) is set True once the sandbox and its network are up,
   before the containers start (pkg/kubelet/status/generate.go).
@@ -83,7 +91,7 @@ def _job(name: str, template_spec: dict, backoff_limit: int) -> dict:
 
 
 def objects() -> list[dict]:
-    """The five objects of the step, created at once:
+    """The objects of the step, created at once:
 
     - ``pod-deadline`` (a Job): its pod template sets ``activeDeadlineSeconds: DEADLINE_SECONDS``;
       the container sleeps longer; backoffLimit 1, so the Job makes a second pod, then fails.
@@ -94,6 +102,8 @@ def objects() -> list[dict]:
       (restartPolicy Always).
     - ``slow-answer``: a web server that answers after SLOW_ANSWER_SECONDS, with a liveness probe
       that leaves ``timeoutSeconds`` out (default 1 s).
+    - ``steady``: a pod to debug with an ephemeral container.
+    - the two worker Jobs of ``workers()``.
     """
     deadline = _job("pod-deadline", {
         "restartPolicy": "Never", "activeDeadlineSeconds": DEADLINE_SECONDS, "terminationGracePeriodSeconds": 2,
@@ -116,7 +126,30 @@ def objects() -> list[dict]:
         "containers": [_container("main", 'exec python3 -c "$SLOW_SERVER"', env=[{"name": "SLOW_SERVER", "value": SLOW_SERVER}],
                                   livenessProbe={"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 2,
                                                  "failureThreshold": 2})]})
-    return [deadline, sidecar, cannot_start, crasher, slow]
+    steady = _pod("steady", {"containers": [_container("main", "echo 'steady: working'; while true; do sleep 1 & wait $!; done")]})
+    return [deadline, sidecar, cannot_start, crasher, slow, steady, *workers()]
+
+
+# A Job whose pods exit on SIGTERM: with a podFailurePolicy the Job controller waits for the pod's
+# final phase, and a deleted pod whose containers all exit 0 ends Succeeded (kubelet_pods.go getPhase).
+WORKER_POLICY = {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]}
+
+
+def workers() -> list[dict]:
+    """Two Jobs with the same pod failure policy whose worker traps SIGTERM: ``exit0-on-term``
+    exits 0 (exercise 13's wrong answer), ``exit143-on-term`` exits 143 (its right one)."""
+    jobs = []
+    for name, code in (("exit0-on-term", 0), ("exit143-on-term", 143)):
+        script = (f"trap 'echo \"SIGTERM: stopping halfway, exit {code}\"; exit {code}' TERM; echo working; "
+                  "while true; do sleep 1 & wait $!; done")
+        job = _job(name, {"restartPolicy": "Never", "terminationGracePeriodSeconds": 10,
+                          "containers": [_container("main", script)]}, backoff_limit=1)
+        job["spec"]["podFailurePolicy"] = WORKER_POLICY
+        jobs.append(job)
+    return jobs
+
+
+WORKER_JOBS = ("exit0-on-term", "exit143-on-term")
 
 
 # --- what the recording says --------------------------------------------------------------------
@@ -200,6 +233,66 @@ def sandbox_ready_never_ran(recording: Recording, pod: str = "cannot-start") -> 
     return _ever(recording, pod, lambda o: readers.is_true(o, "PodReadyToStartContainers"))
 
 
+def _last_job(recording: Recording, job: str) -> dict:
+    return next((r["object"] for r in reversed(recording.of("job")) if r["name"] == job and r.get("object")), {})
+
+
+def first_worker_pods(recording: Recording) -> dict[str, str] | None:
+    """{Job: its first pod} once each worker Job's first pod is running, else None."""
+    first = {}
+    for job in WORKER_JOBS:
+        pods = _pods_of(recording, job)
+        if not pods or not _ever(recording, pods[0], lambda o: readers.state(o)[0] == "running"):
+            return None
+        first[job] = pods[0]
+    return first
+
+
+def workers_settled(recording: Recording) -> bool:
+    """exit0-on-term's Job has counted its deleted pod (Complete), exit143-on-term's has made a new pod."""
+    return bool(_job_condition(recording, "exit0-on-term", "Complete") and len(_pods_of(recording, "exit143-on-term")) >= 2
+                and (_last_job(recording, "exit143-on-term").get("status") or {}).get("failed"))
+
+
+def worker_outcomes(recording: Recording) -> pd.DataFrame:
+    """For each worker Job: its first pod's exit code and phase, the Job's succeeded/failed counts,
+    how many pods it made and its condition."""
+    rows = []
+    for job in WORKER_JOBS:
+        pods = _pods_of(recording, job)
+        first = recording.last_pods().get(pods[0]) if pods else None
+        ended = _terminated(first) if first else None
+        status = _last_job(recording, job).get("status") or {}
+        rows.append({"job": job, "first pod's exit code": (ended or {}).get("exitCode"),
+                     "first pod's phase": (first or {}).get("status", {}).get("phase"),
+                     "succeeded": status.get("succeeded", 0), "failed": status.get("failed", 0), "pods made": len(pods),
+                     "Job": "Complete" if _job_condition(recording, job, "Complete") else "running"})
+    return pd.DataFrame(rows)
+
+
+def workers_sentence(workers: pd.DataFrame) -> str:
+    """``worker_outcomes`` in a sentence, for the recap."""
+    said = []
+    for w in workers.to_dict("records"):
+        code, phase = w["first pod's exit code"], w["first pod's phase"]
+        said.append(f"`{w['job']}`'s deleted pod exited {code} and ended {phase}: the Job counted succeeded "
+                    f"{w['succeeded']}, failed {w['failed']}, and made {w['pods made']} pod(s)")
+    return "; ".join(said)
+
+
+def ephemeral_container(pod: dict, name: str = "debugger") -> tuple[dict | None, dict | None]:
+    """(the ephemeral container's spec, its status) in ``pod``."""
+    spec = next((c for c in (pod.get("spec") or {}).get("ephemeralContainers") or [] if c.get("name") == name), None)
+    status = next((c for c in (pod.get("status") or {}).get("ephemeralContainerStatuses") or [] if c.get("name") == name), None)
+    return spec, status
+
+
+def debugger_ended(recording: Recording, pod: str = "steady") -> dict | None:
+    """The debugger's terminated state once it has ended, else None."""
+    _, status = ephemeral_container(recording.last_pods().get(pod) or {})
+    return ((status or {}).get("state") or {}).get("terminated")
+
+
 def done(recording: Recording) -> bool:
     """Everything the step waits for: the deadline Job failed (after its second pod), the sidecar
     Job complete, the start error recorded, the crasher restarted, the slow pod restarted by its probe."""
@@ -245,11 +338,28 @@ def outcomes(recording: Recording) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["object", "what happened"])
 
 
-def logs(context: str, namespace: str, pod: str, previous: bool = False) -> str:
-    """`kubectl logs POD [--previous]`, printed as typed, and returned."""
-    args = ["logs", pod, "-n", namespace] + (["--previous"] if previous else [])
+def logs(context: str, namespace: str, pod: str, previous: bool = False, container: str | None = None) -> str:
+    """`kubectl logs POD [--previous] [-c CONTAINER]`, printed as typed, and returned."""
+    args = ["logs", pod, "-n", namespace] + (["--previous"] if previous else []) + (["-c", container] if container else [])
+    return kubectl(context, args)
+
+
+# What the debugger prints: the command line of PID 1 in the process namespace it shares (--target).
+DEBUG_SCRIPT = 'echo "debugger: PID 1 here is: $(tr "\\0" " " < /proc/1/cmdline)"'
+
+
+def debug(context: str, namespace: str, pod: str, target: str = "main") -> str:
+    """`kubectl debug POD -c debugger --target=TARGET --image=IMAGE -- bash -c DEBUG_SCRIPT`: adds an
+    ephemeral container (the pod's ephemeralcontainers subresource) sharing TARGET's processes."""
+    return kubectl(context, ["debug", pod, "-n", namespace, "-c", "debugger", f"--target={target}", f"--image={IMAGE}",
+                             "--", "bash", "-c", DEBUG_SCRIPT])
+
+
+def kubectl(context: str, args: list[str]) -> str:
+    """Run kubectl with ``args``, print the command as typed and what it printed; return the latter."""
     argv = kubectl_command.argv(args, context, str(tools.kubectl_path()))
     proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
     out = (proc.stdout + proc.stderr).rstrip()
-    print(f"$ kubectl {' '.join(args)}\n{out}")
+    shown = " ".join(a if " " not in a and '"' not in a else "'" + a + "'" for a in args)
+    print(f"$ kubectl {shown}\n{out}")
     return out

@@ -91,3 +91,36 @@ def test_objects_are_what_the_lab_says():
     assert sidecar["restartPolicy"] == "Always"
     probe = by_name["slow-answer"]["spec"]["containers"][0]["livenessProbe"]
     assert "timeoutSeconds" not in probe  # the default (1 s) is the point
+
+
+def _job_status_row(t, name, **status):
+    return {"t": t, "kind": "job", "name": name, "object": {"metadata": {"name": name}, "status": status}}
+
+
+def test_workers_first_pods_settled_and_outcomes():
+    zero, term = {"job-name": "exit0-on-term"}, {"job-name": "exit143-on-term"}
+    rows = [_pod_row(0, "exit0-a", running=True, labels=zero), _pod_row(0, "exit143-a", waiting="ContainerCreating", labels=term)]
+    assert kubelet_side.first_worker_pods(Recording(rows)) is None  # exit143's pod not running yet
+    rows.append(_pod_row(1, "exit143-a", running=True, labels=term))
+    assert kubelet_side.first_worker_pods(Recording(rows)) == {"exit0-on-term": "exit0-a", "exit143-on-term": "exit143-a"}
+    rows += [_pod_row(5, "exit0-a", terminated={"exitCode": 0}, labels=zero, status={"phase": "Succeeded"}),
+             _pod_row(5, "exit143-a", terminated={"exitCode": 143}, labels=term, status={"phase": "Failed"}),
+             _job_row(6, "exit0-on-term", "Complete"), _job_status_row(6, "exit143-on-term", failed=1)]
+    assert not kubelet_side.workers_settled(Recording(rows))  # no new pod for exit143-on-term yet
+    rows.append(_pod_row(16, "exit143-b", running=True, labels=term))
+    rec = Recording(rows)
+    assert kubelet_side.workers_settled(rec)
+    out = kubelet_side.worker_outcomes(rec).set_index("job")
+    assert out.loc["exit0-on-term", "first pod's phase"] == "Succeeded" and out.loc["exit0-on-term", "pods made"] == 1
+    assert out.loc["exit143-on-term", "first pod's exit code"] == 143 and out.loc["exit143-on-term", "pods made"] == 2
+    assert "exited 143 and ended Failed" in kubelet_side.workers_sentence(kubelet_side.worker_outcomes(rec))
+
+
+def test_debugger_ended_reads_the_ephemeral_container_status():
+    pod = _pod_row(0, "steady", running=True)
+    pod["object"]["spec"] = {"ephemeralContainers": [{"name": "debugger", "targetContainerName": "main"}]}
+    pod["object"]["status"]["ephemeralContainerStatuses"] = [{"name": "debugger", "state": {"running": {}}}]
+    assert kubelet_side.debugger_ended(Recording([pod])) is None
+    assert kubelet_side.ephemeral_container(pod["object"])[0]["targetContainerName"] == "main"
+    pod["object"]["status"]["ephemeralContainerStatuses"][0]["state"] = {"terminated": {"exitCode": 0}}
+    assert kubelet_side.debugger_ended(Recording([pod])) == {"exitCode": 0}
