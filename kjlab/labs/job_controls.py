@@ -4,7 +4,8 @@ a scheduling gate, ``spec.managedBy``, ``kubectl wait`` and a CronJob's Job name
 
 Every Job is package data (examples/job-controls.yaml, one document each); the steps a person
 would take on them (patch a condition, scale an Indexed Job, remove a gate) run while the Job is
-recorded, through ``after_apply``. Everything that decides an outcome here is the real control
+recorded, through ``after_apply``; what only the API server decides (a refused update, a defaulted
+field) is asked as a server-side dry run. Everything that decides an outcome here is the real control
 plane on both engines: the Job, CronJob and scheduler code and the API server's validation.
 """
 
