@@ -4,7 +4,8 @@ a scheduling gate, ``spec.managedBy``, ``kubectl wait`` and a CronJob's Job name
 
 Every Job is package data (examples/job-controls.yaml, one document each); the steps a person
 would take on them (patch a condition, scale an Indexed Job, remove a gate) run while the Job is
-recorded, through ``after_apply``. Everything that decides an outcome here is the real control
+recorded, through ``after_apply``; what only the API server decides (a refused update, a defaulted
+field) is asked as a server-side dry run. Everything that decides an outcome here is the real control
 plane on both engines: the Job, CronJob and scheduler code and the API server's validation.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import subprocess
 import time
 from importlib import resources
@@ -82,27 +84,54 @@ def condition_false(lab, timeout: float = 90):
     return run(lab, "condition-false", after_apply=step)
 
 
+def dry_run_patch(call, name: str, namespace: str, patch: dict, strategic: bool = False) -> str:
+    """Send ``patch`` through ``call`` (a typed client's patch) as a server-side dry run: validation
+    and admission run as for a real update, nothing is changed. Returns the API's message, or
+    ``accepted``."""
+    try:
+        kube.raw(call, name, namespace, patch, dry_run="All",
+                 _content_type=kube.STRATEGIC_MERGE if strategic else kube.MERGE)
+        return "accepted"
+    except ApiException as e:
+        return ops.api_message(e)
+
+
+DEBUG_CONTAINER = {"name": "debugger", "image": "docker.io/library/busybox:1.36"}
+
+
 @session("elastic")
-def elastic(lab, to: int = 2, timeout: float = 90):
-    """The ``elastic`` Indexed Job: once all its pods are ready (``status.ready``), try to lower
-    ``completions`` alone (refused), then ``completions`` and ``parallelism`` together to ``to``.
-    Returns ``(refusal, RunResult)``."""
-    refusal = {}
+def elastic(lab, to: int = 2, name: str = "elastic", timeout: float = 90):
+    """The Indexed Job ``name`` (``elastic``: 4 indexes; ``elastic-up``: 2): once all its pods are
+    ready (``status.ready``), try to set ``completions`` alone to ``to`` (refused), then ``completions``
+    and ``parallelism`` together. While the pods run, also send a dry-run patch adding a container
+    to one of them (`kubectl debug` uses the ephemeralcontainers subresource instead). Returns
+    ``(answers, RunResult)``, answers: ``completions alone`` and ``add a container`` -> the API's
+    answer."""
+    answers = {}
 
     def step(context, namespace, job_name, recorder):
-        size = manifest("elastic")["spec"]["parallelism"]
+        size = manifest(name)["spec"]["parallelism"]
         wait.job(context, namespace, job_name, lambda j: readers.counter(j, "ready") >= size,
                  f"status.ready = {size} (every pod of Job {job_name} ready)", timeout=timeout)
+        pods = kube.raw(kube.core(context).list_namespaced_pod, namespace, label_selector=_job_pods(job_name))
+        running = sorted(readers.name(p) for p in pods["items"] if readers.phase(p) == "Running")
+        if running:
+            patch = {"spec": {"containers": [DEBUG_CONTAINER]}}
+            answers["add a container"] = dry_run_patch(kube.core(context).patch_namespaced_pod, running[0],
+                                                       namespace, patch, strategic=True)
+            print(f"$ kubectl patch pod {running[0]} -n {namespace} --dry-run=server -p '{json.dumps(patch)}'\n"
+                  f"{answers['add a container']}")
         try:
             ops.patch_job(context, namespace, job_name, {"spec": {"completions": to}}, recorder=recorder)
+            answers["completions alone"] = "accepted"
         except KjlabError as e:
-            refusal["text"] = str(e).splitlines()[0]
+            answers["completions alone"] = str(e).splitlines()[0]
             print(f"refused: {e}")
         ops.patch_job(context, namespace, job_name, {"spec": {"completions": to, "parallelism": to}},
                       recorder=recorder)
 
-    result = run(lab, "elastic", after_apply=step)
-    return refusal.get("text"), result
+    result = run(lab, name, after_apply=step)
+    return answers, result
 
 
 def gated_condition(pod: dict) -> dict | None:
@@ -114,13 +143,28 @@ def gated_condition(pod: dict) -> dict | None:
 @session("gated")
 def gated(lab, timeout: float = 60):
     """The ``gated`` Job: wait until its pod has ``PodScheduled=False``/``SchedulingGated`` (the API server
-    sets it at create: pkg/registry/core/pod/strategy.go applySchedulingGatedCondition), then remove the
-    gate (`kubectl patch pod NAME --type=merge -p '{"spec":{"schedulingGates":null}}'`). Returns the
-    RunResult."""
+    sets it at create: pkg/registry/core/pod/strategy.go applySchedulingGatedCondition); while the Job
+    runs, send two server-side dry runs -- a second gate added to the pod, ``completions`` and
+    ``parallelism`` 2 on this NonIndexed Job -- then remove the gate
+    (`kubectl patch pod NAME --type=merge -p '{"spec":{"schedulingGates":null}}'`). Returns
+    ``(answers, RunResult)``, answers: ``add a gate`` and ``completions of a NonIndexed Job`` -> the
+    API's answer."""
+    answers = {}
+
     def step(context, namespace, job_name, recorder):
         pod = wait.pod(context, namespace, gated_condition, f"the pod of Job {job_name} to be SchedulingGated",
                        timeout=timeout, label_selector=_job_pods(job_name))
         name = readers.name(pod)
+        gates = pod["spec"]["schedulingGates"] + [{"name": "kjlab.io/one-more"}]
+        answers["add a gate"] = dry_run_patch(kube.core(context).patch_namespaced_pod, name, namespace,
+                                              {"spec": {"schedulingGates": gates}})
+        print(f"$ kubectl patch pod {name} -n {namespace} --type=merge --dry-run=server "
+              f"-p '{json.dumps({'spec': {'schedulingGates': gates}})}'\n{answers['add a gate']}")
+        resize = {"spec": {"completions": 2, "parallelism": 2}}
+        answers["completions of a NonIndexed Job"] = dry_run_patch(kube.batch(context).patch_namespaced_job,
+                                                                   job_name, namespace, resize)
+        print(f"$ kubectl patch job {job_name} -n {namespace} --type=merge --dry-run=server -p '{json.dumps(resize)}'\n"
+              f"{answers['completions of a NonIndexed Job']}")
         guard(context, f"remove the scheduling gates of pod {name}")
         patch = {"spec": {"schedulingGates": None}}
         kube.core(context).patch_namespaced_pod(name, namespace, patch, _content_type=kube.MERGE)
@@ -128,7 +172,8 @@ def gated(lab, timeout: float = 60):
         print(f"$ {command}\npod/{name} patched")
         recorder.step("patch", f"pod/{name}", "schedulingGates removed", command)
 
-    return run(lab, "gated", after_apply=step)
+    result = run(lab, "gated", after_apply=step)
+    return answers, result
 
 
 @session("managed_by")
@@ -154,17 +199,53 @@ def managed_by(lab):
     return here, other, pods, refusal
 
 
+def wait_args(namespace: str, job: str, condition: str | list[str], timeout_s: int) -> list[str]:
+    """kubectl's arguments for lab.kubectl_wait: one ``--for=condition=`` per condition, in order."""
+    conditions = [condition] if isinstance(condition, str) else list(condition)
+    return ["wait", *(f"--for=condition={c}" for c in conditions), f"job/{job}", "-n", namespace,
+            f"--timeout={timeout_s}s"]
+
+
 @session("kubectl_wait")
-def kubectl_wait(lab, namespace: str, job: str, condition: str, timeout_s: int = 5) -> tuple[int, str]:
-    """`kubectl wait --for=condition=<condition> job/<job> --timeout=<timeout_s>s`: prints the command
-    and its output, returns ``(exit status, output)``."""
-    args = ["wait", f"--for=condition={condition}", f"job/{job}", "-n", namespace, f"--timeout={timeout_s}s"]
+def kubectl_wait(lab, namespace: str, job: str, condition: str | list[str], timeout_s: int = 5) -> tuple[int, str]:
+    """`kubectl wait --for=condition=<condition> job/<job> --timeout=<timeout_s>s`, one ``--for`` per
+    condition when given a list (kubectl ANDs them, in order): prints the command and its output,
+    returns ``(exit status, output)``."""
+    args = wait_args(namespace, job, condition, timeout_s)
     argv = kubectl_command.argv(args, lab.context, str(tools.kubectl_path()))
     proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(),
                           timeout=timeout_s + 30)
     output = (proc.stdout + proc.stderr).rstrip()
     print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {proc.returncode})")
     return proc.returncode, output
+
+
+DRY_RUN_JOBS = ("init-named", "unknown-named", "status-left-out")   # job-controls.yaml, never run
+
+
+@session("dry_run_jobs")
+def dry_run_jobs(lab, names: tuple[str, ...] = DRY_RUN_JOBS) -> dict[str, dict]:
+    """Create each Job of ``names`` as a server-side dry run (defaulting and validation run as for a
+    real create; nothing is stored, no controller sees it). Returns name -> ``{"answer": the API's
+    message or accepted, "policy": spec.podFailurePolicy as the API returned it (None if refused)}``."""
+    namespace = lab.namespace("api")
+    out = {}
+    for name in names:
+        try:
+            created = kube.create(lab.context, namespace, manifest(name), dry_run=True)
+            out[name] = {"answer": "accepted", "policy": created["spec"].get("podFailurePolicy")}
+        except ApiException as e:
+            out[name] = {"answer": ops.api_message(e), "policy": None}
+        print(f"$ kubectl create --dry-run=server -f {name}.yaml -n {namespace}\n{out[name]['answer']}")
+    return out
+
+
+def pattern_statuses(policy: dict | None) -> list[dict]:
+    """Each ``onPodConditions`` pattern of a pod failure policy, with its rule index and action: what
+    the API stored for a pattern written without ``status``."""
+    return [{"rule": i, "action": rule.get("action"), **pattern}
+            for i, rule in enumerate((policy or {}).get("rules") or [])
+            for pattern in rule.get("onPodConditions") or []]
 
 
 REFUSALS = "api-refusals.yaml"

@@ -354,11 +354,15 @@ def remove_taints(context: str, prefix: str) -> list[str]:
 
 @session("taints")
 def taints(lab, timeout: float = 60) -> list[dict]:
-    """Taint kjlab-worker ``NoSchedule`` and kjlab-worker2 ``PreferNoSchedule``, create one pod that
-    must go to each (nodeSelector, no toleration), wait until the scheduler has decided about both,
-    remove the taints. Returns one row per pod: node, phase, PodScheduled and its reason/message."""
+    """Run ``already-there`` on kjlab-worker; then taint kjlab-worker ``NoSchedule`` and kjlab-worker2
+    ``PreferNoSchedule``, create one pod that must go to each (nodeSelector, no toleration), wait until
+    the scheduler has decided about both, read ``already-there`` again, remove the taints. Returns one
+    row per pod: node, phase, PodScheduled and its reason/message, and whether it is being deleted."""
     context, namespace = lab.context, lab.namespace("taints")
     key = taint_key(namespace)
+    ops.apply(context, namespace, manifest("Pod", "already-there"))
+    wait.pod(context, namespace, _running, "already-there to run before the taint", timeout=timeout,
+             name="already-there")
     ops.taint(context, "kjlab-worker", key, "", "NoSchedule")
     ops.taint(context, "kjlab-worker2", key, "", "PreferNoSchedule")
     try:
@@ -370,6 +374,8 @@ def taints(lab, timeout: float = 60) -> list[dict]:
             "the scheduler to leave on-noschedule unscheduled", timeout=timeout, name="on-noschedule")
         pods["on-prefernoschedule"] = wait.pod(context, namespace, _running, "on-prefernoschedule to run",
                                                timeout=timeout, name="on-prefernoschedule")
+        # read once the scheduler has acted on the taint (on-noschedule refused): still bound, still running
+        pods["already-there"] = kube.raw(kube.core(context).read_namespaced_pod, "already-there", namespace)
     finally:
         ops.untaint(context, "kjlab-worker", key, "NoSchedule")
         ops.untaint(context, "kjlab-worker2", key, "PreferNoSchedule")
@@ -378,7 +384,7 @@ def taints(lab, timeout: float = 60) -> list[dict]:
         c = readers.condition(pod, "PodScheduled") or {}
         rows.append({"pod": name, "wanted node": pod["spec"]["nodeSelector"]["kubernetes.io/hostname"],
                      "node": readers.node_name(pod), "phase": readers.phase(pod), "PodScheduled": c.get("status"),
-                     "reason": c.get("reason"), "message": c.get("message")})
+                     "reason": c.get("reason"), "message": c.get("message"), "deleting": readers.deleting(pod)})
     return rows
 
 

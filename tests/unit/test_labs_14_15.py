@@ -100,3 +100,91 @@ def test_progressing_reads_the_last_recorded_condition():
 def test_taint_keys_are_per_namespace():
     assert rs.taint_key("lab15-taints") == "lab15-taints.kjlab.io/dedicated"
     assert rs.taint_key("a") != rs.taint_key("b")
+
+
+def test_job_controls_dry_run_jobs_each_test_the_rule_the_lab_names():
+    docs = job_controls.manifests()
+    assert set(job_controls.DRY_RUN_JOBS) <= set(docs)
+
+    def names(doc, key):
+        return {c["name"] for c in doc["spec"]["template"]["spec"].get(key) or []}
+
+    def rule(doc):
+        return doc["spec"]["podFailurePolicy"]["rules"][0]
+
+    init = docs["init-named"]
+    wanted = rule(init)["onExitCodes"]["containerName"]
+    assert wanted in names(init, "initContainers") and wanted not in names(init, "containers")
+    unknown = docs["unknown-named"]
+    assert rule(unknown)["onExitCodes"]["containerName"] not in names(unknown, "containers") | names(unknown, "initContainers")
+    assert all("status" not in p for p in rule(docs["status-left-out"])["onPodConditions"])
+
+
+def test_job_controls_named_rule_one_would_take_exit_code_zero_if_zero_were_matched():
+    named = job_controls.manifest("named")
+    rule = named["spec"]["podFailurePolicy"]["rules"][1]["onExitCodes"]
+    main = next(c for c in named["spec"]["template"]["spec"]["containers"] if c["name"] == rule["containerName"])
+    assert rule["operator"] == "NotIn" and 0 not in rule["values"] and main["command"][-1].endswith("exit 0")
+
+
+def test_job_controls_elastic_up_starts_smaller_than_the_lab_scales_it_to():
+    import inspect
+
+    spec = job_controls.manifest("elastic-up")["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"] < 4
+    assert inspect.signature(job_controls.elastic).parameters["to"].default < job_controls.manifest("elastic")["spec"]["completions"]
+
+
+def test_job_controls_pattern_statuses_lists_each_pattern_with_its_rule():
+    policy = {"rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [1]}},
+                        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"},
+                                                                 {"type": "ConfigChecked", "status": "False"}]}]}
+    assert job_controls.pattern_statuses(policy) == [
+        {"rule": 1, "action": "Ignore", "type": "DisruptionTarget", "status": "True"},
+        {"rule": 1, "action": "Ignore", "type": "ConfigChecked", "status": "False"}]
+    assert job_controls.pattern_statuses(None) == []
+
+
+class _Response:
+    def __init__(self, data):
+        self.data = data
+
+    def release_conn(self):
+        pass
+
+
+def test_job_controls_dry_run_patch_sends_dry_run_and_returns_the_apis_answer():
+    import json
+
+    from kubernetes.client import ApiException
+
+    sent = {}
+
+    def accepted(name, namespace, patch, **kwargs):
+        sent.update(kwargs, name=name, patch=patch)
+        return _Response(b"{}")
+
+    assert job_controls.dry_run_patch(accepted, "p", "ns", {"spec": {}}, strategic=True) == "accepted"
+    assert sent["dry_run"] == "All" and sent["_content_type"] == "application/strategic-merge-patch+json"
+
+    body = {"kind": "Status", "message": 'Pod "p" is invalid: spec.schedulingGates[1].name: Forbidden: only deletion is allowed'}
+
+    def refused(*args, **kwargs):
+        e = ApiException(status=422, reason="Unprocessable Entity")
+        e.body = json.dumps(body)
+        raise e
+
+    answer = job_controls.dry_run_patch(refused, "p", "ns", {"spec": {}})
+    assert "only deletion is allowed" in answer and answer != "accepted"
+
+
+def test_job_controls_wait_args_give_one_for_flag_per_condition_in_order():
+    args = job_controls.wait_args("ns", "notin", ["failed", "complete"], 3)
+    assert [a for a in args if a.startswith("--for=")] == ["--for=condition=failed", "--for=condition=complete"]
+    assert job_controls.wait_args("ns", "notin", "failed", 5) == [
+        "wait", "--for=condition=failed", "job/notin", "-n", "ns", "--timeout=5s"]
+
+
+def test_rollout_taints_already_there_runs_where_the_noschedule_taint_goes():
+    there, refused = rs.manifest("Pod", "already-there")["spec"], rs.manifest("Pod", "on-noschedule")["spec"]
+    assert there["nodeSelector"] == refused["nodeSelector"] and not there.get("tolerations")
