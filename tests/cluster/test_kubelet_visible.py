@@ -391,3 +391,50 @@ def test_an_unready_sidecar_is_listed_first_in_the_ready_conditions(lab, ns):
             stream.stop()
     for kind, seen in messages.items():
         assert seen and set(seen) == {"containers with unready status: [side main]"}, messages
+
+
+# --- each container of a pod has its own life (issue 25) -----------------------------------------
+
+def _two_containers(name, restart, first, second, **main_extra):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "restartPolicy": restart, "terminationGracePeriodSeconds": 2, "containers": [
+            {"name": "main", "image": "docker.io/library/bash:5", "command": first, **main_extra},
+            {"name": "other", "image": "docker.io/library/bash:5", "command": second}]}}
+
+
+def test_a_container_that_ends_early_leaves_its_pod_partly_ready(lab, ns):
+    """kubelet_pods.go getPhase: a pod with a running container is Running; status/generate.go: it is
+    not Ready, ContainersNotReady naming the ended one. `kubectl get pod` READY 1/2 (kwok showed 2/2
+    until the longest script ended)."""
+    ctx = lab["context"]
+    kube.core(ctx).create_namespaced_pod(ns, _two_containers("p", "Never", ["sh", "-c", "sleep 1; exit 3"],
+                                                             ["sleep", "600"]))
+    row = _until("READY 1/2 in `kubectl get pod p`", lambda: (out := kubectl(
+        ctx, "-n", ns, "get", "pod", "p", "--no-headers").stdout.split()) and out[1] == "1/2" and out, timeout=30)
+    pod = json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o", "json").stdout)
+    assert pod["status"]["phase"] == "Running", row
+    states = {cs["name"]: cs["state"] for cs in pod["status"]["containerStatuses"]}
+    assert states["main"]["terminated"]["exitCode"] == 3 and "running" in states["other"], states
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "False", "ContainersNotReady", "containers with unready status: [main]"), ready
+
+
+def test_restart_all_containers_runs_and_says_it_is_not_simulated(lab, ns):
+    """A RestartAllContainers rule needs a node that declares RestartAllContainersOnContainerExits (the
+    scheduler's NodeDeclaredFeatures plugin): the pod runs, and kwok says, in a condition and an event
+    `kubectl events --for` shows, that it restarts the exited container alone."""
+    ctx = lab["context"]
+    rule = {"action": "RestartAllContainers", "exitCodes": {"operator": "In", "values": [42]}}
+    kube.core(ctx).create_namespaced_pod(ns, _two_containers(
+        "p", "Never", ["sh", "-c", "sleep 1; exit 42"], ["sleep", "600"], restartPolicy="Never",
+        restartPolicyRules=[rule]))
+    cond = _until("the kjlab.io/NotSimulated condition", lambda: next(
+        (c for c in json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o", "json").stdout)["status"].get(
+            "conditions", []) if c["type"] == "kjlab.io/NotSimulated"), None))
+    assert cond["reason"] == "RestartAllContainersNotSimulated" and "--engine kind" in cond["message"], cond
+    events = kubectl(ctx, "-n", ns, "events", "--for", "pod/p").stdout
+    assert "NotSimulated" in events and "RestartAllContainers" in events, events
+    _until("main restarted by its rule", lambda: kubectl(
+        ctx, "-n", ns, "get", "pod", "p", "-o", "jsonpath={.status.containerStatuses[0].restartCount}").stdout
+        not in ("", "0"), timeout=30)
