@@ -44,6 +44,15 @@ POD_CASES = {
     "docs-echo": (_pod_spec(["sh", "-c", "echo The app is running! && sleep 1"]), None),
     "init-instant": (_pod_spec(["bash", "-c", "sleep 1"], init=[
         {"name": "setup", "image": BASH, "command": ["sh", "-c", "echo init done; touch /tmp/ready"]}]), None),
+    # issue 25: init containers that take time or fail run in their turn (kuberuntime_manager.go
+    # computePodActions; kubelet_pods.go getPhase: a failed init container with Never fails the pod)
+    "init-slow": (_pod_spec(["bash", "-c", "sleep 1"], init=[
+        {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 3"]}]), None),
+    "init-error": (_pod_spec(["bash", "-c", "sleep 1"], init=[
+        {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 1 && exit 1"]}]), None),
+    "init-crashloop": (_pod_spec(["bash", "-c", "sleep 1"], restart="OnFailure", grace=2, init=[
+        {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 1 && exit 1"]}]),
+        lambda p: any((cs.restart_count or 0) >= 1 for cs in p.status.init_container_statuses or [])),
     # issue 25: each container of a pod has its own life (kuberuntime_manager.go computePodActions;
     # kubelet_pods.go getPhase): one ends while the other runs (READY 1/2), one restarts alone
     "two-end-apart": ({"restartPolicy": "Never", "terminationGracePeriodSeconds": 30, "containers": [
@@ -139,7 +148,8 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
             if "ran" in rec and _ran(p):
                 rec["ran"] = True
             main = next((cs for cs in p.status.container_statuses or [] if cs.name == "main"), None)
-            rec["restarted"] = bool(main and main.restart_count)
+            rec["restarted"] = bool(main and main.restart_count) or any(
+                cs.restart_count for cs in p.status.init_container_statuses or [])
             if delete_when and name not in deleted and delete_when(p):
                 core.delete_namespaced_pod(name, namespace)
                 deleted[name] = time.monotonic()
@@ -192,11 +202,12 @@ DIFFERENCES = {
     ("delete-in-backoff", "phase"): "as for final",
     # deleted once main has restarted: where the watch stops (running again, or in the next back-off) is timing
     **{(case, field): "deleted once main restarted: the last state seen before the pod is gone is timing"
-       for case in ("main-restarts-alone", "restart-rule", "restart-all") for field in ("final", "phase")},
+       for case in ("main-restarts-alone", "restart-rule", "restart-all", "init-crashloop") for field in ("final", "phase")},
 }
 
 
-RESTARTING = ("always-restarts", "delete-in-backoff", "main-restarts-alone", "restart-rule", "restart-all")
+RESTARTING = ("always-restarts", "delete-in-backoff", "main-restarts-alone", "restart-rule", "restart-all",
+              "init-crashloop")
 
 
 def fingerprint(seen: dict) -> dict:

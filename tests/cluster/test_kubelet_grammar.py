@@ -55,3 +55,12 @@ def test_grammar_cases_behave_as_a_kubelet(lab, ns):
     rule = seen["restart-rule"]  # restartPolicyRules: exit 42 restarts it though the pod says Never
     assert rule["restarted"] and rule.get("gone_before_the_grace_period"), rule
     assert seen["restart-all"]["ran"], seen["restart-all"]  # scheduled: the nodes declare the feature
+    # issue 25: init containers in their turn (kubectl: Init:0/1, Init:Error, Init:CrashLoopBackOff)
+    slow = seen["init-slow"]
+    assert "setup:running main:waiting PodInitializing" in slow["states"], slow
+    assert slow["final"] == "setup:terminated Completed 0 main:terminated Completed 0" and slow["phase"] == "Succeeded", slow
+    assert seen["init-error"]["final"] == "setup:terminated Error 1 main:waiting PodInitializing", seen["init-error"]
+    assert seen["init-error"]["phase"] == "Failed", seen["init-error"]
+    crash = seen["init-crashloop"]
+    assert crash["restarted"] and crash.get("gone_before_the_grace_period"), crash
+    assert all("main:running" not in s for s in crash["states"]), crash  # main never starts

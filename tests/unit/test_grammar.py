@@ -64,16 +64,26 @@ CASES = [
 ]
 
 
-def test_an_init_container_is_simulated_only_when_it_succeeds_at_once():
+def test_an_init_container_is_simulated_when_it_ends():
     def pod(command, sidecar=False):
         init = {"name": "init", "image": "bash", "command": command, **({"restartPolicy": "Always"} if sidecar else {})}
         return {"spec": {"initContainers": [init], "containers": [{"name": "main", "image": "bash",
                                                                      "command": ["sleep", "1"]}]}}
     assert grammar.not_simulated(pod(["sh", "-c", "echo init done; touch /tmp/ready"])) == []
     assert grammar.not_simulated(pod(["sh", "-c", "echo hi && exit 0"])) == []
-    for command in (["sh", "-c", "sleep 30"], ["sh", "-c", "exit 1"], ["sleep", "infinity"], ["false"]):
-        assert grammar.not_simulated(pod(command)) == [("init", grammar.script({"command": command}))], command
-        assert "succeeds at once" in grammar.refused({"command": command}, init=True)
+    # issue 25: one that takes time or fails runs in its turn, in a pod without sidecars
+    for command in (["sh", "-c", "sleep 30"], ["sh", "-c", "exit 1"], ["false"]):
+        assert grammar.not_simulated(pod(command)) == [], command
+        assert grammar.refused({"command": command}, init=True) == (
+            "an init container that takes time or fails is run in its turn only in a pod without sidecars "
+            "(init containers with restartPolicy Always)")
+    with_sidecar = pod(["sh", "-c", "sleep 30"])
+    with_sidecar["spec"]["initContainers"].append({"name": "side", "image": "bash", "command": ["sleep", "infinity"],
+                                                   "restartPolicy": "Always"})
+    assert grammar.not_simulated(with_sidecar) == [("init", "sh -c sleep 30")]
+    # one that never ends never completes
+    assert grammar.not_simulated(pod(["sleep", "infinity"])) == [("init", "sleep infinity")]
+    assert "never completes" in grammar.refused({"command": ["sleep", "infinity"]}, init=True)
     assert grammar.not_simulated(pod(["sleep", "infinity"], sidecar=True)) == []  # a sidecar runs beside main
     for builtin in (["exit", "0"], [":"]):  # no such program: a real node cannot start it
         assert grammar.not_simulated(pod(builtin)) == [("init", grammar.script({"command": builtin}))], builtin
@@ -86,10 +96,14 @@ def test_jq_agrees_on_init_containers():
                                       "containers": [{"name": "m", "command": ["sleep", "1"]}]}}
             for c, extra in ((["sh", "-c", "echo ok"], {}), (["sh", "-c", "sleep 3"], {}),
                              (["sleep", "infinity"], {"restartPolicy": "Always"}), (["bash", "-c", "exit 1"], {}),
-                             (["exit", "0"], {}))]
+                             (["exit", "0"], {}), (["sleep", "infinity"], {}), (["bash", "-c", 'echo "sleep infinity"'], {}))]
+    side = {"name": "s", "command": ["sleep", "infinity"], "restartPolicy": "Always"}
+    pods.append({"metadata": {}, "spec": {"initContainers": [{"name": "i", "command": ["sh", "-c", "sleep 3"]}, side],
+                                          "containers": [{"name": "m", "command": ["sleep", "1"]}]}})
     out = subprocess.run(["jq", "-c", f"[.[] | {grammar.jq_not_simulated()}]"], input=json.dumps(pods), text=True,
                          capture_output=True, check=True).stdout
-    assert json.loads(out) == [bool(grammar.not_simulated(p)) for p in pods] == [False, True, False, True, True]
+    assert json.loads(out) == [bool(grammar.not_simulated(p)) for p in pods] == [
+        False, False, False, False, True, True, False, True]
 
 
 def _pod(command, indexed):

@@ -106,16 +106,36 @@ def is_pullable(image: str, pullable=PULLABLE_IMAGES) -> bool:
 # second, whichever comes first: kwok plays one of the Stages that match a pod.
 _SLEEPS_JQ = (r'[match("sleep[ (]+([0-9]+(\\.[0-9]+)?)([smhd]?)"; "g") | (.captures[0].string | tonumber) '
               r'* ({"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[.captures[2].string // ""])] | add // 0')
-EXIT_IN_JQ = (
-    '((.status.containerStatuses // []) | map({key: .name, value: .}) | from_entries) as $st '
-    '| [.spec.containers[] as $c | ($st[$c.name] // {}) as $s | select($s.state.running != null) '
-    '| ((($c.command // []) + ($c.args // [])) | join(" ")) as $raw | ($raw | gsub(__OUTPUT_JQ__; "")) as $text '
-    '| select(($raw | length) > 0 and ($text | test(__FOREVER_JQ__) | not)) '
-    f'| ($text | {_SLEEPS_JQ}) * __TIME_SCALE__ + ($s.state.running.startedAt | [fromdate + 1 - now, 0] | min)] | min')
-RESTART_IN_JQ = (
-    '[(.status.containerStatuses // [])[] | select(.state.waiting.reason == "CrashLoopBackOff" '
-    'and .lastState.terminated != null) | ([10 * pow(2; .restartCount - 1), 300] | min) * __TIME_SCALE__ '
-    '+ (.lastState.terminated.finishedAt | [fromdate + 1 - now, 0] | min)] | min')
+
+
+def _exit_in(specs: str, statuses: str) -> str:
+    return (f'(({statuses} // []) | map({{key: .name, value: .}}) | from_entries) as $st '
+            f'| [({specs} // [])[] as $c | ($st[$c.name] // {{}}) as $s | select($s.state.running != null) '
+            '| ((($c.command // []) + ($c.args // [])) | join(" ")) as $raw | ($raw | gsub(__OUTPUT_JQ__; "")) as $text '
+            '| select(($raw | length) > 0 and ($text | test(__FOREVER_JQ__) | not)) '
+            f'| ($text | {_SLEEPS_JQ}) * __TIME_SCALE__ + ($s.state.running.startedAt | [fromdate + 1 - now, 0] | min)] | min')
+
+
+def _restart_in(statuses: str) -> str:
+    return (f'[({statuses} // [])[] | select(.state.waiting.reason == "CrashLoopBackOff" '
+            'and .lastState.terminated != null) | ([10 * pow(2; .restartCount - 1), 300] | min) * __TIME_SCALE__ '
+            '+ (.lastState.terminated.finishedAt | [fromdate + 1 - now, 0] | min)] | min')
+
+
+EXIT_IN_JQ = _exit_in(".spec.containers", ".status.containerStatuses")
+RESTART_IN_JQ = _restart_in(".status.containerStatuses")
+# The same for regular init containers run in their turn (kjlab-pod-init-next); with neither, the
+# next one starts.
+INIT_NEXT_IN_JQ = (f'({_exit_in(".spec.initContainers", ".status.initContainerStatuses")}) // '
+                   f'({_restart_in(".status.initContainerStatuses")}) // 0.5')
+# A pod with a regular init container that does not succeed at once (grammar.runs_in_turn), and
+# whether every regular init container has completed (exit 0): kjlab-pod-ready starts the main
+# containers only then.
+INIT_IN_TURN_JQ = ('[(.spec.initContainers // [])[] | select(.restartPolicy != "Always") '
+                   '| ((.command // []) + (.args // [])) | join(" ") | test(__INIT_GRAMMAR_JQ__) | not] | any')
+INITIALIZED_JQ = (f'({INIT_IN_TURN_JQ} | not) or ([(.spec.initContainers // [])[] | select(.restartPolicy != "Always") '
+                  '| .name] - [(.status.initContainerStatuses // [])[] | select(.state.terminated.exitCode == 0) '
+                  '| .name] | length == 0)')
 
 
 def _grammar_placeholders() -> dict[str, str]:
@@ -130,6 +150,7 @@ def _grammar_placeholders() -> dict[str, str]:
         "__OUTPUT_GO__": grammar.jq_string(grammar.OUTPUT),
         "__GRAMMAR_GO__": grammar.jq_string(grammar.GRAMMAR),
         "__INIT_GRAMMAR_GO__": grammar.jq_string(grammar.INIT_GRAMMAR),
+        "__INIT_GRAMMAR_JQ__": yq(grammar.jq_string(grammar.INIT_GRAMMAR)),
         "__READS_INDEX_GO__": grammar.jq_string(grammar.READS_INDEX),
         "__PROBES_JQ__": yq(PROBES_JQ),
         "__KNOWN_MISSING_GO__": " ".join(f"{json.dumps(k)} {json.dumps(v)}" for k, v in KNOWN_MISSING.items()),
@@ -250,6 +271,8 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
         text = _snippet(text, "__SHOULD_RESTART_GO__", "should_restart.gotpl")
         text = (
             text.replace("__EXIT_IN_JQ__", EXIT_IN_JQ).replace("__RESTART_IN_JQ__", RESTART_IN_JQ)
+            .replace("__INIT_NEXT_IN_JQ__", INIT_NEXT_IN_JQ).replace("__INIT_IN_TURN_JQ__", INIT_IN_TURN_JQ)
+            .replace("__INITIALIZED_JQ__", INITIALIZED_JQ)
             .replace("__RESTART_ALL_MESSAGE__", RESTART_ALL_MESSAGE.replace("'", "''"))
             .replace("__DECLARED_FEATURES__", json.dumps(list(DECLARED_FEATURES)))
             .replace("__TIME_SCALE__", repr(float(time_scale)))
