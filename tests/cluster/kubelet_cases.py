@@ -44,6 +44,35 @@ POD_CASES = {
     "docs-echo": (_pod_spec(["sh", "-c", "echo The app is running! && sleep 1"]), None),
     "init-instant": (_pod_spec(["bash", "-c", "sleep 1"], init=[
         {"name": "setup", "image": BASH, "command": ["sh", "-c", "echo init done; touch /tmp/ready"]}]), None),
+    # issue 25: init containers that take time or fail run in their turn (kuberuntime_manager.go
+    # computePodActions; kubelet_pods.go getPhase: a failed init container with Never fails the pod)
+    "init-slow": (_pod_spec(["bash", "-c", "sleep 1"], init=[
+        {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 3"]}]), None),
+    "init-error": (_pod_spec(["bash", "-c", "sleep 1"], init=[
+        {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 1 && exit 1"]}]), None),
+    "init-crashloop": (_pod_spec(["bash", "-c", "sleep 1"], restart="OnFailure", grace=2, init=[
+        {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 1 && exit 1"]}]),
+        lambda p: any((cs.restart_count or 0) >= 1 for cs in p.status.init_container_statuses or [])),
+    # issue 25: each container of a pod has its own life (kuberuntime_manager.go computePodActions;
+    # kubelet_pods.go getPhase): one ends while the other runs (READY 1/2), one restarts alone
+    "two-end-apart": ({"restartPolicy": "Never", "terminationGracePeriodSeconds": 30, "containers": [
+        {"name": "main", "image": BASH, "command": ["sh", "-c", "sleep 1; exit 3"]},
+        {"name": "other", "image": BASH, "command": ["sleep", "5"]}]}, None),
+    "main-restarts-alone": ({"restartPolicy": "OnFailure", "terminationGracePeriodSeconds": 2, "containers": [
+        {"name": "main", "image": BASH, "command": ["sh", "-c", "sleep 1; exit 1"]},
+        {"name": "long", "image": BASH, "command": ["sleep", "600"]}]}, lambda p: _restarted(p)),
+    # v1.36 container restart rules (pkg/api/v1/pod/util.go ContainerShouldRestart): exit 42 restarts
+    # the container although its pod and its own policy say Never
+    "restart-rule": ({"restartPolicy": "Never", "terminationGracePeriodSeconds": 2, "containers": [
+        {"name": "main", "image": BASH, "command": ["sh", "-c", "sleep 1; exit 42"], "restartPolicy": "Never",
+         "restartPolicyRules": [{"action": "Restart", "exitCodes": {"operator": "In", "values": [42]}}]}]},
+        lambda p: _restarted(p)),
+    # RestartAllContainers needs a node declaring RestartAllContainersOnContainerExits (the scheduler's
+    # NodeDeclaredFeatures filter): it must run at all (the restart of every container is not simulated)
+    "restart-all": ({"restartPolicy": "Never", "terminationGracePeriodSeconds": 2, "containers": [
+        {"name": "main", "image": BASH, "command": ["sh", "-c", "sleep 1; exit 42"], "restartPolicy": "Never",
+         "restartPolicyRules": [{"action": "RestartAllContainers", "exitCodes": {"operator": "In", "values": [42]}}]},
+        {"name": "other", "image": BASH, "command": ["sleep", "600"]}]}, lambda p: _ran(p)),
 }
 JOB_CASES = {
     "loop-deadline": {"activeDeadlineSeconds": 15, "backoffLimit": 0, "template": {"spec": _pod_spec(
@@ -58,6 +87,18 @@ def _in_backoff(pod):
     shows the container terminated until its next sync, then waiting CrashLoopBackOff.)"""
     cs = (pod.status.container_statuses or [None])[0]
     return cs is not None and cs.restart_count >= 1 and cs.state is not None and cs.state.running is None
+
+
+def _restarted(pod):
+    """Its container main has restarted once (it runs again, or waits out the next back-off)."""
+    main = next((cs for cs in pod.status.container_statuses or [] if cs.name == "main"), None)
+    return main is not None and (main.restart_count or 0) >= 1
+
+
+def _ran(pod):
+    """Some container of the pod has run: the pod was scheduled and started."""
+    return any(cs.state and (cs.state.running or cs.state.terminated) or cs.last_state and cs.last_state.terminated
+               for cs in pod.status.container_statuses or [])
 
 
 def _container(cs):
@@ -77,7 +118,11 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
     for name, spec in JOB_CASES.items():
         batch.create_namespaced_job(namespace, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
                                                 "spec": spec})
-    seen: dict[str, dict] = {name: {"states": []} for name in POD_CASES}
+    # a multi-container pod: whether it was ever seen partly ready (READY 1/2: one container ended or
+    # waits out a back-off while another runs); "restart-all": whether it ran at all
+    seen: dict[str, dict] = {name: {"states": [], **({"partly_ready": False} if len(spec["containers"]) > 1 else {}),
+                                    **({"ran": False} if name == "restart-all" else {})}
+                             for name, (spec, _) in POD_CASES.items()}
     deleted: dict[str, float] = {}
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -97,8 +142,14 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
             if now and (not rec["states"] or rec["states"][-1] != now):
                 rec["states"].append(now)
             rec["phase"] = p.status.phase
+            ready = sum(bool(cs.ready) for cs in p.status.container_statuses or [])
+            if "partly_ready" in rec and 0 < ready < len(p.spec.containers):
+                rec["partly_ready"] = True
+            if "ran" in rec and _ran(p):
+                rec["ran"] = True
             main = next((cs for cs in p.status.container_statuses or [] if cs.name == "main"), None)
-            rec["restarted"] = bool(main and main.restart_count)
+            rec["restarted"] = bool(main and main.restart_count) or any(
+                cs.restart_count for cs in p.status.init_container_statuses or [])
             if delete_when and name not in deleted and delete_when(p):
                 core.delete_namespaced_pod(name, namespace)
                 deleted[name] = time.monotonic()
@@ -140,7 +191,8 @@ def _logs(core, namespace: str, name: str) -> list[str] | str:
 # What must be equal on both engines, per case (tests/compare/test_kubelet_cases.py): the outcome a
 # learner reads. The states passed through are compared too, but only printed: which transient
 # states a poll catches is timing (see DIFFERENCES).
-COMPARED = ("final", "phase", "restarted", "gone_before_the_grace_period", "condition", "failedIndexes", "logs")
+COMPARED = ("final", "phase", "restarted", "gone_before_the_grace_period", "condition", "failedIndexes", "logs",
+            "partly_ready", "ran")
 DIFFERENCES = {
     ("always-restarts", "final"): "a real kubelet restarts a container once at once, then shows it terminated "
                                   "during the back-off until its next sync; kwok shows waiting CrashLoopBackOff at "
@@ -148,7 +200,14 @@ DIFFERENCES = {
     ("delete-in-backoff", "final"): "the last state seen before the pod is gone: a real kubelet writes Failed with "
                                     "the container's last termination; kwok's Failed/removal fits inside one poll",
     ("delete-in-backoff", "phase"): "as for final",
+    # deleted once main has restarted: where the watch stops (running again, or in the next back-off) is timing
+    **{(case, field): "deleted once main restarted: the last state seen before the pod is gone is timing"
+       for case in ("main-restarts-alone", "restart-rule", "restart-all", "init-crashloop") for field in ("final", "phase")},
 }
+
+
+RESTARTING = ("always-restarts", "delete-in-backoff", "main-restarts-alone", "restart-rule", "restart-all",
+              "init-crashloop")
 
 
 def fingerprint(seen: dict) -> dict:
@@ -160,7 +219,7 @@ def fingerprint(seen: dict) -> dict:
         rec = {k: v for k, v in rec.items() if not k.startswith("_")}  # _timings: printed by run's caller only
         if "states" in rec:
             rec["final"] = rec["states"][-1] if rec["states"] else None
-            rec["states"] = sorted(set(rec["states"])) if name in ("always-restarts", "delete-in-backoff") else rec["states"]
+            rec["states"] = sorted(set(rec["states"])) if name in RESTARTING else rec["states"]
         out[name] = rec
     return out
 

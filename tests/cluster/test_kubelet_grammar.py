@@ -43,3 +43,24 @@ def test_grammar_cases_behave_as_a_kubelet(lab, ns):
     assert seen["init-instant"]["final"] == "setup:terminated Completed 0 main:terminated Completed 0", seen["init-instant"]
     assert seen["loop-deadline"]["condition"] == "Failed/DeadlineExceeded", seen["loop-deadline"]
     assert seen["index-modulo"] == {"condition": "Failed/FailedIndexes", "failedIndexes": "0,2"}, seen["index-modulo"]
+    # issue 25: each container has its own life (kubelet_pods.go getPhase: Running while one runs)
+    apart = seen["two-end-apart"]
+    assert "main:terminated Error 3 other:running" in apart["states"] and apart["partly_ready"], apart
+    assert apart["final"] == "main:terminated Error 3 other:terminated Completed 0" and apart["phase"] == "Failed", apart
+    alone = seen["main-restarts-alone"]
+    assert alone["restarted"] and alone["partly_ready"] and alone.get("gone_before_the_grace_period"), alone
+    # main out (back-off; a real kubelet shows it terminated until its next sync) while long runs on
+    assert any(("main:waiting CrashLoopBackOff" in s or "main:terminated Error 1" in s) and s.endswith("long:running")
+               for s in alone["states"]), alone
+    rule = seen["restart-rule"]  # restartPolicyRules: exit 42 restarts it though the pod says Never
+    assert rule["restarted"] and rule.get("gone_before_the_grace_period"), rule
+    assert seen["restart-all"]["ran"], seen["restart-all"]  # scheduled: the nodes declare the feature
+    # issue 25: init containers in their turn (kubectl: Init:0/1, Init:Error, Init:CrashLoopBackOff)
+    slow = seen["init-slow"]
+    assert "setup:running main:waiting PodInitializing" in slow["states"], slow
+    assert slow["final"] == "setup:terminated Completed 0 main:terminated Completed 0" and slow["phase"] == "Succeeded", slow
+    assert seen["init-error"]["final"] == "setup:terminated Error 1 main:waiting PodInitializing", seen["init-error"]
+    assert seen["init-error"]["phase"] == "Failed", seen["init-error"]
+    crash = seen["init-crashloop"]
+    assert crash["restarted"] and crash.get("gone_before_the_grace_period"), crash
+    assert all("main:running" not in s for s in crash["states"]), crash  # main never starts

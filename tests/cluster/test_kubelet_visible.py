@@ -173,7 +173,7 @@ def test_the_docs_echo_runs_and_a_refused_script_names_its_token(lab, ns):
     assert out.returncode != 0 and "refuses `$((40+2))` in `exit $((40+2))`" in out.stderr, out
 
 
-# --- init containers: run only when they succeed at once, else visibly NotSimulated ----------------
+# --- init containers: run in their turn when they end, else visibly NotSimulated -------------------
 
 def _init_pod(name, init_command, restart="Never"):
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
@@ -182,19 +182,37 @@ def _init_pod(name, init_command, restart="Never"):
         "containers": [{"name": "main", "image": "docker.io/library/bash:5", "command": ["sleep", "600"]}]}}
 
 
-@pytest.mark.parametrize("case,command", [
-    ("slow", ["bash", "-c", "sleep 30"]),       # a real kubelet: Init:0/1 for 30 s
-    ("fails", ["bash", "-c", "sleep 1 && exit 1"]),  # a real kubelet: Init:Error, the pod Failed
+@pytest.mark.parametrize("case,command,restart,shows", [
+    ("slow", ["bash", "-c", "sleep 30"], "Never", "Init:0/1"),          # a real kubelet: Init:0/1 for 30 s
+    ("fails", ["bash", "-c", "sleep 1 && exit 1"], "Never", "Init:Error"),  # Init:Error, the pod Failed
+    ("crashloop", ["bash", "-c", "sleep 1 && exit 1"], "OnFailure", "Init:CrashLoopBackOff"),
 ])
-def test_an_init_container_that_takes_time_or_fails_is_not_faked(lab, ns, case, command):
+def test_an_init_container_that_takes_time_or_fails_runs_in_its_turn(lab, ns, case, command, restart, shows):
+    """Issue 25 (kuberuntime_manager.go computePodActions: the main containers start only after every
+    init container completed; kubelet_pods.go getPhase: a failed one with Never fails the pod)."""
     ctx = lab["context"]
-    kube.core(ctx).create_namespaced_pod(ns, _init_pod("p", command))
+    kube.core(ctx).create_namespaced_pod(ns, _init_pod("p", command, restart))
+    row = _until(f"{shows} in `kubectl get pod p`", lambda: (out := kubectl(
+        ctx, "-n", ns, "get", "pod", "p", "--no-headers").stdout.split()) and out[2] == shows and out, timeout=30)
+    pod = json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o", "json").stdout)
+    assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "PodInitializing", row
+    initialized = next(c for c in pod["status"]["conditions"] if c["type"] == "Initialized")
+    assert (initialized["status"], initialized["message"]) == ("False", "containers with incomplete status: [setup]")
+    assert pod["status"]["phase"] == ("Failed" if case == "fails" else "Pending"), row
+    if case == "slow":  # still initializing a few seconds on
+        time.sleep(3)
+        assert kubectl(ctx, "-n", ns, "get", "pod", "p", "--no-headers").stdout.split()[2] == "Init:0/1"
+
+
+def test_an_init_container_that_never_ends_is_not_faked(lab, ns):
+    ctx = lab["context"]
+    kube.core(ctx).create_namespaced_pod(ns, _init_pod("p", ["sleep", "infinity"]))
     wait_for(ctx, ns, "p", "{.status.initContainerStatuses[0].state.waiting.reason}", "NotSimulated")
     shown = kubectl(ctx, "-n", ns, "get", "pod", "p", "--no-headers").stdout.split()
     assert shown[2] == "Init:NotSimulated", shown  # kubectl's STATUS column, not Running/Completed
     message = kubectl(ctx, "-n", ns, "get", "pod", "p", "-o",
                       "jsonpath={.status.initContainerStatuses[0].state.waiting.message}").stdout
-    assert "succeeds at once" in message and "--engine kind" in message, message
+    assert "in its turn" in message and "--engine kind" in message, message
     events = kubectl(ctx, "-n", ns, "events", "--for", "pod/p").stdout
     assert "NotSimulated" in events, events
 
@@ -355,7 +373,7 @@ def test_deleting_a_pod_that_never_initialized_leaves_its_containers_waiting(lab
     the pod has initialized (hasPodInitialized); before that they stay Waiting, the pod Failed."""
     ctx = lab["context"]
     core = kube.core(ctx)
-    spec = _init_pod("p", ["bash", "-c", "sleep 30"])  # waits Init:NotSimulated: never initialized
+    spec = _init_pod("p", ["sleep", "infinity"])  # waits Init:NotSimulated: never initialized
     spec["metadata"]["finalizers"] = [HOLD]
     core.create_namespaced_pod(ns, spec)
     wait_for(ctx, ns, "p", "{.status.initContainerStatuses[0].state.waiting.reason}", "NotSimulated")
@@ -391,3 +409,50 @@ def test_an_unready_sidecar_is_listed_first_in_the_ready_conditions(lab, ns):
             stream.stop()
     for kind, seen in messages.items():
         assert seen and set(seen) == {"containers with unready status: [side main]"}, messages
+
+
+# --- each container of a pod has its own life (issue 25) -----------------------------------------
+
+def _two_containers(name, restart, first, second, **main_extra):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "restartPolicy": restart, "terminationGracePeriodSeconds": 2, "containers": [
+            {"name": "main", "image": "docker.io/library/bash:5", "command": first, **main_extra},
+            {"name": "other", "image": "docker.io/library/bash:5", "command": second}]}}
+
+
+def test_a_container_that_ends_early_leaves_its_pod_partly_ready(lab, ns):
+    """kubelet_pods.go getPhase: a pod with a running container is Running; status/generate.go: it is
+    not Ready, ContainersNotReady naming the ended one. `kubectl get pod` READY 1/2 (kwok showed 2/2
+    until the longest script ended)."""
+    ctx = lab["context"]
+    kube.core(ctx).create_namespaced_pod(ns, _two_containers("p", "Never", ["sh", "-c", "sleep 1; exit 3"],
+                                                             ["sleep", "600"]))
+    row = _until("READY 1/2 in `kubectl get pod p`", lambda: (out := kubectl(
+        ctx, "-n", ns, "get", "pod", "p", "--no-headers").stdout.split()) and out[1] == "1/2" and out, timeout=30)
+    pod = json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o", "json").stdout)
+    assert pod["status"]["phase"] == "Running", row
+    states = {cs["name"]: cs["state"] for cs in pod["status"]["containerStatuses"]}
+    assert states["main"]["terminated"]["exitCode"] == 3 and "running" in states["other"], states
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "False", "ContainersNotReady", "containers with unready status: [main]"), ready
+
+
+def test_restart_all_containers_runs_and_says_it_is_not_simulated(lab, ns):
+    """A RestartAllContainers rule needs a node that declares RestartAllContainersOnContainerExits (the
+    scheduler's NodeDeclaredFeatures plugin): the pod runs, and kwok says, in a condition and an event
+    `kubectl events --for` shows, that it restarts the exited container alone."""
+    ctx = lab["context"]
+    rule = {"action": "RestartAllContainers", "exitCodes": {"operator": "In", "values": [42]}}
+    kube.core(ctx).create_namespaced_pod(ns, _two_containers(
+        "p", "Never", ["sh", "-c", "sleep 1; exit 42"], ["sleep", "600"], restartPolicy="Never",
+        restartPolicyRules=[rule]))
+    cond = _until("the kjlab.io/NotSimulated condition", lambda: next(
+        (c for c in json.loads(kubectl(ctx, "-n", ns, "get", "pod", "p", "-o", "json").stdout)["status"].get(
+            "conditions", []) if c["type"] == "kjlab.io/NotSimulated"), None))
+    assert cond["reason"] == "RestartAllContainersNotSimulated" and "--engine kind" in cond["message"], cond
+    events = kubectl(ctx, "-n", ns, "events", "--for", "pod/p").stdout
+    assert "NotSimulated" in events and "RestartAllContainers" in events, events
+    _until("main restarted by its rule", lambda: kubectl(
+        ctx, "-n", ns, "get", "pod", "p", "-o", "jsonpath={.status.containerStatuses[0].restartCount}").stdout
+        not in ("", "0"), timeout=30)

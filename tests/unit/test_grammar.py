@@ -64,16 +64,26 @@ CASES = [
 ]
 
 
-def test_an_init_container_is_simulated_only_when_it_succeeds_at_once():
+def test_an_init_container_is_simulated_when_it_ends():
     def pod(command, sidecar=False):
         init = {"name": "init", "image": "bash", "command": command, **({"restartPolicy": "Always"} if sidecar else {})}
         return {"spec": {"initContainers": [init], "containers": [{"name": "main", "image": "bash",
                                                                      "command": ["sleep", "1"]}]}}
     assert grammar.not_simulated(pod(["sh", "-c", "echo init done; touch /tmp/ready"])) == []
     assert grammar.not_simulated(pod(["sh", "-c", "echo hi && exit 0"])) == []
-    for command in (["sh", "-c", "sleep 30"], ["sh", "-c", "exit 1"], ["sleep", "infinity"], ["false"]):
-        assert grammar.not_simulated(pod(command)) == [("init", grammar.script({"command": command}))], command
-        assert "succeeds at once" in grammar.refused({"command": command}, init=True)
+    # issue 25: one that takes time or fails runs in its turn, in a pod without sidecars
+    for command in (["sh", "-c", "sleep 30"], ["sh", "-c", "exit 1"], ["false"]):
+        assert grammar.not_simulated(pod(command)) == [], command
+        assert grammar.refused({"command": command}, init=True) == (
+            "an init container that takes time or fails is run in its turn only in a pod without sidecars "
+            "(init containers with restartPolicy Always)")
+    with_sidecar = pod(["sh", "-c", "sleep 30"])
+    with_sidecar["spec"]["initContainers"].append({"name": "side", "image": "bash", "command": ["sleep", "infinity"],
+                                                   "restartPolicy": "Always"})
+    assert grammar.not_simulated(with_sidecar) == [("init", "sh -c sleep 30")]
+    # one that never ends never completes
+    assert grammar.not_simulated(pod(["sleep", "infinity"])) == [("init", "sleep infinity")]
+    assert "never completes" in grammar.refused({"command": ["sleep", "infinity"]}, init=True)
     assert grammar.not_simulated(pod(["sleep", "infinity"], sidecar=True)) == []  # a sidecar runs beside main
     for builtin in (["exit", "0"], [":"]):  # no such program: a real node cannot start it
         assert grammar.not_simulated(pod(builtin)) == [("init", grammar.script({"command": builtin}))], builtin
@@ -86,10 +96,14 @@ def test_jq_agrees_on_init_containers():
                                       "containers": [{"name": "m", "command": ["sleep", "1"]}]}}
             for c, extra in ((["sh", "-c", "echo ok"], {}), (["sh", "-c", "sleep 3"], {}),
                              (["sleep", "infinity"], {"restartPolicy": "Always"}), (["bash", "-c", "exit 1"], {}),
-                             (["exit", "0"], {}))]
+                             (["exit", "0"], {}), (["sleep", "infinity"], {}), (["bash", "-c", 'echo "sleep infinity"'], {}))]
+    side = {"name": "s", "command": ["sleep", "infinity"], "restartPolicy": "Always"}
+    pods.append({"metadata": {}, "spec": {"initContainers": [{"name": "i", "command": ["sh", "-c", "sleep 3"]}, side],
+                                          "containers": [{"name": "m", "command": ["sleep", "1"]}]}})
     out = subprocess.run(["jq", "-c", f"[.[] | {grammar.jq_not_simulated()}]"], input=json.dumps(pods), text=True,
                          capture_output=True, check=True).stdout
-    assert json.loads(out) == [bool(grammar.not_simulated(p)) for p in pods] == [False, True, False, True, True]
+    assert json.loads(out) == [bool(grammar.not_simulated(p)) for p in pods] == [
+        False, False, False, False, True, True, False, True]
 
 
 def _pod(command, indexed):
@@ -191,7 +205,9 @@ def _jq(expression, pod):
 def test_the_exit_stage_reads_sleeps_and_loops_outside_echo_text(script, ends, ms):
     # The exit Stage's own jq (selector and delay), run by jq on a pod with that script.
     stage = _exit_stage()
-    pod = {"spec": {"containers": [{"name": "main", "command": ["bash", "-c", script]}]}}
+    # running, started in a second still to come: the delay is the script's sleeps, from now
+    pod = {"spec": {"containers": [{"name": "main", "command": ["bash", "-c", script]}]},
+           "status": {"containerStatuses": [{"name": "main", "state": {"running": {"startedAt": "2099-01-01T00:00:00Z"}}}]}}
     finite = next(e["key"] for e in stage["spec"]["selector"]["matchExpressions"] if "join" in e["key"])
     assert _jq(finite, pod) is ends
     if ms is not None:
@@ -214,3 +230,44 @@ def test_a_refused_script_names_the_token(command, token):
 
 def test_a_simulated_script_has_nothing_refused():
     assert grammar.refused({"command": ["sh", "-c", "echo The app is running! && sleep 3600"]}) is None
+
+
+def _stage(name):
+    import yaml
+
+    return next(d for d in yaml.safe_load_all(stages.render(time_scale=1)) if d and d["metadata"]["name"] == name)
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+@pytest.mark.parametrize("other_sleep,plays,ms", [(4, "kjlab-pod-exit", 4000),
+                                                  (40, "kjlab-pod-crashloop-restart", 10000)])
+def test_each_container_has_its_own_next_event_and_one_stage_plays_it(other_sleep, plays, ms):
+    """Issue 25: a container in back-off (its first: 10 s, kuberuntime_manager.go) beside one still
+    running: the earlier of the back-off's end and the script's end is played, by exactly one Stage
+    (kwok plays one of the Stages that match a pod)."""
+    future = "2099-01-01T00:00:00Z"  # a start/end in a second still to come: delays count from now
+    pod = {"spec": {"restartPolicy": "OnFailure", "containers": [
+        {"name": "main", "command": ["sh", "-c", "sleep 1; exit 1"]},
+        {"name": "long", "command": ["sleep", str(other_sleep)]}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": "main", "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+             "lastState": {"terminated": {"exitCode": 1, "finishedAt": future}}},
+            {"name": "long", "state": {"running": {"startedAt": future}}}]}}
+    matching = []
+    for name in ("kjlab-pod-exit", "kjlab-pod-crashloop-restart"):
+        stage = _stage(name)
+        if _jq(stage["spec"]["selector"]["matchExpressions"][-1]["key"], pod):
+            matching.append(name)
+            assert _jq(stage["spec"]["delay"]["durationFrom"]["jq"]["expression"], pod) == f"{ms}ms"
+    assert matching == [plays]
+
+
+def test_simulated_nodes_declare_a_v1_36_kubelets_features():
+    """What a v1.36.4 kubelet publishes with its default gates (component-helpers v0.36.4
+    nodedeclaredfeatures registry; the scheduler needs RestartAllContainersOnContainerExits on the node
+    for a pod with a RestartAllContainers rule)."""
+    node = _stage("kjlab-node-initialize")["spec"]["steps"][0]["patch"]["template"]
+    line = next(l for l in node.splitlines() if l.strip().startswith("declaredFeatures:"))
+    declared = json.loads(line.split(":", 1)[1])
+    assert declared == sorted(declared) and "RestartAllContainersOnContainerExits" in declared
+    assert "UserNamespacesHostNetworkSupport" not in declared  # alpha in v1.36: off by default

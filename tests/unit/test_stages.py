@@ -20,7 +20,7 @@ def test_render_is_a_full_stage_set_for_nodes_and_pods():
 def test_placeholders_are_filled():
     text = stages.render(time_scale=0.25, kube_version="v1.36.9")
     assert "__" not in text.replace("__init__", "")
-    assert "* 0.25 *" in text
+    assert "* 0.25 + (" in text  # the exit and back-off delays (stages.py EXIT_IN_JQ, RESTART_IN_JQ)
     assert 'kubeletVersion: "v1.36.9"' in text
 
 

@@ -104,10 +104,10 @@ _BARE_SIMPLE = rf"(?:sleep{_SP}+{NUM}[smhd]?|{ECHO}|true|date|{_SH_FILES})"
 _BARE = rf"(?:{_BARE_SIMPLE}|{_SH_FOREVER}|false)"
 GRAMMAR = rf"\A(?:{_SH_CMD} -c {SHELL}|{_PY_CMD} -c {PYTHON}|{_BARE})\z"
 
-# A regular init container (not a sidecar) is run only when its script succeeds at once: the Stages
-# take every init container as Completed (exit 0, no time) when the pod starts, so a script that
-# sleeps, fails or runs forever would be faked (issue 25: `Init:0/1` for 30 s, `Init:Error`); it
-# is NotSimulated instead. No command (the image decides) is not simulated either.
+# A regular init container (not a sidecar) whose script succeeds at once is Completed when the pod
+# starts; any other finite script of the grammar is run in its turn (runs_in_turn, kjlab-pod-init-next:
+# `Init:0/1` for 30 s, `Init:Error`), in a pod without sidecars. One that runs forever, or has no
+# command (the image decides), is NotSimulated.
 _SH_INSTANT = rf"(?:{ECHO}|true|:|date|{_SH_FILES})"
 _INIT_SH = rf"\s*(?:{_SH_INSTANT}{_SH_SEP})*(?:{_SH_INSTANT}|exit{_SP}+0)(?:[ \t]*;)?\s*"
 INIT_GRAMMAR = rf"\A(?:{_SH_CMD} -c {_INIT_SH}|{ECHO}|true|date|{_SH_FILES})\z"  # bare: programs only
@@ -151,12 +151,23 @@ def simulated(container: dict, indexed: bool = False, init: bool = False) -> boo
     return bool(_GRAMMAR.match(text))
 
 
+def runs_in_turn(container: dict, indexed: bool = False) -> bool:
+    """A regular init container whose script the simulated kubelet runs in its turn, as it runs a main
+    container's (issue 25): a finite script of the grammar (it takes time, fails, restarts), in a
+    pod without sidecars (whose place among the init containers is not simulated)."""
+    text = script(container)
+    return bool(text) and simulated(container, indexed) and not re.search(FOREVER, re.sub(OUTPUT, "", text))
+
+
 def not_simulated(pod: dict) -> list[tuple[str, str]]:
     """(container name, script) of each container in a pod spec the simulation would not run."""
     spec = pod.get("spec") or {}
     indexed = "batch.kubernetes.io/job-completion-index" in ((pod.get("metadata") or {}).get("annotations") or {})
-    return [(c["name"], script(c)) for c in spec.get("initContainers") or []
-            if not simulated(c, indexed, init=not is_sidecar(c))] + \
+    inits = spec.get("initContainers") or []
+    in_turn = not any(is_sidecar(c) for c in inits)
+    return [(c["name"], script(c)) for c in inits
+            if not (simulated(c, indexed) if is_sidecar(c) else
+                    simulated(c, indexed, init=True) or (in_turn and runs_in_turn(c, indexed)))] + \
         [(c["name"], script(c)) for c in spec.get("containers") or [] if not simulated(c, indexed)]
 
 
@@ -174,9 +185,11 @@ def refused(container: dict, indexed: bool = False, init: bool = False) -> str |
     (None when it is simulated): e.g. "`$((40+2))` in `exit $((40+2))`" or "the program `perl`"."""
     if simulated(container, indexed, init):
         return None
+    if init and runs_in_turn(container, indexed):
+        return ("an init container that takes time or fails is run in its turn only in a pod without sidecars "
+                "(init containers with restartPolicy Always)")
     if init and simulated(container, indexed):
-        return ("an init container is run only when it succeeds at once (echo, true, date, touch/rm/mkdir under "
-                "/tmp, exit 0); this one would take time, fail or run on")
+        return "an init container that runs until deleted (sleep infinity, tail -f, a loop) never completes"
     if init and not script(container):
         return "an init container with no command: what the image's entrypoint does is not known"
     text = script(container)
@@ -223,6 +236,9 @@ def jq_not_simulated() -> str:
     indexed = '(.metadata.annotations // {} | has("batch.kubernetes.io/job-completion-index")) as $indexed | '
     main = (f"((.command // []) + (.args // [])) | join(\" \") | select(length > 0) | (test({jq_string(GRAMMAR)}) | not)"
             f" or (test({jq_string(READS_INDEX)}) and ($indexed | not))")
-    init = f"((.command // []) + (.args // [])) | join(\" \") | test({jq_string(INIT_GRAMMAR)}) | not"
-    return (f"{indexed}[((.spec.initContainers // [])[] | if .restartPolicy == \"Always\" then ({main}) else ({init}) end),"
+    in_turn = ('([(.spec.initContainers // [])[] | select(.restartPolicy == "Always")] | length == 0) as $inTurn | ')
+    init = (f"((.command // []) + (.args // [])) | join(\" \") | (test({jq_string(INIT_GRAMMAR)}) or ($inTurn and "
+            f"length > 0 and test({jq_string(GRAMMAR)}) and ((test({jq_string(READS_INDEX)}) and ($indexed | not)) | not) "
+            f"and (gsub({jq_string(OUTPUT)}; \"\") | test({jq_string(FOREVER)}) | not))) | not")
+    return (f"{indexed}{in_turn}[((.spec.initContainers // [])[] | if .restartPolicy == \"Always\" then ({main}) else ({init}) end),"
             f" (.spec.containers[] | {main})] | any")

@@ -27,6 +27,14 @@ PULLABLE_IMAGES = (
 
 STAGE_FILES = ("node.yaml", "pod.yaml")
 
+# What a v1.36.4 kubelet with its default feature gates publishes as node.status.declaredFeatures
+# (pkg/kubelet/kubelet_node_declared_features.go; k8s.io/component-helpers v0.36.4
+# nodedeclaredfeatures/features/registry.go, each feature on when its gate is, sorted by name; the
+# gates' defaults in pkg/features/kube_features.go; UserNamespacesHostNetworkSupport is alpha, off).
+# The scheduler places a pod that needs one (a RestartAllContainers rule) only on a node declaring it.
+DECLARED_FEATURES = ("ExtendWebSocketsToKubelet", "InPlacePodLevelResourcesVerticalScaling",
+                     "InPlacePodVerticalScalingInitContainers", "RestartAllContainersOnContainerExits")
+
 # The one image rule of the simulated kubelet (README, "What the simulated kubelet runs"):
 # * an image the lab preloads (tools/kind/lab-images.txt, the list kind loads into its nodes) is present;
 # * another tag of a repository in PULLABLE_IMAGES is taken as present too, with a Warning that the
@@ -90,6 +98,46 @@ def is_pullable(image: str, pullable=PULLABLE_IMAGES) -> bool:
     return image_repository(image) in pullable and normalised_reference(image) not in KNOWN_MISSING
 
 
+# When the next thing happens to a running pod's containers, in seconds from now (jq; null: never):
+# EXIT_IN, the earliest end of a running container's script (its startedAt, whole seconds, + 1 or
+# now if sooner, + its sleeps: never before the script's end, at most 1 s after it); RESTART_IN,
+# the earliest end of a back-off (kuberuntime_manager.go: 10 s doubling per restart, at most 5 min,
+# from the container's last end). kjlab-pod-exit plays the first, kjlab-pod-crashloop-restart the
+# second, whichever comes first: kwok plays one of the Stages that match a pod.
+_SLEEPS_JQ = (r'[match("sleep[ (]+([0-9]+(\\.[0-9]+)?)([smhd]?)"; "g") | (.captures[0].string | tonumber) '
+              r'* ({"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[.captures[2].string // ""])] | add // 0')
+
+
+def _exit_in(specs: str, statuses: str) -> str:
+    return (f'(({statuses} // []) | map({{key: .name, value: .}}) | from_entries) as $st '
+            f'| [({specs} // [])[] as $c | ($st[$c.name] // {{}}) as $s | select($s.state.running != null) '
+            '| ((($c.command // []) + ($c.args // [])) | join(" ")) as $raw | ($raw | gsub(__OUTPUT_JQ__; "")) as $text '
+            '| select(($raw | length) > 0 and ($text | test(__FOREVER_JQ__) | not)) '
+            f'| ($text | {_SLEEPS_JQ}) * __TIME_SCALE__ + ($s.state.running.startedAt | [fromdate + 1 - now, 0] | min)] | min')
+
+
+def _restart_in(statuses: str) -> str:
+    return (f'[({statuses} // [])[] | select(.state.waiting.reason == "CrashLoopBackOff" '
+            'and .lastState.terminated != null) | ([10 * pow(2; .restartCount - 1), 300] | min) * __TIME_SCALE__ '
+            '+ (.lastState.terminated.finishedAt | [fromdate + 1 - now, 0] | min)] | min')
+
+
+EXIT_IN_JQ = _exit_in(".spec.containers", ".status.containerStatuses")
+RESTART_IN_JQ = _restart_in(".status.containerStatuses")
+# The same for regular init containers run in their turn (kjlab-pod-init-next); with neither, the
+# next one starts.
+INIT_NEXT_IN_JQ = (f'({_exit_in(".spec.initContainers", ".status.initContainerStatuses")}) // '
+                   f'({_restart_in(".status.initContainerStatuses")}) // 0.5')
+# A pod with a regular init container that does not succeed at once (grammar.runs_in_turn), and
+# whether every regular init container has completed (exit 0): kjlab-pod-ready starts the main
+# containers only then.
+INIT_IN_TURN_JQ = ('[(.spec.initContainers // [])[] | select(.restartPolicy != "Always") '
+                   '| ((.command // []) + (.args // [])) | join(" ") | test(__INIT_GRAMMAR_JQ__) | not] | any')
+INITIALIZED_JQ = (f'({INIT_IN_TURN_JQ} | not) or ([(.spec.initContainers // [])[] | select(.restartPolicy != "Always") '
+                  '| .name] - [(.status.initContainerStatuses // [])[] | select(.state.terminated.exitCode == 0) '
+                  '| .name] | length == 0)')
+
+
 def _grammar_placeholders() -> dict[str, str]:
     """The grammar's regexes (kjlab/cluster/kwok/grammar.py, their one definition) as the Stage files
     need them: jq inside single-quoted YAML ('' for '), Go template strings inside block scalars."""
@@ -102,6 +150,7 @@ def _grammar_placeholders() -> dict[str, str]:
         "__OUTPUT_GO__": grammar.jq_string(grammar.OUTPUT),
         "__GRAMMAR_GO__": grammar.jq_string(grammar.GRAMMAR),
         "__INIT_GRAMMAR_GO__": grammar.jq_string(grammar.INIT_GRAMMAR),
+        "__INIT_GRAMMAR_JQ__": yq(grammar.jq_string(grammar.INIT_GRAMMAR)),
         "__READS_INDEX_GO__": grammar.jq_string(grammar.READS_INDEX),
         "__PROBES_JQ__": yq(PROBES_JQ),
         "__KNOWN_MISSING_GO__": " ".join(f"{json.dumps(k)} {json.dumps(v)}" for k, v in KNOWN_MISSING.items()),
@@ -166,6 +215,12 @@ PROBES_WARNING = (
     "`kjlab up --engine kind` runs them on a real kubelet.")
 
 
+RESTART_ALL_MESSAGE = (
+    "RestartAllContainers not simulated: a real kubelet restarts every container of this pod, init containers "
+    "first, when a restartPolicyRule with that action matches; kwok's simulated kubelet restarts only the container "
+    "that exited. `kjlab up --engine kind` runs it on a real kubelet.")
+
+
 def _probes_not_run(docs: list[dict]) -> dict:
     """kjlab-pod-ready (which pod.yaml keeps to pods without probes or hooks) for a pod with them:
     first a Warning (reason NotSimulated) that they are not run."""
@@ -212,8 +267,15 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
         text = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(name).read_text()
         text = _snippet(text, "__EXIT_CODE_GO__", "exit_code.gotpl")
         text = _snippet(text, "__READY_CONDITION_GO__", "ready_condition.gotpl")
+        text = _snippet(text, "__SCRIPT_SECONDS_GO__", "script_seconds.gotpl")
+        text = _snippet(text, "__SHOULD_RESTART_GO__", "should_restart.gotpl")
         text = (
-            text.replace("__TIME_SCALE__", repr(float(time_scale)))
+            text.replace("__EXIT_IN_JQ__", EXIT_IN_JQ).replace("__RESTART_IN_JQ__", RESTART_IN_JQ)
+            .replace("__INIT_NEXT_IN_JQ__", INIT_NEXT_IN_JQ).replace("__INIT_IN_TURN_JQ__", INIT_IN_TURN_JQ)
+            .replace("__INITIALIZED_JQ__", INITIALIZED_JQ)
+            .replace("__RESTART_ALL_MESSAGE__", RESTART_ALL_MESSAGE.replace("'", "''"))
+            .replace("__DECLARED_FEATURES__", json.dumps(list(DECLARED_FEATURES)))
+            .replace("__TIME_SCALE__", repr(float(time_scale)))
             .replace("__PULLABLE_LIST__", pullable_tpl)
             .replace("__IMAGES_PRESENT_JQ__", images_present.replace("'", "''"))
             .replace("__IMAGES_EXACT_JQ__", images_exact.replace("'", "''"))
