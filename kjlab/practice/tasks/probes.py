@@ -34,8 +34,8 @@ from kjlab.practice.tasks.pods import container
 from kjlab.practice.verdicts import verdict
 
 NO_PROBES = "the simulated kubelet (kwok) runs no probe: its containers are Ready at once and never restarted by one"
-NO_INIT = ("the simulated kubelet (kwok) runs only init containers that succeed at once; one that sleeps "
-           "waits Init:NotSimulated")
+NO_INIT = ("the simulated kubelet (kwok) runs init containers only as far as its script grammar goes (sleep, echo, "
+           "exit); these write a file in a shared volume and read it back, which it cannot simulate")
 NO_OOM = "the simulated kubelet (kwok) enforces no memory limit: nothing is OOMKilled"
 SOURCE_WORKER = "pkg/kubelet/prober/worker.go:380-390"
 PROBE_DEFAULTS = {"periodSeconds": 10, "failureThreshold": 3, "initialDelaySeconds": 0}
