@@ -1,6 +1,6 @@
 """Practice tasks on probes, init containers and memory limits: they need a real kubelet (kind). The
-simulated one (kwok) runs no probe (a Warning NotSimulated, containers Ready at once), runs only init
-containers that succeed at once, and kills nothing for memory (README: What the simulated kubelet runs).
+simulated one (kwok) runs no probe (a Warning NotSimulated, containers Ready at once), runs init
+containers only as far as its script grammar goes (no file written and read back), and kills nothing for memory (README: What the simulated kubelet runs).
 Topic "pods", as registry.TOPICS orders the curriculum.
 
 What the explanations say about Kubernetes v1.36.4, and where it is written:
