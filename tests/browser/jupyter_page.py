@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import time
 
-PROMPTS = "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent)"
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+PROMPTS = f"() => [...document.querySelectorAll('{PANEL} .jp-Cell.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent)"
 IDLE = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 
@@ -20,6 +21,10 @@ def run_all_cells(page, tries: int = 5, idle_timeout: float = 180) -> None:
     for _ in range(tries):
         try:
             page.keyboard.press("Escape")  # a menu or dialog left open would swallow the click
+            # Run All acts on the current widget: with the focus elsewhere (the file browser, a restored
+            # tab) the menu item is disabled and the click does nothing. Selecting a cell makes the
+            # notebook current. (A tour of every lab once failed here, on the fourth notebook.)
+            page.click(f"{PANEL} .jp-Cell .jp-InputPrompt", timeout=30_000)
             page.click("div.lm-MenuBar-itemLabel:text-is('Run')", timeout=30_000)
             page.click("li.lm-Menu-item:has-text('Run All Cells')", timeout=30_000)
         except Exception:  # noqa: BLE001 -- a busy machine: try again
