@@ -21,9 +21,13 @@ class Match:
 
 
 def _exit_codes(pod: dict, container_name: str | None) -> list[tuple[str, int]]:
-    """(container, exitCode) for every terminated container with a non-zero exit code."""
-    return [(name, t["exitCode"]) for name, t in readers.terminations(pod, init=True)
-            if (not container_name or name == container_name) and t.get("exitCode", 0) != 0]
+    """(container, exitCode) for every terminated container with a non-zero exit code, regular
+    containers first and init containers after them, the order in which the controller looks
+    (matchOnExitCodes in pod_failure_policy.go): so the container named is the one it names."""
+    statuses = readers.container_statuses(pod) + readers.container_statuses(pod, init=True)
+    ended = [(cs.get("name"), (cs.get("state") or {}).get("terminated")) for cs in statuses]
+    return [(name, t["exitCode"]) for name, t in ended
+            if t and (not container_name or name == container_name) and t.get("exitCode", 0) != 0]
 
 
 def rule_matches(rule: dict, pod: dict) -> tuple[bool, str]:

@@ -1,5 +1,5 @@
 """The STATUS columns of `kubectl get pods` and `kubectl get jobs`, computed from an object as the
-API serves it (camelCase dicts), following kubectl's printer (kubernetes v1.36,
+API serves it (camelCase dicts), following the API server's table printer (kubernetes v1.36,
 pkg/printers/internalversion/printers.go: printPod, printJob).
 
 Widgets and lab text use these so that what a learner sees in a table is what kubectl would print.

@@ -1,6 +1,6 @@
 """Lab 10's pod "zoo": one pod per STATUS of `kubectl get pods`, created on purpose from
-kjlab/examples/pod-statuses.yaml, recorded from a watch, and read back the way kubectl derives
-the column (kjlab.printers.pod_status, applied by the recorder to every recorded pod object).
+kjlab/examples/pod-statuses.yaml, recorded from a watch, and read back the way the API server's table
+printer derives the column (kjlab.printers.pod_status, applied by the recorder to every recorded pod object).
 
 Fleeting statuses (ContainerCreating, PodInitializing, Terminating) are caught because the
 recorder keeps every change the watch delivers, not because a `kubectl get` happened to look at
@@ -44,8 +44,8 @@ NOT_PRODUCED = {
     },
     "kind": {
         "Evicted (as the STATUS text)": "the pod IS evicted (phase Failed, reason Evicted), but a v1.36 kubelet also "
-                                        "records its killed container (terminated, Error, 137), and kubectl prints a "
-                                        "container's reason over the pod's: STATUS shows Error (or "
+                                        "records its killed container (terminated, Error, 137), and the API server's "
+                                        "table printer puts a container's reason over the pod's: STATUS shows Error (or "
                                         "ContainerStatusUnknown when the runtime no longer had the container as "
                                         "the kubelet wrote the pod's last status: kubelet_pods.go)",
         "Unknown (reason NodeLost)": "kubectl still prints it, but the project found no v1.36 component that sets "

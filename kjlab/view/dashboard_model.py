@@ -42,6 +42,24 @@ def event_source(component: str | None) -> str:
     return SIMULATED_SOURCES.get(component or "", component or "")
 
 
+def _finished_t(row: dict, pod: dict) -> float:
+    """When a failed pod finished, on the recording's clock: as the Job controller reads it (the
+    latest container finishedAt, else the Ready=False transition: backoff_utils.go getFinishedTime),
+    placed on the clock through the row's own wall time; the row's t when neither is readable."""
+    stamps = [t.get("finishedAt") for _, t in readers.terminations(pod, init=True) if t.get("finishedAt")]
+    ready = readers.condition(pod, "Ready") or {}
+    stamp = max(stamps) if stamps else (ready.get("lastTransitionTime") if ready.get("status") == "False" else None)
+    when = row.get("time")
+    if not stamp or when is None:
+        return row["t"]
+    when = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    try:
+        finished = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return row["t"]
+    return min(row["t"], row["t"] - (when - finished).total_seconds())
+
+
 @dataclass
 class PodView:
     name: str
@@ -54,6 +72,7 @@ class PodView:
     created: str | None
     deleted: bool = False
     index: str | None = None
+    job: str | None = None    # the Job that controls the pod (ownerReference), if any
 
 
 @dataclass
@@ -67,8 +86,12 @@ class DashboardModel:
     job_conditions: list[dict] = field(default_factory=list)
     rows_seen: int = 0
     last_time: dt.datetime | None = None
-    # when (the recording's t, s) a pod was last seen turning Failed: the Job controller's
-    # back-off before its next pod counts from about then
+    # The Job controller's back-off before its next pod, as it counts it: every pod of the Job that
+    # failed since the last success, ignored by a pod failure policy or not (job_controller.go:1056
+    # newBackoffRecord, backoff_utils.go:95-125), from the last one's finish time (its containers'
+    # finishedAt, backoff_utils.go:174-186), on the recording's clock (t, s). status.failed leaves
+    # ignored failures out, so it cannot tell.
+    failures_since_success: int = 0
     last_failed_t: float | None = None
 
     def feed(self, row: dict) -> None:
@@ -102,8 +125,15 @@ class DashboardModel:
 
     def _pod(self, row: dict, obj: dict) -> None:
         before = self.pods.get(row["name"])
-        if readers.phase(obj) == "Failed" and (before is None or before.phase != "Failed") and row.get("t") is not None:
-            self.last_failed_t = row["t"]
+        owner = readers.controller_of(obj) or {}
+        job = owner.get("name") if owner.get("kind") == "Job" else None
+        phase = readers.phase(obj)
+        if job is not None and job == self.job_name and (before is None or before.phase != phase):
+            if phase == "Failed" and row.get("t") is not None:
+                self.failures_since_success += 1
+                self.last_failed_t = _finished_t(row, obj)
+            elif phase == "Succeeded":
+                self.failures_since_success, self.last_failed_t = 0, None
         ended = readers.latest_terminations(obj)
         conds = [f"{c['type']}" + (f" ({c['reason']})" if c.get("reason") else "")
                  for c in readers.true_conditions(obj, NOTEWORTHY_CONDITIONS)]
@@ -113,7 +143,7 @@ class DashboardModel:
                                                  for cs in readers.container_statuses(obj)),
             exit_code=ended[-1][2].get("exitCode") if ended else None,
             conditions=conds, created=readers.meta(obj).get("creationTimestamp"), deleted=row.get("event") == "DELETED",
-            index=readers.completion_index(obj),
+            index=readers.completion_index(obj), job=job,
         )
 
     # -- what the widgets show ---------------------------------------------------------------------

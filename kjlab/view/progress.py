@@ -46,7 +46,9 @@ def waiting_for(model: DashboardModel, now: float) -> str:
     """What a run is waiting for at ``now`` (seconds on the recording's clock, the one its tables
     use), in words: a minutes-long back-off must not look like a hung cell.
 
-    The back-off is the Job controller's (kjlab.api.backoff), counted from the last failure."""
+    The back-off is the Job controller's (kjlab.api.backoff): n is every pod of the Job that failed
+    since the last success, including those a pod failure policy ignores (they are not in
+    status.failed), counted from the last one's finish time (DashboardModel.failures_since_success)."""
     if model.job is None:
         return "waiting for the Job to appear"
     true = {c["type"] for c in (model.job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
@@ -57,21 +59,21 @@ def waiting_for(model: DashboardModel, now: float) -> str:
     c = model.counters()
     if true & {"Suspended"}:
         return "the Job is suspended; waiting for it to be resumed"
-    live = [p for p in model.pods.values() if not p.deleted and p.phase in ("Pending", "Running")]
+    live = [p for p in model.pods.values()
+            if not p.deleted and p.job == model.job_name and p.phase in ("Pending", "Running")]
     if c["active"] or live:
         return f"waiting for {c['active'] or len(live)} active pod(s) to end"
-    if not c["failed"] or model.last_failed_t is None:
+    n = model.failures_since_success
+    if not n or model.last_failed_t is None:
         return "waiting for the Job controller to create pods"
-    n = c["failed"]
     formula, wait = backoff.formula_seconds(min(n, 32)), backoff.seconds(n)
-    how = (f"{n} failure(s) -> 10 s x 2^{n - 1} = {formula} s"
-           + (f", capped at {backoff.BACKOFF_CAP_SECONDS} s" if formula > backoff.BACKOFF_CAP_SECONDS else "")
-           if not c["succeeded"] else f"{n} failure(s), some before a success -> at most {wait} s")
+    how = (f"{n} failed pod(s) since the last success (ignored ones included) -> 10 s x 2^{n - 1} = {formula} s"
+           + (f", capped at {backoff.BACKOFF_CAP_SECONDS} s" if formula > backoff.BACKOFF_CAP_SECONDS else ""))
     due = model.last_failed_t + wait
     when = (f"next pod due at about {due:.0f} s ({due - now:.0f} s from now)" if due > now
             else f"due at about {due:.0f} s; the controller creates it at its next sync")
     return (f"waiting for the Job controller's back-off before it creates the next pod: {how}, "
-            f"counted from the last failure at {model.last_failed_t:.0f} s; {when}")
+            f"counted from the last failed container's finishedAt, {model.last_failed_t:.0f} s; {when}")
 
 
 class RunProgress:

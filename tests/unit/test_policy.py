@@ -59,3 +59,18 @@ def test_zero_exit_codes_are_never_looked_at():
 
 def test_no_policy_counts():
     assert first_match(None, pod(code=42)).action == "Count"
+
+
+def test_regular_containers_are_matched_before_init_containers():
+    """A sidecar (restartable init container) killed at the pod's end and a main container that
+    failed both match a rule without containerName: the controller names the main container
+    (pkg/controller/job/pod_failure_policy.go matchOnExitCodes: regular statuses first)."""
+    failed = pod(code=42)
+    failed["status"]["initContainerStatuses"] = [
+        {"name": "sidecar", "state": {"terminated": {"exitCode": 137, "reason": "Error"}}}]
+    policy = {"rules": [{"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": [0]}}]}
+    m = first_match(policy, failed)
+    assert (m.index, m.action) == (0, "FailJob") and "container main exited with 42" in m.why, m.why
+    # an init container still matches when no regular container does
+    failed["status"]["containerStatuses"] = []
+    assert "container sidecar exited with 137" in first_match(policy, failed).why
