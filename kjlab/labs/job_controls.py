@@ -96,7 +96,9 @@ def dry_run_patch(call, name: str, namespace: str, patch: dict, strategic: bool 
         return ops.api_message(e)
 
 
-DEBUG_CONTAINER = {"name": "debugger", "image": "docker.io/library/busybox:1.36"}
+# Only ever sent as a server-side dry run (nothing is pulled); a preloaded image all the same, so
+# that every image kjlab names runs on kind (tests/unit/test_kind_config.py).
+DEBUG_CONTAINER = {"name": "debugger", "image": "docker.io/library/python:3"}
 
 
 @session("elastic")
