@@ -52,3 +52,29 @@ def test_container_statuses_are_in_name_order_init_statuses_in_spec_order(lab, n
                     "long:terminated main:terminated"], seen
     assert inits == {tuple(INITS)}, inits
     assert "containers with unready status: [main long]" in unready, unready
+
+
+def test_unready_containers_are_listed_in_spec_order_when_they_end(lab, ns):
+    """Two containers that end while a third runs: ContainersNotReady names them in the spec's order
+    (status/generate.go ranges over pod.Spec.Containers), although their statuses are by name."""
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    created = core.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+        "restartPolicy": "OnFailure", "terminationGracePeriodSeconds": 2, "containers": [
+            {"name": "zeta", "image": BASH, "command": ["sh", "-c", "sleep 1; exit 1"]},
+            {"name": "alpha", "image": BASH, "command": ["sh", "-c", "sleep 1; exit 1"]},
+            {"name": "keep", "image": BASH, "command": ["sleep", "600"]}]}})
+    messages, order = [], None
+    stream = k8s_watch.Watch()
+    # until both short ones are out (ended, or waiting out their back-off) while keep runs
+    for event in stream.stream(core.list_namespaced_pod, ns, field_selector="metadata.name=p",
+                               resource_version=created.metadata.resource_version, timeout_seconds=40):
+        status = event["object"].status
+        ready = {c.type: c for c in status.conditions or []}.get("ContainersReady")
+        if ready is not None and ready.message and "keep" not in ready.message and "alpha" in ready.message \
+                and "zeta" in ready.message:
+            messages.append(ready.message)
+            order = [cs.name for cs in status.container_statuses or []]
+            stream.stop()
+    assert messages == ["containers with unready status: [zeta alpha]"] and order == ["alpha", "keep", "zeta"], \
+        (messages, order)
