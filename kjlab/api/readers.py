@@ -154,7 +154,8 @@ def latest_terminations(pod: dict) -> list[tuple[str, int, dict]]:
 
 
 def exit_codes(pod: dict) -> list[int]:
-    """Exit codes of every terminated (non-init) container, in spec order."""
+    """Exit codes of every terminated (non-init) container, in status order (by container name, as a
+    kubelet writes them: kubelet_pods.go convertToAPIContainerStatuses)."""
     return [t.get("exitCode") for _, t in terminations(pod)]
 
 

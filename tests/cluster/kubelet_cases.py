@@ -137,6 +137,8 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
                     rec.setdefault("gone_before_the_grace_period", time.monotonic() - deleted[name] < 20)
                     rec.setdefault("_gone_after_s", round(time.monotonic() - deleted[name], 1))
                 continue
+            # in the status's own order, which is compared too: init containers in the spec's order,
+            # the others by name (kubelet_pods.go convertToAPIContainerStatuses, SortedContainerStatuses)
             statuses = (p.status.init_container_statuses or []) + (p.status.container_statuses or [])
             now = " ".join(f"{cs.name}:{_container(cs)}" for cs in statuses)
             if now and (not rec["states"] or rec["states"][-1] != now):

@@ -266,6 +266,7 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     for name in STAGE_FILES:
         text = resources.files("kjlab.cluster.kwok").joinpath("kwok_stages").joinpath(name).read_text()
         text = _snippet(text, "__EXIT_CODE_GO__", "exit_code.gotpl")
+        text = _snippet(text, "__CONTAINERS_BY_NAME_GO__", "containers_by_name.gotpl")
         text = _snippet(text, "__READY_CONDITION_GO__", "ready_condition.gotpl")
         text = _snippet(text, "__SCRIPT_SECONDS_GO__", "script_seconds.gotpl")
         text = _snippet(text, "__SHOULD_RESTART_GO__", "should_restart.gotpl")
