@@ -18,6 +18,7 @@ from kjlab.cluster import check_health, lab_context
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.runs.record import Recorder
+from kjlab.runs.session import Session
 from kjlab.runs.result import Drain, Patch, RunResult, summarize
 
 # What each documented example needs done while it runs.
@@ -111,7 +112,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
 def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start, allow_unfinished,
             after_apply, decided_when_waiting=()) -> RunResult:
     job_name = doc["metadata"]["name"]
-    recorder = Recorder(context, namespace).start()
+    recorder = Session(context, namespace, echo, make_namespace=False).recorder
     decided = _decided_when_waiting(recorder, decided_when_waiting)
     drain = patch = None
     started = time.monotonic()
