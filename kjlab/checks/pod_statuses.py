@@ -13,7 +13,7 @@ from kjlab.checks import Verdict, _delete_quietly, _load, _namespace, exercise
 from kjlab.errors import KjlabError
 from kjlab.labs.lifecycle import status_sequences
 from kjlab.runs import scenarios
-from kjlab.runs.record import Recorder
+from kjlab.runs.session import Session
 
 
 CRASH_CODE = 3
@@ -61,7 +61,7 @@ def check_crash_loop_code(context: str, answer) -> Verdict:
     namespace = scenarios.fresh_namespace(context, _namespace(name))
     print(f"check: running your Pod in {namespace} until kubectl would show CrashLoopBackOff, or it ends "
           f"(at most {CRASH_WAIT_SECONDS} s) ...", flush=True)
-    recorder = Recorder(context, namespace).start()
+    recorder = Session(context, namespace, echo=False, make_namespace=False).recorder
     try:
         try:
             ops.apply(context, namespace, pod, recorder=recorder, echo=False)

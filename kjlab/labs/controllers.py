@@ -14,8 +14,6 @@ import copy
 import datetime as dt
 import math
 import subprocess
-import threading
-import time
 from functools import cmp_to_key
 from importlib import resources
 from typing import Callable
@@ -24,14 +22,15 @@ import pandas as pd
 import yaml
 from kubernetes.client import ApiException
 
-from kjlab.api import kube, readers, wait
-from kjlab.actions import namespaces, ops
+from kjlab.api import kube, readers
+from kjlab.actions import ops
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import tools
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
-from kjlab.runs.record import Recorder, register_kind
+from kjlab.runs.record import register_kind
+from kjlab.runs.session import Session
 from kjlab.runs.result import Recording
 from kjlab.view.line_labels import place_line_labels
 
@@ -443,20 +442,20 @@ def _kubectl(context: str, args: list[str]) -> tuple[int, str]:
     return proc.returncode, (proc.stdout + proc.stderr).rstrip()
 
 
-class ControllerSession:
+class ControllerSession(Session):
     """One namespace, recorded from the start (pods, events, ReplicaSets, Deployments, DaemonSets),
     where a lab creates workloads and acts on them; each wait reads the recording. ``stop()``
     removes the node labels it set and returns the WorkloadRecording."""
 
+    kinds = ("replicaset", "deployment", "daemonset")
+    recording_class = WorkloadRecording
+    now_digits = 3
+    wait_digits = 1
+    slow_notes = True
+
     def __init__(self, context: str, namespace: str, echo: bool = True):
-        self.context, self.namespace, self.echo = context, namespace, echo
-        namespaces.fresh(context, namespace, progress=print if echo else None)
-        namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
+        super().__init__(context, namespace, echo)
         self.node_label = node_label(namespace)
-        self.recorder = Recorder(context, namespace, kinds=("replicaset", "deployment", "daemonset"))
-        self._changed = threading.Event()
-        self.recorder.subscribe(lambda row: self._changed.set())
-        self.recorder.start()
         self._labelled: set[str] = set()
         self._unlabel_all()  # a node label left by an interrupted earlier run of this namespace
 
@@ -514,41 +513,12 @@ class ControllerSession:
         return out
 
     # -- waiting --
-    def now(self) -> float:
-        return round(time.monotonic() - self.recorder._t0, 3)
-
     def wait_until(self, test: Callable[["WorkloadRecording"], bool], what: str, timeout: float = 60,
                    limit: float | None = None) -> float:
-        """Wait until ``test(recording)`` holds, reading the recording as each change arrives; says
-        what it waits for, and how long it took; returns the time on the recording's axis.
-
-        Bounded by progress, not by the clock alone: it gives up when nothing has changed in the
-        namespace for ``timeout`` s. A busy machine (a classroom server, a loaded CI runner) may take
-        longer than ``timeout`` while the controllers still make progress: the wait goes on, says so
-        every ``timeout`` s, and ends at ``limit`` (default: 5 x ``timeout``, at least 300 s)."""
-        limit = limit if limit is not None else max(5 * timeout, 300.0)
-        with wait.announced(what, timeout, self.echo, digits=1,
-                            bound=f"while the namespace changes; it gives up after {timeout:.0f} s without a "
-                                  f"change, or at {limit:.0f} s") as elapsed:
-            last_change, next_note = elapsed(), timeout
-            while not test(self.recording()):
-                now = elapsed()
-                if now - last_change >= timeout:
-                    raise KjlabError(f"waited {now:.0f} s for {what}; nothing changed in the namespace for the last "
-                                     f"{now - last_change:.0f} s", f"look at the namespace: kjlab kubectl get all -n "
-                                     f"{self.namespace}")
-                if now >= limit:
-                    raise KjlabError(f"waited {now:.0f} s for {what}; the namespace kept changing but it did not "
-                                     "happen", f"look at the namespace: kjlab kubectl get all -n {self.namespace}")
-                if now >= next_note:
-                    next_note += timeout
-                    if self.echo:
-                        print(f"  ... still waiting for {what} after {now:.0f} s: the cluster is slow but still making "
-                              f"progress (last change {now - last_change:.0f} s ago); waiting while it does "
-                              f"(at most {limit:.0f} s)", flush=True)
-                if self._changed.wait(min(1.0, timeout - (now - last_change), max(0.05, limit - now))):
-                    self._changed.clear()
-                    last_change = elapsed()
+        """Wait until ``test(recording)`` holds (``Session.wait``: bounded by progress, it says so
+        every ``timeout`` s while the namespace still changes, and ends at ``limit``, default 5 x
+        ``timeout``, at least 300 s); returns the time on the recording's axis."""
+        self.wait(test, what, timeout, limit)
         return self.now()
 
     def wait_owned(self, owner: str, count: int, ready: bool = True, timeout: float = 60) -> float:
@@ -559,9 +529,6 @@ class ControllerSession:
             return len(names) == count and (not ready or all(readers.is_true(last[n], "Ready") for n in names))
         return self.wait_until(test, f"{owner} to have {count} {'Ready ' if ready else ''}pods", timeout)
 
-    def recording(self) -> WorkloadRecording:
-        return WorkloadRecording(self.recorder.rows)
-
     # -- ending --
     def _unlabel_all(self) -> None:
         nodes = kube.raw(kube.core(self.context).list_node, label_selector=self.node_label)["items"]
@@ -571,10 +538,9 @@ class ControllerSession:
         self._labelled.clear()
 
     def stop(self) -> WorkloadRecording:
-        time.sleep(1.0)  # the last updates of the moment arrive before the recording stops
-        self.recorder.stop()
+        recording = super().stop()
         self._unlabel_all()
-        return self.recording()
+        return recording
 
 
 def plot_rollout(recording: WorkloadRecording, deployment: str, steps=(), title: str = ""):

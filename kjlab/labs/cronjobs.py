@@ -19,13 +19,14 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from kjlab.actions import namespaces, ops
+from kjlab.actions import ops
 from kjlab.api import kube, wait
 from kjlab.api import readers
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
-from kjlab.runs.record import Recorder, register_kind
+from kjlab.runs.record import register_kind
+from kjlab.runs.session import Session
 from kjlab.runs.result import Recording
 
 FILES = {"policy": "cron-policy.yaml", "missed": "cron-missed.yaml", "history": "cron-history.yaml"}
@@ -217,15 +218,15 @@ class CronRecording(Recording):
 
 # --- a session ----------------------------------------------------------------------------------
 
-class CronSession:
+class CronSession(Session):
     """One namespace, recorded from the start (pods, Jobs, events and CronJobs), where a lab creates
     CronJobs, acts on them, and waits for minute boundaries; ``stop()`` returns the CronRecording."""
 
+    kinds = ("cronjob",)
+    recording_class = CronRecording
+
     def __init__(self, context: str, namespace: str, echo: bool = True, live: bool = True):
-        self.context, self.namespace, self.echo = context, namespace, echo
-        namespaces.fresh(context, namespace, progress=print if echo else None)
-        namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
-        self.recorder = Recorder(context, namespace, kinds=("cronjob",)).start()
+        super().__init__(context, namespace, echo)
         self.created_at: dt.datetime | None = None
         self.live = live
         self._line = None
@@ -283,10 +284,6 @@ class CronSession:
     def job_from(self, cronjob: str, job: str) -> dict:
         return ops.create_job_from_cronjob(self.context, self.namespace, cronjob, job, recorder=self.recorder, echo=self.echo)
 
-    def now(self) -> float:
-        """Seconds on the recording's axis."""
-        return round(time.monotonic() - self.recorder._t0, 1)
-
     def wait_for_boundary(self, n: int = 1, plus: float = SETTLE_SECONDS, after: dt.datetime | None = None) -> float:
         """Wait until ``plus`` seconds after the ``n``-th whole minute after ``after`` (default: when
         the last CronJob was created), showing what the controller did so far; returns the
@@ -339,15 +336,11 @@ class CronSession:
                         for c, g in jobs.groupby("cronjob")) or "no Job yet"
         self._line.value = f"<code>{text} · {per}</code>"
 
-    def recording(self) -> CronRecording:
-        return CronRecording(self.recorder.rows)
-
     def stop(self) -> CronRecording:
-        time.sleep(1.0)  # the last updates of the moment arrive before the recording stops
-        self.recorder.stop()
+        recording = super().stop()
         if self._line is not None:
             self._line.value = f"<code>recording stopped at {self.now():.0f} s</code>"
-        return self.recording()
+        return recording
 
 
 def plot_jobs(recording: CronRecording, cronjobs_shown=None, boundaries=(), title: str = ""):

@@ -34,6 +34,7 @@ from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
 from kjlab.runs.record import Recorder
+from kjlab.runs.session import Session
 from kjlab.runs.result import Recording
 
 PRIORITY_LABEL = "kjlab.io/lab=disruptions"            # the lab's PriorityClasses (cluster-scoped)
@@ -180,12 +181,13 @@ def first_step(recording: Recording, action: str) -> float | None:
 
 # --- the session (acts on the cluster) -------------------------------------------------------
 
-class Disruptions:
-    """A recorded namespace in which the lab disrupts pods. ``stop()`` returns the Recording."""
+class Disruptions(Session):
+    """A recorded namespace (made by the caller: ``lab.namespace(name)``) in which the lab disrupts
+    pods. ``stop()`` returns the Recording."""
 
     def __init__(self, context: str, namespace: str, engine: str | None, echo: bool = True):
-        self.context, self.namespace, self.engine, self.echo = context, namespace, engine, echo
-        self.recorder = Recorder(context, namespace).start()
+        self.engine = engine
+        super().__init__(context, namespace, echo, make_namespace=False)
 
     def __repr__(self) -> str:
         return f"<Disruptions {self.namespace} on {self.engine}>"
@@ -211,17 +213,23 @@ class Disruptions:
             self.wait_for_pod(name, lambda p: readers.phase(p) == "Running", f"pod {name} to run", timeout)
 
     def wait_ready(self, label_selector: str, count: int, timeout: float = 60) -> None:
-        """Until ``count`` pods with these labels are ready (a ReplicaSet's, a budget's)."""
-        core = kube.core(self.context)
-        what = f"{count} ready pods ({label_selector})"
-        with wait.announced(what, timeout, self.echo) as elapsed:
-            while True:  # several pods must hold at once: a single-pod watch cannot say that
-                pods = kube.raw(core.list_namespaced_pod, self.namespace, label_selector=label_selector)["items"]
-                if sum(_ready(p) for p in pods) >= count:
-                    break
-                if elapsed() > timeout:
-                    raise KjlabError(f"timed out waiting for {what}", f"kjlab kubectl get pods -n {self.namespace} -o wide")
-                time.sleep(0.5)
+        """Until ``count`` pods with this label (``key=value``) are ready at once (a ReplicaSet's, a
+        budget's), as the recording counts them (``ready_over_time``)."""
+        label, _, value = label_selector.partition("=")
+        if not label or not value or "," in label_selector:
+            raise KjlabError(f"wait_ready takes one label as key=value, not {label_selector!r}", 'wait_ready("app=web", 3)')
+
+        def enough(recording: Recording) -> bool:
+            counts = ready_over_time(recording, label, value)
+            return not counts.empty and int(counts["ready"].iloc[-1]) >= count
+
+        self.wait(enough, f"{count} ready pods ({label_selector})", timeout, limit=timeout)
+
+    def wait_bound(self, timeout: float, limit: float) -> str:
+        return f"at most {limit:.0f} s"
+
+    def timed_out(self, what: str, waited: float, idle: float, timeout: float, limit: float) -> KjlabError:
+        return KjlabError(f"timed out waiting for {what}", f"kjlab kubectl get pods -n {self.namespace} -o wide")
 
     def pods(self, names: list[str] | None = None) -> list[dict]:
         items = kube.raw(kube.core(self.context).list_namespaced_pod, self.namespace)["items"]
@@ -266,9 +274,7 @@ class Disruptions:
     # -- the end --
     def stop(self) -> Recording:
         """Stop recording (a node made NotReady is left as it is: ``node_ready`` brings it back)."""
-        time.sleep(1.0)  # the last pod updates arrive before the recording stops
-        self.recorder.stop()
-        return self.recorder.recording()
+        return super().stop()
 
 
 def bring_back(context: str, node: str, engine: str | None, timeout: float = 120, echo: bool = True,

@@ -19,7 +19,7 @@ import yaml
 from kjlab.actions import ops
 from kjlab.labs import session
 from kjlab.api import readers
-from kjlab.runs.record import Recorder
+from kjlab.runs.session import Session
 from kjlab.runs.result import Recording
 
 SOURCE = "pod-statuses.yaml"
@@ -238,7 +238,7 @@ def run(context: str, namespace: str, engine: str, timeout: float = 120, poll: f
     shown what it is made to show (and each deleted pod is gone), or after ``timeout`` seconds.
     Prints one line whenever a pod's STATUS changes (what the wait is waiting for)."""
     wanted = specimens(engine)
-    recorder = Recorder(context, namespace).start()
+    recorder = Session(context, namespace, echo, make_namespace=False).recorder
     started = time.monotonic()
     try:
         for s in wanted:

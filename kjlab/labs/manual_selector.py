@@ -20,10 +20,10 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from kjlab.actions import namespaces, ops
+from kjlab.actions import ops
 from kjlab.api import readers, wait
 from kjlab.errors import KjlabError
-from kjlab.runs.record import Recorder
+from kjlab.runs.session import Session
 from kjlab.runs.result import RunResult, summarize
 
 
@@ -65,8 +65,7 @@ def owners(recording) -> pd.DataFrame:
 def careless(context: str, namespace: str, echo: bool = True, timeout: float = 120) -> tuple[str, RunResult]:
     """The API's refusal of a hand-written selector without manualSelector (its message), and the
     recorded run of the careless Job (its RunResult; ``owners(result.recording)`` shows the adoption)."""
-    namespaces.fresh(context, namespace, progress=print if echo else None)
-    namespaces.release(namespace)
+    session = Session(context, namespace, echo)  # a fresh namespace, recorded from here
     refused = manifest("careless")
     refused["spec"].pop("manualSelector")
     try:
@@ -76,7 +75,7 @@ def careless(context: str, namespace: str, echo: bool = True, timeout: float = 1
         refusal = e.message
         if echo:
             print(f"$ kubectl create -f careless.yaml   (without manualSelector)\n{refusal}")
-    recorder = Recorder(context, namespace).start()
+    recorder = session.recorder
     try:
         ops.apply(context, namespace, manifest("old"), recorder=recorder, echo=echo)
         wait.pod(context, namespace, lambda p: readers.phase(p) == "Running", "the pod of Job old to run",

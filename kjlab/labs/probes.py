@@ -20,15 +20,16 @@ import time
 import pandas as pd
 from kubernetes import client
 
-from kjlab.api import kube, readers, wait, watch
-from kjlab.actions import namespaces, ops
+from kjlab.api import kube, readers, watch
+from kjlab.actions import ops
 from kjlab import cluster
 from kjlab.cluster import kubectl as kubectl_command, provider
 from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
-from kjlab.runs.record import Recorder, register_kind
+from kjlab.runs.record import register_kind
+from kjlab.runs.session import Session
 from kjlab.runs.result import Recording
 
 IMAGE = "docker.io/library/python:3"
@@ -201,27 +202,17 @@ def sigterm_pods(grace: int = 10) -> list[dict]:
 
 # --- one recorded namespace ------------------------------------------------------------------------
 
-class PodSession:
+class PodSession(Session):
     """A namespace recorded from the start (pods, events, EndpointSlices, and the logs kjlab
     follows), where a lab creates pods and Services, acts on them and waits for what the kubelet
     does; ``stop()`` returns the Recording."""
 
+    kinds = ("endpointslice",)
+    settle_seconds = 0  # its stop() never waited: its callers wait for the last change they read
+
     def __init__(self, context: str, namespace: str, echo: bool = True):
-        self.context, self.namespace, self.echo = context, namespace, echo
-        namespaces.fresh(context, namespace, progress=print if echo else None)
-        namespaces.release(namespace)  # held by no run: a cell that makes the session again starts over
-        self.recorder = Recorder(context, namespace, kinds=("endpointslice",)).start()
-        self._changed = threading.Condition()
-        self.recorder.subscribe(self._notify)
+        super().__init__(context, namespace, echo)
         self._logs: list[threading.Thread] = []
-
-    def _notify(self, _row) -> None:
-        with self._changed:
-            self._changed.notify_all()
-
-    def now(self) -> float:
-        """Seconds on the recording's axis."""
-        return round(time.monotonic() - self.recorder._t0, 1)
 
     @property
     def recording(self) -> Recording:
@@ -295,38 +286,21 @@ class PodSession:
         Bounded by progress: it gives up after ``timeout`` s in which nothing new was recorded (a busy
         node starts containers slowly, but it does start them), and after ``cap_factor`` x ``timeout``
         s in all."""
-        cap = timeout * cap_factor
-        with wait.announced(what, cap, bound=f"{timeout:.0f} s without a change, at most {cap:.0f} s") as elapsed:
-            found = self._wait(predicate, what, timeout, cap, show, elapsed)
-        return found
+        return super().wait(predicate, what, timeout, limit=timeout * cap_factor, show=show)
 
-    def _wait(self, predicate, what: str, timeout: float, cap: float, show, elapsed):
-        shown = len(self.recorder.rows)
-        changed_at = elapsed()
-        while True:
-            rows = self.recorder.rows
-            for row in rows[shown:]:
-                if row["kind"] in show:
-                    print(f"  [{row['t']:5.1f} s] {describe(row)}", flush=True)
-            if len(rows) > shown:
-                changed_at = elapsed()
-            shown = len(rows)
-            found = predicate(Recording(rows))
-            if found:
-                return found
-            now = elapsed()
-            left = min(timeout - (now - changed_at), cap - now)
-            if left <= 0:
-                why = (f"nothing changed for {timeout:.0f} s" if now < cap else f"{cap:.0f} s passed")
-                raise KjlabError(f"{why} while waiting for {what}",
-                                 f"look with `kjlab kubectl get pods,events -n {self.namespace}`")
-            with self._changed:
-                self._changed.wait(min(left, 1.0))
+    def _announce(self) -> bool:
+        return True  # a check's quiet session (echo=False) still says what it waits for
 
-    def stop(self) -> Recording:
-        self.recorder.stop()
-        return self.recording
+    def wait_bound(self, timeout: float, limit: float) -> str:
+        return f"{timeout:.0f} s without a change, at most {limit:.0f} s"
 
+    def timed_out(self, what: str, waited: float, idle: float, timeout: float, limit: float) -> KjlabError:
+        why = f"nothing changed for {timeout:.0f} s" if waited < limit else f"{limit:.0f} s passed"
+        return KjlabError(f"{why} while waiting for {what}",
+                          f"look with `kjlab kubectl get pods,events -n {self.namespace}`")
+
+    def describe(self, row: dict) -> str:
+        return describe(row)
 
 def describe(row: dict) -> str:
     """One recorded row in a line: events as kubectl describe shows them, the rest briefly."""

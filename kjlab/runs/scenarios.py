@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, fields, replace
+from typing import Callable
 
 from kjlab import examples, interrupts
 from kjlab.api import kube, readers, wait
@@ -18,6 +20,7 @@ from kjlab.cluster import check_health, lab_context
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.runs.record import Recorder
+from kjlab.runs.session import Session
 from kjlab.runs.result import Drain, Patch, RunResult, summarize
 
 # What each documented example needs done while it runs.
@@ -46,16 +49,39 @@ def fresh_namespace(context: str, name: str, timeout: float = 90) -> str:
     return name
 
 
-def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
-        namespace: str | None = None, keep: bool = False, manifest=None, drain_when_running: bool | None = None,
-        patch_condition: str | None = None, then_delete: bool | None = None, delete_when_running: bool | None = None,
-        until_deleted: bool | None = None, suspend_when_running: float | None = None,
-        while_suspended: dict | None = None, timeout: float = TIMEOUT_SECONDS,
-        echo: bool = True, on_start=None, allow_unfinished: bool = False,
-        after_apply=None, decided_when_waiting: tuple[str, ...] = ()) -> RunResult:
-    """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
+@dataclass(frozen=True)
+class Steps:
+    """What a run does while its Job runs; None leaves the example's own plan (``PLANS``) as it is.
 
-    ``fast`` shortens the script's `sleep` (kjlab.examples.FAST_SLEEP); nothing else changes.
+    ``drain_when_running``: drain the node of the first Running pod. ``patch_condition``: patch that
+    condition onto a pod stuck pulling its image, ``then_delete`` it. ``delete_when_running``:
+    `kubectl delete pod` the first Running pod (podReplacementPolicy). ``until_deleted``: once the
+    Job has finished, go on recording until it is deleted (its ``ttlSecondsAfterFinished`` plus a
+    margin at most). ``suspend_when_running``: seconds to keep the Job suspended: once a pod runs,
+    `kubectl patch` the Job to ``suspend: true``, wait until its pods are gone, apply
+    ``while_suspended`` (a merge patch of the Job, e.g. a new nodeSelector), wait that long, resume.
+    """
+    drain_when_running: bool | None = None
+    patch_condition: str | None = None
+    then_delete: bool | None = None
+    delete_when_running: bool | None = None
+    until_deleted: bool | None = None
+    suspend_when_running: float | None = None
+    while_suspended: dict | None = None
+
+    def over(self, plan: dict) -> dict:
+        """``plan`` with the steps given here in place of its own."""
+        given = {k: v for k, v in vars(self).items() if v is not None and k != "while_suspended"}
+        plan = {**plan, **given}
+        if self.suspend_when_running is not None:
+            plan["while_suspended"] = self.while_suspended
+        return plan
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is carried out and reported (none of it changes what the Job does).
+
     ``keep`` leaves the namespace for inspection with `kjlab kubectl`; otherwise it is deleted.
     ``on_start(recorder)`` is called once recording has begun: a notebook's live dashboard
     (kjlab.Lab) and the CLI's status line hook in here.
@@ -67,13 +93,35 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     ``decided_when_waiting``: container waiting reasons that decide the run (e.g. ``NotSimulated``: a
     container that cannot run never will); the wait for the outcome ends as soon as a pod shows one,
     noted in the recording as a ``decided`` step, and the result so far is returned.
-    ``delete_when_running``: `kubectl delete pod` the first Running pod (podReplacementPolicy).
-    ``until_deleted``: once the Job has finished, go on recording until it is deleted (its
-    ``ttlSecondsAfterFinished`` plus a margin at most).
-    ``suspend_when_running``: seconds to keep the Job suspended: once a pod runs, `kubectl patch` the
-    Job to ``suspend: true``, wait until its pods are gone, apply ``while_suspended`` (a merge patch of
-    the Job, e.g. a new nodeSelector), wait that long, resume.
     """
+    keep: bool = False
+    timeout: float = TIMEOUT_SECONDS
+    echo: bool = True
+    on_start: Callable | None = None
+    allow_unfinished: bool = False
+    after_apply: Callable | None = None
+    decided_when_waiting: tuple[str, ...] = ()
+
+
+_STEP_NAMES = {f.name for f in fields(Steps)}
+_OPTION_NAMES = {f.name for f in fields(RunOptions)}
+
+
+def run(scenario: str | None = None, policy: bool = True, fast: bool = False, context: str | None = None,
+        namespace: str | None = None, manifest=None, steps: Steps | None = None, options: RunOptions | None = None,
+        **keywords) -> RunResult:
+    """Run a documented example by name, or any Job manifest (``manifest=``), and return the result.
+
+    ``fast`` shortens the script's `sleep` (kjlab.examples.FAST_SLEEP); nothing else changes.
+    What the run does while the Job runs is ``steps`` (Steps), how it runs is ``options``
+    (RunOptions); each of their fields may also be given by name (``drain_when_running=True``,
+    ``timeout=60``, ``echo=False`` ...), over the ones in ``steps``/``options``.
+    """
+    unknown = sorted(set(keywords) - _STEP_NAMES - _OPTION_NAMES)
+    if unknown:
+        raise TypeError(f"run() got an unexpected keyword argument '{unknown[0]}'")
+    steps = replace(steps or Steps(), **{k: v for k, v in keywords.items() if k in _STEP_NAMES})
+    options = replace(options or RunOptions(), **{k: v for k, v in keywords.items() if k in _OPTION_NAMES})
     context = context or lab_context()
     if manifest is not None:
         doc = examples.customise(ops.load_manifest(manifest), policy=policy)
@@ -88,39 +136,32 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
         plan = dict(PLANS.get(scenario, {}))  # a lab Job (kjlab.examples.lab_jobs) needs no step
     if doc.get("kind") != "Job":
         raise KjlabError(f"a scenario runs a Job; this manifest is a {doc.get('kind')}", "give it a manifest with kind: Job")
-    # steps given here override the example's own plan; None leaves it as it is
-    steps = {"drain_when_running": drain_when_running, "patch_condition": patch_condition, "then_delete": then_delete,
-             "delete_when_running": delete_when_running, "until_deleted": until_deleted,
-             "suspend_when_running": suspend_when_running}
-    plan.update({k: v for k, v in steps.items() if v is not None})
-    if suspend_when_running is not None:
-        plan["while_suspended"] = while_suspended
+    plan = steps.over(plan)
 
     namespace = namespace or default_namespace(scenario, policy)
     namespaces.check_name(namespace)
     guard(context, f"run scenario {scenario} in namespace {namespace}")
     check_health(context)
-    namespaces.fresh(context, namespace, progress=print if echo else None)
+    namespaces.fresh(context, namespace, progress=print if options.echo else None)
     try:
-        return _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start,
-                       allow_unfinished, after_apply, decided_when_waiting)
+        return _run_in(context, namespace, scenario, doc, plan, policy, options)
     finally:
         namespaces.release(namespace)
 
 
-def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo, on_start, allow_unfinished,
-            after_apply, decided_when_waiting=()) -> RunResult:
+def _run_in(context, namespace, scenario, doc, plan, policy, options: RunOptions) -> RunResult:
     job_name = doc["metadata"]["name"]
-    recorder = Recorder(context, namespace).start()
-    decided = _decided_when_waiting(recorder, decided_when_waiting)
+    keep, timeout, echo = options.keep, options.timeout, options.echo
+    recorder = Session(context, namespace, echo, make_namespace=False).recorder
+    decided = _decided_when_waiting(recorder, options.decided_when_waiting)
     drain = patch = None
     started = time.monotonic()
     try:
-        if on_start:
-            on_start(recorder)
+        if options.on_start:
+            options.on_start(recorder)
         ops.apply(context, namespace, doc, recorder=recorder, echo=echo)
-        if after_apply:
-            after_apply(context, namespace, job_name, recorder)
+        if options.after_apply:
+            options.after_apply(context, namespace, job_name, recorder)
         if plan.get("delete_when_running"):
             delete_first_running(echo)(context, namespace, job_name, recorder)
         if plan.get("suspend_when_running") is not None:
@@ -138,7 +179,7 @@ def _run_in(context, namespace, scenario, doc, plan, policy, keep, timeout, echo
                                    timeout=_left(started, timeout))
         else:
             remaining = max(10.0, timeout - (time.monotonic() - started))
-            final = _wait_terminal(context, namespace, job_name, remaining, allow_unfinished, decided)
+            final = _wait_terminal(context, namespace, job_name, remaining, options.allow_unfinished, decided)
         if plan.get("until_deleted") and _terminal(final):
             # the TTL-after-finished controller deletes the Job (and, through the garbage collector, its pods)
             ttl = (doc["spec"].get("ttlSecondsAfterFinished") or 0) + TTL_MARGIN_SECONDS

@@ -83,6 +83,8 @@ UPWARD = {  # module -> what it must never import (directly or through others)
     "kjlab.runs.scenarios": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands", "kjlab.checks"},
     "kjlab.checks": {"kjlab.widgets", "kjlab.lab", "kjlab.cli", "kjlab.commands"},
     "kjlab.runs.record": {"kjlab.runs.scenarios", "kjlab.widgets", "kjlab.checks"},
+    # the one recorded session every lab builds on: it knows no lab, widget or check
+    "kjlab.runs.session": {"kjlab.labs", "kjlab.runs.scenarios", "kjlab.widgets", "kjlab.checks", "kjlab.lab"},
     "kjlab.actions.ops": {"kjlab.runs.scenarios", "kjlab.runs.record", "kjlab.widgets", "kjlab.checks"},
     "kjlab.widgets": {"kjlab.lab", "kjlab.runs.scenarios", "kjlab.checks", "kjlab.cli", "kjlab.commands"},
 }

@@ -6,28 +6,20 @@ import time
 
 import pytest
 
+from fake_recorder import session_on
 from kjlab.errors import KjlabError
 from kjlab.labs.probes import PodSession
 
 
-class _Rows:
-    def __init__(self):
-        self.rows = []
-
-
 def _session():
-    s = PodSession.__new__(PodSession)  # only what wait() reads: the recorder's rows and the condition
-    s.recorder, s._changed, s.namespace = _Rows(), threading.Condition(), "test"
-    return s
+    return session_on(PodSession)
 
 
 def _append_every(s, seconds, count, last=None):
     def run():
         for i in range(count):
             time.sleep(seconds)
-            s.recorder.rows.append(last if (last and i == count - 1) else {"kind": "pod", "name": f"p{i}", "t": i})
-            with s._changed:
-                s._changed.notify_all()
+            s.recorder.add(last if (last and i == count - 1) else {"kind": "pod", "name": f"p{i}", "t": i})
     threading.Thread(target=run, daemon=True).start()
 
 

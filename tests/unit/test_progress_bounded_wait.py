@@ -7,16 +7,13 @@ import time
 
 import pytest
 
+from fake_recorder import session_on
 from kjlab.errors import KjlabError
 from kjlab.labs.controllers import ControllerSession
 
 
 def session(echo=False):
-    s = object.__new__(ControllerSession)
-    s.echo, s.namespace, s._changed = echo, "lab11-test", threading.Event()
-    s.recording = lambda: None
-    s.now = lambda: 0.0
-    return s
+    return session_on(ControllerSession, "lab11-test", echo)
 
 
 def changing(s, every: float, until: float):
@@ -25,7 +22,7 @@ def changing(s, every: float, until: float):
         end = time.monotonic() + until
         while time.monotonic() < end:
             time.sleep(every)
-            s._changed.set()
+            s.recorder.add({"kind": "pod", "name": "p", "t": 0})
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
@@ -72,8 +69,7 @@ def test_set_env_shows_the_kubectl_set_env_the_lab_taught(capsys, monkeypatch):
     monkeypatch.setattr(kube, "apps", lambda context: SimpleNamespace(patch_namespaced_deployment="patch"))
     monkeypatch.setattr(kube, "raw", lambda call, name, namespace, body, **kw: sent.update(body=body) or {})
     s = session(echo=True)
-    s.context = "kwok-kjlab"
-    s.recorder = SimpleNamespace(step=lambda *a, **k: sent.update(step=a))
+    s.recorder.step = lambda *a, **k: sent.update(step=a)
     s.set_env("api", "main", GREETING="bonjour")
     out = capsys.readouterr().out
     assert "kubectl set env deployment/api -c main GREETING=bonjour -n lab11-test" in out, out
