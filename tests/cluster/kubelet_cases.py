@@ -53,6 +53,11 @@ POD_CASES = {
     "init-crashloop": (_pod_spec(["bash", "-c", "sleep 1"], restart="OnFailure", grace=2, init=[
         {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 1 && exit 1"]}]),
         lambda p: any((cs.restart_count or 0) >= 1 for cs in p.status.init_container_statuses or [])),
+    # issue 25: every container start writes Pulled, Created, Started, init containers included
+    # (kuberuntime_container.go startContainer); compared as counts per reason ("events")
+    "init-two-events": (_pod_spec(["bash", "-c", "sleep 1"], init=[
+        {"name": "first", "image": BASH, "command": ["bash", "-c", "sleep 1"]},
+        {"name": "second", "image": BASH, "command": ["sh", "-c", "sleep 1; echo ok"]}]), None),
     # issue 25: each container of a pod has its own life (kuberuntime_manager.go computePodActions;
     # kubelet_pods.go getPhase): one ends while the other runs (READY 1/2), one restarts alone
     "two-end-apart": ({"restartPolicy": "Never", "terminationGracePeriodSeconds": 30, "containers": [
@@ -171,11 +176,27 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
         time.sleep(0.5)
     for name in LOGGED:
         seen[name]["logs"] = _logs(core, namespace, name)
+    for name in EVENTS_COUNTED:
+        seen[name]["events"] = _start_events(core, namespace, name)
     return fingerprint(seen)
 
 
 LOGGED = ("echo-exit-text", "logs-shell", "logs-python", "docs-echo")
 SIMULATED_BANNER = "[kjlab: simulated kubelet (kwok)"
+
+
+EVENTS_COUNTED = ("init-two-events",)
+START_REASONS = ("Pulled", "Created", "Started")
+
+
+def _start_events(core, namespace: str, name: str) -> dict[str, int]:
+    """{reason: count} of the pod's container-start events: a real kubelet writes one event per
+    container (they differ in fieldPath), kwok one with count 2 for two equal messages: summed."""
+    counts: dict[str, int] = {}
+    for e in core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items:
+        if e.reason in START_REASONS:
+            counts[e.reason] = counts.get(e.reason, 0) + (e.count or 1)
+    return dict(sorted(counts.items()))
 
 
 def _logs(core, namespace: str, name: str) -> list[str] | str:
@@ -194,7 +215,7 @@ def _logs(core, namespace: str, name: str) -> list[str] | str:
 # learner reads. The states passed through are compared too, but only printed: which transient
 # states a poll catches is timing (see DIFFERENCES).
 COMPARED = ("final", "phase", "restarted", "gone_before_the_grace_period", "condition", "failedIndexes", "logs",
-            "partly_ready", "ran")
+            "partly_ready", "ran", "events")
 DIFFERENCES = {
     ("always-restarts", "final"): "a real kubelet restarts a container once at once, then shows it terminated "
                                   "during the back-off until its next sync; kwok shows waiting CrashLoopBackOff at "

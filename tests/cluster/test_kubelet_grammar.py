@@ -65,3 +65,7 @@ def test_grammar_cases_behave_as_a_kubelet(lab, ns):
     crash = seen["init-crashloop"]
     assert crash["restarted"] and crash.get("gone_before_the_grace_period"), crash
     assert all("main:running" not in s for s in crash["states"]), crash  # main never starts
+    # every container start (two init containers, then main) writes Pulled, Created, Started
+    two = seen["init-two-events"]
+    assert two["events"] == {"Created": 3, "Pulled": 3, "Started": 3}, two
+    assert two["final"] == ("first:terminated Completed 0 second:terminated Completed 0 main:terminated Completed 0"), two

@@ -226,6 +226,37 @@ def test_an_init_container_that_succeeds_at_once_completes(lab, ns):
     assert state["terminated"]["exitCode"] == 0 and state["terminated"]["reason"] == "Completed", state
 
 
+def _event_counts(ctx, ns, name):
+    """{reason: count} of the pod's events as `kubectl events --for` lists them (kwok aggregates two
+    equal messages into one event with count 2; a real kubelet's differ in fieldPath: summed)."""
+    out = json.loads(kubectl(ctx, "-n", ns, "events", "--for", f"pod/{name}", "-o", "json").stdout or "{}")
+    counts = {}
+    for e in out.get("items") or []:
+        counts[e["reason"]] = counts.get(e["reason"], 0) + (e.get("count") or 1)
+    return counts
+
+
+def test_each_init_container_start_writes_the_kubelets_events(lab, ns):
+    """Issue 25: a kubelet writes Pulled, Created, Started for every container it starts, init
+    containers included (kuberuntime_container.go startContainer), and BackOff while a failed one waits
+    (kuberuntime_manager.go doBackOff): `kubectl events --for` and `describe` show them."""
+    ctx = lab["context"]
+    spec = _init_pod("p", ["bash", "-c", "sleep 1"])
+    spec["spec"]["initContainers"].append({"name": "second", "image": "docker.io/library/bash:5",
+                                           "command": ["sh", "-c", "sleep 1; echo ok"]})
+    kube.core(ctx).create_namespaced_pod(ns, spec)
+    kube.core(ctx).create_namespaced_pod(ns, _init_pod("crash", ["bash", "-c", "sleep 1 && exit 1"], "OnFailure"))
+    wait_for(ctx, ns, "p", "{.status.phase}", "Running")
+    # two init containers and the main one: three of each (kind records them the same: tests/data/runs)
+    counts = _until("three Started events for pod/p", lambda: (c := _event_counts(ctx, ns, "p")).get("Started") == 3 and c)
+    assert (counts.get("Pulled"), counts.get("Created")) == (3, 3), counts
+    described = kubectl(ctx, "-n", ns, "describe", "pod", "p").stdout
+    assert "Container started" in described, described
+    backed_off = _until("a BackOff Warning for pod/crash, the init container restarted",
+                        lambda: (c := _event_counts(ctx, ns, "crash")).get("BackOff") and c, timeout=45)
+    assert backed_off.get("Started", 0) >= 2, backed_off
+
+
 # --- readiness gates and probes ----------------------------------------------------------------------
 
 GATE = "example.com/load-balancer-ready"

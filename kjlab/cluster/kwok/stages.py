@@ -133,6 +133,11 @@ INIT_NEXT_IN_JQ = (f'({_exit_in(".spec.initContainers", ".status.initContainerSt
 # containers only then.
 INIT_IN_TURN_JQ = ('[(.spec.initContainers // [])[] | select(.restartPolicy != "Always") '
                    '| ((.command // []) + (.args // [])) | join(" ") | test(__INIT_GRAMMAR_JQ__) | not] | any')
+# Which step of kjlab-pod-init-next comes for such a pod: a running init container's script ends
+# ("end"), one waiting out its back-off runs again ("restart"), else the next one starts ("start").
+# Selected on, as kwok writes a Stage's events whatever its template decides (_init_steps).
+INIT_STEP_JQ = ('[(.status.initContainerStatuses // [])[] | if .state.running != null then "end" '
+                'elif .state.waiting.reason == "CrashLoopBackOff" then "restart" else empty end] | first // "start"')
 INITIALIZED_JQ = (f'({INIT_IN_TURN_JQ} | not) or ([(.spec.initContainers // [])[] | select(.restartPolicy != "Always") '
                   '| .name] - [(.status.initContainerStatuses // [])[] | select(.state.terminated.exitCode == 0) '
                   '| .name] | length == 0)')
@@ -235,6 +240,32 @@ def _probes_not_run(docs: list[dict]) -> dict:
     return warned
 
 
+# The events of a container's start and of a back-off's end, as kjlab-pod-crashloop-restart writes them
+# for the main containers (fixed text: kwok renders no template in event messages).
+_STARTED = [{"event": {"type": "Normal", "reason": "Pulled", "message": "Container image already present on machine"}},
+            {"event": {"type": "Normal", "reason": "Created", "message": "Container created"}},
+            {"event": {"type": "Normal", "reason": "Started", "message": "Container started"}}]
+_BACKED_OFF = [{"event": {"type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container"}}]
+
+
+def _init_steps(docs: list[dict]) -> list[dict]:
+    """kjlab-pod-init-next (which pod.yaml keeps to a script's end) for an init container's start and
+    for the end of its back-off, each with the events a kubelet writes then."""
+    import copy
+
+    base = next(d for d in docs if d["metadata"]["name"] == "kjlab-pod-init-next")
+    out = []
+    for step, events in (("start", _STARTED), ("restart", _BACKED_OFF + _STARTED)):
+        stage = copy.deepcopy(base)
+        stage["metadata"]["name"] = f"kjlab-pod-init-{step}"
+        for expr in stage["spec"]["selector"]["matchExpressions"]:
+            if expr["key"] == INIT_STEP_JQ:
+                expr["values"] = [step]
+        stage["spec"]["steps"][:0] = copy.deepcopy(events)
+        out.append(stage)
+    return out
+
+
 def _unchecked(docs: list[dict], images_exact: str) -> dict:
     """kjlab-pod-create (which pod.yaml keeps to pods whose images the lab preloads, tags included)
     for a pod with another tag of a preloaded repository: first a Warning that it is not checked."""
@@ -273,7 +304,7 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
         text = (
             text.replace("__EXIT_IN_JQ__", EXIT_IN_JQ).replace("__RESTART_IN_JQ__", RESTART_IN_JQ)
             .replace("__INIT_NEXT_IN_JQ__", INIT_NEXT_IN_JQ).replace("__INIT_IN_TURN_JQ__", INIT_IN_TURN_JQ)
-            .replace("__INITIALIZED_JQ__", INITIALIZED_JQ)
+            .replace("__INITIALIZED_JQ__", INITIALIZED_JQ).replace("__INIT_STEP_JQ__", INIT_STEP_JQ)
             .replace("__RESTART_ALL_MESSAGE__", RESTART_ALL_MESSAGE.replace("'", "''"))
             .replace("__DECLARED_FEATURES__", json.dumps(list(DECLARED_FEATURES)))
             .replace("__TIME_SCALE__", repr(float(time_scale)))
@@ -290,7 +321,7 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
     # Fail here, not inside kwok, when a placeholder or YAML is off.
     assert "__" not in "".join(l for l in rendered.splitlines() if not l.lstrip().startswith("#"))
     docs = [d for d in yaml.safe_load_all(rendered) if d]
-    added = [_probes_not_run(docs), _unchecked(docs, images_exact)]
+    added = [_probes_not_run(docs), _unchecked(docs, images_exact), *_init_steps(docs)]
     rendered += "".join("\n---\n" + yaml.safe_dump(d, sort_keys=False, width=1 << 20) for d in added)
     if not strict:
         rendered = yaml.safe_dump_all(_lenient(docs + added), sort_keys=False, width=1 << 20)
