@@ -58,6 +58,13 @@ POD_CASES = {
     "init-two-events": (_pod_spec(["bash", "-c", "sleep 1"], init=[
         {"name": "first", "image": BASH, "command": ["bash", "-c", "sleep 1"]},
         {"name": "second", "image": BASH, "command": ["sh", "-c", "sleep 1; echo ok"]}]), None),
+    # issue 25: a deleted pod's running init container is stopped as any container (SIGTERM ignored by
+    # PID 1, SIGKILL after the grace period: kuberuntime_container.go killContainer), the pod Failed
+    # with main still Waiting (status_manager.go TerminatePod, hasPodInitialized); held by a
+    # finalizer (HELD) so the ended pod is read before it goes
+    "init-deleted": (_pod_spec(["bash", "-c", "sleep 1"], grace=2, init=[
+        {"name": "setup", "image": BASH, "command": ["bash", "-c", "sleep 3600"]}]),
+        lambda p: any(cs.state and cs.state.running for cs in p.status.init_container_statuses or [])),
     # issue 25: each container of a pod has its own life (kuberuntime_manager.go computePodActions;
     # kubelet_pods.go getPhase): one ends while the other runs (READY 1/2), one restarts alone
     "two-end-apart": ({"restartPolicy": "Never", "terminationGracePeriodSeconds": 30, "containers": [
@@ -85,6 +92,10 @@ JOB_CASES = {
     "index-modulo": {"completions": 4, "parallelism": 4, "completionMode": "Indexed", "backoffLimitPerIndex": 0,
                      "template": {"spec": _pod_spec(["python3", "-c", PY_MODULO], image=PY)}},
 }
+
+
+HOLD = "kjlab.io/test-hold"  # keeps a deleted pod readable once it ended
+HELD = ("init-deleted",)
 
 
 def _in_backoff(pod):
@@ -119,7 +130,8 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
     """Create every case at once, watch until each is settled, return {case: what was seen}."""
     core, batch = kube.core(context), kube.batch(context)
     for name, (spec, _) in POD_CASES.items():
-        core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+        meta = {"name": name, **({"finalizers": [HOLD]} if name in HELD else {})}
+        core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
     for name, spec in JOB_CASES.items():
         batch.create_namespaced_job(namespace, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
                                                 "spec": spec})
@@ -160,6 +172,9 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
             if delete_when and name not in deleted and delete_when(p):
                 core.delete_namespaced_pod(name, namespace)
                 deleted[name] = time.monotonic()
+            if name in HELD and name in deleted and p.status.phase in ("Failed", "Succeeded"):
+                core.patch_namespaced_pod(name, namespace, {"metadata": {"finalizers": None}},  # read: let it go
+                                         _content_type=kube.MERGE)
         jobs_done = True
         for name in JOB_CASES:
             j = batch.read_namespaced_job(name, namespace)

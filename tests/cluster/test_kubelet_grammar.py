@@ -65,6 +65,9 @@ def test_grammar_cases_behave_as_a_kubelet(lab, ns):
     crash = seen["init-crashloop"]
     assert crash["restarted"] and crash.get("gone_before_the_grace_period"), crash
     assert all("main:running" not in s for s in crash["states"]), crash  # main never starts
+    deleted = seen["init-deleted"]  # killed at the end of its 2 s grace period; main never started
+    assert deleted["final"] == "setup:terminated Error 137 main:waiting PodInitializing", deleted
+    assert deleted["phase"] == "Failed" and deleted.get("gone_before_the_grace_period"), deleted
     # every container start (two init containers, then main) writes Pulled, Created, Started
     two = seen["init-two-events"]
     assert two["events"] == {"Created": 3, "Pulled": 3, "Started": 3}, two

@@ -415,6 +415,37 @@ def test_deleting_a_pod_that_never_initialized_leaves_its_containers_waiting(lab
     core.patch_namespaced_pod("p", ns, {"metadata": {"finalizers": None}}, _content_type=kube.MERGE)
 
 
+@pytest.mark.parametrize("case,command,grace,code,at_least,at_most", [
+    ("killed", ["bash", "-c", "sleep 3600"], 3, 137, 2.8, 15),          # SIGKILL when the grace period ends
+    ("ends-inside", ["bash", "-c", "sleep 3 && exit 3"], 30, 3, 0, 12),  # ends by itself, its own code
+])
+def test_deleting_a_pod_while_an_init_container_runs_stops_it_as_any_container(lab, ns, case, command, grace,
+                                                                              code, at_least, at_most):
+    """Issue 25: the kubelet kills every running container of a deleted pod, init containers included
+    (kuberuntime_manager.go killPodWithSyncResult, kuberuntime_container.go killContainer: SIGTERM,
+    ignored by PID 1 without a handler, then SIGKILL after the grace period); the pod then Fails
+    (status_manager.go TerminatePod) with its main container still Waiting (hasPodInitialized)."""
+    ctx = lab["context"]
+    core = kube.core(ctx)
+    spec = _init_pod("p", command)
+    spec["spec"]["terminationGracePeriodSeconds"] = grace
+    spec["metadata"]["finalizers"] = [HOLD]
+    core.create_namespaced_pod(ns, spec)
+    _until("the init container of p to run", lambda: kubectl(ctx, "-n", ns, "get", "pod", "p", "-o",
+           "jsonpath={.status.initContainerStatuses[0].state.running.startedAt}").stdout)
+    started = time.monotonic()
+    core.delete_namespaced_pod("p", ns)
+    ended = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Failed", f"deleted pod p ({case}) to fail",
+                     timeout=at_most + 10, name="p")
+    took = time.monotonic() - started
+    setup = ended["status"]["initContainerStatuses"][0]["state"]
+    assert (setup["terminated"]["exitCode"], setup["terminated"]["reason"]) == (code, "Error"), setup
+    assert at_least <= took <= at_most, f"{case}: ended {took:.1f}s after the delete"
+    main = ended["status"]["containerStatuses"][0]
+    assert main["state"].get("waiting", {}).get("reason") == "PodInitializing", ended["status"]
+    core.patch_namespaced_pod("p", ns, {"metadata": {"finalizers": None}}, _content_type=kube.MERGE)
+
+
 def test_an_unready_sidecar_is_listed_first_in_the_ready_conditions(lab, ns):
     """status/generate.go lists restartable init containers before the main ones: while the pod's
     containers are being created neither the sidecar nor main is ready. Read from a watch started

@@ -128,6 +128,34 @@ RESTART_IN_JQ = _restart_in(".status.containerStatuses")
 # next one starts.
 INIT_NEXT_IN_JQ = (f'({_exit_in(".spec.initContainers", ".status.initContainerStatuses")}) // '
                    f'({_restart_in(".status.initContainerStatuses")}) // 0.5')
+# How long a deleted pod's running containers take to end, in seconds from now (jq, a Stage's delay):
+# the latest end among them, each its script's own end if it comes inside the grace period (PID 1
+# ignores SIGTERM), else the grace period's end (SIGKILL, at least 2 s: kuberuntime_container.go
+# killContainer); an image entrypoint of STOPS_ON_SIGNAL at once. kjlab-pod-kill-running for the
+# main containers, kjlab-pod-kill-initializing for an init container run in its turn.
+_KILL_IN = ('(.metadata.deletionGracePeriodSeconds // 0) as $g | ((.metadata.deletionTimestamp | '
+            'fromdate) - $g + 1) as $request | ($request + ([$g, 2] | max) * __TIME_SCALE__) as $deadline | '
+            '(({statuses} // []) | map({key: .name, value: .}) | from_entries) as $st | [({specs} // [])[] as $c | '
+            '($st[$c.name] // {}) as $s | select($s.state.running != null) | '
+            '((($c.command // []) + ($c.args // [])) | join(" ")) as $text | if ($text | '
+            'length) == 0 then (if ($c.image | sub("@.*$"; "") | sub(":[^:/]*$"; "") | '
+            'sub("^docker\\\\.io/"; "") | sub("^library/"; "") | '
+            'IN(__STOPS_ON_SIGNAL_JQ__)) then now else $deadline end) elif ($text | '
+            'gsub(__OUTPUT_JQ__; "") | '
+            'test(__FOREVER_JQ__)) then $deadline else ([($s.state.running.startedAt | '
+            'fromdate) + ([$text | gsub(__OUTPUT_JQ__; "") | '
+            'match("sleep[ (]+([0-9]+(\\\\.[0-9]+)?)([smhd]?)"; "g") | (.captures[0].string | '
+            'tonumber) * ({"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[.captures[2].string // ""])] | '
+            'add // 0) * __TIME_SCALE__, $deadline] | min) end] | ((max // $request) - now) | '
+            'if . < 0 then 0 else . end | . * 1000 | floor | tostring + "ms"')
+
+
+def _kill_in(specs: str, statuses: str) -> str:
+    return _KILL_IN.replace("{specs}", specs).replace("{statuses}", statuses)
+
+
+KILL_IN_JQ = _kill_in(".spec.containers", ".status.containerStatuses")
+INIT_KILL_IN_JQ = _kill_in(".spec.initContainers", ".status.initContainerStatuses")
 # A pod with a regular init container that does not succeed at once (grammar.runs_in_turn), and
 # whether every regular init container has completed (exit 0): kjlab-pod-ready starts the main
 # containers only then.
@@ -305,6 +333,7 @@ def render(time_scale: float = 1.0, kube_version: str = "v0.0.0", pullable=PULLA
             text.replace("__EXIT_IN_JQ__", EXIT_IN_JQ).replace("__RESTART_IN_JQ__", RESTART_IN_JQ)
             .replace("__INIT_NEXT_IN_JQ__", INIT_NEXT_IN_JQ).replace("__INIT_IN_TURN_JQ__", INIT_IN_TURN_JQ)
             .replace("__INITIALIZED_JQ__", INITIALIZED_JQ).replace("__INIT_STEP_JQ__", INIT_STEP_JQ)
+            .replace("__KILL_IN_JQ__", KILL_IN_JQ).replace("__INIT_KILL_IN_JQ__", INIT_KILL_IN_JQ)
             .replace("__RESTART_ALL_MESSAGE__", RESTART_ALL_MESSAGE.replace("'", "''"))
             .replace("__DECLARED_FEATURES__", json.dumps(list(DECLARED_FEATURES)))
             .replace("__TIME_SCALE__", repr(float(time_scale)))
