@@ -90,3 +90,31 @@ def test_every_jq_expression_of_the_stages_compiles_and_runs(strict):
     for expression in filter(None, delays):  # run only on the Stage's own pods: must compile (jq: 3 if not)
         run = subprocess.run(["jq", expression], input=json.dumps(pod), text=True, capture_output=True)
         assert run.returncode != 3 and "compile error" not in run.stderr, (expression[:200], run.stderr)
+
+
+@pytest.mark.skipif(__import__("shutil").which("jq") is None, reason="jq is not installed")
+def test_each_init_step_has_one_stage_with_the_kubelets_events():
+    """kwok writes a Stage's events whatever its template decides, so the init container's next step
+    (a script ends, one in back-off runs again, the next starts) is selected on, one Stage each."""
+    import json
+    import subprocess
+
+    import yaml
+
+    def step(*states):
+        pod = {"status": {"initContainerStatuses": [{"name": f"c{i}", "state": s} for i, s in enumerate(states)]}}
+        return json.loads(subprocess.run(["jq", stages.INIT_STEP_JQ], input=json.dumps(pod), text=True,
+                                         capture_output=True, check=True).stdout)
+
+    done = {"terminated": {"exitCode": 0}}
+    assert step() == "start"
+    assert step(done, {"waiting": {"reason": "PodInitializing"}}) == "start"
+    assert step(done, {"running": {"startedAt": "2026-01-01T00:00:00Z"}}) == "end"
+    assert step({"waiting": {"reason": "CrashLoopBackOff"}}) == "restart"
+    by_step = {}
+    for doc in yaml.safe_load_all(stages.render()):
+        for expr in (doc or {}).get("spec", {}).get("selector", {}).get("matchExpressions", []):
+            if expr["key"] == stages.INIT_STEP_JQ:
+                by_step[expr["values"][0]] = [s["event"]["reason"] for s in doc["spec"]["steps"] if "event" in s]
+    assert by_step == {"end": [], "start": ["Pulled", "Created", "Started"],
+                       "restart": ["BackOff", "Pulled", "Created", "Started"]}
