@@ -222,3 +222,22 @@ def test_an_api_server_restart_mid_run_is_survived(private):
     assert not errors, errors
     r = results["r"]
     assert (r.outcome, r.succeeded, r.failed) == ("Complete", 4, 0), r.headline()
+
+
+def test_a_stopped_controller_manager_ends_the_service_account_wait_with_the_fix(private):
+    """The default-ServiceAccount wait goes on while the controller manager runs (a busy machine) and
+    ends at once, with the fix, when it does not (here: stopped)."""
+    from kjlab.actions import namespaces
+
+    kcm = _pid("kube-controller-manager")
+    os.kill(kcm, signal.SIGSTOP)
+    try:
+        kube.core(private).create_namespace({"metadata": {"name": "no-sa-yet"}})
+        started = time.monotonic()
+        with pytest.raises(KjlabError) as e:
+            namespaces._wait_default_service_account(private, "no-sa-yet", quick=2, cap=60)
+        assert time.monotonic() - started < 10
+        assert "kube-controller-manager is not running" in e.value.message and "kjlab up" in e.value.fix
+    finally:
+        os.kill(kcm, signal.SIGCONT)
+    namespaces._wait_default_service_account(private, "no-sa-yet")  # it comes once the controller runs again
