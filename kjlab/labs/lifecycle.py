@@ -27,9 +27,6 @@ SOURCE = "pod-statuses.yaml"
 # Statuses the material lists that no pod of the zoo produces on an engine, and why (shown in the lab).
 NOT_PRODUCED = {
     "kwok": {
-        "Init:0/1, PodInitializing": "the simulated kubelet takes init containers as completed when the pod starts",
-        "Init:Error, Init:CrashLoopBackOff": "the simulated kubelet does not run init containers",
-        "NotReady": "the simulated kubelet runs all containers of a pod for the same time and runs no probes",
         "OOMKilled": "no real process, no memory limit, no kernel OOM killer",
         "exit 143 (SIGTERM handled)": "no real process receives a signal; a deleted running pod is shown killed (137)",
         "Evicted": "the kubelet's eviction manager (disk or memory pressure, storage limits) is not simulated",
