@@ -71,12 +71,13 @@ def test_errors_before_a_container_runs_on_a_real_kubelet():
     assert seq["start-error"][-1] == "StartError" and rows["start-error"]["phase"] == "Failed"
 
 
-def test_init_statuses_only_on_a_real_kubelet():
-    kind = lifecycle.status_sequences(recorded("kind"))
-    assert kind["init-slow"] == ["Pending", "Init:0/1", "PodInitializing", "Running"]
-    assert "Init:CrashLoopBackOff" in kind["init-crashloop"] and kind["init-error"][-1] == "Init:Error"
-    kwok = lifecycle.status_sequences(recorded("kwok"))
-    assert not [s for seq in kwok.values() for s in seq if s.startswith("Init:")]
+@pytest.mark.parametrize("engine", ["kind", "kwok"])
+def test_init_statuses_as_a_real_kubelet_shows_them(engine):
+    """Since issue 25 the simulated kubelet runs init containers in their turn: the same STATUS
+    sequence as kind's, Init:0/1 from the start (every init container waits PodInitializing)."""
+    seq = lifecycle.status_sequences(recorded(engine))
+    assert seq["init-slow"] == ["Pending", "Init:0/1", "PodInitializing", "Running"]
+    assert "Init:CrashLoopBackOff" in seq["init-crashloop"] and seq["init-error"] == ["Pending", "Init:0/1", "Init:Error"]
 
 
 def test_sequences_collapse_repeats_and_keep_order():
