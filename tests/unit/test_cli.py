@@ -131,3 +131,32 @@ def test_a_time_limit_or_namespace_that_would_be_ignored_is_refused(capsys, args
         main(args)
     assert e.value.code == 2
     assert words in capsys.readouterr().err
+
+
+def test_kjlab_up_from_the_console_leaves_without_the_teardown_and_loses_no_output():
+    """`kjlab up` ends with os._exit (issue 27: the interpreter's teardown cost 0.23 s after the
+    prompt): its output still arrives and its exit code is kept; a caller in the same process
+    (a test, a notebook) gets the code back and its interpreter carries on."""
+    import subprocess
+    import sys
+
+    script = (
+        "import atexit, sys\n"
+        "import kjlab.commands\n"
+        "def dispatch(args):\n"
+        "    print('the status, printed last', end='')\n"  # no newline: only a flush sends it
+        "    return 3\n"
+        "kjlab.commands.dispatch = dispatch\n"
+        "atexit.register(lambda: print(' TEARDOWN', end=''))\n"
+        "from kjlab.cli import main\n"
+        "if sys.argv[1] == 'caller':\n"
+        "    print(main(['up']), end='')\n"
+        "else:\n"
+        "    sys.argv = ['kjlab', sys.argv[1]]\n"
+        "    sys.exit(main())\n")
+    up = subprocess.run([sys.executable, "-c", script, "up"], capture_output=True, text=True, timeout=60)
+    assert (up.returncode, up.stdout) == (3, "the status, printed last")
+    status = subprocess.run([sys.executable, "-c", script, "status"], capture_output=True, text=True, timeout=60)
+    assert (status.returncode, status.stdout) == (3, "the status, printed last TEARDOWN")
+    caller = subprocess.run([sys.executable, "-c", script, "caller"], capture_output=True, text=True, timeout=60)
+    assert (caller.returncode, caller.stdout) == (0, "the status, printed last3 TEARDOWN")

@@ -198,6 +198,11 @@ def light_patches() -> list[dict]:
         # 5000 kept for a slow follower, of which a one-member etcd has none): a lab writes a
         # few thousand entries, so these bound what etcd holds while it runs (its peak in labs
         # 01, 06, 11: 57 MiB before, 49 MiB with these and GOGC=50).
+        # Measured, not kept: --unsafe-no-fsync. All of `up` (the RBAC bootstrap's writes included)
+        # cost etcd 211 WAL fsyncs taking 0.087 s and 19 commits taking 0.023 s on this machine's
+        # ext4 (its etcd_disk_*_duration_seconds metrics): at most 0.11 s of `up`, and the /readyz
+        # wait was no shorter without them (1.83 s, the log endpoint starting alongside, against 1.73;
+        # medians of 5, load 6-13), for writes lost when a machine crashes.
         "etcd": args({"snapshot-count": "1000", "snapshot-catchup-entries": "500"}),
         "kube-scheduler": [],
         "kwok-controller": [],
@@ -263,7 +268,9 @@ def exists() -> bool:
     return workdir().exists()
 
 
-def create(bindir: Path, time_scale: float, progress=print, strict: bool = True) -> None:
+def create(bindir: Path, time_scale: float, progress=print, strict: bool = True, while_waiting=None):
+    """Create and start the cluster; return once its API server is ready. ``while_waiting`` (no
+    arguments) runs in a thread from the moment kwokctl returns until then, and its result is returned."""
     # kwokctl's config goes in kjlab's state directory, not /tmp: an `up` killed with SIGKILL
     # leaves no kubeconfig material where other users can see it, and the next `up` replaces it.
     config_path = state_dir() / "kwokctl-config.yaml"
@@ -283,10 +290,31 @@ def create(bindir: Path, time_scale: float, progress=print, strict: bool = True)
                  bindir, progress, timeout=240)
     finally:
         config_path.unlink(missing_ok=True)
+    # What needs only kwokctl's files (the certificates, the kubeconfig), not a ready API server,
+    # starts now: /readyz comes 1.7-1.8 s after the API server first answers (its last check is the
+    # RBAC bootstrap, rbac/bootstrap-roles), and the log endpoint's Python start fits inside that
+    # wait: from "the API server is ready" to the nodes' creation took 0.37 s with the endpoint
+    # started after it, 0.05 s with it started here (bench/up_profile.py, medians of 5, load 6-13).
+    result: dict = {}
+
+    def alongside() -> None:
+        try:
+            result["value"] = while_waiting()
+        except BaseException as e:  # raised in `up`'s own thread, below
+            result["error"] = e
+
+    helper = threading.Thread(target=alongside, name="kjlab-while-waiting", daemon=True) if while_waiting else None
+    if helper:
+        helper.start()
     # kwokctl's own --wait polls every 0.5 s, each time through a kubectl process: kjlab asks the
     # API server's /readyz (etcd, every post-start hook: RBAC, the system namespaces) every 0.1 s.
     _wait_ready(timeout=120)
     progress("  the API server is ready")
+    if helper:
+        helper.join()
+        if "error" in result:
+            raise result["error"]
+    return result.get("value")
 
 
 def _wait_ready(timeout: float) -> None:
@@ -606,8 +634,9 @@ class KwokProvider:
 
     def create(self, prepared: Path, workers: int, time_scale: float, progress, context: str,
                strict: bool = True) -> None:
-        create(prepared, time_scale, progress, strict=strict)
-        _create_nodes(context, workers, start_log_endpoint(context, time_scale))
+        port = create(prepared, time_scale, progress, strict=strict,
+                      while_waiting=lambda: start_log_endpoint(context, time_scale))
+        _create_nodes(context, workers, port)
 
     def finished_creating(self) -> None:
         pass
