@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-import subprocess
 from functools import cmp_to_key
 from importlib import resources
 from typing import Callable
@@ -25,7 +24,6 @@ from kubernetes.client import ApiException
 from kjlab.api import kube, readers
 from kjlab.actions import ops
 from kjlab.cluster import kubectl as kubectl_command
-from kjlab.cluster import tools
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
@@ -437,9 +435,7 @@ class WorkloadRecording(Recording):
 # --- a session ----------------------------------------------------------------------------------
 
 def _kubectl(context: str, args: list[str]) -> tuple[int, str]:
-    argv = kubectl_command.argv(args, context, str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=60)
-    return proc.returncode, (proc.stdout + proc.stderr).rstrip()
+    return kubectl_command.run(args, context, timeout=60)
 
 
 class ControllerSession(Session):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import subprocess
 import time
 from importlib import resources
 
@@ -26,7 +25,6 @@ from kjlab.api import kube, readers, wait
 from kjlab.api.policy import Match, first_match
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
-from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
@@ -214,12 +212,9 @@ def kubectl_wait(lab, namespace: str, job: str, condition: str | list[str], time
     condition when given a list (kubectl ANDs them, in order): prints the command and its output,
     returns ``(exit status, output)``."""
     args = wait_args(namespace, job, condition, timeout_s)
-    argv = kubectl_command.argv(args, lab.context, str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(),
-                          timeout=timeout_s + 30)
-    output = (proc.stdout + proc.stderr).rstrip()
-    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {proc.returncode})")
-    return proc.returncode, output
+    code, output = kubectl_command.run(args, lab.context, timeout=timeout_s + 30)
+    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {code})")
+    return code, output
 
 
 DRY_RUN_JOBS = ("init-named", "unknown-named", "status-left-out")   # job-controls.yaml, never run

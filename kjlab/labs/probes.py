@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import subprocess
 import threading
 import time
 
@@ -24,7 +23,6 @@ from kjlab.api import kube, readers, watch
 from kjlab.actions import ops
 from kjlab import cluster
 from kjlab.cluster import kubectl as kubectl_command, provider
-from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
@@ -239,17 +237,15 @@ class PodSession(Session):
         """`kubectl exec POD -- COMMAND` (printed, and recorded as a step at the moment it is sent:
         kubectl takes a second or two to return, and the kubelet may act before it does)."""
         args = ["exec", "-n", self.namespace, pod, "--", *command]
-        argv = kubectl_command.argv(args, self.context, str(tools.kubectl_path()))
         shown = f"kubectl exec {pod} -n {self.namespace} -- {' '.join(command)}"
         self.recorder.step("exec", f"pod/{pod}", " ".join(command), shown)
-        proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
-        printed = (proc.stdout + proc.stderr).rstrip()
+        code, printed = kubectl_command.run(args, self.context, timeout=30)
         if self.echo:
             print(f"$ {shown}" + (f"\n{printed}" if printed else ""))
-        if proc.returncode:
-            raise KjlabError(f"{shown} failed: {printed or f'exit code {proc.returncode}'}",
+        if code:
+            raise KjlabError(f"{shown} failed: {printed or f'exit code {code}'}",
                              f"look at the pod: kjlab kubectl describe pod {pod} -n {self.namespace}")
-        return proc.returncode
+        return code
 
     def wait_running(self, *pods: str, settle: float = 1.0, timeout: float = 90) -> None:
         """Wait until each pod's container runs, then ``settle`` seconds more, so their scripts have

@@ -12,7 +12,6 @@ and nothing is evicted).
 from __future__ import annotations
 
 import copy
-import subprocess
 import time
 from collections import Counter
 from decimal import Decimal
@@ -30,7 +29,6 @@ from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import provider
-from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
@@ -72,11 +70,9 @@ def _create(context: str, namespace: str, doc: dict) -> dict:
 
 
 def _kubectl(context: str, args: list[str]) -> tuple[int, str]:
-    argv = kubectl_command.argv(args, context, str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=120)
-    output = (proc.stdout + proc.stderr).rstrip()
-    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {proc.returncode})")
-    return proc.returncode, output
+    code, output = kubectl_command.run(args, context, timeout=120)
+    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {code})")
+    return code, output
 
 
 def _running(pod: dict) -> bool:
