@@ -14,13 +14,12 @@ import copy
 import datetime as dt
 import math
 from functools import cmp_to_key
-from importlib import resources
 from typing import Callable
 
 import pandas as pd
-import yaml
 from kubernetes.client import ApiException
 
+from kjlab import examples
 from kjlab.api import kube, readers
 from kjlab.actions import ops
 from kjlab.cluster import kubectl as kubectl_command
@@ -39,11 +38,15 @@ DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 NODE_LABEL_PLACEHOLDER = "NODE_LABEL"
 
 
-def source(name: str) -> str:
+def _file(name: str) -> str:
     if name not in FILES:
         raise KjlabError(f"unknown lab workload '{name}' (choose one of: {', '.join(FILES)})",
                          "kjlab.labs.controllers.source('replicaset')")
-    return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
+    return FILES[name]
+
+
+def source(name: str) -> str:
+    return examples.packaged(_file(name))
 
 
 def node_label(namespace: str) -> str:
@@ -73,7 +76,7 @@ def remove_node_labels(context: str, prefix: str) -> list[str]:
 
 def render(name: str, namespace: str | None = None, workload_name: str | None = None) -> dict:
     """The lab workload ``name`` as a dict; the DaemonSet's nodeSelector key is ``node_label(namespace)``."""
-    doc = yaml.safe_load(source(name))
+    doc = examples.objects(_file(name))[0]
     if workload_name:
         doc["metadata"]["name"] = workload_name
     selector = doc["spec"]["template"]["spec"].get("nodeSelector")

@@ -14,11 +14,10 @@ import copy
 import datetime as dt
 import json
 import time
-from importlib import resources
 
 import pandas as pd
-import yaml
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.api import kube, wait
 from kjlab.api import readers
@@ -38,10 +37,14 @@ MANUAL = "cronjob.kubernetes.io/instantiate"                    # "manual": kube
 SETTLE_SECONDS = 8
 
 
-def source(name: str) -> str:
+def _file(name: str) -> str:
     if name not in FILES:
         raise KjlabError(f"unknown lab CronJob '{name}' (choose one of: {', '.join(FILES)})", "kjlab.labs.cronjobs.source('policy')")
-    return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
+    return FILES[name]
+
+
+def source(name: str) -> str:
+    return examples.packaged(_file(name))
 
 
 def render(name: str, cronjob_name: str | None = None, script: str | None = None, **spec) -> dict:
@@ -49,7 +52,7 @@ def render(name: str, cronjob_name: str | None = None, script: str | None = None
     container's `bash -c` script (e.g. ``"sleep 1 && exit 1"``), ``spec`` sets top-level fields of
     its spec (``concurrencyPolicy="Forbid"``, ``startingDeadlineSeconds=50`` ...); a value of None
     removes the field (``startingDeadlineSeconds=None``: no deadline)."""
-    doc = copy.deepcopy(yaml.safe_load(source(name)))
+    doc = copy.deepcopy(examples.objects(_file(name))[0])
     if cronjob_name:
         doc["metadata"]["name"] = cronjob_name
     if script is not None:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import copy
 import time
 from decimal import Decimal
-from importlib import resources
 
 import pandas as pd
 import yaml
 from kubernetes.utils import parse_quantity
 
+from kjlab import examples
 from kjlab.api import kube, policy as policy_rules, readers, wait
 from kjlab.actions import ops
 from kjlab.cluster import names, provider
@@ -48,8 +48,7 @@ QOS_ORDER = {"BestEffort": 1, "Burstable": 2, "Guaranteed": 3}
 
 def manifests() -> dict[str, dict]:
     """Every object of the lab, by name (kjlab/examples/disruptions.yaml)."""
-    text = resources.files("kjlab.examples").joinpath("disruptions.yaml").read_text()
-    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+    return {d["metadata"]["name"]: d for d in examples.objects("disruptions.yaml")}
 
 
 def manifest(name: str, fast: bool = False) -> dict:

@@ -15,11 +15,11 @@ import copy
 import datetime as dt
 import json
 import time
-from importlib import resources
 
 import yaml
 from kubernetes.client import ApiException
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.api import kube, readers, wait
 from kjlab.api.policy import Match, first_match
@@ -37,8 +37,7 @@ SCHEDULED_AT = "batch.kubernetes.io/cronjob-scheduled-timestamp"   # set on each
 
 def manifests() -> dict[str, dict]:
     """Every document of the file, by ``metadata.name``."""
-    text = resources.files("kjlab.examples").joinpath(FILE).read_text()
-    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+    return {d["metadata"]["name"]: d for d in examples.objects(FILE)}
 
 
 def manifest(name: str) -> dict:
@@ -250,8 +249,7 @@ REFUSALS = "api-refusals.yaml"
 
 def refused_pods() -> dict[str, dict]:
     """The pods of api-refusals.yaml, by name: each breaks one create rule of the API server."""
-    text = resources.files("kjlab.examples").joinpath(REFUSALS).read_text()
-    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+    return {d["metadata"]["name"]: d for d in examples.objects(REFUSALS)}
 
 
 @session("api_answers")

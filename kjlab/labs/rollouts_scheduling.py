@@ -15,7 +15,6 @@ import copy
 import time
 from collections import Counter
 from decimal import Decimal
-from importlib import resources
 from typing import NamedTuple
 
 import pandas as pd
@@ -24,6 +23,7 @@ from kubernetes import client
 from kubernetes.client import ApiException
 from kubernetes.utils import parse_quantity
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
@@ -41,8 +41,7 @@ DRAIN_SELECTOR = "kjlab.io/drain-demo=yes"
 
 def manifests() -> dict[tuple[str, str], dict]:
     """Every document of the file, by ``(kind, name)``."""
-    text = resources.files("kjlab.examples").joinpath(FILE).read_text()
-    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(text) if d}
+    return {(d["kind"], d["metadata"]["name"]): d for d in examples.objects(FILE)}
 
 
 def manifest(kind: str, name: str) -> dict:
