@@ -465,27 +465,27 @@ class ControllerSession(Session):
 
     # -- acting --
     def create(self, doc: dict) -> dict:
-        return ops.apply_workload(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+        return ops.apply_workload(self.actor, doc)
 
     def delete_pod(self, pod: str) -> None:
-        ops.delete_pod(self.context, self.namespace, pod, echo=self.echo, recorder=self.recorder)
+        ops.delete_pod(self.actor, pod)
 
     def label_pod(self, pod: str, **labels) -> dict:
         """``label_pod(name, app="debug")``; a value of None removes the label."""
-        return ops.label_pod(self.context, self.namespace, pod, labels, echo=self.echo, recorder=self.recorder)
+        return ops.label_pod(self.actor, pod, labels)
 
     def annotate_pod(self, pod: str, annotations: dict) -> dict:
         """``annotate_pod(name, {controllers.DELETION_COST: "-1"})``; a value of None removes it."""
-        return ops.annotate_pod(self.context, self.namespace, pod, annotations, echo=self.echo, recorder=self.recorder)
+        return ops.annotate_pod(self.actor, pod, annotations)
 
     def label_node(self, node: str, value: str | None) -> dict:
         """Set (or with None remove) this session's node label, the DaemonSet's nodeSelector key."""
         if value is not None:
             self._labelled.add(node)
-        return ops.label_node(self.context, node, {self.node_label: value}, echo=self.echo, recorder=self.recorder)
+        return ops.label_node(self.actor, node, {self.node_label: value})
 
     def patch_deployment(self, name: str, patch: dict) -> dict:
-        return ops.patch_deployment(self.context, self.namespace, name, patch, echo=self.echo, recorder=self.recorder)
+        return ops.patch_deployment(self.actor, name, patch)
 
     def set_env(self, deployment: str, container: str, **env) -> dict:
         """`kubectl set env deployment/NAME K=V`: a change of the pod template, so a new revision."""
@@ -494,8 +494,7 @@ class ControllerSession(Session):
         # the same change kubectl set env makes (a strategic merge of the container's env): shown as that
         command = (f"kubectl set env deployment/{deployment} -c {container} "
                    + " ".join(f"{k}={v}" for k, v in env.items()) + f" -n {self.namespace}")
-        return ops.patch_deployment(self.context, self.namespace, deployment, patch, echo=self.echo,
-                                    recorder=self.recorder, shown_as=(command, f"deployment.apps/{deployment} env updated"))
+        return ops.patch_deployment(self.actor, deployment, patch, shown_as=(command, f"deployment.apps/{deployment} env updated"))
 
     def kubectl(self, *args: str, record: bool = True) -> str:
         """Run kubectl itself (e.g. `rollout undo`, which kubectl does on the client side), print

@@ -251,7 +251,7 @@ class CronSession(Session):
 
     def create(self, doc: dict) -> dict:
         """`kubectl create -f cronjob.yaml` (refusals in the API's own words)."""
-        created = ops.apply_cronjob(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+        created = ops.apply_cronjob(self.actor, doc)
         self.created_at = dt.datetime.now(dt.timezone.utc)
         return created
 
@@ -264,7 +264,7 @@ class CronSession(Session):
         return [self.create(doc) for doc in docs]
 
     def patch(self, name: str, patch: dict) -> dict:
-        return ops.patch_cronjob(self.context, self.namespace, name, patch, recorder=self.recorder, echo=self.echo)
+        return ops.patch_cronjob(self.actor, name, patch)
 
     def set_last_schedule_time(self, name: str, ago: dt.timedelta) -> str:
         """Set the CronJob's ``status.lastScheduleTime`` to the whole minute ``ago`` before now,
@@ -285,7 +285,7 @@ class CronSession(Session):
         return patch["status"]["lastScheduleTime"]
 
     def job_from(self, cronjob: str, job: str) -> dict:
-        return ops.create_job_from_cronjob(self.context, self.namespace, cronjob, job, recorder=self.recorder, echo=self.echo)
+        return ops.create_job_from_cronjob(self.actor, cronjob, job)
 
     def wait_for_boundary(self, n: int = 1, plus: float = SETTLE_SECONDS, after: dt.datetime | None = None) -> float:
         """Wait until ``plus`` seconds after the ``n``-th whole minute after ``after`` (default: when

@@ -231,7 +231,7 @@ class PodSession(Session):
                     print(f"$ {command}\nservice/{name} created")
                 self.recorder.step("create", f"service/{name}", "", command)
             else:
-                ops.apply(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+                ops.apply(self.actor, doc)
 
     def exec(self, pod: str, *command: str) -> int:
         """`kubectl exec POD -- COMMAND` (printed, and recorded as a step at the moment it is sent:
@@ -255,13 +255,12 @@ class PodSession(Session):
         time.sleep(settle)
 
     def patch_condition(self, pod: str, type_: str, status: str = "True", reason: str | None = None) -> None:
-        ops.patch_pod_condition(self.context, self.namespace, pod, type_, status, reason=reason,
-                                recorder=self.recorder, echo=self.echo)
+        ops.patch_pod_condition(self.actor, pod, type_, status, reason=reason)
 
     def delete(self, *pods: str) -> None:
         """`kubectl delete pod POD --wait=false` for each: the pod's own grace period applies."""
         for pod in pods:
-            ops.delete_pod(self.context, self.namespace, pod, recorder=self.recorder, echo=self.echo)
+            ops.delete_pod(self.actor, pod)
 
     def follow_log(self, pod: str) -> None:
         """Record every line ``pod`` prints from now until its container ends (`kubectl logs -f`)."""
