@@ -14,7 +14,6 @@ dashboard a notebook wants.
 from __future__ import annotations
 
 import ctypes
-import subprocess
 import threading
 import time
 import types
@@ -27,7 +26,6 @@ from kjlab.view import progress, tables
 from kjlab.runs import scenarios
 from kjlab.api import wait, watch
 from kjlab.cluster import kubectl as kubectl_command
-from kjlab.cluster import tools
 from kjlab.view.dashboard_model import DashboardModel
 from kjlab.errors import KjlabError
 from kjlab.runs.result import RunResult
@@ -70,11 +68,10 @@ def cleanup(context: str, prefix: str) -> list[str]:
 
 def kubectl(*args: str, context: str | None = None) -> int:
     """Run kubectl (the cluster's version) on the lab context and print what it prints."""
-    argv = kubectl_command.argv(list(args), context or cluster.lab_context(), str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment())
+    code, output = kubectl_command.run(list(args), context or cluster.lab_context())
     print(f"$ kubectl {' '.join(args)}")
-    print((proc.stdout + proc.stderr).rstrip())
-    return proc.returncode
+    print(output)
+    return code
 
 
 def _dashboard(scenario: str | None, policy: bool, manifest=None, note: str = "") -> JobDashboard:

@@ -1,6 +1,7 @@
 """What a person would do with kubectl, done through the API: apply, drain, uncordon, patch a pod
 condition through the status subresource, delete. Each op prints the kubectl command it stands
-for (``echo=True``) and, given a recorder, adds itself to the run's timeline as a step.
+for (``echo=True``) and, given a recorder, adds itself to the run's timeline as a step. Each takes
+its context (and namespace) first, or one ``Actor`` carrying them with echo, recorder and allow_context.
 
 Destructive ops refuse to act on a cluster kjlab did not create (kjlab.cluster.registry.guard).
 """
@@ -17,6 +18,7 @@ import yaml
 from kubernetes import client
 
 from kjlab import files, interrupts
+from kjlab.actions.actor import acts
 from kjlab.api import holders, kube, readers, wait
 from kjlab.cluster.kwok import grammar
 from kjlab.cluster.registry import guard
@@ -98,6 +100,7 @@ def _elide_objects(message: str, longest: int = 160) -> str:
     return _QUOTED.sub(lambda m: m.group(0) if len(m.group(0)) <= longest else m.group(0)[:60] + '…"', message)
 
 
+@acts
 def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
           replace: bool = True, allow_context: str | None = None) -> dict:
     """Create a Job (or Pod) in ``namespace``, like `kubectl create -f job.yaml -n NS`.
@@ -131,6 +134,7 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
     return created
 
 
+@acts
 def apply_priority_class(context: str, manifest, echo: bool = True, recorder=None,
                          allow_context: str | None = None) -> dict:
     """`kubectl apply -f priorityclass.yaml` (cluster-scoped; the disruptions lab): one already there with the
@@ -154,6 +158,7 @@ def apply_priority_class(context: str, manifest, echo: bool = True, recorder=Non
     return created
 
 
+@acts
 def delete_priority_classes(context: str, label_selector: str, echo: bool = True,
                             allow_context: str | None = None) -> list[str]:
     """Delete the PriorityClasses with these labels (a namespace's deletion does not take them)."""
@@ -170,6 +175,7 @@ def delete_priority_classes(context: str, label_selector: str, echo: bool = True
     return names
 
 
+@acts
 def taint(context: str, node: str, key: str, value: str = "", effect: str = "NoExecute", echo: bool = True,
           recorder=None, allow_context: str | None = None) -> None:
     """`kubectl taint nodes NODE KEY=VALUE:EFFECT` (a taint already there with that key and effect is replaced)."""
@@ -184,6 +190,7 @@ def taint(context: str, node: str, key: str, value: str = "", effect: str = "NoE
     _step(recorder, "taint", f"node/{node}", f"{key}{'=' + value if value else ''}:{effect}", command)
 
 
+@acts
 def untaint(context: str, node: str, key: str, effect: str = "NoExecute", echo: bool = True, recorder=None,
             allow_context: str | None = None) -> None:
     """`kubectl taint nodes NODE KEY:EFFECT-` (no error when the taint is not there)."""
@@ -302,6 +309,7 @@ def _set_unschedulable(core, node: str, value: bool, draining: bool = False) -> 
                     _content_type=kube.STRATEGIC_MERGE)
 
 
+@acts
 def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None,
            draining: bool = False) -> bool:
     """Mark the node unschedulable; returns False when it already was. ``draining``: a drain's own
@@ -316,6 +324,7 @@ def cordon(context: str, node: str, echo: bool = True, recorder=None, allow_cont
     return not was
 
 
+@acts
 def uncordon(context: str, node: str, echo: bool = True, recorder=None, allow_context: str | None = None) -> None:
     guard(context, f"uncordon node {node}", allow_context)
     core = kube.core(context)
@@ -326,6 +335,7 @@ def uncordon(context: str, node: str, echo: bool = True, recorder=None, allow_co
     _step(recorder, "uncordon", f"node/{node}", "", f"kubectl uncordon {node}")
 
 
+@acts
 def drain(context: str, node: str, ignore_daemonsets: bool = True, delete_emptydir_data: bool = False,
           force: bool = False, grace_period: int = -1, timeout: float = 120, echo: bool = True,
           recorder=None, allow_context: str | None = None, pod_selector: str | None = None,
@@ -468,6 +478,7 @@ def condition_patch(type_: str, status: str = "True", reason: str | None = None,
     return {"status": {"conditions": [condition]}}
 
 
+@acts
 def patch_pod_condition(context: str, namespace: str, pod: str, type_: str, status: str = "True",
                         reason: str | None = None, message: str | None = None, echo: bool = True,
                         recorder=None, allow_context: str | None = None) -> dict:
@@ -491,6 +502,7 @@ def patch_pod_condition(context: str, namespace: str, pod: str, type_: str, stat
     return patch
 
 
+@acts
 def delete_pod(context: str, namespace: str, pod: str, grace_period: int | None = None, echo: bool = True,
                recorder=None, allow_context: str | None = None) -> None:
     """`kubectl delete pod NAME` (graceful; the kubelet moves a pending/running pod to Failed first)."""
@@ -508,6 +520,7 @@ def delete_pod(context: str, namespace: str, pod: str, grace_period: int | None 
 
 # --- Jobs -----------------------------------------------------------------------------------------
 
+@acts
 def patch_job(context: str, namespace: str, job: str, patch: dict, echo: bool = True, recorder=None,
               allow_context: str | None = None) -> dict:
     """`kubectl patch job NAME --type=merge -p '<patch>'` (suspend/resume, a suspended Job's
@@ -543,6 +556,7 @@ def _patch(context: str, namespace: str, kind: str, name: str, patch: dict, call
 
 # --- CronJobs --------------------------------------------------------------------------------------
 
+@acts
 def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
                   allow_context: str | None = None) -> dict:
     """`kubectl create -f cronjob.yaml -n NS`: the manifest exactly as written; an invalid schedule
@@ -570,6 +584,7 @@ def _create_as_written(context: str, namespace: str, doc: dict, group: str, reco
     return created
 
 
+@acts
 def patch_cronjob(context: str, namespace: str, cronjob: str, patch: dict, echo: bool = True, recorder=None,
                   allow_context: str | None = None) -> dict:
     """`kubectl patch cronjob NAME --type=merge -p '<patch>'` (suspend, resume, change a policy)."""
@@ -594,6 +609,7 @@ def job_from_cronjob(cronjob: dict, job_name: str) -> dict:
             "spec": template["spec"]}
 
 
+@acts
 def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name: str, recorder=None,
                             echo: bool = True, allow_context: str | None = None) -> dict:
     """`kubectl create job JOB --from=cronjob/CRONJOB`: run a CronJob's Job now, outside its schedule."""
@@ -609,6 +625,7 @@ def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name
     return created
 
 
+@acts
 def delete_job(context: str, namespace: str, job: str, cascade: str = "background", echo: bool = True, recorder=None,
                allow_context: str | None = None) -> None:
     """`kubectl delete job NAME --cascade=background|foreground|orphan`: with ``orphan`` the Job goes
@@ -630,6 +647,7 @@ def delete_job(context: str, namespace: str, job: str, cascade: str = "backgroun
 WORKLOADS = ("ReplicaSet", "Deployment", "DaemonSet")
 
 
+@acts
 def apply_workload(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
                    allow_context: str | None = None) -> dict:
     """`kubectl create -f workload.yaml -n NS` for a ReplicaSet, Deployment or DaemonSet, exactly as
@@ -649,6 +667,7 @@ def _label_text(labels: dict) -> str:
     return " ".join(f"{k}-" if v is None else f"{k}={v}" for k, v in labels.items())
 
 
+@acts
 def label_pod(context: str, namespace: str, pod: str, labels: dict, echo: bool = True, recorder=None,
               allow_context: str | None = None) -> dict:
     """`kubectl label pod NAME k=v k2- --overwrite`: a value of None removes the label. Labels are
@@ -666,6 +685,7 @@ def label_pod(context: str, namespace: str, pod: str, labels: dict, echo: bool =
     return patched
 
 
+@acts
 def label_node(context: str, node: str, labels: dict, echo: bool = True, recorder=None,
                allow_context: str | None = None) -> dict:
     """`kubectl label node NAME k=v` (None removes the label): a DaemonSet's nodeSelector follows it."""
@@ -681,6 +701,7 @@ def label_node(context: str, node: str, labels: dict, echo: bool = True, recorde
     return patched
 
 
+@acts
 def patch_deployment(context: str, namespace: str, deployment: str, patch: dict, echo: bool = True, recorder=None,
                      allow_context: str | None = None, shown_as: tuple[str, str] | None = None) -> dict:
     """`kubectl patch deployment NAME -p '<patch>'` (strategic merge, as kubectl does: a container
@@ -690,6 +711,7 @@ def patch_deployment(context: str, namespace: str, deployment: str, patch: dict,
                         group="apps", strategic=True, shown_as=shown_as)
 
 
+@acts
 def annotate_pod(context: str, namespace: str, pod: str, annotations: dict, echo: bool = True, recorder=None,
                  allow_context: str | None = None) -> dict:
     """`kubectl annotate pod NAME k=v --overwrite` (None removes): e.g. the pod-deletion-cost a

@@ -13,8 +13,7 @@ import copy
 import re
 from importlib import resources
 
-import yaml
-
+from kjlab import files
 from kjlab.errors import KjlabError
 
 FILES = {
@@ -45,6 +44,17 @@ FAST_SLEEP = {"failjob": 5, "ignore": 15}
 _SLEEP = re.compile(r"\bsleep (\d+)\b")
 
 
+def packaged(file: str) -> str:
+    """The text of ``file``, a manifest kjlab ships in kjlab/examples, exactly as shipped."""
+    return resources.files("kjlab.examples").joinpath(file).read_text()
+
+
+def objects(file: str) -> list[dict]:
+    """Every object of ``file`` in kjlab/examples, in file order: the one loader of shipped manifests.
+    Its YAML is read as a learner's manifest is (files.load_yaml_all, which ops.load_manifest uses too)."""
+    return files.load_yaml_all(packaged(file), file)
+
+
 def names() -> list[str]:
     """The documented examples (the scenarios)."""
     return list(FILES)
@@ -54,13 +64,17 @@ def lab_jobs() -> list[str]:
     return list(LAB_FILES)
 
 
+def _file(name: str) -> str:
+    known = {**FILES, **LAB_FILES}
+    if name not in known:
+        raise KjlabError(f"unknown example '{name}' (choose one of: {', '.join(known)})",
+                         "kjlab scenario run failjob")
+    return known[name]
+
+
 def source(name: str) -> str:
     """The manifest's YAML text, exactly as shipped."""
-    files = {**FILES, **LAB_FILES}
-    if name not in files:
-        raise KjlabError(f"unknown example '{name}' (choose one of: {', '.join(files)})",
-                         "kjlab scenario run failjob")
-    return resources.files("kjlab.examples").joinpath(files[name]).read_text()
+    return packaged(_file(name))
 
 
 def documented_sleep(name: str) -> int | None:
@@ -71,7 +85,7 @@ def documented_sleep(name: str) -> int | None:
 
 def render(name: str, policy: bool = True, sleep: int | None = None, job_name: str | None = None) -> dict:
     """The example as a dict, with only the named parameters changed."""
-    manifest = yaml.safe_load(source(name))
+    manifest = objects(_file(name))[0]
     return customise(manifest, policy=policy, sleep=sleep, job_name=job_name)
 
 

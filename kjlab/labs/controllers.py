@@ -13,19 +13,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-import subprocess
 from functools import cmp_to_key
-from importlib import resources
 from typing import Callable
 
 import pandas as pd
-import yaml
 from kubernetes.client import ApiException
 
+from kjlab import examples
 from kjlab.api import kube, readers
 from kjlab.actions import ops
 from kjlab.cluster import kubectl as kubectl_command
-from kjlab.cluster import tools
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
@@ -41,11 +38,15 @@ DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 NODE_LABEL_PLACEHOLDER = "NODE_LABEL"
 
 
-def source(name: str) -> str:
+def _file(name: str) -> str:
     if name not in FILES:
         raise KjlabError(f"unknown lab workload '{name}' (choose one of: {', '.join(FILES)})",
                          "kjlab.labs.controllers.source('replicaset')")
-    return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
+    return FILES[name]
+
+
+def source(name: str) -> str:
+    return examples.packaged(_file(name))
 
 
 def node_label(namespace: str) -> str:
@@ -75,7 +76,7 @@ def remove_node_labels(context: str, prefix: str) -> list[str]:
 
 def render(name: str, namespace: str | None = None, workload_name: str | None = None) -> dict:
     """The lab workload ``name`` as a dict; the DaemonSet's nodeSelector key is ``node_label(namespace)``."""
-    doc = yaml.safe_load(source(name))
+    doc = examples.objects(_file(name))[0]
     if workload_name:
         doc["metadata"]["name"] = workload_name
     selector = doc["spec"]["template"]["spec"].get("nodeSelector")
@@ -437,9 +438,7 @@ class WorkloadRecording(Recording):
 # --- a session ----------------------------------------------------------------------------------
 
 def _kubectl(context: str, args: list[str]) -> tuple[int, str]:
-    argv = kubectl_command.argv(args, context, str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=60)
-    return proc.returncode, (proc.stdout + proc.stderr).rstrip()
+    return kubectl_command.run(args, context, timeout=60)
 
 
 class ControllerSession(Session):
@@ -466,27 +465,27 @@ class ControllerSession(Session):
 
     # -- acting --
     def create(self, doc: dict) -> dict:
-        return ops.apply_workload(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+        return ops.apply_workload(self.actor, doc)
 
     def delete_pod(self, pod: str) -> None:
-        ops.delete_pod(self.context, self.namespace, pod, echo=self.echo, recorder=self.recorder)
+        ops.delete_pod(self.actor, pod)
 
     def label_pod(self, pod: str, **labels) -> dict:
         """``label_pod(name, app="debug")``; a value of None removes the label."""
-        return ops.label_pod(self.context, self.namespace, pod, labels, echo=self.echo, recorder=self.recorder)
+        return ops.label_pod(self.actor, pod, labels)
 
     def annotate_pod(self, pod: str, annotations: dict) -> dict:
         """``annotate_pod(name, {controllers.DELETION_COST: "-1"})``; a value of None removes it."""
-        return ops.annotate_pod(self.context, self.namespace, pod, annotations, echo=self.echo, recorder=self.recorder)
+        return ops.annotate_pod(self.actor, pod, annotations)
 
     def label_node(self, node: str, value: str | None) -> dict:
         """Set (or with None remove) this session's node label, the DaemonSet's nodeSelector key."""
         if value is not None:
             self._labelled.add(node)
-        return ops.label_node(self.context, node, {self.node_label: value}, echo=self.echo, recorder=self.recorder)
+        return ops.label_node(self.actor, node, {self.node_label: value})
 
     def patch_deployment(self, name: str, patch: dict) -> dict:
-        return ops.patch_deployment(self.context, self.namespace, name, patch, echo=self.echo, recorder=self.recorder)
+        return ops.patch_deployment(self.actor, name, patch)
 
     def set_env(self, deployment: str, container: str, **env) -> dict:
         """`kubectl set env deployment/NAME K=V`: a change of the pod template, so a new revision."""
@@ -495,8 +494,7 @@ class ControllerSession(Session):
         # the same change kubectl set env makes (a strategic merge of the container's env): shown as that
         command = (f"kubectl set env deployment/{deployment} -c {container} "
                    + " ".join(f"{k}={v}" for k, v in env.items()) + f" -n {self.namespace}")
-        return ops.patch_deployment(self.context, self.namespace, deployment, patch, echo=self.echo,
-                                    recorder=self.recorder, shown_as=(command, f"deployment.apps/{deployment} env updated"))
+        return ops.patch_deployment(self.actor, deployment, patch, shown_as=(command, f"deployment.apps/{deployment} env updated"))
 
     def kubectl(self, *args: str, record: bool = True) -> str:
         """Run kubectl itself (e.g. `rollout undo`, which kubectl does on the client side), print

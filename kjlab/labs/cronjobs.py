@@ -14,11 +14,10 @@ import copy
 import datetime as dt
 import json
 import time
-from importlib import resources
 
 import pandas as pd
-import yaml
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.api import kube, wait
 from kjlab.api import readers
@@ -38,10 +37,14 @@ MANUAL = "cronjob.kubernetes.io/instantiate"                    # "manual": kube
 SETTLE_SECONDS = 8
 
 
-def source(name: str) -> str:
+def _file(name: str) -> str:
     if name not in FILES:
         raise KjlabError(f"unknown lab CronJob '{name}' (choose one of: {', '.join(FILES)})", "kjlab.labs.cronjobs.source('policy')")
-    return resources.files("kjlab.examples").joinpath(FILES[name]).read_text()
+    return FILES[name]
+
+
+def source(name: str) -> str:
+    return examples.packaged(_file(name))
 
 
 def render(name: str, cronjob_name: str | None = None, script: str | None = None, **spec) -> dict:
@@ -49,7 +52,7 @@ def render(name: str, cronjob_name: str | None = None, script: str | None = None
     container's `bash -c` script (e.g. ``"sleep 1 && exit 1"``), ``spec`` sets top-level fields of
     its spec (``concurrencyPolicy="Forbid"``, ``startingDeadlineSeconds=50`` ...); a value of None
     removes the field (``startingDeadlineSeconds=None``: no deadline)."""
-    doc = copy.deepcopy(yaml.safe_load(source(name)))
+    doc = copy.deepcopy(examples.objects(_file(name))[0])
     if cronjob_name:
         doc["metadata"]["name"] = cronjob_name
     if script is not None:
@@ -248,7 +251,7 @@ class CronSession(Session):
 
     def create(self, doc: dict) -> dict:
         """`kubectl create -f cronjob.yaml` (refusals in the API's own words)."""
-        created = ops.apply_cronjob(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+        created = ops.apply_cronjob(self.actor, doc)
         self.created_at = dt.datetime.now(dt.timezone.utc)
         return created
 
@@ -261,7 +264,7 @@ class CronSession(Session):
         return [self.create(doc) for doc in docs]
 
     def patch(self, name: str, patch: dict) -> dict:
-        return ops.patch_cronjob(self.context, self.namespace, name, patch, recorder=self.recorder, echo=self.echo)
+        return ops.patch_cronjob(self.actor, name, patch)
 
     def set_last_schedule_time(self, name: str, ago: dt.timedelta) -> str:
         """Set the CronJob's ``status.lastScheduleTime`` to the whole minute ``ago`` before now,
@@ -282,7 +285,7 @@ class CronSession(Session):
         return patch["status"]["lastScheduleTime"]
 
     def job_from(self, cronjob: str, job: str) -> dict:
-        return ops.create_job_from_cronjob(self.context, self.namespace, cronjob, job, recorder=self.recorder, echo=self.echo)
+        return ops.create_job_from_cronjob(self.actor, cronjob, job)
 
     def wait_for_boundary(self, n: int = 1, plus: float = SETTLE_SECONDS, after: dt.datetime | None = None) -> float:
         """Wait until ``plus`` seconds after the ``n``-th whole minute after ``after`` (default: when

@@ -21,12 +21,12 @@ from __future__ import annotations
 import copy
 import time
 from decimal import Decimal
-from importlib import resources
 
 import pandas as pd
 import yaml
 from kubernetes.utils import parse_quantity
 
+from kjlab import examples
 from kjlab.api import kube, policy as policy_rules, readers, wait
 from kjlab.actions import ops
 from kjlab.cluster import names, provider
@@ -48,8 +48,7 @@ QOS_ORDER = {"BestEffort": 1, "Burstable": 2, "Guaranteed": 3}
 
 def manifests() -> dict[str, dict]:
     """Every object of the lab, by name (kjlab/examples/disruptions.yaml)."""
-    text = resources.files("kjlab.examples").joinpath("disruptions.yaml").read_text()
-    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+    return {d["metadata"]["name"]: d for d in examples.objects("disruptions.yaml")}
 
 
 def manifest(name: str, fast: bool = False) -> dict:
@@ -197,8 +196,8 @@ class Disruptions(Session):
         """`kubectl create -f` a Pod, Job, ReplicaSet or PodDisruptionBudget in the namespace, or a
         PriorityClass (cluster-scoped)."""
         if doc["kind"] == "PriorityClass":
-            return ops.apply_priority_class(self.context, doc, echo=self.echo, recorder=self.recorder)
-        return ops.apply(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+            return ops.apply_priority_class(self.actor, doc)
+        return ops.apply(self.actor, doc)
 
     def wait_for_pod(self, name: str | None, predicate, what: str, timeout: float = 60,
                      label_selector: str | None = None) -> dict:
@@ -237,17 +236,16 @@ class Disruptions(Session):
 
     # -- disrupting --
     def drain(self, node: str, pod_selector: str, timeout: float = 120) -> ops.DrainResult:
-        return ops.drain(self.context, node, pod_selector=pod_selector, timeout=timeout, echo=self.echo,
-                         recorder=self.recorder, namespace=self.namespace)
+        return ops.drain(self.actor, node, pod_selector=pod_selector, timeout=timeout, namespace=self.namespace)
 
     def uncordon(self, node: str) -> None:
-        ops.uncordon(self.context, node, echo=self.echo, recorder=self.recorder)
+        ops.uncordon(self.actor, node)
 
     def taint(self, node: str, key: str, value: str = "", effect: str = "NoExecute") -> None:
-        ops.taint(self.context, node, key, value, effect, echo=self.echo, recorder=self.recorder)
+        ops.taint(self.actor, node, key, value, effect)
 
     def untaint(self, node: str, key: str, effect: str = "NoExecute") -> None:
-        ops.untaint(self.context, node, key, effect, echo=self.echo, recorder=self.recorder)
+        ops.untaint(self.actor, node, key, effect)
 
     def node_not_ready(self, node: str) -> None:
         """Take the node's kubelet away as its engine can (kind: stop the node's container; kwok: the

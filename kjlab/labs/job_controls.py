@@ -14,19 +14,17 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import subprocess
 import time
-from importlib import resources
 
 import yaml
 from kubernetes.client import ApiException
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.api import kube, readers, wait
 from kjlab.api.policy import Match, first_match
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
-from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
@@ -39,8 +37,7 @@ SCHEDULED_AT = "batch.kubernetes.io/cronjob-scheduled-timestamp"   # set on each
 
 def manifests() -> dict[str, dict]:
     """Every document of the file, by ``metadata.name``."""
-    text = resources.files("kjlab.examples").joinpath(FILE).read_text()
-    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+    return {d["metadata"]["name"]: d for d in examples.objects(FILE)}
 
 
 def manifest(name: str) -> dict:
@@ -214,12 +211,9 @@ def kubectl_wait(lab, namespace: str, job: str, condition: str | list[str], time
     condition when given a list (kubectl ANDs them, in order): prints the command and its output,
     returns ``(exit status, output)``."""
     args = wait_args(namespace, job, condition, timeout_s)
-    argv = kubectl_command.argv(args, lab.context, str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(),
-                          timeout=timeout_s + 30)
-    output = (proc.stdout + proc.stderr).rstrip()
-    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {proc.returncode})")
-    return proc.returncode, output
+    code, output = kubectl_command.run(args, lab.context, timeout=timeout_s + 30)
+    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {code})")
+    return code, output
 
 
 DRY_RUN_JOBS = ("init-named", "unknown-named", "status-left-out")   # job-controls.yaml, never run
@@ -255,8 +249,7 @@ REFUSALS = "api-refusals.yaml"
 
 def refused_pods() -> dict[str, dict]:
     """The pods of api-refusals.yaml, by name: each breaks one create rule of the API server."""
-    text = resources.files("kjlab.examples").joinpath(REFUSALS).read_text()
-    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
+    return {d["metadata"]["name"]: d for d in examples.objects(REFUSALS)}
 
 
 @session("api_answers")

@@ -36,12 +36,11 @@ What the v1.36.4 kubelet does, and where:
 
 from __future__ import annotations
 
-import subprocess
 
 import pandas as pd
 
 from kjlab.api import readers
-from kjlab.cluster import kubectl as kubectl_command, tools
+from kjlab.cluster import kubectl as kubectl_command
 from kjlab.runs.result import Recording
 
 IMAGE = "docker.io/library/python:3"
@@ -357,9 +356,7 @@ def debug(context: str, namespace: str, pod: str, target: str = "main") -> str:
 
 def kubectl(context: str, args: list[str]) -> str:
     """Run kubectl with ``args``, print the command as typed and what it printed; return the latter."""
-    argv = kubectl_command.argv(args, context, str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
-    out = (proc.stdout + proc.stderr).rstrip()
+    _, out = kubectl_command.run(args, context, timeout=30)
     shown = " ".join(a if " " not in a and '"' not in a else "'" + a + "'" for a in args)
     print(f"$ kubectl {shown}\n{out}")
     return out

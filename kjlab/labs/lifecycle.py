@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from importlib import resources
 
 import pandas as pd
-import yaml
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.labs import session
 from kjlab.api import readers
@@ -65,12 +64,11 @@ class Specimen:
 
 
 def manifests() -> list[dict]:
-    text = resources.files("kjlab.examples").joinpath(SOURCE).read_text()
-    return [d for d in yaml.safe_load_all(text) if d]
+    return examples.objects(SOURCE)
 
 
 def source() -> str:
-    return resources.files("kjlab.examples").joinpath(SOURCE).read_text()
+    return examples.packaged(SOURCE)
 
 
 def specimens(engine: str | None = None) -> list[Specimen]:

@@ -15,11 +15,10 @@ whose pods carry ``app: report``, the careless Job with ``manualSelector: true``
 from __future__ import annotations
 
 import time
-from importlib import resources
 
 import pandas as pd
-import yaml
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.api import readers, wait
 from kjlab.errors import KjlabError
@@ -29,7 +28,7 @@ from kjlab.runs.result import RunResult, summarize
 
 def manifest(name: str) -> dict:
     """``old`` or ``careless`` (kjlab/examples/selector-*.yaml)."""
-    return yaml.safe_load(resources.files("kjlab.examples").joinpath(f"selector-{name}.yaml").read_text())
+    return examples.objects(f"selector-{name}.yaml")[0]
 
 
 def owner(pod: dict) -> str | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import subprocess
 import threading
 import time
 
@@ -24,7 +23,6 @@ from kjlab.api import kube, readers, watch
 from kjlab.actions import ops
 from kjlab import cluster
 from kjlab.cluster import kubectl as kubectl_command, provider
-from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
@@ -233,23 +231,21 @@ class PodSession(Session):
                     print(f"$ {command}\nservice/{name} created")
                 self.recorder.step("create", f"service/{name}", "", command)
             else:
-                ops.apply(self.context, self.namespace, doc, recorder=self.recorder, echo=self.echo)
+                ops.apply(self.actor, doc)
 
     def exec(self, pod: str, *command: str) -> int:
         """`kubectl exec POD -- COMMAND` (printed, and recorded as a step at the moment it is sent:
         kubectl takes a second or two to return, and the kubelet may act before it does)."""
         args = ["exec", "-n", self.namespace, pod, "--", *command]
-        argv = kubectl_command.argv(args, self.context, str(tools.kubectl_path()))
         shown = f"kubectl exec {pod} -n {self.namespace} -- {' '.join(command)}"
         self.recorder.step("exec", f"pod/{pod}", " ".join(command), shown)
-        proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=30)
-        printed = (proc.stdout + proc.stderr).rstrip()
+        code, printed = kubectl_command.run(args, self.context, timeout=30)
         if self.echo:
             print(f"$ {shown}" + (f"\n{printed}" if printed else ""))
-        if proc.returncode:
-            raise KjlabError(f"{shown} failed: {printed or f'exit code {proc.returncode}'}",
+        if code:
+            raise KjlabError(f"{shown} failed: {printed or f'exit code {code}'}",
                              f"look at the pod: kjlab kubectl describe pod {pod} -n {self.namespace}")
-        return proc.returncode
+        return code
 
     def wait_running(self, *pods: str, settle: float = 1.0, timeout: float = 90) -> None:
         """Wait until each pod's container runs, then ``settle`` seconds more, so their scripts have
@@ -259,13 +255,12 @@ class PodSession(Session):
         time.sleep(settle)
 
     def patch_condition(self, pod: str, type_: str, status: str = "True", reason: str | None = None) -> None:
-        ops.patch_pod_condition(self.context, self.namespace, pod, type_, status, reason=reason,
-                                recorder=self.recorder, echo=self.echo)
+        ops.patch_pod_condition(self.actor, pod, type_, status, reason=reason)
 
     def delete(self, *pods: str) -> None:
         """`kubectl delete pod POD --wait=false` for each: the pod's own grace period applies."""
         for pod in pods:
-            ops.delete_pod(self.context, self.namespace, pod, recorder=self.recorder, echo=self.echo)
+            ops.delete_pod(self.actor, pod)
 
     def follow_log(self, pod: str) -> None:
         """Record every line ``pod`` prints from now until its container ends (`kubectl logs -f`)."""

@@ -12,11 +12,9 @@ and nothing is evicted).
 from __future__ import annotations
 
 import copy
-import subprocess
 import time
 from collections import Counter
 from decimal import Decimal
-from importlib import resources
 from typing import NamedTuple
 
 import pandas as pd
@@ -25,12 +23,12 @@ from kubernetes import client
 from kubernetes.client import ApiException
 from kubernetes.utils import parse_quantity
 
+from kjlab import examples
 from kjlab.actions import ops
 from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster import provider
-from kjlab.cluster import tools
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
@@ -43,8 +41,7 @@ DRAIN_SELECTOR = "kjlab.io/drain-demo=yes"
 
 def manifests() -> dict[tuple[str, str], dict]:
     """Every document of the file, by ``(kind, name)``."""
-    text = resources.files("kjlab.examples").joinpath(FILE).read_text()
-    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(text) if d}
+    return {(d["kind"], d["metadata"]["name"]): d for d in examples.objects(FILE)}
 
 
 def manifest(kind: str, name: str) -> dict:
@@ -72,11 +69,9 @@ def _create(context: str, namespace: str, doc: dict) -> dict:
 
 
 def _kubectl(context: str, args: list[str]) -> tuple[int, str]:
-    argv = kubectl_command.argv(args, context, str(tools.kubectl_path()))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=kubectl_command.environment(), timeout=120)
-    output = (proc.stdout + proc.stderr).rstrip()
-    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {proc.returncode})")
-    return proc.returncode, output
+    code, output = kubectl_command.run(args, context, timeout=120)
+    print(f"$ kubectl {' '.join(args)}\n{output}\n(exit status {code})")
+    return code, output
 
 
 def _running(pod: dict) -> bool:

@@ -18,6 +18,7 @@ import time
 from typing import Callable
 
 from kjlab.actions import namespaces
+from kjlab.actions.actor import Actor
 from kjlab.api import wait
 from kjlab.errors import KjlabError
 from kjlab.runs.record import Recorder
@@ -52,6 +53,11 @@ class Session:
         with self._changed:
             self._version += 1
             self._changed.notify_all()
+
+    @property
+    def actor(self) -> Actor:
+        """Who the session's ops act as: its context, namespace, echo and recorder, in one argument."""
+        return Actor(self.context, self.namespace, self.echo, self.recorder)
 
     def now(self) -> float:
         """Seconds on the recording's axis."""

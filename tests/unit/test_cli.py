@@ -23,6 +23,19 @@ def test_kubectl_reads_kjlabs_kubeconfig_before_the_learners(monkeypatch, tmp_pa
         str(tmp_path / "state" / "kubeconfig"), "/home/me/.kube/a", "/home/me/.kube/b"]
 
 
+def test_kubectl_run_returns_the_status_and_both_streams(monkeypatch, tmp_path):
+    """The one runner every lab calls: the lab context, kjlab's kubeconfig, stdout then stderr."""
+    fake = tmp_path / "kubectl"
+    fake.write_text('#!/bin/sh\necho "args: $*"\necho "config: $KUBECONFIG"\necho "refused" >&2\nexit 3\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(kubectl.tools, "kubectl_path", lambda: fake)
+    monkeypatch.setenv("KJLAB_STATE", str(tmp_path / "state"))
+    code, output = kubectl.run(["get", "pods"], "kwok-kjlab", timeout=30)
+    assert code == 3
+    assert output.splitlines() == ["args: --context kwok-kjlab get pods",
+                                   f"config: {kubectl.environment()['KUBECONFIG']}", "refused"]
+
+
 def test_bad_input_is_one_line_and_exit_1(capsys):
     assert main(["up", "--engine", "nonsense"]) == 1
     err = capsys.readouterr().err

@@ -1,8 +1,11 @@
 """What a learner hands kjlab is read as data, and every bad input is one line."""
 
-import pytest
+from pathlib import Path
 
-from kjlab import files
+import pytest
+import yaml
+
+from kjlab import examples, files
 from kjlab.actions import ops
 from kjlab.errors import KjlabError
 
@@ -112,3 +115,14 @@ def test_a_manifest_whose_metadata_or_spec_is_not_a_mapping_is_one_line(field, v
     with pytest.raises(KjlabError) as e:
         ops.load_manifest(text)
     assert e.value.message.startswith(f"the manifest's {field} is a {kind} (")
+
+
+def test_every_shipped_manifest_loads_through_the_one_loader():
+    """examples.objects is how labs read kjlab/examples: each file's objects, in order, the same as a
+    plain YAML read of the file on disk, each a Kubernetes object with a kind and a name."""
+    shipped = sorted(Path(examples.__file__).parent.glob("*.yaml"))
+    assert len(shipped) >= 20
+    for path in shipped:
+        loaded = examples.objects(path.name)
+        assert loaded == [d for d in yaml.safe_load_all(path.read_text()) if d is not None], path.name
+        assert loaded and all(d.get("apiVersion") and d.get("kind") and d["metadata"].get("name") for d in loaded), path.name
