@@ -16,11 +16,19 @@ IDLE = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[da
 
 
 def run_all_cells(page, tries: int = 5, idle_timeout: float = 180) -> None:
-    """Press Run All Cells in the notebook shown once its kernel is idle; raise if no cell starts."""
+    """Press Run All Cells in the notebook shown once its kernel is idle; raise if no cell starts.
+    A "Select Kernel" dialog is answered with the default kernel."""
     page.wait_for_selector(IDLE, timeout=idle_timeout * 1000)
     for _ in range(tries):
         try:
-            page.keyboard.press("Escape")  # a menu or dialog left open would swallow the click
+            # JupyterLab asks "Select Kernel" when a notebook's session is gone or not yet made (the
+            # tour saw it with the kernel idle): Escape would answer "No Kernel", and Run All would
+            # then run nothing. Accept the default kernel instead.
+            dialog = page.locator(".jp-Dialog .jp-mod-accept")
+            if dialog.count():
+                dialog.first.click(timeout=30_000)
+                page.wait_for_selector(IDLE, timeout=idle_timeout * 1000)
+            page.keyboard.press("Escape")  # a menu left open would swallow the click
             # Run All acts on the current widget: with the focus elsewhere (the file browser, a restored
             # tab) the menu item is disabled and the click does nothing. Selecting a cell makes the
             # notebook current. (A tour of every lab once failed here, on the fourth notebook.)
