@@ -360,3 +360,59 @@ def kubectl(context: str, args: list[str]) -> str:
     shown = " ".join(a if " " not in a and '"' not in a else "'" + a + "'" for a in args)
     print(f"$ kubectl {shown}\n{out}")
     return out
+
+
+# --- the restart back-off reset ------------------------------------------------------------------
+# The kubelet keeps a container's crash-loop back-off in memory: the first restart is at once, then it
+# waits 10 s, doubling up to 300 s (kubelet.go:225 backOffPeriod, MaxContainerBackOff). An entry
+# expires when the run that just ended finished more than 600 s after the entry's last update
+# (kubelet.go:1070; kuberuntime_manager.go:1950-1964 passes the run's finishedAt): the next restart
+# is at once again, whatever the delay had reached.
+RESET_RUN_SECONDS = 620  # a little more than the kubelet's 600 s, so the entry has expired
+QUICK_CRASHES = 4
+
+
+def backoff_reset_pod() -> dict:
+    """``resets``: its first QUICK_CRASHES runs exit 1 at once (the back-off grows), the next works
+    RESET_RUN_SECONDS before it exits 1, the ones after exit 1 at once. A counter in an emptyDir
+    volume (it outlives the container's restarts) tells each run which it is."""
+    script = (f'n=$(( $(cat /state/runs 2>/dev/null || echo 0) + 1 )); echo $n > /state/runs; '
+              f'if [ $n -eq {QUICK_CRASHES + 1} ]; then echo "run $n: working {RESET_RUN_SECONDS} s"; '
+              f'sleep {RESET_RUN_SECONDS}; fi; echo "run $n: exit 1"; exit 1')
+    container = _container("main", script, volumeMounts=[{"name": "state", "mountPath": "/state"}])
+    return _pod("resets", {"restartPolicy": "Always", "terminationGracePeriodSeconds": 2,
+                           "volumes": [{"name": "state", "emptyDir": {}}], "containers": [container]})
+
+
+def _instant(text: str | None):
+    import datetime as dt
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def restart_delays(recording: Recording, pod: str = "resets") -> pd.DataFrame:
+    """One row per run of ``pod``'s container as recorded: when it started and finished (the
+    kubelet's timestamps, whole seconds), how long it ran, and the delay before the next run
+    started (the back-off the kubelet applied)."""
+    runs: dict[str, dict] = {}  # by startedAt: each run's start and end, from state and lastState
+    for r in recording.of("pod"):
+        if r["name"] != pod or not r.get("object"):
+            continue
+        cs = readers.container_status(r["object"]) or {}
+        for state in ((cs.get("state") or {}), (cs.get("lastState") or {})):
+            if state.get("running"):
+                runs.setdefault(state["running"]["startedAt"], {})
+            elif state.get("terminated") and state["terminated"].get("startedAt"):
+                runs.setdefault(state["terminated"]["startedAt"], {})["finished"] = state["terminated"].get("finishedAt")
+    rows = []
+    ordered = sorted(runs.items(), key=lambda kv: _instant(kv[0]))
+    for i, (started, run) in enumerate(ordered):
+        nxt = _instant(ordered[i + 1][0]) if i + 1 < len(ordered) else None
+        finished = _instant(run.get("finished"))
+        rows.append({"run": i + 1, "ran (s)": (finished - _instant(started)).total_seconds() if finished else None,
+                     "delay before the next run (s)": (nxt - finished).total_seconds() if nxt and finished else None})
+    return pd.DataFrame(rows, columns=["run", "ran (s)", "delay before the next run (s)"])
+
+
+def reset_seen(recording: Recording, pod: str = "resets") -> bool:
+    """The run after the long one has started (so its delay is known)."""
+    return len(restart_delays(recording, pod)) >= QUICK_CRASHES + 2

@@ -124,3 +124,36 @@ def test_debugger_ended_reads_the_ephemeral_container_status():
     assert kubelet_side.ephemeral_container(pod["object"])[0]["targetContainerName"] == "main"
     pod["object"]["status"]["ephemeralContainerStatuses"][0]["state"] = {"terminated": {"exitCode": 0}}
     assert kubelet_side.debugger_ended(Recording([pod])) == {"exitCode": 0}
+
+
+def _run_row(t, running_since=None, ended=None, last=None, restarts=0):
+    """A ``resets`` row: the current run (running since, or ended (start, finish)) and the last one."""
+    state = ({"running": {"startedAt": running_since}} if running_since
+             else {"terminated": {"startedAt": ended[0], "finishedAt": ended[1], "exitCode": 1}} if ended
+             else {"waiting": {"reason": "CrashLoopBackOff"}})
+    cs = {"name": "main", "state": state, "restartCount": restarts,
+          "lastState": {"terminated": {"startedAt": last[0], "finishedAt": last[1], "exitCode": 1}} if last else {}}
+    return {"t": t, "kind": "pod", "name": "resets", "object": {"metadata": {"name": "resets"},
+                                                                 "status": {"containerStatuses": [cs]}}}
+
+
+def test_restart_delays_are_read_from_the_kubelets_timestamps():
+    # as recorded on kind: runs 1-4 crash at once, run 5 works 620 s, run 6 starts at once (the reset)
+    rows = [_run_row(0, running_since="2026-12-06T17:00:00Z"),
+            _run_row(1, ended=("2026-12-06T17:00:00Z", "2026-12-06T17:00:00Z")),
+            _run_row(2, running_since="2026-12-06T17:00:01Z", last=("2026-12-06T17:00:00Z", "2026-12-06T17:00:00Z"), restarts=1),
+            _run_row(3, last=("2026-12-06T17:00:01Z", "2026-12-06T17:00:01Z"), restarts=1),
+            _run_row(15, running_since="2026-12-06T17:00:14Z", last=("2026-12-06T17:00:01Z", "2026-12-06T17:00:01Z"), restarts=2),
+            _run_row(16, last=("2026-12-06T17:00:14Z", "2026-12-06T17:00:14Z"), restarts=2),
+            _run_row(39, running_since="2026-12-06T17:00:38Z", last=("2026-12-06T17:00:14Z", "2026-12-06T17:00:14Z"), restarts=3),
+            _run_row(40, last=("2026-12-06T17:00:38Z", "2026-12-06T17:00:38Z"), restarts=3),
+            _run_row(81, running_since="2026-12-06T17:01:20Z", last=("2026-12-06T17:00:38Z", "2026-12-06T17:00:38Z"), restarts=4)]
+    rec = Recording(rows)
+    assert not kubelet_side.reset_seen(rec)
+    rows += [_run_row(701, last=("2026-12-06T17:01:20Z", "2026-12-06T17:11:40Z"), restarts=4),
+             _run_row(702, running_since="2026-12-06T17:11:40Z", last=("2026-12-06T17:01:20Z", "2026-12-06T17:11:40Z"), restarts=5)]
+    rec = Recording(rows)
+    assert kubelet_side.reset_seen(rec)
+    delays = kubelet_side.restart_delays(rec)
+    assert delays["ran (s)"].tolist()[:5] == [0, 0, 0, 0, 620]
+    assert delays["delay before the next run (s)"].tolist()[:5] == [1, 13, 24, 42, 0]

@@ -25,7 +25,7 @@ def test_committed_clean(path):
         assert set(cell.get("metadata", {})) <= {"tags"}, f"{path.name}: cell metadata {cell.get('metadata')}"
 
 
-PARAMETERS = ("FAST", "NAMESPACE", "CONTEXT")
+PARAMETERS = ("FAST", "NAMESPACE", "CONTEXT", "BACKOFF_RESET")  # BACKOFF_RESET: lab 13's 12-minute step
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
