@@ -272,6 +272,14 @@ class WorkloadRecording(Recording):
             if row.empty:
                 continue
             owner = row.iloc[0]["first_owner"]
+            # The step is recorded once the API call has returned and kjlab has printed it; on a loaded
+            # machine the controller's replacement can be seen before that (lab 11 failed so in CI, on
+            # both engines). The pod watch sees the victim marked for deletion (or taken out of its
+            # controller) before the replacement, in resourceVersion order: that moment is the anchor.
+            anchor = s["t"]
+            deleting = row.iloc[0]["deleting"]
+            if s["action"] == "delete" and deleting is not None and not pd.isna(deleting):
+                anchor = min(anchor, deleting)
             if s["action"] == "label":
                 # only a relabel that took the pod out of its controller is replaced
                 # (the pod's own change may be recorded a moment before the step is)
@@ -281,13 +289,14 @@ class WorkloadRecording(Recording):
                 if before.empty or before.iloc[-1]["controller"].startswith("(none") \
                         or not after["controller"].str.startswith("(none").any():
                     continue
-            later = pods[(pods["first_owner"] == owner) & (pods["seen"] >= s["t"])
+                anchor = min(anchor, after[after["controller"].str.startswith("(none")].iloc[0]["t"])
+            later = pods[(pods["first_owner"] == owner) & (pods["seen"] >= anchor)
                          & (pods["pod"] != name)].sort_values("seen")
             new = later.iloc[0] if not later.empty else None
-            out.append({"step": f"{s['action']} {s['target']}", "at": s["t"], "owner": owner,
+            out.append({"step": f"{s['action']} {s['target']}", "at": anchor, "owner": owner,
                         "replacement": new["pod"] if new is not None else None,
-                        "created after (s)": round(new["seen"] - s["t"], 2) if new is not None else None,
-                        "running after (s)": round(new["running"] - s["t"], 2)
+                        "created after (s)": round(new["seen"] - anchor, 2) if new is not None else None,
+                        "running after (s)": round(new["running"] - anchor, 2)
                         if new is not None and new["running"] is not None and not pd.isna(new["running"]) else None})
         return pd.DataFrame(out, columns=["step", "at", "owner", "replacement", "created after (s)", "running after (s)"])
 

@@ -160,3 +160,19 @@ def test_rollout_plot_names_each_replicaset_with_its_revisions(rec):
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     old, new = rec.replicasets_of("api")
     assert labels == [f"{old} (revision 1 then 3)", f"{new} (revision 2)", "pods", "ready"]
+
+
+def test_a_replacement_seen_before_the_delete_step_is_recorded_still_counts(rec):
+    """On a loaded machine the step row (written after the API call returned and the command was
+    printed) can come after the controller's replacement: move lab 11's recorded delete step after
+    the replacement's first row, as happened in CI on both engines, and the replacement is still found."""
+    rows = [dict(r) for r in rec.rows]
+    step = next(r for r in rows if r["kind"] == "step" and r.get("action") == "delete" and r["name"].startswith("pod/"))
+    before = controllers.WorkloadRecording(rows).replacements()
+    replaced = before[before["step"] == f"delete {step['name']}"].iloc[0]
+    late = next(r for r in rows if r["kind"] == "pod" and r["name"] == replaced["replacement"])
+    step["t"] = late["t"] + 0.5  # the step written after the replacement was seen
+    after = controllers.WorkloadRecording(rows).replacements()
+    moved = after[after["step"] == f"delete {step['name']}"].iloc[0]
+    assert moved["replacement"] == replaced["replacement"]
+    assert moved["running after (s)"] is not None and moved["running after (s)"] >= 0
