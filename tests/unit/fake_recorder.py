@@ -36,4 +36,6 @@ def session_on(cls, namespace="test", echo=False, context="kwok-kjlab"):
     s.context, s.namespace, s.echo = context, namespace, echo
     s.recorder = FakeRecorder()
     s._listen(s.recorder)
+    # no cluster behind it: nothing to ask about its control plane (a test sets what it needs)
+    s.control_plane_problems = lambda: None
     return s

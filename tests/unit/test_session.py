@@ -72,3 +72,25 @@ def test_disruptions_wait_ready_times_out_in_its_own_words():
     with pytest.raises(KjlabError) as e:
         s.wait_ready("app=web", 1, timeout=0.3)
     assert e.value.message == "timed out waiting for 1 ready pods (app=web)"
+
+
+def test_a_quiet_namespace_on_a_whole_control_plane_is_waited_on_to_the_limit(capsys):
+    """Nothing recorded for `timeout` s while every component runs (a loaded machine): the wait goes
+    on, says so, and returns when the row comes; a cluster kjlab does not know still gives up."""
+    s = session_on(Session, echo=True)
+    s.control_plane_problems = lambda: []
+    _later(s, 0.8, [{"kind": "pod", "name": "late", "t": 0.8}])
+    found = s.wait(lambda r: next((row["name"] for row in r.rows if row["kind"] == "pod"), None), "pod late",
+                   timeout=0.3, limit=5)
+    assert found == "late"
+    assert "every control-plane component runs: a busy machine" in capsys.readouterr().out
+
+
+def test_a_dead_component_ends_a_quiet_wait_with_its_name():
+    s = session_on(Session, echo=False)
+    s.control_plane_problems = lambda: ["not running: kube-controller-manager"]
+    started = time.monotonic()
+    with pytest.raises(KjlabError) as e:
+        s.wait(lambda r: False, "a thing", timeout=0.3, limit=30)
+    assert time.monotonic() - started < 5
+    assert "not whole: not running: kube-controller-manager" in e.value.message and "kjlab up" in e.value.fix
