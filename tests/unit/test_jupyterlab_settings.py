@@ -93,3 +93,11 @@ def test_a_plain_jupyter_lab_of_the_venv_has_the_news_toast_off(tmp_path):
     assert composite["fetchNews"] == "false", (
         f"the news toast would ask: is {installed} there? `make setup` (or `make jupyterlab-settings`) puts it there")
     assert composite["checkForUpdates"] is False
+
+
+def test_code_cells_wrap_their_long_lines():
+    """A learner reads the whole line of a code cell, the answer line of a solution included (the kind
+    tour's screenshots at 1280 px cut `...replace("restartPolicy: OnFailure", "resta` at the edge)."""
+    overrides, error = _get_overrides(str(paths.JUPYTERLAB_SETTINGS_DIR))
+    assert not error
+    assert overrides["@jupyterlab/notebook-extension:tracker"]["codeCellConfig"]["lineWrap"] is True
