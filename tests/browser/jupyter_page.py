@@ -24,7 +24,7 @@ def run_all_cells(page, tries: int = 5, idle_timeout: float = 180) -> None:
             # JupyterLab asks "Select Kernel" when a notebook's session is gone or not yet made (the
             # tour saw it with the kernel idle): Escape would answer "No Kernel", and Run All would
             # then run nothing. Accept the default kernel instead.
-            dialog = page.locator(".jp-Dialog .jp-mod-accept")
+            dialog = page.locator(".jp-Dialog:has(.jp-Dialog-header:text-is('Select Kernel')) .jp-mod-accept")
             if dialog.count():
                 dialog.first.click(timeout=30_000)
                 page.wait_for_selector(IDLE, timeout=idle_timeout * 1000)
@@ -34,7 +34,8 @@ def run_all_cells(page, tries: int = 5, idle_timeout: float = 180) -> None:
             # notebook current. (A tour of every lab once failed here, on the fourth notebook.)
             page.click(f"{PANEL} .jp-Cell .jp-InputPrompt", timeout=30_000)
             page.click("div.lm-MenuBar-itemLabel:text-is('Run')", timeout=30_000)
-            page.click("li.lm-Menu-item:has-text('Run All Cells')", timeout=30_000)
+            # exactly "Run All Cells": the same menu has "Restart Kernel and Run All Cells…"
+            page.click("li.lm-Menu-item:has(div.lm-Menu-itemLabel:text-is('Run All Cells'))", timeout=30_000)
         except Exception:  # noqa: BLE001 -- a busy machine: try again
             continue
         deadline = time.monotonic() + 20
