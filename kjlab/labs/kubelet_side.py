@@ -36,6 +36,7 @@ What the v1.36.4 kubelet does, and where:
 
 from __future__ import annotations
 
+import datetime as dt
 
 import pandas as pd
 
@@ -163,7 +164,7 @@ def _pods_of(recording: Recording, job: str) -> list[str]:
 
 
 def _job_condition(recording: Recording, job: str, type_: str) -> dict | None:
-    last = next((r.get("object") for r in reversed(recording.of("job")) if r["name"] == job and r.get("object")), None)
+    last = _last_job(recording, job)
     return readers.true_condition(last, type_) if last else None
 
 
@@ -384,8 +385,7 @@ def backoff_reset_pod() -> dict:
                            "volumes": [{"name": "state", "emptyDir": {}}], "containers": [container]})
 
 
-def _instant(text: str | None):
-    import datetime as dt
+def _instant(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
