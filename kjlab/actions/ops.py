@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import yaml
 from kubernetes import client
@@ -26,8 +27,11 @@ from kjlab.errors import KjlabError
 
 EVICTION_RETRY_SECONDS = 5  # kubectl drain retries a 429 (PodDisruptionBudget) every 5 s
 APPLY_KINDS = ("Job", "Pod", "ReplicaSet", "PodDisruptionBudget")
-# what kubectl prints after the kind in "<kind><suffix>/<name> created"
-API_GROUP_SUFFIX = {"Job": ".batch", "ReplicaSet": ".apps", "PodDisruptionBudget": ".policy"}
+# what kubectl prints after the kind in "<kind><suffix>/<name> created" (the API group; none for the core group)
+API_GROUP_SUFFIX = {"Job": ".batch", "CronJob": ".batch", "ReplicaSet": ".apps", "Deployment": ".apps",
+                    "DaemonSet": ".apps", "PodDisruptionBudget": ".policy", "PriorityClass": ".scheduling.k8s.io"}
+REPLACEABLE = ("Job", "Pod")  # what create(replace=True) deletes first (_delete_and_wait knows these two)
+CLUSTER_SCOPED = ("PriorityClass",)
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
 
@@ -101,35 +105,58 @@ def _elide_objects(message: str, longest: int = 160) -> str:
 
 
 @acts
-def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
-          replace: bool = True, allow_context: str | None = None) -> dict:
-    """Create a Job (or Pod) in ``namespace``, like `kubectl create -f job.yaml -n NS`.
+def create(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+           allow_context: str | None = None, replace: bool = False, file: str | None = None,
+           existing: Callable[[dict], None] | None = None, detail: str = "") -> dict:
+    """`kubectl create -f NAME.yaml -n NS`: the one way kjlab creates what a learner or a lab hands it,
+    exactly as written (kube.create: field validation Strict). It refuses on a cluster kjlab did not
+    create (the guard), prints the kubectl line and kubectl's answer, adds a "create" step to the
+    recorder, and turns a refusal into one KjlabError in the API's own words.
 
-    ``replace``: a Job of the same name already there is deleted first, so re-running a
-    notebook cell starts over instead of failing. API validation errors become one KjlabError
-    that keeps the API's own words.
-    """
+    ``replace``: a Job or Pod of the same name already there is deleted first (so re-running a
+    notebook cell starts over). ``existing``: `kubectl apply` instead -- an object of the same name
+    already there is handed to it, which returns to keep it ("unchanged") or raises. ``file``: the
+    file name the printed command shows (NAME.yaml); ``detail``: the step's detail on the timeline."""
     doc = load_manifest(manifest)
     kind, name = doc["kind"], doc["metadata"]["name"]
-    if kind not in APPLY_KINDS:
-        raise KjlabError(f"kjlab runs Jobs (and Pods); this manifest is a {kind}", "give it a manifest with kind: Job")
-    doc.setdefault("metadata", {})["namespace"] = namespace
-    command = f"kubectl create -f {name}.yaml -n {namespace}"
+    scoped = kind not in CLUSTER_SCOPED
+    if scoped:
+        doc["metadata"]["namespace"] = namespace
+    verb = "create" if existing is None else "apply"
+    command = f"kubectl {verb} -f {file or name + '.yaml'}" + (f" -n {namespace}" if scoped else "")
     guard(context, f"create {kind} {name}", allow_context)
+    said = "created"
     for attempt in range(2):
         try:
-            created = kube.create(context, namespace, doc)
+            created = kube.create(context, namespace if scoped else "", doc)
             break
         except client.ApiException as e:
-            if e.status == 409 and replace and attempt == 0:
+            if e.status == 409 and replace and kind in REPLACEABLE and attempt == 0:
                 _delete_and_wait(context, namespace, kind, name)
                 continue
+            if e.status == 409 and existing is not None:
+                created = kube.get(context, kube.object_path(kind, namespace if scoped else "", name))
+                existing(created)
+                said = "unchanged"
+                break
             if e.status == 404 and "namespaces" in (e.body or ""):
                 raise KjlabError(f'namespace "{namespace}" does not exist', f"kjlab kubectl create namespace {namespace}") from None
             raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
-    _show(echo, command, [f"{kind.lower()}{API_GROUP_SUFFIX.get(kind, '')}/{name} created"])
-    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    if kind in ("Job", "Pod"):
+    _show(echo, command, [f"{kind.lower()}{API_GROUP_SUFFIX.get(kind, '')}/{name} {said}"])
+    _step(recorder, "create", f"{kind.lower()}/{name}", detail, command)
+    return created
+
+
+@acts
+def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+          replace: bool = True, allow_context: str | None = None) -> dict:
+    """Create a Job (or Pod, ReplicaSet, PodDisruptionBudget) in ``namespace``, like `kubectl create -f
+    job.yaml -n NS` (``create`` with ``replace``), and warn of a command kwok's kubelet does not run."""
+    doc = load_manifest(manifest)
+    if doc["kind"] not in APPLY_KINDS:
+        raise KjlabError(f"kjlab runs Jobs (and Pods); this manifest is a {doc['kind']}", "give it a manifest with kind: Job")
+    created = create(context, namespace, doc, recorder, echo, allow_context, replace=replace)
+    if doc["kind"] in ("Job", "Pod"):
         _warn_not_simulated(context, doc, echo, recorder)
     return created
 
@@ -140,22 +167,14 @@ def apply_priority_class(context: str, manifest, echo: bool = True, recorder=Non
     """`kubectl apply -f priorityclass.yaml` (cluster-scoped; the disruptions lab): one already there with the
     same value is kept, so a notebook cell can run again."""
     doc = load_manifest(manifest)
-    name = doc["metadata"]["name"]
-    guard(context, f"create PriorityClass {name}", allow_context)
-    try:
-        created = kube.create(context, "", doc)
-        said = "created"
-    except client.ApiException as e:
-        if e.status != 409:
-            raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
-        created = kube.raw(client.SchedulingV1Api(kube.api_client(context)).read_priority_class, name)
-        if created.get("value") != doc.get("value"):
-            raise KjlabError(f"PriorityClass {name} already exists with value {created.get('value')}",
-                             f"kjlab kubectl delete priorityclass {name}") from None
-        said = "unchanged"
-    _show(echo, f"kubectl apply -f {name}.yaml", [f"priorityclass.scheduling.k8s.io/{name} {said}"])
-    _step(recorder, "create", f"priorityclass/{name}", f"value {doc.get('value')}", f"kubectl apply -f {name}.yaml")
-    return created
+
+    def same_value(there: dict) -> None:
+        if there.get("value") != doc.get("value"):
+            raise KjlabError(f"PriorityClass {doc['metadata']['name']} already exists with value {there.get('value')}",
+                             f"kjlab kubectl delete priorityclass {doc['metadata']['name']}")
+
+    return create(context, "", doc, recorder, echo, allow_context, existing=same_value,
+                  detail=f"value {doc.get('value')}")
 
 
 @acts
@@ -564,24 +583,7 @@ def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: b
     doc = load_manifest(manifest)
     if doc.get("kind") != "CronJob":
         raise KjlabError(f"this step creates a CronJob; this manifest is a {doc.get('kind')}", "give it kind: CronJob")
-    return _create_as_written(context, namespace, doc, "batch", recorder, echo, allow_context)
-
-
-def _create_as_written(context: str, namespace: str, doc: dict, group: str, recorder, echo: bool,
-                       allow_context: str | None) -> dict:
-    """`kubectl create -f NAME.yaml -n NS` of a checked manifest; a refusal comes back as one
-    KjlabError in the API's own words."""
-    kind, name = doc["kind"], doc["metadata"]["name"]
-    doc["metadata"]["namespace"] = namespace
-    command = f"kubectl create -f {name}.yaml -n {namespace}"
-    guard(context, f"create {kind} {name}", allow_context)
-    try:
-        created = kube.create(context, namespace, doc)
-    except client.ApiException as e:
-        raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
-    _show(echo, command, [f"{kind.lower()}.{group}/{name} created"])
-    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    return created
+    return create(context, namespace, doc, recorder, echo, allow_context)
 
 
 @acts
@@ -657,7 +659,7 @@ def apply_workload(context: str, namespace: str, manifest, recorder=None, echo: 
     if kind not in WORKLOADS:
         raise KjlabError(f"this step creates a {', '.join(WORKLOADS)}; this manifest is a {kind}",
                          "give it kind: ReplicaSet, Deployment or DaemonSet")
-    created = _create_as_written(context, namespace, doc, "apps", recorder, echo, allow_context)
+    created = create(context, namespace, doc, recorder, echo, allow_context)
     name, template = doc["metadata"]["name"], doc["spec"]["template"]
     _warn_not_simulated(context, {"kind": "Pod", "metadata": {"name": name}, "spec": template.get("spec") or {}}, echo, recorder)
     return created

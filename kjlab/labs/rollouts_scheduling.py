@@ -58,14 +58,9 @@ def source(kind: str, name: str) -> str:
 
 
 def _create(context: str, namespace: str, doc: dict) -> dict:
-    """`kubectl create -f` for any kind of the file; the API's refusal as one KjlabError."""
-    kind, name = doc["kind"], doc["metadata"]["name"]
-    try:
-        created = kube.create(context, namespace, doc)
-    except ApiException as e:
-        raise KjlabError(ops.api_message(e), "fix the manifest field the message names, then run again") from None
-    print(f"$ kubectl create -f {name}.yaml -n {namespace}\n{kind.lower()}/{name} created")
-    return created
+    """`kubectl create -f` for any kind of the file (ops.create: the guard, kubectl's answer, the
+    API's refusal as one KjlabError)."""
+    return ops.create(context, namespace, doc)
 
 
 def _kubectl(context: str, args: list[str]) -> tuple[int, str]:
