@@ -25,6 +25,7 @@ from kubernetes.utils import parse_quantity
 
 from kjlab import examples
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
@@ -337,7 +338,7 @@ def remove_taints(context: str, prefix: str) -> list[str]:
         for t in (node.get("spec") or {}).get("taints") or []:
             ns = t.get("key", "").split(".kjlab.io/")[0] if ".kjlab.io/dedicated" in t.get("key", "") else None
             if ns and (ns == prefix or ns.startswith(prefix + "-")):
-                ops.untaint(context, readers.name(node), t["key"], t["effect"], echo=False)
+                ops.untaint(Actor(context, echo=False), readers.name(node), t["key"], t["effect"])
                 removed.append(f"{readers.name(node)}:{t['key']}:{t['effect']}")
     return removed
 
