@@ -12,13 +12,12 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import yaml
 from kubernetes import client
 
-from kjlab import files, interrupts
+from kjlab import interrupts, manifests
 from kjlab.actions.actor import acts
 from kjlab.api import holders, kube, readers, wait
 from kjlab.cluster.kwok import grammar
@@ -49,33 +48,8 @@ def _step(recorder, action: str, target: str, detail: str = "", kubectl: str = "
 
 # --- apply -----------------------------------------------------------------------------------
 
-def load_manifest(manifest) -> dict:
-    """A manifest from a dict, YAML text, or a file path; one clear error when it is not a manifest.
-
-    A one-line string is a path (a manifest is never one line, unless it is a JSON object), so
-    `--manifest job.txt` reads job.txt or says it is missing -- never parses the name as YAML."""
-    if isinstance(manifest, dict):
-        return manifest
-    text = manifest
-    if isinstance(manifest, Path) or (isinstance(manifest, str) and "\n" not in manifest.strip()
-                                      and not manifest.lstrip().startswith("{")):
-        text = files.read_text(manifest, "manifest file")
-    docs = files.load_yaml_all(text, "manifest")
-    if len(docs) != 1:
-        raise KjlabError(f"expected one Kubernetes object in the manifest, found {len(docs)}",
-                         "put one Job in the file")
-    if not isinstance(docs[0], dict):
-        raise KjlabError(f"the manifest is a YAML {type(docs[0]).__name__}, not a Kubernetes object",
-                         "start from a documented example: kjlab.examples.source('failjob')")
-    doc = docs[0]
-    for field in ("metadata", "spec"):
-        if doc.get(field) is not None and not isinstance(doc[field], dict):
-            raise KjlabError(f"the manifest's {field} is a {type(doc[field]).__name__} ({str(doc[field])[:40]!r}), "
-                             "not a mapping of fields", f"write {field}: with its fields indented below it")
-    if not doc.get("kind") or not doc.get("apiVersion") or not (doc.get("metadata") or {}).get("name"):
-        raise KjlabError("the manifest needs apiVersion, kind and metadata.name",
-                         "start from a documented example: kjlab.examples.source('failjob')")
-    return doc
+# The old name of the one loader (kjlab.manifests.load), kept for one release.
+load_manifest = manifests.load
 
 
 def api_message(e: client.ApiException) -> str:
@@ -117,7 +91,7 @@ def create(context: str, namespace: str, manifest, recorder=None, echo: bool = T
     notebook cell starts over). ``existing``: `kubectl apply` instead -- an object of the same name
     already there is handed to it, which returns to keep it ("unchanged") or raises. ``file``: the
     file name the printed command shows (NAME.yaml); ``detail``: the step's detail on the timeline."""
-    doc = load_manifest(manifest)
+    doc = manifests.load(manifest)
     kind, name = doc["kind"], doc["metadata"]["name"]
     scoped = kind not in CLUSTER_SCOPED
     if scoped:
@@ -152,7 +126,7 @@ def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = Tr
           replace: bool = True, allow_context: str | None = None) -> dict:
     """Create a Job (or Pod, ReplicaSet, PodDisruptionBudget) in ``namespace``, like `kubectl create -f
     job.yaml -n NS` (``create`` with ``replace``), and warn of a command kwok's kubelet does not run."""
-    doc = load_manifest(manifest)
+    doc = manifests.load(manifest)
     if doc["kind"] not in APPLY_KINDS:
         raise KjlabError(f"kjlab runs Jobs (and Pods); this manifest is a {doc['kind']}", "give it a manifest with kind: Job")
     created = create(context, namespace, doc, recorder, echo, allow_context, replace=replace)
@@ -166,7 +140,7 @@ def apply_priority_class(context: str, manifest, echo: bool = True, recorder=Non
                          allow_context: str | None = None) -> dict:
     """`kubectl apply -f priorityclass.yaml` (cluster-scoped; the disruptions lab): one already there with the
     same value is kept, so a notebook cell can run again."""
-    doc = load_manifest(manifest)
+    doc = manifests.load(manifest)
 
     def same_value(there: dict) -> None:
         if there.get("value") != doc.get("value"):
@@ -580,7 +554,7 @@ def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: b
                   allow_context: str | None = None) -> dict:
     """`kubectl create -f cronjob.yaml -n NS`: the manifest exactly as written; an invalid schedule
     or time zone comes back as one KjlabError in the API's own words."""
-    doc = load_manifest(manifest)
+    doc = manifests.load(manifest)
     if doc.get("kind") != "CronJob":
         raise KjlabError(f"this step creates a CronJob; this manifest is a {doc.get('kind')}", "give it kind: CronJob")
     return create(context, namespace, doc, recorder, echo, allow_context)
@@ -654,7 +628,7 @@ def apply_workload(context: str, namespace: str, manifest, recorder=None, echo: 
                    allow_context: str | None = None) -> dict:
     """`kubectl create -f workload.yaml -n NS` for a ReplicaSet, Deployment or DaemonSet, exactly as
     written; a refusal comes back as one KjlabError in the API's own words."""
-    doc = load_manifest(manifest)
+    doc = manifests.load(manifest)
     kind = doc.get("kind")
     if kind not in WORKLOADS:
         raise KjlabError(f"this step creates a {', '.join(WORKLOADS)}; this manifest is a {kind}",

@@ -13,7 +13,7 @@ import copy
 import re
 from importlib import resources
 
-from kjlab import files
+from kjlab import manifests
 from kjlab.errors import KjlabError
 
 FILES = {
@@ -50,9 +50,9 @@ def packaged(file: str) -> str:
 
 
 def objects(file: str) -> list[dict]:
-    """Every object of ``file`` in kjlab/examples, in file order: the one loader of shipped manifests.
-    Its YAML is read as a learner's manifest is (files.load_yaml_all, which ops.load_manifest uses too)."""
-    return files.load_yaml_all(packaged(file), file)
+    """Every object of ``file`` in kjlab/examples, in file order, through the one manifest loader
+    (kjlab.manifests.load: read and checked as a learner's manifest is)."""
+    return manifests.load(packaged(file), file, one=False)
 
 
 def names() -> list[str]:

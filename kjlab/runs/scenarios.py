@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from kjlab import examples, interrupts
+from kjlab import examples, interrupts, manifests
 from kjlab.api import kube, readers, wait
 from kjlab.actions import namespaces, ops
 from kjlab.actions.actor import Actor
@@ -125,7 +125,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     options = replace(options or RunOptions(), **{k: v for k, v in keywords.items() if k in _OPTION_NAMES})
     context = context or lab_context()
     if manifest is not None:
-        doc = examples.customise(ops.load_manifest(manifest), policy=policy)
+        doc = examples.customise(manifests.load(manifest), policy=policy)
         scenario = scenario or "manifest"
         plan = {}
     else:
