@@ -81,7 +81,7 @@ def _elide_objects(message: str, longest: int = 160) -> str:
 @acts
 def create(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
            allow_context: str | None = None, replace: bool = False, file: str | None = None,
-           existing: Callable[[dict], None] | None = None, detail: str = "") -> dict:
+           existing: Callable[[dict], None] | None = None, detail: str = "", shown_as: str | None = None) -> dict:
     """`kubectl create -f NAME.yaml -n NS`: the one way kjlab creates what a learner or a lab hands it,
     exactly as written (kube.create: field validation Strict). It refuses on a cluster kjlab did not
     create (the guard), prints the kubectl line and kubectl's answer, adds a "create" step to the
@@ -90,14 +90,15 @@ def create(context: str, namespace: str, manifest, recorder=None, echo: bool = T
     ``replace``: a Job or Pod of the same name already there is deleted first (so re-running a
     notebook cell starts over). ``existing``: `kubectl apply` instead -- an object of the same name
     already there is handed to it, which returns to keep it ("unchanged") or raises. ``file``: the
-    file name the printed command shows (NAME.yaml); ``detail``: the step's detail on the timeline."""
+    file name the printed command shows (NAME.yaml), or ``shown_as`` the whole command (`kubectl create job
+    --from=...` makes its manifest); ``detail``: the step's detail on the timeline."""
     doc = manifests.load(manifest)
     kind, name = doc["kind"], doc["metadata"]["name"]
     scoped = kind not in CLUSTER_SCOPED
     if scoped:
         doc["metadata"]["namespace"] = namespace
     verb = "create" if existing is None else "apply"
-    command = f"kubectl {verb} -f {file or name + '.yaml'}" + (f" -n {namespace}" if scoped else "")
+    command = shown_as or f"kubectl {verb} -f {file or name + '.yaml'}" + (f" -n {namespace}" if scoped else "")
     guard(context, f"create {kind} {name}", allow_context)
     said = "created"
     for attempt in range(2):
@@ -592,13 +593,11 @@ def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name
     guard(context, f"create job {job_name} from cronjob {cronjob}", allow_context)
     try:
         source = kube.raw(kube.batch(context).read_namespaced_cron_job, cronjob, namespace)
-        created = kube.create(context, namespace, job_from_cronjob(source, job_name))
     except client.ApiException as e:
         raise KjlabError(api_message(e), f"kjlab kubectl get cronjob {cronjob} -n {namespace}") from None
-    command = f"kubectl create job {job_name} --from=cronjob/{cronjob} -n {namespace}"
-    _show(echo, command, [f"job.batch/{job_name} created"])
-    _step(recorder, "create", f"job/{job_name}", f"from cronjob/{cronjob}", command)
-    return created
+    return create(context, namespace, job_from_cronjob(source, job_name), recorder, echo, allow_context,
+                  detail=f"from cronjob/{cronjob}",
+                  shown_as=f"kubectl create job {job_name} --from=cronjob/{cronjob} -n {namespace}")
 
 
 @acts

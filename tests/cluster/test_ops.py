@@ -286,6 +286,13 @@ def test_one_create_path_for_every_kind_a_lab_hands_it(lab, ns, capsys):
     assert [s[:2] for s in steps.steps] == [("create", "deployment/web"), ("create", "service/web"),
                                             ("create", "cronjob/nightly")]
     assert readers.name(kube.raw(kube.core(ctx).read_namespaced_service, "web", ns)) == "web"
+    # `kubectl create job --from=cronjob/...` goes the same way: its own command line, a Job the CronJob owns.
+    job = ops.create_job_from_cronjob(ctx, ns, "nightly", "nightly-now", recorder=steps)
+    assert capsys.readouterr().out.splitlines() == [
+        f"$ kubectl create job nightly-now --from=cronjob/nightly -n {ns}", "job.batch/nightly-now created"]
+    assert steps.steps[-1] == ("create", "job/nightly-now", "from cronjob/nightly",
+                               f"kubectl create job nightly-now --from=cronjob/nightly -n {ns}")
+    assert readers.meta(job)["ownerReferences"][0]["name"] == "nightly"
     # A second create of the same Deployment is refused in the API's words; no replace for a Deployment.
     with pytest.raises(KjlabError) as e:
         ops.create(ctx, ns, deployment, echo=False, replace=True)
