@@ -80,7 +80,7 @@ def _elide_objects(message: str, longest: int = 160) -> str:
 
 @acts
 def create(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
-           allow_context: str | None = None, replace: bool = False, file: str | None = None,
+           allow_context: str | None = None, replace: bool = False,
            existing: Callable[[dict], None] | None = None, detail: str = "", shown_as: str | None = None) -> dict:
     """`kubectl create -f NAME.yaml -n NS`: the one way kjlab creates what a learner or a lab hands it,
     exactly as written (kube.create: field validation Strict). It refuses on a cluster kjlab did not
@@ -89,16 +89,16 @@ def create(context: str, namespace: str, manifest, recorder=None, echo: bool = T
 
     ``replace``: a Job or Pod of the same name already there is deleted first (so re-running a
     notebook cell starts over). ``existing``: `kubectl apply` instead -- an object of the same name
-    already there is handed to it, which returns to keep it ("unchanged") or raises. ``file``: the
-    file name the printed command shows (NAME.yaml), or ``shown_as`` the whole command (`kubectl create job
-    --from=...` makes its manifest); ``detail``: the step's detail on the timeline."""
+    already there is handed to it, which returns to keep it ("unchanged") or raises. ``shown_as``: the
+    command printed and recorded when it is not `kubectl create -f NAME.yaml -n NS` (another file name,
+    or `kubectl create job --from=...`, which makes its manifest); ``detail``: the step's detail."""
     doc = manifests.load(manifest)
     kind, name = doc["kind"], doc["metadata"]["name"]
     scoped = kind not in CLUSTER_SCOPED
     if scoped:
         doc["metadata"]["namespace"] = namespace
     verb = "create" if existing is None else "apply"
-    command = shown_as or f"kubectl {verb} -f {file or name + '.yaml'}" + (f" -n {namespace}" if scoped else "")
+    command = shown_as or f"kubectl {verb} -f {name}.yaml" + (f" -n {namespace}" if scoped else "")
     guard(context, f"create {kind} {name}", allow_context)
     said = "created"
     for attempt in range(2):

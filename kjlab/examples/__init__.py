@@ -1,4 +1,4 @@
-"""The documented pod failure policy examples, and the Jobs of labs 06-08, as package data.
+"""The documented pod failure policy examples, and the Jobs of the labs on completions, failure and retry, as package data.
 
 Each documented example is the manifest the Kubernetes docs give (``names()`` lists those; they
 are kjlab's scenarios). The lab Jobs (``lab_jobs()``) are small Jobs written for one lesson
@@ -22,7 +22,7 @@ FILES = {
     "config-issue": "config-issue.yaml",
     "failindex": "failindex.yaml",
 }
-# The Jobs labs 06 (completions and parallelism) and 07 (failure and retry) run.
+# The Jobs of the labs on completions and parallelism, and on failure and retry.
 LAB_FILES = {
     "parallel": "parallel.yaml",
     "indexed": "indexed.yaml",

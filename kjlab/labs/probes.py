@@ -218,7 +218,8 @@ class PodSession(Session):
         """`kubectl create -f` each pod or Service."""
         for doc in docs:
             if doc["kind"] == "Service":
-                ops.create(self.actor, doc, file=f"{doc['metadata']['name']}-service.yaml")
+                name = doc["metadata"]["name"]
+                ops.create(self.actor, doc, shown_as=f"kubectl create -f {name}-service.yaml -n {self.namespace}")
             else:
                 ops.apply(self.actor, doc)
 

@@ -277,7 +277,7 @@ def test_one_create_path_for_every_kind_a_lab_hands_it(lab, ns, capsys):
                    "restartPolicy": "Never", "containers": [{"name": "main", "image": "docker.io/library/bash:5"}]}}}}}}
     steps = Steps()
     ops.create(ctx, ns, deployment, recorder=steps)
-    ops.create(ctx, ns, service, recorder=steps, file="web-service.yaml")
+    ops.create(ctx, ns, service, recorder=steps, shown_as=f"kubectl create -f web-service.yaml -n {ns}")
     ops.apply_cronjob(ctx, ns, cronjob, recorder=steps)
     printed = capsys.readouterr().out.splitlines()
     assert printed == [f"$ kubectl create -f web.yaml -n {ns}", "deployment.apps/web created",
