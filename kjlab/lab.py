@@ -20,7 +20,7 @@ import types
 
 from IPython.display import display
 
-from kjlab import checks as check, cluster, examples, interrupts, labs
+from kjlab import checks as check, cluster, examples, interrupts, labs, manifests
 from kjlab.actions import namespaces, ops
 from kjlab.view import progress, tables
 from kjlab.runs import scenarios
@@ -77,7 +77,7 @@ def kubectl(*args: str, context: str | None = None) -> int:
 def _dashboard(scenario: str | None, policy: bool, manifest=None, note: str = "") -> JobDashboard:
     """A live dashboard shown in the current cell (it updates from the run's thread through its
     traits; nothing is printed there)."""
-    doc = ops.load_manifest(manifest) if manifest is not None else examples.render(scenario) if scenario else None
+    doc = manifests.load(manifest) if manifest is not None else examples.render(scenario) if scenario else None
     job_name = doc["metadata"]["name"] if doc else None
     has_policy = bool(doc and doc["spec"].get("podFailurePolicy"))
     label = (f"{scenario or 'manifest'} {'with' if policy else 'without'} the policy" if has_policy or not policy

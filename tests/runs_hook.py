@@ -1,5 +1,5 @@
 """Saves every scenario run's summary while the tests run, so the engine comparison
-(tests/kind/test_engines.py, bench/engines.py) reads runs the suites made anyway instead of
+(tests/compare/test_engines.py, bench/engines.py) reads runs the suites made anyway instead of
 running each long scenario again.
 
 Active only when $KJLAB_RUNS_DIR is set (the Makefile's `test` target sets it). Each run becomes

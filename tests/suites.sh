@@ -125,7 +125,8 @@ if [ $kwok3_ok = 1 ]; then
 fi
 if [ $kind_ok = 1 ]; then
   say "kind suite (background)"
-  suite kind -m kind tests/kind --deselect "tests/kind/test_scenarios_on_kind.py::$LONG" &
+  # The same modules as the kwok suite where a test is marked for both engines (conftest: --engine).
+  suite kind --engine kind tests/cluster tests/kind --deselect "tests/cluster/test_scenarios.py::$LONG" &
   pids+=($!); names+=(kind)
 fi
 for i in "${!pids[@]}"; do

@@ -12,12 +12,12 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Callable
 
 import yaml
 from kubernetes import client
 
-from kjlab import files, interrupts
+from kjlab import interrupts, manifests
 from kjlab.actions.actor import acts
 from kjlab.api import holders, kube, readers, wait
 from kjlab.cluster.kwok import grammar
@@ -26,8 +26,11 @@ from kjlab.errors import KjlabError
 
 EVICTION_RETRY_SECONDS = 5  # kubectl drain retries a 429 (PodDisruptionBudget) every 5 s
 APPLY_KINDS = ("Job", "Pod", "ReplicaSet", "PodDisruptionBudget")
-# what kubectl prints after the kind in "<kind><suffix>/<name> created"
-API_GROUP_SUFFIX = {"Job": ".batch", "ReplicaSet": ".apps", "PodDisruptionBudget": ".policy"}
+# what kubectl prints after the kind in "<kind><suffix>/<name> created" (the API group; none for the core group)
+API_GROUP_SUFFIX = {"Job": ".batch", "CronJob": ".batch", "ReplicaSet": ".apps", "Deployment": ".apps",
+                    "DaemonSet": ".apps", "PodDisruptionBudget": ".policy", "PriorityClass": ".scheduling.k8s.io"}
+REPLACEABLE = ("Job", "Pod")  # what create(replace=True) deletes first (_delete_and_wait knows these two)
+CLUSTER_SCOPED = ("PriorityClass",)
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
 
@@ -45,33 +48,8 @@ def _step(recorder, action: str, target: str, detail: str = "", kubectl: str = "
 
 # --- apply -----------------------------------------------------------------------------------
 
-def load_manifest(manifest) -> dict:
-    """A manifest from a dict, YAML text, or a file path; one clear error when it is not a manifest.
-
-    A one-line string is a path (a manifest is never one line, unless it is a JSON object), so
-    `--manifest job.txt` reads job.txt or says it is missing -- never parses the name as YAML."""
-    if isinstance(manifest, dict):
-        return manifest
-    text = manifest
-    if isinstance(manifest, Path) or (isinstance(manifest, str) and "\n" not in manifest.strip()
-                                      and not manifest.lstrip().startswith("{")):
-        text = files.read_text(manifest, "manifest file")
-    docs = files.load_yaml_all(text, "manifest")
-    if len(docs) != 1:
-        raise KjlabError(f"expected one Kubernetes object in the manifest, found {len(docs)}",
-                         "put one Job in the file")
-    if not isinstance(docs[0], dict):
-        raise KjlabError(f"the manifest is a YAML {type(docs[0]).__name__}, not a Kubernetes object",
-                         "start from a documented example: kjlab.examples.source('failjob')")
-    doc = docs[0]
-    for field in ("metadata", "spec"):
-        if doc.get(field) is not None and not isinstance(doc[field], dict):
-            raise KjlabError(f"the manifest's {field} is a {type(doc[field]).__name__} ({str(doc[field])[:40]!r}), "
-                             "not a mapping of fields", f"write {field}: with its fields indented below it")
-    if not doc.get("kind") or not doc.get("apiVersion") or not (doc.get("metadata") or {}).get("name"):
-        raise KjlabError("the manifest needs apiVersion, kind and metadata.name",
-                         "start from a documented example: kjlab.examples.source('failjob')")
-    return doc
+# The old name of the one loader (kjlab.manifests.load), kept for one release.
+load_manifest = manifests.load
 
 
 def api_message(e: client.ApiException) -> str:
@@ -101,35 +79,59 @@ def _elide_objects(message: str, longest: int = 160) -> str:
 
 
 @acts
-def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
-          replace: bool = True, allow_context: str | None = None) -> dict:
-    """Create a Job (or Pod) in ``namespace``, like `kubectl create -f job.yaml -n NS`.
+def create(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+           allow_context: str | None = None, replace: bool = False,
+           existing: Callable[[dict], None] | None = None, detail: str = "", shown_as: str | None = None) -> dict:
+    """`kubectl create -f NAME.yaml -n NS`: the one way kjlab creates what a learner or a lab hands it,
+    exactly as written (kube.create: field validation Strict). It refuses on a cluster kjlab did not
+    create (the guard), prints the kubectl line and kubectl's answer, adds a "create" step to the
+    recorder, and turns a refusal into one KjlabError in the API's own words.
 
-    ``replace``: a Job of the same name already there is deleted first, so re-running a
-    notebook cell starts over instead of failing. API validation errors become one KjlabError
-    that keeps the API's own words.
-    """
-    doc = load_manifest(manifest)
+    ``replace``: a Job or Pod of the same name already there is deleted first (so re-running a
+    notebook cell starts over). ``existing``: `kubectl apply` instead -- an object of the same name
+    already there is handed to it, which returns to keep it ("unchanged") or raises. ``shown_as``: the
+    command printed and recorded when it is not `kubectl create -f NAME.yaml -n NS` (another file name,
+    or `kubectl create job --from=...`, which makes its manifest); ``detail``: the step's detail."""
+    doc = manifests.load(manifest)
     kind, name = doc["kind"], doc["metadata"]["name"]
-    if kind not in APPLY_KINDS:
-        raise KjlabError(f"kjlab runs Jobs (and Pods); this manifest is a {kind}", "give it a manifest with kind: Job")
-    doc.setdefault("metadata", {})["namespace"] = namespace
-    command = f"kubectl create -f {name}.yaml -n {namespace}"
+    scoped = kind not in CLUSTER_SCOPED
+    if scoped:
+        doc["metadata"]["namespace"] = namespace
+    verb = "create" if existing is None else "apply"
+    command = shown_as or f"kubectl {verb} -f {name}.yaml" + (f" -n {namespace}" if scoped else "")
     guard(context, f"create {kind} {name}", allow_context)
+    said = "created"
     for attempt in range(2):
         try:
-            created = kube.create(context, namespace, doc)
+            created = kube.create(context, namespace if scoped else "", doc)
             break
         except client.ApiException as e:
-            if e.status == 409 and replace and attempt == 0:
+            if e.status == 409 and replace and kind in REPLACEABLE and attempt == 0:
                 _delete_and_wait(context, namespace, kind, name)
                 continue
+            if e.status == 409 and existing is not None:
+                created = kube.get(context, kube.object_path(kind, namespace if scoped else "", name))
+                existing(created)
+                said = "unchanged"
+                break
             if e.status == 404 and "namespaces" in (e.body or ""):
                 raise KjlabError(f'namespace "{namespace}" does not exist', f"kjlab kubectl create namespace {namespace}") from None
             raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
-    _show(echo, command, [f"{kind.lower()}{API_GROUP_SUFFIX.get(kind, '')}/{name} created"])
-    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    if kind in ("Job", "Pod"):
+    _show(echo, command, [f"{kind.lower()}{API_GROUP_SUFFIX.get(kind, '')}/{name} {said}"])
+    _step(recorder, "create", f"{kind.lower()}/{name}", detail, command)
+    return created
+
+
+@acts
+def apply(context: str, namespace: str, manifest, recorder=None, echo: bool = True,
+          replace: bool = True, allow_context: str | None = None) -> dict:
+    """Create a Job (or Pod, ReplicaSet, PodDisruptionBudget) in ``namespace``, like `kubectl create -f
+    job.yaml -n NS` (``create`` with ``replace``), and warn of a command kwok's kubelet does not run."""
+    doc = manifests.load(manifest)
+    if doc["kind"] not in APPLY_KINDS:
+        raise KjlabError(f"kjlab runs Jobs (and Pods); this manifest is a {doc['kind']}", "give it a manifest with kind: Job")
+    created = create(context, namespace, doc, recorder, echo, allow_context, replace=replace)
+    if doc["kind"] in ("Job", "Pod"):
         _warn_not_simulated(context, doc, echo, recorder)
     return created
 
@@ -139,23 +141,15 @@ def apply_priority_class(context: str, manifest, echo: bool = True, recorder=Non
                          allow_context: str | None = None) -> dict:
     """`kubectl apply -f priorityclass.yaml` (cluster-scoped; the disruptions lab): one already there with the
     same value is kept, so a notebook cell can run again."""
-    doc = load_manifest(manifest)
-    name = doc["metadata"]["name"]
-    guard(context, f"create PriorityClass {name}", allow_context)
-    try:
-        created = kube.create(context, "", doc)
-        said = "created"
-    except client.ApiException as e:
-        if e.status != 409:
-            raise KjlabError(api_message(e), "fix the manifest field the message names, then run again") from None
-        created = kube.raw(client.SchedulingV1Api(kube.api_client(context)).read_priority_class, name)
-        if created.get("value") != doc.get("value"):
-            raise KjlabError(f"PriorityClass {name} already exists with value {created.get('value')}",
-                             f"kjlab kubectl delete priorityclass {name}") from None
-        said = "unchanged"
-    _show(echo, f"kubectl apply -f {name}.yaml", [f"priorityclass.scheduling.k8s.io/{name} {said}"])
-    _step(recorder, "create", f"priorityclass/{name}", f"value {doc.get('value')}", f"kubectl apply -f {name}.yaml")
-    return created
+    doc = manifests.load(manifest)
+
+    def same_value(there: dict) -> None:
+        if there.get("value") != doc.get("value"):
+            raise KjlabError(f"PriorityClass {doc['metadata']['name']} already exists with value {there.get('value')}",
+                             f"kjlab kubectl delete priorityclass {doc['metadata']['name']}")
+
+    return create(context, "", doc, recorder, echo, allow_context, existing=same_value,
+                  detail=f"value {doc.get('value')}")
 
 
 @acts
@@ -561,27 +555,10 @@ def apply_cronjob(context: str, namespace: str, manifest, recorder=None, echo: b
                   allow_context: str | None = None) -> dict:
     """`kubectl create -f cronjob.yaml -n NS`: the manifest exactly as written; an invalid schedule
     or time zone comes back as one KjlabError in the API's own words."""
-    doc = load_manifest(manifest)
+    doc = manifests.load(manifest)
     if doc.get("kind") != "CronJob":
         raise KjlabError(f"this step creates a CronJob; this manifest is a {doc.get('kind')}", "give it kind: CronJob")
-    return _create_as_written(context, namespace, doc, "batch", recorder, echo, allow_context)
-
-
-def _create_as_written(context: str, namespace: str, doc: dict, group: str, recorder, echo: bool,
-                       allow_context: str | None) -> dict:
-    """`kubectl create -f NAME.yaml -n NS` of a checked manifest; a refusal comes back as one
-    KjlabError in the API's own words."""
-    kind, name = doc["kind"], doc["metadata"]["name"]
-    doc["metadata"]["namespace"] = namespace
-    command = f"kubectl create -f {name}.yaml -n {namespace}"
-    guard(context, f"create {kind} {name}", allow_context)
-    try:
-        created = kube.create(context, namespace, doc)
-    except client.ApiException as e:
-        raise KjlabError(api_message(e), "fix the field the message names, then run again") from None
-    _show(echo, command, [f"{kind.lower()}.{group}/{name} created"])
-    _step(recorder, "create", f"{kind.lower()}/{name}", "", command)
-    return created
+    return create(context, namespace, doc, recorder, echo, allow_context)
 
 
 @acts
@@ -616,13 +593,11 @@ def create_job_from_cronjob(context: str, namespace: str, cronjob: str, job_name
     guard(context, f"create job {job_name} from cronjob {cronjob}", allow_context)
     try:
         source = kube.raw(kube.batch(context).read_namespaced_cron_job, cronjob, namespace)
-        created = kube.create(context, namespace, job_from_cronjob(source, job_name))
     except client.ApiException as e:
         raise KjlabError(api_message(e), f"kjlab kubectl get cronjob {cronjob} -n {namespace}") from None
-    command = f"kubectl create job {job_name} --from=cronjob/{cronjob} -n {namespace}"
-    _show(echo, command, [f"job.batch/{job_name} created"])
-    _step(recorder, "create", f"job/{job_name}", f"from cronjob/{cronjob}", command)
-    return created
+    return create(context, namespace, job_from_cronjob(source, job_name), recorder, echo, allow_context,
+                  detail=f"from cronjob/{cronjob}",
+                  shown_as=f"kubectl create job {job_name} --from=cronjob/{cronjob} -n {namespace}")
 
 
 @acts
@@ -652,12 +627,12 @@ def apply_workload(context: str, namespace: str, manifest, recorder=None, echo: 
                    allow_context: str | None = None) -> dict:
     """`kubectl create -f workload.yaml -n NS` for a ReplicaSet, Deployment or DaemonSet, exactly as
     written; a refusal comes back as one KjlabError in the API's own words."""
-    doc = load_manifest(manifest)
+    doc = manifests.load(manifest)
     kind = doc.get("kind")
     if kind not in WORKLOADS:
         raise KjlabError(f"this step creates a {', '.join(WORKLOADS)}; this manifest is a {kind}",
                          "give it kind: ReplicaSet, Deployment or DaemonSet")
-    created = _create_as_written(context, namespace, doc, "apps", recorder, echo, allow_context)
+    created = create(context, namespace, doc, recorder, echo, allow_context)
     name, template = doc["metadata"]["name"], doc["spec"]["template"]
     _warn_not_simulated(context, {"kind": "Pod", "metadata": {"name": name}, "spec": template.get("spec") or {}}, echo, recorder)
     return created

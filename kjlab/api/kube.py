@@ -184,7 +184,13 @@ _COLLECTIONS = {"Job": "/apis/batch/v1/namespaces/{namespace}/jobs", "Pod": "/ap
                 "DaemonSet": "/apis/apps/v1/namespaces/{namespace}/daemonsets",
                 # the disruptions lab: what a budget and preemption act on
                 "PodDisruptionBudget": "/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets",
+                "Service": "/api/v1/namespaces/{namespace}/services",  # the probes lab: what a readiness probe gates
                 "PriorityClass": "/apis/scheduling.k8s.io/v1/priorityclasses"}  # cluster-scoped
+
+
+def object_path(kind: str, namespace: str, name: str) -> str:
+    """The API path of one object of a kind kjlab creates (read it with ``get``)."""
+    return _COLLECTIONS[kind].format(namespace=namespace) + f"/{name}"
 
 
 def create(context: str, namespace: str, doc: dict, dry_run: bool = False) -> dict:

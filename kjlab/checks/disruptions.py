@@ -10,6 +10,7 @@ import time
 from kubernetes import client
 
 from kjlab.actions import namespaces, ops
+from kjlab.actions.actor import Actor
 from kjlab.api import kube, readers
 from kjlab.checks import Verdict, _delete_quietly, _load, _namespace, exercise
 from kjlab.errors import KjlabError
@@ -68,7 +69,7 @@ def check_drain_budget(context: str, answer) -> Verdict:
         rec = session.stop()
     finally:
         try:
-            ops.uncordon(context, "kjlab-worker", echo=False)
+            ops.uncordon(Actor(context, echo=False), "kjlab-worker")
         finally:
             _delete_quietly(context, namespace)
     fewest = disruptions.min_ready_after(rec, "app", "web", disruptions.first_step(rec, "drain"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.api import printers, readers
 from kjlab.checks import Verdict, _delete_quietly, _load, _namespace, exercise
 from kjlab.errors import KjlabError
@@ -64,7 +65,7 @@ def check_crash_loop_code(context: str, answer) -> Verdict:
     recorder = Session(context, namespace, echo=False, make_namespace=False).recorder
     try:
         try:
-            ops.apply(context, namespace, pod, recorder=recorder, echo=False)
+            ops.apply(Actor(context, namespace, False, recorder), pod)
         except KjlabError as refused:
             return Verdict(name, False, "the API does not accept this Pod", [f"the API rejected the Pod: {refused.message}"])
         shown, last = [], {}

@@ -1,4 +1,4 @@
-"""The documented pod failure policy examples, and the Jobs of labs 06-08, as package data.
+"""The documented pod failure policy examples, and the Jobs of the labs on completions, failure and retry, as package data.
 
 Each documented example is the manifest the Kubernetes docs give (``names()`` lists those; they
 are kjlab's scenarios). The lab Jobs (``lab_jobs()``) are small Jobs written for one lesson
@@ -13,7 +13,7 @@ import copy
 import re
 from importlib import resources
 
-from kjlab import files
+from kjlab import manifests
 from kjlab.errors import KjlabError
 
 FILES = {
@@ -22,7 +22,7 @@ FILES = {
     "config-issue": "config-issue.yaml",
     "failindex": "failindex.yaml",
 }
-# The Jobs labs 06 (completions and parallelism) and 07 (failure and retry) run.
+# The Jobs of the labs on completions and parallelism, and on failure and retry.
 LAB_FILES = {
     "parallel": "parallel.yaml",
     "indexed": "indexed.yaml",
@@ -50,9 +50,9 @@ def packaged(file: str) -> str:
 
 
 def objects(file: str) -> list[dict]:
-    """Every object of ``file`` in kjlab/examples, in file order: the one loader of shipped manifests.
-    Its YAML is read as a learner's manifest is (files.load_yaml_all, which ops.load_manifest uses too)."""
-    return files.load_yaml_all(packaged(file), file)
+    """Every object of ``file`` in kjlab/examples, in file order, through the one manifest loader
+    (kjlab.manifests.load: read and checked as a learner's manifest is)."""
+    return manifests.load(packaged(file), file, one=False)
 
 
 def names() -> list[str]:

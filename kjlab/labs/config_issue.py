@@ -15,6 +15,7 @@ import threading
 from kubernetes import client
 
 from kjlab.actions import namespaces, ops
+from kjlab.actions.actor import Actor
 from kjlab.api import kube, readers, watch
 from kjlab.cluster.registry import guard
 from kjlab.labs import controller, session
@@ -87,11 +88,10 @@ class ConfigIssueController:
         name = readers.name(pod)
         self.handled.append(name)
         try:
-            ops.patch_pod_condition(self.context, self.namespace, name, self.condition, "True", reason=self.reason,
-                                    message="set by the kjlab config-issue controller", echo=self.echo,
-                                    recorder=self.recorder, allow_context=self.allow_context)
-            ops.delete_pod(self.context, self.namespace, name, echo=self.echo, recorder=self.recorder,
-                           allow_context=self.allow_context)
+            actor = Actor(self.context, self.namespace, self.echo, self.recorder, self.allow_context)
+            ops.patch_pod_condition(actor, name, self.condition, "True", reason=self.reason,
+                                    message="set by the kjlab config-issue controller")
+            ops.delete_pod(actor, name)
         except Exception as e:
             # A pod that vanished meanwhile, or that someone else is deleting (the Job controller
             # stops a failed Job's other pods), is the normal race: its fate is decided. Anything

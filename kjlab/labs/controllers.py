@@ -22,6 +22,7 @@ from kubernetes.client import ApiException
 from kjlab import examples
 from kjlab.api import kube, readers
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.cluster.nodes import WORKER_LABEL
 from kjlab.errors import KjlabError
@@ -69,7 +70,7 @@ def remove_node_labels(context: str, prefix: str) -> list[str]:
         keys = [k for k in readers.labels(node) if k.endswith(".kjlab.io/disk")
                 and (k.split(".kjlab.io/")[0] == prefix or k.startswith(prefix + "-"))]
         if keys:
-            ops.label_node(context, readers.name(node), {k: None for k in keys}, echo=False)
+            ops.label_node(Actor(context, echo=False), readers.name(node), {k: None for k in keys})
             changed.append(readers.name(node))
     return changed
 
@@ -541,7 +542,7 @@ class ControllerSession(Session):
         nodes = kube.raw(kube.core(self.context).list_node, label_selector=self.node_label)["items"]
         self._labelled.update(readers.name(n) for n in nodes)
         for node in sorted(self._labelled):
-            ops.label_node(self.context, node, {self.node_label: None}, echo=False)
+            ops.label_node(Actor(self.context, echo=False), node, {self.node_label: None})
         self._labelled.clear()
 
     def stop(self) -> WorkloadRecording:

@@ -29,6 +29,7 @@ from kubernetes.utils import parse_quantity
 from kjlab import examples
 from kjlab.api import kube, policy as policy_rules, readers, wait
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.cluster import names, provider
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
@@ -313,7 +314,7 @@ def restore_nodes(context: str, timeout: float = 120) -> list[str]:
 
 def cleanup_priority_classes(context: str, echo: bool = True) -> list[str]:
     """The lab's PriorityClasses are cluster-scoped: deleting its namespaces leaves them."""
-    return ops.delete_priority_classes(context, PRIORITY_LABEL, echo=echo)
+    return ops.delete_priority_classes(Actor(context, echo=echo), PRIORITY_LABEL)
 
 
 on_cleanup(lambda context, prefix: restore_nodes(context))  # a node left NotReady, if a cell was interrupted

@@ -21,6 +21,7 @@ from kubernetes.client import ApiException
 
 from kjlab import examples
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.api import kube, readers, wait
 from kjlab.api.policy import Match, first_match
 from kjlab.api.watch import follow
@@ -74,9 +75,10 @@ def condition_false(lab, timeout: float = 90):
                        f"a pod of Job {job_name} in ImagePullBackOff", timeout=timeout,
                        label_selector=_job_pods(job_name))
         name = readers.name(pod)
-        ops.patch_pod_condition(context, namespace, name, "ConfigChecked", "False", reason="ImageNotFound",
-                                message="the image does not exist", recorder=recorder)
-        ops.delete_pod(context, namespace, name, recorder=recorder)
+        actor = Actor(context, namespace, recorder=recorder)
+        ops.patch_pod_condition(actor, name, "ConfigChecked", "False", reason="ImageNotFound",
+                                message="the image does not exist")
+        ops.delete_pod(actor, name)
 
     return run(lab, "condition-false", after_apply=step)
 
@@ -121,13 +123,13 @@ def elastic(lab, to: int = 2, name: str = "elastic", timeout: float = 90):
             print(f"$ kubectl patch pod {running[0]} -n {namespace} --dry-run=server -p '{json.dumps(patch)}'\n"
                   f"{answers['add a container']}")
         try:
-            ops.patch_job(context, namespace, job_name, {"spec": {"completions": to}}, recorder=recorder)
+            ops.patch_job(Actor(context, namespace, recorder=recorder), job_name, {"spec": {"completions": to}})
             answers["completions alone"] = "accepted"
         except KjlabError as e:
             answers["completions alone"] = str(e).splitlines()[0]
             print(f"refused: {e}")
-        ops.patch_job(context, namespace, job_name, {"spec": {"completions": to, "parallelism": to}},
-                      recorder=recorder)
+        ops.patch_job(Actor(context, namespace, recorder=recorder), job_name,
+                      {"spec": {"completions": to, "parallelism": to}})
 
     result = run(lab, name, after_apply=step)
     return answers, result
@@ -182,7 +184,7 @@ def managed_by(lab):
     has had every chance to act -- returns ``(RunResult of managed-here, managed-elsewhere as the
     API has it, its pods, the API's answer to changing its managedBy)``."""
     def step(context, namespace, job_name, recorder):
-        ops.apply(context, namespace, manifest("managed-elsewhere"), recorder=recorder)
+        ops.apply(Actor(context, namespace, recorder=recorder), manifest("managed-elsewhere"))
 
     here = run(lab, "managed-here", after_apply=step)
     context, namespace = lab.context, f"{lab.prefix}-managed-here"

@@ -233,11 +233,12 @@ def run(context: str, namespace: str, engine: str, timeout: float = 120, poll: f
     shown what it is made to show (and each deleted pod is gone), or after ``timeout`` seconds.
     Prints one line whenever a pod's STATUS changes (what the wait is waiting for)."""
     wanted = specimens(engine)
-    recorder = Session(context, namespace, echo, make_namespace=False).recorder
+    session = Session(context, namespace, echo, make_namespace=False)
+    recorder, actor = session.recorder, session.actor
     started = time.monotonic()
     try:
         for s in wanted:
-            ops.apply(context, namespace, s.manifest, recorder=recorder, echo=echo)
+            ops.apply(actor, s.manifest)
         deleted: set[str] = set()
         shown: dict[str, str] = {}
         while time.monotonic() - started < timeout:
@@ -249,7 +250,7 @@ def run(context: str, namespace: str, engine: str, timeout: float = 120, poll: f
                     progress(f"[{time.monotonic() - started:5.1f} s] {name}: {' → '.join(seq)}")
             for s in wanted:
                 if s.delete_at and s.name not in deleted and s.delete_at in seqs.get(s.name, []):
-                    ops.delete_pod(context, namespace, s.name, recorder=recorder, echo=echo)
+                    ops.delete_pod(actor, s.name)
                     deleted.add(s.name)
             gone = {r["name"] for r in recording.of("pod") if r.get("event") == "DELETED"}
             if all(_reached(seqs.get(s.name, []), s) and (not s.delete_at or s.name in gone) for s in wanted):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from kjlab import examples
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.api import readers, wait
 from kjlab.errors import KjlabError
 from kjlab.runs.session import Session
@@ -68,21 +69,21 @@ def careless(context: str, namespace: str, echo: bool = True, timeout: float = 1
     refused = manifest("careless")
     refused["spec"].pop("manualSelector")
     try:
-        ops.apply(context, namespace, refused, echo=echo)
+        ops.apply(Actor(context, namespace, echo), refused)  # refused: nothing to record
         refusal = ""
     except KjlabError as e:
         refusal = e.message
         if echo:
             print(f"$ kubectl create -f careless.yaml   (without manualSelector)\n{refusal}")
-    recorder = session.recorder
+    recorder, actor = session.recorder, session.actor
     try:
-        ops.apply(context, namespace, manifest("old"), recorder=recorder, echo=echo)
+        ops.apply(actor, manifest("old"))
         wait.pod(context, namespace, lambda p: readers.phase(p) == "Running", "the pod of Job old to run",
                  timeout=60, label_selector="job-name=old")
-        ops.apply(context, namespace, manifest("careless"), recorder=recorder, echo=echo)
+        ops.apply(actor, manifest("careless"))
         wait.job(context, namespace, "careless", lambda j: readers.counter(j, "active") >= 2,
                  "Job careless to have 2 pods active", timeout=60)
-        ops.delete_job(context, namespace, "old", cascade="orphan", echo=echo, recorder=recorder)
+        ops.delete_job(actor, "old", cascade="orphan")
         final = wait.job(context, namespace, "careless", lambda j: readers.finished(j) is not None,
                          "Job careless to finish", timeout=timeout)
         time.sleep(1.0)  # the last pod updates arrive before the recording stops

@@ -17,13 +17,11 @@ import threading
 import time
 
 import pandas as pd
-from kubernetes import client
 
 from kjlab.api import kube, readers, watch
 from kjlab.actions import ops
 from kjlab import cluster
 from kjlab.cluster import kubectl as kubectl_command, provider
-from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import session
 from kjlab.runs.record import register_kind
@@ -221,15 +219,7 @@ class PodSession(Session):
         for doc in docs:
             if doc["kind"] == "Service":
                 name = doc["metadata"]["name"]
-                guard(self.context, f"create service {name}")
-                try:
-                    kube.core(self.context).create_namespaced_service(self.namespace, doc)
-                except client.ApiException as e:
-                    raise KjlabError(f"creating service {name} failed: {ops.api_message(e)}", "check the manifest") from None
-                command = f"kubectl create -f {name}-service.yaml -n {self.namespace}"
-                if self.echo:
-                    print(f"$ {command}\nservice/{name} created")
-                self.recorder.step("create", f"service/{name}", "", command)
+                ops.create(self.actor, doc, shown_as=f"kubectl create -f {name}-service.yaml -n {self.namespace}")
             else:
                 ops.apply(self.actor, doc)
 

@@ -25,6 +25,7 @@ from kubernetes.utils import parse_quantity
 
 from kjlab import examples
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
 from kjlab.cluster import kubectl as kubectl_command
@@ -58,14 +59,9 @@ def source(kind: str, name: str) -> str:
 
 
 def _create(context: str, namespace: str, doc: dict) -> dict:
-    """`kubectl create -f` for any kind of the file; the API's refusal as one KjlabError."""
-    kind, name = doc["kind"], doc["metadata"]["name"]
-    try:
-        created = kube.create(context, namespace, doc)
-    except ApiException as e:
-        raise KjlabError(ops.api_message(e), "fix the manifest field the message names, then run again") from None
-    print(f"$ kubectl create -f {name}.yaml -n {namespace}\n{kind.lower()}/{name} created")
-    return created
+    """`kubectl create -f` for any kind of the file (ops.create: the guard, kubectl's answer, the
+    API's refusal as one KjlabError)."""
+    return ops.create(context, namespace, doc)
 
 
 def _kubectl(context: str, args: list[str]) -> tuple[int, str]:
@@ -342,7 +338,7 @@ def remove_taints(context: str, prefix: str) -> list[str]:
         for t in (node.get("spec") or {}).get("taints") or []:
             ns = t.get("key", "").split(".kjlab.io/")[0] if ".kjlab.io/dedicated" in t.get("key", "") else None
             if ns and (ns == prefix or ns.startswith(prefix + "-")):
-                ops.untaint(context, readers.name(node), t["key"], t["effect"], echo=False)
+                ops.untaint(Actor(context, echo=False), readers.name(node), t["key"], t["effect"])
                 removed.append(f"{readers.name(node)}:{t['key']}:{t['effect']}")
     return removed
 

@@ -530,7 +530,7 @@ class RunResult:
 
 def run_names(runs) -> list[str]:
     """A name per run for a comparison: its scenario (with or without the policy), and where two
-    runs would share a name (one example run two ways, e.g. lab 06's podReplacementPolicy), its
+    runs would share a name (one example run two ways, e.g. the completions lab's podReplacementPolicy), its
     namespace too."""
     names = [f"{r.scenario} {'with' if r.policy else 'without'} policy" if r.has_policy or not r.policy else r.scenario
              for r in runs]

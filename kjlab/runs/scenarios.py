@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from kjlab import examples, interrupts
+from kjlab import examples, interrupts, manifests
 from kjlab.api import kube, readers, wait
 from kjlab.actions import namespaces, ops
+from kjlab.actions.actor import Actor
 from kjlab.cluster import check_health, lab_context
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
@@ -124,7 +125,7 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
     options = replace(options or RunOptions(), **{k: v for k, v in keywords.items() if k in _OPTION_NAMES})
     context = context or lab_context()
     if manifest is not None:
-        doc = examples.customise(ops.load_manifest(manifest), policy=policy)
+        doc = examples.customise(manifests.load(manifest), policy=policy)
         scenario = scenario or "manifest"
         plan = {}
     else:
@@ -152,26 +153,27 @@ def run(scenario: str | None = None, policy: bool = True, fast: bool = False, co
 def _run_in(context, namespace, scenario, doc, plan, policy, options: RunOptions) -> RunResult:
     job_name = doc["metadata"]["name"]
     keep, timeout, echo = options.keep, options.timeout, options.echo
-    recorder = Session(context, namespace, echo, make_namespace=False).recorder
+    session = Session(context, namespace, echo, make_namespace=False)
+    recorder, actor = session.recorder, session.actor
     decided = _decided_when_waiting(recorder, options.decided_when_waiting)
     drain = patch = None
     started = time.monotonic()
     try:
         if options.on_start:
             options.on_start(recorder)
-        ops.apply(context, namespace, doc, recorder=recorder, echo=echo)
+        ops.apply(actor, doc)
         if options.after_apply:
             options.after_apply(context, namespace, job_name, recorder)
         if plan.get("delete_when_running"):
             delete_first_running(echo)(context, namespace, job_name, recorder)
         if plan.get("suspend_when_running") is not None:
-            _suspend_and_resume(context, namespace, job_name, recorder, echo, plan["suspend_when_running"],
+            _suspend_and_resume(actor, job_name, plan["suspend_when_running"],
                                 plan.get("while_suspended"))
         if plan.get("drain_when_running"):
-            drain = _drain_when_running(context, namespace, job_name, recorder, echo, _left(started, timeout))
+            drain = _drain_when_running(actor, job_name, _left(started, timeout))
         if plan.get("patch_condition"):
-            patch = _patch_then_delete(context, namespace, job_name, plan["patch_condition"], _left(started, timeout),
-                                       plan.get("then_delete", False), recorder, echo)
+            patch = _patch_then_delete(actor, job_name, plan["patch_condition"], _left(started, timeout),
+                                       plan.get("then_delete", False))
         if patch and not policy:
             # Without the policy nothing fails the Job: the deleted pod counts as one failure and
             # a replacement gets stuck the same way. Watch that happen, then stop.
@@ -282,8 +284,9 @@ def _left(started: float, timeout: float, step: float = 120.0) -> float:
     return max(1.0, min(step, timeout - (time.monotonic() - started)))
 
 
-def _drain_when_running(context, namespace, job_name, recorder, echo, within: float = 120.0) -> Drain:
+def _drain_when_running(actor: Actor, job_name, within: float = 120.0) -> Drain:
     """The ignore example's step 2: drain the node of the first running pod, inside its window."""
+    context, namespace, recorder, echo = actor.context, actor.namespace, actor.recorder, actor.echo
     pod = wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
                    f"a pod of Job {job_name} to be Running", timeout=within, label_selector=_job_pods(job_name))
     node = readers.node_name(pod)
@@ -294,8 +297,7 @@ def _drain_when_running(context, namespace, job_name, recorder, echo, within: fl
     # pods, or a pod a lab left on the node, neither block the drain nor change its numbers.
     own_pods = f"batch.kubernetes.io/controller-uid={readers.uid(job)}"
     try:
-        result = ops.drain(context, node, ignore_daemonsets=True, grace_period=0, echo=echo, recorder=recorder,
-                           pod_selector=own_pods)
+        result = ops.drain(actor, node, ignore_daemonsets=True, grace_period=0, pod_selector=own_pods)
         # The evicted pods are gone; the Job controller has counted them once none is left uncounted.
         job = wait.job(context, namespace, job_name,
                        lambda j: _terminal(j) or not readers.uncounted(j),
@@ -307,13 +309,13 @@ def _drain_when_running(context, namespace, job_name, recorder, echo, within: fl
     except KeyboardInterrupt:
         if not was_cordoned:
             with interrupts.finishing(f"uncordoning node {node}"):
-                ops.uncordon(context, node, echo=echo, recorder=recorder)
+                ops.uncordon(actor, node)
             interrupts.note(f"node {node} uncordoned")
         raise
     finally:
         if not was_cordoned:  # a node someone else had cordoned stays cordoned
             with interrupts.finishing(f"uncordoning node {node}"):
-                ops.uncordon(context, node, echo=echo, recorder=recorder)
+                ops.uncordon(actor, node)
     own = [key.split("/", 1)[1] for key in result.evicted if key.startswith(namespace + "/")]
     return Drain(node=node, evicted=own, evicted_elsewhere=len(result.evicted) - len(own),
                  failed_before=before, failed_after=after)
@@ -326,24 +328,25 @@ def delete_first_running(echo: bool = True):
     def step(context, namespace, job_name, recorder):
         pod = wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
                        f"a pod of Job {job_name} to be Running", timeout=60, label_selector=_job_pods(job_name))
-        ops.delete_pod(context, namespace, readers.name(pod), echo=echo, recorder=recorder)
+        ops.delete_pod(Actor(context, namespace, echo, recorder), readers.name(pod))
     return step
 
 
-def _suspend_and_resume(context, namespace, job_name, recorder, echo, seconds: float, while_suspended=None) -> None:
+def _suspend_and_resume(actor: Actor, job_name, seconds: float, while_suspended=None) -> None:
     """Suspend the Job while a pod of it runs, wait until its pods are gone, change it (optional),
     wait ``seconds``, resume it."""
+    context, namespace = actor.context, actor.namespace
     wait.pod(context, namespace, lambda p: readers.phase(p) == "Running" and not readers.deleting(p),
              f"a pod of Job {job_name} to be Running", timeout=60, label_selector=_job_pods(job_name))
-    ops.patch_job(context, namespace, job_name, {"spec": {"suspend": True}}, echo=echo, recorder=recorder)
+    ops.patch_job(actor, job_name, {"spec": {"suspend": True}})
     wait.job(context, namespace, job_name,
              lambda j: readers.is_true(j, "Suspended") and not readers.counter(j, "active")
              and not readers.counter(j, "terminating"), "the Job to be suspended and its pods gone", timeout=90)
-    recorder.note("suspended", "Suspended=True, no active or terminating pod")
+    actor.recorder.note("suspended", "Suspended=True, no active or terminating pod")
     if while_suspended:
-        ops.patch_job(context, namespace, job_name, while_suspended, echo=echo, recorder=recorder)
+        ops.patch_job(actor, job_name, while_suspended)
     time.sleep(seconds)
-    ops.patch_job(context, namespace, job_name, {"spec": {"suspend": False}}, echo=echo, recorder=recorder)
+    ops.patch_job(actor, job_name, {"spec": {"suspend": False}})
 
 
 def stuck_in(reason: str):
@@ -353,19 +356,19 @@ def stuck_in(reason: str):
     return check
 
 
-def _patch_then_delete(context, namespace, job_name, condition, within, then_delete, recorder, echo) -> Patch:
+def _patch_then_delete(actor: Actor, job_name, condition, within, then_delete) -> Patch:
     """The config-issue example's steps 3-4: mark the stuck pod with a condition, then delete it."""
+    context, namespace = actor.context, actor.namespace
     pod = wait.pod(context, namespace, stuck_in("ImagePullBackOff"),
                    f"a pod of Job {job_name} to be in ImagePullBackOff", timeout=within,
                    label_selector=_job_pods(job_name))
     name = readers.name(pod)
-    ops.patch_pod_condition(context, namespace, name, condition, "True", reason=PATCH_REASONS.get(condition),
-                            echo=echo, recorder=recorder)
+    ops.patch_pod_condition(actor, name, condition, "True", reason=PATCH_REASONS.get(condition))
     # The Job's pods as they were before the delete: a replacement is any pod not among them.
     originals = [readers.name(p) for p in kube.raw(kube.core(context).list_namespaced_pod, namespace,
                                                    label_selector=_job_pods(job_name))["items"]]
     if then_delete:
-        ops.delete_pod(context, namespace, name, echo=echo, recorder=recorder)
+        ops.delete_pod(actor, name)
     return Patch(pod=name, condition=condition, pods_before_delete=originals)
 
 

@@ -94,7 +94,7 @@ class Session:
                     raise self.timed_out(what, now, now - last_change, timeout, limit)
                 if now - last_change >= timeout:
                     # Nothing recorded for `timeout` s. A loaded machine (CI beside six busy loops) has kept the
-                    # controllers from acting for over 60 s (lab 11's replacement pod): if the control plane is
+                    # controllers from acting for over 60 s (the controllers lab's replacement pod): if the control plane is
                     # whole, that is slowness, so wait on (to `limit`); a dead or stopped component ends it now.
                     problems = self.control_plane_problems()
                     if problems:

@@ -1,4 +1,6 @@
-"""The simulated kubelet, seen through the real API server and controllers."""
+"""The simulated kubelet, seen through the real API server and controllers; with ``--engine kind`` the
+same tests check the original: exit codes, sleeps, ErrImagePull -> ImagePullBackOff, eviction ->
+DisruptionTarget and phase Failed, OnFailure restarts, Indexed branches."""
 
 
 import time
@@ -8,6 +10,8 @@ from kubernetes import client
 
 from kjlab.api import kube, readers, wait
 from kjlab.api.watch import follow
+
+pytestmark = pytest.mark.engines("kwok", "kind")
 
 
 def bash_pod(name, script, image="docker.io/library/bash:5", restart="Never"):
@@ -125,7 +129,7 @@ def test_eviction_gives_disruption_target_and_failed_and_the_job_controller_remo
     core, batch = kube.core(ctx), kube.batch(ctx)
     # With a pod failure policy the Job controller waits for the kubelet to set phase Failed before
     # it counts the pod and removes its finalizer. Without one it counts a terminating pod at once,
-    # and on a real kubelet the pod is gone before the kubelet reports Failed (tests/kind).
+    # and on a real kubelet the pod is gone before the kubelet reports Failed (--engine kind).
     job = client.V1Job(
         metadata=client.V1ObjectMeta(name="evictme"),
         spec=client.V1JobSpec(backoff_limit=0, template=client.V1PodTemplateSpec(

@@ -1,16 +1,18 @@
-"""Issue 10's cases inside the grammar behave as on a real kubelet (tests/kind runs this very
-test on kind), and the NotSimulated ones are visible (kwok only).
+"""Issue 10's cases inside the grammar behave as on a real kubelet (``--engine kind`` runs this
+very test on kind), and the NotSimulated ones are visible (kwok only).
 
 The expected values are what bash, python and the kubelet do with each spec (see FIDELITY.md and
 the kubelet's documented behaviour), not what the simulation printed."""
 
 import json
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when tests/kind loads this file by path
-import kubelet_cases as cases  # noqa: E402
+import pytest
+
+import kubelet_cases as cases
+
+pytestmark = pytest.mark.engines("kwok", "kind")
 
 
 def test_grammar_cases_behave_as_a_kubelet(lab, ns):

@@ -249,3 +249,74 @@ def test_a_misspelt_field_comes_back_in_the_apis_words(lab, ns, change, field):
     assert f'unknown field "{field}"' in e.value.message
     assert "\n" not in e.value.message
     assert kube.raw(kube.batch(lab["context"]).list_namespaced_job, ns)["items"] == []
+
+
+class Steps:
+    """The steps an op adds to its recorder, as (action, target, detail, command)."""
+
+    def __init__(self):
+        self.steps = []
+
+    def step(self, action, target, detail="", kubectl=""):
+        self.steps.append((action, target, detail, kubectl))
+
+
+def test_one_create_path_for_every_kind_a_lab_hands_it(lab, ns, capsys):
+    # ops.create is the one create: a Deployment, a Service and a CronJob all come back as kubectl
+    # prints them (<kind>.<group>/<name> created; the core group has none), recorded as "create" steps.
+    ctx = lab["context"]
+    labels = {"app": "web"}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                           "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                               {"name": "main", "image": "docker.io/library/bash:5"}]}}}}
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"selector": labels, "ports": [{"port": 80}]}}
+    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
+               "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                   "restartPolicy": "Never", "containers": [{"name": "main", "image": "docker.io/library/bash:5"}]}}}}}}
+    steps = Steps()
+    ops.create(ctx, ns, deployment, recorder=steps)
+    ops.create(ctx, ns, service, recorder=steps, shown_as=f"kubectl create -f web-service.yaml -n {ns}")
+    ops.apply_cronjob(ctx, ns, cronjob, recorder=steps)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"$ kubectl create -f web.yaml -n {ns}", "deployment.apps/web created",
+                       f"$ kubectl create -f web-service.yaml -n {ns}", "service/web created",
+                       f"$ kubectl create -f nightly.yaml -n {ns}", "cronjob.batch/nightly created"]
+    assert [s[:2] for s in steps.steps] == [("create", "deployment/web"), ("create", "service/web"),
+                                            ("create", "cronjob/nightly")]
+    assert readers.name(kube.raw(kube.core(ctx).read_namespaced_service, "web", ns)) == "web"
+    # `kubectl create job --from=cronjob/...` goes the same way: its own command line, a Job the CronJob owns.
+    job = ops.create_job_from_cronjob(ctx, ns, "nightly", "nightly-now", recorder=steps)
+    assert capsys.readouterr().out.splitlines() == [
+        f"$ kubectl create job nightly-now --from=cronjob/nightly -n {ns}", "job.batch/nightly-now created"]
+    assert steps.steps[-1] == ("create", "job/nightly-now", "from cronjob/nightly",
+                               f"kubectl create job nightly-now --from=cronjob/nightly -n {ns}")
+    assert readers.meta(job)["ownerReferences"][0]["name"] == "nightly"
+    # A second create of the same Deployment is refused in the API's words; no replace for a Deployment.
+    with pytest.raises(KjlabError) as e:
+        ops.create(ctx, ns, deployment, echo=False, replace=True)
+    assert "already exists" in e.value.message
+
+
+def test_create_replaces_a_job_and_applies_a_priority_class(lab, ns, capsys):
+    from kjlab import examples
+
+    ctx = lab["context"]
+    first = ops.create(ctx, ns, examples.render("failjob"), echo=False)
+    again = ops.create(ctx, ns, examples.render("failjob"), echo=False, replace=True)
+    assert readers.meta(again)["uid"] != readers.meta(first)["uid"]
+    name = f"{ns}-high"  # cluster-scoped: a name of this test's own, removed below
+    pc = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name,
+          "labels": {"kjlab.io/test": ns}}, "value": 1000}
+    try:
+        ops.apply_priority_class(ctx, pc)
+        ops.apply_priority_class(ctx, pc)
+        assert capsys.readouterr().out.splitlines() == [
+            f"$ kubectl apply -f {name}.yaml", f"priorityclass.scheduling.k8s.io/{name} created",
+            f"$ kubectl apply -f {name}.yaml", f"priorityclass.scheduling.k8s.io/{name} unchanged"]
+        with pytest.raises(KjlabError) as e:
+            ops.apply_priority_class(ctx, {**pc, "value": 2000}, echo=False)
+        assert e.value.message == f"PriorityClass {name} already exists with value 1000"
+    finally:
+        ops.delete_priority_classes(ctx, f"kjlab.io/test={ns}", echo=False)

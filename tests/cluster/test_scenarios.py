@@ -1,4 +1,6 @@
-"""Each documented example, with and without its policy, against the outcomes in shared/FIDELITY.md."""
+"""Each documented example, with and without its policy, against the outcomes in shared/FIDELITY.md, on
+kwok and (``--engine kind``) on a real kubelet. The CLI tests test kjlab's command line, not the
+engine: kwok only."""
 
 import json
 import subprocess
@@ -7,6 +9,8 @@ import sys
 import pytest
 
 from kjlab.runs import scenarios
+
+pytestmark = pytest.mark.engines("kwok", "kind")
 
 
 def types(result):
@@ -95,6 +99,7 @@ def test_failindex_without_policy_retries_index_1(lab):
     assert (r.outcome, r.reason, r.failed) == ("Failed", "FailedIndexes", 4)
 
 
+@pytest.mark.engines("kwok")  # the command line, not the engine
 def test_cli_json_has_the_documented_fields(lab, tmp_path):
     out = subprocess.run([sys.executable, "-m", "kjlab.cli", "scenario", "run", "failjob", "--fast", "--json",
                           "--namespace", "cli-json"], capture_output=True, text=True, timeout=300)
@@ -109,6 +114,7 @@ def test_cli_json_has_the_documented_fields(lab, tmp_path):
     assert "kubectl create -f" in out.stderr  # the echo went to stderr, stdout is only JSON
 
 
+@pytest.mark.engines("kwok")  # the command line, not the engine
 def test_cli_manifest_with_a_patch_step(lab, tmp_path):
     from kjlab import examples
 
@@ -122,6 +128,7 @@ def test_cli_manifest_with_a_patch_step(lab, tmp_path):
     assert data["job"] == "my-job" and data["reason"] == "PodFailurePolicy"
 
 
+@pytest.mark.engines("kwok")  # the command line, not the engine
 @pytest.mark.parametrize("args,message", [
     (["scenario", "run", "nope"], "unknown example 'nope'"),
     (["scenario", "run", "--manifest", "/does/not/exist.yaml"], "no such manifest file"),

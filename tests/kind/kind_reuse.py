@@ -1,5 +1,6 @@
-"""Load a test module of the kwok suite by path, so the kind suite runs the very same test
-functions (pytest resolves their fixtures from tests/kind: ``lab`` is the kind cluster there)."""
+"""Load a helper from a test module of another folder by path (tests/cluster and tests/notebooks are
+not packages). The tests that run on both engines are not loaded here: they carry
+``pytest.mark.engines("kwok", "kind")`` and ``pytest --engine kind`` selects them where they are."""
 
 import importlib.util
 from pathlib import Path
@@ -14,9 +15,3 @@ def load(relative: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def reused_tests(module, skip=()):
-    """The module's test functions (and their parametrize marks), minus ``skip``."""
-    return {name: obj for name, obj in vars(module).items()
-            if name.startswith("test_") and callable(obj) and name not in skip}

@@ -126,3 +126,19 @@ def test_every_shipped_manifest_loads_through_the_one_loader():
         loaded = examples.objects(path.name)
         assert loaded == [d for d in yaml.safe_load_all(path.read_text()) if d is not None], path.name
         assert loaded and all(d.get("apiVersion") and d.get("kind") and d["metadata"].get("name") for d in loaded), path.name
+
+
+def test_one_loader_for_a_learners_manifest_and_the_shipped_ones(monkeypatch):
+    from kjlab import manifests
+
+    assert ops.load_manifest is manifests.load  # the old name, kept for one release
+    two = JOB + "---\n" + JOB.replace("name: x", "name: y")
+    assert [d["metadata"]["name"] for d in manifests.load(two, one=False)] == ["x", "y"]
+    with pytest.raises(KjlabError) as e:
+        manifests.load(two)
+    assert _one_line(e) == "expected one Kubernetes object in the manifest, found 2"
+    # a shipped file is checked object by object, as a learner's is
+    monkeypatch.setattr(examples, "packaged", lambda file: JOB + "---\n" + JOB.replace("  name: x\n", ""))
+    with pytest.raises(KjlabError) as e:
+        examples.objects("broken.yaml")
+    assert _one_line(e) == "the broken.yaml needs apiVersion, kind and metadata.name"

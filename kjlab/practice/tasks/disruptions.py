@@ -24,6 +24,7 @@ import json
 from kubernetes import client
 
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.api import kube, readers
 from kjlab.errors import KjlabError
 from kjlab.practice.model import Task
@@ -123,14 +124,15 @@ def ensure_web_on(view, node: str) -> None:
         return
     other = "kjlab-worker" if node != "kjlab-worker" else MAINTAINED
     core = kube.core(view.context)
-    ops.cordon(view.context, other, echo=False)
+    quiet = Actor(view.context, echo=False)  # the task's setup: nothing printed
+    ops.cordon(quiet, other)
     try:
         for pod in [p for p in view.list("pod", "app=web") if readers.node_name(p) == other][:1]:
             core.delete_namespaced_pod(readers.name(pod), view.namespace, grace_period_seconds=0)
         ok, _ = view.settle("pod", lambda ps: bool(_web_on(ps, node)), f"a web pod to run on {node}",
                             quiet=30, cap=60, label_selector="app=web")
     finally:
-        ops.uncordon(view.context, other, echo=False)
+        ops.uncordon(quiet, other)
     if not ok:
         raise KjlabError(f"the drain task's setup could not run a web pod on {node}",
                          "look with: kjlab kubectl get pods -A -o wide; then kjlab practice reset")
@@ -139,7 +141,7 @@ def ensure_web_on(view, node: str) -> None:
 def uncordon_workers(context: str) -> None:
     """Both workers: a learner may have cordoned or drained the wrong one."""
     for node in ("kjlab-worker", MAINTAINED):
-        ops.uncordon(context, node, echo=False)
+        ops.uncordon(Actor(context, echo=False), node)
 
 
 def check_drain(view):
@@ -206,11 +208,11 @@ def setup_taint(view):
     if LABELS_BEFORE not in readers.annotations(node):
         kube.core(view.context).patch_node(TAINTED, {"metadata": {"annotations": {
             LABELS_BEFORE: json.dumps(readers.labels(node), sort_keys=True)}}})
-    ops.taint(view.context, TAINTED, TAINT["key"], TAINT["value"], TAINT["effect"], echo=False)
+    ops.taint(Actor(view.context, echo=False), TAINTED, TAINT["key"], TAINT["value"], TAINT["effect"])
 
 
 def untaint(context: str) -> None:
-    ops.untaint(context, TAINTED, TAINT["key"], TAINT["effect"], echo=False)
+    ops.untaint(Actor(context, echo=False), TAINTED, TAINT["key"], TAINT["effect"])
     restore_labels(context)
 
 

@@ -25,6 +25,7 @@ import json
 from kubernetes import client
 
 from kjlab.actions import ops
+from kjlab.actions.actor import Actor
 from kjlab.api import kube, readers
 from kjlab.practice.model import Task
 from kjlab.practice.registry import register
@@ -136,13 +137,13 @@ PROBE = "schedule-probe"
 
 
 def setup_cordoned(view):
-    ops.cordon(view.context, MAINTAINED, echo=False)
+    ops.cordon(Actor(view.context, echo=False), MAINTAINED)
 
 
 def uncordon_workers(context: str) -> None:
     """The task's node, and the other worker a learner may have cordoned instead."""
     for name in ("kjlab-worker", MAINTAINED):
-        ops.uncordon(context, name, echo=False)
+        ops.uncordon(Actor(context, echo=False), name)
 
 
 def _probe(view) -> dict:
