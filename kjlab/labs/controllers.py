@@ -20,7 +20,7 @@ import pandas as pd
 from kubernetes.client import ApiException
 
 from kjlab import examples
-from kjlab.api import kube, readers
+from kjlab.api import kube, printers, readers
 from kjlab.actions import ops
 from kjlab.actions.actor import Actor
 from kjlab.cluster import kubectl as kubectl_command
@@ -235,6 +235,25 @@ class WorkloadRecording(Recording):
                 p["deleting"] = p["deleting"] if p["deleting"] is not None else r["t"]
         columns = ["pod", "first_owner", "owner", "seen", "created", "running", "deleting", "gone", "node", "labels"]
         return pd.DataFrame(list(pods.values()), columns=columns)
+
+    def deletion_note(self, pod: str, until: float | None = None) -> str:
+        """One line on a pod kjlab deleted, as the recording had it at ``until`` (default: its end):
+        when its deletionTimestamp was recorded and whether it was gone yet. A pod being deleted
+        stays listed until its grace period ends; `kubectl get pods` then says STATUS ``Terminating``
+        (kjlab.api.printers.pod_status), a custom-columns ``.status.phase`` still says ``Running``."""
+        row = self.pods().set_index("pod").loc[pod]
+        until = self.rows[-1]["t"] if until is None else until
+        deleting, gone = row["deleting"], row["gone"]
+        if deleting is None or pd.isna(deleting) or deleting > until:
+            return f"{pod}: not being deleted (at {until:.1f} s)"
+        if gone is not None and not pd.isna(gone) and gone <= until:
+            return f"{pod}: deletionTimestamp recorded at {deleting:.1f} s, gone at {gone:.1f} s"
+        last = [r["object"] for r in self.of("pod") if r["name"] == pod and r.get("object") and r["t"] <= until]
+        grace = (last[-1]["metadata"].get("deletionGracePeriodSeconds") if last else None)
+        return (f"{pod}: deletionTimestamp recorded at {deleting:.1f} s, still terminating at {until:.1f} s"
+                f"{f' (grace period {grace} s)' if grace is not None else ''}: `kubectl get pods` lists it with "
+                f"STATUS {printers.pod_status(last[-1]) if last else 'Terminating'} (its phase is still "
+                f"{readers.phase(last[-1]) if last else 'unknown'}), and its ReplicaSet no longer counts it")
 
     def owned_by(self, owner: str, until: float | None = None) -> list[str]:
         """The pods ``owner`` (``replicaset/web``) controlled and that were not being deleted, at

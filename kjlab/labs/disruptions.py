@@ -119,6 +119,41 @@ def disrupted(recording: Recording, policy: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns)
 
 
+def restarts(recording: Recording, pod: str) -> pd.DataFrame:
+    """Each time one of ``pod``'s containers was restarted in place (its restartCount grew): when
+    kjlab saw it, the container, the new restartCount and how the previous run ended (lastState)."""
+    rows, seen = [], {}
+    for r in recording.of("pod"):
+        if r["name"] != pod or not r.get("object"):
+            continue
+        for status in readers.container_statuses(r["object"]):
+            name, count = status.get("name"), status.get("restartCount") or 0
+            if count > seen.get(name, 0):
+                ended = (status.get("lastState") or {}).get("terminated") or {}
+                rows.append({"t": r["t"], "container": name, "restartCount": count,
+                             "exit code": ended.get("exitCode"), "reason": ended.get("reason")})
+            seen[name] = max(count, seen.get(name, 0))
+    return pd.DataFrame(rows, columns=["t", "container", "restartCount", "exit code", "reason"])
+
+
+def what_it_noticed(recording: Recording, pod: str) -> str:
+    """One sentence on a pod that stayed on a node that went NotReady and came back: that it never
+    noticed (no container restarted), or which containers restarted, when, with which exit code --
+    on kind stopping the node's container stops the containers on it, and the kubelet restarts them
+    when the node is back (kwok's simulated kubelet runs none)."""
+    done = restarts(recording, pod)
+    if done.empty:
+        return f"`{pod}` never noticed: none of its containers restarted (restartCount 0 throughout)."
+    def previous(r) -> str:
+        code = "unknown" if pd.isna(r["exit code"]) else int(r["exit code"])
+        return f"exit code {code}" + (f", {r['reason']}" if isinstance(r["reason"], str) else "")
+
+    codes = ", ".join(f"`{r['container']}` at {r['t']:.0f} s (its previous run: {previous(r)})"
+                      for r in done.to_dict("records"))
+    return (f"`{pod}` stayed (no eviction), but its containers did notice: {len(done)} restart(s) in place, "
+            f"{codes}. The node's containers stopped with the node; its kubelet restarted them when it came back.")
+
+
 def refusals(recording: Recording) -> pd.DataFrame:
     """Each eviction the drain asked for: refused (HTTP 429, with the API's message) or accepted."""
     rows = [{"t": s["t"], "pod": s["target"].removeprefix("pod/"), "answer": "429 refused" if s["action"] == "eviction refused"

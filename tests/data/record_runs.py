@@ -190,7 +190,38 @@ def record_disruptions() -> Path:
     return path
 
 
+def record_notready() -> Path:
+    """Lab 12's NotReady node (FAST), as the notebook runs it: the two pods, the node taken away
+    until short-toleration is evicted, the node back. The file is named after the engine."""
+    from kjlab.labs import disruptions
+    from kjlab.cluster import lab_context, status
+
+    context = lab_context()
+    engine = status(context).get("engine")
+    namespaces.fresh(context, "rec-notready", progress=None)
+    namespaces.release("rec-notready")
+    s = disruptions.Disruptions(context, "rec-notready", engine, echo=False)
+    for name in ("default-tolerations", "short-toleration"):
+        s.create(disruptions.manifest(name, fast=True))
+    s.wait_running(["default-tolerations", "short-toleration"])
+    seconds = disruptions.manifest("short-toleration", fast=True)["spec"]["tolerations"][0]["tolerationSeconds"]
+    s.node_not_ready("kjlab-worker2")
+    s.wait_for_pod("short-toleration", lambda p: disruptions.disruption_target(p) is not None, "eviction",
+                   timeout=seconds + 150)
+    s.node_ready("kjlab-worker2")
+    recording = s.stop()
+    namespaces.delete(context, "rec-notready")
+    path = OUT / f"notready-{engine}.json"
+    path.write_text(saved_runs.dumps({"rows": [{**r, "time": r["time"].isoformat()} for r in recording.rows]}))
+    return path
+
+
 def main(names):
+    if "notready" in names:
+        print(record_notready())
+        names = [n for n in names if n != "notready"]
+        if not names:
+            return
     if "disruptions" in names:
         print(record_disruptions())
         names = [n for n in names if n != "disruptions"]

@@ -176,3 +176,15 @@ def test_a_replacement_seen_before_the_delete_step_is_recorded_still_counts(rec)
     moved = after[after["step"] == f"delete {step['name']}"].iloc[0]
     assert moved["replacement"] == replaced["replacement"]
     assert moved["running after (s)"] is not None and moved["running after (s)"] >= 0
+
+
+def test_a_deleted_pod_reads_as_terminating_until_it_is_gone(rec):
+    """Lab 11 lists the pods right after a delete: the deleted pod is still there, Running by its
+    phase; the note read from the recording says it is terminating (kubectl's STATUS), then gone."""
+    victim = next(s["target"].split("/", 1)[1] for s in rec.steps() if s["action"] == "delete")
+    row = rec.pods().set_index("pod").loc[victim]
+    assert row["deleting"] < row["gone"]
+    between = rec.deletion_note(victim, (row["deleting"] + row["gone"]) / 2)
+    assert "still terminating" in between and "STATUS Terminating" in between and "phase is still Running" in between
+    assert f"gone at {row['gone']:.1f} s" in rec.deletion_note(victim)
+    assert "not being deleted" in rec.deletion_note(victim, row["deleting"] - 0.1)

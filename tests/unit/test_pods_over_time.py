@@ -280,3 +280,15 @@ def test_condition_labels_fit_in_their_panel():
                 checked += 1
                 assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, (text.get_text(), extent, box)
     assert checked == 2
+
+
+def test_neither_replacement_comes_before_the_pod_creation_back_off():
+    """Lab 06 says each replacement waits for the Job's pod-creation back-off, 10 s after the failure
+    it counts (DefaultJobPodFailureBackOff, pkg/controller/job/job_controller.go): from the delete
+    with TerminatingOrFailed (isPodFailed counts a pod with a deletionTimestamp as failed), from the
+    old pod's end with Failed. Whole-second timestamps make it look up to about 1 s shorter."""
+    _, _, terminating = _deleted_and_replacement("replacement")
+    assert 8.5 <= terminating["waited (s)"] <= 12, terminating
+    run, deleted, failed = _deleted_and_replacement("replacement-failed")
+    after_end = failed["created at"] - run.recording.pod_lifecycles().set_index("pod").loc[deleted, "ended"]
+    assert 8.5 <= after_end <= 12, after_end

@@ -51,3 +51,33 @@ def test_an_empty_table_says_why():
     assert "Empty DataFrame" not in shown._repr_markdown_() and "no pod has a reason of its own here" in shown.data
     full = pd.DataFrame([{"pod": "a", "reason": "Evicted"}])
     assert tables.explain_empty(full, "unused") is full
+
+
+def test_missing_values_read_as_a_dash_and_counts_as_ints():
+    """A count column with a missing value (pandas makes it float), a time column, an object
+    column with None, a nullable Int64 column with pd.NA and a cell holding a list."""
+    raw = pd.DataFrame({"active": [4.0, float("nan"), 0.0], "at": [0.128, 12.34, float("nan")],
+                        "reason": [None, "Evicted", "DeadlineExceeded"],
+                        "exit code": pd.array([pd.NA, 137, 0], dtype="Int64"),
+                        "nodes": [["kjlab-worker"], None, []]})
+    assert {"NaN", "None", "&lt;NA&gt;"} <= set(cells(raw._repr_html_()))  # what pandas shows by itself
+    shown = tables.for_learner(raw)
+    assert cells(shown._repr_html_()) == [
+        "4", "0.1", "-", "-", "[kjlab-worker]",
+        "-", "12.3", "Evicted", "137", "-",
+        "0", "-", "DeadlineExceeded", "0", "[]"]
+    assert raw["active"].isna().sum() == 1  # the recorded frame itself is left as it was
+
+
+def test_a_lab_kernel_displays_every_table_that_way():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        with pd.option_context("display.max_colwidth", 50):
+            tables.show_in_full()
+            data, _ = shell.display_formatter.format(pd.DataFrame({"gone": [None, 8.04]}))
+        assert cells(data["text/html"]) == ["-", "8.0"]
+        assert "None" not in data["text/plain"] and "8.0" in data["text/plain"]
+    finally:
+        InteractiveShell.clear_instance()
