@@ -85,6 +85,8 @@ def spawner_settings(values: dict, release: str) -> dict:
         "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "claim-{username}"}}],
         "volume_mounts": [{"name": "home", "mountPath": HOME}],
         "delete_pvc": False,
+        # No Kubernetes credentials in a learner's pod: their kjlab talks to their own kwok cluster only.
+        "automount_service_account_token": False,
         # The release's label on every learner pod: the chart's NetworkPolicy selects them by it.
         "common_labels": {"app.kubernetes.io/name": "jupyterhub", "app.kubernetes.io/managed-by": "kubespawner",
                           "app.kubernetes.io/instance": release, "app": "jupyterhub", "heritage": "jupyterhub"},

@@ -271,6 +271,7 @@ def up(context: str, class_list: Path | None, namespace: str = DEFAULT_NAMESPACE
     progress(f"helm upgrade --install {release} into {context}/{namespace}")
     cl.helm("upgrade", "--install", release, str(CHART), "--create-namespace",
             "-f", str(generated), *[a for p in values_files for a in ("-f", str(p))])
+    progress(f"  helm applied the chart in {time.monotonic() - t0:.1f}s")
     wait_ready(cl, progress)
     installed = time.monotonic() - t0
     url = reach(cl)
@@ -287,10 +288,11 @@ def _chart_defaults() -> dict:
     return yaml.safe_load((CHART / "values.yaml").read_text())
 
 
-def wait_ready(cl: Cluster, progress=print, stall: float = STALL_SECONDS, poll: float = 2.0) -> None:
+def wait_ready(cl: Cluster, progress=print, stall: float | None = None, poll: float = 2.0) -> None:
     """Until the hub and proxy Deployments are rolled out and Ready. A line each time their state
     changes; a failure when a pod cannot get its image or keeps crashing, or nothing changes for
     ``stall`` seconds."""
+    stall = STALL_SECONDS if stall is None else stall
     selector = f"app.kubernetes.io/instance={cl.release},app.kubernetes.io/name=kjlab-classroom"
     last, changed = "", time.monotonic()
     while True:

@@ -7,8 +7,10 @@ import json
 import threading
 import urllib.request
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+import yaml
 
 from kjlab.classroom import k8s_hub, kube, verdict_service
 from kjlab.errors import KjlabError
@@ -230,3 +232,16 @@ def test_a_generic_oauth_config_from_hub_config_loads_and_replaces_the_class_lis
     assert (auth.client_id, auth.username_claim) == ("kjlab-class", "preferred_username")
     assert auth.allowed_groups == {"course-42"} and auth.scope == ["openid", "profile"]
     assert "allowed_users" not in app.config.Authenticator  # the class list's logins do not apply
+
+
+def test_the_z2jh_like_values_github_login_loads(tmp_path, monkeypatch):
+    z2jh = yaml.safe_load((Path(__file__).parents[1] / "classroom" / "data" / "z2jh-like-values.yaml").read_text())
+    app, _ = _load_config(tmp_path, monkeypatch, z2jh)
+    from jupyterhub.app import JupyterHub
+    from oauthenticator.github import GitHubOAuthenticator
+
+    assert JupyterHub(config=app.config).authenticator_class is GitHubOAuthenticator
+    auth = GitHubOAuthenticator(config=app.config)
+    assert auth.allowed_organizations == {"example-university"}
+    assert app.config.KubeSpawner.image == "registry.example.org/kjlab/learner:2026.12"
+    assert app.config.KubeSpawner.storage_class == "standard-rwo"
