@@ -245,3 +245,22 @@ def test_the_z2jh_like_values_github_login_loads(tmp_path, monkeypatch):
     assert auth.allowed_organizations == {"example-university"}
     assert app.config.KubeSpawner.image == "registry.example.org/kjlab/learner:2026.12"
     assert app.config.KubeSpawner.storage_class == "standard-rwo"
+
+
+def test_every_login_example_in_the_charts_readme_loads(tmp_path, monkeypatch):
+    import re
+
+    from jupyterhub.app import JupyterHub
+
+    text = (Path(__file__).parents[2] / "kjlab" / "classroom" / "chart" / "README.md").read_text()
+    examples = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "authenticator_class" in b]
+    assert len(examples) == 3
+    for i, example in enumerate(examples):
+        case = tmp_path / str(i)
+        case.mkdir()
+        app, _ = _load_config(case, monkeypatch, {**example, "singleuser": {"image": {"tag": "k1"}}})
+        cls = JupyterHub(config=app.config).authenticator_class
+        section = example["hub"]["config"][cls.__name__]
+        assert set(section) <= set(cls.class_traits(config=True)), set(section) - set(cls.class_traits(config=True))
+        auth = cls(config=app.config)  # a bad combination (allowed_groups without manage_groups) raises
+        assert auth.client_id == "<id>" and cls.__name__ != "ClassListAuthenticator"
