@@ -23,7 +23,10 @@ from pathlib import Path
 SECRET_DIR = Path(os.environ.get("KJLAB_HUB_SECRET_DIR", "/usr/local/etc/jupyterhub/secret"))
 DATA_DIR = Path(os.environ.get("KJLAB_HUB_DATA_DIR", "/srv/jupyterhub"))  # the hub-db PVC
 HOME = "/home/learner"  # the learner image's HOME, where the learner's PVC is mounted
-RESULTS_PORT = 8181  # the kjlab-results service (kjlab/classroom/verdict_service.py) in the hub pod
+# The kjlab-results service (kjlab/classroom/verdict_service.py) in the hub pod, behind the Service
+# `hub` (a hub run outside a cluster, as tests/classroom/test_k8s_hub_kwok.py does, names its own).
+RESULTS_HOST = os.environ.get("KJLAB_RESULTS_HOST", "hub")
+RESULTS_PORT = int(os.environ.get("KJLAB_RESULTS_PORT", "8181"))
 # Defaults that values.yaml also states (a value left out of an instructor's own values file
 # falls back to these, not to nothing).
 DEFAULTS = {
@@ -64,11 +67,14 @@ def safe_name(user: str) -> str:
     return cleaned or "_"
 
 
-def spawner_settings(values: dict, release: str) -> dict:
+def spawner_settings(values: dict, release: str, namespace: str = "default") -> dict:
     """KubeSpawner's traits for the learners' pods, from the values."""
     su = merged(DEFAULTS, values)["singleuser"]
     storage = su["storage"]
     return {
+        # The release's namespace (the chart passes POD_NAMESPACE): KubeSpawner alone would take
+        # "default" when the hub runs outside a pod.
+        "namespace": namespace,
         "image": image(su["image"]),
         "image_pull_policy": su["image"]["pullPolicy"],
         # The learner image's entrypoint copies missing handout files into HOME, then runs its
@@ -96,7 +102,7 @@ def spawner_settings(values: dict, release: str) -> dict:
     }
 
 
-def spawner_environment(hub_service: str = "hub") -> dict:
+def spawner_environment(hub_service: str = RESULTS_HOST) -> dict:
     """What kjlab in the learner's pod reads: where to post each verdict (the learner's own copy
     stays on their PVC under $HOME, where kjlab writes it by default)."""
     return {"KJLAB_RESULTS_URL": f"http://{hub_service}:{RESULTS_PORT}/services/kjlab-results/verdict"}
@@ -106,7 +112,7 @@ def services_and_roles(values: dict, python: str = sys.executable) -> tuple[list
     """The hub's services: the idle culler (stops a server idle for cull.timeout seconds; its PVC
     and so its notebooks stay) and kjlab-results (receives each learner's check verdicts)."""
     cull = merged(DEFAULTS, values)["cull"]
-    services = [{"name": "kjlab-results", "url": f"http://hub:{RESULTS_PORT}",
+    services = [{"name": "kjlab-results", "url": f"http://{RESULTS_HOST}:{RESULTS_PORT}",
                  "command": [python, "-m", "kjlab.classroom.verdict_service"],
                  "environment": {"KJLAB_HUB_DATA_DIR": str(DATA_DIR)}}]
     roles: list[dict] = []  # kjlab-results asks the hub who a learner's token belongs to: no scope needed
@@ -125,7 +131,8 @@ def uses_class_list(values: dict) -> bool:
     return auth in (None, "", "kjlab-class-list")
 
 
-def settings(values: dict, release: str, logins: list[str], python: str = sys.executable) -> dict:
+def settings(values: dict, release: str, logins: list[str], python: str = sys.executable,
+             namespace: str = "default") -> dict:
     """Everything the hub sets, as {ConfigClass: {trait: value}} (hub.config applied last, by configure)."""
     services, roles = services_and_roles(values, python)
     out = {
@@ -141,7 +148,7 @@ def settings(values: dict, release: str, logins: list[str], python: str = sys.ex
             "services": services, "load_roles": roles,
         },
         "ConfigurableHTTPProxy": {"should_start": False, "api_url": "http://proxy-api:8001"},
-        "KubeSpawner": spawner_settings(values, release),
+        "KubeSpawner": spawner_settings(values, release, namespace),
     }
     if uses_class_list(values):
         out["JupyterHub"]["authenticator_class"] = "kjlab.classroom.hub_auth.ClassListAuthenticator"
@@ -179,7 +186,8 @@ def configure(c) -> None:
         logins = [lr.login for lr in learners]
         # `kjlab class report --state /srv/jupyterhub` in the hub pod names each learner from it.
         (DATA_DIR / "class-list.txt").write_text(class_list.read_text())
-    apply(c, settings(values, os.environ.get("KJLAB_RELEASE", "kjlab"), logins))
+    apply(c, settings(values, os.environ.get("KJLAB_RELEASE", "kjlab"), logins,
+                      namespace=os.environ.get("POD_NAMESPACE", "default")))
     c.KubeSpawner.environment = {**spawner_environment(), "KJLAB_LEARNER": lambda spawner: spawner.user.name}
     c.KubeSpawner.args = learner_args()
     for cls, traits in (values.get("hub", {}).get("config") or {}).items():

@@ -4,7 +4,8 @@ Each learner's verdicts are written on their own PVC (ReadWriteOnce: only their 
 mount it, and only while no other pod holds it), and a culled learner has no server to ask. So the
 learner's kjlab also posts each verdict here, with the learner's own JupyterHub API token
 ($JUPYTERHUB_API_TOKEN, which KubeSpawner gives every server); this service asks the hub whose token
-it is (GET /hub/api/user -- any valid token may ask who it is) and appends the line to
+it is (GET /hub/api/user: "all tokens can do this on this endpoint", jupyterhub/apihandlers/users.py
+SelfAPIHandler) and appends the line to
 /srv/jupyterhub/results/<user>/results.jsonl on the hub's volume. A learner can record verdicts only
 as themselves. `kjlab class report --state /srv/jupyterhub` in the hub pod (or
 `kjlab class report --kubernetes CONTEXT` from the instructor's machine) reads them as it reads
@@ -138,8 +139,11 @@ def main() -> int:
     root = Path(os.environ.get("KJLAB_HUB_DATA_DIR", "/srv/jupyterhub")) / "results"
     root.mkdir(parents=True, exist_ok=True)
     api_url = os.environ["JUPYTERHUB_API_URL"]
-    port = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://0.0.0.0:8181")).port or 8181
-    server = ThreadingHTTPServer(("0.0.0.0", port), handler(root, lambda token: hub_identity(api_url, token)))
+    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://hub:8181"))
+    port = url.port or 8181
+    # In the hub pod: every address (the Service `hub` forwards to it); a hub outside a cluster: its own.
+    host = url.hostname if url.hostname in ("127.0.0.1", "localhost") else "0.0.0.0"
+    server = ThreadingHTTPServer((host, port), handler(root, lambda token: hub_identity(api_url, token)))
     print(f"kjlab-results: listening on port {port}, storing verdicts in {root}", file=sys.stderr)
     server.serve_forever()
     return 0
