@@ -20,6 +20,9 @@ import re
 import sys
 from pathlib import Path
 
+from kjlab import paths
+from kjlab.classroom import accounts
+
 SECRET_DIR = Path(os.environ.get("KJLAB_HUB_SECRET_DIR", "/usr/local/etc/jupyterhub/secret"))
 DATA_DIR = Path(os.environ.get("KJLAB_HUB_DATA_DIR", "/srv/jupyterhub"))  # the hub-db PVC
 HOME = "/home/learner"  # the learner image's HOME, where the learner's PVC is mounted
@@ -161,8 +164,6 @@ def learner_args() -> list[str]:
     """JupyterLab's options in the learner's pod: no news prompt, no update check, kjlab's settings and
     terminal. The paths are the hub image's kjlab; the learner image installs kjlab at the same path
     (/opt/kjlab/venv, the same Debian Python), so they hold there too."""
-    from kjlab import paths
-
     return ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             *paths.jupyterlab_args()]
 
@@ -176,8 +177,6 @@ def apply(c, config: dict) -> None:
 
 def configure(c) -> None:
     """The chart's jupyterhub_config.py: read the mounted values, set everything."""
-    from kjlab.classroom import accounts
-
     values = json.loads((SECRET_DIR / "values.json").read_text())
     logins: list[str] = []
     class_list = SECRET_DIR / "class-list.txt"

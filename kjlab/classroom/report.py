@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from kjlab import check
-from kjlab.classroom import accounts, hub
+from kjlab.classroom import accounts, hub, kube
 from kjlab.checks import verdicts as results
 from kjlab.errors import KjlabError
 
@@ -165,8 +165,6 @@ def main(args) -> int:
     if state is None and args.results is None and hub.DEFAULT_STATE.exists():
         state = hub.DEFAULT_STATE
     if getattr(args, "kubernetes", None):  # issue 29: computed in the hub pod, from the verdicts posted to it
-        from kjlab.classroom import kube
-
         rep = kube.report_json(args.kubernetes, args.namespace)
     else:
         rep = summarise(collect(state, args.results))

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from kjlab.checks import verdicts
+from kjlab.classroom.k8s_hub import safe_name
 
 # The fields a verdict line has (kjlab.checks.verdicts.record); anything else is dropped.
 FIELDS = {"time": str, "learner": str, "exercise": str, "passed": bool, "solved": bool, "summary": str, "reason": str}
@@ -48,8 +49,6 @@ def clean(line: object) -> dict | None:
 
 def store(root: Path, user: str, line: dict) -> Path:
     """Append one verdict for ``user`` (the name the hub vouched for, not the line's own field)."""
-    from kjlab.classroom.k8s_hub import safe_name
-
     line = {**line, "learner": user}
     directory = root / safe_name(user)
     directory.mkdir(parents=True, exist_ok=True)
@@ -118,21 +117,7 @@ def handler(root: Path, identify) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def post(line: dict, url: str | None = None, token: str | None = None, timeout: float = 5.0) -> str | None:
-    """The learner side: send one verdict to the hub; returns None, or why it was not recorded."""
-    url = url or os.environ.get("KJLAB_RESULTS_URL")
-    token = token or os.environ.get("JUPYTERHUB_API_TOKEN")
-    if not url or not token:
-        return "no KJLAB_RESULTS_URL or JUPYTERHUB_API_TOKEN"
-    request = urllib.request.Request(url, data=json.dumps(line).encode(), method="POST",
-                                     headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout):
-            return None
-    except urllib.error.HTTPError as e:
-        return f"the hub answered {e.code}: {e.read().decode(errors='replace').strip()[:200]}"
-    except (urllib.error.URLError, OSError) as e:
-        return f"the hub's kjlab-results service did not answer ({getattr(e, 'reason', e)})"
+post = verdicts.post  # the learner side
 
 
 def main() -> int:

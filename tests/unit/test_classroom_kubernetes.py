@@ -144,7 +144,11 @@ def test_a_verdict_is_cleaned_and_stored_under_the_name_the_hub_vouched_for(tmp_
     assert json.loads(path.read_text())["learner"] == "ada"  # not the line's own claim
 
 
-def test_the_inbox_records_a_learners_post_and_refuses_an_unknown_token(tmp_path):
+def test_the_inbox_records_a_learners_post_and_refuses_an_unknown_token(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from kjlab.checks import verdicts
+
     known = {"tok-ada": "ada"}
     server = ThreadingHTTPServer(("127.0.0.1", 0), verdict_service.handler(tmp_path, known.get))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -155,12 +159,19 @@ def test_the_inbox_records_a_learners_post_and_refuses_an_unknown_token(tmp_path
         assert "400" in verdict_service.post({"passed": True}, url, "tok-ada")
         with urllib.request.urlopen(url) as r:
             assert r.status == 200
+        # what a check in ada's pod does: her own copy under HOME, and one to the hub
+        monkeypatch.setenv("KJLAB_RESULTS_DIR", str(tmp_path / "pvc"))
+        monkeypatch.setenv("KJLAB_RESULTS_URL", url)
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-ada")
+        verdicts.record(SimpleNamespace(exercise="ex2", passed=False, headline="too few retries", reasons=["r"]))
     finally:
         server.shutdown()
         server.server_close()
     rows = [json.loads(x) for x in (tmp_path / "ada" / "results.jsonl").read_text().splitlines()]
-    assert [(r["learner"], r["exercise"], r["passed"]) for r in rows] == [("ada", "ex1", True)]
-    assert [p.name for p in tmp_path.iterdir()] == ["ada"]
+    assert [(r["learner"], r["exercise"], r["passed"]) for r in rows] == [("ada", "ex1", True), ("ada", "ex2", False)]
+    assert rows[1]["summary"] == "too few retries"
+    assert verdicts.read(tmp_path / "pvc" / verdicts.FILE)[0]["exercise"] == "ex2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ada", "pvc"]
 
 
 def _load_config(tmp_path, monkeypatch, values, class_list="ada  Ada\nbob\n"):
