@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from kjlab.classroom import accounts, auth
+from kjlab.classroom.k8s_hub import merged
 from kjlab.cluster import kubectl
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR, state_dir
@@ -92,13 +93,6 @@ def image_problem(image: str, nodes: list[dict], what: str, cluster_hint: str) -
     return (f"the {what} image {image} is not on node(s) {', '.join(lacking)}, and no registry serves "
             f"{LOCAL_REGISTRY}; fix: {cluster_hint.format(image=image)}, or push it to a registry the nodes pull "
             f"from and set {'singleuser' if what == 'learner' else 'hub'}.image.name/tag")
-
-
-def merged(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in (over or {}).items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 def class_values(class_text: str, hashes: dict, images: dict[str, str]) -> dict:
