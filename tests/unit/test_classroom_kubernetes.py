@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kjlab.classroom import k8s_hub, kube, verdict_service
+from kjlab.classroom import k8s_hub, kube, report, verdict_service
 from kjlab.errors import KjlabError
 
 
@@ -275,3 +275,23 @@ def test_every_login_example_in_the_charts_readme_loads(tmp_path, monkeypatch):
         assert set(section) <= set(cls.class_traits(config=True)), set(section) - set(cls.class_traits(config=True))
         auth = cls(config=app.config)  # a bad combination (allowed_groups without manage_groups) raises
         assert auth.client_id == "<id>" and cls.__name__ != "ClassListAuthenticator"
+
+
+def test_the_report_on_kubernetes_is_computed_in_the_hub_pod_and_printed_here(monkeypatch, capsys):
+    from kjlab.classroom import cli
+
+    rep = report.summarise({"learners": {"ada": "Ada"}, "unreadable": [],
+                                     "rows": {"ada": [{"exercise": "ex1", "passed": True}]}})
+    calls = []
+
+    def fake_kubectl(self, *args, timeout=60):
+        calls.append((self.context, args))
+        return "Defaulted container \"hub\"\n" + json.dumps(rep)
+
+    monkeypatch.setattr(kube.Cluster, "kubectl", fake_kubectl)
+    assert cli.main(["class", "report", "--kubernetes", "kind-kjlab"]) == 0
+    context, args = calls[0]
+    assert context == "kind-kjlab" and args[:5] == ("exec", "-n", "kjlab-class", "deploy/hub", "-c")
+    assert args[-6:] == ("kjlab", "class", "report", "--state", "/srv/jupyterhub", "--json")
+    out = capsys.readouterr().out
+    assert "Ada" in out and "pass (1)" in out
