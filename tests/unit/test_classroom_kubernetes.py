@@ -295,3 +295,18 @@ def test_the_report_on_kubernetes_is_computed_in_the_hub_pod_and_printed_here(mo
     assert args[-6:] == ("kjlab", "class", "report", "--state", "/srv/jupyterhub", "--json")
     out = capsys.readouterr().out
     assert "Ada" in out and "pass (1)" in out
+
+
+def test_helm_is_cached_by_its_pinned_version(tmp_path):
+    import subprocess
+
+    from kjlab.cluster import tools
+
+    script = Path(__file__).parents[2] / "tools" / "classroom" / "helm.sh"
+    version = tools.pinned_versions()["HELM_VERSION"]
+    out = subprocess.run(["bash", str(script), "--print-path"], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "KJLAB_CACHE": str(tmp_path)}).stdout.strip()
+    assert out.startswith(f"{tmp_path}/helm/helm-{version}_") and out.endswith("/bin/helm")
+    assert version.startswith(("v3.", "v4."))
+    wrong = subprocess.run(["bash", str(script), "--bogus"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "unknown option --bogus" in wrong.stderr
