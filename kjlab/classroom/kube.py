@@ -10,6 +10,7 @@ their volumes (and the hub's database) stay unless --delete-volumes."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -246,6 +247,7 @@ def up(context: str, class_list: Path | None, namespace: str = DEFAULT_NAMESPACE
         class_text = class_list.read_text()
         directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
+        adopt_hashes(Cluster(context, namespace, release), directory, progress)
         new = auth.ensure_passwords(learners, directory)
         hashes = json.loads((directory / "passwords.json").read_text())
         hashes = {lr.login: hashes[lr.login] for lr in learners}
@@ -274,6 +276,23 @@ def up(context: str, class_list: Path | None, namespace: str = DEFAULT_NAMESPACE
         progress(f"new passwords for {len(new)} learner(s) are in {directory / 'passwords-to-hand-out.txt'} "
                  "(only yours to read; hand each learner their line)")
     return {"url": url, "install_seconds": installed, "new_passwords": len(new), "state": directory}
+
+
+def adopt_hashes(cl: Cluster, directory: Path, progress=print) -> None:
+    """A class installed from another machine (or whose state here was removed) keeps its learners'
+    passwords: the hashes in the cluster's Secret become this machine's, so only newcomers get new ones."""
+    mine = directory / "passwords.json"
+    if mine.exists():
+        return
+    code, out = kubectl.run(["--context", cl.context, "get", "secret", "hub", "-n", cl.namespace,
+                             "-o", "jsonpath={.data.passwords\\.json}"], cl.context, timeout=60)
+    if code != 0 or not out.strip():
+        return  # no class here yet
+    hashes = json.loads(base64.b64decode(out.strip()) or b"{}")
+    if hashes:
+        auth._write_private(mine, json.dumps(hashes, indent=1))
+        progress(f"kept the passwords of {len(hashes)} learner(s) already in {cl.context}/{cl.namespace} "
+                 "(their sheet is where the class was first installed)")
 
 
 def _chart_defaults() -> dict:

@@ -9,6 +9,7 @@ it; down keeps the volumes unless --delete-volumes."""
 
 import base64
 import json
+import shutil
 
 import pytest
 
@@ -98,6 +99,15 @@ def test_class_up_and_down_on_kwok(cl, tmp_path, monkeypatch):
     assert sorted(hashes) == ["ada", "bob"] and sheet.count("\n") == 2
     assert all(line.split("\t")[1] not in base64.b64decode(secret["values.json"]).decode() for line in sheet.splitlines())
     assert any(line.startswith("  waiting for the hub and the proxy:") for line in lines)
+
+    # The class's state gone from this machine: up again keeps the learners' passwords (the cluster's hashes).
+    shutil.rmtree(kube.class_dir(cl.context, NS))
+    with pytest.raises(KjlabError):
+        kube.up(cl.context, class_list, NS, values_files=values(tmp_path, "registry.example/hub:t1", "python:3"),
+                progress=lines.append)
+    assert any(line.startswith("kept the passwords of 2 learner(s)") for line in lines)
+    again = json.loads(base64.b64decode(cl.json("get", "secret", "hub", "-n", NS)["data"]["passwords.json"]))
+    assert again == hashes and not (kube.class_dir(cl.context, NS) / "passwords-to-hand-out.txt").exists()
 
     kube.down(cl.context, NS, progress=lines.append)
     assert not installed(cl)
