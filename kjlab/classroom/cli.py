@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--results", type=Path, help="a results directory (one subdirectory per learner) instead")
     rep.add_argument("--html", type=Path, help="also write the report as an HTML page with the chart")
     rep.add_argument("--json", action="store_true", help="print the report as JSON")
-    rep.add_argument("--kubernetes", metavar="CONTEXT", help="the class's hub on this Kubernetes context (kjlab class up)")
+    rep.add_argument("--kubernetes", metavar="CONTEXT",
+                     help="the class's hub on this Kubernetes context (kjlab class up)")
     rep.add_argument("--namespace", default="kjlab-class", help="its namespace (default kjlab-class)")
     up = clssub.add_parser("up", help="install or upgrade the class's hub on a Kubernetes cluster (helm)")
     down = clssub.add_parser("down", help="remove the class's hub from a Kubernetes cluster (volumes kept)")

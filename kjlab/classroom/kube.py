@@ -239,7 +239,8 @@ def up(context: str, class_list: Path | None, namespace: str = DEFAULT_NAMESPACE
         try:
             user_values = merged(user_values, yaml.safe_load(path.read_text()) or {})
         except (OSError, yaml.YAMLError) as e:
-            raise KjlabError(f"cannot read the values file {path}: {e}", "pass a YAML file like the chart's values.yaml")
+            raise KjlabError(f"cannot read the values file {path}: {e}",
+                             "pass a YAML file like the chart's values.yaml")
     class_text, hashes, new = "", {}, {}
     directory = class_dir(context, namespace)
     if class_list is not None:

@@ -97,7 +97,8 @@ def test_class_up_and_down_on_kwok(cl, tmp_path, monkeypatch):
     hashes = json.loads(base64.b64decode(secret["passwords.json"]))
     sheet = (kube.class_dir(cl.context, NS) / "passwords-to-hand-out.txt").read_text()
     assert sorted(hashes) == ["ada", "bob"] and sheet.count("\n") == 2
-    assert all(line.split("\t")[1] not in base64.b64decode(secret["values.json"]).decode() for line in sheet.splitlines())
+    stored = base64.b64decode(secret["values.json"]).decode()
+    assert all(line.split("\t")[1] not in stored for line in sheet.splitlines())
     assert any(line.startswith("  waiting for the hub and the proxy:") for line in lines)
 
     # The class's state gone from this machine: up again keeps the learners' passwords (the cluster's hashes).
