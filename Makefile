@@ -13,7 +13,7 @@ venv: $(BIN)/kjlab
 
 $(BIN)/kjlab: pyproject.toml
 	@bash tools/step.sh "setup 1/2: Python packages into $(VENV) (pip; first time only)" \
-	  sh -c '$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e ".[lab,test,hub]"'
+	  sh -c '$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e ".[lab,test,hub,k8s-hub]"'
 	touch $@
 
 # kjlab's JupyterLab settings (no news toast) and terminal extension (terminals set up for `kjlab practice`)

@@ -11,6 +11,8 @@ import json
 import os
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from kjlab.paths import state_dir
@@ -43,6 +45,10 @@ def record(verdict) -> None:
             f.write(json.dumps(line) + "\n")  # one write of one line: concurrent checks do not interleave
     except OSError as e:
         print(f"kjlab: this result was not recorded for your instructor ({e.strerror}: {path})", file=sys.stderr)
+    if os.environ.get("KJLAB_RESULTS_URL"):  # a learner pod of the Kubernetes hub (issue 29): also to the hub
+        problem = post(line)
+        if problem:
+            print(f"kjlab: this result was not sent to your instructor's hub ({problem})", file=sys.stderr)
 
 
 def read(path: Path) -> list[dict]:
@@ -63,3 +69,22 @@ def read(path: Path) -> list[dict]:
                 row[key] = "" if row.get(key) is None else str(row[key])
             rows.append(row)
     return rows
+
+
+def post(line: dict, url: str | None = None, token: str | None = None, timeout: float = 5.0) -> str | None:
+    """A learner pod of the Kubernetes hub (issue 29): send one verdict to the hub's kjlab-results service
+    (kjlab/classroom/verdict_service.py) with the learner's own API token; returns None, or why it was not
+    recorded there."""
+    url = url or os.environ.get("KJLAB_RESULTS_URL")
+    token = token or os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not url or not token:
+        return "no KJLAB_RESULTS_URL or JUPYTERHUB_API_TOKEN"
+    request = urllib.request.Request(url, data=json.dumps(line).encode(), method="POST",
+                                     headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return None
+    except urllib.error.HTTPError as e:
+        return f"the hub answered {e.code}: {e.read().decode(errors='replace').strip()[:200]}"
+    except (urllib.error.URLError, OSError) as e:
+        return f"the hub's kjlab-results service did not answer ({getattr(e, 'reason', e)})"

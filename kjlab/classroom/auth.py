@@ -70,14 +70,16 @@ def authenticator_class():
 
     class ClassListAuthenticator(Authenticator):
         """Logins from the class list, each with their own password; the hub user is the learner's
-        Unix account (``kjlab-<login>``), so the spawner runs their server as that account."""
+        Unix account (``kjlab-<login>``), so the spawner runs their server as that account. On
+        Kubernetes (no Unix users) ``user_prefix`` is empty: the hub user is the bare login."""
 
         state_dir = Unicode(help="directory with passwords.json").tag(config=True)
+        user_prefix = Unicode(accounts.PREFIX, help="prepended to the login to make the hub user name").tag(config=True)
 
         async def authenticate(self, handler, data):
             login = (data.get("username") or "").strip().lower()
             if accounts.LOGIN.match(login) and check(Path(self.state_dir), login, data.get("password") or ""):
-                return accounts.PREFIX + login
+                return self.user_prefix + login
             return None
 
     return ClassListAuthenticator
