@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from IPython import get_ipython
 from IPython.display import Markdown
 
 MISSING = "-"  # what a missing value reads as, in every table
@@ -65,10 +66,6 @@ def show_in_full() -> None:
     """Show every table cell in full from now on, in this kernel (display.max_colwidth: no limit),
     and display every DataFrame through :func:`for_learner`."""
     pd.set_option("display.max_colwidth", None)
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return
     shell = get_ipython()
     if shell is None:  # a plain Python process: nothing displays tables
         return
