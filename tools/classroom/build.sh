@@ -74,7 +74,8 @@ label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/
 debian_image=""
 find_debian_image() {
   local lab k
-  lab="$(bash "$tools/kind/build.sh" lab-images --print-image | head -n 1)"
+  lab="$(bash "$tools/kind/build.sh" lab-images --print-image)"
+  lab="${lab%%$'\n'*}"  # the first one (not `| head`: its early exit would be a SIGPIPE under pipefail)
   if [ "$(label "$lab" io.kjlab.local-build)" != true ]; then
     [ "$print" = 0 ] || die "the Debian image is not built yet; run tools/kind/build.sh lab-images (as root), then this again"
     step "Debian image: tools/kind/build.sh lab-images (log: $logs/debian.log)"
@@ -129,7 +130,8 @@ EOF
 }
 # Extra environment variables every image gets.
 common_env='ENV LANG=C.UTF-8 PYTHONUNBUFFERED=1'
-install_kjlab='RUN /opt/kjlab/venv/bin/pip install --quiet --no-deps --no-build-isolation --no-index --no-cache-dir /tmp/kjlab-src && rm -rf /tmp/kjlab-src && /opt/kjlab/venv/bin/pip check'
+# (docker commit kept the venv run's mount points, empty: removed here)
+install_kjlab='RUN rm -rf /run/kjlab-build /run/kjlab-build-ca.crt /root/.cache && /opt/kjlab/venv/bin/pip install --quiet --no-deps --no-build-isolation --no-index --no-cache-dir /tmp/kjlab-src && rm -rf /tmp/kjlab-src && /opt/kjlab/venv/bin/pip check'
 final_recipe() { # image venv_image key
   local labels="LABEL io.kjlab.local-build=true io.kjlab.build-key=$3"
   if [ "$1" = learner ]; then
