@@ -4,7 +4,9 @@ the kubelets, as in every learner's lab)."""
 
 import json
 import os
+import secrets
 import subprocess
+import time
 from pathlib import Path
 
 from .conftest import BUILD, REPO, pin
@@ -140,3 +142,90 @@ def test_the_build_leaves_no_package_index_certificate_in_the_images(images, con
         out = run(image, "bash", "-c", "ls -d /run/kjlab-build-ca.crt /run/kjlab-build /root/.cache 2>&1; true",
                   name=container_name("ca"), user="0:0")  # /root is root's alone
         assert out.count("No such file") == 3, out
+
+
+# --- the two images together: the hub image's JupyterHub and proxy serve the learner image's server --
+HUB_CONFIG = '''
+import json, os
+from jupyterhub.spawner import Spawner
+
+class HandOffSpawner(Spawner):
+    """Starts nothing: writes the environment a KubeSpawner pod would get to a file, and the test
+    starts the learner container with it (as KubeSpawner's pod would run), in the hub's network."""
+    async def start(self):
+        env = {k: v for k, v in self.get_env().items() if k.startswith(("JUPYTERHUB_", "JPY_"))}
+        with open("/shared/env.partial", "w") as f:
+            json.dump(env, f)
+        os.rename("/shared/env.partial", "/shared/env.json")
+        return ("127.0.0.1", 8888)
+    async def poll(self):
+        return None
+    async def stop(self, now=False):
+        pass
+
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = 8000
+c.JupyterHub.spawner_class = HandOffSpawner
+c.Spawner.ip = "127.0.0.1"
+c.Spawner.port = 8888
+c.Spawner.env_keep = []  # KubeSpawner's default too: nothing of the hub's environment leaks into a pod
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.JupyterHub.services = [{"name": "probe", "api_token": "TOKEN"}]
+c.JupyterHub.load_roles = [{"name": "probe", "services": ["probe"],
+                            "scopes": ["admin:users", "admin:servers", "access:servers"]}]
+'''
+
+PROBE = '''
+import json, sys, time, urllib.request
+method, path = sys.argv[1], sys.argv[2]
+req = urllib.request.Request("http://127.0.0.1:8000" + path, method=method, headers={"Authorization": "token TOKEN"})
+try:
+    with urllib.request.urlopen(req, timeout=30) as r:
+        print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+'''
+
+
+def test_the_hub_image_serves_the_learner_images_single_user_server_through_its_proxy(images, container_name, tmp_path):
+    token = secrets.token_hex(16)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "jupyterhub_config.py").write_text(HUB_CONFIG.replace("TOKEN", token))
+    (shared / "probe.py").write_text(PROBE.replace("TOKEN", token))
+    os.chmod(shared, 0o777)  # the hub runs as uid 1000 and writes env.json here
+    hub = container_name("hub")
+    subprocess.run(["docker", "run", "-d", "--name", hub, "-v", f"{shared}:/shared",
+                    images["hub"], "jupyterhub", "-f", "/shared/jupyterhub_config.py"], check=True, capture_output=True)
+
+    def api(method, path):
+        proc = subprocess.run(["docker", "exec", hub, "python", "/shared/probe.py", method, path],
+                              capture_output=True, text=True, timeout=60)
+        status, _, body = proc.stdout.partition("\n")
+        return int(status or 0), body
+
+    def until(what, check, seconds=120):
+        deadline = time.monotonic() + seconds
+        while not (found := check()):
+            assert time.monotonic() < deadline, f"no {what} within {seconds}s; hub log: " + subprocess.run(
+                ["docker", "logs", "--tail", "30", hub], capture_output=True, text=True).stderr
+            time.sleep(1)
+        return found
+
+    until("hub API through the proxy", lambda: api("GET", "/hub/api")[0] == 200)
+    assert api("POST", "/hub/api/users/learner")[0] == 201
+    assert api("POST", "/hub/api/users/learner/server")[0] in (201, 202)
+    env = json.loads(until("spawn environment", lambda: (shared / "env.json").exists() and (shared / "env.json").read_text()))
+    argv = ["docker", "run", "-d", "--name", container_name("learner"), f"--network=container:{hub}", "--user", "1000:100"]
+    for key, value in env.items():
+        argv += ["-e", f"{key}={value}"]
+    subprocess.run([*argv, images["learner"]], check=True, capture_output=True)  # its own CMD: the entrypoint, then jupyterhub-singleuser
+    until("ready server", lambda: json.loads(api("GET", "/hub/api/users/learner")[1] or "{}")
+          .get("servers", {}).get("", {}).get("ready"))
+    status, body = api("GET", "/user/learner/api/contents/labs")
+    assert status == 200, body
+    names = {item["name"] for item in json.loads(body)["content"]}
+    assert "01-failjob.ipynb" in names and names <= {p.name for p in (REPO / "labs").iterdir()}

@@ -58,6 +58,7 @@ die() { echo "tools/classroom/build.sh: $*" >&2; exit 1; }
 export DOCKER_BUILDKIT=0   # the legacy builder: Debian's Docker 20.10 has no buildx
 
 cache="${KJLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kjlab}/classroom"
+repo="${KJLAB_CLASSROOM_IMAGE_REPO:-kjlab.local}"  # another one: bench/classroom_image.py's throwaway builds
 logs="$cache/logs"
 image_dir="$root/kjlab/classroom/image"
 command -v python3 >/dev/null || die "python3 is missing; install it (apt-get install python3), then run this again"
@@ -163,16 +164,16 @@ keys() { # image: sets os_image, venv_image, final_image
   local image=$1 k requirements=("kjlab/classroom/image/requirements-$1.txt")
   [ "$image" = hub ] && requirements+=(kjlab/classroom/image/npm-hub.txt)
   k="$(key --extra "$(os_recipe "$image")")" || die "cannot compute the os stage's key"
-  os_image="kjlab.local/classroom-os:$image-$k"
+  os_image="$repo/classroom-os:$image-$k"
   k="$(key "${requirements[@]}" --extra "$os_image" --extra "$(venv_script "$image")")" || die "cannot compute the venv stage's key"
-  venv_image="kjlab.local/classroom-venv:$image-$k"
+  venv_image="$repo/classroom-venv:$image-$k"
   local inputs=("${src_inputs[@]}" tools/classroom/build.sh tools/classroom/cache_key.py)
   [ "$image" = learner ] && inputs+=("${handout_inputs[@]}" tools/versions.env tools/download.env)
   local tools_key=none  # the cluster tools' cache directory is named by their versions and go.sum
   [ "$image" = learner ] && tools_key="$(basename "$(dirname "$bin_dir")")"
   k="$(key "${inputs[@]}" --extra "$venv_image" --extra "$tools_key" \
     --extra "$(final_recipe "$image" "$venv_image" -)")" || die "cannot compute the $image image's key"
-  final_image="kjlab.local/$image:$k"
+  final_image="$repo/$image:$k"
 }
 
 # ---- building --------------------------------------------------------------------------------------
