@@ -229,3 +229,25 @@ def test_the_hub_image_serves_the_learner_images_single_user_server_through_its_
     assert status == 200, body
     names = {item["name"] for item in json.loads(body)["content"]}
     assert "01-failjob.ipynb" in names and names <= {p.name for p in (REPO / "labs").iterdir()}
+
+
+def test_a_restarted_learner_container_brings_back_its_lab_cluster_from_the_volume(images, container_name, tmp_path):
+    # a learner's pod deleted mid-lab: the new pod mounts the same volume; `kjlab up` (the first lab
+    # cell) restarts the control plane on the etcd data kept there, so the learner's objects survive
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 1000, 100)
+    first = container_name("pod1")
+    subprocess.run(["docker", "run", "-d", "--name", first, "--user", "1000:100", "-v", f"{home}:/home/learner",
+                    images["learner"], "sleep", "600"], check=True, capture_output=True)
+    up = subprocess.run(["docker", "exec", first, "bash", "-c",
+                         "kjlab up --engine kwok >/tmp/up.log 2>&1 || { tail -n 20 /tmp/up.log; exit 1; }; "
+                         "kjlab kubectl create namespace kept-across-restarts"],
+                        capture_output=True, text=True, timeout=300)
+    assert up.returncode == 0, up.stdout + up.stderr
+    subprocess.run(["docker", "rm", "-f", first], check=True, capture_output=True)  # no `kjlab down`: a killed pod
+    out = run(images["learner"], "bash", "-c",
+              "kjlab up --engine kwok >/tmp/up.log 2>&1 || { tail -n 20 /tmp/up.log; exit 1; }; "
+              "kjlab kubectl get namespace kept-across-restarts -o name; kjlab down --engine kwok >/dev/null 2>&1",
+              name=container_name("pod2"), user="1000:100", volumes=[(home, "/home/learner")], timeout=300)
+    assert out.strip() == "namespace/kept-across-restarts"
