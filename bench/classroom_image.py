@@ -1,7 +1,7 @@
 """The classroom images (tools/classroom/build.sh): size, cold and cached build time, and the
-learner container's memory idle and with its kwok lab cluster up.
+learner container's memory idle, with its kwok lab cluster up and (--lab01) while lab 01 runs.
 
-    python3 bench/classroom_image.py [--images learner,hub] [--skip-build] [--json FILE]
+    python3 bench/classroom_image.py [--images learner,hub] [--skip-build] [--lab01] [--json FILE]
 
 Build: each image is built twice under a throwaway image repository (KJLAB_CLASSROOM_IMAGE_REPO)
 and a throwaway cache (KJLAB_CACHE: an empty pip cache), so the lab's own images and caches are
@@ -13,7 +13,8 @@ not touched:
 The throwaway images are removed at the end. Memory: the lab's learner image (built if missing),
 running JupyterLab's server as uid 1000 as a learner's pod would (`jupyter lab`, the server
 jupyterhub-singleuser extends), sampled with `docker stats`: idle, then after `kjlab up --engine
-kwok` in the container. Needs a Docker engine; prints one table.
+kwok` in the container, and with --lab01 every 2 s while lab 01 (FAST) runs in it through nbconvert
+(a kernel, as the learner's). Needs a Docker engine; prints one table.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def sh(*args: str, env: dict | None = None, check: bool = True) -> subprocess.Co
     return proc
 
 
-def build(image: str, env: dict) -> tuple[float, dict[str, int], str]:
+def build(image: str, env: dict, *options: str) -> tuple[float, dict[str, int], str]:
     """One build; wall seconds, seconds per stage (from the progress lines), the image name."""
     start = time.monotonic()
-    proc = sh("bash", str(BUILD), image, env=env)
+    proc = sh("bash", str(BUILD), image, *options, env=env)
     wall = time.monotonic() - start
     marks = []
     for line in proc.stderr.splitlines():
@@ -70,7 +71,7 @@ def bench_builds(images: list[str]) -> dict:
     try:
         for image in images:
             print(f"building {image} cold under {repo} ...", file=sys.stderr)
-            cold, stages, name = build(image, env)
+            cold, stages, name = build(image, env, "--force")  # --force: not even Docker's layer cache
             cached, _, again = build(image, env)
             assert again == name, (name, again)
             size = int(sh("docker", "image", "inspect", "-f", "{{.Size}}", name).stdout)
@@ -103,7 +104,7 @@ def sample(container: str, n: int = 5, gap: float = 2.0) -> dict:
     return {"mem_mib": round(statistics.median(mems) / 2**20, 1), "cpu_pct": round(statistics.median(cpus), 1)}
 
 
-def bench_memory() -> dict:
+def bench_memory(lab01: bool = False) -> dict:
     learner = sh("bash", str(BUILD), "learner").stdout.split()[-1]
     name = f"{os.environ.get('KJLAB_TEST_CONTAINER_PREFIX', 'kjlab-bench')}-learner-{os.getpid()}"
     sh("docker", "run", "-d", "--name", name, "--user", "1000:100", learner,
@@ -122,19 +123,67 @@ def bench_memory() -> dict:
         up_s = time.monotonic() - start
         time.sleep(10)  # the controllers' first sync
         with_cluster = sample(name)
+        lab = run_lab01(name) if lab01 else None
         sh("docker", "exec", name, "kjlab", "down", "--engine", "kwok", check=False)
     finally:
         sh("docker", "rm", "-f", name, check=False)
-    return {"image": learner, "idle": idle, "with_kwok_cluster": with_cluster, "kjlab_up_s": round(up_s, 1)}
+    return {"image": learner, "idle": idle, "with_kwok_cluster": with_cluster, "kjlab_up_s": round(up_s, 1),
+            "lab01": lab}
+
+
+FAST_COPY = """
+import json, pathlib
+src = pathlib.Path.home() / "labs" / "01-failjob.ipynb"
+nb = json.loads(src.read_text())
+for cell in nb["cells"]:
+    if cell["cell_type"] == "code" and "FAST = False" in "".join(cell["source"]):
+        cell["source"] = "".join(cell["source"]).replace("FAST = False", "FAST = True")
+        break
+else:
+    raise SystemExit("lab 01 has no `FAST = False` parameters line any more: update bench/classroom_image.py")
+(src.parent / "01-fast.ipynb").write_text(json.dumps(nb))
+"""
+
+
+def run_lab01(name: str) -> dict:
+    """Lab 01 (FAST) executed in the learner container as bench/classroom.py runs it for a Unix
+    learner (nbconvert: a kernel like the learner's), with docker stats sampled all along."""
+    import threading
+
+    sh("docker", "exec", name, "python", "-c", FAST_COPY)
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def sampler():
+        while not stop.is_set():
+            samples.append(mem_bytes(name))  # each sample takes about 2 s (docker stats measures CPU)
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    start = time.monotonic()
+    proc = sh("docker", "exec", "-w", "/home/learner/labs", name, "jupyter", "nbconvert", "--to", "notebook",
+              "--execute", "--ExecutePreprocessor.timeout=1500", "--output", "01-fast-executed.ipynb",
+              "01-fast.ipynb", check=False)
+    seconds = time.monotonic() - start
+    stop.set()
+    thread.join()
+    mems = [m for m, _ in samples]
+    cpus = [c for _, c in samples]
+    return {"ok": proc.returncode == 0, "seconds": round(seconds, 1),
+            "error": "" if proc.returncode == 0 else proc.stderr.strip().splitlines()[-1:],
+            "mem_mib_peak": round(max(mems) / 2**20, 1), "mem_mib_median": round(statistics.median(mems) / 2**20, 1),
+            "cpu_pct_median": round(statistics.median(cpus), 1), "cpu_pct_peak": round(max(cpus), 1),
+            "samples": len(samples)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default="learner,hub")
     parser.add_argument("--skip-build", action="store_true", help="only the memory figures")
+    parser.add_argument("--lab01", action="store_true", help="also run lab 01 (FAST, ~8 min) in the container and sample it")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    figures = {"builds": {} if args.skip_build else bench_builds(args.images.split(",")), "memory": bench_memory()}
+    figures = {"builds": {} if args.skip_build else bench_builds(args.images.split(",")), "memory": bench_memory(args.lab01)}
     print(f"{'image':8} {'size':>8} {'cold build':>11} {'(os/venv/final s)':>18} {'cached':>7}")
     for image, f in figures["builds"].items():
         st = f["cold_stages_s"]
@@ -145,6 +194,11 @@ def main() -> None:
     print(f"  idle JupyterLab server:      {m['idle']['mem_mib']:>7.1f} MiB  {m['idle']['cpu_pct']:>5.1f}% CPU")
     print(f"  + kwok lab cluster up:       {m['with_kwok_cluster']['mem_mib']:>7.1f} MiB  "
           f"{m['with_kwok_cluster']['cpu_pct']:>5.1f}% CPU  (kjlab up took {m['kjlab_up_s']:.1f}s)")
+    lab = m["lab01"]
+    if lab:
+        print(f"  lab 01 (FAST) in the container: {'every check right' if lab['ok'] else 'FAILED ' + str(lab['error'])} "
+              f"in {lab['seconds']:.0f}s; memory median {lab['mem_mib_median']:.0f} MiB, peak {lab['mem_mib_peak']:.0f} MiB; "
+              f"CPU median {lab['cpu_pct_median']:.0f}%, peak {lab['cpu_pct_peak']:.0f}% ({lab['samples']} samples)")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -16,7 +16,8 @@
 #
 # Three stages per image, each an image of its own keyed by exactly what goes into it, so a change
 # to a lab rebuilds only the last one (seconds), not the Python packages (minutes):
-#   os     kjlab.local/classroom-os:<image>-<key>    tools/kind/build.sh's Debian image + apt packages
+#   os     kjlab.local/classroom-os:<image>-<key>    tools/kind/build.sh's Debian image + Debian's updates
+#                                                   + apt packages
 #   venv   kjlab.local/classroom-venv:<image>-<key>  /opt/kjlab/venv from the pinned requirements
 #                                                   (+ configurable-http-proxy for the hub)
 #   final  kjlab.local/<image>:<key>                 kjlab itself, the handout, tools, user, labels
@@ -111,10 +112,20 @@ find_bin_dir() {
 # not PID 1) and forwards the stop signal, as z2jh's images do.
 os_packages_learner="python3 python3-venv tini"
 os_packages_hub="python3 python3-venv tini nodejs npm"   # node from Debian: configurable-http-proxy
+# The Debian image's sources.list names only the release; a classroom image also takes the security
+# and point-release updates, from wherever the host's own apt gets them (apt lists its sources:
+# nothing is parsed or written here).
+updates_list() {
+  command -v apt-get >/dev/null || return 0
+  apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 2>/dev/null |
+    awk -v s="$DEBIAN_SUITE" '($2 == s "-security" || $2 == s "-updates") && $3 == "main" { print "deb " $1 " " $2 " main" }' |
+    sort -u
+}
+updates=""
 os_recipe() { # image
   local packages="os_packages_$1"
-  printf '%s\n' "FROM $debian_image" \
-    "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${!packages} && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb"
+  printf '%s\n' "FROM $debian_image" "COPY updates.list /etc/apt/sources.list.d/kjlab-updates.list" \
+    "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${!packages} && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb"
 }
 venv_script() { # image: run in the os image with the pins in /run/kjlab-build
   cat <<'EOF'
@@ -163,7 +174,7 @@ os_key=() venv_key=() final_key=()
 keys() { # image: sets os_image, venv_image, final_image
   local image=$1 k requirements=("kjlab/classroom/image/requirements-$1.txt")
   [ "$image" = hub ] && requirements+=(kjlab/classroom/image/npm-hub.txt)
-  k="$(key --extra "$(os_recipe "$image")")" || die "cannot compute the os stage's key"
+  k="$(key --extra "$(os_recipe "$image")" --extra "$updates")" || die "cannot compute the os stage's key"
   os_image="$repo/classroom-os:$image-$k"
   k="$(key "${requirements[@]}" --extra "$os_image" --extra "$(venv_script "$image")")" || die "cannot compute the venv stage's key"
   venv_image="$repo/classroom-venv:$image-$k"
@@ -186,7 +197,8 @@ image_build() { # tag: the Dockerfile on stdin, the context in $work/ctx
   local dockerfile
   dockerfile="$(cat)"
   printf '%s\n' "$dockerfile" >"$work/ctx/Dockerfile"
-  docker build --rm --force-rm -t "$1" "$work/ctx"
+  # --force: Docker's layer cache would hand back the old apt-get layer for the same RUN line
+  docker build --rm --force-rm $([ "$force" = 1 ] && echo --no-cache) -t "$1" "$work/ctx"
 }
 logged() { # name fix command...: output to logs/name.log; on failure one line and stop
   local name=$1 fix=$2 t0=$SECONDS; shift 2
@@ -231,6 +243,8 @@ build_os() { # image
   local packages="os_packages_$1"
   step "$1 os stage: apt-get install ${!packages} from the Debian image's mirror (log: $logs/$1-os.log)"
   fresh_ctx
+  printf '%s\n' "$updates" >"$work/ctx/updates.list"
+  [ -n "$updates" ] || step "$1 os stage: the host's apt names no $DEBIAN_SUITE-security or -updates source; the release's packages only"
   { os_recipe "$1"; echo "LABEL io.kjlab.local-build=true io.kjlab.build-key=${os_image##*:}"; } |
     logged "$1-os" "check that a container reaches the Debian mirror in the image's /etc/apt/sources.list (docker run --rm $debian_image apt-get update)" \
       image_build "$os_image"
@@ -285,6 +299,7 @@ build_final() { # image
 
 find_debian_image
 find_bin_dir
+updates="$(updates_list)"
 if [ "$print" = 1 ]; then
   for image in "${images[@]}"; do keys "$image"; echo "$final_image"; done
   exit 0
