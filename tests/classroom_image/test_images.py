@@ -251,3 +251,24 @@ def test_a_restarted_learner_container_brings_back_its_lab_cluster_from_the_volu
               "kjlab kubectl get namespace kept-across-restarts -o name; kjlab down --engine kwok >/dev/null 2>&1",
               name=container_name("pod2"), user="1000:100", volumes=[(home, "/home/learner")], timeout=300)
     assert out.strip() == "namespace/kept-across-restarts"
+
+
+def test_the_entrypoint_passes_kubespawners_arguments_through_as_given(images, container_name):
+    # KubeSpawner puts cmd + its options in the container's args (after the image's ENTRYPOINT); the
+    # chart's cmd names the entrypoint again, which must drop itself and keep every other argument intact
+    out = run(images["learner"], "kjlab-learner-start", "python", "-c", "import sys, json; print(json.dumps(sys.argv[1:]))",
+              "--ip=0.0.0.0", "--port=8888", "a b", "", name=container_name("args"), user="1000:100")
+    assert json.loads(out) == ["--ip=0.0.0.0", "--port=8888", "a b", ""]
+
+
+def test_the_paths_the_hub_passes_to_jupyterlab_exist_in_the_learner_image(images, container_name):
+    # the hub computes JupyterLab's options (settings directory, the terminal's rc file) from ITS kjlab
+    # install; the learner's server opens them in ITS image: the same path in both
+    args = json.loads(run(images["hub"], "python", "-c",
+                          "import json; from kjlab import paths; print(json.dumps([str(paths.JUPYTERLAB_SETTINGS_DIR), "
+                          "str(paths.TERMINAL_RC), paths.terminal_shell_command()[1]]))", name=container_name("hubpaths")))
+    settings, rc, env_bin = args
+    assert env_bin == "KJLAB_ENV_BIN=/opt/kjlab/venv/bin"
+    out = run(images["learner"], "bash", "-c", f"test -d {settings}/overrides.d && test -f {rc} && test -x /opt/kjlab/venv/bin/jupyter && echo same",
+              name=container_name("learnerpaths"))
+    assert out.strip() == "same"
