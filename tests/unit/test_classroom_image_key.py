@@ -89,3 +89,13 @@ def test_a_missing_input_is_an_error_not_a_smaller_key(tree):
 def test_the_command_line_prints_the_same_key(tree, capsys):
     assert cache_key.main([str(tree), "--extra", "v1", "pkg", "labs"]) == 0
     assert capsys.readouterr().out.strip() == key(tree, "pkg", "labs", extra=["v1"])
+
+
+def test_the_build_script_refuses_an_unknown_command_in_one_line_before_needing_docker():
+    import subprocess
+
+    build = SCRIPT.with_name("build.sh")
+    for args in (["learners"], ["learner", "--fast"], []):
+        proc = subprocess.run(["bash", str(build), *args], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert len(proc.stderr.splitlines()) == 1 and "usage: tools/classroom/build.sh learner|hub|all" in proc.stderr
