@@ -129,6 +129,11 @@ if [ $kind_ok = 1 ]; then
   suite kind --engine kind tests/cluster tests/kind --deselect "tests/cluster/test_scenarios.py::$LONG" &
   pids+=($!); names+=(kind)
 fi
+if [ "$kind_why" = yes ]; then  # Docker answers and the offline Debian image can be had, as for kind
+  say "classroom images suite (background): tools/classroom/build.sh all (cached, else ~5 min), the images run in Docker"
+  suite images -m docker tests/classroom_image &
+  pids+=($!); names+=(images)
+fi
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || failed+=("${names[$i]}")
 done
@@ -151,7 +156,7 @@ if [ $kwok3_ok = 1 ]; then
 fi
 say "done"
 # One closing line over every stage, in pytest's words (each stage's own line is in its log).
-$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kwok-practice.log artifacts/test-kind.log artifacts/test-final.log <<'PYEOF'
+$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kwok-practice.log artifacts/test-kind.log artifacts/test-images.log artifacts/test-final.log <<'PYEOF'
 import re, sys
 totals = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
 for path in sys.argv[1:]:
