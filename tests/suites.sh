@@ -130,9 +130,13 @@ if [ $kind_ok = 1 ]; then
   pids+=($!); names+=(kind)
 fi
 if [ "$kind_why" = yes ]; then  # Docker answers and the offline Debian image can be had, as for kind
-  say "classroom images suite (background): tools/classroom/build.sh all (cached, else ~5 min), the images run in Docker"
-  suite images -m docker tests/classroom_image &
-  pids+=($!); names+=(images)
+  # One lane: the images (tools/classroom/build.sh all: cached, else ~5 min), then the class on a kind
+  # cluster of its own (kjlab-class: one control plane, three workers) built from them.
+  say "classroom images suite, then the class on a multi-node kind cluster (background)"
+  { suite images -m docker tests/classroom_image; images_rc=$?
+    suite class-on-kind -m classk8s tests/classroom_k8s; class_rc=$?
+    [ "$images_rc" = 0 ] && [ "$class_rc" = 0 ]; } &
+  pids+=($!); names+=(images/class-on-kind)
 fi
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || failed+=("${names[$i]}")
@@ -156,7 +160,7 @@ if [ $kwok3_ok = 1 ]; then
 fi
 say "done"
 # One closing line over every stage, in pytest's words (each stage's own line is in its log).
-$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kwok-practice.log artifacts/test-kind.log artifacts/test-images.log artifacts/test-final.log <<'PYEOF'
+$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kwok-practice.log artifacts/test-kind.log artifacts/test-images.log artifacts/test-class-on-kind.log artifacts/test-final.log <<'PYEOF'
 import re, sys
 totals = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
 for path in sys.argv[1:]:

@@ -31,9 +31,9 @@ pytestmark = [pytest.mark.browser,
                                  reason="Chromium is not installed (apt-get install chromium)")]
 
 
-def lab01_with_check(user: str, answer: str) -> str:
-    """Lab 01 up to its run with the policy (FAST), then the exercise check, in the learner's
-    workshop directory, owned by them; returns its path below the notebook root."""
+def lab01_notebook(answer: str):
+    """Lab 01 up to its run with the policy (FAST), then the failjob-policy exercise check with
+    ``answer``, on the learner's own lab cluster (the context kjlab created for them)."""
     import nbformat
 
     nb = nbformat.read(ROOT / "labs" / "01-failjob.ipynb", as_version=4)
@@ -48,14 +48,21 @@ def lab01_with_check(user: str, answer: str) -> str:
             break  # the run with the policy
     else:
         raise AssertionError("lab 01 has no run with the policy any more: update this test")
-    # The check on the learner's own lab cluster (the context kjlab created for them).
     cells.append(nbformat.v4.new_code_cell(
         f"verdict = kjlab.check.run('failjob-policy', {answer!r})\nprint('VERDICT', verdict.passed)"))
     nb.cells = cells
+    return nb
+
+
+def lab01_with_check(user: str, answer: str) -> str:
+    """:func:`lab01_notebook` in the learner's workshop directory, owned by them; returns its path
+    below the notebook root."""
+    import nbformat
+
     entry = pwd.getpwnam(user)
     path = Path(entry.pw_dir) / "workshop" / "01-browser.ipynb"
     path.parent.mkdir(exist_ok=True)
-    nbformat.write(nb, path)
+    nbformat.write(lab01_notebook(answer), path)
     os.chown(path, entry.pw_uid, entry.pw_gid)
     return "01-browser.ipynb"
 
