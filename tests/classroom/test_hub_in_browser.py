@@ -10,12 +10,14 @@ import pwd
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from .hubfixture import running_hub
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.browser.jupyter_page import run_all_cells  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -93,11 +95,7 @@ def test_two_learners_in_chromium_and_the_report_shows_both(hub):
                 notebook = lab01_with_check(f"kjlab-{login}", answer)
                 page.goto(f"{hub.base}/user/kjlab-{login}/lab/tree/{notebook}")
                 page.wait_for_selector(".jp-Notebook", timeout=60_000)
-                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                                       ".jp-Toolbar-kernelStatus", timeout=60_000)
-                time.sleep(2)  # let the kernel settle before running
-                page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-                page.click("li.lm-Menu-item:has-text('Run All Cells')")
+                run_all_cells(page)  # waits for the kernel, answers "Select Kernel", checks a cell started
                 pages[login] = page
             outputs = {}
             for login, page in pages.items():  # both run at once; wait for each one's verdict
