@@ -60,6 +60,16 @@ class Class:
         self.state, self.env, self.base = state, env, base
         self.timings: dict[str, float] = {}
 
+    def forwarding(self, timeout: float = 120) -> None:
+        """The port-forward to proxy-public, started again on the same port if it exited: kubectl
+        port-forward ends when a forwarded connection fails (as it can while a learner's pod is
+        deleted under the proxy); a learner's browser would simply reconnect to the hub's address."""
+        if self.forward.poll() is None:
+            return
+        say(f"the port-forward to proxy-public exited ({self.forward.returncode}); starting it again")
+        self.forward = _port_forward(self.env, self.port)
+        _wait_for_hub(self.base, self.forward, timeout)
+
     def password(self, login: str) -> str:
         sheet = kind_class_dir(self.state) / "passwords-to-hand-out.txt"
         for line in sheet.read_text().splitlines():
@@ -93,6 +103,19 @@ def _port_forward(env: dict, port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
+def _wait_for_hub(base: str, forward: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the hub answers through the port-forward (seconds once the proxy is Ready: class up waited for that)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(f"{base}/hub/health", timeout=5).ok:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline and forward.poll() is None, "the port-forward to proxy-public never answered"
+        time.sleep(1)
+
+
 @pytest.fixture(scope="module")
 def klass(tmp_path_factory):
     problem = _docker_problem()
@@ -102,7 +125,8 @@ def klass(tmp_path_factory):
         pytest.skip(f"no Docker engine answers: {problem}")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path_factory.mktemp("class-k8s")
-    state = tmp / "state"
+    # KJLAB_CLASS_TEST_STATE: the state of a class kept by KJLAB_KEEP_CLUSTER=1 (its password sheet)
+    state = Path(os.environ.get("KJLAB_CLASS_TEST_STATE") or tmp / "state")
     env = {**kind_class.environment(), "KJLAB_STATE": str(state)}
     timings: dict[str, float] = {}
 
@@ -130,15 +154,7 @@ def klass(tmp_path_factory):
     port = _free_port()
     forward = _port_forward(env, port)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:  # the port-forward answers within seconds once the proxy is Ready (class up waited for that)
-        try:
-            if requests.get(f"{base}/hub/health", timeout=5).ok:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline and forward.poll() is None, "the port-forward to proxy-public never answered"
-        time.sleep(1)
+    _wait_for_hub(base, forward)
     klass = Class(state, env, base)
     klass.timings = timings
     klass.forward = forward

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 
 from kjlab.classroom.client import Learner
 
@@ -100,7 +101,19 @@ def test_a_learner_pod_deleted_mid_lab_comes_back_with_their_notebooks(klass):
     klass.kubectl("delete", "pod", "jupyter-bob", "--wait=true", timeout=300)
     learner = Learner(klass.base, "bob", klass.password("bob"))
     started = time.monotonic()
-    learner.log_in(timeout=600)  # the hub starts his server again: a new pod, the same claim
+    # Until the hub notices the pod is gone (KubeSpawner's poll), the proxy still routes /user/bob/ to
+    # it and answers 503, as bob's browser would show him; then logging in starts his server again.
+    while True:
+        try:
+            learner.log_in(timeout=600)  # a new pod, the same claim
+            break
+        except (requests.HTTPError, requests.ConnectionError) as e:
+            status = getattr(e.response, "status_code", None)
+            assert status in (503, None) and time.monotonic() - started < 300, e
+            say(f"bob's server: {status or type(e).__name__} {time.monotonic() - started:.0f}s after the delete "
+                "(the hub has not noticed yet); logging in again in 5 s")
+            klass.forwarding()
+            time.sleep(5)
     klass.timings["respawn_s"] = time.monotonic() - started
     after = _pod(klass, "bob")
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
