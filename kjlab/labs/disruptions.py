@@ -30,7 +30,7 @@ from kjlab import examples
 from kjlab.api import kube, policy as policy_rules, readers, wait
 from kjlab.actions import ops
 from kjlab.actions.actor import Actor
-from kjlab.cluster import names, provider
+from kjlab.cluster import provider
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
@@ -338,7 +338,7 @@ def restore_nodes(context: str, timeout: float = 120) -> list[str]:
     """Bring back every node a session left NotReady (a cell interrupted between ``node_not_ready``
     and ``node_ready``), as the cluster's engine took it away. Waits until they are Ready and
     untainted; returns their names."""
-    engine = next((e for e in names.ENGINES if context == names.context_for(e)), None)
+    engine = provider.engine_of(context)
     nodes = [readers.name(n) for n in kube.raw(kube.core(context).list_node)["items"]]
     left = provider.kubelet(engine).taken_away(context, nodes)
     for node in left:
