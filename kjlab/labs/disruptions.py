@@ -1,4 +1,5 @@
-"""Lab 12: disruptions -- what takes a running pod away, and how each leaves its mark on the pod.
+"""Disruptions (``labs/12-disruptions.ipynb``) -- what takes a running pod away, and how each leaves
+its mark on the pod.
 
 A ``Disruptions`` session records one namespace (kjlab.record) while the lab acts the way an
 administrator or the cluster would: drain a node against a PodDisruptionBudget (every 429 refusal
@@ -57,7 +58,7 @@ def manifest(name: str, fast: bool = False) -> dict:
     short NotReady toleration (60 s -> 15 s)."""
     docs = manifests()
     if name not in docs:
-        raise KjlabError(f"no lab 12 object named '{name}' (choose one of: {', '.join(docs)})",
+        raise KjlabError(f"the disruptions lab has no object named '{name}' (choose one of: {', '.join(docs)})",
                          "kjlab.labs.disruptions.manifests()")
     doc = copy.deepcopy(docs[name])
     if fast and doc["kind"] == "Job":

@@ -1,5 +1,6 @@
-"""Probes, lifecycle hooks and graceful termination (lab 13): the pods that show them, one recorded
-namespace to run them in, and the questions the lab asks of the recording.
+"""Probes, lifecycle hooks and graceful termination (``labs/13-probes-and-termination.ipynb``): the
+pods that show them, one recorded namespace to run them in, and the questions the lab asks of the
+recording.
 
 Probes, hooks and signals are the kubelet's work, on real containers: the kwok engine runs no
 process, so nothing here is simulated there. ``needs_real_kubelet`` says so in a notebook and the
@@ -182,7 +183,7 @@ def hook_pods(post_start_seconds: int = 2, pre_stop_seconds: int = 3) -> list[di
 
 
 def worker_pod(name: str, script: str, grace: int) -> dict:
-    """A bash ``script`` as PID 1 with ``restartPolicy: Never``, like a Job's pod (exercise 13)."""
+    """A bash ``script`` as PID 1 with ``restartPolicy: Never``, like a Job's pod (the exit-on-SIGTERM exercise)."""
     return _pod(name, script, grace=grace, restart_policy="Never")
 
 
@@ -438,7 +439,7 @@ def hook_timeline(recording: Recording, pod: str, started_at: dt.datetime) -> pd
 
 
 def endpointslice_row(event: str, eps: dict) -> dict:
-    """A Service's EndpointSlice: which pods are in it and whether each is ready (lab 13)."""
+    """A Service's EndpointSlice: which pods are in it and whether each is ready."""
     ready = [f"{(e.get('targetRef') or {}).get('name')}:"
              f"{'ready' if (e.get('conditions') or {}).get('ready') else 'not ready'}"
              for e in eps.get("endpoints") or []]
