@@ -135,7 +135,7 @@ while True:
 def _without_empty_labels(docs):
     """The Python wrote ``labels: {}`` on unlabelled pods; the file leaves the field out. The API server
     keeps no empty labels (ObjectMeta.Labels is ``json:"labels,omitempty"``, k8s.io/apimachinery
-    pkg/apis/meta/v1/types.go), so the pod created is the same: the one difference allowed."""
+    v0.36.4, the v1.36.4 release's, pkg/apis/meta/v1/types.go:243), so the pod created is the same: the one difference allowed."""
     docs = copy.deepcopy(docs)
     for doc in docs:
         if doc["metadata"].get("labels") == {}:
