@@ -20,6 +20,7 @@ from kubernetes import client
 from kjlab import interrupts, manifests
 from kjlab.actions.actor import acts
 from kjlab.api import holders, kube, readers, wait
+from kjlab.cluster import provider
 from kjlab.cluster.kwok import grammar
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
@@ -200,10 +201,10 @@ def untaint(context: str, node: str, key: str, effect: str = "NoExecute", echo: 
 
 
 def _warn_not_simulated(context: str, doc: dict, echo: bool, recorder) -> None:
-    """Issue 10: on the kwok engine, name each container command the simulated kubelet cannot run
+    """Where the kubelets are simulated (kwok), name each container command they cannot run
     (kjlab/cluster/kwok/grammar.py), so `kjlab scenario run`, checks and notebooks say it, not only the
     cluster's NotSimulated event."""
-    if not context.startswith("kwok-"):
+    if provider.for_context(context).real:
         return
     pod = doc if doc["kind"] == "Pod" else (doc.get("spec") or {}).get("template") or {}
     if doc["kind"] == "Job" and (doc.get("spec") or {}).get("completionMode") == "Indexed":

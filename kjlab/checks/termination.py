@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 
-from kjlab import cluster as lab_cluster
 from kjlab.api import readers
 from kjlab.cluster import provider
 from kjlab.checks import Verdict, _delete_quietly, _namespace, exercise
@@ -22,7 +21,7 @@ SCRIPT_LIMIT = 4000      # characters: a worker script, not a program
 
 def _needs_kind(name: str, context: str) -> Verdict | None:
     """A verdict saying the check needs real containers, on an engine that simulates the kubelet."""
-    if provider.kubelet(lab_cluster.status(context).get("engine")).real:
+    if provider.for_context(context).real:
         return None
     return Verdict(name, False, "this check needs real containers: it is not run on the kwok engine",
                    ["signals and exit codes come from a real process; the kwok engine simulates the kubelet "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kjlab.classroom import accounts, auth
 from kjlab.classroom.k8s_hub import merged
-from kjlab.cluster import kubectl
+from kjlab.cluster import kubectl, provider
 from kjlab.errors import KjlabError
 from kjlab.paths import REPO_DIR, state_dir
 
@@ -215,8 +215,7 @@ def preflight(cl: Cluster, values: dict, progress=print) -> None:
     if storage:
         raise KjlabError(storage)
     nodes = cl.json("get", "nodes")["items"]
-    hint = ("kind load docker-image {image} --name <your kind cluster>" if cl.context.startswith("kind-")
-            else "load it onto every node (kind load docker-image {image}), or build it where the nodes run")
+    hint = provider.image_load_hint(cl.context)
     for key, what in (("singleuser", "learner"), ("hub", "hub")):
         ref = values.get(key, {}).get("image", {})
         if not ref.get("tag"):

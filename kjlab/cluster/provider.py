@@ -1,14 +1,14 @@
 """The engine interface, in the style of kind's providers: what `up`, `down`, `status` and the
 health check ask of an engine, and ``Kubelet``, what a lab asks of a cluster's kubelets. kind/ and
 kwok/ each implement them once (``PROVIDER``, ``kubelet.KUBELET``); the chooser (engine.py), ``get``
-and ``kubelet`` are the only places that name an engine.
+``kubelet`` and ``engine_of`` are the only places that name an engine.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Protocol
 
-from kjlab.cluster import kind, kwok
+from kjlab.cluster import kind, kwok, names, registry
 from kjlab.cluster.kind import kubelet as kind_kubelet
 from kjlab.cluster.kwok import kubelet as kwok_kubelet
 from kjlab.errors import KjlabError
@@ -119,3 +119,27 @@ KUBELETS: dict[str, Kubelet] = {"kind": kind_kubelet.KUBELET, "kwok": kwok_kubel
 def kubelet(engine: str | None) -> Kubelet:
     """The kubelets of a cluster run by ``engine`` (``kjlab.cluster.status(context)["engine"]``)."""
     return KUBELETS.get(engine or "", _OtherKubelet())
+
+
+def engine_of(context: str) -> str | None:
+    """The engine that runs ``context``'s cluster: the one kjlab recorded when it made it, else the engine
+    whose tool names its context so (kwok-kjlab without a record is still kwokctl's), else None
+    (a classroom's cluster: its kubelets are real)."""
+    recorded = (registry.entry(context) or {}).get("engine")
+    if recorded in PROVIDERS:
+        return recorded
+    return next((e for e in names.ENGINES if context == names.context_for(e)), None)
+
+
+def for_context(context: str) -> Kubelet:
+    """The kubelets of ``context``'s cluster, as ``kubelet(engine_of(context))``: how code outside
+    cluster/ asks what a context's nodes can do (``.real``: run a container) without naming an engine."""
+    return kubelet(engine_of(context))
+
+
+def image_load_hint(context: str) -> str:
+    """How a person puts an image built here ("{image}") on every node of ``context``'s cluster, which
+    kjlab need not have made (a classroom's): kind's own command where kind named the context."""
+    if context.startswith("kind-"):  # kind writes the context kind-<cluster>
+        return "kind load docker-image {image} --name <your kind cluster>"
+    return "load it onto every node (kind load docker-image {image}), or build it where the nodes run"

@@ -1,4 +1,5 @@
-"""A small controller that does the config-issue example's steps 3-4 for you.
+"""A small controller that does the config-issue example's steps 3-4 for you
+(``labs/03-config-issue.ipynb``).
 
 The docs say that in production, marking a pod whose image can never be pulled (a custom
 ``ConfigIssue`` condition) and deleting it "should be automated by a user-provided controller".

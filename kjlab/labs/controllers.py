@@ -1,8 +1,8 @@
-"""Workload controllers (lab 11): the lab's ReplicaSet, Deployment and DaemonSet as package data,
-a recorded session that acts on them (delete, relabel, label nodes, roll out, undo) and waits on
-the recording, and the questions the lab asks of that recording: who replaced whom and how fast,
-when a pod's controller ownerReference went and came back, the counts over a rollout, and which
-pod the ReplicaSet's deletion ranking put first.
+"""Workload controllers (``labs/11-controllers.ipynb``): the lab's ReplicaSet, Deployment and
+DaemonSet as package data, a recorded session that acts on them (delete, relabel, label nodes, roll
+out, undo) and waits on the recording, and the questions the lab asks of that recording: who
+replaced whom and how fast, when a pod's controller ownerReference went and came back, the counts
+over a rollout, and which pod the ReplicaSet's deletion ranking put first.
 
 The ReplicaSet, Deployment and DaemonSet controllers are the real upstream ones on both engines;
 the containers only `sleep`, which the kwok engine's simulated kubelet runs as a real one would.
@@ -195,7 +195,7 @@ def deletion_order(pods: list[dict], related: list[dict], now: dt.datetime) -> l
 
 class WorkloadRecording(Recording):
     """A recording of a namespace with ReplicaSets, Deployments and DaemonSets (and their pods,
-    events and kjlab's steps), with the questions lab 11 asks of it."""
+    events and kjlab's steps), with the questions the controllers lab asks of it."""
 
     def _offset(self) -> dt.timedelta | None:
         row = next((r for r in self.rows if r.get("time") is not None), None)
@@ -293,7 +293,7 @@ class WorkloadRecording(Recording):
                 continue
             owner = row.iloc[0]["first_owner"]
             # The step is recorded once the API call has returned and kjlab has printed it; on a loaded
-            # machine the controller's replacement can be seen before that (lab 11 failed so in CI, on
+            # machine the controller's replacement can be seen before that (this lab failed so in CI, on
             # both engines). The pod watch sees the victim marked for deletion (or taken out of its
             # controller) before the replacement, in resourceVersion order: that moment is the anchor.
             anchor = s["t"]

@@ -1,5 +1,5 @@
-"""CronJobs (lab 09): the lab's CronJobs as package data, a recorded session that waits for
-minute boundaries with a live line, and the questions a lab asks of the recording.
+"""CronJobs (``labs/09-cronjobs.ipynb``): the lab's CronJobs as package data, a recorded session
+that waits for minute boundaries with a live line, and the questions a lab asks of the recording.
 
 The CronJob controller is the real upstream one on both engines; it only ever starts a Job at a
 schedule time, and schedules have a one-minute resolution. So a lab cannot be quicker than the

@@ -1,4 +1,5 @@
-"""Lab 12: disruptions -- what takes a running pod away, and how each leaves its mark on the pod.
+"""Disruptions (``labs/12-disruptions.ipynb``) -- what takes a running pod away, and how each leaves
+its mark on the pod.
 
 A ``Disruptions`` session records one namespace (kjlab.record) while the lab acts the way an
 administrator or the cluster would: drain a node against a PodDisruptionBudget (every 429 refusal
@@ -30,7 +31,7 @@ from kjlab import examples
 from kjlab.api import kube, policy as policy_rules, readers, wait
 from kjlab.actions import ops
 from kjlab.actions.actor import Actor
-from kjlab.cluster import names, provider
+from kjlab.cluster import provider
 from kjlab.cluster.registry import guard
 from kjlab.errors import KjlabError
 from kjlab.labs import on_cleanup, session
@@ -57,7 +58,7 @@ def manifest(name: str, fast: bool = False) -> dict:
     short NotReady toleration (60 s -> 15 s)."""
     docs = manifests()
     if name not in docs:
-        raise KjlabError(f"no lab 12 object named '{name}' (choose one of: {', '.join(docs)})",
+        raise KjlabError(f"the disruptions lab has no object named '{name}' (choose one of: {', '.join(docs)})",
                          "kjlab.labs.disruptions.manifests()")
     doc = copy.deepcopy(docs[name])
     if fast and doc["kind"] == "Job":
@@ -338,7 +339,7 @@ def restore_nodes(context: str, timeout: float = 120) -> list[str]:
     """Bring back every node a session left NotReady (a cell interrupted between ``node_not_ready``
     and ``node_ready``), as the cluster's engine took it away. Waits until they are Ready and
     untainted; returns their names."""
-    engine = next((e for e in names.ENGINES if context == names.context_for(e)), None)
+    engine = provider.engine_of(context)
     nodes = [readers.name(n) for n in kube.raw(kube.core(context).list_node)["items"]]
     left = provider.kubelet(engine).taken_away(context, nodes)
     for node in left:

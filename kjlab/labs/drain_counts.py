@@ -1,6 +1,7 @@
-"""Lab 02: how the Job controller counted each pod of a drained Job, next to what the recording
-shows of that pod -- so a pod that ended ``Succeeded`` yet counts as failed, or an evicted pod whose
-last phase is ``Running``, is explained from the run itself.
+"""A drained Job's counts (``labs/02-ignore-disruptions.ipynb``): how the Job controller counted
+each pod of a drained Job, next to what the recording shows of that pod -- so a pod that ended
+``Succeeded`` yet counts as failed, or an evicted pod whose last phase is ``Running``, is explained
+from the run itself.
 
 What the counts rest on (Kubernetes v1.36.4):
 

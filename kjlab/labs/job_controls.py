@@ -1,6 +1,7 @@
-"""More Job controls (lab 14): the pod failure policy's other forms (NotIn, an explicit Count, a
-named container, a condition with status False), the work-queue pattern, an elastic Indexed Job,
-a scheduling gate, ``spec.managedBy``, ``kubectl wait`` and a CronJob's Job names.
+"""More Job controls (``labs/14-more-job-controls.ipynb``): the pod failure policy's other forms
+(NotIn, an explicit Count, a named container, a condition with status False), the work-queue
+pattern, an elastic Indexed Job, a scheduling gate, ``spec.managedBy``, ``kubectl wait`` and a
+CronJob's Job names.
 
 Every Job is package data (examples/job-controls.yaml, one document each); the steps a person
 would take on them (patch a condition, scale an Indexed Job, remove a gate) run while the Job is
@@ -44,7 +45,7 @@ def manifests() -> dict[str, dict]:
 def manifest(name: str) -> dict:
     docs = manifests()
     if name not in docs:
-        raise KjlabError(f"lab 14 has no Job named '{name}' (choose one of: {', '.join(docs)})",
+        raise KjlabError(f"the more-Job-controls lab has no Job named '{name}' (choose one of: {', '.join(docs)})",
                          "kjlab.labs.job_controls.manifest('notin')")
     return copy.deepcopy(docs[name])
 
@@ -282,7 +283,7 @@ def first_failure(name: str, recording: Recording) -> tuple[dict[str, int], Matc
 
 def cron_jobs(jobs: list[dict]) -> list[dict]:
     """Each Job a CronJob created: its name, the scheduled time it carries, that time in whole
-    minutes since the epoch, and when it completed (the rows lab 14 shows)."""
+    minutes since the epoch, and when it completed (the rows the lab shows)."""
     rows = []
     for job in jobs:
         scheduled = readers.annotations(job).get(SCHEDULED_AT)

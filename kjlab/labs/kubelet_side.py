@@ -1,8 +1,9 @@
-"""What else only a real kubelet decides (lab 13, ``labs/13-probes-and-termination.ipynb``, its
+"""What else only a real kubelet decides (``labs/13-probes-and-termination.ipynb``, its
 section "More that only the kubelet decides"): the objects, and the questions the lab asks of the
 recording. Each answers an interview question whose proof needs real containers
 (``kjlab/quiz/questions.yaml``: pod-level-deadline, native-sidecar-job, run-container-error,
-logs-previous, probe-timeout, pod-ready-to-start, ephemeral-debug), and exercise 13's "why not exit 0".
+logs-previous, probe-timeout, pod-ready-to-start, ephemeral-debug), and the exit-on-SIGTERM exercise's "why not exit 0"
+(``exercises/13-exit-on-sigterm.ipynb``).
 
 What the v1.36.4 kubelet does, and where:
 - a pod's own ``activeDeadlineSeconds``: pkg/kubelet/active_deadline.go:31-32 fails the pod with
@@ -137,7 +138,7 @@ WORKER_POLICY = {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "Di
 
 def workers() -> list[dict]:
     """Two Jobs with the same pod failure policy whose worker traps SIGTERM: ``exit0-on-term``
-    exits 0 (exercise 13's wrong answer), ``exit143-on-term`` exits 143 (its right one)."""
+    exits 0 (the exit-on-SIGTERM exercise's wrong answer), ``exit143-on-term`` exits 143 (its right one)."""
     jobs = []
     for name, code in (("exit0-on-term", 0), ("exit143-on-term", 143)):
         script = (f"trap 'echo \"SIGTERM: stopping halfway, exit {code}\"; exit {code}' TERM; echo working; "

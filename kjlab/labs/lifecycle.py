@@ -1,6 +1,7 @@
-"""Lab 10's pod "zoo": one pod per STATUS of `kubectl get pods`, created on purpose from
-kjlab/examples/pod-statuses.yaml, recorded from a watch, and read back the way the API server's table
-printer derives the column (kjlab.printers.pod_status, applied by the recorder to every recorded pod object).
+"""The pod lifecycle lab's (``labs/10-pod-lifecycle.ipynb``) pod "zoo": one pod per STATUS of
+`kubectl get pods`, created on purpose from kjlab/examples/pod-statuses.yaml, recorded from a watch,
+and read back the way the API server's table printer derives the column (kjlab.printers.pod_status,
+applied by the recorder to every recorded pod object).
 
 Fleeting statuses (ContainerCreating, PodInitializing, Terminating) are caught because the
 recorder keeps every change the watch delivers, not because a `kubectl get` happened to look at

@@ -1,4 +1,5 @@
-"""Lab 08: a Job's pod selector written by hand (``manualSelector``), and what a careless one does.
+"""A Job's pod selector written by hand (``manualSelector``), and what a careless one does
+(``labs/08-ending-early.ipynb``).
 
 Normally the API server generates a Job's selector from a label unique to the Job
 (``batch.kubernetes.io/controller-uid``), so no other pod can match it. A selector of your own

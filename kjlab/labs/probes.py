@@ -1,11 +1,14 @@
-"""Probes, lifecycle hooks and graceful termination (lab 13): the pods that show them, one recorded
-namespace to run them in, and the questions the lab asks of the recording.
+"""Probes, lifecycle hooks and graceful termination (``labs/13-probes-and-termination.ipynb``): the
+pods that show them, one recorded namespace to run them in, and the questions the lab asks of the
+recording.
 
 Probes, hooks and signals are the kubelet's work, on real containers: the kwok engine runs no
 process, so nothing here is simulated there. ``needs_real_kubelet`` says so in a notebook and the
 lab skips those steps visibly (``kjlab up --engine kind`` runs them).
 
-Every pod here uses ``docker.io/library/python:3`` (bash, and a small Python web server to probe).
+Every pod and the Service are package data, kjlab/examples/probes.yaml, in
+``docker.io/library/python:3`` (bash, and a small Python web server to probe); the functions below
+change only named numbers in them (seconds, the grace period).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 
 import pandas as pd
 
+from kjlab import examples
 from kjlab.api import kube, readers, watch
 from kjlab.actions import ops
 from kjlab import cluster
@@ -28,11 +32,12 @@ from kjlab.runs.record import register_kind
 from kjlab.runs.session import Session
 from kjlab.runs.result import Recording
 
+FILE = "probes.yaml"   # kjlab/examples/probes.yaml: every pod and the Service, as a learner reads them
+# What that file holds, named for the questions and tests that read it:
 IMAGE = "docker.io/library/python:3"
 PORT = 8080
-# A liveness kill is a graceful stop: a process that ignores SIGTERM (python or bash as PID 1) keeps
-# the restart waiting for the whole grace period, so the probe pods get a short one.
-PROBE_GRACE_SECONDS = 2
+PROBE_GRACE_SECONDS = 2   # the probe pods' grace period (a liveness kill is a graceful stop; see the file)
+GATE = "example.com/load-balancer-ready"
 
 
 _explained = False
@@ -55,56 +60,29 @@ def needs_real_kubelet(engine: str | None, what: str) -> bool:
     return False
 
 
-# --- the pods ----------------------------------------------------------------------------------
+# --- the pods (kjlab/examples/probes.yaml) -----------------------------------------------------
 
-def _pod(name: str, script: str, grace: int | None = PROBE_GRACE_SECONDS, labels: dict | None = None,
-         restart_policy: str = "Always", **container) -> dict:
-    spec = {"restartPolicy": restart_policy,
-            "containers": [{"name": "main", "image": IMAGE, "command": ["bash", "-c", script], **container}]}
-    if grace is not None:
-        spec["terminationGracePeriodSeconds"] = grace
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+def _objects() -> dict[str, dict]:
+    """The file's objects by name, parsed afresh: a caller may change what it is given."""
+    return {readers.name(d): d for d in examples.objects(FILE)}
 
 
-# A web server of a few lines (socket and os only): the images built offline for kind carry
-# Debian's python3-minimal, which has no http.server. GET /<name> answers 200 while /srv/<name>
-# exists, 404 otherwise; each request is logged, like http.server does.
-WEB_SERVER = f"""\
-import os, socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", {PORT}))
-s.listen(16)
-print("serving /srv on port {PORT}", flush=True)
-while True:
-    c, _ = s.accept()
-    try:
-        c.settimeout(2)
-        line = c.recv(4096).split(b"\\r\\n", 1)[0].decode(errors="replace")
-        parts = line.split()
-        found = len(parts) > 1 and os.path.isfile("/srv/" + os.path.basename(parts[1]))
-        status = "200 OK" if found else "404 Not Found"
-        c.sendall(("HTTP/1.0 " + status + "\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n").encode())
-        print(line, status, flush=True)
-    except OSError:
-        pass
-    finally:
-        c.close()
-"""
+def __getattr__(name: str):
+    if name == "WEB_SERVER":  # the web servers' program (their env WEB_SERVER), read when asked for
+        return _objects()["live-http"]["spec"]["containers"][0]["env"][0]["value"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _serve(files: str) -> str:
-    """A web server on PORT that serves ``files`` (created first) from /srv; the pod needs
-    ``_web_env()`` (the server's code, in an environment variable to keep the quoting simple)."""
-    return f'mkdir -p /srv && cd /srv && touch {files} && exec python3 -c "$WEB_SERVER"'
+def _set_seconds(command: list[str], pattern: str, seconds: int) -> None:
+    """Put ``seconds`` where ``pattern``'s group stands in the script ``command`` runs (bash -c SCRIPT)."""
+    match = re.search(pattern, command[-1])
+    if match is None:  # the file and this module disagree: a bug, not a learner's mistake
+        raise KjlabError(f"{FILE}: no {pattern!r} in {command[-1][:60]!r}", f"fix kjlab/examples/{FILE}")
+    command[-1] = command[-1][:match.start(1)] + str(seconds) + command[-1][match.end(1):]
 
 
-def _web_env() -> list[dict]:
-    return [{"name": "WEB_SERVER", "value": WEB_SERVER}]
-
-
-def _http(path: str) -> dict:
-    return {"httpGet": {"path": path, "port": PORT}}
+def _main(pod: dict) -> dict:
+    return pod["spec"]["containers"][0]
 
 
 def liveness_pods(fail_after: int = 8) -> list[dict]:
@@ -112,88 +90,76 @@ def liveness_pods(fail_after: int = 8) -> list[dict]:
     ``live-http`` (GET /healthz: fails once someone removes the file, 404), ``live-tcp`` (a socket
     that stops listening after ``fail_after`` s while the process goes on), ``live-exec``
     (``cat /tmp/healthy``: the script removes the file after ``fail_after`` s)."""
-    every = {"periodSeconds": 2, "failureThreshold": 2, "timeoutSeconds": 1}
-    tcp = (f"exec python3 -c \"import socket, time; s = socket.socket(); s.bind(('', {PORT})); s.listen(); "
-           f"print('listening on {PORT}', flush=True); time.sleep({fail_after}); s.close(); "
-           f"print('closed the socket, still running', flush=True); time.sleep(10**6)\"")
-    exec_ = (f"touch /tmp/healthy; echo healthy; sleep {fail_after}; rm /tmp/healthy; echo 'removed /tmp/healthy'; "
-             "sleep 100000")
-    return [
-        _pod("live-http", _serve("healthz"), env=_web_env(), livenessProbe={**_http("/healthz"), **every}),
-        _pod("live-tcp", tcp, livenessProbe={"tcpSocket": {"port": PORT}, **every}),
-        _pod("live-exec", exec_, livenessProbe={"exec": {"command": ["cat", "/tmp/healthy"]}, **every}),
-    ]
+    pods = _objects()
+    _set_seconds(_main(pods["live-tcp"])["command"], r"time\.sleep\((\d+)\); s\.close", fail_after)
+    _set_seconds(_main(pods["live-exec"])["command"], r"sleep (\d+); rm /tmp/healthy", fail_after)
+    return [pods["live-http"], pods["live-tcp"], pods["live-exec"]]
 
 
 def readiness_pods(names=("web-a", "web-b")) -> list[dict]:
-    """Web servers behind the Service ``web`` (label app=web), ready while they serve /ready."""
-    probe = {**_http("/ready"), "periodSeconds": 1, "failureThreshold": 1, "successThreshold": 1}
-    return [_pod(n, _serve("ready"), env=_web_env(), labels={"app": "web"}, readinessProbe=copy.deepcopy(probe)) for n in names]
+    """Web servers behind the Service ``web`` (label app=web), ready while they serve /ready (a name
+    the file lacks is web-a renamed)."""
+    pods = _objects()
+    return [pods[n] if n in ("web-a", "web-b") else _renamed(pods["web-a"], n) for n in names]
+
+
+def _renamed(pod: dict, name: str) -> dict:
+    pod = copy.deepcopy(pod)
+    pod["metadata"]["name"] = name
+    return pod
 
 
 def service(name: str = "web", selector: dict | None = None) -> dict:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-            "spec": {"selector": selector or {"app": name}, "ports": [{"port": 80, "targetPort": PORT}]}}
+    doc = _objects()["web"]
+    doc["metadata"]["name"], doc["spec"]["selector"] = name, selector or {"app": name}
+    return doc
 
 
 def slow_start_pods(start_seconds: int = 15) -> list[dict]:
     """Two web servers that take ``start_seconds`` to listen, both with the same liveness probe
     (every 2 s, 3 failures): ``slow-liveness-only`` has nothing else, ``slow-with-startup`` has a
     startup probe allowing 30 s, which holds liveness back until the server answers once."""
-    script = f"echo 'loading ...'; sleep {start_seconds}; echo 'serving'; " + _serve("healthz")
-    liveness = {**_http("/healthz"), "periodSeconds": 2, "failureThreshold": 3}
-    startup = {**_http("/healthz"), "periodSeconds": 2, "failureThreshold": 15}
-    return [_pod("slow-liveness-only", script, env=_web_env(), livenessProbe=copy.deepcopy(liveness)),
-            _pod("slow-with-startup", script, env=_web_env(), livenessProbe=copy.deepcopy(liveness), startupProbe=startup)]
-
-
-GATE = "example.com/load-balancer-ready"
+    pods = _objects()
+    slow = [pods["slow-liveness-only"], pods["slow-with-startup"]]
+    for pod in slow:
+        _set_seconds(_main(pod)["command"], r"sleep (\d+); echo 'serving'", start_seconds)
+    return slow
 
 
 def gated_pod() -> dict:
     """A ready web server whose pod is Ready only once the condition GATE is True: nobody but the
     API client that owns the gate (here: kjlab, through the status subresource) sets it."""
-    pod = _pod("gated", _serve("ready"), env=_web_env(), readinessProbe={**_http("/ready"), "periodSeconds": 1})
-    pod["spec"]["readinessGates"] = [{"conditionType": GATE}]
-    return pod
-
-
-def _stamp(who: str) -> str:
-    """A bash line printing ``<who> at <epoch seconds>`` into the container's log (PID 1's stdout, so
-    a hook, which runs beside the main process, lands in the same log)."""
-    return f'echo "{who} at $(date +%s.%N)" > /proc/1/fd/1'
+    return _objects()["gated"]
 
 
 def hook_pods(post_start_seconds: int = 2, pre_stop_seconds: int = 3) -> list[dict]:
     """``hooks``: postStart and preStop both print a timestamp into the log and take a while; the
     main process prints when it starts and when SIGTERM reaches it. ``bad-post-start`` and
     ``bad-pre-stop``: hooks that fail (exit 1)."""
-    main = (_stamp("main started") + "; trap '" + _stamp("main got SIGTERM").replace("'", "") +
-            "; exit 143' TERM; while true; do sleep 1 & wait $!; done")
-    ok = _pod("hooks", main, grace=10, lifecycle={
-        "postStart": {"exec": {"command": ["bash", "-c", f"{_stamp('postStart began')}; sleep {post_start_seconds}; "
-                                                         f"{_stamp('postStart ended')}"]}},
-        "preStop": {"exec": {"command": ["bash", "-c", f"{_stamp('preStop began')}; sleep {pre_stop_seconds}; "
-                                                       f"{_stamp('preStop ended')}"]}}})
-    fail = {"exec": {"command": ["bash", "-c", "echo 'the hook fails'; exit 1"]}}
-    loop = "trap 'exit 143' TERM; while true; do sleep 1 & wait $!; done"
-    return [ok, _pod("bad-post-start", loop, grace=2, restart_policy="Never", lifecycle={"postStart": fail}),
-            _pod("bad-pre-stop", loop, grace=10, lifecycle={"preStop": fail})]
+    pods = _objects()
+    lifecycle = _main(pods["hooks"])["lifecycle"]
+    _set_seconds(lifecycle["postStart"]["exec"]["command"], r"; sleep (\d+);", post_start_seconds)
+    _set_seconds(lifecycle["preStop"]["exec"]["command"], r"; sleep (\d+);", pre_stop_seconds)
+    return [pods["hooks"], pods["bad-post-start"], pods["bad-pre-stop"]]
 
 
 def worker_pod(name: str, script: str, grace: int) -> dict:
-    """A bash ``script`` as PID 1 with ``restartPolicy: Never``, like a Job's pod (exercise 13)."""
-    return _pod(name, script, grace=grace, restart_policy="Never")
+    """A bash ``script`` as PID 1 with ``restartPolicy: Never``, like a Job's pod (the exit-on-SIGTERM
+    exercise): the file's ``handles-term`` with its name, script and grace period replaced."""
+    pod = _objects()["handles-term"]
+    pod["metadata"]["name"], pod["spec"]["terminationGracePeriodSeconds"] = name, grace
+    _main(pod)["command"][-1] = script
+    return pod
 
 
 def sigterm_pods(grace: int = 10) -> list[dict]:
     """Two workers with ``restartPolicy: Never`` (like a Job's pods) and the same grace period:
     ``handles-term`` traps SIGTERM, cleans up and exits 143; ``ignores-term`` is bash as PID 1
     without a trap, which the kernel does not stop on SIGTERM: only SIGKILL ends it."""
-    handles = ("trap 'echo \"SIGTERM: saving work, exiting 143\"; exit 143' TERM; echo working; "
-               "while true; do sleep 1 & wait $!; done")
-    ignores = "echo 'working (no trap)'; while true; do sleep 1; done"
-    return [worker_pod("handles-term", handles, grace), worker_pod("ignores-term", ignores, grace)]
+    pods = _objects()
+    for pod in (pods["handles-term"], pods["ignores-term"]):
+        pod["spec"]["terminationGracePeriodSeconds"] = grace
+    return [pods["handles-term"], pods["ignores-term"]]
 
 
 # --- one recorded namespace ------------------------------------------------------------------------
@@ -438,7 +404,7 @@ def hook_timeline(recording: Recording, pod: str, started_at: dt.datetime) -> pd
 
 
 def endpointslice_row(event: str, eps: dict) -> dict:
-    """A Service's EndpointSlice: which pods are in it and whether each is ready (lab 13)."""
+    """A Service's EndpointSlice: which pods are in it and whether each is ready."""
     ready = [f"{(e.get('targetRef') or {}).get('name')}:"
              f"{'ready' if (e.get('conditions') or {}).get('ready') else 'not ready'}"
              for e in eps.get("endpoints") or []]

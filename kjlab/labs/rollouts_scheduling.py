@@ -1,7 +1,8 @@
-"""Rollouts and scheduling (lab 15): what lab 11 and 12 leave out -- the tolerations the DaemonSet
-controller adds, budgets given as percentages, drain's refusals, NoSchedule and PreferNoSchedule
-taints, a PriorityClass that never preempts. (The Deployment parts of the lab use lab 11's recorded
-``lab.controllers`` session with this lab's manifests.)
+"""Rollouts and scheduling (``labs/15-rollouts-and-scheduling.ipynb``): what the controllers and
+disruptions labs leave out -- the tolerations the DaemonSet controller adds, budgets given as
+percentages, drain's refusals, NoSchedule and PreferNoSchedule taints, a PriorityClass that never
+preempts. (The Deployment parts of the lab use the controllers lab's recorded ``lab.controllers``
+session with this lab's manifests.)
 
 Every object is package data (examples/rollouts-scheduling.yaml); what decides each outcome is the
 real control plane on both engines: the DaemonSet and disruption controllers, the scheduler, the
@@ -49,7 +50,7 @@ def manifest(kind: str, name: str) -> dict:
     docs = manifests()
     if (kind, name) not in docs:
         known = ", ".join(f"{k}/{n}" for k, n in docs)
-        raise KjlabError(f"lab 15 has no {kind} named '{name}' (choose one of: {known})",
+        raise KjlabError(f"the rollouts and scheduling lab has no {kind} named '{name}' (choose one of: {known})",
                          "kjlab.labs.rollouts_scheduling.manifest('Deployment', 'recreate')")
     return copy.deepcopy(docs[(kind, name)])
 
@@ -417,7 +418,7 @@ def never_preempts(lab, timeout: float = 60) -> dict:
 on_cleanup(remove_taints)
 
 
-# --- reading lab 11's recorded Deployment session -----------------------------------------------
+# --- reading the controllers lab's recorded Deployment session -----------------------------------------------
 
 def last_deployment(recording, name: str) -> dict | None:
     """The Deployment ``name`` as last recorded (None before it is seen)."""

@@ -40,7 +40,6 @@ from kubernetes.utils.quantity import parse_quantity
 
 from kjlab.api import kube, readers
 from kjlab.cluster import provider
-from kjlab.cluster import registry as cluster_registry
 from kjlab.practice.cluster_view import Missing
 from kjlab.practice.model import Task
 from kjlab.practice.registry import register
@@ -131,7 +130,7 @@ def restarted_or_ended(pods: list[dict]) -> bool:
 
 def _kubelet_simulated(context: str) -> bool:
     """The cluster's kubelets are kwok's (they run no container), as kjlab recorded when it made it."""
-    return not provider.kubelet((cluster_registry.entry(context) or {}).get("engine")).real
+    return not provider.for_context(context).real
 
 
 def check_restart_policy(view):
