@@ -10,6 +10,9 @@
 #      each on its own cluster (on one cluster the tests stay serial: a drain evicts every pod on its
 #      node). The kwok suite alone took ~54 min serially; most of it is the Job controller's back-off
 #      waiting, not CPU, so the shards overlap well on two cores.
+#      Beside them, when Docker answers: the classroom images (tests/classroom_image), then the class on
+#      Kubernetes on a kind cluster of its own, kjlab-class, one control plane and three workers
+#      (tests/classroom_k8s; KJLAB_CLASS_ON_KIND=0 leaves it out: ~16 GB of disk for the images in the nodes).
 #   4. the lifecycle tests (they take the kwok cluster down and up) and the engine comparison,
 #      which reads the runs both suites saved in artifacts/runs
 #   5. `kjlab down` for the clusters this script started (KJLAB_KEEP_CLUSTER=1 keeps them)
