@@ -141,6 +141,7 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
                                     **({"ran": False} if name == "restart-all" else {})}
                              for name, (spec, _) in POD_CASES.items()}
     deleted: dict[str, float] = {}
+    released: set[str] = set()  # HELD pods whose finalizer was removed once
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         pods = {p.metadata.name: p for p in core.list_namespaced_pod(namespace).items}
@@ -172,9 +173,14 @@ def run(context: str, namespace: str, timeout: float = 90) -> dict:
             if delete_when and name not in deleted and delete_when(p):
                 core.delete_namespaced_pod(name, namespace)
                 deleted[name] = time.monotonic()
-            if name in HELD and name in deleted and p.status.phase in ("Failed", "Succeeded"):
-                core.patch_namespaced_pod(name, namespace, {"metadata": {"finalizers": None}},  # read: let it go
-                                         _content_type=kube.MERGE)
+            if name in HELD and name in deleted and name not in released and p.status.phase in ("Failed", "Succeeded"):
+                try:
+                    core.patch_namespaced_pod(name, namespace, {"metadata": {"finalizers": None}},  # read: let it go
+                                             _content_type=kube.MERGE)
+                except client.ApiException as e:
+                    if e.status != 404:  # gone already: the listing this loop read was older than the pod's removal
+                        raise
+                released.add(name)
         jobs_done = True
         for name in JOB_CASES:
             j = batch.read_namespaced_job(name, namespace)
