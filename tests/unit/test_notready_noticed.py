@@ -25,7 +25,8 @@ def test_on_kwok_the_pod_that_stayed_never_noticed():
 
 def test_a_restart_in_place_is_told_with_its_exit_code():
     """The same recording, with the pod's last two objects showing its container restarted twice as
-    kind's kubelet reported it (lastState terminated, exit code 255)."""
+    kind showed it (lastState terminated, exit code 255, reason Unknown: what the container runtime
+    reports for a container whose process died with its node; not a code in the kubelet's source)."""
     rows = recorded()
     mine = [r for r in rows if r["kind"] == "pod" and r["name"] == "default-tolerations" and r.get("object")]
     for count, row in zip((1, 2), mine[-2:]):
