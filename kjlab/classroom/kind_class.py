@@ -43,7 +43,8 @@ def exists() -> bool:
 
 def up(workers: int = 3, progress=print) -> float:
     """Create the cluster unless it is there with ``workers`` workers; returns the seconds it took (0 if reused)."""
-    if exists() and len(nodes()) == workers + 1:
+    # reused only with its kubeconfig here: a cluster left by another state directory is made anew
+    if exists() and len(nodes()) == workers + 1 and kubeconfig().exists():
         progress(f"reusing the kind cluster {NAME} ({len(nodes())} nodes)")
         return 0.0
     if exists():
