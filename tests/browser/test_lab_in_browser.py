@@ -120,10 +120,14 @@ def test_lab01_dashboard_shows_failed_in_chromium(jupyterlab, lab):
             page.wait_for_function(
                 "() => [...document.querySelectorAll(\"[data-kjlab='job-status']\")].some(e => e.textContent === 'Failed')",
                 timeout=180_000)
-            status.scroll_into_view_if_needed()
+            # The live dashboard re-renders its HTML on every event, so an element found a moment ago may
+            # be gone: scroll and read in one script, against the DOM as it is at that instant.
+            texts, counters = page.evaluate(
+                "() => { const s = [...document.querySelectorAll(\"[data-kjlab='job-status']\")];"
+                " const failed = s.find(e => e.textContent === 'Failed'); if (failed) failed.scrollIntoView();"
+                " const c = [...document.querySelectorAll(\"[data-kjlab='counters']\")];"
+                " return [s.map(e => e.textContent), c.length ? c[c.length - 1].textContent : ''] }")
             page.screenshot(path=str(shot), full_page=False)
-            texts = page.locator("[data-kjlab='job-status']").all_text_contents()
-            counters = page.locator("[data-kjlab='counters']").last.text_content()
         finally:
             browser.close()
             cleanup(lab["context"], "browser01")

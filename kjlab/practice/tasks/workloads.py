@@ -105,29 +105,54 @@ def check_rolling(view):
     print("check: restarting web (template annotation kubectl.kubernetes.io/restartedAt) to watch a rollout",
           flush=True)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    patched = kube.raw(kube.apps(view.context).patch_namespaced_deployment, "web", view.namespace,
-                       {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}})
-    generation = readers.meta(patched).get("generation", 0)
-    seen = {"min_available": 4, "max_replicas": 4}
-
-    def done(ds: list[dict]) -> bool:
-        for x in ds:
-            s = x.get("status") or {}
-            if s.get("observedGeneration", 0) >= generation:
-                seen["min_available"] = min(seen["min_available"], s.get("availableReplicas", 0))
-                seen["max_replicas"] = max(seen["max_replicas"], s.get("replicas", 0))
-        return any(rolled_out(x) and (x.get("status") or {}).get("observedGeneration", 0) >= generation for x in ds)
-
-    ok, _ = view.settle("deployment", done, "web's rollout to finish", quiet=20, cap=90,
-                        field_selector="metadata.name=web")
-    found.append(f"during the rollout: at least {seen['min_available']} pod(s) available, at most "
-                 f"{seen['max_replicas']} pod(s) in all")
+    kube.raw(kube.apps(view.context).patch_namespaced_deployment, "web", view.namespace,
+             {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}})
+    bounds = RolloutBounds(now)
+    ok, _ = view.settle("replicaset", bounds.done, "web's rollout to finish", quiet=20, cap=90,
+                        label_selector="app=web")
+    found.append(f"during the rollout: at least {bounds.min_available} pod(s) available, at most "
+                 f"{bounds.max_replicas} pod(s) asked of web's ReplicaSets in all")
     if not ok:
         problems.append("the rollout did not finish")
-    if seen["min_available"] < 4 or seen["max_replicas"] > 5:
+    if bounds.min_available < 4 or bounds.max_replicas > 5:
         problems.append("expected at least 4 available and at most 5 pods throughout the rollout")
     return verdict("deploy-rolling", problems, found,
                    "the rollout kept all 4 pods available with at most one extra pod")
+
+
+class RolloutBounds:
+    """The extremes of a rollout as web's ReplicaSets show them, one watch event at a time.
+
+    maxSurge bounds the sum of the ReplicaSets' ``spec.replicas`` -- the Deployment controller's own
+    decisions (NewRSNewReplicas counts GetReplicaCountForReplicaSets, deployment_util.go:820-839 and
+    674-681). The Deployment's ``status.replicas`` sums the ReplicaSets' *statuses*, each written by the
+    ReplicaSet controller in its own time, so mid-rollout it can count an old ReplicaSet's pods that
+    are already asked to go (6 of 4 + 1 was seen on a busy machine). One watch of ReplicaSets delivers
+    their changes in order, so each event's sum is the state at that moment. ``availableReplicas``
+    is summed the same way: an old ReplicaSet is scaled down only after the new one's status shows
+    available pods (rolling.go:86-130), so that sum never dips below what the controller allowed."""
+
+    def __init__(self, restarted_at: str, replicas: int = 4):
+        self.restarted_at, self.replicas = restarted_at, replicas
+        self.min_available, self.max_replicas = replicas, replicas
+
+    def _is_new(self, rs: dict) -> bool:
+        template = ((rs.get("spec") or {}).get("template") or {}).get("metadata") or {}
+        return (template.get("annotations") or {}).get("kubectl.kubernetes.io/restartedAt") == self.restarted_at
+
+    def done(self, replica_sets: list[dict]) -> bool:
+        """Take in the ReplicaSets as they are now; True once the new one has all its pods available
+        and the old ones have none left."""
+        asked = sum((rs.get("spec") or {}).get("replicas", 0) for rs in replica_sets)
+        available = sum((rs.get("status") or {}).get("availableReplicas", 0) for rs in replica_sets)
+        self.max_replicas = max(self.max_replicas, asked)
+        self.min_available = min(self.min_available, available)
+        new = [rs for rs in replica_sets if self._is_new(rs)]
+        old = [rs for rs in replica_sets if not self._is_new(rs)]
+        return bool(new) and all((rs.get("status") or {}).get("availableReplicas", 0) == self.replicas
+                                 and (rs.get("spec") or {}).get("replicas") == self.replicas for rs in new) \
+            and all((rs.get("spec") or {}).get("replicas", 0) == 0 and (rs.get("status") or {}).get("replicas", 0) == 0
+                    for rs in old)
 
 
 register(Task(
