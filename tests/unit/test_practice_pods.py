@@ -320,10 +320,23 @@ def test_oom_fixed():
              resources={"requests": {"memory": "256Mi"}, "limits": {"memory": "256Mi"}})
     assert probes.oom_spec_problems(fixed) == []
     cs = fixed["status"]["containerStatuses"][0]
-    cs.update(name="hog", lastState={"terminated": cs["state"]["terminated"]}, restartCount=1,
+    old_run = cs["state"]["terminated"]
+    cs.update(name="hog", lastState={"terminated": old_run}, restartCount=1,
               state={"running": {"startedAt": "2026-11-23T19:33:10Z"}})
-    assert probes.oom_problems(fixed, restarts_before=1) == []  # resized in place: the old kill stays in lastState
-    assert "OOMKilled again" in probes.oom_problems(fixed, restarts_before=0)[0]
+    # the spec asks for 256Mi, but the kubelet has not reported it applied yet: no run to watch
+    assert probes.running_with_limit(fixed) is None
+    cs["resources"] = {"requests": {"memory": "256Mi"}, "limits": {"memory": "256Mi"}}
+    started = probes.running_with_limit(fixed)
+    assert started == "2026-11-23T19:33:10Z"
+    # the old kill stays in lastState: it is not the watched run's
+    assert probes.oom_problems(fixed, started) == []
+    killed = copy.deepcopy(fixed)
+    kcs = killed["status"]["containerStatuses"][0]
+    kcs.update(restartCount=2, lastState={"terminated": {**old_run, "startedAt": started}},
+               state={"running": {"startedAt": "2026-11-23T19:33:20Z"}})
+    assert probes.run_outcome(killed, started)[0] == "terminated"
+    assert "OOMKilled again with its new limit" in probes.oom_problems(killed, started)[0]
+    assert "more than once" in probes.oom_problems(killed, "2026-11-23T19:00:00Z")[0]
     no_limit = copy.deepcopy(fixed)
     no_limit["spec"]["containers"][0]["resources"] = {}
     assert "has no memory limit" in probes.oom_spec_problems(no_limit)[0]
