@@ -321,22 +321,28 @@ def test_oom_fixed():
     assert probes.oom_spec_problems(fixed) == []
     cs = fixed["status"]["containerStatuses"][0]
     old_run = cs["state"]["terminated"]
-    cs.update(name="hog", lastState={"terminated": old_run}, restartCount=1,
-              state={"running": {"startedAt": "2026-11-23T19:33:10Z"}})
-    # the spec asks for 256Mi, but the kubelet has not reported it applied yet: no run to watch
+    cs.update(name="hog", lastState={"terminated": old_run}, restartCount=1, containerID="containerd://run2",
+              state={"running": {"startedAt": old_run["startedAt"]}})  # same second as the killed run
+    # the spec asks for 256Mi, but the kubelet reports the old limit: no run to watch yet
     assert probes.running_with_limit(fixed) is None
     cs["resources"] = {"requests": {"memory": "256Mi"}, "limits": {"memory": "256Mi"}}
-    started = probes.running_with_limit(fixed)
-    assert started == "2026-11-23T19:33:10Z"
+    run = probes.running_with_limit(fixed)
+    assert run == "containerd://run2"
     # the old kill stays in lastState: it is not the watched run's
-    assert probes.oom_problems(fixed, started) == []
+    assert probes.oom_problems(fixed, run) == []
     killed = copy.deepcopy(fixed)
     kcs = killed["status"]["containerStatuses"][0]
-    kcs.update(restartCount=2, lastState={"terminated": {**old_run, "startedAt": started}},
-               state={"running": {"startedAt": "2026-11-23T19:33:20Z"}})
-    assert probes.run_outcome(killed, started)[0] == "terminated"
-    assert "OOMKilled again with its new limit" in probes.oom_problems(killed, started)[0]
-    assert "more than once" in probes.oom_problems(killed, "2026-11-23T19:00:00Z")[0]
+    kcs.update(restartCount=2, containerID="containerd://run3", state={"running": {"startedAt": "2026-11-23T19:33:20Z"}},
+               lastState={"terminated": {**old_run, "containerID": run}})
+    assert probes.run_outcome(killed, run)[0] == "terminated"
+    assert "OOMKilled again with its new limit" in probes.oom_problems(killed, run)[0]
+    assert "more than once" in probes.oom_problems(killed, old_run["containerID"])[0]
+    waiting = copy.deepcopy(fixed)
+    waiting["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
+    waiting["status"]["conditions"] = [{"type": "PodResizePending", "status": "True", "reason": "Infeasible",
+                                        "message": "Node didn't have enough capacity: memory"}]
+    assert probes.running_with_limit(waiting) is None
+    assert probes.resize_pending(waiting).startswith("Infeasible")
     no_limit = copy.deepcopy(fixed)
     no_limit["spec"]["containers"][0]["resources"] = {}
     assert "has no memory limit" in probes.oom_spec_problems(no_limit)[0]

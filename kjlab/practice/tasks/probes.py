@@ -395,33 +395,36 @@ def oom_spec_problems(pod: dict) -> list[str]:
 
 
 def running_with_limit(pod: dict, limit: str = "256Mi") -> str | None:
-    """The ``startedAt`` of hog's run if it is running with ``limit`` as the kubelet reports it
-    (containerStatuses[].resources, what the runtime applied), else None. The spec says what was
-    asked; a container restarted from its back-off a moment before the resize runs with the old limit."""
-    which, fields = readers.state(pod, "hog")
-    applied = (((readers.container_status(pod, "hog") or {}).get("resources") or {}).get("limits") or {}).get("memory")
-    if which == "running" and applied and parse_quantity(applied) == parse_quantity(limit):
-        return fields.get("startedAt")
+    """The ``containerID`` of hog's run if it is running with ``limit`` as the kubelet reports it, else
+    None. For a running container, containerStatuses[].resources.limits is the runtime's report (or the
+    kubelet's record of what it actuated) -- pkg/kubelet/kuberuntime/kuberuntime_container.go:687-711;
+    for one that is not running it is only the allocated spec (kubelet_pods.go:2423-2425). The spec says
+    what was asked; a run restarted from its back-off a moment before the resize has the old limit."""
+    cs = readers.container_status(pod, "hog") or {}
+    applied = ((cs.get("resources") or {}).get("limits") or {}).get("memory")
+    if readers.state(pod, "hog")[0] == "running" and applied and parse_quantity(applied) == parse_quantity(limit):
+        return cs.get("containerID")
     return None
 
 
-def run_outcome(pod: dict, started_at: str) -> tuple[str, dict]:
-    """What became of hog's run that started at ``started_at``: ("running", {}) while it runs, else
-    ("terminated", its terminated state) -- found in ``state`` or, once restarted, ``lastState`` --
-    or ("unknown", {}) when the status no longer shows that run (it restarted twice)."""
+def run_outcome(pod: dict, container_id: str) -> tuple[str, dict]:
+    """What became of hog's run ``container_id``: ("running", {}) while it runs, else ("terminated", its
+    terminated state) -- found in ``state`` or, once restarted, ``lastState`` -- or ("unknown", {}) when
+    the status no longer shows that run (it restarted twice). A run is told by its container ID: a
+    startedAt has one-second resolution, and a run restarted at once can share it."""
     cs = readers.container_status(pod, "hog") or {}
-    now = (cs.get("state") or {})
-    if (now.get("running") or {}).get("startedAt") == started_at:
+    now = cs.get("state") or {}
+    if now.get("running") is not None and cs.get("containerID") == container_id:
         return "running", {}
     for term in ((now.get("terminated") or {}), ((cs.get("lastState") or {}).get("terminated") or {})):
-        if term.get("startedAt") == started_at:
+        if term.get("containerID") == container_id:
             return "terminated", term
     return "unknown", {}
 
 
-def oom_problems(pod: dict, started_at: str) -> list[str]:
-    """After watching the run that started at ``started_at`` with the new limit: it must still run."""
-    outcome, term = run_outcome(pod, started_at)
+def oom_problems(pod: dict, container_id: str) -> list[str]:
+    """After watching the run ``container_id``, which had the new limit: it must still run."""
+    outcome, term = run_outcome(pod, container_id)
     if outcome == "running":
         return []
     if term.get("reason") == "OOMKilled":
@@ -432,32 +435,42 @@ def oom_problems(pod: dict, started_at: str) -> list[str]:
     return [f"the container restarted more than once in 8 s ({readers.describe_pod(pod)})"]
 
 
+def resize_pending(pod: dict) -> str:
+    """The PodResizePending condition's reason and message (Deferred/Infeasible), or ''."""
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "PodResizePending" and c.get("status") == "True":
+            return f"{c.get('reason')}: {c.get('message')}"
+    return ""
+
+
 def check_oom(view):
     pod = view.require("pod", "hog")
     found = [f"pod hog: memory request {_memory(pod, 'requests')[0]}, limit {_memory(pod, 'limits')[0]}, "
              f"{readers.describe_pod(pod)}, restartCount {readers.restart_count(pod)}"]
     problems = oom_spec_problems(pod)
     # A run that started before the kubelet applied the new limit may still be killed for the old one;
-    # only a run the kubelet reports with 256Mi applied tells whether the fix holds. A container resized
-    # in place leaves its back-off at once: the back-off key includes the container's resources
-    # (pkg/kubelet/kuberuntime/helpers.go:193-207); a pod made again starts at once.
+    # only a run the kubelet reports running with 256Mi tells whether the fix holds. A container in its
+    # back-off starts again as soon as the kubelet has allocated the resize: the back-off key includes
+    # the resources of the allocated pod (pkg/kubelet/kuberuntime/helpers.go:193-207, pod_workers.go:991);
+    # a pod made again starts at once.
     for attempt in range(2):
         if problems:
             break
         pod = _pod_settle(view, "hog", lambda ps: any(running_with_limit(p) for p in ps),
-                          "hog's container to run with 256Mi applied (its status' resources)", quiet=60, cap=150)
-        started = running_with_limit(pod)
-        if not started:
-            problems = [f"the container does not run with a 256Mi limit applied ({readers.describe_pod(pod)}, "
-                        f"applied: {(readers.container_status(pod, 'hog') or {}).get('resources')})"]
+                          "hog's container to run with 256Mi (its status' resources)", quiet=60, cap=150)
+        run = running_with_limit(pod)
+        if not run:
+            pending = resize_pending(pod)
+            problems = [f"the container does not run with a 256Mi limit ({readers.describe_pod(pod)})"
+                        + (f"; the kubelet has not taken the resize: PodResizePending {pending}" if pending else "")]
             break
         print("check: watching hog's container for 8 s (it allocates its memory at once) ...", flush=True)
         time.sleep(8)
         pod = view.require("pod", "hog")
-        found.append(f"the run started {started} with 256Mi applied, 8 s later: {readers.describe_pod(pod)}, "
+        found.append(f"a run with 256Mi, 8 s later: {readers.describe_pod(pod)}, "
                      f"restartCount {readers.restart_count(pod)}")
-        problems = oom_problems(pod, started)
-        if not problems or run_outcome(pod, started)[1].get("reason") != "OOMKilled" or attempt:
+        problems = oom_problems(pod, run)
+        if not problems or run_outcome(pod, run)[1].get("reason") != "OOMKilled" or attempt:
             break
         # one more run is watched before the verdict blames the answer, so that a kill racing the resize
         # of a run that had just started is not taken for a limit that is still too low

@@ -5,8 +5,10 @@ What the explanations say about Kubernetes v1.36.4, and where it is written:
 - a Deployment's strategy defaults to RollingUpdate with maxSurge and maxUnavailable 25% --
   pkg/apis/apps/v1/defaults.go:34-62; maxSurge rounds up and maxUnavailable rounds down against
   replicas (both 0 makes maxUnavailable 1) -- pkg/controller/deployment/util/deployment_util.go:887-905;
-  a rollout keeps at most replicas + maxSurge pods and at least replicas - maxUnavailable available --
-  pkg/controller/deployment/rolling.go:68-130, deployment_util.go:820-870; Recreate scales every old
+  a rollout asks its ReplicaSets for at most replicas + maxSurge pods in all and keeps at least
+  replicas - maxUnavailable available -- pkg/controller/deployment/rolling.go:68-130, 193-204,
+  deployment_util.go:820-870 (pods themselves may briefly number one more: the ReplicaSet controller
+  deletes an old pod in its own time while the new ReplicaSet's pod is created); Recreate scales every old
   ReplicaSet to 0 before it creates the new pods -- pkg/controller/deployment/recreate.go:30-60;
   `kubectl rollout restart` sets the template annotation kubectl.kubernetes.io/restartedAt, a template
   change that starts a rollout -- k8s.io/kubectl@v0.36.4 pkg/polymorphichelpers/objectrestarter.go:40-60;
@@ -115,7 +117,7 @@ def check_rolling(view):
     if not ok:
         problems.append("the rollout did not finish")
     if bounds.min_available < 4 or bounds.max_replicas > 5:
-        problems.append("expected at least 4 available and at most 5 pods throughout the rollout")
+        problems.append("expected at least 4 available and at most 5 pods asked throughout the rollout")
     return verdict("deploy-rolling", problems, found,
                    "the rollout kept all 4 pods available with at most one extra pod")
 
@@ -127,10 +129,12 @@ class RolloutBounds:
     decisions (NewRSNewReplicas counts GetReplicaCountForReplicaSets, deployment_util.go:820-839 and
     674-681). The Deployment's ``status.replicas`` sums the ReplicaSets' *statuses*, each written by the
     ReplicaSet controller in its own time, so mid-rollout it can count an old ReplicaSet's pods that
-    are already asked to go (6 of 4 + 1 was seen on a busy machine). One watch of ReplicaSets delivers
+    are already asked to go (6 of 4 + 1 was seen on a busy machine; pods themselves may also briefly
+    number 6, which maxSurge does not forbid). One watch of ReplicaSets delivers
     their changes in order, so each event's sum is the state at that moment. ``availableReplicas``
     is summed the same way: an old ReplicaSet is scaled down only after the new one's status shows
-    available pods (rolling.go:86-130), so that sum never dips below what the controller allowed."""
+    available pods (rolling.go:86-130, 193-204), so that sum never dips below what the controller
+    allowed."""
 
     def __init__(self, restarted_at: str, replicas: int = 4):
         self.restarted_at, self.replicas = restarted_at, replicas
@@ -142,7 +146,8 @@ class RolloutBounds:
 
     def done(self, replica_sets: list[dict]) -> bool:
         """Take in the ReplicaSets as they are now; True once the new one has all its pods available
-        and the old ones have none left."""
+        and the old ones have no active pod (status.replicas counts no terminating pod,
+        replica_set_utils.go:119-138; terminating ones may remain)."""
         asked = sum((rs.get("spec") or {}).get("replicas", 0) for rs in replica_sets)
         available = sum((rs.get("status") or {}).get("availableReplicas", 0) for rs in replica_sets)
         self.max_replicas = max(self.max_replicas, asked)
@@ -159,8 +164,8 @@ register(Task(
     id="deploy-rolling", topic="deployments", minutes=3, title="A rolling update that never loses capacity",
     statement="""
 In namespace {ns}, the Deployment `web` runs 4 pods. Change how it rolls out: during an update, all 4
-pods must stay available (never fewer), and at most one pod more than 4 (not counting pods already
-terminating) may exist at a time. Keep 4 replicas. The check then restarts `web` and watches the rollout.
+pods must stay available (never fewer), and the rollout may ask for at most one pod beyond the 4 at a
+time. Keep 4 replicas. The check then restarts `web` and watches the rollout.
 """,
     setup=setup_rolling,
     check=check_rolling,
