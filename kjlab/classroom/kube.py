@@ -131,7 +131,7 @@ def built_images(root: Path = REPO_DIR, record: Path | None = None) -> tuple[dic
         if files:
             named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
             notes[key] = (f"the tree changed since {entry['image']} was built ({named}): the class gets the image "
-                          f"as built; rebuild with tools/classroom/build.sh all (and load it onto the nodes) "
+                          "as built; rebuild with tools/classroom/build.sh all (and load it onto the nodes) "
                           "to include the change")
     return images, notes
 
