@@ -7,12 +7,14 @@ Used by tests/classroom_k8s and bench/class_on_kind.py; an instructor can call i
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from kjlab.classroom.kube import normalised
 from kjlab.cluster import kind
 from kjlab.errors import KjlabError
 from kjlab.paths import state_dir
@@ -62,16 +64,59 @@ def up(workers: int = 3, progress=print) -> float:
     return time.monotonic() - started
 
 
+def placement(image: str, workers: list[str], node_list: list[dict] | None) -> tuple[list[str], list[str]]:
+    """(the workers ``image`` must be loaded into, the workers that have it already), from the Nodes'
+    status.images. The kubelet lists there each image's repo digests then tags, up to 5 names, for the
+    50 largest images (kubelet nodestatus/setters.go Images, MaxNamesPerImageInNodeStatus; the
+    NodeStatusMaxImages default in kubelet/apis/config/v1beta1/defaults.go), refreshed from the runtime
+    every 30 s (images/image_gc_manager.go Start): a classroom image (a GB) is among those, and one not
+    listed yet -- a Node not registered, a load a moment ago, no Node list at all (None) -- is loaded
+    again, which costs time, never a class. The tags are content keys, so name:tag is the image."""
+    have: set[str] = set()
+    for node in node_list or []:
+        images = (node.get("status") or {}).get("images") or []
+        names = {normalised(n) for img in images for n in img.get("names") or []}
+        if normalised(image) in names:
+            have.add(node["metadata"]["name"])
+    return [w for w in workers if w not in have], [w for w in workers if w in have]
+
+
+def node_list(progress=print) -> list[dict] | None:
+    """The class cluster's Nodes as the API serves them (plain dicts), or None, said in one line, when
+    it cannot be asked (then every worker is loaded)."""
+    from kubernetes import client, config
+
+    try:
+        api = config.new_client_from_config(config_file=str(kubeconfig()), context=CONTEXT)
+        with api:
+            reply = client.CoreV1Api(api).list_node(_preload_content=False, _request_timeout=30)
+            return json.loads(reply.data)["items"]
+    except Exception as e:  # no kubeconfig yet, API not answering, ...: loading everywhere is always right
+        why = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        progress(f"could not list the {NAME} Nodes to see which have the images already ({why}); "
+                 "loading into every worker")
+        return None
+
+
 def load(images: list[str], progress=print) -> dict[str, float]:
-    """`kind load docker-image` each image into every worker; the seconds each took (images not on a
-    registry reach a kind cluster only this way; learner and hub pods never run on the control plane,
-    which kind taints NoSchedule, so it is left out: a quarter less to copy)."""
-    workers = ",".join(n for n in nodes() if not n.endswith("-control-plane"))
+    """`kind load docker-image` each image into the workers that lack it; the seconds each took (0 when
+    every worker had it). Images not on a registry reach a kind cluster only this way; learner and
+    hub pods never run on the control plane, which kind taints NoSchedule, so it is left out. kind
+    itself skips a node holding the same image ID only by asking the node's crictl, which the offline
+    node image has not: without this check every worker got the 1.46 GB learner image again (~3 min)."""
+    workers = [n for n in nodes() if not n.endswith("-control-plane")]
+    listed = node_list(progress)
     took = {}
     for image in images:
+        todo, have = placement(image, workers, listed)
+        if have:
+            progress(f"{image} is already on {', '.join(have)}")
+        if not todo:
+            took[image] = 0.0
+            continue
         started = time.monotonic()
-        progress(f"loading {image} into the {NAME} nodes (kind load docker-image)")
-        proc = subprocess.run([_kind(), "load", "docker-image", image, "--name", NAME, "--nodes", workers],
+        progress(f"loading {image} into {', '.join(todo)} (kind load docker-image)")
+        proc = subprocess.run([_kind(), "load", "docker-image", image, "--name", NAME, "--nodes", ",".join(todo)],
                               capture_output=True, text=True, timeout=1800)
         if proc.returncode != 0:
             raise KjlabError(f"kind load docker-image {image} failed: {proc.stderr.strip()[-400:]}",

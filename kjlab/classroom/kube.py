@@ -22,7 +22,7 @@ from kjlab.classroom import accounts, auth
 from kjlab.classroom.k8s_hub import merged
 from kjlab.cluster import kubectl, provider
 from kjlab.errors import KjlabError
-from kjlab.paths import REPO_DIR, state_dir
+from kjlab.paths import REPO_DIR, cache_dir, state_dir
 
 CHART = Path(__file__).with_name("chart")
 DEFAULT_NAMESPACE = "kjlab-class"
@@ -106,16 +106,43 @@ def class_values(class_text: str, hashes: dict, images: dict[str, str]) -> dict:
     return values
 
 
-def built_images() -> dict[str, str]:
-    """The images tools/classroom/build.sh would build now (their names only: nothing is built)."""
-    script = REPO_DIR / "tools" / "classroom" / "build.sh"
-    found = {}
-    if script.exists():
-        for key, which in (("hub", "hub"), ("singleuser", "learner")):
-            proc = subprocess.run(["bash", str(script), which, "--print-image"], capture_output=True, text=True)
-            if proc.returncode == 0 and proc.stdout.strip():
-                found[key] = proc.stdout.strip().splitlines()[-1]
-    return found
+# tools/classroom/build.sh records what it built here (tools/classroom/built.py: the format)
+BUILT_RECORD = Path("classroom") / "built.json"
+WHICH = {"hub": "hub", "singleuser": "learner"}  # chart values key -> build.sh's image
+
+
+def built_images(root: Path = REPO_DIR, record: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The images tools/classroom/build.sh last built from the tree at ``root`` -- what the nodes were
+    given --, by values key ({"hub": ..., "singleuser": ...}), and for each whose files changed since,
+    a one-line note naming them. Not what the tree would build now: after an edit that image exists
+    nowhere. Nothing recorded (never built, or kjlab installed without its repo): empty."""
+    script = root / "tools" / "classroom" / "built.py"
+    if not script.exists():
+        return {}, {}
+    built = _load_script(script)
+    entries = built.recorded(record or cache_dir() / BUILT_RECORD, root)
+    images, notes = {}, {}
+    for key, which in WHICH.items():
+        entry = entries.get(which)
+        if not entry:
+            continue
+        images[key] = entry["image"]
+        files = built.changed(entry, root)
+        if files:
+            named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            notes[key] = (f"the tree changed since {entry['image']} was built ({named}): the class gets the image "
+                          "as built; rebuild with tools/classroom/build.sh all (and load it onto the nodes) "
+                          "to include the change")
+    return images, notes
+
+
+def _load_script(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kjlab_classroom_built", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def deployment_state(deployment: dict) -> tuple[bool, str]:
@@ -255,8 +282,13 @@ def up(context: str, class_list: Path | None, namespace: str = DEFAULT_NAMESPACE
         raise KjlabError("no class list and no other login configured",
                          "pass --class-list FILE, or a --values file with hub.config.JupyterHub.authenticator_class "
                          "(kjlab/classroom/chart/README.md: OAuth)")
-    ours = class_values(class_text, hashes, built_images())
+    images, notes = built_images()
+    ours = class_values(class_text, hashes, images)
     values = merged(ours, user_values)
+    for key, note in notes.items():  # only for an image the instructor's values did not replace
+        ref = values.get(key, {}).get("image", {})
+        if f"{ref.get('name')}:{ref.get('tag')}" == images[key]:
+            progress(note)
     cl = Cluster(context, namespace, release)
     preflight(cl, merged(_chart_defaults(), values), progress)
 

@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from kjlab.classroom import kube
+
 from .conftest import BUILD, REPO, pin
 
 
@@ -37,6 +39,8 @@ def test_the_printed_names_are_the_built_images_and_their_labels_name_the_key(im
         assert repo == f"kjlab.local/{kind}"
         labels = inspect(image)["Config"]["Labels"]
         assert labels["io.kjlab.local-build"] == "true" and labels["io.kjlab.build-key"] == key
+    # what `kjlab class up --kubernetes` installs: the images built, recorded under this tree
+    assert kube.built_images()[0] == {"singleuser": images["learner"], "hub": images["hub"]}
 
 
 def test_the_learner_image_runs_as_learner_uid_1000_gid_100_not_root(images, container_name):

@@ -11,6 +11,9 @@
 #   --print-image  print the name(s) that would be built, build nothing (needs Docker: the key
 #             includes the Debian image's, read from it)
 #   --force   rebuild every stage even when cached
+# Each image built (or found cached) is recorded in <cache>/classroom/built.json under this tree, with
+# a digest of every repo file that went in (tools/classroom/built.py): `kjlab class up --kubernetes`
+# installs those images -- the ones the nodes were given -- even after the tree changed (it says so).
 # Progress lines ("[classroom-build 12s] ...") go to stderr; stdout carries only the image names.
 # A failure ends with one line on stderr naming the step, its log and the fix.
 #
@@ -170,8 +173,8 @@ final_recipe() { # image venv_image key
 src_inputs=(kjlab pyproject.toml README.md)
 handout_inputs=(labs exercises)
 
-os_key=() venv_key=() final_key=()
-keys() { # image: sets os_image, venv_image, final_image
+tree_inputs=()
+keys() { # image: sets os_image, venv_image, final_image and tree_inputs (the repo files that go in)
   local image=$1 k requirements=("kjlab/classroom/image/requirements-$1.txt")
   [ "$image" = hub ] && requirements+=(kjlab/classroom/image/npm-hub.txt)
   k="$(key --extra "$(os_recipe "$image")" --extra "$updates")" || die "cannot compute the os stage's key"
@@ -182,6 +185,7 @@ keys() { # image: sets os_image, venv_image, final_image
   [ "$image" = learner ] && inputs+=("${handout_inputs[@]}" tools/versions.env tools/download.env)
   local tools_key=none  # the cluster tools' cache directory is named by their versions and go.sum
   [ "$image" = learner ] && tools_key="$(basename "$(dirname "$bin_dir")")"
+  tree_inputs=("${inputs[@]}")  # the requirements files are under kjlab/
   k="$(key "${inputs[@]}" --extra "$venv_image" --extra "$tools_key" \
     --extra "$(final_recipe "$image" "$venv_image" -)")" || die "cannot compute the $image image's key"
   final_image="$repo/$image:$k"
@@ -323,5 +327,7 @@ for image in "${images[@]}"; do
     build_venv "$image"
     build_final "$image"
   fi
+  python3 "$here/built.py" record "$cache/built.json" "$root" "$image" "$final_image" "${tree_inputs[@]}" ||
+    die "could not record $final_image in $cache/built.json (kjlab class up reads it); check that directory is writable, then run this again"
   echo "$final_image"
 done
