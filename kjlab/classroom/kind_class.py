@@ -123,7 +123,40 @@ def load(images: list[str], progress=print) -> dict[str, float]:
                              f"docker image inspect {image} (build it: tools/classroom/build.sh all)")
         took[image] = time.monotonic() - started
         progress(f"  loaded in {took[image]:.0f}s")
+    loaded = [image for image in images if took.get(image)]
+    if loaded:
+        await_listed(loaded, workers, progress)
     return took
+
+
+def await_listed(images: list[str], workers: list[str], progress=print, quiet: float = 90,
+                 poll: float = 3) -> bool:
+    """Wait until every worker's Node lists each of ``images`` in status.images, which is what
+    `kjlab class up`'s preflight reads. A kubelet refreshes its image list from the runtime every 30 s
+    (images/image_gc_manager.go Start) and then patches its Node status, so a load a moment ago is not
+    listed yet (a class up right after the load was refused for it, at load ~20). The wait ends when all
+    are listed or when no further worker has listed one for ``quiet`` seconds; says what it waits for."""
+    started = last_change = time.monotonic()
+    best = -1
+    said = 0.0
+    while True:
+        missing = {image: placement(image, workers, node_list(lambda _: None))[0] for image in images}
+        count = sum(len(todo) for todo in missing.values())
+        if count == 0:
+            progress(f"every worker lists {', '.join(images)} ({time.monotonic() - started:.0f}s)")
+            return True
+        now = time.monotonic()
+        if best < 0 or count < best:
+            best, last_change = count, now
+        if now - last_change > quiet:
+            progress("not yet listed after a wait: " + "; ".join(f"{i} on {', '.join(t)}" for i, t in missing.items() if t)
+                     + " (kjlab class up's preflight will say so)")
+            return False
+        if now - said >= 15:
+            said = now
+            progress("waiting for the kubelets to list the loaded images in their Node status (they refresh "
+                     f"every 30 s): {count} image/worker pair(s) to go")
+        time.sleep(poll)
 
 
 def down(progress=print) -> None:

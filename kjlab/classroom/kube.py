@@ -93,7 +93,8 @@ def image_problem(image: str, nodes: list[dict], what: str, cluster_hint: str) -
         return None
     return (f"the {what} image {image} is not on node(s) {', '.join(lacking)}, and no registry serves "
             f"{LOCAL_REGISTRY}; fix: {cluster_hint.format(image=image)}, or push it to a registry the nodes pull "
-            f"from and set {'singleuser' if what == 'learner' else 'hub'}.image.name/tag")
+            f"from and set {'singleuser' if what == 'learner' else 'hub'}.image.name/tag (an image loaded a moment "
+            "ago is listed in the Node's status.images within about 40 s: the kubelet refreshes that list every 30 s)")
 
 
 def class_values(class_text: str, hashes: dict, images: dict[str, str]) -> dict:

@@ -43,7 +43,10 @@ def test_load_runs_kind_only_for_the_workers_lacking_the_image(monkeypatch):
     monkeypatch.setattr(kind_class.subprocess, "run",
                         lambda argv, **kw: calls.append(argv) or subprocess.CompletedProcess(argv, 0, "", ""))
     nodes_everywhere = [{**n, "status": {"images": [{"names": ["kjlab.local/hub:f91e3c022eec"]}]}} for n in NODES]
+    awaited = []
+    monkeypatch.setattr(kind_class, "await_listed", lambda images, workers, progress: awaited.append(images))
     kind_class.load(["kjlab.local/learner:0155167717ab"], lines.append)
+    assert awaited == [["kjlab.local/learner:0155167717ab"]]  # loaded: wait for the kubelets to list it
     assert calls == [["kind", "load", "docker-image", "kjlab.local/learner:0155167717ab", "--name", "kjlab-class",
                       "--nodes", "kjlab-class-worker2,kjlab-class-worker3"]]
     assert "kjlab.local/learner:0155167717ab is already on kjlab-class-worker" in lines
@@ -51,6 +54,27 @@ def test_load_runs_kind_only_for_the_workers_lacking_the_image(monkeypatch):
     calls.clear()
     took = kind_class.load(["kjlab.local/hub:f91e3c022eec"], lines.append)
     assert calls == [] and took == {"kjlab.local/hub:f91e3c022eec": 0.0}
+    assert len(awaited) == 1  # nothing loaded: nothing to wait for
+
+
+def test_after_a_load_the_wait_ends_when_every_worker_lists_the_image_or_nobody_lists_more(monkeypatch):
+    image = "kjlab.local/learner:0155167717ab"
+    listed = {"names": [image]}
+    # the kubelets list it one after the other, as their 30 s refreshes come
+    lists = iter([NODES, NODES,
+                  [NODES[0], NODES[1], {**NODES[2], "status": {"images": [listed]}}, NODES[3]],
+                  [NODES[0], NODES[1], {**NODES[2], "status": {"images": [listed]}},
+                   {**NODES[3], "status": {"images": [listed]}}]])
+    monkeypatch.setattr(kind_class, "node_list", lambda progress=print: next(lists))
+    lines = []
+    assert kind_class.await_listed([image], WORKERS, lines.append, poll=0)
+    assert lines[0].startswith("waiting for the kubelets to list") and "2 image/worker pair(s)" in lines[0]
+    assert lines[-1].startswith(f"every worker lists {image}")
+    # a worker that never lists it: the wait ends once nothing has changed for `quiet` seconds, said once
+    monkeypatch.setattr(kind_class, "node_list", lambda progress=print: NODES)
+    lines.clear()
+    assert not kind_class.await_listed([image], WORKERS, lines.append, quiet=0.2, poll=0.01)
+    assert lines[-1].startswith("not yet listed after a wait: " + image + " on kjlab-class-worker2, kjlab-class-worker3")
 
 
 def test_nodes_that_cannot_be_listed_mean_loading_everywhere_said_in_one_line(monkeypatch, tmp_path):
