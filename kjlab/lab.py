@@ -87,6 +87,20 @@ def _dashboard(scenario: str | None, policy: bool, manifest=None, note: str = ""
     return board
 
 
+# A background run's dashboard title says it runs in the background while it does, and how it
+# ended once it has (the snapshot left in the notebook is read after the run).
+RUNNING_NOTE = " (running in the background)"
+
+
+def ended_note(error: BaseException | None) -> str:
+    """The title note a background run's dashboard keeps once its thread has ended."""
+    if error is None:
+        return " (ran in the background, finished)"
+    if isinstance(error, interrupts.Stopped):
+        return " (ran in the background, stopped before it finished)"
+    return " (ran in the background, ended with an error)"
+
+
 # How often a wait on a background run redraws its line (the time and what it waits for move on).
 POLL_SECONDS = 5
 # How long a newer run waits for a background run it replaces to stop (it is told to stop at once:
@@ -141,7 +155,7 @@ class Background:
         self._stop = threading.Event()
         self._recorder = None
         board = _dashboard(kwargs.get("scenario"), kwargs.get("policy", True), kwargs.get("manifest"),
-                           " (running in the background)") if dashboard else None
+                           RUNNING_NOTE) if dashboard else None
         self.model = DashboardModel()  # what result() prints while it waits
 
         def started(recorder):
@@ -159,7 +173,7 @@ class Background:
             finally:
                 namespaces.stoppable(threading.current_thread(), None)
                 if board:
-                    board.finish()
+                    board.finish(title=board.title.removesuffix(RUNNING_NOTE) + ended_note(self._error))
 
         self._thread = threading.Thread(target=work, name="kjlab-background-run", daemon=True)
         namespaces.stoppable(self._thread, self.stop)

@@ -139,7 +139,7 @@ def fresh(context: str, name: str, timeout: float = 90, progress=print) -> str:
                 raise KjlabError(f"namespace '{name}' is in use by another run (process {holder})",
                                  "wait for that run to end, or choose another name (--namespace / namespace=)")
             if progress:
-                progress(f"deleting namespace {name} left by an earlier run")
+                progress(leftover_note(name, existing))
             delete(context, name)
             if not wait.gone(kube.core(context).list_namespace, name, timeout):
                 raise KjlabError(f"namespace {name} from an earlier run is still being deleted",
@@ -148,6 +148,18 @@ def fresh(context: str, name: str, timeout: float = 90, progress=print) -> str:
     except BaseException:
         release(name)
         raise
+
+
+def leftover_note(name: str, existing: dict) -> str:
+    """What :func:`fresh` says of ``existing``, a namespace of kjlab's it deletes before a run:
+    "left by an earlier run" only when another process made it. One this process made is an earlier
+    step of the same notebook (lab 14's dry runs share one) or a cell run again; one with a
+    deletionTimestamp is already going (an earlier cleanup), and is only waited for."""
+    if (existing.get("metadata") or {}).get("deletionTimestamp"):
+        return f"waiting for namespace {name}, already being deleted, to go"
+    if readers.annotations(existing).get(HOLDER_ANNOTATION) == holders.me():
+        return f"deleting namespace {name}, made by an earlier step in this process, to start it afresh"
+    return f"deleting namespace {name} left by an earlier run"
 
 
 def _hold(name: str, progress=None) -> None:

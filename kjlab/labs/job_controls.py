@@ -101,6 +101,13 @@ def dry_run_patch(call, name: str, namespace: str, patch: dict, strategic: bool 
 DEBUG_CONTAINER = {"name": "debugger", "image": "docker.io/library/python:3"}
 
 
+def provoked(refused: KjlabError) -> str:
+    """Print a refusal the lab asks for on purpose and return the API's answer: without the error's
+    fix line, which would read as something for the learner to repair."""
+    print(f"refused: {refused.message}")
+    return refused.message
+
+
 @session("elastic")
 def elastic(lab, to: int = 2, name: str = "elastic", timeout: float = 90):
     """The Indexed Job ``name`` (``elastic``: 4 indexes; ``elastic-up``: 2): once all its pods are
@@ -127,8 +134,7 @@ def elastic(lab, to: int = 2, name: str = "elastic", timeout: float = 90):
             ops.patch_job(Actor(context, namespace, recorder=recorder), job_name, {"spec": {"completions": to}})
             answers["completions alone"] = "accepted"
         except KjlabError as e:
-            answers["completions alone"] = str(e).splitlines()[0]
-            print(f"refused: {e}")
+            answers["completions alone"] = provoked(e).splitlines()[0]
         ops.patch_job(Actor(context, namespace, recorder=recorder), job_name,
                       {"spec": {"completions": to, "parallelism": to}})
 
@@ -196,8 +202,7 @@ def managed_by(lab):
         ops.patch_job(context, namespace, "managed-elsewhere", {"spec": {"managedBy": "kubernetes.io/job-controller"}})
         refusal = None
     except KjlabError as e:
-        refusal = str(e)
-        print(f"refused: {e}")
+        refusal = provoked(e)
     return here, other, pods, refusal
 
 

@@ -125,8 +125,11 @@ class JobDashboard:
     def snapshot_html(self) -> str:
         return render_html(self.model, self.title)
 
-    def finish(self) -> None:
-        """Stop updating and replace the live widget by its static HTML in the same output."""
+    def finish(self, title: str | None = None) -> None:
+        """Stop updating and replace the live widget by its static HTML in the same output;
+        ``title``, if given, is the heading the snapshot keeps (a background run's says it ended)."""
+        if title is not None:
+            self.title = title
         self.refresh()
         with self._lock:
             self._closed = True

@@ -136,3 +136,39 @@ def test_the_config_issue_controller_acts_only_on_a_jobs_pods():
     of_a_replicaset = {**stuck, "metadata": {"name": "rs-x", "ownerReferences": [{"kind": "ReplicaSet", "name": "x", "controller": True}]}}
     assert ctl.stuck(of_a_job)
     assert not ctl.stuck(bare) and not ctl.stuck(of_a_replicaset)
+
+
+def _namespace(holder: str, deleting: bool = False) -> dict:
+    meta = {"name": "lab14-api", "labels": {**namespaces.MANAGED_BY, namespaces.RUN_LABEL: "abc123"},
+            "annotations": {namespaces.HOLDER_ANNOTATION: holder}}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-12-06T17:00:00Z"
+    return {"metadata": meta}
+
+
+def test_left_by_an_earlier_run_is_said_only_of_another_process(monkeypatch):
+    """Issue 26 (tour, low): lab 14's api_answers printed "deleting namespace lab14-api left by an
+    earlier run" in a first run: the namespace was made minutes before by the same notebook
+    (dry_run_jobs uses it too). Only a namespace another process made was left by an earlier run."""
+    monkeypatch.setattr(holders.socket, "gethostname", lambda: "host")
+    monkeypatch.setattr(holders.os, "getpid", lambda: 100)
+    mine = namespaces.leftover_note("lab14-api", _namespace("host/100"))
+    assert "earlier run" not in mine and "earlier step in this process" in mine
+    assert namespaces.leftover_note("lab14-api", _namespace("host/99")) == \
+        "deleting namespace lab14-api left by an earlier run"
+    assert "left by an earlier run" in namespaces.leftover_note("lab14-api", _namespace(""))
+    going = namespaces.leftover_note("lab14-api", _namespace("host/99", deleting=True))
+    assert "already being deleted" in going and "earlier run" not in going
+
+
+def test_fresh_says_what_it_deletes(monkeypatch):
+    said, deleted = [], []
+    monkeypatch.setattr(namespaces, "_read", lambda context, name: _namespace(holders.me()))
+    monkeypatch.setattr(namespaces, "delete", lambda context, name: deleted.append(name))
+    monkeypatch.setattr(namespaces.wait, "gone", lambda *a, **k: True)
+    monkeypatch.setattr(namespaces.kube, "core", lambda context: type("Core", (), {"list_namespace": None}))
+    monkeypatch.setattr(namespaces, "create", lambda context, name: name)
+    assert namespaces.fresh("kwok-kjlab", "lab14-api", progress=said.append) == "lab14-api"
+    namespaces.release("lab14-api")
+    assert deleted == ["lab14-api"] and said == [namespaces.leftover_note("lab14-api", _namespace(holders.me()))]
+    assert "earlier run" not in said[0]
