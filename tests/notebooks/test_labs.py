@@ -12,6 +12,11 @@ FOLDERS = os.environ.get("KJLAB_NOTEBOOK_FOLDERS", "labs,solutions,exercises").s
 NOTEBOOKS = sorted(p for folder in FOLDERS for p in (ROOT / folder).glob("*.ipynb")
                    if ".backup-" not in p.name)
 ARTIFACTS = ROOT / "artifacts" / "executed"
+# After a cell's execute_reply, nbclient waits iopub_timeout (4 s by default) for the cell's remaining
+# output, and papermill makes that wait's end an error (clientwrap.py: raise_on_iopub_timeout=True).
+# Lab 05's quiz cell opens 135 question widgets -- thousands of comm messages -- which took longer than
+# 4 s at load ~15 (CI failed on it; reproduced here). The cell's own execution_timeout still bounds it.
+IOPUB = {"iopub_timeout": 120}
 
 
 def execute(path: Path, context: str, out: Path, namespace: str) -> None:
@@ -35,7 +40,7 @@ def execute(path: Path, context: str, out: Path, namespace: str) -> None:
             papermill.execute_notebook(
                 str(path), str(out), cwd=str(path.parent), kernel_name="python3", progress_bar=False,
                 parameters={"FAST": True, "NAMESPACE": namespace, "CONTEXT": context},
-                execution_timeout=1500,
+                execution_timeout=1500, **IOPUB,
             )
         finally:
             for k, v in saved.items():
@@ -105,10 +110,12 @@ def test_labs_never_break_each_other(lab, tmp_path):
         for attempt in (1, 2):
             papermill.execute_notebook(str(lab00), str(tmp_path / f"00-run{attempt}.ipynb"), cwd=str(ROOT / "labs"),
                                        kernel_name="python3", progress_bar=False,
-                                       parameters={**params, "NAMESPACE": "nbleft00"}, execution_timeout=600)
+                                       parameters={**params, "NAMESPACE": "nbleft00"}, execution_timeout=600,
+                                       **IOPUB)
         papermill.execute_notebook(str(ROOT / "labs" / "02-ignore-disruptions.ipynb"), str(tmp_path / "02.ipynb"),
                                    cwd=str(ROOT / "labs"), kernel_name="python3", progress_bar=False,
-                                   parameters={**params, "NAMESPACE": "nbafter00"}, execution_timeout=1200)
+                                   parameters={**params, "NAMESPACE": "nbafter00"}, execution_timeout=1200,
+                                   **IOPUB)
     finally:
         kjlab_lab.cleanup(lab["context"], "nbleft00")
         kjlab_lab.cleanup(lab["context"], "nbafter00")
