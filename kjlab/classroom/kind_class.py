@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from kjlab.classroom.kube import normalised
+from kjlab.classroom.kube import lists_image
 from kjlab.cluster import kind
 from kjlab.errors import KjlabError
 from kjlab.paths import state_dir
@@ -72,12 +72,7 @@ def placement(image: str, workers: list[str], node_list: list[dict] | None) -> t
     every 30 s (images/image_gc_manager.go Start): a classroom image (a GB) is among those, and one not
     listed yet -- a Node not registered, a load a moment ago, no Node list at all (None) -- is loaded
     again, which costs time, never a class. The tags are content keys, so name:tag is the image."""
-    have: set[str] = set()
-    for node in node_list or []:
-        images = (node.get("status") or {}).get("images") or []
-        names = {normalised(n) for img in images for n in img.get("names") or []}
-        if normalised(image) in names:
-            have.add(node["metadata"]["name"])
+    have = {node["metadata"]["name"] for node in node_list or [] if lists_image(node, image)}
     return [w for w in workers if w not in have], [w for w in workers if w in have]
 
 

@@ -76,6 +76,12 @@ def normalised(image: str) -> str:
     return image
 
 
+def lists_image(node: dict, image: str) -> bool:
+    """Whether the Node's status.images names ``image`` (as the runtime names it)."""
+    names = {normalised(n) for img in (node.get("status") or {}).get("images") or [] for n in img.get("names") or []}
+    return normalised(image) in names
+
+
 def image_problem(image: str, nodes: list[dict], what: str, cluster_hint: str) -> str | None:
     """A locally built image must be on every schedulable node already (nothing can pull it)."""
     if not image.startswith(LOCAL_REGISTRY + "/"):
@@ -86,8 +92,7 @@ def image_problem(image: str, nodes: list[dict], what: str, cluster_hint: str) -
             continue
         if "node-role.kubernetes.io/control-plane" in (node["metadata"].get("labels") or {}) and len(nodes) > 1:
             continue  # kubeadm's control plane is tainted NoSchedule: learners never land there
-        names = {normalised(n) for img in node.get("status", {}).get("images") or [] for n in img.get("names", [])}
-        if normalised(image) not in names:
+        if not lists_image(node, image):
             lacking.append(node["metadata"]["name"])
     if not lacking:
         return None
