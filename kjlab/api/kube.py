@@ -38,8 +38,12 @@ def _mtimes(path: str) -> tuple[float, ...]:
     return tuple(stamps)
 
 
-# About a minute of connection retries: 0.5 s, 1 s, 2 s, then every 4 s.
-PATIENT_RETRIES = Retry(total=None, connect=18, read=3, status=0, other=0, backoff_factor=0.5, backoff_max=4,
+# About a minute of connection retries: 0.5 s, 1 s, 2 s, then every 4 s. `other` covers a TLS
+# handshake the server cut off (SSLEOFError): an API server that is restarting can accept the
+# connection and drop it before it serves TLS, and urllib3 counts that neither as a connect nor as a
+# read error (a loaded run's restart test failed on it with other=0). The request was not sent, so
+# the retry is safe; six of them (~15 s) bound what a certificate that really is wrong costs.
+PATIENT_RETRIES = Retry(total=None, connect=18, read=3, status=0, other=6, backoff_factor=0.5, backoff_max=4,
                         raise_on_status=False)
 
 
