@@ -91,7 +91,7 @@ def tour(page, url: str, token: str, notebook: str, out: Path, timeout: float) -
     page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
     page.wait_for_selector(".jp-NotebookPanel:visible .jp-Cell", timeout=60_000)
     try:
-        run_all_cells(page)
+        run_all_cells(page, notebook)
     except AssertionError as e:  # the page as it was is the finding; the tour goes on with the next notebook
         page.screenshot(path=str(out / f"{Path(notebook).stem}-not-started.png"))
         return {"notebook": notebook, "finished": False, "seconds": round(time.monotonic() - started), "error": str(e)}

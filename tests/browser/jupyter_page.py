@@ -15,9 +15,57 @@ PROMPTS = f"() => [...document.querySelectorAll('{PANEL} .jp-Cell.jp-CodeCell .j
 IDLE = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 
-def run_all_cells(page, tries: int = 5, idle_timeout: float = 180) -> None:
-    """Press Run All Cells in the notebook shown once its kernel is idle; raise if no cell starts.
-    A "Select Kernel" dialog is answered with the default kernel."""
+# One reading of the notebook shown: its outputs' text, its prompts, and whether its kernel is idle.
+STATE = (f"() => {{ const panel = document.querySelector('{PANEL}'); if (!panel) return null;"
+         " const i = panel.querySelector('.jp-Notebook-ExecutionIndicator');"
+         " return {outputs: [...panel.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent).join('\\n'),"
+         " prompts: [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent),"
+         " idle: !!i && i.dataset.status === 'idle'} }")
+
+
+def wait_for_output(page, needle: str, stall: float = 300, poll: float = 3) -> str:
+    """Wait until an output of the notebook shown contains ``needle``; return all its outputs' text.
+
+    Bounded by progress, not by a fixed time (a classroom server or CI beside other work may take many
+    minutes for a lab that prints as it goes): it gives up when neither the outputs nor the prompts
+    have changed for ``stall`` seconds, and at once when the run has ended without ``needle`` (the
+    kernel idle and no cell running or queued, twice in a row: a cell raised and Run All stopped).
+    The error says which, with the end of what the notebook printed."""
+    seen, changed, ended = None, time.monotonic(), 0
+    while True:
+        state = page.evaluate(STATE) or {"outputs": "", "prompts": [], "idle": False}
+        if needle in state["outputs"]:
+            return state["outputs"]
+        now = time.monotonic()
+        if (state["outputs"], state["prompts"]) != seen:
+            seen, changed = (state["outputs"], state["prompts"]), now
+        ended = ended + 1 if state["idle"] and not any("*" in p for p in state["prompts"]) else 0
+        if ended >= 2:
+            raise AssertionError(f"the notebook's run ended without printing {needle!r} (prompts "
+                                 f"{state['prompts']}); the end of its outputs:\n{state['outputs'][-3000:]}")
+        if now - changed > stall:
+            raise AssertionError(f"nothing changed in the notebook for {stall:.0f}s and it has not printed "
+                                 f"{needle!r} (prompts {state['prompts']}); the end of its outputs:\n"
+                                 f"{state['outputs'][-3000:]}")
+        time.sleep(poll)
+
+
+# The label of the main area's current tab: a notebook's file name.
+CURRENT_TAB = ("() => { const t = document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"
+               " .lm-TabBar-tabLabel'); return t ? t.textContent : null }")
+
+
+def run_all_cells(page, notebook: str, tries: int = 5, idle_timeout: float = 180) -> None:
+    """Press Run All Cells in ``notebook`` (its path below the root, as in the URL) once it is the
+    current tab and its kernel is idle; raise if no cell starts. A "Select Kernel" dialog is answered
+    with the default kernel.
+
+    JupyterLab restores the notebooks a workspace had open, and a /lab/tree/<path> URL opens its
+    notebook beside them and makes it current a moment later: until then the restored one is the
+    notebook shown. (The hub test pressed Run All in the lab 01 its learner's start page had opened,
+    and waited in vain for the verdict of its own notebook, which never ran.)"""
+    name = notebook.rsplit("/", 1)[-1]
+    page.wait_for_function(f"name => ({CURRENT_TAB})() === name", arg=name, timeout=idle_timeout * 1000)
     page.wait_for_selector(IDLE, timeout=idle_timeout * 1000)
     for _ in range(tries):
         try:
@@ -29,6 +77,8 @@ def run_all_cells(page, tries: int = 5, idle_timeout: float = 180) -> None:
                 dialog.first.click(timeout=30_000)
                 page.wait_for_selector(IDLE, timeout=idle_timeout * 1000)
             page.keyboard.press("Escape")  # a menu left open would swallow the click
+            if page.evaluate(CURRENT_TAB) != name:
+                raise AssertionError(f"{page.evaluate(CURRENT_TAB)!r} is the current tab, not {name!r}")
             # Run All acts on the current widget: with the focus elsewhere (the file browser, a restored
             # tab) the menu item is disabled and the click does nothing. Selecting a cell makes the
             # notebook current. (A tour of every lab once failed here, on the fourth notebook.)

@@ -96,7 +96,7 @@ def run_all(browser, jupyterlab, notebook: str, viewport: dict):
     page = browser.new_page(viewport=viewport)
     page.goto(f"{jupyterlab['url']}/lab/tree/{notebook}?token={jupyterlab['token']}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    run_all_cells(page)
+    run_all_cells(page, notebook)
     return page
 
 
@@ -114,7 +114,7 @@ def test_lab01_dashboard_shows_failed_in_chromium(jupyterlab, lab):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{jupyterlab['url']}/lab/tree/01-failjob.ipynb?token={jupyterlab['token']}")
             page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            run_all_cells(page)
+            run_all_cells(page, "01-failjob.ipynb")
             status = page.locator("[data-kjlab='job-status']").last
             status.wait_for(timeout=180_000)
             page.wait_for_function(

@@ -20,7 +20,7 @@ from kjlab.classroom.client import Learner
 from .conftest import ARTIFACTS, say
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.browser.jupyter_page import run_all_cells  # noqa: E402
+from tests.browser.jupyter_page import run_all_cells, wait_for_output  # noqa: E402
 from tests.classroom.test_hub_in_browser import CHROMIUM, CHROMIUM_ARGS, RIGHT, WRONG, lab01_notebook  # noqa: E402
 
 ANSWERS = {"ada": RIGHT, "bob": WRONG, "cyd": RIGHT}
@@ -62,16 +62,15 @@ def test_three_learners_in_chromium_each_run_lab01_on_their_own_cluster_and_the_
                 _put_notebook(klass, login, answer)
                 page.goto(f"{klass.base}/user/{login}/lab/tree/{NOTEBOOK}")
                 page.wait_for_selector(".jp-Notebook", timeout=120_000)
-                run_all_cells(page)
+                run_all_cells(page, NOTEBOOK)
                 pages[login] = (page, time.monotonic())
             outputs = {}
             for login, (page, started) in pages.items():  # all three run at once; wait for each verdict
-                page.wait_for_function(
-                    "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
-                    ".some(e => e.textContent.includes('VERDICT '))", timeout=900_000)
+                try:
+                    outputs[login] = wait_for_output(page, "VERDICT ")
+                finally:
+                    page.screenshot(path=str(ARTIFACTS / f"{login}.png"))
                 klass.timings[f"lab01_{login}_s"] = time.monotonic() - started
-                page.screenshot(path=str(ARTIFACTS / f"{login}.png"))
-                outputs[login] = " ".join(page.locator(".jp-OutputArea-output").all_text_contents())
         finally:
             browser.close()
     for login, answer in ANSWERS.items():
