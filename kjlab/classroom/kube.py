@@ -339,10 +339,30 @@ def _chart_defaults() -> dict:
     return yaml.safe_load((CHART / "values.yaml").read_text())
 
 
+def rollout_line(deployments: dict, pods: list) -> tuple[str, bool, tuple[dict, str] | None]:
+    """One reading of the hub and the proxy: (the progress line, both rolled out and Ready, the first
+    pod with a problem needing the instructor and that problem, or None)."""
+    parts, ready, found = [], True, None
+    for name in ("hub", "proxy"):
+        done, phrase = deployment_state(deployments[name]) if name in deployments else (False, "not created")
+        ready = ready and done
+        states = []
+        for pod in pods:
+            if (pod["metadata"].get("labels") or {}).get("app.kubernetes.io/component") != name:
+                continue
+            state, problem = pod_state(pod)
+            if problem and not found:
+                found = (pod, f"{name} pod {pod['metadata']['name']}: {problem}")
+            states.append(state)
+        parts.append(f"{name} {phrase}" + (f" ({', '.join(states)})" if states and not done else ""))
+    return "; ".join(parts), ready, found
+
+
 def wait_ready(cl: Cluster, progress=print, stall: float | None = None, poll: float = 2.0) -> None:
     """Until the hub and proxy Deployments are rolled out and Ready. A line each time their state
     changes; a failure when a pod cannot get its image or keeps crashing, or nothing changes for
-    ``stall`` seconds."""
+    ``stall`` seconds. The line is printed before the failure, so the instructor always sees what
+    was read (on a loaded machine the first reading can already hold the failed pull)."""
     stall = STALL_SECONDS if stall is None else stall
     selector = f"app.kubernetes.io/instance={cl.release},app.kubernetes.io/name=kjlab-classroom"
     last, changed = "", time.monotonic()
@@ -352,24 +372,13 @@ def wait_ready(cl: Cluster, progress=print, stall: float | None = None, poll: fl
         pods = current_pods(cl.json("get", "pods", "-n", cl.namespace, "-l", selector)["items"],
                             cl.json("get", "replicasets", "-n", cl.namespace, "-l", selector)["items"],
                             deployments.values())
-        parts, ready = [], True
-        for name in ("hub", "proxy"):
-            done, phrase = deployment_state(deployments[name]) if name in deployments else (False, "not created")
-            ready = ready and done
-            states = []
-            for pod in pods:
-                if (pod["metadata"].get("labels") or {}).get("app.kubernetes.io/component") != name:
-                    continue
-                state, problem = pod_state(pod)
-                if problem:
-                    raise KjlabError(f"{name} pod {pod['metadata']['name']}: {problem}",
-                                     _problem_fix(cl, pod, problem))
-                states.append(state)
-            parts.append(f"{name} {phrase}" + (f" ({', '.join(states)})" if states and not done else ""))
-        line = "; ".join(parts)
+        line, ready, found = rollout_line(deployments, pods)
         if line != last:
             progress(f"  waiting for the hub and the proxy: {line}")
             last, changed = line, time.monotonic()
+        if found:
+            pod, problem = found
+            raise KjlabError(problem, _problem_fix(cl, pod, problem))
         if ready:
             return
         if time.monotonic() - changed > stall:

@@ -134,6 +134,23 @@ def test_the_wait_reads_pull_failures_and_crashes_as_problems_and_the_rest_as_pr
     assert kube.current_pods([old, new, _pod(deleting=True)], rss, [dep]) == [new]
 
 
+def test_one_reading_gives_the_line_and_the_problem_together():
+    """The line shows the failed pull that the wait then fails on: a loaded CI run read the pull error
+    on its first reading, and the instructor (and the class-up test) saw no line at all."""
+    def dep(name, ready):
+        return {"metadata": {"name": name, "generation": 1}, "spec": {"replicas": 1},
+                "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": ready}}
+
+    hub = _pod("ErrImagePull", labels={"app.kubernetes.io/component": "hub"})
+    proxy = _pod("ContainerCreating", labels={"app.kubernetes.io/component": "proxy"})
+    line, ready, found = kube.rollout_line({"hub": dep("hub", 0), "proxy": dep("proxy", 0)}, [hub, proxy])
+    assert line == "hub 0/1 ready (ErrImagePull); proxy 0/1 ready (ContainerCreating)"
+    assert not ready and found[0] is hub and found[1].startswith("hub pod hub-1: the node cannot get the image")
+    line, ready, found = kube.rollout_line({"hub": dep("hub", 1), "proxy": dep("proxy", 1)}, [])
+    assert (line, ready, found) == ("hub 1/1 ready; proxy 1/1 ready", True, None)
+    assert kube.rollout_line({}, [])[0] == "hub not created; proxy not created"
+
+
 def test_a_verdict_is_cleaned_and_stored_under_the_name_the_hub_vouched_for(tmp_path):
     assert verdict_service.clean({"exercise": "ex1", "passed": "yes"}) is None
     assert verdict_service.clean({"passed": True}) is None
