@@ -110,19 +110,34 @@ def _affinity(*terms):
         "nodeSelectorTerms": list(terms)}}}}
 
 
-@pytest.mark.parametrize("spec,scheduled,allowed", [
-    ({"nodeSelector": {"kubernetes.io/hostname": "kjlab-worker"}}, True, ["kjlab-worker"]),
-    ({"nodeSelector": {"dedicated": "batch"}}, True, ["kjlab-worker"]),
-    (_affinity({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["kjlab-worker"]}]}), True,
+# a pod as the API server returns it: the creator's managedFields entry lists the fields it wrote
+def _pod(spec, written=None):
+    fields = {"f:spec": {f"f:{k}": {} for k in (written if written is not None else spec)}}
+    return {"metadata": {"managedFields": [{"manager": "kubectl-run", "operation": "Update",
+                                            "fieldsType": "FieldsV1", "fieldsV1": fields}]}, "spec": spec}
+
+
+@pytest.mark.parametrize("spec,written,allowed", [
+    ({"nodeSelector": {"kubernetes.io/hostname": "kjlab-worker"}}, None, ["kjlab-worker"]),
+    ({"nodeSelector": {"dedicated": "batch"}}, None, ["kjlab-worker"]),
+    (_affinity({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["kjlab-worker"]}]}), None,
      ["kjlab-worker"]),
     (_affinity({"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "NotIn",
-                                      "values": ["kjlab-worker2"]}]}), True, ["kjlab-control-plane", "kjlab-worker"]),
-    (_affinity({}), True, []),                                            # an empty term matches no node
-    ({"nodeName": "kjlab-worker"}, False, ["kjlab-worker"]),              # set by the learner
-    ({"nodeName": "kjlab-worker"}, True, ["kjlab-control-plane", "kjlab-worker", "kjlab-worker2"]),  # by the scheduler
+                                      "values": ["kjlab-worker2"]}]}), None, ["kjlab-control-plane", "kjlab-worker"]),
+    (_affinity({}), None, []),                                            # an empty term matches no node
+    ({"nodeName": "kjlab-worker"}, None, ["kjlab-worker"]),               # set by the learner
+    ({"nodeName": "kjlab-worker", "tolerations": []}, ["tolerations"],    # bound by the scheduler
+     ["kjlab-control-plane", "kjlab-worker", "kjlab-worker2"]),
 ])
-def test_allowed_nodes(spec, scheduled, allowed):
-    assert disruptions.allowed_nodes({"spec": spec}, NODES, scheduled) == allowed
+def test_allowed_nodes(spec, written, allowed):
+    assert disruptions.allowed_nodes(_pod(spec, written), NODES) == allowed
+
+
+def test_node_name_written_reads_the_writers_fields_not_the_spec():
+    bound = _pod({"nodeName": "kjlab-worker"}, written=[])
+    assert disruptions.node_name_written(_pod({"nodeName": "kjlab-worker"}))
+    assert not disruptions.node_name_written(bound)
+    assert not disruptions.node_name_written({"spec": {"nodeName": "kjlab-worker"}})  # no managedFields at all
 
 
 def test_failure_policy_problems():

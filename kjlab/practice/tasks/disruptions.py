@@ -281,10 +281,20 @@ def admits(pod: dict, node: dict) -> bool:
                for t in required.get("nodeSelectorTerms") or [])
 
 
-def allowed_nodes(pod: dict, nodes: list[dict], scheduled: bool) -> list[str]:
+def node_name_written(pod: dict) -> bool:
+    """Whether a writer of the pod set its spec.nodeName (the learner pinned it). The scheduler's binding
+    writes nodeName straight into storage, past the field managers (pkg/registry/core/pod/storage/
+    storage.go:230, BindingREST.setPodNodeAndMetadata), and the field cannot be changed by an update: so
+    ``f:nodeName`` in a managedFields entry means the pod was created with it. Unlike the scheduler's
+    Scheduled event, which is written a moment after the binding, this is there as soon as the pod is."""
+    return any("f:nodeName" in (((e.get("fieldsV1") or {}).get("f:spec")) or {})
+               for e in readers.meta(pod).get("managedFields") or [])
+
+
+def allowed_nodes(pod: dict, nodes: list[dict]) -> list[str]:
     """The nodes the pod's own spec lets it run on: its spec.nodeName when the learner set it (no
     scheduler placed the pod), else every node its nodeSelector and required node affinity admit."""
-    pinned = None if scheduled else (pod.get("spec") or {}).get("nodeName")
+    pinned = (pod.get("spec") or {}).get("nodeName") if node_name_written(pod) else None
     return sorted(readers.name(n) for n in nodes
                   if (pinned is None or readers.name(n) == pinned) and admits(pod, n))
 
@@ -297,12 +307,8 @@ def check_toleration(view):
     if not ok_tol:
         problems.append(f"no toleration of the pod matches the taint {TAINT['key']}={TAINT['value']}:{TAINT['effect']} "
                         "(key, value with operator Equal -- or Exists -- and effect)")
-    # spec.nodeName is also where the scheduler binds a pod: it ties the pod only when the learner set it,
-    # i.e. when no scheduler placed this pod (no Scheduled event about its uid: a pod of the same name
-    # deleted before it has events of its own)
-    events = view.events(uid=readers.uid(pod))
-    placed = any(e.get("reason") == "Scheduled" for e in events)
-    allowed = allowed_nodes(pod, view.nodes(), placed)
+    # spec.nodeName is also where the scheduler binds a pod: it ties the pod only when the learner set it
+    allowed = allowed_nodes(pod, view.nodes())
     if allowed != [TAINTED]:
         problems.append(f"nothing in the pod ties it to {TAINTED}: its nodeSelector and node affinity allow "
                         f"{', '.join(allowed) or 'no node'} (it is on {readers.node_name(pod)} because the "
