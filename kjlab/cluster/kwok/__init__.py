@@ -10,6 +10,7 @@ import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -288,6 +289,7 @@ def create(bindir: Path, time_scale: float, progress=print, strict: bool = True,
             _run([str(bindir / "kwokctl"), "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path),
                   "--kubeconfig", str(kubeconfig_path()), "--timeout", "3m"],
                  bindir, progress, timeout=240)
+            _wait_listening(_listening_ports(), progress)
     finally:
         config_path.unlink(missing_ok=True)
     # What needs only kwokctl's files (the certificates, the kubeconfig), not a ready API server,
@@ -353,11 +355,64 @@ MACHINE_LOCK = (Path("/run/lock") if os.access("/run/lock", os.W_OK | os.X_OK) e
     / "kjlab-kwokctl-ports.lock"
 
 
+# kwokctl counts its ports down from 32767 and takes the first that nobody listens on: the API
+# server listens when `kwokctl create` returns, the controller manager and the scheduler up to a few
+# seconds later. Another `up` that picked in those seconds took the controller manager's port for
+# its own API server (one of the two failed to bind: CI, and 2 of 3 tries here). So the lock is held
+# until every port kwokctl chose is listening.
+PORT_OPTIONS = {"kubeApiserverPort": "the API server", "kubeControllerManagerPort": "the controller manager",
+                "kubeSchedulerPort": "the scheduler"}
+
+
+def _listening_ports() -> dict[int, str]:
+    """The ports kwokctl chose for the cluster's components (its kwok.yaml, first document)."""
+    first = (workdir() / "kwok.yaml").read_text().split("\n---", 1)[0]
+    options = (yaml.safe_load(first) or {}).get("options") or {}
+    return {int(options[k]): what for k, what in PORT_OPTIONS.items() if options.get(k)}
+
+
+def _wait_listening(ports: dict[int, str], progress, timeout: float = 60.0) -> None:
+    """Until something accepts a connection on each port (loopback), or ``timeout`` s: a component
+    that does not start is `up`'s later checks' business, not a reason to hold the lock."""
+    start = time.monotonic()
+    said = False
+    waiting = dict(ports)
+    while waiting and time.monotonic() - start < timeout:
+        for port in list(waiting):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.settimeout(1)
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    del waiting[port]
+        if waiting and not said and time.monotonic() - start > 3:
+            progress(f"  waiting for {' and '.join(waiting.values())} to listen (at most {timeout:.0f} s)")
+            said = True
+        if waiting:
+            time.sleep(0.1)
+
+
+def open_lock(path: Path) -> int | None:
+    """A read-only descriptor of the lock file, made if missing. An existing file is opened without
+    O_CREAT: in a sticky world-writable directory (/run/lock, /tmp) the kernel refuses O_CREAT on
+    another user's file even to root (fs.protected_regular, Debian's default 2), and the first
+    learner of a classroom server to run `up` owns the file. None when it cannot be opened."""
+    for flags in (os.O_RDONLY, os.O_RDONLY | os.O_CREAT | os.O_EXCL, os.O_RDONLY):  # made by another between
+        try:
+            fd = os.open(path, flags, 0o644)
+        except (FileNotFoundError, FileExistsError):
+            continue
+        except OSError:
+            return None
+        if flags & os.O_CREAT:
+            os.fchmod(fd, 0o644)  # every user opens it, whatever the maker's umask
+        return fd
+    return None
+
+
 @contextlib.contextmanager
 def _machine_lock(progress):
-    try:
-        fd = os.open(MACHINE_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
-    except OSError:  # somebody else's file we cannot open: go on unserialised, as kwokctl would
+    fd = open_lock(MACHINE_LOCK)
+    if fd is None:  # a file we may not read: go on unserialised, as kwokctl would, and say so
+        progress(f"  cannot open {MACHINE_LOCK}: another kjlab up at this moment may pick the same ports")
         yield
         return
     try:
