@@ -95,7 +95,7 @@ def test_two_learners_in_chromium_and_the_report_shows_both(hub):
                 notebook = lab01_with_check(f"kjlab-{login}", answer)
                 page.goto(f"{hub.base}/user/kjlab-{login}/lab/tree/{notebook}")
                 page.wait_for_selector(".jp-Notebook", timeout=60_000)
-                run_all_cells(page, notebook)  # waits for the kernel, answers "Select Kernel", checks a cell started
+                run_all_cells(page, notebook)  # waits for the kernel, answers "Select Kernel", checks every cell started
                 pages[login] = page
             outputs = {}
             for login, page in pages.items():  # both run at once; wait for each one's verdict
