@@ -14,6 +14,7 @@ def quiet_kwokctl(monkeypatch, tmp_path):
     monkeypatch.setenv("KJLAB_STATE", str(tmp_path / "state"))
     monkeypatch.setattr(kwok, "kwokctl_config", lambda *a, **k: "")
     monkeypatch.setattr(kwok, "_run", lambda *a, **k: None)
+    monkeypatch.setattr(kwok, "_listening_ports", lambda: {})  # kwokctl's kwok.yaml: no kwokctl ran
     started = threading.Event()
     # /readyz turns ready only once the helper has started: run one after the other, this waits out
     # its 5 s and create fails
