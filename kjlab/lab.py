@@ -153,6 +153,7 @@ class Background:
         self._result: RunResult | None = None
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        self._ended = threading.Event()  # set as the run's thread ends: waited on instead of join (see _wait)
         self._recorder = None
         board = _dashboard(kwargs.get("scenario"), kwargs.get("policy", True), kwargs.get("manifest"),
                            RUNNING_NOTE) if dashboard else None
@@ -171,9 +172,12 @@ class Background:
             except BaseException as e:  # re-raised in result()
                 self._error = e
             finally:
-                namespaces.stoppable(threading.current_thread(), None)
-                if board:
-                    board.finish(title=board.title.removesuffix(RUNNING_NOTE) + ended_note(self._error))
+                try:
+                    namespaces.stoppable(threading.current_thread(), None)
+                    if board:
+                        board.finish(title=board.title.removesuffix(RUNNING_NOTE) + ended_note(self._error))
+                finally:
+                    self._ended.set()
 
         self._thread = threading.Thread(target=work, name="kjlab-background-run", daemon=True)
         namespaces.stoppable(self._thread, self.stop)
@@ -184,7 +188,20 @@ class Background:
 
     @property
     def done(self) -> bool:
-        return not self._thread.is_alive()
+        return self._ended.is_set() or not self._thread.is_alive()
+
+    def _wait(self, timeout: float) -> None:
+        """Wait until the run's thread has ended, ``timeout`` s at most. Not ``Thread.join``: a Ctrl-C
+        (KeyboardInterrupt) inside ``join(timeout)`` makes Python 3.10-3.12 mark the thread as stopped
+        while it runs on (threading.py's ``_wait_for_tstate_lock``: its bpo-45274 handler releases the
+        running thread's lock). Then ``is_alive()`` lies: the interrupt line said "nothing of kjlab's was
+        left running" and the cell run again took the namespace over without stopping the run."""
+        deadline = time.monotonic() + timeout
+        while not self.done:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._ended.wait(min(left, 1.0))  # 1 s: a thread that ended without setting it is seen too
 
     def stop(self, timeout: float = STOP_SECONDS) -> None:
         """End the run's thread (its Job stays in its namespace): its watches end at once and
@@ -193,7 +210,7 @@ class Background:
         ident = self._thread.ident
         if self._thread.is_alive() and ident is not None:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(interrupts.Stopped))
-        self._thread.join(timeout)
+        self._wait(timeout)
 
     def elapsed(self) -> float | None:
         """Seconds on the run's own clock (the recording's: the one its tables use)."""
@@ -212,12 +229,12 @@ class Background:
         and what the run waits for, on the run's clock (its dashboard may be far up the notebook)."""
         started = time.monotonic()
         line = _Line()
-        while self._thread.is_alive():
-            self._thread.join(POLL_SECONDS)
-            if timeout is not None and time.monotonic() - started >= timeout and self._thread.is_alive():
+        while not self.done:
+            self._wait(POLL_SECONDS)
+            if timeout is not None and time.monotonic() - started >= timeout and not self.done:
                 raise KjlabError(f"the background run was still going after {timeout:.0f}s",
                                  "wait longer: .result()")
-            if self._thread.is_alive():
+            if not self.done:
                 line.show(self.status_line(), progress.describe(self.model) + progress.waiting_for(
                     self.model, float("inf")))
         if isinstance(self._error, interrupts.Stopped):
