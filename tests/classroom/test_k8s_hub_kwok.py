@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -47,6 +48,19 @@ def cluster(lab):
 def _kubectl(cl):
     return [str(kube.kubectl.tools.kubectl_path()), "--context", cl.context]
 
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc: field 4 of stat, after the command's parens)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
 
 def test_the_charts_hub_config_logs_in_spawns_on_kubernetes_and_records_a_verdict(cluster, tmp_path):
     cl = cluster
@@ -140,9 +154,17 @@ def test_the_charts_hub_config_logs_in_spawns_on_kubernetes_and_records_a_verdic
         assert rep["table"]["ada"]["ex01"] == {"tries": 1, "passed": False, "last": rep["table"]["ada"]["ex01"]["last"]}
         assert rep["table"]["bob"] == {}  # the line's own "learner" field counts for nothing
     finally:
+        # The hub starts its services (the idle culler) in sessions of their own: the group's signal
+        # misses them, and one outlived a CI run by 40 minutes. Its children are read before it ends.
+        services = _children(proc.pid)
         os.killpg(proc.pid, 15)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
+        for pid in services:
+            try:
+                os.kill(pid, 15)
+            except ProcessLookupError:
+                pass
         log.close()
