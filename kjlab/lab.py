@@ -185,6 +185,8 @@ class Background:
                                             f"{self.namespace} (its Job goes on; running its cell again stops "
                                             "it and starts afresh; lab.cleanup() deletes it)")
         self._thread.start()
+        if self.namespace:  # in cell order, before the thread's own hold (see namespaces.claim_for)
+            namespaces.claim_for(self._thread, self.namespace)
 
     @property
     def done(self) -> bool:

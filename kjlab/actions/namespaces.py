@@ -162,11 +162,12 @@ def leftover_note(name: str, existing: dict) -> str:
     return f"deleting namespace {name} left by an earlier run"
 
 
-def _hold(name: str, progress=None) -> None:
-    """Hold ``name`` for this thread's run. A live run of this process holding it is refused in
-    one line -- unless it is a background run that may be stopped: then it is stopped first (its
-    Job stays until the namespace is deleted below), so a re-run takes over at once."""
-    me = threading.current_thread()
+def _hold(name: str, progress=None, thread: threading.Thread | None = None) -> None:
+    """Hold ``name`` for this thread's run (or ``thread``'s: a background run is claimed by the cell
+    that starts it). A live run of this process holding it is refused in one line -- unless it is a
+    background run that may be stopped: then it is stopped first (its Job stays until the namespace
+    is deleted below), so a re-run takes over at once."""
+    me = thread or threading.current_thread()
     with _held_lock:
         holder = _held.get(name)
         if holder is None or holder is me or not holder.is_alive():
@@ -185,6 +186,14 @@ def _hold(name: str, progress=None) -> None:
             raise KjlabError(f"namespace '{name}' is still held by an earlier background run that did not stop",
                              "interrupt the kernel again and re-run the cell, or choose another name (namespace=...)")
         _held[name] = me
+
+
+def claim_for(thread: threading.Thread, name: str) -> None:
+    """Hold ``name`` for a background run's ``thread`` from the cell that starts it. The thread itself
+    holds it only once its health checks are done: a cell interrupted and run again before then
+    started a newer run that held the name first, and the older thread, reaching its hold, stopped
+    the newer run. Claimed here, in cell order, the newer run stops the older one instead."""
+    _hold(name, thread=thread)
 
 
 def release(name: str) -> None:

@@ -62,3 +62,40 @@ def test_a_ctrl_c_in_result_leaves_the_run_known_as_running_and_a_rerun_stops_it
         background._ended.wait(5)
     with pytest.raises(Exception, match="was stopped: a newer run took its namespace over"):
         background.result()
+
+
+def test_an_older_run_that_had_not_yet_held_its_namespace_does_not_stop_the_newer(monkeypatch):
+    """A cell interrupted and run again while its background run was still in its health checks: the
+    older thread reached its own hold after the newer run had held the name, and stopped the newer."""
+    checked = threading.Event()  # the older run's health checks end once the newer run is going
+    name = "bg-claimed"
+
+    def run(**kwargs):
+        if kwargs["tag"] == "older":
+            while not checked.wait(0.05):  # Python bytecode between waits: a stop's async exception lands
+                pass
+        namespaces._hold(kwargs["namespace"])
+        try:
+            while not kwargs["release"].wait(0.05):
+                pass
+        finally:
+            namespaces.release(kwargs["namespace"])
+        return kwargs["tag"]
+
+    monkeypatch.setattr(lab_module.scenarios, "run", run)
+    older_release, newer_release = threading.Event(), threading.Event()
+    older = lab_module.Background(dashboard=False, scenario="replacement", namespace=name, tag="older",
+                                  release=older_release)
+    newer = lab_module.Background(dashboard=False, scenario="replacement", namespace=name, tag="newer",
+                                  release=newer_release)
+    try:
+        checked.set()
+        older._ended.wait(5)
+        assert older.done and not newer.done  # the older run was stopped; the newer goes on
+        assert namespaces._held.get(name) is newer._thread
+        with pytest.raises(Exception, match="was stopped: a newer run took its namespace over"):
+            older.result()
+    finally:
+        older_release.set()
+        newer_release.set()
+    assert newer.result() == "newer"
