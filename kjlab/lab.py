@@ -174,6 +174,8 @@ class Background:
             finally:
                 try:
                     namespaces.stoppable(threading.current_thread(), None)
+                    if self.namespace:  # a stop can land before scenarios.run's own release
+                        namespaces.release(self.namespace)
                     if board:
                         board.finish(title=board.title.removesuffix(RUNNING_NOTE) + ended_note(self._error))
                 finally:
@@ -210,7 +212,7 @@ class Background:
         :class:`interrupts.Stopped` is raised in it; waits until it has ended (``timeout`` at most)."""
         self._stop.set()
         ident = self._thread.ident
-        if self._thread.is_alive() and ident is not None:
+        if not self._ended.is_set() and self._thread.is_alive() and ident is not None:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(interrupts.Stopped))
         self._wait(timeout)
 

@@ -20,6 +20,9 @@ STATE = (f"() => {{ const panel = document.querySelector('{PANEL}'); if (!panel)
          " const i = panel.querySelector('.jp-Notebook-ExecutionIndicator');"
          " return {outputs: [...panel.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent).join('\\n'),"
          " prompts: [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent),"
+         # a code cell with blank source is never run (its prompt stays [ ]): Run All skips it
+         " blank: [...panel.querySelectorAll('.jp-CodeCell')].map(c => !(c.querySelector('.cm-content')"
+         " || {textContent: 'x'}).textContent.trim()),"
          " idle: !!i && i.dataset.status === 'idle'} }")
 
 
@@ -68,6 +71,7 @@ def run_all_cells(page, notebook: str, tries: int = 5, idle_timeout: float = 180
     page.wait_for_function(f"name => ({CURRENT_TAB})() === name", arg=name, timeout=idle_timeout * 1000)
     page.wait_for_selector(IDLE, timeout=idle_timeout * 1000)
     prompts: list[str] = []
+    state: dict = {}
     for _ in range(tries):
         try:
             # JupyterLab asks "Select Kernel" when a notebook's session is gone or not yet made (the
@@ -94,8 +98,12 @@ def run_all_cells(page, notebook: str, tries: int = 5, idle_timeout: float = 180
         # on a loaded machine ran the selected cell only (the hub test in CI: [1] then four [ ]).
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            prompts = (page.evaluate(STATE) or {}).get("prompts", [])
-            if prompts and all(re.search(r"[*0-9]", p) for p in prompts):
+            state = page.evaluate(STATE) or {}
+            prompts, blank = state.get("prompts", []), state.get("blank", [])
+            if prompts and all(re.search(r"[*0-9]", p) or (i < len(blank) and blank[i])
+                               for i, p in enumerate(prompts)):
                 return
             time.sleep(1)
-    raise AssertionError(f"Run All Cells pressed {tries} times and not every cell started (prompts {prompts})")
+    # (a first cell that raises stops Run All too: its traceback is at the end of the outputs)
+    raise AssertionError(f"Run All Cells pressed {tries} times and not every cell started (prompts {prompts}); "
+                         f"the end of the outputs:\n{state.get('outputs', '')[-2000:]}")

@@ -113,7 +113,8 @@ def _restarted(pod):
 
 
 def _out_again(pod):
-    """main has restarted and is out again (its second exit): waiting out the back-off. The window after
+    """main has restarted and is out again (on a real kubelet its second exit; kwok's Stages back off
+    after the first already): waiting out the back-off. The window after
     its first exit is too short to be seen -- the kubelet restarts a container at once the first time
     and only then starts its back-off (kuberuntime_manager.go doBackOff: backOff.Next on the first exit)
     -- while the back-off after the second lasts 10 s (kubelet.go initialCrashLoopBackOff): a poll of
@@ -276,7 +277,7 @@ DIFFERENCES = {
                                     "the container's last termination; kwok's Failed/removal fits inside one poll",
     ("delete-in-backoff", "phase"): "as for final",
     # deleted once main has restarted: where the watch stops (running again, or in the next back-off) is timing
-    **{(case, field): "deleted once main restarted: the last state seen before the pod is gone is timing"
+    **{(case, field): "deleted once main restarted (main-restarts-alone: once out again): the last state seen before the pod is gone is timing"
        for case in ("main-restarts-alone", "restart-rule", "restart-all", "init-crashloop") for field in ("final", "phase")},
     # deleted as soon as it ran: whether main's exit at 1 s (and what follows it) is seen before the
     # deletion takes effect is timing (kind here: seen; kwok: deleted first). What restart-all compares

@@ -19,6 +19,8 @@ WRONG = {
          "no toleration of the pod matches"),
         ("kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{\"tolerations\":"
          "[{\"key\":\"dedicated\",\"operator\":\"Exists\"}]}}' -- sleep 3600", "nothing in the pod ties it"),
+        ("kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{\"nodeName\":"
+         "\"kjlab-worker2\"," + TOLERATE + "}}' --command -- sleep 3600", "its spec.nodeName pins it to kjlab-worker2"),
     ],
     "priority": [
         ("kubectl create priorityclass practice-urgent --value=1000000\nkubectl run urgent --image=bash:5 -- sleep infinity",
@@ -42,7 +44,7 @@ RIGHT = {
         "kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{\"nodeSelector\":"
         "{\"dedicated\":\"batch\"}," + TOLERATE + "}}' --command -- sleep 3600",
         # a first pod placed by the scheduler, deleted, then one of the same name bound by spec.nodeName:
-        # the first pod's Scheduled event is not about the second
+        # the second pod's creator wrote its nodeName (managedFields), whatever the first pod's events say
         "kubectl run batch-runner --image=bash:5 --restart=Never --overrides='{\"spec\":{" + TOLERATE
         + "}}' --command -- sleep 3600\n"
         "kubectl wait --for=condition=PodScheduled pod/batch-runner --timeout=60s\n"

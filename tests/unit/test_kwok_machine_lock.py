@@ -64,3 +64,10 @@ def test_ports_are_read_from_kwokctls_first_document(tmp_path, monkeypatch):
     monkeypatch.setattr(kwok, "workdir", lambda: tmp_path)
     assert kwok._listening_ports() == {32766: "the API server", 32764: "the controller manager",
                                        32763: "the scheduler"}
+
+
+def test_no_readable_kwok_yaml_means_no_ports_to_wait_for(tmp_path, monkeypatch):
+    monkeypatch.setattr(kwok, "workdir", lambda: tmp_path)
+    assert kwok._listening_ports() == {}  # missing
+    (tmp_path / "kwok.yaml").write_text("options: [not, a, mapping\n")
+    assert kwok._listening_ports() == {}  # not YAML

@@ -365,10 +365,14 @@ PORT_OPTIONS = {"kubeApiserverPort": "the API server", "kubeControllerManagerPor
 
 
 def _listening_ports() -> dict[int, str]:
-    """The ports kwokctl chose for the cluster's components (its kwok.yaml, first document)."""
-    first = (workdir() / "kwok.yaml").read_text().split("\n---", 1)[0]
-    options = (yaml.safe_load(first) or {}).get("options") or {}
-    return {int(options[k]): what for k, what in PORT_OPTIONS.items() if options.get(k)}
+    """The ports kwokctl chose for the cluster's components (its kwok.yaml, first document); none
+    when the file cannot be read (then there is nothing to wait for: `up`'s own checks follow)."""
+    try:
+        first = (workdir() / "kwok.yaml").read_text().split("\n---", 1)[0]
+        options = (yaml.safe_load(first) or {}).get("options") or {}
+        return {int(options[k]): what for k, what in PORT_OPTIONS.items() if options.get(k)}
+    except (OSError, yaml.YAMLError, ValueError, TypeError, AttributeError):
+        return {}
 
 
 def _wait_listening(ports: dict[int, str], progress, timeout: float = 60.0) -> None:

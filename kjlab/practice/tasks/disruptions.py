@@ -286,7 +286,9 @@ def node_name_written(pod: dict) -> bool:
     writes nodeName straight into storage, past the field managers (pkg/registry/core/pod/storage/
     storage.go:230, BindingREST.setPodNodeAndMetadata), and the field cannot be changed by an update: so
     ``f:nodeName`` in a managedFields entry means the pod was created with it. Unlike the scheduler's
-    Scheduled event, which is written a moment after the binding, this is there as soon as the pod is."""
+    Scheduled event, which is written a moment after the binding, this is there as soon as the pod is.
+    (A server-side apply owns every field it sends: applying a dump of a scheduled pod, nodeName and
+    all, counts as pinning it -- the learner did write nodeName then.)"""
     return any("f:nodeName" in (((e.get("fieldsV1") or {}).get("f:spec")) or {})
                for e in readers.meta(pod).get("managedFields") or [])
 
@@ -309,11 +311,16 @@ def check_toleration(view):
                         "(key, value with operator Equal -- or Exists -- and effect)")
     # spec.nodeName is also where the scheduler binds a pod: it ties the pod only when the learner set it
     allowed = allowed_nodes(pod, view.nodes())
-    if allowed != [TAINTED]:
+    pinned = spec.get("nodeName") if node_name_written(pod) else None
+    if pinned and pinned != TAINTED:
+        problems.append(f"its spec.nodeName pins it to {pinned}, not {TAINTED}")
+    elif allowed != [TAINTED]:
+        where = (f"it is on {readers.node_name(pod)} because the scheduler chose it" if readers.node_name(pod)
+                 else "it is not scheduled yet")
         problems.append(f"nothing in the pod ties it to {TAINTED}: its nodeSelector and node affinity allow "
-                        f"{', '.join(allowed) or 'no node'} (it is on {readers.node_name(pod)} because the "
-                        "scheduler chose it); a toleration only allows a node, it does not choose it; use a "
-                        "nodeSelector (kubernetes.io/hostname) or node affinity that only this node matches")
+                        f"{', '.join(allowed) or 'no node'} ({where}); a toleration only allows a node, it does "
+                        "not choose it; use a nodeSelector (kubernetes.io/hostname) or node affinity that only "
+                        "this node matches")
     found = []
     if not problems:
         _, pods = view.settle("pod", lambda ps: any(readers.phase(p) == "Running" for p in ps),
