@@ -71,3 +71,37 @@ def test_no_readable_kwok_yaml_means_no_ports_to_wait_for(tmp_path, monkeypatch)
     assert kwok._listening_ports() == {}  # missing
     (tmp_path / "kwok.yaml").write_text("options: [not, a, mapping\n")
     assert kwok._listening_ports() == {}  # not YAML
+
+
+def test_a_lock_held_too_long_is_waited_for_within_a_bound_and_said(tmp_path, monkeypatch):
+    """An `up` stopped with Ctrl-Z while it holds the lock must not stall every other `up` for good."""
+    path = tmp_path / "kjlab-kwokctl-ports.lock"
+    monkeypatch.setattr(kwok, "MACHINE_LOCK", path)
+    monkeypatch.setattr(kwok, "LOCK_WAIT_SECONDS", 0.6)
+    holder = kwok.open_lock(path)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    said = []
+    try:
+        with kwok._machine_lock(said.append):
+            pass
+    finally:
+        os.close(holder)
+    assert "waiting for another kjlab up" in said[0] and "at most 1 s" in said[0]
+    assert "is still held" in said[1] and "going on without it" in said[1]
+
+
+def test_a_lock_let_go_in_time_is_taken(tmp_path, monkeypatch):
+    import threading
+
+    path = tmp_path / "kjlab-kwokctl-ports.lock"
+    monkeypatch.setattr(kwok, "MACHINE_LOCK", path)
+    holder = kwok.open_lock(path)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    threading.Timer(0.5, os.close, [holder]).start()  # the other `up` is done
+    said = []
+    with kwok._machine_lock(said.append):
+        other = kwok.open_lock(path)
+        with pytest.raises(BlockingIOError):  # ours now
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(other)
+    assert len(said) == 1 and "waiting for another kjlab up" in said[0]

@@ -412,6 +412,9 @@ def open_lock(path: Path) -> int | None:
     return None
 
 
+LOCK_WAIT_SECONDS = 330.0
+
+
 @contextlib.contextmanager
 def _machine_lock(progress):
     fd = open_lock(MACHINE_LOCK)
@@ -423,11 +426,28 @@ def _machine_lock(progress):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            progress("  waiting for another kjlab up on this machine to pick its ports")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            progress(f"  waiting for another kjlab up on this machine to pick its ports "
+                     f"(at most {LOCK_WAIT_SECONDS:.0f} s)")
+            if not _flock_within(fd, LOCK_WAIT_SECONDS):
+                progress(f"  {MACHINE_LOCK} is still held (an `up` stopped with Ctrl-Z?): going on without it; "
+                         "if this up fails on a port, run it again")
         yield
     finally:
         os.close(fd)
+
+
+def _flock_within(fd: int, seconds: float) -> bool:
+    """Take the lock within ``seconds``. A holder takes at most kwokctl's create (240 s) and the port
+    wait (60 s): one held longer is stuck (a stopped process), and must not stall every other `up`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
 
 
 def delete(bindir: Path, progress=print) -> None:
