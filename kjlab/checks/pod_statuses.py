@@ -18,7 +18,10 @@ from kjlab.runs.session import Session
 
 
 CRASH_CODE = 3
-CRASH_WAIT_SECONDS = 45  # a real kubelet waits 10 s before the first restart, 20 s before the second
+# A real kubelet restarts a container at once after its first exit and shows CrashLoopBackOff after the
+# second (kuberuntime_manager.go doBackOff), then waits 10 s, 20 s; kwok's Stages wait 10 s after the
+# first already (README, "OnFailure's first restart is not immediate"). 45 s holds either.
+CRASH_WAIT_SECONDS = 45
 # What the check takes from a learner's Pod: enough to choose what runs and how it restarts; nothing
 # that reaches the node (volumes, privileges, host namespaces, service accounts) is passed on.
 POD_FIELDS = ("restartPolicy",)
