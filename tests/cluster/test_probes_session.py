@@ -2,6 +2,7 @@
 are recorded as the EndpointSlice controller writes them, deletions are timed from the recording.
 (The probes themselves need a real kubelet: tests/kind and lab 13 on kind.)"""
 
+from kjlab.errors import KjlabError
 from kjlab.labs import probes
 
 
@@ -13,8 +14,15 @@ def test_session_records_endpoint_slices_and_a_deletion(lab, ns):
             pod["spec"]["containers"][0].pop("readinessProbe")
             pod["spec"]["containers"][0]["command"] = ["sleep", "600"]
         session.create(*pods, probes.service("web"))
-        session.wait(lambda r: probes.endpoint_ready(r, "web-a") and probes.endpoint_ready(r, "web-b"),
-                     "both pods ready in the EndpointSlice", timeout=60)
+        try:
+            session.wait(lambda r: probes.endpoint_ready(r, "web-a") and probes.endpoint_ready(r, "web-b"),
+                         "both pods ready in the EndpointSlice", timeout=60)
+        except KjlabError as e:  # once in a whole run (a busy machine): say what was recorded
+            rec = session.recorder.recording()
+            ready = {name: [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"]
+                     for name, pod in rec.last_pods().items()}
+            slices = [(r["t"], r["event"], r.get("resource_version"), r.get("detail")) for r in rec.of("endpointslice")]
+            raise AssertionError(f"{e.message}\npods' Ready conditions: {ready}\nEndpointSlice rows: {slices[-10:]}") from e
         session.delete("web-a")
         session.wait(lambda r: probes.terminations(r)["terminated"].notna().all(), "web-a to end", timeout=60)
         rec = session.stop()
