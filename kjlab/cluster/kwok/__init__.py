@@ -103,7 +103,6 @@ def _free_ports(count: int) -> list[int]:
     """Ports for etcd, from the kernel's ephemeral range (bind to port 0): kwokctl allocates its
     own ports downward from 32767, below that range, so the two never pick the same port; the
     sockets stay open until all are picked so the kernel hands out distinct ones."""
-    import socket
 
     socks = []
     try:
@@ -322,7 +321,6 @@ def create(bindir: Path, time_scale: float, progress=print, strict: bool = True,
 def _wait_ready(timeout: float) -> None:
     import http.client
     import ssl
-    import time
 
     pki = workdir() / "pki"
     tls = ssl.create_default_context(cafile=str(pki / "ca.crt"))
@@ -423,9 +421,7 @@ def _machine_lock(progress):
         yield
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _flock_within(fd, 0):
             progress(f"  waiting for another kjlab up on this machine to pick its ports "
                      f"(at most {LOCK_WAIT_SECONDS:.0f} s)")
             if not _flock_within(fd, LOCK_WAIT_SECONDS):
@@ -474,7 +470,6 @@ def start_log_endpoint(context: str, time_scale: float | None = None, timeout: f
     (repair) asks for the port it had, which the nodes' status names, and the time scale the
     cluster was created with."""
     import sys
-    import time
 
     pid_file, port_file = _log_endpoint_files()
     scale_file = workdir() / f"{LOG_ENDPOINT}.time-scale"
@@ -506,7 +501,6 @@ def start_log_endpoint(context: str, time_scale: float | None = None, timeout: f
 
 
 def stop_log_endpoint() -> None:
-    import signal
 
     pid_file, _ = _log_endpoint_files()
     try:
