@@ -293,10 +293,15 @@ def node_name_written(pod: dict) -> bool:
                for e in readers.meta(pod).get("managedFields") or [])
 
 
+def pinned_node(pod: dict) -> str | None:
+    """The node the learner pinned the pod to with spec.nodeName, or None (a node the scheduler chose)."""
+    return (pod.get("spec") or {}).get("nodeName") if node_name_written(pod) else None
+
+
 def allowed_nodes(pod: dict, nodes: list[dict]) -> list[str]:
     """The nodes the pod's own spec lets it run on: its spec.nodeName when the learner set it (no
     scheduler placed the pod), else every node its nodeSelector and required node affinity admit."""
-    pinned = (pod.get("spec") or {}).get("nodeName") if node_name_written(pod) else None
+    pinned = pinned_node(pod)
     return sorted(readers.name(n) for n in nodes
                   if (pinned is None or readers.name(n) == pinned) and admits(pod, n))
 
@@ -311,7 +316,7 @@ def check_toleration(view):
                         "(key, value with operator Equal -- or Exists -- and effect)")
     # spec.nodeName is also where the scheduler binds a pod: it ties the pod only when the learner set it
     allowed = allowed_nodes(pod, view.nodes())
-    pinned = spec.get("nodeName") if node_name_written(pod) else None
+    pinned = pinned_node(pod)
     if pinned and pinned != TAINTED:
         problems.append(f"its spec.nodeName pins it to {pinned}, not {TAINTED}")
     elif allowed != [TAINTED]:
