@@ -154,6 +154,62 @@ def await_listed(images: list[str], workers: list[str], progress=print, quiet: f
         time.sleep(poll)
 
 
+def offline_nodes() -> bool:
+    """Do the class cluster's nodes run kjlab's offline node image? Its kindnetd is a stand-in that
+    routes pods and enforces no NetworkPolicy (tools/kind/kindnetd); the published image's kindnetd
+    enforces it where the kernel has nft_queue. A node container carries its image's labels."""
+    for node in nodes():
+        out = subprocess.run(["docker", "inspect", "-f", '{{index .Config.Labels "io.kjlab.local-build"}}', node],
+                             capture_output=True, text=True, timeout=60).stdout.strip()
+        if out == "true":
+            return True
+    return False
+
+
+MANIFEST = Path(__file__).with_name("kube-router.yaml")
+
+
+def enforce_network_policy(image: str, progress=print, quiet: float = 120, poll: float = 2) -> str:
+    """Make the class cluster enforce NetworkPolicy when its network does not: on kjlab's offline node
+    image, load ``image`` (tools/classroom/build.sh netpol: kube-router's firewall alone) into the
+    workers and run it as a DaemonSet there (kube-router.yaml); wait until every worker's kube-router
+    is Ready (its /healthz answers once its policy controller has synced), bounded by progress: it
+    gives up when no further one has become Ready for ``quiet`` seconds. Returns one line saying
+    which engine enforces the class's NetworkPolicy."""
+    if not offline_nodes():
+        return "NetworkPolicy: the nodes' own kindnetd enforces it (the published node image)"
+    load([image], progress)
+    from kjlab.cluster import tools
+
+    kubectl = [str(tools.kubectl_path()), "--kubeconfig", str(kubeconfig()), "--context", CONTEXT, "-n", "kube-system"]
+    applied = subprocess.run([*kubectl, "apply", "-f", "-"], input=MANIFEST.read_text().replace("@IMAGE@", image),
+                             capture_output=True, text=True, timeout=120)
+    if applied.returncode != 0:
+        raise KjlabError(f"kubectl apply of {MANIFEST.name} failed: {applied.stderr.strip()[-400:]}",
+                         f"kubectl --context {CONTEXT} -n kube-system get ds kube-router shows what is there")
+    started = last_change = said = time.monotonic()
+    best = -1
+    while True:
+        got = subprocess.run([*kubectl, "get", "ds", "kube-router", "-o", "json"], capture_output=True, text=True, timeout=60)
+        status = json.loads(got.stdout).get("status", {}) if got.returncode == 0 else {}
+        want, ready = status.get("desiredNumberScheduled", 0), status.get("numberReady", 0)
+        now = time.monotonic()
+        if want and ready == want and status.get("updatedNumberScheduled", 0) == want:
+            return (f"NetworkPolicy: enforced by kube-router's firewall on {want} worker(s) "
+                    f"({image}, Ready in {now - started:.0f}s), as the nodes' kindnetd stand-in enforces none")
+        if ready > best:
+            best, last_change = ready, now
+        if now - last_change > quiet:
+            pods = subprocess.run([*kubectl, "get", "pods", "-l", "k8s-app=kube-router", "-o", "wide"],
+                                  capture_output=True, text=True, timeout=60).stdout
+            raise KjlabError(f"kube-router: {ready} of {want} Ready, none more for {quiet:.0f}s:\n{pods}",
+                             f"kubectl --context {CONTEXT} -n kube-system logs ds/kube-router")
+        if now - said >= 15:
+            said = now
+            progress(f"waiting for kube-router (NetworkPolicy) to be Ready on every worker: {ready} of {want or '?'}")
+        time.sleep(poll)
+
+
 def down(progress=print) -> None:
     if not exists():
         return

@@ -189,16 +189,24 @@ print(json.dumps(out))
 
 
 def test_network_policy_is_enforced_where_the_cluster_network_enforces_it(klass):
-    """The policy itself: ada's pod cannot even open a connection to cyd's server port. kjlab's
-    offline kind node image routes pods with a stand-in for kindnetd that enforces no NetworkPolicy
-    (tools/kind/kindnetd), and kindnetd's policy engine (kube-network-policies) needs the kernel's
-    nft_queue, which some VMs lack: there this test says so and skips; on the published kind node
-    image (kindnetd) and on managed clusters it runs."""
+    """The policy itself: ada's pod cannot even open a connection to cyd's server port, while the hub
+    and the proxy reach it (the logins of the first test went through them). kjlab's offline kind node
+    image routes pods with a stand-in for kindnetd that enforces no NetworkPolicy (tools/kind/kindnetd),
+    so the fixture runs kube-router's firewall there (kind_class.enforce_network_policy); the published
+    node image's kindnetd enforces it where the kernel has nft_queue. A network that enforces none is
+    said and skipped."""
     ip = _pod(klass, "cyd")["status"]["podIP"]
-    seen = _from_ada(klass, f"import socket\ntry:\n socket.create_connection(({ip!r}, 8888), timeout=5).close(); "
-                            f"print('open')\nexcept OSError as e:\n print(type(e).__name__)")
+    connect = (f"import socket\ntry:\n socket.create_connection(({ip!r}, 8888), timeout=5).close(); "
+               f"print('open')\nexcept OSError as e:\n print(type(e).__name__)")
+    seen = _from_ada(klass, connect)
+    # the control: the hub, which the policy admits, opens the same port in the same moment
+    from_hub = klass.kubectl("exec", "deploy/hub", "--", "python3", "-c", connect, check=False, timeout=120).stdout.strip()
+    say(f"to cyd's server ({ip}:8888): from ada's pod {seen}, from the hub {from_hub}")
+    assert from_hub == "open", f"the hub cannot reach cyd's server: {from_hub!r}"
     image = klass.json("get", "nodes")["items"][0]["status"]["nodeInfo"]["osImage"]
     if seen == "open":
+        assert "network_policy_s" not in klass.timings, \
+            "kube-router's firewall runs on the workers (the fixture installed it), yet ada's pod reached cyd's server"
         kindnetd = klass.kubectl("get", "ds", "kindnet", "-n", "kube-system", "-o",
                                  "jsonpath={.spec.template.spec.containers[0].image}", check=False).stdout
         pytest.skip(f"this cluster's network does not enforce NetworkPolicy (kindnet image {kindnetd}, nodes {image}); "

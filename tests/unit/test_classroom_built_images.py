@@ -51,6 +51,8 @@ def tree(tmp_path):
     for name in ("requirements-learner.txt", "requirements-hub.txt", "npm-hub.txt"):
         (image / name).write_text("pip==24.0\n")
     (image / "kjlab-learner-start").write_text("#!/bin/sh\nexec \"$@\"\n")
+    (image / "kube-router-start").write_text("#!/bin/sh\nexec kube-router \"$@\"\n")
+    shutil.copy2(REPO / "tools" / "classroom" / "kube-router.sh", root / "tools" / "classroom" / "kube-router.sh")
     (root / "kjlab" / "__init__.py").write_text("")
     (root / "pyproject.toml").write_text("[project]\nname = 'kjlab'\n")
     (root / "README.md").write_text("# kjlab\n")
@@ -197,3 +199,17 @@ def test_with_nothing_built_the_preflight_still_stops_on_the_empty_tag(monkeypat
     with pytest.raises(KjlabError) as e:
         kube.preflight(NoCluster(), values, progress=lambda *_: None)
     assert "image.tag is empty" in e.value.message and "tools/classroom/build.sh" in e.value.fix
+
+
+def test_the_netpol_image_is_printed_not_recorded_and_keyed_by_kube_routers_version_not_by_the_labs(tree):
+    """class up installs learner and hub only, so the netpol image (kube-router for the offline kind
+    class cluster) stays out of the record; its key follows what goes into it."""
+    root, env = tree
+    (netpol,) = build(root, env, "netpol")
+    assert netpol.startswith("kjlab.local/netpol:")
+    assert not record_of(env).exists()
+    (root / "labs" / "01-failjob.ipynb").write_text('{"edited": true}\n')
+    assert build(root, env, "netpol", "--print-image") == [netpol]
+    versions = root / "tools" / "versions.env"
+    versions.write_text(versions.read_text().replace("KUBE_ROUTER_VERSION=", "KUBE_ROUTER_VERSION=v9.9.9-was-"))
+    assert build(root, env, "netpol", "--print-image") != [netpol]

@@ -2,12 +2,15 @@
 # The classroom images (issue 29), built offline like the kind node image: Debian packages, PyPI,
 # npm and tools/build.sh's cluster tools; nothing from a container registry.
 #
-# Usage: tools/classroom/build.sh learner|hub|all [--print-image] [--force]
+# Usage: tools/classroom/build.sh learner|hub|all|netpol [--print-image] [--force]
 #   learner   kjlab.local/learner:<key>: JupyterLab, jupyterhub-singleuser, kjlab, the kwok engine's
 #             binaries in /opt/kjlab/bin, the handout (labs/, exercises/); user learner (1000:100)
 #   hub       kjlab.local/hub:<key>: JupyterHub, KubeSpawner, OAuthenticator, the idle culler, kjlab,
 #             configurable-http-proxy; user hub (1000:100) in /srv/jupyterhub
 #   all       both
+#   netpol    kjlab.local/netpol:<key>: kube-router's NetworkPolicy firewall (tools/classroom/kube-router.sh)
+#             with iptables and ipset, for the kind class cluster on kjlab's offline node image only
+#             (kjlab.classroom.kind_class installs it there); not part of `all`, not recorded
 #   --print-image  print the name(s) that would be built, build nothing (needs Docker: the key
 #             includes the Debian image's, read from it)
 #   --force   rebuild every stage even when cached
@@ -39,7 +42,7 @@ root="$(dirname "$tools")"
 # shellcheck source=../versions.env
 source "$tools/versions.env"
 
-usage="usage: tools/classroom/build.sh learner|hub|all [--print-image] [--force]"
+usage="usage: tools/classroom/build.sh learner|hub|all|netpol [--print-image] [--force]"
 command="${1:-}"
 [ $# -gt 0 ] && shift
 print=0 force=0
@@ -51,7 +54,7 @@ for arg in "$@"; do
   esac
 done
 case "$command" in
-  learner|hub) images=("$command") ;;
+  learner|hub|netpol) images=("$command") ;;
   all) images=(learner hub) ;;
   *) echo "tools/classroom/build.sh: unknown command '${command}'; $usage" >&2; exit 2 ;;
 esac
@@ -115,6 +118,9 @@ find_bin_dir() {
 # not PID 1) and forwards the stop signal, as z2jh's images do.
 os_packages_learner="python3 python3-venv tini"
 os_packages_hub="python3 python3-venv tini nodejs npm"   # node from Debian: configurable-http-proxy
+# kube-router's policy controller runs iptables(-save/-restore) and ipset; both iptables backends
+# come in Debian's package, and kube-router-start picks the one the node's kubelet uses.
+os_packages_netpol="iptables ipset"
 # The Debian image's sources.list names only the release; a classroom image also takes the security
 # and point-release updates, from wherever the host's own apt gets them (apt lists its sources:
 # nothing is parsed or written here).
@@ -149,7 +155,11 @@ common_env='ENV LANG=C.UTF-8 PYTHONUNBUFFERED=1'
 install_kjlab='RUN rm -rf /run/kjlab-build /run/kjlab-build-ca.crt /root/.cache && /opt/kjlab/venv/bin/pip install --quiet --no-deps --no-build-isolation --no-index --no-cache-dir /tmp/kjlab-src && rm -rf /tmp/kjlab-src && /opt/kjlab/venv/bin/pip check'
 final_recipe() { # image venv_image key
   local labels="LABEL io.kjlab.local-build=true io.kjlab.build-key=$3"
-  if [ "$1" = learner ]; then
+  if [ "$1" = netpol ]; then
+    printf '%s\n' "FROM $2" "COPY kube-router kube-router-start /usr/local/bin/" "$labels" \
+      "LABEL org.opencontainers.image.description=\"kube-router $KUBE_ROUTER_VERSION, NetworkPolicy firewall only, for kjlab's offline kind class cluster, Debian $DEBIAN_SUITE\"" \
+      'ENTRYPOINT ["/usr/local/bin/kube-router-start"]'
+  elif [ "$1" = learner ]; then
     # The JupyterLab settings and the terminal extension go into the venv (paths.install_jupyterlab_settings),
     # so the plain jupyterhub-singleuser that KubeSpawner starts has them.
     printf '%s\n' "FROM $2" "COPY src /tmp/kjlab-src" \
@@ -179,6 +189,14 @@ keys() { # image: sets os_image, venv_image, final_image and tree_inputs (the re
   [ "$image" = hub ] && requirements+=(kjlab/classroom/image/npm-hub.txt)
   k="$(key --extra "$(os_recipe "$image")" --extra "$updates")" || die "cannot compute the os stage's key"
   os_image="$repo/classroom-os:$image-$k"
+  if [ "$image" = netpol ]; then  # no venv: a Go binary on the Debian packages
+    venv_image="$os_image"
+    tree_inputs=(tools/classroom/build.sh tools/classroom/cache_key.py tools/classroom/kube-router.sh kjlab/classroom/image/kube-router-start)
+    k="$(key "${tree_inputs[@]}" --extra "$os_image" --extra "kube-router $KUBE_ROUTER_VERSION" \
+      --extra "$(final_recipe "$image" "$os_image" -)")" || die "cannot compute the $image image's key"
+    final_image="$repo/$image:$k"
+    return 0
+  fi
   k="$(key "${requirements[@]}" --extra "$os_image" --extra "$(venv_script "$image")")" || die "cannot compute the venv stage's key"
   venv_image="$repo/classroom-venv:$image-$k"
   local inputs=("${src_inputs[@]}" tools/classroom/build.sh tools/classroom/cache_key.py)
@@ -283,7 +301,13 @@ build_venv() { # image
 build_final() { # image
   local t0=$SECONDS
   fresh_ctx
-  copy_inputs "$work/ctx/src" "${src_inputs[@]}"
+  if [ "$1" = netpol ]; then
+    local kube_router
+    kube_router="$(logged kube-router "run tools/classroom/kube-router.sh alone to see why" bash "$here/kube-router.sh" && tail -n 1 "$logs/kube-router.log")"
+    cp -p "$kube_router" "$image_dir/kube-router-start" "$work/ctx/"
+  else
+    copy_inputs "$work/ctx/src" "${src_inputs[@]}"
+  fi
   if [ "$1" = learner ]; then
     mkdir -p "$work/ctx/bin" "$work/ctx/tools" "$work/ctx/handout"
     for b in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl; do
@@ -294,7 +318,11 @@ build_final() { # image
     mv "$work/ctx/handout-src"/* "$work/ctx/handout/" && rmdir "$work/ctx/handout-src"
     cp "$image_dir/kjlab-learner-start" "$work/ctx/"
   fi
-  step "$1 image: kjlab$([ "$1" = learner ] && echo ", the cluster tools, the handout") on $venv_image (log: $logs/$1.log)"
+  case "$1" in
+    learner) step "$1 image: kjlab, the cluster tools, the handout on $venv_image (log: $logs/$1.log)" ;;
+    netpol) step "$1 image: kube-router $KUBE_ROUTER_VERSION on $venv_image (log: $logs/$1.log)" ;;
+    *) step "$1 image: kjlab on $venv_image (log: $logs/$1.log)" ;;
+  esac
   final_recipe "$1" "$venv_image" "${final_image##*:}" |
     logged "$1" "see the log; a failed pip check means a pin in kjlab/classroom/image/requirements-$1.txt misses a dependency" \
       image_build "$final_image"
@@ -324,9 +352,10 @@ for image in "${images[@]}"; do
     step "$image image: cached ($final_image)"
   else
     build_os "$image"
-    build_venv "$image"
+    [ "$image" = netpol ] || build_venv "$image"
     build_final "$image"
   fi
+  [ "$image" = netpol ] && { echo "$final_image"; continue; }  # class up installs learner and hub only
   python3 "$here/built.py" record "$cache/built.json" "$root" "$image" "$final_image" "${tree_inputs[@]}" ||
     die "could not record $final_image in $cache/built.json (kjlab class up reads it); check that directory is writable, then run this again"
   echo "$final_image"
