@@ -227,6 +227,12 @@ if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "up"
     if command == "up":
         up()
+        if offline_nodes():  # the chart's NetworkPolicy needs an enforcer there (enforce_network_policy)
+            build = Path(__file__).resolve().parents[2] / "tools" / "classroom" / "build.sh"
+            built = subprocess.run(["bash", str(build), "netpol"], stdout=subprocess.PIPE, text=True)
+            if built.returncode != 0:
+                sys.exit(f"{build} netpol failed (its lines above); the class cluster is up without NetworkPolicy enforcement")
+            print(enforce_network_policy(built.stdout.split()[-1]))
         print(f"context {CONTEXT} in {kubeconfig()} (KUBECONFIG={kubeconfig()})")
     elif command == "down":
         down()
