@@ -20,7 +20,7 @@ import types
 
 from IPython.display import display
 
-from kjlab import checks as check, cluster, examples, interrupts, labs, manifests
+from kjlab import checks as check, cluster, examples, interrupts, labs, manifests, oom
 from kjlab.actions import namespaces, ops
 from kjlab.view import progress, tables
 from kjlab.runs import scenarios
@@ -28,6 +28,7 @@ from kjlab.api import wait, watch
 from kjlab.cluster import kubectl as kubectl_command
 from kjlab.view.dashboard_model import DashboardModel
 from kjlab.errors import KjlabError
+from kjlab.paths import state_dir
 from kjlab.runs.result import RunResult
 from kjlab.widgets import JobDashboard
 
@@ -35,8 +36,12 @@ from kjlab.widgets import JobDashboard
 def connect(context: str | None = None, engine: str = "auto") -> str:
     """The context to use: ``context`` as given, else the running lab cluster, else a new one.
 
-    Prints one line about the cluster, so the learner sees where the lab runs.
+    Prints one line about the cluster, so the learner sees where the lab runs, and before it, once,
+    a line when memory ran out since the last look (kjlab.oom: why a kernel died in a classroom pod).
     """
+    ran_out = oom.since_last_look(state_dir() / "oom-kills.json")
+    if ran_out:
+        print(ran_out)
     if context is None:
         try:
             context = cluster.lab_context()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from kjlab.classroom.kube import lists_image
-from kjlab.cluster import kind
+from kjlab.cluster import kind, tools
 from kjlab.errors import KjlabError
 from kjlab.paths import state_dir
 
@@ -179,8 +179,6 @@ def enforce_network_policy(image: str, progress=print, quiet: float = 120, poll:
     if not offline_nodes():
         return "NetworkPolicy: the nodes' own kindnetd enforces it (the published node image)"
     load([image], progress)
-    from kjlab.cluster import tools
-
     kubectl = [str(tools.kubectl_path()), "--kubeconfig", str(kubeconfig()), "--context", CONTEXT, "-n", "kube-system"]
     applied = subprocess.run([*kubectl, "apply", "-f", "-"], input=MANIFEST.read_text().replace("@IMAGE@", image),
                              capture_output=True, text=True, timeout=120)

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
+from kubernetes.utils import parse_quantity
 
 from kjlab.classroom.client import Learner
 
@@ -91,6 +92,26 @@ def test_three_learners_in_chromium_each_run_lab01_on_their_own_cluster_and_the_
     for login, answer in ANSWERS.items():
         assert data["table"][login]["failjob-policy"]["passed"] is (answer == RIGHT), data["table"]
     assert data["progress"]["failjob-policy"] == 2, data["progress"]
+
+
+def test_a_learner_whose_memory_ran_out_is_told_why_by_the_next_lab_cell(klass):
+    """A process in ada's pod outgrows the pod's memory limit: the kernel's OOM killer ends it (as it
+    would end her notebook's kernel, which JupyterLab reports only as "died"), her server goes on,
+    and the first line of her next `kjlab.Lab(...)` (kjlab.lab.connect -> kjlab.oom) says memory ran
+    out, with the pod's limit. Run as ada would: her user, her home's state directory."""
+    look = ("from kjlab import oom; from kjlab.paths import state_dir; "
+            "print(oom.since_last_look(state_dir() / 'oom-kills.json'))")
+    first = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", look, timeout=120).stdout.strip()
+    limit = parse_quantity(_pod(klass, "ada")["spec"]["containers"][0]["resources"]["limits"]["memory"])
+    hog = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", f"b = bytearray({int(limit * 3 // 2)}); print('survived')",
+                        check=False, timeout=300)
+    said = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", look, timeout=120).stdout.strip()
+    say(f"before: {first!r}; the hog of 1.5x the limit exited {hog.returncode}; then: {said!r}")
+    assert hog.returncode == 137 and "survived" not in hog.stdout, (hog.returncode, hog.stdout, hog.stderr[-300:])
+    assert "ended 1 process(es)" in said and f"{limit / 2**30:.1f} GiB" in said, said
+    pod = _pod(klass, "ada")
+    assert pod["status"]["phase"] == "Running" and not pod["status"]["containerStatuses"][0].get("lastState", {}).get("terminated"), \
+        "ada's server itself was ended: the OOM killer chose it, not the hog"
 
 
 def test_a_learner_pod_deleted_mid_lab_comes_back_with_their_notebooks(klass):

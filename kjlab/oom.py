@@ -1,0 +1,124 @@
+"""Has the learner's memory run out since kjlab last looked? A learner's server in a classroom pod
+has a memory limit (the chart's ``singleuser.memory.limit``). When it is reached the kernel's OOM
+killer ends a process in the container: the notebook's kernel (JupyterLab then says only that the
+kernel "appears to have died"), the lab cluster's API server, or the server itself (the kubelet
+starts the container again: KubeSpawner's pods are ``restartPolicy: OnFailure``). The next
+``kjlab.Lab(...)`` reads the container's memory cgroup and says, once, that this happened and why.
+
+The counters are the kernel's: cgroup v2 ``memory.events`` ``oom_kill`` (Documentation/admin-guide/
+cgroup-v2.rst: "The number of processes belonging to this cgroup killed by any kind of OOM killer",
+this cgroup and its descendants), cgroup v1 ``memory.oom_control`` ``oom_kill`` (kernels since 4.13;
+Documentation/admin-guide/cgroup-v1/memory.rst, "memory.oom_control").
+A first look only records the count: kills before it are not news. A count lower than the one
+recorded is a new container (its cgroup starts at 0): recorded again, not reported, since a
+restarted container cannot tell from its own cgroup why the one before it ended.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+CGROUP = Path("/sys/fs/cgroup")
+UNLIMITED_V1 = 1 << 62  # v1 writes PAGE_COUNTER_MAX * page size (about 2**63) for "no limit"
+
+
+@dataclass(frozen=True)
+class Reading:
+    where: str                 # the cgroup directory read (a new container has another)
+    oom_kills: int
+    limit_bytes: int | None    # None: no limit
+
+
+def _field(text: str, name: str) -> int | None:
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == name and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def parse_v2(where: str, events: str, memory_max: str) -> Reading | None:
+    kills = _field(events, "oom_kill")
+    if kills is None:
+        return None
+    limit = memory_max.strip()
+    return Reading(where, kills, int(limit) if limit.isdigit() else None)
+
+
+def parse_v1(where: str, oom_control: str, limit_in_bytes: str) -> Reading | None:
+    kills = _field(oom_control, "oom_kill")  # kernels before 4.13 do not count: nothing to say
+    if kills is None:
+        return None
+    limit = limit_in_bytes.strip()
+    return Reading(where, kills, int(limit) if limit.isdigit() and int(limit) < UNLIMITED_V1 else None)
+
+
+def _own_paths(proc_self_cgroup: str) -> tuple[str | None, str | None]:
+    """(the v2 path, the v1 memory path) of this process, from /proc/self/cgroup."""
+    v2 = v1 = None
+    for line in proc_self_cgroup.splitlines():
+        number, _, rest = line.partition(":")
+        subsystems, _, path = rest.partition(":")
+        if number == "0" and subsystems == "":
+            v2 = path
+        elif "memory" in subsystems.split(","):
+            v1 = path
+    return v2, v1
+
+
+def read(root: Path = CGROUP, proc_self_cgroup: str | None = None) -> Reading | None:
+    """This process's memory cgroup as the kernel shows it, or None where it cannot be read."""
+    try:
+        text = proc_self_cgroup if proc_self_cgroup is not None else Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return None
+    v2, v1 = _own_paths(text)
+    # Inside a container the cgroup mount is the container's own subtree, while /proc/self/cgroup may
+    # still name the host's full path (cgroup v1 without a cgroup namespace): the mount's top is it.
+    candidates = []
+    if v1 is not None:
+        candidates += [(root / "memory" / v1.lstrip("/"), parse_v1, "memory.oom_control", "memory.limit_in_bytes"),
+                       (root / "memory", parse_v1, "memory.oom_control", "memory.limit_in_bytes")]
+    if v2 is not None:
+        candidates += [(root / v2.lstrip("/"), parse_v2, "memory.events", "memory.max"),
+                       (root, parse_v2, "memory.events", "memory.max")]
+    for directory, parse, counter, limit in candidates:
+        try:
+            return parse(str(directory), (directory / counter).read_text(), (directory / limit).read_text())
+        except OSError:
+            continue
+    return None
+
+
+def news(previous: dict | None, now: Reading) -> str | None:
+    """The line to show for ``now`` after the reading recorded as ``previous``, or None."""
+    if not previous or previous.get("where") != now.where or now.oom_kills <= previous.get("oom_kills", 0):
+        return None
+    count = now.oom_kills - previous["oom_kills"]
+    limit = f"its limit, {now.limit_bytes / 2**30:.1f} GiB" if now.limit_bytes else "the machine's memory"
+    return (f"kjlab: memory ran out since the last look: the kernel's OOM killer ended {count} process(es) "
+            f"here, having reached {limit}. If your notebook's kernel restarted, that was why; a lab cluster "
+            "it ended is started again by this cell. Shut down the kernels you are not using (Kernel > Shut "
+            "Down All Kernels, or the Running tab) to make room.")
+
+
+def since_last_look(record: Path) -> str | None:
+    """Read the cgroup, compare with the reading recorded in ``record`` (a file in kjlab's state
+    directory), record this one; the line to show or None. Never raises: a record that cannot be
+    written only means no record. (This module imports nothing of kjlab's, so the test on kind runs it
+    inside a plain container.)"""
+    now = read()
+    if now is None:
+        return None
+    try:
+        previous = json.loads(record.read_text())
+    except (OSError, ValueError):
+        previous = None
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"where": now.where, "oom_kills": now.oom_kills}))
+    except OSError:
+        pass
+    return news(previous, now)
