@@ -3,7 +3,14 @@ has a memory limit (the chart's ``singleuser.memory.limit``). When it is reached
 killer ends a process in the container: the notebook's kernel (JupyterLab then says only that the
 kernel "appears to have died"), the lab cluster's API server, or the server itself (the kubelet
 starts the container again: KubeSpawner's pods are ``restartPolicy: OnFailure``). The next
-``kjlab.Lab(...)`` reads the container's memory cgroup and says, once, that this happened and why.
+``kjlab.Lab(...)`` reads the container's memory cgroup and says, once, that this happened.
+
+Where one process at a time is killed, that is: nodes on cgroup v1, or on cgroup v2 with the
+kubelet's ``singleProcessOOMKill: true``. By default on cgroup v2 the kubelet sets the container's
+``memory.oom.group`` to 1 (pkg/kubelet/kubelet.go, singleProcessOOMKill; kuberuntime_container_linux.go),
+so the kernel ends every process of the container at once, the container starts again with a new
+cgroup counting from 0, and nothing inside it can tell why the old one ended (the pod's
+``lastState.terminated.reason`` says ``OOMKilled``). ``Reading.group_kill`` is True there.
 
 The counters are the kernel's: cgroup v2 ``memory.events`` ``oom_kill`` (Documentation/admin-guide/
 cgroup-v2.rst: "The number of processes belonging to this cgroup killed by any kind of OOM killer",
@@ -29,6 +36,7 @@ class Reading:
     where: str                 # the cgroup directory read (a new container has another)
     oom_kills: int
     limit_bytes: int | None    # None: no limit
+    group_kill: bool = False   # cgroup v2 memory.oom.group = 1: a kill ends the whole container
 
 
 def _field(text: str, name: str) -> int | None:
@@ -39,12 +47,12 @@ def _field(text: str, name: str) -> int | None:
     return None
 
 
-def parse_v2(where: str, events: str, memory_max: str) -> Reading | None:
+def parse_v2(where: str, events: str, memory_max: str, oom_group: str = "0") -> Reading | None:
     kills = _field(events, "oom_kill")
     if kills is None:
         return None
     limit = memory_max.strip()
-    return Reading(where, kills, int(limit) if limit.isdigit() else None)
+    return Reading(where, kills, int(limit) if limit.isdigit() else None, oom_group.strip() == "1")
 
 
 def parse_v1(where: str, oom_control: str, limit_in_bytes: str) -> Reading | None:
@@ -86,9 +94,15 @@ def read(root: Path = CGROUP, proc_self_cgroup: str | None = None) -> Reading | 
                        (root, parse_v2, "memory.events", "memory.max")]
     for directory, parse, counter, limit in candidates:
         try:
-            return parse(str(directory), (directory / counter).read_text(), (directory / limit).read_text())
+            texts = [(directory / counter).read_text(), (directory / limit).read_text()]
         except OSError:
             continue
+        if parse is parse_v2:
+            try:
+                texts.append((directory / "memory.oom.group").read_text())
+            except OSError:  # before Linux 4.19 there is no group kill
+                pass
+        return parse(str(directory), *texts)
     return None
 
 
@@ -97,11 +111,12 @@ def news(previous: dict | None, now: Reading) -> str | None:
     if not previous or previous.get("where") != now.where or now.oom_kills <= previous.get("oom_kills", 0):
         return None
     count = now.oom_kills - previous["oom_kills"]
-    limit = f"its limit, {now.limit_bytes / 2**30:.1f} GiB" if now.limit_bytes else "the machine's memory"
+    # the counter rises for whichever OOM killer acted (this group's limit, a parent's, the machine's)
+    limit = f"memory limit {now.limit_bytes / 2**30:.1f} GiB" if now.limit_bytes else "no memory limit of its own"
     return (f"kjlab: memory ran out since the last look: the kernel's OOM killer ended {count} process(es) "
-            f"here, having reached {limit}. If your notebook's kernel restarted, that was why; a lab cluster "
-            "it ended is started again by this cell. Shut down the kernels you are not using (Kernel > Shut "
-            "Down All Kernels, or the Running tab) to make room.")
+            f"in this server's memory group ({limit}). If your notebook's kernel restarted, that was why; "
+            "if it ended your lab cluster, kjlab.Lab() starts it again. Shut down the kernels you are not "
+            "using (Kernel > Shut Down All Kernels, or the Running tab) to make room.")
 
 
 def since_last_look(record: Path) -> str | None:

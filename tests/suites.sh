@@ -88,14 +88,17 @@ else
 fi
 
 class_on_kind_why() { # empty when the class on kind runs; else why not, in one phrase
-  local free
+  local free root
   case "${KJLAB_CLASS_ON_KIND:-}" in
     0) echo "KJLAB_CLASS_ON_KIND=0"; return ;;
     1) return ;;
   esac
-  free="$(df -Pk "$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)" 2>/dev/null | awk 'NR == 2 { print int($4 / 1048576) }')"
+  # Docker's data directory, measured here: a remote engine (DOCKER_HOST) is not measured (it runs)
+  root="$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || true)"
+  [ -n "$root" ] && [ -z "${DOCKER_HOST:-}" ] || return 0
+  free="$(df -Pk "$root" 2>/dev/null | awk 'NR == 2 { print int($4 / 1048576) }')"
   if [ -n "$free" ] && [ "$free" -lt 20 ]; then
-    echo "Docker's disk has ${free} GB free, the class on kind needs about 16 (KJLAB_CLASS_ON_KIND=1 runs it anyway)"
+    echo "Docker's disk ($root) has ${free} GiB free, the class on kind needs about 16 (KJLAB_CLASS_ON_KIND=1 runs it anyway)"
   fi
 }
 suite() { # name, pytest args...

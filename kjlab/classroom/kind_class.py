@@ -173,11 +173,12 @@ def enforce_network_policy(image: str, progress=print, quiet: float = 120, poll:
     """Make the class cluster enforce NetworkPolicy when its network does not: on kjlab's offline node
     image, load ``image`` (tools/classroom/build.sh netpol: kube-router's firewall alone) into the
     workers and run it as a DaemonSet there (kube-router.yaml); wait until every worker's kube-router
-    is Ready (its /healthz answers once its policy controller has synced), bounded by progress: it
+    is Ready (its first policy sync has begun: the readiness probe in kube-router.yaml), bounded by progress: it
     gives up when no further one has become Ready for ``quiet`` seconds. Returns one line saying
     which engine enforces the class's NetworkPolicy."""
     if not offline_nodes():
-        return "NetworkPolicy: the nodes' own kindnetd enforces it (the published node image)"
+        return ("NetworkPolicy: left to the nodes' own kindnetd (the published node image), which enforces it "
+                "where the kernel has nftables' nft_queue")
     load([image], progress)
     kubectl = [str(tools.kubectl_path()), "--kubeconfig", str(kubeconfig()), "--context", CONTEXT, "-n", "kube-system"]
     applied = subprocess.run([*kubectl, "apply", "-f", "-"], input=MANIFEST.read_text().replace("@IMAGE@", image),

@@ -101,6 +101,11 @@ def test_a_learner_whose_memory_ran_out_is_told_why_by_the_next_lab_cell(klass):
     out, with the pod's limit. Run as ada would: her user, her home's state directory."""
     look = ("from kjlab import oom; from kjlab.paths import state_dir; "
             "print(oom.since_last_look(state_dir() / 'oom-kills.json'))")
+    group = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", "from kjlab import oom; print(oom.read().group_kill)",
+                          timeout=120).stdout.strip()
+    if group == "True":  # cgroup v2 nodes: a kill ends ada's whole server, and nothing inside can say why (kjlab.oom)
+        pytest.skip("the nodes kill a whole container at its memory limit (cgroup v2 memory.oom.group); "
+                    "kjlab.oom's line needs one process killed at a time (cgroup v1 or singleProcessOOMKill)")
     first = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", look, timeout=120).stdout.strip()
     limit = parse_quantity(_pod(klass, "ada")["spec"]["containers"][0]["resources"]["limits"]["memory"])
     hog = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", f"b = bytearray({int(limit * 3 // 2)}); print('survived')",

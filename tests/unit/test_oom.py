@@ -38,6 +38,9 @@ def test_v2_reads_this_process_cgroup_then_the_namespace_root(tmp_path):
     (tmp_path / "memory.events").write_text(V2_EVENTS.format(n=5))  # a container with a cgroup namespace: 0::/
     (tmp_path / "memory.max").write_text("1073741824\n")
     assert oom.read(tmp_path, "0::/\n") == oom.Reading(str(tmp_path), 5, 2**30)
+    # the kubelet's default on cgroup v2: a kill ends the whole container (memory.oom.group = 1)
+    (tmp_path / "memory.oom.group").write_text("1\n")
+    assert oom.read(tmp_path, "0::/\n") == oom.Reading(str(tmp_path), 5, 2**30, group_kill=True)
 
 
 def test_nothing_readable_is_none(tmp_path):
@@ -52,7 +55,7 @@ def test_a_kill_is_said_once_with_the_limit_and_a_first_look_or_a_new_container_
     said = [oom.since_last_look(record) for _ in range(6)]
     assert said[0] is None  # first look: a kill before it is not news
     assert said[1] is None
-    assert "ended 2 process(es)" in said[2] and "2.0 GiB" in said[2]
+    assert "ended 2 process(es)" in said[2] and "limit 2.0 GiB" in said[2]
     assert said[3] is None  # said once
     assert said[4] is None  # a new container: its cgroup starts at 0
     assert "ended 1 process(es)" in said[5]
