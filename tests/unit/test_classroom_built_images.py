@@ -52,7 +52,8 @@ def tree(tmp_path):
         (image / name).write_text("pip==24.0\n")
     (image / "kjlab-learner-start").write_text("#!/bin/sh\nexec \"$@\"\n")
     (image / "kube-router-start").write_text("#!/bin/sh\nexec kube-router \"$@\"\n")
-    shutil.copy2(REPO / "tools" / "classroom" / "kube-router.sh", root / "tools" / "classroom" / "kube-router.sh")
+    for name in ("kube-router.sh", "go_tool.sh"):
+        shutil.copy2(REPO / "tools" / "classroom" / name, root / "tools" / "classroom" / name)
     (root / "kjlab" / "__init__.py").write_text("")
     (root / "pyproject.toml").write_text("[project]\nname = 'kjlab'\n")
     (root / "README.md").write_text("# kjlab\n")

@@ -191,7 +191,8 @@ keys() { # image: sets os_image, venv_image, final_image and tree_inputs (the re
   os_image="$repo/classroom-os:$image-$k"
   if [ "$image" = netpol ]; then  # no venv: a Go binary on the Debian packages
     venv_image="$os_image"
-    tree_inputs=(tools/classroom/build.sh tools/classroom/cache_key.py tools/classroom/kube-router.sh kjlab/classroom/image/kube-router-start)
+    tree_inputs=(tools/classroom/build.sh tools/classroom/cache_key.py tools/classroom/kube-router.sh tools/classroom/go_tool.sh
+                 kjlab/classroom/image/kube-router-start)
     k="$(key "${tree_inputs[@]}" --extra "$os_image" --extra "kube-router $KUBE_ROUTER_VERSION" \
       --extra "$(final_recipe "$image" "$os_image" -)")" || die "cannot compute the $image image's key"
     final_image="$repo/$image:$k"

@@ -17,14 +17,6 @@ source "$tools/versions.env"
 # shellcheck source=../download.env
 source "$tools/download.env"
 
-print_path=0 force=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-path) print_path=1 ;;
-    --force) force=1 ;;
-    *) echo "tools/classroom/helm.sh: unknown option $arg (use --print-path or --force)" >&2; exit 2 ;;
-  esac
-done
 die() { echo "tools/classroom/helm.sh: $*" >&2; exit 1; }
 started=$SECONDS
 step() { echo "[helm-build $(( SECONDS - started ))s] $*" >&2; }
@@ -32,26 +24,10 @@ step() { echo "[helm-build $(( SECONDS - started ))s] $*" >&2; }
 : "${HELM_VERSION:?tools/versions.env pins no HELM_VERSION}"
 major="${HELM_VERSION%%.*}"   # v3 or v4: the module path's major-version suffix
 case "$major" in v3|v4) ;; *) die "HELM_VERSION=$HELM_VERSION: pin a v3.x.y or v4.x.y release" ;; esac
-os_="$(uname -s | tr '[:upper:]' '[:lower:]')"
-arch="$(uname -m)"; case "$arch" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
-cache="${KJLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kjlab}"
-dir="$cache/helm/helm-${HELM_VERSION}_${os_}-${arch}"
-bin="$dir/bin/helm"
-
-if [ "$print_path" = 1 ]; then echo "$bin"; exit 0; fi
-if [ "$force" = 0 ] && [ -f "$dir/BUILT" ] && [ -x "$bin" ]; then
-  step "helm $HELM_VERSION: cached in $dir"
-  echo "$bin"; exit 0
-fi
-
-mkdir -p "$cache/helm" 2>/dev/null && [ -w "$cache/helm" ] ||
-  die "the cache directory $cache/helm is not writable; fix its permissions or set KJLAB_CACHE to a writable directory"
-# shellcheck source=../go.sh
-source "$tools/go.sh"
-use_go || die "$go_problem"
+# shellcheck source=go_tool.sh
+source "$here/go_tool.sh"
+go_tool_start helm "$HELM_VERSION" "$@"
 step "building helm $HELM_VERSION with $goversion ($gowhy); about 3 min on 2 cores when nothing is cached"
-work="$(mktemp -d "$cache/helm/.work.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
 # Without the version ldflag helm reports its source tree's default, and `helm version` would lie.
 GOBIN="$work/bin" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath \
   go install -ldflags "-s -w -X helm.sh/helm/$major/internal/version.version=$HELM_VERSION" \
@@ -59,8 +35,4 @@ GOBIN="$work/bin" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath \
   die "building helm $HELM_VERSION failed (the Go errors above); fix: check that the Go module proxy answers (go env GOPROXY), then run tools/classroom/helm.sh again"
 got="$("$work/bin/helm" version --template '{{.Version}}')"
 [ "$got" = "$HELM_VERSION" ] || die "the built helm reports $got, not $HELM_VERSION"
-{ echo "helm=$HELM_VERSION"; echo "go=$goversion"; echo "seconds=$(( SECONDS - started ))"; } >"$work/BUILT"
-rm -rf "$dir" && mv "$work" "$dir"
-trap - EXIT
-step "helm $HELM_VERSION built in $(( SECONDS - started ))s: $bin"
-echo "$bin"
+go_tool_done
