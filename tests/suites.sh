@@ -14,7 +14,9 @@
 #      Kubernetes on a kind cluster of its own, kjlab-class, one control plane and three workers
 #      (tests/classroom_k8s: ~16 min beside the other suites and ~16 GB of disk for the images in the
 #      nodes; left out, with the reason, when Docker's disk has less than 20 GB free or KJLAB_CLASS_ON_KIND=0).
-#   4. the lifecycle tests (they take the kwok cluster down and up) and the engine comparison,
+#   4. the kind lifecycle tests (down, down --purge), after the class on kind (a purge removes the
+#      node image its cluster runs on), then the kwok lifecycle tests (they take the kwok cluster down
+#      and up) and the engine comparison,
 #      which reads the runs both suites saved in artifacts/runs
 #   5. `kjlab down` for the clusters this script started (KJLAB_KEEP_CLUSTER=1 keeps them)
 # No long scenario runs twice on one engine: failjob without its policy (~7 min of controller
@@ -144,7 +146,11 @@ fi
 if [ $kind_ok = 1 ]; then
   say "kind suite (background)"
   # The same modules as the kwok suite where a test is marked for both engines (conftest: --engine).
-  suite kind --engine kind tests/cluster tests/kind --deselect "tests/cluster/test_scenarios.py::$LONG" &
+  # Its lifecycle tests (down, down --purge) wait for the class lane below: a purge removes every
+  # image kjlab built here, and the class cluster runs on the same node image (the purge test failed
+  # in a run where both overlapped).
+  suite kind --engine kind tests/cluster tests/kind --deselect "tests/cluster/test_scenarios.py::$LONG" \
+    --ignore=tests/kind/test_kind_lifecycle.py &
   pids+=($!); names+=(kind)
 fi
 if [ "$kind_why" = yes ]; then  # Docker answers and the offline Debian image can be had, as for kind
@@ -165,6 +171,10 @@ fi
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || failed+=("${names[$i]}")
 done
+if [ $kind_ok = 1 ]; then
+  say "kind lifecycle tests (down, down --purge), after the class on kind"
+  suite kind-lifecycle --engine kind tests/kind/test_kind_lifecycle.py || failed+=(kind-lifecycle)
+fi
 
 say "lifecycle tests and the engine comparison"
 suite final tests/cluster/test_lifecycle.py tests/compare || failed+=(final)
@@ -184,7 +194,7 @@ if [ $kwok3_ok = 1 ]; then
 fi
 say "done"
 # One closing line over every stage, in pytest's words (each stage's own line is in its log).
-$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kwok-practice.log artifacts/test-kind.log artifacts/test-images.log artifacts/test-class-on-kind.log artifacts/test-final.log <<'PYEOF'
+$PY - artifacts/test-unit.log artifacts/test-kwok.log artifacts/test-kwok-notebooks.log artifacts/test-kwok-practice.log artifacts/test-kind.log artifacts/test-kind-lifecycle.log artifacts/test-images.log artifacts/test-class-on-kind.log artifacts/test-final.log <<'PYEOF'
 import re, sys
 totals = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
 for path in sys.argv[1:]:
