@@ -325,13 +325,26 @@ def endpoints(recording: Recording, service_name: str = "web") -> pd.DataFrame:
 
 
 def endpoint_ready(recording: Recording, pod: str, service_name: str = "web") -> bool | None:
-    """Whether the Service's latest EndpointSlice lists ``pod`` as ready (None: not listed)."""
-    frame = endpoints(recording, service_name)
-    if frame.empty:
+    """Whether the Service's EndpointSlices, as they stand now, list ``pod`` as ready (None: not listed).
+
+    A Service may have several slices at once, each its own object (the reconciler in
+    k8s.io/endpointslice keeps one set per address type and starts another slice past
+    maxEndpointsPerSlice). So each slice's latest version counts, by its own name, and a deleted
+    slice drops out: the latest recorded change alone may be a slice that lists one pod of two."""
+    current: dict[str, list] = {}
+    for r in recording.of("endpointslice"):
+        if r["name"] != service_name:
+            continue
+        obj = r.get("object") or {}
+        slice_name = (obj.get("metadata") or {}).get("name") or r["name"]
+        if r.get("event") == "DELETED":
+            current.pop(slice_name, None)
+        else:
+            current[slice_name] = obj.get("endpoints") or []
+    listed = [e for eps in current.values() for e in eps if (e.get("targetRef") or {}).get("name") == pod]
+    if not listed:
         return None
-    last = frame[frame["t"] == frame["t"].max()]
-    mine = last[last["pod"] == pod]
-    return None if mine.empty else bool(mine.iloc[0]["ready"])
+    return any(bool((e.get("conditions") or {}).get("ready")) for e in listed)
 
 
 _STAMP = re.compile(r"^(?P<who>.+) at (?P<epoch>\d+\.\d+)$")

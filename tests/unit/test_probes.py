@@ -45,12 +45,12 @@ def _step(t, action, target, detail=""):
     return _row(t, {"kind": "step", "name": target, "action": action, "detail": detail})
 
 
-def _slice(t, *endpoints):
-    eps = {"metadata": {"name": "web-abcde", "labels": {"kubernetes.io/service-name": "web"}},
+def _slice(t, *endpoints, name="web-abcde", event="MODIFIED"):
+    eps = {"metadata": {"name": name, "labels": {"kubernetes.io/service-name": "web"}},
            "endpoints": [{"addresses": [f"10.0.0.{i}"], "targetRef": {"kind": "Pod", "name": pod},
                           "conditions": {"ready": ready, "serving": ready, "terminating": False}}
                          for i, (pod, ready) in enumerate(endpoints)]}
-    return _row(t, endpointslice_row("MODIFIED", eps), eps)
+    return _row(t, endpointslice_row(event, eps), eps)
 
 
 RUNNING = {"running": {"startedAt": "2026-01-01T12:00:01Z"}}
@@ -162,6 +162,18 @@ def test_endpoints_follow_the_slice():
     assert rec.rows[1]["detail"] == "web-a:not ready, web-b:ready"
 
 
+def test_a_second_slice_of_the_service_does_not_hide_the_first():
+    """Two slices of one Service at once (the controller made an extra one): the latest change is the
+    one-pod slice, yet both pods are listed ready; once the extra slice is deleted, the first stands."""
+    both = _slice(1, ("web-a", True), ("web-b", True), name="web-one")
+    extra = _slice(2, ("web-b", True), name="web-two")
+    rec = Recording([both, extra])
+    assert probes.endpoint_ready(rec, "web-a") is True and probes.endpoint_ready(rec, "web-b") is True
+    gone = _slice(3, name="web-one", event="DELETED")
+    assert probes.endpoint_ready(Recording([both, extra, gone]), "web-a") is None
+    assert probes.endpoint_ready(Recording([both, extra, gone]), "web-b") is True
+
+
 def test_ready_changes_show_a_gate_holding_ready_back():
     rec = Recording([
         _podrow(1, _pod("gated", RUNNING, conditions=[("ContainersReady", "False"), ("Ready", "False")])),
@@ -225,3 +237,11 @@ def test_hook_timeline_puts_the_log_stamps_beside_the_api():
     at = tl.set_index("what")["t"]
     assert at["postStart began"] == pytest.approx(1.05) and at["container terminated"] == 7.5
     assert set(tl["source"]) == {"the container's log", "the API (recorded)"}
+
+
+def test_two_changes_recorded_at_the_same_time_count_in_their_order():
+    """What a loaded run recorded (rows at 3.248 s, resource versions 11464 then 11468): the older
+    reading of the same time must not win, or the wait for both pods ready never ends."""
+    rec = Recording([_slice(2.875, ("web-a", False), ("web-b", False)), _slice(3.248, ("web-a", True), ("web-b", False)),
+                     _slice(3.248, ("web-a", True), ("web-b", True))])
+    assert probes.endpoint_ready(rec, "web-a") is True and probes.endpoint_ready(rec, "web-b") is True
