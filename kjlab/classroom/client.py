@@ -85,21 +85,47 @@ class Learner:
             "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
             "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
                         "allow_stdin": False, "stop_on_error": True}}))
-        out, error, status = [], None, None
+        execution = Execution(msg_id)
         deadline = time.monotonic() + timeout
-        while status is None:
+        while not execution.done:
             raw = await asyncio.wait_for(ws.read_message(), max(1.0, deadline - time.monotonic()))
             if raw is None:
                 raise ConnectionError("the kernel's websocket closed")
-            msg = json.loads(raw)
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind = msg["header"]["msg_type"]
-            if kind == "stream":
-                out.append(msg["content"]["text"])
-            elif kind == "error":
-                error = "\n".join(msg["content"].get("traceback", [])) or msg["content"].get("evalue")
-            elif kind == "execute_reply":
-                status = msg["content"]["status"]
+            execution.feed(json.loads(raw))
         ws.close()
-        return {"status": status, "stdout": "".join(out), "error": error}
+        return execution.result()
+
+
+class Execution:
+    """One execute_request's messages, as they come over the kernel's websocket. It is over when
+    both the shell's execute_reply and the IOPub status "idle" have come: the two channels are not
+    ordered with each other, so output (stream) can still arrive after the reply -- under load it did,
+    and a check's last printed line was missing -- while the kernel sends idle only after every output
+    of the request (the Jupyter messaging protocol, "Kernel status"; nbclient waits for it too)."""
+
+    def __init__(self, msg_id: str):
+        self.msg_id = msg_id
+        self.out: list[str] = []
+        self.error: str | None = None
+        self.status: str | None = None
+        self.idle = False
+
+    @property
+    def done(self) -> bool:
+        return self.status is not None and self.idle
+
+    def feed(self, msg: dict) -> None:
+        if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
+            return
+        kind = msg["header"]["msg_type"]
+        if kind == "stream":
+            self.out.append(msg["content"]["text"])
+        elif kind == "error":
+            self.error = "\n".join(msg["content"].get("traceback", [])) or msg["content"].get("evalue")
+        elif kind == "execute_reply":
+            self.status = msg["content"]["status"]
+        elif kind == "status" and msg["content"].get("execution_state") == "idle":
+            self.idle = True
+
+    def result(self) -> dict:
+        return {"status": self.status, "stdout": "".join(self.out), "error": self.error}
