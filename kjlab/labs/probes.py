@@ -328,18 +328,18 @@ def endpoint_ready(recording: Recording, pod: str, service_name: str = "web") ->
     """Whether the Service's EndpointSlices, as they stand now, list ``pod`` as ready (None: not listed).
 
     A Service may have several slices at once, each its own object (the reconciler in
-    k8s.io/endpointslice keeps one set per address type and starts another slice past
-    maxEndpointsPerSlice). So each slice's latest version counts, by its own name, and a deleted
+    k8s.io/endpointslice keeps one set per address type and port mapping and starts another slice
+    past maxEndpointsPerSlice). So each slice's latest version counts, by its own name, and a deleted
     slice drops out: the latest recorded change alone may be a slice that lists one pod of two."""
     current: dict[str, list] = {}
     for r in recording.of("endpointslice"):
-        if r["name"] != service_name:
-            continue
         obj = r.get("object") or {}
         slice_name = (obj.get("metadata") or {}).get("name") or r["name"]
         if r.get("event") == "DELETED":
+            # before the Service filter: a slice found gone at a re-list is recorded under its own
+            # name, without an object (kjlab/runs/record.py, Recorder._observe)
             current.pop(slice_name, None)
-        else:
+        elif r["name"] == service_name:
             current[slice_name] = obj.get("endpoints") or []
     listed = [e for eps in current.values() for e in eps if (e.get("targetRef") or {}).get("name") == pod]
     if not listed:

@@ -245,3 +245,10 @@ def test_two_changes_recorded_at_the_same_time_count_in_their_order():
     rec = Recording([_slice(2.875, ("web-a", False), ("web-b", False)), _slice(3.248, ("web-a", True), ("web-b", False)),
                      _slice(3.248, ("web-a", True), ("web-b", True))])
     assert probes.endpoint_ready(rec, "web-a") is True and probes.endpoint_ready(rec, "web-b") is True
+
+
+def test_a_slice_found_gone_at_a_relist_drops_out():
+    """A re-list records a vanished slice under the slice's own name and without its object."""
+    rec = Recording([_slice(1, ("web-a", True), name="web-one"),
+                     _row(2, {"kind": "endpointslice", "name": "web-one", "event": "DELETED", "detail": "gone"})])
+    assert probes.endpoint_ready(rec, "web-a") is None
