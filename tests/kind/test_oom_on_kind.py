@@ -1,35 +1,47 @@
 """kjlab.oom on a real kernel: in a container with a memory limit, a process that outgrows it is
-OOM-killed, and kjlab's own reader (kjlab/oom.py, run inside the container) counts that kill and
-reads the limit from the memory cgroup the container sees -- the line a classroom learner is shown
-when their kernel died for lack of memory. On cgroup v2 nodes the kubelet makes a kill end the whole
-container instead (memory.oom.group = 1, pkg/kubelet/kubelet.go singleProcessOOMKill): the reader says
-so (group_kill) and the test then asserts that real behaviour: the container ends OOMKilled."""
+OOM-killed, and kjlab's reader counts that kill and reads the limit from the files the container
+sees -- the line a classroom learner is shown when their kernel died for lack of memory. The files
+are read with `cat` inside the container (the lab images have no kjlab) and laid out under a
+directory in the same places, then read by kjlab.oom.read as the learner's kernel would. On cgroup v2
+nodes the kubelet makes a kill end the whole container instead (memory.oom.group = 1,
+pkg/kubelet/kubelet.go singleProcessOOMKill): the reader says so (group_kill) and the test then
+asserts that real behaviour: the container ends OOMKilled."""
 
 import subprocess
-from pathlib import Path
 
 from kubernetes import client
 
+from kjlab import oom
 from kjlab.api import kube, readers, wait
 from kjlab.cluster import tools
 
-READER = (Path(__file__).resolve().parents[2] / "kjlab" / "oom.py").read_text()
 LIMIT = 64 * 2**20
+FILES = ("memory/memory.oom_control", "memory/memory.limit_in_bytes", "memory.events", "memory.max", "memory.oom.group")
+SHOW = "cat /proc/self/cgroup; " + "; ".join(
+    f'echo "=== {f}"; cat /sys/fs/cgroup/{f} 2>/dev/null || echo "=== missing"' for f in FILES)
 
 
-def _exec(ctx, ns, *command, stdin=None):
-    return subprocess.run([str(tools.kubectl_path()), "--context", ctx, "-n", ns, "exec", "-i", "mem", "--", *command],
-                          input=stdin, capture_output=True, text=True, timeout=120)
+def _exec(ctx, ns, *command):
+    return subprocess.run([str(tools.kubectl_path()), "--context", ctx, "-n", ns, "exec", "mem", "--", *command],
+                          capture_output=True, text=True, timeout=120)
 
 
-def _reading(ctx, ns):
-    proc = _exec(ctx, ns, "python3", "-", stdin=READER + "\nr = read()\nprint(r.oom_kills, r.limit_bytes, r.group_kill, r.where)\n")
+def _reading(ctx, ns, where):
+    """The container's cgroup files, copied under ``where`` as they lie under /sys/fs/cgroup, then read."""
+    proc = _exec(ctx, ns, "sh", "-c", SHOW)
     assert proc.returncode == 0, proc.stderr
-    kills, limit, group, where = proc.stdout.split()
-    return int(kills), (None if limit == "None" else int(limit)), group == "True", where
+    own, *parts = proc.stdout.split("=== ")
+    for part in parts:
+        name, _, text = part.partition("\n")
+        if name in FILES and not text.startswith("=== missing"):
+            (where / name).parent.mkdir(parents=True, exist_ok=True)
+            (where / name).write_text(text)
+    reading = oom.read(where, own)
+    assert reading is not None, proc.stdout
+    return reading
 
 
-def test_a_process_killed_for_the_limit_is_counted_with_the_limit(lab, ns):
+def test_a_process_killed_for_the_limit_is_counted_with_the_limit(lab, ns, tmp_path):
     ctx = lab["context"]
     pod = client.V1Pod(metadata=client.V1ObjectMeta(name="mem"), spec=client.V1PodSpec(
         restart_policy="Never", containers=[client.V1Container(
@@ -37,17 +49,17 @@ def test_a_process_killed_for_the_limit_is_counted_with_the_limit(lab, ns):
             resources=client.V1ResourceRequirements(limits={"memory": str(LIMIT)}))]))
     kube.core(ctx).create_namespaced_pod(ns, pod)
     wait.pod(ctx, ns, lambda p: readers.phase(p) == "Running", "the pod to run", timeout=120, name="mem")
-    before = _reading(ctx, ns)
-    assert before[1] == LIMIT, before
+    before = _reading(ctx, ns, tmp_path / "before")
+    assert before.limit_bytes == LIMIT, before
     hog = _exec(ctx, ns, "python3", "-c", f"b = bytearray({4 * LIMIT}); print('survived')")
     print(f"reading before {before}; the hog exited {hog.returncode} ({hog.stdout.strip() or hog.stderr.strip()[-200:]})")
     assert hog.returncode == 137 and "survived" not in hog.stdout, (hog.returncode, hog.stdout, hog.stderr)
-    if before[2]:  # cgroup v2, the kubelet's default: the whole container ended with the hog
+    if before.group_kill:  # cgroup v2, the kubelet's default: the whole container ended with the hog
         ended = wait.pod(ctx, ns, lambda p: readers.phase(p) == "Failed", "the pod to end", timeout=120, name="mem")
         assert (readers.terminated(ended) or {}).get("reason") == "OOMKilled", readers.terminated(ended)
         return
-    after = _reading(ctx, ns)
+    after = _reading(ctx, ns, tmp_path / "after")
     print(f"reading after {after}")
-    assert after[0] == before[0] + 1 and after[1:] == before[1:], (before, after)
+    assert after.oom_kills == before.oom_kills + 1 and after.limit_bytes == LIMIT, (before, after)
     # the container itself goes on: the killed process was not PID 1
     assert readers.phase(kube.raw(kube.core(ctx).read_namespaced_pod, "mem", ns)) == "Running"
