@@ -13,7 +13,7 @@ from kubernetes import client
 
 from kjlab import oom
 from kjlab.api import kube, readers, wait
-from kjlab.cluster import tools
+from kjlab.cluster import kubectl, tools
 
 LIMIT = 64 * 2**20
 FILES = ("memory/memory.oom_control", "memory/memory.limit_in_bytes", "memory.events", "memory.max", "memory.oom.group")
@@ -22,8 +22,9 @@ SHOW = "cat /proc/self/cgroup; " + "; ".join(
 
 
 def _exec(ctx, ns, *command):
-    return subprocess.run([str(tools.kubectl_path()), "--context", ctx, "-n", ns, "exec", "mem", "--", *command],
-                          capture_output=True, text=True, timeout=120)
+    """kubectl exec in the pod, with kjlab's kubeconfig (its environment), stdout and stderr apart."""
+    return subprocess.run(kubectl.argv(["-n", ns, "exec", "mem", "--", *command], ctx, str(tools.kubectl_path())),
+                          capture_output=True, text=True, env=kubectl.environment(), timeout=120)
 
 
 def _reading(ctx, ns, where):
