@@ -74,9 +74,7 @@ def install(learners: int, env: dict, state: Path) -> tuple[str, dict]:
     kind_class.up(3)
     kind_class.load(images)
     if kind_class.offline_nodes():  # as the class test does: the chart's NetworkPolicy enforced (and paid for)
-        netpol = subprocess.run(["bash", str(REPO / "tools" / "classroom" / "build.sh"), "netpol"],
-                                capture_output=True, text=True, check=True).stdout.split()[-1]
-        print(kind_class.enforce_network_policy(netpol), flush=True)
+        print(kind_class.enforce_network_policy(kind_class.netpol_image()), flush=True)
     class_list = state / "class.txt"
     class_list.write_text("".join(f"bench{i:02d}  Learner {i}\n" for i in range(1, learners + 1)))
     t = time.monotonic()

@@ -167,6 +167,17 @@ def offline_nodes() -> bool:
 
 
 MANIFEST = Path(__file__).with_name("kube-router.yaml")
+NETPOL_BUILD = Path(__file__).resolve().parents[2] / "tools" / "classroom" / "build.sh"  # in a checkout
+
+
+def netpol_image() -> str:
+    """Build (or find cached) the netpol image, ``tools/classroom/build.sh netpol``; its name. The
+    script's progress lines pass through to stderr; a failure is one KjlabError naming its last line."""
+    built = subprocess.run(["bash", str(NETPOL_BUILD), "netpol"], stdout=subprocess.PIPE, text=True, timeout=3600)
+    if built.returncode != 0 or not built.stdout.split():
+        raise KjlabError(f"{NETPOL_BUILD} netpol failed (its lines above)",
+                         "run it alone to see why; without it the class cluster enforces no NetworkPolicy")
+    return built.stdout.split()[-1]
 
 
 def enforce_network_policy(image: str, progress=print, quiet: float = 120, poll: float = 2) -> str:
@@ -227,11 +238,7 @@ if __name__ == "__main__":
     if command == "up":
         up()
         if offline_nodes():  # the chart's NetworkPolicy needs an enforcer there (enforce_network_policy)
-            build = Path(__file__).resolve().parents[2] / "tools" / "classroom" / "build.sh"
-            built = subprocess.run(["bash", str(build), "netpol"], stdout=subprocess.PIPE, text=True)
-            if built.returncode != 0:
-                sys.exit(f"{build} netpol failed (its lines above); the class cluster is up without NetworkPolicy enforcement")
-            print(enforce_network_policy(built.stdout.split()[-1]))
+            print(enforce_network_policy(netpol_image()))
         print(f"context {CONTEXT} in {kubeconfig()} (KUBECONFIG={kubeconfig()})")
     elif command == "down":
         down()
