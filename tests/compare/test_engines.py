@@ -35,8 +35,8 @@ def test_same_behaviour_on_both_engines(runs, scenario, variant):
     kwok, kind = runs.get(("kwok", scenario, variant)), runs.get(("kind", scenario, variant))
     assert kwok is not None and kind is not None, (
         f"{scenario} {variant} was not recorded on " + " and ".join(e for e, r in (("kwok", kwok), ("kind", kind)) if not r))
-    unexplained = [(field, a, b) for field, a, b in engines.differences(kwok, kind)
-                   if engines._known(scenario, variant, field) is None]
+    unexplained = [(field, a, b) for field, a, b, cause in engines.explain(scenario, variant, kwok, kind)
+                   if cause is None]
     assert not unexplained, "\n".join(f"{f}:\n  kwok: {a}\n  kind: {b}" for f, a, b in unexplained)
 
 

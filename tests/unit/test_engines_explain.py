@@ -1,0 +1,76 @@
+"""bench/engines.py explains a difference between the engines only with the evidence for its cause:
+the failjob-without-policy sibling the Job controller deletes at the backoff limit (CI, stop 36: kind
+had SuccessfulDelete, kwok not). Recorded-run timelines are fed to the pure comparison."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("kjlab_bench_engines_u", ROOT / "bench" / "engines.py")
+engines = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(engines)
+
+
+def _pod(name, statuses, code=42):
+    rows = [{"kind": "pod", "name": name, "status": s, "exit_code": None} for s in statuses]
+    rows[-1]["exit_code"] = code
+    return rows
+
+
+def _run(pods, job_events=("BackoffLimitExceeded", "SuccessfulCreate")):
+    rows = [r for p in pods for r in p]
+    rows += [{"kind": "event", "name": "job/failjob", "reason": r} for r in job_events]
+    return {"outcome": "Failed", "reason": "BackoffLimitExceeded", "failed": 8, "succeeded": 0, "timeline": rows}
+
+
+NORMAL = ["Pending", "Running", "Error"]
+
+
+def _waves(last):
+    return [_pod(f"p{i}", NORMAL) for i in range(7)] + [last]
+
+
+def _causes(kwok, kind):
+    return {field: cause for field, _, _, cause in engines.explain("failjob", "nopolicy", kwok, kind)}
+
+
+def test_a_sibling_deleted_at_the_limit_on_one_engine_is_explained():
+    kwok = _run(_waves(_pod("p7", NORMAL)))
+    kind = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"])),
+                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+    causes = _causes(kwok, kind)
+    assert set(causes) == {"pod_statuses", "job_event_reasons"}, causes
+    assert all(c == engines._SIBLING_AT_THE_LIMIT for c in causes.values()), causes
+
+
+def test_a_deleted_sibling_killed_at_the_end_of_its_grace_is_explained_too():
+    kwok = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"], 137)),
+                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+    kind = _run(_waves(_pod("p7", NORMAL)))
+    causes = _causes(kwok, kind)
+    assert set(causes) == {"pod_statuses", "exit_codes", "job_event_reasons"}, causes
+    assert None not in causes.values(), causes
+
+
+def test_a_delete_without_a_terminating_pod_is_not_explained():
+    kwok = _run(_waves(_pod("p7", NORMAL)))
+    kind = _run(_waves(_pod("p7", NORMAL)), ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+    assert _causes(kwok, kind) == {"job_event_reasons": None}
+
+
+def test_another_difference_beside_the_delete_is_not_explained():
+    kwok = _run(_waves(_pod("p7", NORMAL)))
+    kind = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"], 1)),
+                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+    assert set(_causes(kwok, kind).values()) == {None}, "exit code 1 is no part of the cause"
+    other = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"])),
+                 ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete", "FailedCreate"))
+    assert set(_causes(kwok, other).values()) == {None}
+
+
+def test_the_same_difference_in_another_scenario_is_not_explained():
+    kwok = _run(_waves(_pod("p7", NORMAL)))
+    kind = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"])),
+                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+    explained = engines.explain("failindex", "nopolicy", kwok, kind)
+    assert explained and all(cause is None for *_, cause in explained)
