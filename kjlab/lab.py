@@ -37,11 +37,13 @@ def connect(context: str | None = None, engine: str = "auto") -> str:
     """The context to use: ``context`` as given, else the running lab cluster, else a new one.
 
     Prints one line about the cluster, so the learner sees where the lab runs, and before it, once,
-    a line when memory ran out since the last look (kjlab.oom: why a kernel died in a classroom pod).
+    a line when memory ran out since the last look, or when the learner's classroom server was started
+    again and why (kjlab.oom: why a kernel died in a classroom pod).
     """
-    ran_out = oom.since_last_look(state_dir() / "oom-kills.json")
-    if ran_out:
-        print(ran_out)
+    for said in (oom.since_last_look(state_dir() / "oom-kills.json"),
+                 oom.restarts_since_last_look(state_dir() / "server-restarts.json")):
+        if said:
+            print(said)
     if context is None:
         try:
             context = cluster.lab_context()

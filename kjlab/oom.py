@@ -19,11 +19,18 @@ Documentation/admin-guide/cgroup-v1/memory.rst, "memory.oom_control").
 A first look only records the count: kills before it are not news. A count lower than the one
 recorded is a new container (its cgroup starts at 0): recorded again, not reported, since a
 restarted container cannot tell from its own cgroup why the one before it ended.
+
+That is what ``restarts_since_last_look`` is for: in a pod of the Kubernetes hub it asks the hub's
+kjlab-results service (kjlab/classroom/verdict_service.py, GET .../server, with the learner's own API
+token) how the server container's previous run ended, and says so once per restart.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +144,59 @@ def since_last_look(record: Path) -> str | None:
     except OSError:
         pass
     return news(previous, now)
+
+
+def restart_news(previous: dict | None, answer: dict, limit_bytes: int | None = None) -> str | None:
+    """The line to show for the hub's ``answer`` about the learner's server pod (verdict_service.
+    server_restarts) after the one recorded as ``previous``, or None: said once per ended run."""
+    last = answer.get("last")
+    if not last or (previous and previous.get("pod") == answer.get("pod")
+                    and previous.get("finishedAt") == last.get("finishedAt")):
+        return None
+    when = (last.get("finishedAt") or "an unknown time").replace("T", " ").replace("Z", " UTC")
+    if last.get("reason") == "OOMKilled":
+        limit = f" ({limit_bytes / 2**30:.1f} GiB)" if limit_bytes else ""
+        return (f"kjlab: your server was started again after it ran out of memory at {when}: the container "
+                f"reached its memory limit{limit} (reason OOMKilled) and every process in it ended, your "
+                "notebooks' kernels and your lab cluster with them. Your files are kept; kjlab.Lab() starts "
+                "a new lab cluster. Shut down the kernels you are not using (Kernel > Shut Down All Kernels, "
+                "or the Running tab) to make room.")
+    return (f"kjlab: your server was started again: its previous run ended at {when} with reason "
+            f"{last.get('reason')}, exit code {last.get('exitCode')}. Your files are kept; kjlab.Lab() starts "
+            "a new lab cluster.")
+
+
+def ask_hub(url: str, token: str, timeout: float = 3.0) -> dict | None:
+    """The hub's answer about the learner's server pod, or None where it gives none."""
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def restarts_since_last_look(record: Path, url: str | None = None, token: str | None = None) -> str | None:
+    """In a learner's pod of the Kubernetes hub ($KJLAB_RESULTS_URL and $JUPYTERHUB_API_TOKEN set):
+    ask the hub how the server container's previous run ended, compare with ``record``, record the
+    answer; the line to show or None. Elsewhere, or when the hub does not answer, None. Never raises."""
+    verdict_url = url or os.environ.get("KJLAB_RESULTS_URL") or ""
+    token = token or os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not verdict_url.rstrip("/").endswith("/verdict") or not token:
+        return None
+    answer = ask_hub(verdict_url.rstrip("/")[:-len("verdict")] + "server", token)
+    if answer is None:
+        return None
+    try:
+        previous = json.loads(record.read_text())
+    except (OSError, ValueError):
+        previous = None
+    last = answer.get("last") or {}
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"pod": answer.get("pod"), "finishedAt": last.get("finishedAt")}))
+    except OSError:
+        pass
+    now = read()
+    return restart_news(previous, answer, now.limit_bytes if now else None)

@@ -111,13 +111,22 @@ def spawner_environment(hub_service: str = RESULTS_HOST) -> dict:
     return {"KJLAB_RESULTS_URL": f"http://{hub_service}:{RESULTS_PORT}/services/kjlab-results/verdict"}
 
 
-def services_and_roles(values: dict, python: str = sys.executable) -> tuple[list[dict], list[dict]]:
+# What kjlab-results needs of the hub's environment to read the learners' pods (a managed service
+# inherits almost nothing): the namespace, and the API server (in the pod) or a kubeconfig (outside).
+SERVICE_KEEPS = ("POD_NAMESPACE", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG")
+
+
+def services_and_roles(values: dict, python: str = sys.executable,
+                       environ: dict | None = None) -> tuple[list[dict], list[dict]]:
     """The hub's services: the idle culler (stops a server idle for cull.timeout seconds; its PVC
-    and so its notebooks stay) and kjlab-results (receives each learner's check verdicts)."""
+    and so its notebooks stay) and kjlab-results (receives each learner's check verdicts and tells a
+    learner why their server was started again)."""
     cull = merged(DEFAULTS, values)["cull"]
+    environ = os.environ if environ is None else environ
     services = [{"name": "kjlab-results", "url": f"http://{RESULTS_HOST}:{RESULTS_PORT}",
                  "command": [python, "-m", "kjlab.classroom.verdict_service"],
-                 "environment": {"KJLAB_HUB_DATA_DIR": str(DATA_DIR)}}]
+                 "environment": {"KJLAB_HUB_DATA_DIR": str(DATA_DIR),
+                                 **{k: environ[k] for k in SERVICE_KEEPS if environ.get(k)}}}]
     roles: list[dict] = []  # kjlab-results asks the hub who a learner's token belongs to: no scope needed
     if cull["enabled"]:
         services.append({"name": "idle-culler", "command": [

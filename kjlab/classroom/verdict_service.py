@@ -11,6 +11,12 @@ as themselves. `kjlab class report --state /srv/jupyterhub` in the hub pod (or
 `kjlab class report --kubernetes CONTEXT` from the instructor's machine) reads them as it reads
 the single server's results directory.
 
+It also answers a learner's ``GET .../server`` (same token) with what Kubernetes says of their
+server's container: how often it was started again and why its last run ended. On cgroup v2 nodes
+the kubelet makes an OOM kill end the whole container (kjlab.oom), so after the restart nothing in the
+learner's pod can tell why: their pod has no Kubernetes credentials, the hub's service account reads
+pods (the chart's Role), and the pod's ``lastState.terminated.reason`` says ``OOMKilled``.
+
 Run by the hub as a managed service: ``python -m kjlab.classroom.verdict_service``."""
 
 from __future__ import annotations
@@ -71,7 +77,35 @@ def hub_identity(api_url: str, token: str) -> str | None:
     return model["name"]
 
 
-def handler(root: Path, identify) -> type[BaseHTTPRequestHandler]:
+SERVER_CONTAINER = "notebook"  # KubeSpawner's name for the learner's server container
+
+
+def server_pod(pods: list[dict], user: str) -> dict | None:
+    """``user``'s default server pod among KubeSpawner's: found by the annotation that names the hub
+    user as it is (the label ``hub.jupyter.org/username`` is escaped), not a named server's."""
+    for pod in pods:
+        notes = (pod.get("metadata") or {}).get("annotations") or {}
+        if notes.get("hub.jupyter.org/username") == user and not notes.get("hub.jupyter.org/servername"):
+            return pod
+    return None
+
+
+def server_restarts(pod: dict | None) -> dict:
+    """What a learner is told of their server's container: the pod, how many times the kubelet
+    started it again, and how its previous run ended (reason, exitCode, startedAt, finishedAt; None
+    before any restart)."""
+    if pod is None:
+        return {"pod": None, "restarts": 0, "last": None}
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    status = next((c for c in statuses if c.get("name") == SERVER_CONTAINER), statuses[0] if statuses else {})
+    ended = (status.get("lastState") or {}).get("terminated")
+    last = {k: ended.get(k) for k in ("reason", "exitCode", "startedAt", "finishedAt")} if ended else None
+    return {"pod": pod["metadata"]["name"], "restarts": int(status.get("restartCount") or 0), "last": last}
+
+
+def handler(root: Path, identify, list_pods=None) -> type[BaseHTTPRequestHandler]:
+    """The service's requests: POST .../verdict records one; GET .../server tells of the caller's
+    server pod (``list_pods()``: KubeSpawner's pods as API dicts; None where there are none to ask)."""
     cache: dict[str, tuple[str, float]] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -83,16 +117,48 @@ def handler(root: Path, identify) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _user(self) -> str | None:
+            """The hub user the request's token belongs to; None after replying 401/403."""
+            auth = self.headers.get("Authorization", "")
+            token = auth.split(" ", 1)[1].strip() if auth.lower().startswith(("token ", "bearer ")) else ""
+            if not token:
+                self._reply(401, "no token: send Authorization: token $JUPYTERHUB_API_TOKEN")
+                return None
+            user, seen = cache.get(token, ("", 0.0))
+            if not user or time.monotonic() - seen > TOKEN_CACHE_SECONDS:
+                user = identify(token)
+                if not user:
+                    self._reply(403, "the hub does not know this token")
+                    return None
+                cache[token] = (user, time.monotonic())
+            return user
+
         def do_GET(self):  # noqa: N802 -- http.server's name
-            self._reply(200, "kjlab-results: POST a verdict to .../verdict with your JupyterHub API token")
+            if not self.path.rstrip("/").endswith("/server"):
+                return self._reply(200, "kjlab-results: POST a verdict to .../verdict with your JupyterHub API "
+                                        "token; GET .../server tells of your server's restarts")
+            user = self._user()
+            if user is None:
+                return None
+            if list_pods is None:
+                return self._reply(501, "this hub spawns no pods to ask about")
+            try:
+                answer = server_restarts(server_pod(list_pods(), user))
+            except Exception as e:  # the API server's refusal or absence: the learner is told nothing
+                return self._reply(502, f"the Kubernetes API did not answer: {str(e)[:200]}")
+            body = (json.dumps(answer) + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
 
         def do_POST(self):  # noqa: N802
             if not self.path.rstrip("/").endswith("/verdict"):
                 return self._reply(404, "POST to .../verdict")
-            auth = self.headers.get("Authorization", "")
-            token = auth.split(" ", 1)[1].strip() if auth.lower().startswith(("token ", "bearer ")) else ""
             length = int(self.headers.get("Content-Length") or 0)
-            if not token:
+            if not self.headers.get("Authorization"):
                 return self._reply(401, "no token: send Authorization: token $JUPYTERHUB_API_TOKEN")
             if length <= 0 or length > MAX_BODY:
                 return self._reply(413 if length else 400, "one verdict, as a JSON object of at most 16 KiB")
@@ -102,12 +168,9 @@ def handler(root: Path, identify) -> type[BaseHTTPRequestHandler]:
                 line = None
             if line is None:
                 return self._reply(400, "not a verdict (a JSON object with an exercise name)")
-            user, seen = cache.get(token, ("", 0.0))
-            if not user or time.monotonic() - seen > TOKEN_CACHE_SECONDS:
-                user = identify(token)
-                if not user:
-                    return self._reply(403, "the hub does not know this token")
-                cache[token] = (user, time.monotonic())
+            user = self._user()
+            if user is None:
+                return None
             store(root, user, line)
             return self._reply(200, f"recorded for {user}")
 
@@ -120,6 +183,25 @@ def handler(root: Path, identify) -> type[BaseHTTPRequestHandler]:
 post = verdicts.post  # the learner side
 
 
+def kubespawner_pods(namespace: str):
+    """``list_pods`` for the handler: KubeSpawner's pods in ``namespace``, read with the hub pod's
+    service account (or $KUBECONFIG where the hub runs outside the cluster, as in the tests)."""
+    from kubernetes import client, config  # only the running service needs it, not the tests' handler
+
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config()
+    else:
+        config.load_kube_config()
+    core = client.CoreV1Api()
+
+    def list_pods() -> list[dict]:
+        response = core.list_namespaced_pod(namespace, label_selector="component=singleuser-server",
+                                            _preload_content=False, _request_timeout=10)
+        return json.loads(response.data)["items"]
+
+    return list_pods
+
+
 def main() -> int:
     root = Path(os.environ.get("KJLAB_HUB_DATA_DIR", "/srv/jupyterhub")) / "results"
     root.mkdir(parents=True, exist_ok=True)
@@ -128,7 +210,12 @@ def main() -> int:
     port = url.port or 8181
     # In the hub pod: every address (the Service `hub` forwards to it); a hub outside a cluster: its own.
     host = url.hostname if url.hostname in ("127.0.0.1", "localhost") else "0.0.0.0"
-    server = ThreadingHTTPServer((host, port), handler(root, lambda token: hub_identity(api_url, token)))
+    namespace, list_pods = os.environ.get("POD_NAMESPACE"), None
+    try:
+        list_pods = kubespawner_pods(namespace) if namespace else None
+    except Exception as e:  # no credentials: verdicts are still recorded, GET .../server answers 501
+        print(f"kjlab-results: cannot read the learners' pods ({e})", file=sys.stderr)
+    server = ThreadingHTTPServer((host, port), handler(root, lambda token: hub_identity(api_url, token), list_pods))
     print(f"kjlab-results: listening on port {port}, storing verdicts in {root}", file=sys.stderr)
     server.serve_forever()
     return 0

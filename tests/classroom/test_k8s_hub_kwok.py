@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from kjlab import oom
 from kjlab.classroom import auth, hub as single_hub, kube, report, verdict_service
 from kjlab.classroom.accounts import parse_class_list
 
@@ -149,6 +150,12 @@ def test_the_charts_hub_config_logs_in_spawns_on_kubernetes_and_records_a_verdic
         assert problem is None
         assert "403" in verdict_service.post({"exercise": "ex01", "passed": True}, env_in_pod["KJLAB_RESULTS_URL"],
                                              "not-a-token")
+        # What kjlab.Lab() in ada's pod asks: how her server's previous run ended. The service reads
+        # her pod through the hub's kubeconfig (the hub pod's service account in the chart); kwok
+        # never restarts a container, so there is none yet, and nothing is said.
+        server_url = env_in_pod["KJLAB_RESULTS_URL"][:-len("verdict")] + "server"
+        assert oom.ask_hub(server_url, token, timeout=30) == {"pod": "jupyter-ada", "restarts": 0, "last": None}
+        assert oom.ask_hub(server_url, "not-a-token", timeout=30) is None
         rep = report.summarise(report.collect(state=data))
         assert rep["learners"] == {"ada": "Ada Lovelace", "bob": "Bob"}  # the class list the hub copied
         assert rep["table"]["ada"]["ex01"] == {"tries": 1, "passed": False, "last": rep["table"]["ada"]["ex01"]["last"]}

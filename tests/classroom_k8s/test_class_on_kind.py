@@ -101,6 +101,13 @@ def test_a_learner_whose_memory_ran_out_is_told_why_by_the_next_lab_cell(klass):
     out, with the pod's limit. Run as ada would: her user, her home's state directory."""
     look = ("from kjlab import oom; from kjlab.paths import state_dir; "
             "print(oom.since_last_look(state_dir() / 'oom-kills.json'))")
+    # What her next kjlab.Lab() also asks the hub (kjlab-results reads her pod with the hub's service
+    # account): her server has not been started again, so there is nothing to say of it.
+    ask = ("import json, os; from kjlab import oom; url = os.environ['KJLAB_RESULTS_URL']; "
+           "print(json.dumps(oom.ask_hub(url[:-len('verdict')] + 'server', os.environ['JUPYTERHUB_API_TOKEN'], 30)))")
+    answer = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", ask, timeout=120).stdout.strip()
+    say(f"the hub's answer about ada's server: {answer}")
+    assert json.loads(answer) == {"pod": "jupyter-ada", "restarts": 0, "last": None}, answer
     group = klass.kubectl("exec", "jupyter-ada", "--", "python3", "-c", "from kjlab import oom; print(oom.read().group_kill)",
                           timeout=120).stdout.strip()
     if group == "True":  # cgroup v2 nodes: a kill ends ada's whole server, and nothing inside can say why (kjlab.oom)

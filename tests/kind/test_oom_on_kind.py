@@ -64,3 +64,29 @@ def test_a_process_killed_for_the_limit_is_counted_with_the_limit(lab, ns, tmp_p
     assert after.oom_kills == before.oom_kills + 1 and after.limit_bytes == LIMIT, (before, after)
     # the container itself goes on: the killed process was not PID 1
     assert readers.phase(kube.raw(kube.core(ctx).read_namespaced_pod, "mem", ns)) == "Running"
+
+
+def test_a_server_ended_for_memory_is_started_again_and_the_learner_told_why(lab, ns, tmp_path):
+    """A classroom server's container as KubeSpawner makes it (restartPolicy OnFailure, container
+    `notebook`, the hub user in an annotation) whose main process outgrows the limit: on either cgroup
+    version the kernel ends it, the kubelet starts the container again, and the pod's lastState says
+    OOMKilled (what a cgroup v2 group kill leaves the learner, kjlab.oom). The hub's service reads
+    that real pod and the learner's next kjlab.Lab() line names the cause."""
+    from kjlab.classroom import verdict_service
+
+    ctx = lab["context"]
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="jupyter-ada", annotations={"hub.jupyter.org/username": "ada"}),
+        spec=client.V1PodSpec(restart_policy="OnFailure", containers=[client.V1Container(
+            name="notebook", image="docker.io/library/python:3",
+            command=["python3", "-c", f"b = bytearray({4 * LIMIT}); print('survived')"],
+            resources=client.V1ResourceRequirements(limits={"memory": str(LIMIT)}))]))
+    kube.core(ctx).create_namespaced_pod(ns, pod)
+    restarted = wait.pod(ctx, ns, lambda p: verdict_service.server_restarts(p)["last"] is not None,
+                         "the kubelet to start the container again after it ended", timeout=180, name="jupyter-ada")
+    answer = verdict_service.server_restarts(verdict_service.server_pod([restarted], "ada"))
+    print(f"the hub's answer for ada: {answer}")
+    assert answer["pod"] == "jupyter-ada" and answer["restarts"] >= 1, answer
+    assert answer["last"]["reason"] == "OOMKilled" and answer["last"]["exitCode"] == 137, answer
+    line = oom.restart_news(None, answer, LIMIT)
+    assert "ran out of memory" in line and "OOMKilled" in line, line
