@@ -62,34 +62,54 @@ KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
 
 
 _SIBLING_AT_THE_LIMIT = (
-    "parallelism 2: when the failure that exceeds backoffLimit is counted, the other pod of its wave may "
-    "still be running (the two pods of a wave need not start or end together). The Job controller "
-    "then deletes it (SuccessfulDelete, job_controller.go deleteActivePods) and it shows 'Terminating' "
-    "until it ends; whether it is still running then is timing, on either engine")
+    "parallelism 2: when the failure that exceeds backoffLimit is counted, the other active pod (running or "
+    "still starting) may not have ended yet. The Job controller deletes it (SuccessfulDelete, "
+    "job_controller.go deleteActivePods) and counts it failed at once, so `failed` equals the pod count on "
+    "both engines; the kubelet stops it (pod event Killing) and kubectl shows it 'Terminating' until it is "
+    "reported Failed ('Error'/42: bash ignores SIGTERM and the script ends inside the 30 s grace; "
+    "'ContainerStatusUnknown'/137 if it never started). The Job's Failed condition waits for it. Whether "
+    "one is still active then is timing, on either engine")
+
+
+def _terminating(f: dict) -> list[str]:
+    return [s for s in f["pod_statuses"] if "Terminating" in s.split(" > ")]
 
 
 def _sibling_deleted_at_the_limit(fa: dict, fb: dict) -> bool:
-    """Whether two failjob-without-policy runs differ only by a pod the Job controller deleted when the
-    backoff limit was reached: only SuccessfulDelete may differ among the Job's events, a run that has it
-    has a pod that went 'Terminating', the same number of pods ran, the pods not deleted went the same
-    ways, and the exit codes are the same ones (137 aside: a pod killed at the end of its grace)."""
+    """Whether two failjob-without-policy runs differ only by the one pod the Job controller deleted
+    when the backoff limit was reached: only SuccessfulDelete differs among the Job's events and only
+    Killing among the pods', a run with SuccessfulDelete has exactly one pod that went 'Terminating'
+    (and a run without it none), the same number of pods ran, the other pods went the same ways (as
+    multisets: the run without the deletion has that one more ordinary pod), and the exit codes differ
+    by at most the deleted pod's (42 or 137, or none)."""
     if (set(fa["job_event_reasons"]) ^ set(fb["job_event_reasons"])) - {"SuccessfulDelete"}:
         return False
+    if (set(fa["pod_event_reasons"]) ^ set(fb["pod_event_reasons"])) - {"Killing"}:
+        return False
+    deleted = []
     for f in (fa, fb):
-        deleted = [s for s in f["pod_statuses"] if "Terminating" in s.split(" > ")]
-        if ("SuccessfulDelete" in f["job_event_reasons"]) != bool(deleted):
+        count = len(_terminating(f))
+        if count != (1 if "SuccessfulDelete" in f["job_event_reasons"] else 0):
             return False
+        if count == 0 and "Killing" in f["pod_event_reasons"] and "Killing" not in (
+                set(fa["pod_event_reasons"]) & set(fb["pod_event_reasons"])):
+            return False  # Killing only in the run that deleted nothing
+        deleted.append(count)
     if len(fa["pod_statuses"]) != len(fb["pod_statuses"]):
         return False
-    kept = [{s for s in f["pod_statuses"] if "Terminating" not in s.split(" > ")} for f in (fa, fb)]
-    return kept[0] == kept[1] and set(fa["exit_codes"]) - {137} == set(fb["exit_codes"]) - {137}
+    kept = [Counter(s for s in f["pod_statuses"] if "Terminating" not in s.split(" > ")) for f in (fa, fb)]
+    fewer, more = (kept[0], kept[1]) if deleted[0] >= deleted[1] else (kept[1], kept[0])
+    if fewer - more or sum((more - fewer).values()) != abs(deleted[0] - deleted[1]):
+        return False
+    ca, cb = Counter(fa["exit_codes"]), Counter(fb["exit_codes"])
+    return all(sum(d.values()) <= 1 and set(d) <= {42, 137} for d in (ca - cb, cb - ca))
 
 
 # (scenario, variant, field) -> (cause, whether the two fingerprints show that cause). A difference
 # listed here is explained only when the recorded runs carry the evidence, so it cannot hide another.
 EVIDENCED_DIFFERENCES: dict[tuple[str, str, str], tuple[str, object]] = {
     ("failjob", "nopolicy", field): (_SIBLING_AT_THE_LIMIT, _sibling_deleted_at_the_limit)
-    for field in ("pod_statuses", "exit_codes", "job_event_reasons")
+    for field in ("pod_statuses", "exit_codes", "job_event_reasons", "pod_event_reasons")
 }
 
 

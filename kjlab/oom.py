@@ -10,7 +10,8 @@ kubelet's ``singleProcessOOMKill: true``. By default on cgroup v2 the kubelet se
 ``memory.oom.group`` to 1 (pkg/kubelet/kubelet.go, singleProcessOOMKill; kuberuntime_container_linux.go),
 so the kernel ends every process of the container at once, the container starts again with a new
 cgroup counting from 0, and nothing inside it can tell why the old one ended (the pod's
-``lastState.terminated.reason`` says ``OOMKilled``). ``Reading.group_kill`` is True there.
+``lastState.terminated`` says reason ``OOMKilled``, exit code 137: the reason is the container
+runtime's, set on an OOM event in the container's cgroup). ``Reading.group_kill`` is True there.
 
 The counters are the kernel's: cgroup v2 ``memory.events`` ``oom_kill`` (Documentation/admin-guide/
 cgroup-v2.rst: "The number of processes belonging to this cgroup killed by any kind of OOM killer",
@@ -154,16 +155,18 @@ def restart_news(previous: dict | None, answer: dict, limit_bytes: int | None = 
                     and previous.get("finishedAt") == last.get("finishedAt")):
         return None
     when = (last.get("finishedAt") or "an unknown time").replace("T", " ").replace("Z", " UTC")
-    if last.get("reason") == "OOMKilled":
+    if last.get("reason") == "OOMKilled" and last.get("exitCode") == 137:
         limit = f" ({limit_bytes / 2**30:.1f} GiB)" if limit_bytes else ""
         return (f"kjlab: your server was started again after it ran out of memory at {when}: the container "
                 f"reached its memory limit{limit} (reason OOMKilled) and every process in it ended, your "
                 "notebooks' kernels and your lab cluster with them. Your files are kept; kjlab.Lab() starts "
                 "a new lab cluster. Shut down the kernels you are not using (Kernel > Shut Down All Kernels, "
                 "or the Running tab) to make room.")
+    killed = (" It was killed (exit code 137, SIGKILL), most often for the memory limit: shut down the kernels "
+              "you are not using.") if last.get("exitCode") == 137 else ""
     return (f"kjlab: your server was started again: its previous run ended at {when} with reason "
-            f"{last.get('reason')}, exit code {last.get('exitCode')}. Your files are kept; kjlab.Lab() starts "
-            "a new lab cluster.")
+            f"{last.get('reason')}, exit code {last.get('exitCode')}.{killed} Your files are kept; kjlab.Lab() "
+            "starts a new lab cluster.")
 
 
 def ask_hub(url: str, token: str, timeout: float = 3.0) -> dict | None:

@@ -145,7 +145,8 @@ def handler(root: Path, identify, list_pods=None) -> type[BaseHTTPRequestHandler
             try:
                 answer = server_restarts(server_pod(list_pods(), user))
             except Exception as e:  # the API server's refusal or absence: the learner is told nothing
-                return self._reply(502, f"the Kubernetes API did not answer: {str(e)[:200]}")
+                sys.stderr.write(f"kjlab-results: reading the learners' pods failed: {e}\n")
+                return self._reply(502, "the hub could not read your server's pod (its log says why)")
             body = (json.dumps(answer) + "\n").encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -17,9 +17,17 @@ def _pod(name, statuses, code=42):
     return rows
 
 
-def _run(pods, job_events=("BackoffLimitExceeded", "SuccessfulCreate")):
+STARTED = ("Scheduled", "Pulled", "Created", "Started")
+DELETED = ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete")
+
+
+def _run(pods, job_events=("BackoffLimitExceeded", "SuccessfulCreate"), pod_events=None):
     rows = [r for p in pods for r in p]
     rows += [{"kind": "event", "name": "job/failjob", "reason": r} for r in job_events]
+    # the kubelet (and kwok's Stages) say Killing when they stop a container that still runs
+    if pod_events is None:
+        pod_events = STARTED + (("Killing",) if "SuccessfulDelete" in job_events else ())
+    rows += [{"kind": "event", "name": "pod/failjob-x", "reason": r} for r in pod_events]
     return {"outcome": "Failed", "reason": "BackoffLimitExceeded", "failed": 8, "succeeded": 0, "timeline": rows}
 
 
@@ -37,40 +45,65 @@ def _causes(kwok, kind):
 def test_a_sibling_deleted_at_the_limit_on_one_engine_is_explained():
     kwok = _run(_waves(_pod("p7", NORMAL)))
     kind = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"])),
-                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+                DELETED)
     causes = _causes(kwok, kind)
-    assert set(causes) == {"pod_statuses", "job_event_reasons"}, causes
+    assert set(causes) == {"pod_statuses", "job_event_reasons", "pod_event_reasons"}, causes
     assert all(c == engines._SIBLING_AT_THE_LIMIT for c in causes.values()), causes
 
 
 def test_a_deleted_sibling_killed_at_the_end_of_its_grace_is_explained_too():
     kwok = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"], 137)),
-                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+                DELETED)
     kind = _run(_waves(_pod("p7", NORMAL)))
     causes = _causes(kwok, kind)
-    assert set(causes) == {"pod_statuses", "exit_codes", "job_event_reasons"}, causes
+    assert set(causes) == {"pod_statuses", "exit_codes", "job_event_reasons", "pod_event_reasons"}, causes
     assert None not in causes.values(), causes
 
 
 def test_a_delete_without_a_terminating_pod_is_not_explained():
     kwok = _run(_waves(_pod("p7", NORMAL)))
-    kind = _run(_waves(_pod("p7", NORMAL)), ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
-    assert _causes(kwok, kind) == {"job_event_reasons": None}
+    kind = _run(_waves(_pod("p7", NORMAL)), DELETED)
+    assert set(_causes(kwok, kind)) == {"job_event_reasons", "pod_event_reasons"}
+    assert set(_causes(kwok, kind).values()) == {None}
 
 
 def test_another_difference_beside_the_delete_is_not_explained():
     kwok = _run(_waves(_pod("p7", NORMAL)))
     kind = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"], 1)),
-                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+                DELETED)
     assert set(_causes(kwok, kind).values()) == {None}, "exit code 1 is no part of the cause"
     other = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"])),
-                 ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete", "FailedCreate"))
+                 DELETED + ("FailedCreate",))
     assert set(_causes(kwok, other).values()) == {None}
 
 
 def test_the_same_difference_in_another_scenario_is_not_explained():
     kwok = _run(_waves(_pod("p7", NORMAL)))
     kind = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"])),
-                ("BackoffLimitExceeded", "SuccessfulCreate", "SuccessfulDelete"))
+                DELETED)
     explained = engines.explain("failindex", "nopolicy", kwok, kind)
     assert explained and all(cause is None for *_, cause in explained)
+
+
+def test_a_pod_that_never_started_ends_container_status_unknown_and_is_explained():
+    kwok = _run(_waves(_pod("p7", NORMAL)))
+    kind = _run(_waves(_pod("p7", ["Pending", "Terminating", "ContainerStatusUnknown"], 137)), DELETED,
+                STARTED)  # it never ran: no Killing
+    assert None not in _causes(kwok, kind).values(), _causes(kwok, kind)
+
+
+def test_the_other_pods_are_compared_as_many_as_they_are_not_as_kinds():
+    odd = ["Pending", "Running", "OOMKilled"]
+    kwok = _run([_pod(f"p{i}", NORMAL if i < 6 else odd) for i in range(7)] + [_pod("p7", NORMAL)])
+    kind = _run([_pod(f"p{i}", NORMAL if i < 1 else odd) for i in range(7)]
+                + [_pod("p7", ["Pending", "Running", "Terminating", "Error"])], DELETED)
+    assert _causes(kwok, kind)["pod_statuses"] is None
+    two = _run([_pod(f"p{i}", NORMAL) for i in range(6)] + [_pod(f"p{i}", ["Pending", "Running", "Terminating", "Error"])
+                                                          for i in (6, 7)], DELETED)
+    assert _causes(kwok, two)["pod_statuses"] is None, "one deleted pod explained, not two"
+
+
+def test_killing_in_the_run_that_deleted_nothing_is_not_explained():
+    kwok = _run(_waves(_pod("p7", NORMAL)), pod_events=STARTED + ("Killing",))
+    kind = _run(_waves(_pod("p7", ["Pending", "Running", "Terminating", "Error"])), DELETED, STARTED)
+    assert set(_causes(kwok, kind).values()) == {None}

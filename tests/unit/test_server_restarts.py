@@ -102,3 +102,10 @@ def test_the_service_gets_what_it_needs_to_read_pods_and_nothing_else_of_the_hub
     env = next(s for s in services if s["name"] == "kjlab-results")["environment"]
     assert env == {"KJLAB_HUB_DATA_DIR": str(k8s_hub.DATA_DIR), "POD_NAMESPACE": "class",
                    "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+
+
+def test_a_kill_without_the_oom_reason_is_named_as_a_kill_and_other_ends_as_they_are():
+    killed = oom.restart_news(None, {"pod": "p", "last": {**OOM, "reason": "Error"}})
+    assert "reason Error, exit code 137" in killed and "killed (exit code 137, SIGKILL)" in killed
+    sticky = oom.restart_news(None, {"pod": "p", "last": {**OOM, "exitCode": 1}})  # a child's OOM marks the container
+    assert "reason OOMKilled, exit code 1" in sticky and "SIGKILL" not in sticky
