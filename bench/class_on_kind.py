@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 
+import requests
+
 from kjlab.classroom import kind_class
 from kjlab.classroom.client import Learner
 from kjlab.cluster import tools
@@ -104,7 +106,19 @@ def one_round(n: int, base: str, passwords: dict, env: dict) -> dict:
     def learner(login):
         r = results.setdefault(login, {})
         me = Learner(base, login, passwords[login].strip())
-        r["pod_start_s"] = me.log_in(timeout=900)
+        started = time.monotonic()
+        while True:  # the round before deleted this learner's pod: until the hub notices (its poll),
+            try:     # the proxy still routes to it and answers 503, as the class test also meets
+                r["pod_start_s"] = me.log_in(timeout=900)
+                break
+            except (requests.HTTPError, requests.ConnectionError) as e:
+                status = getattr(e.response, "status_code", None)
+                if status not in (503, None) or time.monotonic() - started > 300:
+                    raise
+                print(f"{login}: the proxy answers {status or type(e).__name__} "
+                      f"{time.monotonic() - started:.0f}s after the last round's delete; logging in again in 5 s",
+                      flush=True)
+                time.sleep(5)
         r["idle_mib"] = memory_mib(env, login)
         up = json.loads(me.run(UP, timeout=900)["stdout"].strip().splitlines()[-1])
         r["login_to_cluster_s"] = r["pod_start_s"] + up["seconds"]
@@ -112,8 +126,14 @@ def one_round(n: int, base: str, passwords: dict, env: dict) -> dict:
         lab = json.loads(me.run(RUN_LAB, timeout=2400)["stdout"].strip().splitlines()[-1])
         r.update(ok=lab["ok"] and up["ok"], lab_s=lab["seconds"], error=lab["error"] if not lab["ok"] else "")
 
+    def learner_or_error(login):  # a learner who fails is a row that says why, not a lost thread
+        try:
+            learner(login)
+        except Exception as e:
+            results.setdefault(login, {}).update(ok=False, lab_s=None, error=f"{type(e).__name__}: {e}"[:600])
+
     threading.Thread(target=sample, daemon=True).start()
-    threads = [threading.Thread(target=learner, args=(login,)) for login in logins]
+    threads = [threading.Thread(target=learner_or_error, args=(login,)) for login in logins]
     for t in threads:
         t.start()
     for t in threads:
@@ -126,8 +146,9 @@ def one_round(n: int, base: str, passwords: dict, env: dict) -> dict:
 
 
 def summary(n: int, results: dict, single: float | None) -> dict:
-    labs = [r["lab_s"] for r in results.values()]
-    med = lambda key: statistics.median(r[key] for r in results.values() if r.get(key) is not None)  # noqa: E731
+    labs = [r["lab_s"] for r in results.values() if r.get("lab_s") is not None] or [float("nan")]
+    med = lambda key: statistics.median([r[key] for r in results.values() if r.get(key) is not None]  # noqa: E731
+                                        or [float("nan")])
     return {"learners": n, "all_ok": all(r["ok"] for r in results.values()),
             "pod_start_s": med("pod_start_s"), "login_to_cluster_s": med("login_to_cluster_s"),
             "lab_median_s": statistics.median(labs), "lab_worst_s": max(labs),
