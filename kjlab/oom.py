@@ -135,16 +135,22 @@ def since_last_look(record: Path) -> str | None:
     now = read()
     if now is None:
         return None
+    return news(_swap(record, {"where": now.where, "oom_kills": now.oom_kills}), now)
+
+
+def _swap(record: Path, new: dict) -> dict | None:
+    """Write ``new`` into ``record`` and return what it held before (None: nothing readable). A record
+    that cannot be written only means no record next time."""
     try:
         previous = json.loads(record.read_text())
     except (OSError, ValueError):
         previous = None
     try:
         record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"where": now.where, "oom_kills": now.oom_kills}))
+        record.write_text(json.dumps(new))
     except OSError:
         pass
-    return news(previous, now)
+    return previous
 
 
 def restart_news(previous: dict | None, answer: dict, limit_bytes: int | None = None) -> str | None:
@@ -191,15 +197,6 @@ def restarts_since_last_look(record: Path, url: str | None = None, token: str | 
     answer = ask_hub(verdict_url.rstrip("/")[:-len("verdict")] + "server", token)
     if answer is None:
         return None
-    try:
-        previous = json.loads(record.read_text())
-    except (OSError, ValueError):
-        previous = None
-    last = answer.get("last") or {}
-    try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"pod": answer.get("pod"), "finishedAt": last.get("finishedAt")}))
-    except OSError:
-        pass
+    previous = _swap(record, {"pod": answer.get("pod"), "finishedAt": (answer.get("last") or {}).get("finishedAt")})
     now = read()
     return restart_news(previous, answer, now.limit_bytes if now else None)

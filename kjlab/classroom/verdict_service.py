@@ -109,10 +109,10 @@ def handler(root: Path, identify, list_pods=None) -> type[BaseHTTPRequestHandler
     cache: dict[str, tuple[str, float]] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def _reply(self, code: int, text: str) -> None:
+        def _reply(self, code: int, text: str, content_type: str = "text/plain; charset=utf-8") -> None:
             body = (text + "\n").encode()
             self.send_response(code)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -147,13 +147,7 @@ def handler(root: Path, identify, list_pods=None) -> type[BaseHTTPRequestHandler
             except Exception as e:  # the API server's refusal or absence: the learner is told nothing
                 sys.stderr.write(f"kjlab-results: reading the learners' pods failed: {e}\n")
                 return self._reply(502, "the hub could not read your server's pod (its log says why)")
-            body = (json.dumps(answer) + "\n").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return None
+            return self._reply(200, json.dumps(answer), "application/json")
 
         def do_POST(self):  # noqa: N802
             if not self.path.rstrip("/").endswith("/verdict"):
