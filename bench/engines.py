@@ -106,12 +106,13 @@ def _sibling_deleted_at_the_limit(fa: dict, fb: dict) -> bool:
 
 
 _ENDED_BETWEEN_RELISTS = (
-    "the container exits at once (python3 -c sys.exit(N)). A real kubelet learns of container changes by "
-    "relisting the runtime every second (genericPlegRelistPeriod, pkg/kubelet/kubelet.go; pkg/kubelet/pleg/"
-    "generic.go Relist; EventedPLEG is alpha and off) and its pod worker syncs again from the first relist "
-    "newer than its last sync (pod_workers.go GetNewerThan): a container that started and ended "
-    "between two relists is never reported running, and its pod goes from 'ContainerCreating' straight to "
-    "'Error' or 'Completed'. kwok's Stages always pass through Running. Which pods skip it is timing")
+    "the container exits at once (python3 -c sys.exit(N)). A real kubelet writes the pod's status before it "
+    "starts the containers (pkg/kubelet/kubelet.go SyncPod) and learns that they run only when it next relists "
+    "the runtime: that pod alone right after the sync that started them (PLEGOnDemandRelist, beta and on in "
+    "1.36: SyncPod's postSync, pleg/generic.go), otherwise every second (genericPlegRelistPeriod; EventedPLEG "
+    "is alpha and off). A container already ended by then is never reported running, and its pod goes from "
+    "'ContainerCreating' straight to 'Error' or 'Completed'. kwok's Stages always pass through Running (the "
+    "exit Stage acts on Running pods only). Which pods skip it is timing")
 _TERMINAL = ("Error", "Completed")
 
 
