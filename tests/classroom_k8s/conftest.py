@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -59,16 +60,43 @@ class Class:
     def __init__(self, state: Path, env: dict, base: str):
         self.state, self.env, self.base = state, env, base
         self.timings: dict[str, float] = {}
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def _restart_if_ended(self, who: str) -> bool:
+        """Start the port-forward again on the same port if it exited; whether it did."""
+        with self._lock:
+            if self.forward.poll() is None:
+                return False
+            self.restarts += 1
+            say(f"the port-forward to proxy-public exited ({self.forward.returncode}); starting it again "
+                f"({who}, restart {self.restarts})")
+            self.forward = _port_forward(self.env, self.port)
+            return True
 
     def forwarding(self, timeout: float = 120) -> None:
-        """The port-forward to proxy-public, started again on the same port if it exited: kubectl
-        port-forward ends when a forwarded connection fails (as it can while a learner's pod is
-        deleted under the proxy); a learner's browser would simply reconnect to the hub's address."""
-        if self.forward.poll() is None:
-            return
-        say(f"the port-forward to proxy-public exited ({self.forward.returncode}); starting it again")
-        self.forward = _port_forward(self.env, self.port)
-        _wait_for_hub(self.base, self.forward, timeout)
+        """The port-forward to proxy-public, started again on the same port if it exited, and the hub
+        answering through it: kubectl port-forward ends when a forwarded connection fails (as it can
+        while a learner's pod is deleted under the proxy); a learner's browser would simply reconnect
+        to the hub's address."""
+        if self._restart_if_ended("a test"):
+            _wait_for_hub(self.base, self.forward, timeout)
+
+    def keep_forwarding(self) -> None:
+        """In a thread until :meth:`stop_forwarding`: the port-forward started again within a second
+        whenever it exits, also while a browser test runs (stop 37's CI: every cell of ada's lab stayed
+        [ ] and the next test's login met a refused port, the port-forward gone)."""
+        def watch():
+            while not self._stop.wait(1):
+                self._restart_if_ended("the watcher")
+        threading.Thread(target=watch, name="port-forward watcher", daemon=True).start()
+
+    def stop_forwarding(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self.forward.terminate()
+            self.forward.wait(timeout=30)
 
     def password(self, login: str) -> str:
         sheet = kind_class_dir(self.state) / "passwords-to-hand-out.txt"
@@ -164,12 +192,13 @@ def klass(tmp_path_factory):
     klass.timings = timings
     klass.forward = forward
     klass.port = port
+    klass.keep_forwarding()
     try:
         yield klass
     finally:
+        klass.timings["port_forward_restarts"] = klass.restarts
         (ARTIFACTS / "timings.json").write_text(json.dumps(klass.timings, indent=1))
-        klass.forward.terminate()
-        klass.forward.wait(timeout=30)
+        klass.stop_forwarding()
         if os.environ.get("KJLAB_KEEP_CLUSTER") == "1":
             say(f"kept the class and the {kind_class.NAME} cluster (KJLAB_KEEP_CLUSTER=1)")
         else:

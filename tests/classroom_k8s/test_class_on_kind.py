@@ -36,7 +36,13 @@ def _put_notebook(klass, login: str, answer: str) -> None:
 
 
 def _pod(klass, login: str) -> dict:
-    return klass.json("get", "pod", f"jupyter-{login}")
+    found = klass.kubectl("get", "pod", f"jupyter-{login}", "-o", "json", check=False)
+    if found.returncode != 0 and "NotFound" in found.stderr:
+        # the later tests use the servers the first one started: say so rather than a bare NotFound
+        raise AssertionError(f"{login} has no server pod (jupyter-{login}): the first test, which logs the "
+                             f"three learners in, did not get that far ({found.stderr.strip()})")
+    assert found.returncode == 0, found.stderr
+    return json.loads(found.stdout)
 
 
 def test_three_learners_in_chromium_each_run_lab01_on_their_own_cluster_and_the_report_shows_all(klass):
@@ -63,7 +69,7 @@ def test_three_learners_in_chromium_each_run_lab01_on_their_own_cluster_and_the_
                 _put_notebook(klass, login, answer)
                 page.goto(f"{klass.base}/user/{login}/lab/tree/{NOTEBOOK}")
                 page.wait_for_selector(".jp-Notebook", timeout=120_000)
-                run_all_cells(page, NOTEBOOK)
+                run_all_cells(page, NOTEBOOK, shot=str(ARTIFACTS / f"{login}-run-all.png"))
                 pages[login] = (page, time.monotonic())
             outputs = {}
             for login, (page, started) in pages.items():  # all three run at once; wait for each verdict
@@ -126,26 +132,33 @@ def test_a_learner_whose_memory_ran_out_is_told_why_by_the_next_lab_cell(klass):
         "ada's server itself was ended: the OOM killer chose it, not the hog"
 
 
+def _log_in(klass, login: str, why: str, within: float = 300) -> Learner:
+    """``login`` logged in through the proxy, as their browser would keep trying: again every 5 s while
+    the proxy answers 503 (``why``) or the port-forward is down (kubectl port-forward ends when a
+    forwarded connection fails: it is started again), for ``within`` seconds at most."""
+    learner = Learner(klass.base, login, klass.password(login))
+    started = time.monotonic()
+    while True:
+        klass.forwarding()
+        try:
+            learner.log_in(timeout=600)
+            return learner
+        except (requests.HTTPError, requests.ConnectionError) as e:
+            status = getattr(e.response, "status_code", None)
+            assert status in (503, None) and time.monotonic() - started < within, e
+            say(f"{login}: {status or type(e).__name__} {time.monotonic() - started:.0f}s {why}; logging in again in 5 s")
+            time.sleep(5)
+
+
 def test_a_learner_pod_deleted_mid_lab_comes_back_with_their_notebooks(klass):
     before = _pod(klass, "bob")
     assert klass.kubectl("exec", "jupyter-bob", "--", "test", "-s", f"{HOME}/{NOTEBOOK}", check=False).returncode == 0, \
         "bob's notebook is not in his home: the first test did not run"
     klass.kubectl("delete", "pod", "jupyter-bob", "--wait=true", timeout=300)
-    learner = Learner(klass.base, "bob", klass.password("bob"))
     started = time.monotonic()
     # Until the hub notices the pod is gone (KubeSpawner's poll), the proxy still routes /user/bob/ to
     # it and answers 503, as bob's browser would show him; then logging in starts his server again.
-    while True:
-        try:
-            learner.log_in(timeout=600)  # a new pod, the same claim
-            break
-        except (requests.HTTPError, requests.ConnectionError) as e:
-            status = getattr(e.response, "status_code", None)
-            assert status in (503, None) and time.monotonic() - started < 300, e
-            say(f"bob's server: {status or type(e).__name__} {time.monotonic() - started:.0f}s after the delete "
-                "(the hub has not noticed yet); logging in again in 5 s")
-            klass.forwarding()
-            time.sleep(5)
+    learner = _log_in(klass, "bob", "after the delete (the hub has not noticed yet)")  # a new pod, the same claim
     klass.timings["respawn_s"] = time.monotonic() - started
     after = _pod(klass, "bob")
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
@@ -163,8 +176,7 @@ def test_the_hub_pod_deleted_leaves_the_learners_servers_running(klass):
     klass.kubectl("rollout", "status", "deployment/hub", "--timeout=600s", timeout=660)
     after = _pod(klass, "ada")
     assert after["metadata"]["uid"] == ada["metadata"]["uid"], "ada's server was restarted with the hub"
-    learner = Learner(klass.base, "ada", klass.password("ada"))
-    learner.log_in(timeout=300)  # the new hub finds her running server: no new pod
+    learner = _log_in(klass, "ada", "after the hub came back")  # the new hub finds her running server: no new pod
     assert _pod(klass, "ada")["metadata"]["uid"] == ada["metadata"]["uid"]
     assert learner.run("print(1 + 1)")["stdout"].strip() == "2"
 
