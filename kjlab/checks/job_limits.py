@@ -147,22 +147,42 @@ def check_index_budget(context: str, answer) -> Verdict:
                    else "the Job did not stop as asked (see why below)", reasons, evidence=r.to_dict(False))
 
 
+def _api_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def decided_after_start(recording) -> float | None:
     """Seconds from the Job's ``status.startTime`` to its first FailureTarget/Failed condition's
     ``lastTransitionTime``, both as the API wrote them (whole seconds), or None if it never failed.
     ``activeDeadlineSeconds`` counts from ``status.startTime`` (pastActiveDeadline,
     pkg/controller/job/job_controller.go), which the controller sets at its first sync -- not from
     the create -- so a deadline measured from the create can look a second short."""
-    def api_time(text):
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
     for row in recording.of("job"):
         job = row.get("object") or {}
         start = (job.get("status") or {}).get("startTime")
         decided = next((c for c in readers.conditions(job) if c["type"] in ("FailureTarget", "Failed")
                         and c["status"] == "True" and c.get("lastTransitionTime")), None)
         if start and decided:
-            return (api_time(decided["lastTransitionTime"]) - api_time(start)).total_seconds()
+            return (_api_time(decided["lastTransitionTime"]) - _api_time(start)).total_seconds()
+    return None
+
+
+def deleted_after_finish(recording) -> float | None:
+    """Seconds from the Job's Complete (or Failed) condition's ``lastTransitionTime`` to the
+    ``metadata.deletionTimestamp`` its deletion set, both on the API server's clock (whole seconds),
+    or None if the recording has no deletion of a finished Job. The TTL-after-finished controller
+    counts ``ttlSecondsAfterFinished`` from that condition's lastTransitionTime and deletes the Job
+    with foreground propagation, which sets deletionTimestamp first
+    (pkg/controller/ttlafterfinished/ttlafterfinished_controller.go jobFinishTime, processJob).
+    Read from the watch instead, the wait can look shorter: the watch delivers the condition a
+    moment after it was written, and longer on a busy machine (CI: 3.8 s for a 5 s TTL)."""
+    for row in recording.of("job"):
+        job = row.get("object") or {}
+        deleted = readers.meta(job).get("deletionTimestamp")
+        finished = next((c for c in readers.conditions(job) if c["type"] in ("Complete", "Failed")
+                         and c["status"] == "True" and c.get("lastTransitionTime")), None)
+        if deleted and finished:
+            return (_api_time(deleted) - _api_time(finished["lastTransitionTime"])).total_seconds()
     return None
 
 

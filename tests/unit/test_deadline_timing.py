@@ -5,7 +5,7 @@ create it can look a second short: lab 00, exercise 08)."""
 from pathlib import Path
 
 from kjlab import examples
-from kjlab.checks.job_limits import decided_after_start
+from kjlab.checks.job_limits import decided_after_start, deleted_after_finish
 from kjlab.runs import saved as saved_runs
 from kjlab.runs.result import Recording, RunResult
 
@@ -23,3 +23,18 @@ def test_the_deadline_is_decided_no_earlier_than_it_says():
 def test_a_job_that_never_failed_has_no_decision():
     data = saved_runs.load(RUNS / "parallel.json")
     assert decided_after_start(Recording(data["rows"])) is None
+
+
+def test_a_ttl_deletion_is_read_on_the_api_servers_clock_no_earlier_than_the_ttl():
+    # CI, loaded: lab 08 read the wait from the watch, 3.8 s for a 5 s TTL (the Complete condition
+    # reached the watch late). On the API server's clock it cannot be shorter than the TTL.
+    data = saved_runs.load(RUNS / "ttl.json")
+    run = RunResult.from_dict(data["summary"], data["rows"])
+    ttl = examples.render("ttl")["spec"]["ttlSecondsAfterFinished"]
+    waited = deleted_after_finish(run.recording)
+    assert run.outcome == "Complete" and ttl <= waited <= ttl + 2, waited
+
+
+def test_a_job_never_deleted_has_no_ttl_wait():
+    data = saved_runs.load(RUNS / "parallel.json")
+    assert deleted_after_finish(Recording(data["rows"])) is None
