@@ -169,7 +169,8 @@ def decided_after_start(recording) -> float | None:
 
 def deleted_after_finish(recording) -> float | None:
     """Seconds from the Job's Complete (or Failed) condition's ``lastTransitionTime`` to the
-    ``metadata.deletionTimestamp`` its deletion set, both on the API server's clock (whole seconds),
+    ``metadata.deletionTimestamp`` its deletion set (the first written by the Job controller, the
+    second by the API server; whole seconds; on a one-machine lab cluster both read the same clock),
     or None if the recording has no deletion of a finished Job. The TTL-after-finished controller
     counts ``ttlSecondsAfterFinished`` from that condition's lastTransitionTime and deletes the Job
     with foreground propagation, which sets deletionTimestamp first

@@ -25,9 +25,10 @@ def test_a_job_that_never_failed_has_no_decision():
     assert decided_after_start(Recording(data["rows"])) is None
 
 
-def test_a_ttl_deletion_is_read_on_the_api_servers_clock_no_earlier_than_the_ttl():
+def test_a_ttl_deletion_is_read_on_the_clusters_clock_no_earlier_than_the_ttl():
     # CI, loaded: lab 08 read the wait from the watch, 3.8 s for a 5 s TTL (the Complete condition
-    # reached the watch late). On the API server's clock it cannot be shorter than the TTL.
+    # reached the watch late). On the cluster's clock (the condition's and the deletion's own
+    # timestamps) it cannot be shorter than the TTL.
     data = saved_runs.load(RUNS / "ttl.json")
     run = RunResult.from_dict(data["summary"], data["rows"])
     ttl = examples.render("ttl")["spec"]["ttlSecondsAfterFinished"]
