@@ -95,10 +95,10 @@ def run_all_cells(page, notebook: str, tries: int = 5, idle_timeout: float = 180
             else:
                 # Every other press without the menu, in case it is the menu that does not take the
                 # click: in command mode select every cell and run them (notebook:select-all, then
-                # Shift+Enter runs the selected cells).
+                # Ctrl+Enter runs the selected cells; Shift+Enter would also add a cell at the end).
                 page.keyboard.press("Escape")
                 page.keyboard.press("Control+a")
-                page.keyboard.press("Shift+Enter")
+                page.keyboard.press("Control+Enter")
         except Exception as e:  # noqa: BLE001 -- a busy machine: try again
             print(f"[run_all_cells] press {attempt + 1} of {tries} in {name} raised, pressing again: {e}", flush=True)
             continue

@@ -67,8 +67,8 @@ class Class:
     def _restart_if_ended(self, who: str) -> bool:
         """Start the port-forward again on the same port if it exited; whether it did."""
         with self._lock:
-            if self.forward.poll() is None:
-                return False
+            if self._stop.is_set() or self.forward.poll() is None:
+                return False  # (after stop_forwarding: never start one that nothing would stop)
             self.restarts += 1
             say(f"the port-forward to proxy-public exited ({self.forward.returncode}); starting it again "
                 f"({who}, restart {self.restarts})")
@@ -90,10 +90,13 @@ class Class:
         def watch():
             while not self._stop.wait(1):
                 self._restart_if_ended("the watcher")
-        threading.Thread(target=watch, name="port-forward watcher", daemon=True).start()
+        self._watcher = threading.Thread(target=watch, name="port-forward watcher", daemon=True)
+        self._watcher.start()
 
     def stop_forwarding(self) -> None:
         self._stop.set()
+        if getattr(self, "_watcher", None):
+            self._watcher.join(timeout=30)
         with self._lock:
             self.forward.terminate()
             self.forward.wait(timeout=30)
@@ -196,9 +199,9 @@ def klass(tmp_path_factory):
     try:
         yield klass
     finally:
+        klass.stop_forwarding()
         klass.timings["port_forward_restarts"] = klass.restarts
         (ARTIFACTS / "timings.json").write_text(json.dumps(klass.timings, indent=1))
-        klass.stop_forwarding()
         if os.environ.get("KJLAB_KEEP_CLUSTER") == "1":
             say(f"kept the class and the {kind_class.NAME} cluster (KJLAB_KEEP_CLUSTER=1)")
         else:
